@@ -1,0 +1,66 @@
+#pragma once
+// ActorBase — the scheduling half of an actor: its fiber, its state, and its links into the
+// scheduler's ready queue, its process's actor list and the list of all actors.
+//
+// The typed half (Actor<T, Fn> in flow/actor.h) adds the result state and the function to run.
+// States: kRunning while its fiber is executing or is suspended inside a nested switch it made
+// itself (spawn, cancel), kParked inside wait, kReady in the ready queue, kDone after its
+// function returned and its fiber ended.
+
+#include <cstdint>
+
+#include "flow/detail/fiber.h"
+#include "flow/detail/intrusive_list.h"
+#include "flow/task_priority.h"
+
+namespace flow {
+class Process;
+}
+
+namespace flow::detail {
+
+class Scheduler;
+class ReadyQueue;
+
+struct ReadyTag {};
+struct ProcessActorsTag {};
+struct AllActorsTag {};
+
+class ActorBase : public ListNode<ReadyTag>,
+                  public ListNode<ProcessActorsTag>,
+                  public ListNode<AllActorsTag> {
+ public:
+  enum class State : uint8_t { kRunning, kParked, kReady, kDone };
+
+  ActorBase() = default;
+  ActorBase(const ActorBase&) = delete;
+  ActorBase& operator=(const ActorBase&) = delete;
+
+  State state() const { return state_; }
+  bool cancelled() const { return cancelled_; }
+  Process* process() const { return process_; }
+
+  // Runs the actor's function on its fiber and publishes the result. Never throws.
+  virtual void run_body() = 0;
+  // Called by the scheduler once the fiber has ended and its stack is released: drops the
+  // actor's own reference to its result state, which may free the actor.
+  virtual void fiber_released() = 0;
+
+ protected:
+  virtual ~ActorBase() = default;
+
+ private:
+  friend class Scheduler;
+  friend class ReadyQueue;
+
+  ContextSide self_;     // this fiber's suspended context (valid while not kRunning)
+  ContextSide resumer_;  // the context to return to when parking
+  void* fake_stack_ = nullptr;
+  Stack stack_;
+  Process* process_ = nullptr;
+  State state_ = State::kRunning;
+  TaskPriority ready_priority_ = TaskPriority::Zero;
+  bool cancelled_ = false;
+};
+
+}  // namespace flow::detail

@@ -1,0 +1,93 @@
+#include "flow/detail/fiber.h"
+
+#include <sys/mman.h>
+
+#include "flow/assert.h"
+
+#if defined(STRATA_ASAN)
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+namespace flow::detail {
+
+StackPool::StackPool(size_t stack_bytes, size_t cached_max)
+    : stack_bytes_((stack_bytes + Stack::kPageBytes - 1) / Stack::kPageBytes * Stack::kPageBytes),
+      cached_max_(cached_max) {
+  ASSERT_GE(stack_bytes_, 4 * Stack::kPageBytes);
+}
+
+StackPool::~StackPool() {
+  for (const Stack& s : cache_) unmap(s);
+  ASSERT_EQ(mapped_, 0u);
+}
+
+Stack StackPool::acquire() {
+  if (!cache_.empty()) {
+    Stack s = cache_.back();
+    cache_.pop_back();
+    return s;
+  }
+  Stack s;
+#if defined(STRATA_FIBER_GUARD_PAGES)
+  s.guarded = guarded_ < kGuardedStacksMax;
+#endif
+  s.mapping_bytes = stack_bytes_ + (s.guarded ? Stack::kPageBytes : 0);
+  s.mapping = mmap(nullptr, s.mapping_bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+  ASSERT_MSG(s.mapping != MAP_FAILED, "cannot map a fiber stack of {} bytes ({} mapped)",
+             s.mapping_bytes, mapped_);
+  // A 2 MiB huge page per stack would make a parked actor cost megabytes.
+  (void)madvise(s.mapping, s.mapping_bytes, MADV_NOHUGEPAGE);
+  if (s.guarded) {
+    ASSERT(mprotect(s.mapping, Stack::kPageBytes, PROT_NONE) == 0);
+    ++guarded_;
+  }
+  ++mapped_;
+  return s;
+}
+
+void StackPool::release(Stack s) {
+  if (cache_.size() < cached_max_) {
+    cache_.push_back(s);
+  } else {
+    unmap(s);
+  }
+}
+
+void StackPool::unmap(Stack s) {
+  ASSERT(munmap(s.mapping, s.mapping_bytes) == 0);
+  if (s.guarded) --guarded_;
+  --mapped_;
+}
+
+Transfer switch_to(const ContextSide& to, void* data, void** fake_stack, bool leaving_forever) {
+#if defined(STRATA_ASAN)
+  __sanitizer_start_switch_fiber(leaving_forever ? nullptr : fake_stack, to.stack_bottom,
+                                 to.stack_bytes);
+#else
+  (void)fake_stack;
+  (void)leaving_forever;
+#endif
+  return boost::context::detail::jump_fcontext(to.ctx, data);
+}
+
+void arrived(void* fake_stack, ContextSide* from) {
+#if defined(STRATA_ASAN)
+  const void* bottom = nullptr;
+  size_t bytes = 0;
+  __sanitizer_finish_switch_fiber(fake_stack, &bottom, &bytes);
+  if (from) {
+    from->stack_bottom = bottom;
+    from->stack_bytes = bytes;
+  }
+#else
+  (void)fake_stack;
+  (void)from;
+#endif
+}
+
+FContext make_context(const Stack& s, void (*entry)(Transfer)) {
+  return boost::context::detail::make_fcontext(s.top(), s.usable_bytes(), entry);
+}
+
+}  // namespace flow::detail

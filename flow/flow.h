@@ -1,0 +1,20 @@
+#pragma once
+// The flow runtime in one include, for programs and tests. Library code includes what it uses.
+
+#include "flow/actor.h"
+#include "flow/actor_collection.h"
+#include "flow/assert.h"
+#include "flow/async_trigger.h"
+#include "flow/async_var.h"
+#include "flow/buggify.h"
+#include "flow/code_probe.h"
+#include "flow/combinators.h"
+#include "flow/deterministic_random.h"
+#include "flow/error.h"
+#include "flow/error_or.h"
+#include "flow/future.h"
+#include "flow/knobs.h"
+#include "flow/runtime.h"
+#include "flow/stream.h"
+#include "flow/time.h"
+#include "flow/trace_event.h"

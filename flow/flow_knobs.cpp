@@ -1,0 +1,20 @@
+#include "flow/flow_knobs.h"
+
+#include "flow/deterministic_random.h"
+#include "flow/knobs.h"
+
+namespace flow {
+
+void FlowKnobs::declare(KnobSet& set) {
+  set.declare<int64_t>("fiber_stack_bytes", &fiber_stack_bytes);
+  set.declare<int64_t>("fiber_stack_pool_max", &fiber_stack_pool_max,
+                       [](DeterministicRandom& r, int64_t& v) {
+                         if (r.random_bool(0.25)) v = r.random_int(0, 8);
+                       });
+  set.declare<int64_t>("reactor_poll_interval", &reactor_poll_interval,
+                       [](DeterministicRandom& r, int64_t& v) {
+                         if (r.random_bool(0.25)) v = r.random_int(1, 8);
+                       });
+}
+
+}  // namespace flow

@@ -1,0 +1,115 @@
+#pragma once
+// Scheduler — runs actors: one thread, a ready queue, a timer heap, and the world's reactor.
+//
+// Order: the ready queue runs the highest priority first and FIFO within a priority; timers fire
+// in (time, priority descending, creation order). When nothing is ready the reactor waits for the
+// next outside event or timer (in virtual time: jumps to it). Nothing depends on addresses, so a
+// run is a pure function of its inputs and seed.
+//
+// An actor's wake-up runs at the priority of whatever woke it: a timer's priority, or the priority
+// of the task that set the future it waited on (as in FoundationDB, where callbacks run inside
+// send). A spawned actor starts at once, at its spawner's priority.
+//
+// Context switches: resuming an actor switches from the current context (the scheduler loop, or
+// an actor that spawns or cancels another) to the actor's fiber; when the actor parks it switches
+// straight back to whoever resumed it.
+
+#include <cstdint>
+#include <vector>
+
+#include "flow/detail/actor_base.h"
+#include "flow/detail/fiber.h"
+#include "flow/detail/ready_queue.h"
+#include "flow/future.h"
+#include "flow/process.h"
+#include "flow/reactor.h"
+#include "flow/task_priority.h"
+#include "flow/time.h"
+
+namespace flow::detail {
+
+class Scheduler {
+ public:
+  struct Options {
+    size_t fiber_stack_bytes = 256 * 1024;
+    size_t fiber_stack_pool_max = 1024;
+    int reactor_poll_interval = 64;
+  };
+
+  Scheduler(IReactor& reactor, Process& main_process, Options options);
+  ~Scheduler();  // REQUIRES: every actor has ended (see cancel_all_actors).
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  Time now() const { return reactor_.now(); }
+  TaskPriority current_priority() const { return current_priority_; }
+  ActorBase* current_actor() const { return current_actor_; }
+  Process& current_process() const { return *current_process_; }
+
+  // Starts `a` in `process` and runs it until its first unready wait. May suspend the caller.
+  void start(ActorBase* a, Process& process);
+  // Parks the current actor until wake() or cancel(). REQUIRES: on an actor. May suspend.
+  void park();
+  // Makes a parked actor ready at the current priority; ignored if it is not parked.
+  void wake(ActorBase* a);
+  // Cancels `a`: a parked or ready actor is resumed at once and unwinds; an actor on the current
+  // call chain is only marked and throws at its next wait. May suspend the caller.
+  void cancel(ActorBase* a);
+  // Requeues the current actor at priority p behind everything ready. May suspend.
+  void yield_current(TaskPriority p);
+
+  // A future set at world time `when`, firing at priority p.
+  Future<Void> timer(Time when, TaskPriority p);
+
+  // Runs one task (firing due timers first); if none is ready, waits for the world. Returns false
+  // when the run is quiescent: nothing ready, no timer, no outside source of events.
+  bool run_one();
+
+  // Cancels every actor of `p`; see Process::cancel_all_actors.
+  void cancel_actors_of(Process& p);
+  // Cancels every actor. REQUIRES: not on an actor.
+  void cancel_all_actors();
+
+  uint64_t tasks_run() const { return tasks_run_; }
+  size_t actor_count() const { return all_.size(); }
+  size_t ready_count() const { return ready_.size(); }
+  size_t timer_count() const { return timers_.size(); }
+  const StackPool& stack_pool() const { return stacks_; }
+
+ private:
+  struct TimerEntry {
+    Time when;
+    TaskPriority priority;
+    uint64_t sequence;
+    Promise<Void> promise;
+  };
+  // Heap order: the entry that must fire first is "greatest".
+  static bool fires_later(const TimerEntry& a, const TimerEntry& b) {
+    if (a.when != b.when) return a.when > b.when;
+    if (a.priority != b.priority) return a.priority < b.priority;
+    return a.sequence > b.sequence;
+  }
+
+  static void fiber_entry(Transfer t);
+  void resume(ActorBase* a);
+  void suspend_current();
+  void fire_due_timers();
+  void finished(ActorBase* a);
+
+  IReactor& reactor_;
+  Options options_;
+  StackPool stacks_;
+  ReadyQueue ready_;
+  std::vector<TimerEntry> timers_;
+  uint64_t timer_sequence_ = 0;
+  IntrusiveList<ActorBase, AllActorsTag> all_;
+  ActorBase* current_actor_ = nullptr;
+  Process* current_process_;
+  TaskPriority current_priority_ = TaskPriority::DefaultYield;
+  uint64_t tasks_run_ = 0;
+};
+
+// The active run's scheduler. REQUIRES: a flow::Runtime exists.
+Scheduler& scheduler();
+
+}  // namespace flow::detail
