@@ -6,13 +6,15 @@
 // ASSERT_SIM checks only inside a simulated run, for invariants the real world cannot promise.
 
 #include <string>
+#include <utility>
 
 #include <fmt/format.h>
 
 namespace flow::detail {
 
-[[noreturn]] void assert_failed(const char* expression, const char* file, int line,
-                                const std::string& values);
+[[noreturn, gnu::cold]] void assert_failed(const char* expression, const char* file, int line,
+                                           const std::string& values);
+[[noreturn, gnu::cold]] void assert_failed(const char* expression, const char* file, int line);
 bool assert_in_simulation();
 
 template <class T>
@@ -24,19 +26,36 @@ std::string assert_value(const T& v) {
   }
 }
 
+// Out of line and cold, so that an assertion costs its hot caller one compare and no frame.
+template <class A, class B>
+[[noreturn, gnu::cold, gnu::noinline]] void assert_op_failed(const char* expression,
+                                                             const char* file, int line,
+                                                             const char* op, const A& a,
+                                                             const B& b) {
+  assert_failed(expression, file, line, assert_value(a) + " " + op + " " + assert_value(b));
+}
+
+template <class... Args>
+[[noreturn, gnu::cold, gnu::noinline]] void assert_msg_failed(const char* expression,
+                                                              const char* file, int line,
+                                                              fmt::format_string<Args...> format,
+                                                              Args&&... args) {
+  assert_failed(expression, file, line, fmt::format(format, std::forward<Args>(args)...));
+}
+
 }  // namespace flow::detail
 
 #define ASSERT(cond)                                                            \
   do {                                                                          \
     if (!(cond)) [[unlikely]]                                                   \
-      ::flow::detail::assert_failed(#cond, __FILE__, __LINE__, std::string());  \
+      ::flow::detail::assert_failed(#cond, __FILE__, __LINE__);  \
   } while (0)
 
 // ASSERT_MSG(cond, "format {}", args...) adds a formatted explanation.
-#define ASSERT_MSG(cond, ...)                                                          \
-  do {                                                                                 \
-    if (!(cond)) [[unlikely]]                                                          \
-      ::flow::detail::assert_failed(#cond, __FILE__, __LINE__, fmt::format(__VA_ARGS__)); \
+#define ASSERT_MSG(cond, ...)                                                            \
+  do {                                                                                   \
+    if (!(cond)) [[unlikely]]                                                            \
+      ::flow::detail::assert_msg_failed(#cond, __FILE__, __LINE__, __VA_ARGS__);         \
   } while (0)
 
 #define STRATA_ASSERT_OP(a, op, b)                                                      \
@@ -44,9 +63,8 @@ std::string assert_value(const T& v) {
     const auto& strata_a_ = (a);                                                        \
     const auto& strata_b_ = (b);                                                        \
     if (!(strata_a_ op strata_b_)) [[unlikely]]                                         \
-      ::flow::detail::assert_failed(#a " " #op " " #b, __FILE__, __LINE__,              \
-                                    ::flow::detail::assert_value(strata_a_) + " " #op " " + \
-                                        ::flow::detail::assert_value(strata_b_));       \
+      ::flow::detail::assert_op_failed(#a " " #op " " #b, __FILE__, __LINE__, #op,      \
+                                       strata_a_, strata_b_);                           \
   } while (0)
 
 #define ASSERT_EQ(a, b) STRATA_ASSERT_OP(a, ==, b)
@@ -59,8 +77,7 @@ std::string assert_value(const T& v) {
 #define ASSERT_SIM(cond)                                                               \
   do {                                                                                 \
     if (::flow::detail::assert_in_simulation() && !(cond)) [[unlikely]]                \
-      ::flow::detail::assert_failed(#cond " (simulation only)", __FILE__, __LINE__,    \
-                                    std::string());                                    \
+      ::flow::detail::assert_failed(#cond " (simulation only)", __FILE__, __LINE__);   \
   } while (0)
 
-#define UNREACHABLE() ::flow::detail::assert_failed("unreachable", __FILE__, __LINE__, std::string())
+#define UNREACHABLE() ::flow::detail::assert_failed("unreachable", __FILE__, __LINE__)

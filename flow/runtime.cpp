@@ -79,6 +79,10 @@ bool assert_in_simulation() { return g_runtime != nullptr && g_runtime->simulate
   std::abort();
 }
 
+[[noreturn]] void assert_failed(const char* expression, const char* file, int line) {
+  assert_failed(expression, file, line, std::string());
+}
+
 [[noreturn]] void foreign_exception_in_actor(const char* what) {
   assert_failed("actor threw something other than flow::Error", __FILE__, __LINE__, what);
 }

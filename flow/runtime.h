@@ -34,11 +34,11 @@ struct RuntimeOptions {
   bool simulated = true;
   bool buggify = false;
   // "name=value" knob overrides, applied after any randomization.
-  std::vector<std::string> knobs;
+  std::vector<std::string> knobs{};
   // The world's reactor; null means a VirtualReactor owned by the runtime.
   IReactor* reactor = nullptr;
   // JSON-lines trace output; empty means none (the digest is kept regardless).
-  std::string trace_file;
+  std::string trace_file{};
   Severity trace_min_severity = SevInfo;
   std::string main_process_name = "main";
 };

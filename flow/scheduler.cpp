@@ -31,7 +31,8 @@ Scheduler::Scheduler(IReactor& reactor, Process& main_process, Options options)
     : reactor_(reactor),
       options_(options),
       stacks_(options.fiber_stack_bytes, options.fiber_stack_pool_max),
-      current_process_(&main_process) {
+      current_process_(&main_process),
+      tasks_until_poll_(options.reactor_poll_interval) {
   ASSERT_MSG(g_scheduler == nullptr, "only one flow::Runtime may be active at a time");
   ASSERT_GT(options_.reactor_poll_interval, 0);
   g_scheduler = this;
@@ -49,12 +50,16 @@ Scheduler::~Scheduler() {
 }
 
 void Scheduler::fiber_entry(Transfer t) {
-  auto* self = static_cast<ActorBase*>(t.data);
+  auto* note = static_cast<SwitchNote*>(t.data);
+  ActorBase* const self = g_scheduler->current_actor_;
+  ASSERT(note->from == nullptr);  // an actor's first run always comes from resume()
   arrived(nullptr, &self->resumer_);
   self->resumer_.ctx = t.fctx;
   self->run_body();
-  // Leave for good: the resumer releases this stack once we are off it.
-  (void)switch_to(self->resumer_, self, nullptr, true);
+  // Leave for good: whoever we switch to releases this stack once we are off it.
+  SwitchNote last{self, true};
+  Scheduler& s = *g_scheduler;
+  (void)s.leave(self, s.handoff_target(self), &last, true);
   UNREACHABLE();
 }
 
@@ -66,28 +71,32 @@ void Scheduler::start(ActorBase* a, Process& process) {
   a->self_.ctx = make_context(a->stack_, &Scheduler::fiber_entry);
   a->self_.stack_bottom = a->stack_.bottom();
   a->self_.stack_bytes = a->stack_.usable_bytes();
-  resume(a);
+  resume(a, false);
 }
 
-void Scheduler::resume(ActorBase* a) {
+void Scheduler::resume(ActorBase* a, bool by_loop) {
   ActorBase* const prev_actor = current_actor_;
   Process* const prev_process = current_process_;
   const TaskPriority prev_priority = current_priority_;
   current_actor_ = a;
   current_process_ = a->process_;
   a->state_ = ActorBase::State::kRunning;
+  a->resumed_by_loop_ = by_loop;
 
   void* fake_stack = nullptr;
-  const Transfer t = switch_to(a->self_, a, &fake_stack, false);
+  SwitchNote note{nullptr, false};
+  const Transfer t = switch_to(a->self_, &note, &fake_stack, false);
   arrived(fake_stack, nullptr);
 
+  // Back from `a`, or (after handoffs) from another actor the loop would otherwise have run.
+  const SwitchNote back = *static_cast<SwitchNote*>(t.data);
   current_actor_ = prev_actor;
   current_process_ = prev_process;
   current_priority_ = prev_priority;
-  if (t.data != nullptr) {
-    finished(a);  // May free a.
+  if (back.finished) {
+    finished(back.from);  // May free it.
   } else {
-    a->self_.ctx = t.fctx;
+    back.from->self_.ctx = t.fctx;
   }
 }
 
@@ -100,6 +109,45 @@ void Scheduler::finished(ActorBase* a) {
   a->fiber_released();
 }
 
+ActorBase* Scheduler::handoff_target(ActorBase* self) {
+  if (!self->resumed_by_loop_ || ready_.empty() || tasks_until_poll_ <= 1) return nullptr;
+  if (!timers_.empty() && timers_.front().when <= reactor_.now()) return nullptr;
+  TaskPriority p;
+  ActorBase* next = ready_.pop(&p);
+  current_priority_ = p;
+  ++tasks_run_;
+  --tasks_until_poll_;
+  return next;
+}
+
+Transfer Scheduler::leave(ActorBase* self, ActorBase* next, SwitchNote* note, bool forever) {
+  void** fake_stack = forever ? nullptr : &self->fake_stack_;
+  if (next == nullptr) return switch_to(self->resumer_, note, fake_stack, forever);
+  next->resumer_ = self->resumer_;
+  next->resumed_by_loop_ = true;
+  next->state_ = ActorBase::State::kRunning;
+  current_actor_ = next;
+  current_process_ = next->process_;
+  return switch_to(next->self_, note, fake_stack, forever);
+}
+
+void Scheduler::arrive(ActorBase* self, Transfer t) {
+  const SwitchNote note = *static_cast<SwitchNote*>(t.data);
+  if (note.from == nullptr) {
+    // Resumed by resume(): the context we came from is our resumer now.
+    arrived(self->fake_stack_, &self->resumer_);
+    self->resumer_.ctx = t.fctx;
+  } else {
+    // Handed the thread by another actor, which set our resumer before switching.
+    arrived(self->fake_stack_, nullptr);
+    if (note.finished) {
+      finished(note.from);
+    } else {
+      note.from->self_.ctx = t.fctx;
+    }
+  }
+}
+
 void Scheduler::suspend_current() {
   ActorBase* const self = current_actor_;
 #if defined(STRATA_FIBER_GUARD_PAGES)
@@ -107,9 +155,15 @@ void Scheduler::suspend_current() {
   ASSERT_MSG(std::uncaught_exceptions() == 0 && !std::current_exception(),
              "an actor may not wait inside a catch block or a destructor");
 #endif
-  const Transfer t = switch_to(self->resumer_, nullptr, &self->fake_stack_, false);
-  arrived(self->fake_stack_, &self->resumer_);
-  self->resumer_.ctx = t.fctx;
+  ActorBase* const next = handoff_target(self);
+  if (next == self) {
+    // A yield with nothing else to run first: carry on without switching.
+    self->state_ = ActorBase::State::kRunning;
+    return;
+  }
+  SwitchNote note{self, false};
+  const Transfer t = leave(self, next, &note, false);
+  arrive(self, t);
 }
 
 void Scheduler::park() {
@@ -141,10 +195,10 @@ void Scheduler::cancel(ActorBase* a) {
   switch (a->state_) {
     case ActorBase::State::kReady:
       ready_.remove(a);
-      resume(a);
+      resume(a, false);
       break;
     case ActorBase::State::kParked:
-      resume(a);
+      resume(a, false);
       break;
     case ActorBase::State::kRunning:
     case ActorBase::State::kDone:
@@ -179,8 +233,11 @@ bool Scheduler::run_one() {
     TaskPriority p;
     ActorBase* a = ready_.pop(&p);
     current_priority_ = p;
-    resume(a);
-    if (++tasks_run_ % static_cast<uint64_t>(options_.reactor_poll_interval) == 0) {
+    ++tasks_run_;
+    --tasks_until_poll_;
+    resume(a, true);
+    if (tasks_until_poll_ <= 0) {
+      tasks_until_poll_ = options_.reactor_poll_interval;
       reactor_.poll_ready_events();
     }
     return true;

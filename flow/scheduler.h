@@ -12,7 +12,11 @@
 //
 // Context switches: resuming an actor switches from the current context (the scheduler loop, or
 // an actor that spawns or cancels another) to the actor's fiber; when the actor parks it switches
-// straight back to whoever resumed it.
+// back to whoever resumed it. One shortcut keeps the order but halves the switches: an actor the
+// loop resumed that parks while another actor is next in the ready queue (and no timer is due and
+// no poll of the world is due) switches straight to that actor, which inherits the loop as its
+// resumer. Every switch carries a SwitchNote saying which actor suspended (or finished), so the
+// context that arrives can record where that actor stopped, or release its stack.
 
 #include <cstdint>
 #include <vector>
@@ -90,9 +94,20 @@ class Scheduler {
     return a.sequence > b.sequence;
   }
 
+  struct SwitchNote {
+    ActorBase* from;  // the actor that suspended or finished; null: the caller of resume()
+    bool finished;
+  };
+
   static void fiber_entry(Transfer t);
-  void resume(ActorBase* a);
+  void resume(ActorBase* a, bool by_loop);
   void suspend_current();
+  // The ready actor to hand the thread to when `self` parks, or null to return to the resumer.
+  ActorBase* handoff_target(ActorBase* self);
+  // Leaves the current actor for `next` (or its resumer when null), carrying `note`.
+  Transfer leave(ActorBase* self, ActorBase* next, SwitchNote* note, bool forever);
+  // Bookkeeping on arriving in `self` after a switch; see SwitchNote.
+  void arrive(ActorBase* self, Transfer t);
   void fire_due_timers();
   void finished(ActorBase* a);
 
@@ -107,6 +122,7 @@ class Scheduler {
   Process* current_process_;
   TaskPriority current_priority_ = TaskPriority::DefaultYield;
   uint64_t tasks_run_ = 0;
+  int tasks_until_poll_;
 };
 
 // The active run's scheduler. REQUIRES: a flow::Runtime exists.

@@ -61,6 +61,9 @@ class ActorBase : public ListNode<ReadyTag>,
   State state_ = State::kRunning;
   TaskPriority ready_priority_ = TaskPriority::Zero;
   bool cancelled_ = false;
+  // Resumed by the scheduler loop (directly or by a handoff): when it parks, it may hand the
+  // thread straight to the next ready actor instead of returning to the loop.
+  bool resumed_by_loop_ = false;
 };
 
 }  // namespace flow::detail

@@ -1,0 +1,64 @@
+// Knobs: typed, overridable by name=value, randomizable under buggify.
+#include <doctest/doctest.h>
+
+#include "flow/flow.h"
+
+using namespace flow;
+
+TEST_CASE("knob overrides parse by type and reject bad input") {
+  int64_t i = 5;
+  double d = 1.5;
+  bool b = false;
+  std::string s = "x";
+  KnobSet k;
+  k.declare("my_int", &i);
+  k.declare("my_double", &d);
+  k.declare("my_bool", &b);
+  k.declare("my_string", &s);
+
+  CHECK(k.set("my_int", "-42").ok());
+  CHECK(i == -42);
+  CHECK(k.set_assignment("MY_DOUBLE = 2.5e3").ok());  // names are case-insensitive
+  CHECK(d == 2500.0);
+  CHECK(k.set("my_bool", "on").ok());
+  CHECK(b);
+  CHECK(k.set("my_string", "hello").ok());
+  CHECK(s == "hello");
+  CHECK(k.value_text("my_int") == "-42");
+
+  CHECK(k.set("no_such_knob", "1").error() == ErrorCode::unknown_knob);
+  CHECK(k.set("my_int", "12abc").error() == ErrorCode::invalid_knob_value);
+  CHECK(k.set("my_int", "").error() == ErrorCode::invalid_knob_value);
+  CHECK(k.set("my_int", "99999999999999999999").error() == ErrorCode::invalid_knob_value);
+  CHECK(k.set("my_bool", "maybe").error() == ErrorCode::invalid_knob_value);
+  CHECK(k.set_assignment("my_int").error() == ErrorCode::invalid_knob_value);
+  CHECK(i == -42);  // a failed set leaves the value alone
+}
+
+TEST_CASE("the runtime applies knob overrides and rejects unknown ones") {
+  {
+    Runtime rt({.knobs = {"fiber_stack_bytes=131072", "reactor_poll_interval=7"}});
+    CHECK(rt.knobs().fiber_stack_bytes == 131072);
+    CHECK(rt.knobs().reactor_poll_interval == 7);
+    CHECK(rt.scheduler().stack_pool().stack_bytes() == 131072);
+  }
+  try {
+    Runtime rt({.knobs = {"fiber_stack_bytez=1"}});
+    FAIL("an unknown knob was accepted");
+  } catch (const Error& e) {
+    CHECK(e == ErrorCode::unknown_knob);
+  }
+}
+
+TEST_CASE("buggify randomizes knobs per seed; explicit overrides win") {
+  int changed = 0;
+  for (uint64_t seed = 1; seed <= 100; ++seed) {
+    Runtime rt({.seed = seed, .buggify = true, .knobs = {"reactor_poll_interval=33"}});
+    CHECK(rt.knobs().reactor_poll_interval == 33);
+    if (rt.knobs().fiber_stack_pool_max != FlowKnobs().fiber_stack_pool_max) ++changed;
+  }
+  CHECK(changed > 5);   // randomized with probability 0.25 per run
+  CHECK(changed < 60);
+  Runtime plain({.seed = 1});
+  CHECK(plain.knobs().fiber_stack_pool_max == FlowKnobs().fiber_stack_pool_max);
+}
