@@ -13,9 +13,42 @@
 namespace flow::detail {
 
 inline constexpr size_t kFastAllocMax = 512;
+inline constexpr size_t kFastAllocGranule = 16;
 
-void* fast_allocate(size_t bytes);
-void fast_free(void* p, size_t bytes);
+struct FreeBlock {
+  FreeBlock* next;
+};
+// Free lists by size class ((bytes - 1) / 16). Per-process memory pool: its contents are recycled
+// memory, never run state.
+extern FreeBlock* g_fast_free[kFastAllocMax / kFastAllocGranule];
+
+void* fast_allocate_slow(size_t bytes);
+
+inline void* fast_allocate(size_t bytes) {
+#if !defined(STRATA_ASAN)
+  if (bytes - 1 < kFastAllocMax) {  // 1..kFastAllocMax (0 wraps around)
+    FreeBlock*& head = g_fast_free[(bytes - 1) / kFastAllocGranule];
+    if (FreeBlock* b = head) {
+      head = b->next;
+      return b;
+    }
+  }
+#endif
+  return fast_allocate_slow(bytes);
+}
+
+inline void fast_free(void* p, size_t bytes) {
+#if !defined(STRATA_ASAN)
+  if (p != nullptr && bytes - 1 < kFastAllocMax) {
+    FreeBlock*& head = g_fast_free[(bytes - 1) / kFastAllocGranule];
+    auto* b = static_cast<FreeBlock*>(p);
+    b->next = head;
+    head = b;
+    return;
+  }
+#endif
+  ::operator delete(p);
+}
 
 // Derive from this to give a class the fast allocator.
 struct FastAllocated {

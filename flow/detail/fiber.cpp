@@ -60,31 +60,23 @@ void StackPool::unmap(Stack s) {
   --mapped_;
 }
 
-Transfer switch_to(const ContextSide& to, void* data, void** fake_stack, bool leaving_forever) {
 #if defined(STRATA_ASAN)
+Transfer switch_to(const ContextSide& to, void* data, void** fake_stack, bool leaving_forever) {
   __sanitizer_start_switch_fiber(leaving_forever ? nullptr : fake_stack, to.stack_bottom,
                                  to.stack_bytes);
-#else
-  (void)fake_stack;
-  (void)leaving_forever;
-#endif
   return boost::context::detail::jump_fcontext(to.ctx, data);
 }
 
 void arrived(void* fake_stack, ContextSide* from) {
-#if defined(STRATA_ASAN)
   const void* bottom = nullptr;
   size_t bytes = 0;
   __sanitizer_finish_switch_fiber(fake_stack, &bottom, &bytes);
-  if (from) {
+  if (from != nullptr) {
     from->stack_bottom = bottom;
     from->stack_bytes = bytes;
   }
-#else
-  (void)fake_stack;
-  (void)from;
-#endif
 }
+#endif
 
 FContext make_context(const Stack& s, void (*entry)(Transfer)) {
   return boost::context::detail::make_fcontext(s.top(), s.usable_bytes(), entry);

@@ -74,11 +74,17 @@ struct ContextSide {
 // Switches from the current context to `to`, passing `data`. Returns when some context switches
 // back here; the result carries that context and the data it passed. `fake_stack` is ASan's
 // per-context save slot; pass `leaving_forever` when the current context will never resume.
+// Must be followed, first thing on arrival, by arrived().
+#if defined(STRATA_ASAN)
 Transfer switch_to(const ContextSide& to, void* data, void** fake_stack, bool leaving_forever);
-
-// Must be called first thing after arriving in a context (after switch_to returns, or at a
-// fiber's entry). Records the bounds of the stack we came from into `from`, when ASan reports them.
+// Records the bounds of the stack we came from into `from` (when not null), as ASan reports them.
 void arrived(void* fake_stack, ContextSide* from);
+#else
+inline Transfer switch_to(const ContextSide& to, void* data, void**, bool) {
+  return boost::context::detail::jump_fcontext(to.ctx, data);
+}
+inline void arrived(void*, ContextSide*) {}
+#endif
 
 // Creates a context on `s` that will start in `entry`.
 FContext make_context(const Stack& s, void (*entry)(Transfer));
