@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include <boost/context/detail/fcontext.hpp>
 #include <fmt/format.h>
+#include <boost/context/detail/fcontext.hpp>
 
 #include "flow/flow.h"
 
@@ -36,13 +36,15 @@ double ns_since(Clock::time_point start) {
 template <class Fn>
 double best_of(int repetitions, Fn&& measure) {
   double best = 1e300;
-  for (int i = 0; i < repetitions; ++i) best = std::min(best, measure());
+  for (int i = 0; i < repetitions; ++i)
+    best = std::min(best, measure());
   return best;
 }
 
 // A bare Boost.Context round trip: jump into a context that jumps straight back.
 void bounce(bctx::transfer_t t) {
-  for (;;) t = bctx::jump_fcontext(t.fctx, nullptr);
+  for (;;)
+    t = bctx::jump_fcontext(t.fctx, nullptr);
 }
 
 double raw_fiber_switch_ns(long rounds) {
@@ -51,7 +53,8 @@ double raw_fiber_switch_ns(long rounds) {
   bctx::fcontext_t ctx = bctx::make_fcontext(static_cast<char*>(stack) + bytes, bytes, bounce);
   bctx::transfer_t t = bctx::jump_fcontext(ctx, nullptr);
   const auto start = Clock::now();
-  for (long i = 0; i < rounds; ++i) t = bctx::jump_fcontext(t.fctx, nullptr);
+  for (long i = 0; i < rounds; ++i)
+    t = bctx::jump_fcontext(t.fctx, nullptr);
   const double ns = ns_since(start) / static_cast<double>(rounds);
   munmap(stack, bytes);  // the bouncing context is abandoned; it owns nothing
   return ns;
@@ -135,7 +138,8 @@ double timer_fire_ns(long pending, long rounds) {
     rt.run_until_quiescent();
   }
   const double ns = ns_since(start) / static_cast<double>(pending * rounds);
-  for (const auto& t : timers) ASSERT(t.is_ready());
+  for (const auto& t : timers)
+    ASSERT(t.is_ready());
   return ns;
 }
 
@@ -153,7 +157,8 @@ double parked_actor_bytes(long count) {
   std::vector<Future<Void>> parked;
   parked.reserve(static_cast<size_t>(count));
   const long before = resident_bytes();
-  for (long i = 0; i < count; ++i) parked.push_back(spawn([f = gate.get_future()] { wait(f); }));
+  for (long i = 0; i < count; ++i)
+    parked.push_back(spawn([f = gate.get_future()] { wait(f); }));
   const long after = resident_bytes();
   gate.send();
   rt.run_until_quiescent();
@@ -198,11 +203,17 @@ int main(int argc, char** argv) {
     const char* unit;
   };
   const std::vector<Measurement> measurements = {
-      {"wait_resume_ns", [&] { return best_of(reps, [&] { return wait_resume_ns(2'000'000 / scale); }); }, "ns"},
-      {"raw_fiber_switch_ns", [&] { return best_of(reps, [&] { return raw_fiber_switch_ns(10'000'000 / scale); }); }, "ns"},
-      {"spawn_complete_ns", [&] { return best_of(reps, [&] { return spawn_complete_ns(2'000'000 / scale); }); }, "ns"},
-      {"future_set_wait_ns", [&] { return best_of(reps, [&] { return future_set_wait_ns(5'000'000 / scale); }); }, "ns"},
-      {"timer_fire_ns", [&] { return best_of(reps, [&] { return timer_fire_ns(1'000 , 1'000 / scale); }); }, "ns"},
+      {"wait_resume_ns",
+       [&] { return best_of(reps, [&] { return wait_resume_ns(2'000'000 / scale); }); }, "ns"},
+      {"raw_fiber_switch_ns",
+       [&] { return best_of(reps, [&] { return raw_fiber_switch_ns(10'000'000 / scale); }); },
+       "ns"},
+      {"spawn_complete_ns",
+       [&] { return best_of(reps, [&] { return spawn_complete_ns(2'000'000 / scale); }); }, "ns"},
+      {"future_set_wait_ns",
+       [&] { return best_of(reps, [&] { return future_set_wait_ns(5'000'000 / scale); }); }, "ns"},
+      {"timer_fire_ns",
+       [&] { return best_of(reps, [&] { return timer_fire_ns(1'000, 1'000 / scale); }); }, "ns"},
       {"parked_actor_bytes", [&] { return parked_actor_bytes(100'000 / scale); }, "bytes"},
   };
   std::vector<Figure> figures;
@@ -225,7 +236,8 @@ int main(int argc, char** argv) {
     }
     std::puts((out + "}").c_str());
   } else {
-    for (const Figure& f : figures) std::printf("%s = %.2f %s\n", f.name.c_str(), f.value, f.unit.c_str());
+    for (const Figure& f : figures)
+      std::printf("%s = %.2f %s\n", f.name.c_str(), f.value, f.unit.c_str());
   }
   return 0;
 }

@@ -45,26 +45,26 @@ template <class... Args>
 
 }  // namespace flow::detail
 
-#define ASSERT(cond)                                                            \
-  do {                                                                          \
-    if (!(cond)) [[unlikely]]                                                   \
-      ::flow::detail::assert_failed(#cond, __FILE__, __LINE__);  \
+#define ASSERT(cond)                                            \
+  do {                                                          \
+    if (!(cond)) [[unlikely]]                                   \
+      ::flow::detail::assert_failed(#cond, __FILE__, __LINE__); \
   } while (0)
 
 // ASSERT_MSG(cond, "format {}", args...) adds a formatted explanation.
-#define ASSERT_MSG(cond, ...)                                                            \
-  do {                                                                                   \
-    if (!(cond)) [[unlikely]]                                                            \
-      ::flow::detail::assert_msg_failed(#cond, __FILE__, __LINE__, __VA_ARGS__);         \
+#define ASSERT_MSG(cond, ...)                                                    \
+  do {                                                                           \
+    if (!(cond)) [[unlikely]]                                                    \
+      ::flow::detail::assert_msg_failed(#cond, __FILE__, __LINE__, __VA_ARGS__); \
   } while (0)
 
-#define STRATA_ASSERT_OP(a, op, b)                                                      \
-  do {                                                                                  \
-    const auto& strata_a_ = (a);                                                        \
-    const auto& strata_b_ = (b);                                                        \
-    if (!(strata_a_ op strata_b_)) [[unlikely]]                                         \
-      ::flow::detail::assert_op_failed(#a " " #op " " #b, __FILE__, __LINE__, #op,      \
-                                       strata_a_, strata_b_);                           \
+#define STRATA_ASSERT_OP(a, op, b)                                                            \
+  do {                                                                                        \
+    const auto& strata_a_ = (a);                                                              \
+    const auto& strata_b_ = (b);                                                              \
+    if (!(strata_a_ op strata_b_)) [[unlikely]]                                               \
+      ::flow::detail::assert_op_failed(#a " " #op " " #b, __FILE__, __LINE__, #op, strata_a_, \
+                                       strata_b_);                                            \
   } while (0)
 
 #define ASSERT_EQ(a, b) STRATA_ASSERT_OP(a, ==, b)
@@ -74,10 +74,10 @@ template <class... Args>
 #define ASSERT_GT(a, b) STRATA_ASSERT_OP(a, >, b)
 #define ASSERT_GE(a, b) STRATA_ASSERT_OP(a, >=, b)
 
-#define ASSERT_SIM(cond)                                                               \
-  do {                                                                                 \
-    if (::flow::detail::assert_in_simulation() && !(cond)) [[unlikely]]                \
-      ::flow::detail::assert_failed(#cond " (simulation only)", __FILE__, __LINE__);   \
+#define ASSERT_SIM(cond)                                                             \
+  do {                                                                               \
+    if (::flow::detail::assert_in_simulation() && !(cond)) [[unlikely]]              \
+      ::flow::detail::assert_failed(#cond " (simulation only)", __FILE__, __LINE__); \
   } while (0)
 
 #define UNREACHABLE() ::flow::detail::assert_failed("unreachable", __FILE__, __LINE__)

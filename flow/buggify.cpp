@@ -14,7 +14,8 @@ bool Buggify::evaluate(double fire_probability, const std::source_location& site
 
 size_t Buggify::sites_active() const {
   size_t n = 0;
-  for (const auto& [site, active] : sites_) n += active ? 1 : 0;
+  for (const auto& [site, active] : sites_)
+    n += active ? 1 : 0;
   return n;
 }
 

@@ -33,7 +33,8 @@ void code_probe_hit(const CodeProbeSite& site) {
 
 std::vector<const CodeProbeSite*> code_probe_sites() {
   std::vector<const CodeProbeSite*> sites;
-  for (const auto& s : registry()) sites.push_back(s.get());
+  for (const auto& s : registry())
+    sites.push_back(s.get());
   std::sort(sites.begin(), sites.end(), [](const CodeProbeSite* a, const CodeProbeSite* b) {
     const int c = std::strcmp(a->file, b->file);
     return c != 0 ? c < 0 : a->line < b->line;

@@ -33,7 +33,8 @@ void code_probe_hit(const CodeProbeSite& site);
 template <size_t N>
 struct ProbeText {
   constexpr ProbeText(const char (&s)[N]) {  // NOLINT: implicit from a literal
-    for (size_t i = 0; i < N; ++i) text[i] = s[i];
+    for (size_t i = 0; i < N; ++i)
+      text[i] = s[i];
   }
   char text[N];
 };
@@ -48,9 +49,9 @@ struct ProbeRegistration {
 
 }  // namespace flow
 
-#define CODE_PROBE(condition, what)                                                        \
-  do {                                                                                     \
-    const ::flow::CodeProbeSite& strata_probe_ =                                           \
-        *::flow::detail::ProbeRegistration<__FILE__, __LINE__, what>::site;                \
-    if (condition) ::flow::detail::code_probe_hit(strata_probe_);                          \
+#define CODE_PROBE(condition, what)                                         \
+  do {                                                                      \
+    const ::flow::CodeProbeSite& strata_probe_ =                            \
+        *::flow::detail::ProbeRegistration<__FILE__, __LINE__, what>::site; \
+    if (condition) ::flow::detail::code_probe_hit(strata_probe_);           \
   } while (0)

@@ -18,7 +18,9 @@
 namespace flow {
 
 // World time now.
-inline Time now() { return detail::scheduler().now(); }
+inline Time now() {
+  return detail::scheduler().now();
+}
 
 // Ready at world time `when`; the waiter then runs at priority p.
 inline Future<Void> delay_until(Time when, TaskPriority p = TaskPriority::DefaultDelay) {
@@ -67,7 +69,8 @@ template <class T>
 size_t wait_any(const std::vector<Future<T>>& futures) {
   std::vector<detail::SAVBase*> savs;
   savs.reserve(futures.size());
-  for (const Future<T>& f : futures) savs.push_back(f.test_state());
+  for (const Future<T>& f : futures)
+    savs.push_back(f.test_state());
   return detail::wait_any_of(savs);
 }
 
@@ -75,9 +78,12 @@ size_t wait_any(const std::vector<Future<T>>& futures) {
 // fails (as FoundationDB's waitForAll).
 template <class T>
 Future<Void> wait_all(std::vector<Future<T>> futures) {
-  return spawn([](std::vector<Future<T>> fs) {
-    for (const Future<T>& f : fs) (void)wait(f);
-  }, std::move(futures));
+  return spawn(
+      [](std::vector<Future<T>> fs) {
+        for (const Future<T>& f : fs)
+          (void)wait(f);
+      },
+      std::move(futures));
 }
 
 // Ready once n of the futures hold values; fails at once with the first error any of them gets.
@@ -85,35 +91,41 @@ Future<Void> wait_all(std::vector<Future<T>> futures) {
 template <class T>
 Future<Void> quorum(std::vector<Future<T>> futures, size_t n) {
   ASSERT_LE(n, futures.size());
-  return spawn([](std::vector<Future<T>> pending, size_t needed) {
-    size_t have = 0;
-    while (have < needed) {
-      const size_t i = wait_any(pending);
-      if (pending[i].is_error()) throw pending[i].get_error();
-      ++have;
-      pending.erase(pending.begin() + static_cast<ptrdiff_t>(i));
-    }
-  }, std::move(futures), n);
+  return spawn(
+      [](std::vector<Future<T>> pending, size_t needed) {
+        size_t have = 0;
+        while (have < needed) {
+          const size_t i = wait_any(pending);
+          if (pending[i].is_error()) throw pending[i].get_error();
+          ++have;
+          pending.erase(pending.begin() + static_cast<ptrdiff_t>(i));
+        }
+      },
+      std::move(futures), n);
 }
 
 // f's value, or nullopt if `d` passes first. f's error propagates.
 template <class T>
 Future<std::optional<T>> timeout(Future<T> f, Duration d) {
-  return spawn([](Future<T> what, Duration limit) -> std::optional<T> {
-    Future<Void> timer = delay(limit);
-    if (wait_any(what, timer) == 0) return wait(what);
-    return std::nullopt;
-  }, std::move(f), d);
+  return spawn(
+      [](Future<T> what, Duration limit) -> std::optional<T> {
+        Future<Void> timer = delay(limit);
+        if (wait_any(what, timer) == 0) return wait(what);
+        return std::nullopt;
+      },
+      std::move(f), d);
 }
 
 // f's value, or timed_out if `d` passes first.
 template <class T>
 Future<T> timeout_error(Future<T> f, Duration d) {
-  return spawn([](Future<T> what, Duration limit) -> T {
-    Future<Void> timer = delay(limit);
-    if (wait_any(what, timer) == 0) return wait(what);
-    throw Error(ErrorCode::timed_out);
-  }, std::move(f), d);
+  return spawn(
+      [](Future<T> what, Duration limit) -> T {
+        Future<Void> timer = delay(limit);
+        if (wait_any(what, timer) == 0) return wait(what);
+        throw Error(ErrorCode::timed_out);
+      },
+      std::move(f), d);
 }
 
 }  // namespace flow

@@ -14,13 +14,16 @@ uint64_t splitmix64(uint64_t& x) {
   return z ^ (z >> 31);
 }
 
-constexpr uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+constexpr uint64_t rotl(uint64_t x, int k) {
+  return (x << k) | (x >> (64 - k));
+}
 
 }  // namespace
 
 DeterministicRandom::DeterministicRandom(uint64_t seed) : seed_(seed) {
   uint64_t x = seed;
-  for (uint64_t& word : s_) word = splitmix64(x);
+  for (uint64_t& word : s_)
+    word = splitmix64(x);
 }
 
 uint64_t DeterministicRandom::random_uint64() {
@@ -57,10 +60,10 @@ double DeterministicRandom::random01() {
 }
 
 std::string DeterministicRandom::random_alphanumeric(size_t length) {
-  static constexpr char kChars[] =
-      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  static constexpr char kChars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
   std::string s(length, ' ');
-  for (char& c : s) c = kChars[random_int(0, sizeof(kChars) - 1)];
+  for (char& c : s)
+    c = kChars[random_int(0, sizeof(kChars) - 1)];
   return s;
 }
 

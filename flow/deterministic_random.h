@@ -10,8 +10,9 @@
 //   random_bool(p)         random01() < p
 // So a given seed yields the same values on every platform and every build of the same commit.
 //
-// Single-threaded. One instance per run lives in flow::Runtime: reach it with deterministic_random().
-// nondeterministic_random() is seeded from the OS and is only for what must not affect a run.
+// Single-threaded. One instance per run lives in flow::Runtime: reach it with
+// deterministic_random(). nondeterministic_random() is seeded from the OS and is only for what must
+// not affect a run.
 
 #include <cstdint>
 #include <string>

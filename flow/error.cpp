@@ -34,6 +34,8 @@ std::string_view Error::description() const {
   return e ? e->description : "Unknown error";
 }
 
-bool is_known_error_code(int32_t number) { return find(number) != nullptr; }
+bool is_known_error_code(int32_t number) {
+  return find(number) != nullptr;
+}
 
 }  // namespace flow

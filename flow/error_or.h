@@ -1,5 +1,6 @@
 #pragma once
-// ErrorOr<T> — a value or a flow::Error, for synchronous code (codecs, parsers) that must not throw.
+// ErrorOr<T> — a value or a flow::Error, for synchronous code (codecs, parsers) that must not
+// throw.
 
 #include <utility>
 #include <variant>
@@ -12,8 +13,8 @@ namespace flow {
 template <class T>
 class [[nodiscard]] ErrorOr {
  public:
-  ErrorOr(T value) : v_(std::move(value)) {}   // NOLINT: implicit by design, like std::optional
-  ErrorOr(Error error) : v_(error) {}          // NOLINT
+  ErrorOr(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design, like std::optional
+  ErrorOr(Error error) : v_(error) {}         // NOLINT
 
   bool ok() const { return v_.index() == 0; }
   bool is_error() const { return !ok(); }

@@ -107,7 +107,8 @@ class SAVBase {
   virtual void on_last_future_dropped() {}
 
   void fire_waiters() {
-    while (Waiter* w = waiters_.pop_front()) w->fire(w);
+    while (Waiter* w = waiters_.pop_front())
+      w->fire(w);
   }
 
   int32_t futures_;
@@ -170,9 +171,9 @@ class [[nodiscard]] Future {
   // An invalid future: it must be assigned before use.
   Future() = default;
   // A future that is ready at once.
-  Future(const T& v) : sav_(new detail::SAV<T>(1, 0)) { sav_->set_value(v); }   // NOLINT
-  Future(T&& v) : sav_(new detail::SAV<T>(1, 0)) { sav_->set_value(std::move(v)); }   // NOLINT
-  Future(Error e) : sav_(new detail::SAV<T>(1, 0)) { sav_->set_error(e); }   // NOLINT
+  Future(const T& v) : sav_(new detail::SAV<T>(1, 0)) { sav_->set_value(v); }        // NOLINT
+  Future(T&& v) : sav_(new detail::SAV<T>(1, 0)) { sav_->set_value(std::move(v)); }  // NOLINT
+  Future(Error e) : sav_(new detail::SAV<T>(1, 0)) { sav_->set_error(e); }           // NOLINT
 
   Future(const Future& o) : sav_(o.sav_) {
     if (sav_) sav_->add_future_ref();
@@ -257,11 +258,7 @@ class Promise {
   void send(U&& v) const {
     sav_->set_value(std::forward<U>(v));
   }
-  void send() const
-    requires std::is_same_v<T, Void>
-  {
-    sav_->set_value(Void{});
-  }
+  void send() const requires std::is_same_v<T, Void> { sav_->set_value(Void{}); }
   // REQUIRES: can_be_set().
   void send_error(Error e) const { sav_->set_error(e); }
 

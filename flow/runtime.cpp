@@ -46,7 +46,9 @@ Runtime::~Runtime() {
   g_runtime = nullptr;
 }
 
-Runtime* Runtime::current() { return g_runtime; }
+Runtime* Runtime::current() {
+  return g_runtime;
+}
 
 Runtime& Runtime::checked_current() {
   ASSERT_MSG(g_runtime != nullptr, "no flow::Runtime is active");
@@ -58,19 +60,23 @@ void Runtime::record_code_probe_hit(size_t index) {
   ++probe_hits_[index];
 }
 
-DeterministicRandom& deterministic_random() { return Runtime::checked_current().random(); }
+DeterministicRandom& deterministic_random() {
+  return Runtime::checked_current().random();
+}
 
 namespace detail {
 
-bool assert_in_simulation() { return g_runtime != nullptr && g_runtime->simulated(); }
+bool assert_in_simulation() {
+  return g_runtime != nullptr && g_runtime->simulated();
+}
 
 [[noreturn]] void assert_failed(const char* expression, const char* file, int line,
                                 const std::string& values) {
   std::string where;
   if (g_runtime != nullptr) {
     const int64_t t = to_ns(g_runtime->now());
-    where = fmt::format(" [seed {} time {}.{:09} process {}]", g_runtime->seed(),
-                        t / 1'000'000'000, t % 1'000'000'000, g_runtime->current_process().name());
+    where = fmt::format(" [seed {} time {}.{:09} process {}]", g_runtime->seed(), t / 1'000'000'000,
+                        t % 1'000'000'000, g_runtime->current_process().name());
     g_runtime->trace().flush();
   }
   std::fprintf(stderr, "ASSERT failed: %s at %s:%d%s%s%s\n", expression, file, line,

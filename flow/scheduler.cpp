@@ -18,7 +18,9 @@ struct FiberWaiter : Waiter {
   ActorBase* actor;
 };
 
-[[noreturn]] void throw_cancelled() { throw Error(ErrorCode::operation_cancelled); }
+[[noreturn]] void throw_cancelled() {
+  throw Error(ErrorCode::operation_cancelled);
+}
 
 }  // namespace
 
@@ -251,7 +253,8 @@ void Scheduler::cancel_actors_of(Process& p) {
   // rescan from the front each time. Actors on the current call chain stay, marked cancelled.
   for (;;) {
     ActorBase* a = p.actors_.front();
-    while (a != nullptr && a->cancelled_) a = p.actors_.next(a);
+    while (a != nullptr && a->cancelled_)
+      a = p.actors_.next(a);
     if (a == nullptr) return;
     cancel(a);
   }
@@ -306,16 +309,19 @@ IClock& Process::clock() const {
   return *clock_;
 }
 
-void Process::cancel_all_actors() { detail::scheduler().cancel_actors_of(*this); }
+void Process::cancel_all_actors() {
+  detail::scheduler().cancel_actors_of(*this);
+}
 
-Process& current_process() { return detail::scheduler().current_process(); }
+Process& current_process() {
+  return detail::scheduler().current_process();
+}
 
 }  // namespace flow
 
 namespace flow::detail {
 
-void wait_until_stream_ready(void* queue, bool (*ready)(void*),
-                             void (*add_waiter)(void*, Waiter*),
+void wait_until_stream_ready(void* queue, bool (*ready)(void*), void (*add_waiter)(void*, Waiter*),
                              void (*remove_waiter)(void*, Waiter*)) {
   Scheduler& s = *g_scheduler;
   ActorBase* const self = s.current_actor();
@@ -355,7 +361,8 @@ size_t wait_any_of(std::span<SAVBase* const> savs) {
     if (waiters[i].linked()) savs[i]->remove_waiter(&waiters[i]);
     if (first == savs.size() && savs[i]->is_set()) first = i;
   }
-  for (SAVBase* sav : savs) sav->del_future_ref();
+  for (SAVBase* sav : savs)
+    sav->del_future_ref();
   if (self->cancelled()) throw_cancelled();
   ASSERT(first < savs.size());
   return first;

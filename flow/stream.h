@@ -70,7 +70,8 @@ class StreamQueue : public FastAllocated {
     fire();
   }
   void fire() {
-    while (Waiter* w = waiters_.pop_front()) w->fire(w);
+    while (Waiter* w = waiters_.pop_front())
+      w->fire(w);
   }
   void maybe_delete() {
     if (promises_ == 0 && futures_ == 0) delete this;
@@ -85,8 +86,7 @@ class StreamQueue : public FastAllocated {
 };
 
 // Parks the current actor until `ready()` holds; see wait_until_set. May suspend.
-void wait_until_stream_ready(void* queue, bool (*ready)(void*),
-                             void (*add_waiter)(void*, Waiter*),
+void wait_until_stream_ready(void* queue, bool (*ready)(void*), void (*add_waiter)(void*, Waiter*),
                              void (*remove_waiter)(void*, Waiter*));
 
 }  // namespace detail

@@ -27,11 +27,21 @@ using Time = WorldClock::time_point;
 inline constexpr Time kTimeZero = Time(Duration(0));
 inline constexpr Time kTimeMax = Time(Duration(std::numeric_limits<int64_t>::max()));
 
-constexpr int64_t to_ns(Duration d) { return d.count(); }
-constexpr int64_t to_ns(Time t) { return t.time_since_epoch().count(); }
-constexpr Time time_from_ns(int64_t ns) { return Time(Duration(ns)); }
+constexpr int64_t to_ns(Duration d) {
+  return d.count();
+}
+constexpr int64_t to_ns(Time t) {
+  return t.time_since_epoch().count();
+}
+constexpr Time time_from_ns(int64_t ns) {
+  return Time(Duration(ns));
+}
 // Seconds as a double, for printing only.
-constexpr double to_seconds(Duration d) { return static_cast<double>(d.count()) / 1e9; }
-constexpr double to_seconds(Time t) { return to_seconds(t.time_since_epoch()); }
+constexpr double to_seconds(Duration d) {
+  return static_cast<double>(d.count()) / 1e9;
+}
+constexpr double to_seconds(Time t) {
+  return to_seconds(t.time_since_epoch());
+}
 
 }  // namespace flow

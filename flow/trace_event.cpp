@@ -36,10 +36,13 @@ std::unique_ptr<ITraceSink> make_file_trace_sink(const std::string& path, Severi
   return std::make_unique<FileTraceSink>(path, min_severity);
 }
 
-TraceLog::~TraceLog() { flush(); }
+TraceLog::~TraceLog() {
+  flush();
+}
 
 void TraceLog::flush() {
-  for (auto& s : sinks_) s->flush();
+  for (auto& s : sinks_)
+    s->flush();
 }
 
 void TraceLog::emit(Severity severity, std::string_view line) {
@@ -49,18 +52,29 @@ void TraceLog::emit(Severity severity, std::string_view line) {
     if (errors_ == 0) first_error_ = std::string(line);
     ++errors_;
   }
-  for (auto& s : sinks_) s->write(severity, line);
+  for (auto& s : sinks_)
+    s->write(severity, line);
 }
 
 void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           out += fmt::format("\\u{:04x}", static_cast<unsigned>(static_cast<unsigned char>(c)));
@@ -76,8 +90,9 @@ TraceEvent::TraceEvent(Severity severity, std::string_view type) : severity_(sev
   line_.reserve(160);
   Runtime* rt = Runtime::current();
   const int64_t t = rt ? to_ns(rt->now()) : 0;
-  fmt::format_to(std::back_inserter(line_), "{{\"Severity\":{},\"Time\":\"{}.{:09}\",\"Type\":",
-                 static_cast<int>(severity), t / 1'000'000'000, t % 1'000'000'000);
+  fmt::format_to(std::back_inserter(line_),
+                 "{{\"Severity\":{},\"Time\":\"{}.{:09}\",\"Type\":", static_cast<int>(severity),
+                 t / 1'000'000'000, t % 1'000'000'000);
   append_json_string(line_, type);
   if (rt) {
     const Process& p = rt->current_process();

@@ -88,12 +88,14 @@ class TraceEvent {
   }
   TraceEvent& detail(std::string_view key, bool value);
   TraceEvent& detail(std::string_view key, double value);
-  TraceEvent& detail(std::string_view key, Duration value) { return detail_int(key, value.count()); }
+  TraceEvent& detail(std::string_view key, Duration value) {
+    return detail_int(key, value.count());
+  }
   TraceEvent& detail(std::string_view key, Time value) { return detail_int(key, to_ns(value)); }
   TraceEvent& detail(std::string_view key, Error value);
   template <class I>
-    requires(std::is_integral_v<I> && !std::is_same_v<I, bool>)
-  TraceEvent& detail(std::string_view key, I value) {
+  requires(std::is_integral_v<I> &&
+           !std::is_same_v<I, bool>) TraceEvent& detail(std::string_view key, I value) {
     if constexpr (std::is_signed_v<I>) {
       return detail_int(key, static_cast<int64_t>(value));
     } else {

@@ -17,7 +17,8 @@ StackPool::StackPool(size_t stack_bytes, size_t cached_max)
 }
 
 StackPool::~StackPool() {
-  for (const Stack& s : cache_) unmap(s);
+  for (const Stack& s : cache_)
+    unmap(s);
   ASSERT_EQ(mapped_, 0u);
 }
 

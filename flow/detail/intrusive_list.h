@@ -65,7 +65,8 @@ class IntrusiveList {
 
   // Moves every element of `other` to the end of this list, keeping their order.
   void splice_back(IntrusiveList& other) {
-    while (T* item = other.pop_front()) push_back(item);
+    while (T* item = other.pop_front())
+      push_back(item);
   }
 
  private:

@@ -32,7 +32,8 @@ TEST_CASE("each site is active in about a quarter of runs and fires at rate p wh
   for (uint64_t seed = 1; seed <= 2000; ++seed) {
     Runtime rt({.seed = seed, .buggify = true});
     int hits[8] = {};
-    for (int rep = 0; rep < 20; ++rep) evaluate_sites(hits);
+    for (int rep = 0; rep < 20; ++rep)
+      evaluate_sites(hits);
     REQUIRE(rt.buggify().sites_seen() == 8);
     activations += static_cast<int>(rt.buggify().sites_active());
     for (int h : hits) {
@@ -68,7 +69,8 @@ TEST_CASE("buggify off or outside simulation is false and draws no randomness") 
   for (bool simulated : {true, false}) {
     Runtime rt({.seed = 3, .simulated = simulated, .buggify = !simulated});
     const uint64_t draws = rt.random().draw_count();
-    for (int i = 0; i < 100; ++i) CHECK_FALSE(buggify(1.0));
+    for (int i = 0; i < 100; ++i)
+      CHECK_FALSE(buggify(1.0));
     CHECK(rt.random().draw_count() == draws);
     CHECK(rt.buggify().sites_seen() == 0);
   }

@@ -40,7 +40,8 @@ void level1(std::vector<std::string>& log, Future<Void> gate) {
 
 }  // namespace
 
-TEST_CASE("cancelling an actor parked three calls deep runs every destructor before the drop returns") {
+TEST_CASE(
+    "cancelling an actor parked three calls deep runs every destructor before the drop returns") {
   Runtime rt;
   std::vector<std::string> log;
   Promise<Void> gate;
@@ -48,8 +49,8 @@ TEST_CASE("cancelling an actor parked three calls deep runs every destructor bef
   CHECK(rt.scheduler().actor_count() == 1);
   CHECK(log.empty());
   actor.cancel();
-  CHECK(log == std::vector<std::string>{"~level3", "~level2", "caught operation_cancelled",
-                                        "~level1"});
+  CHECK(log ==
+        std::vector<std::string>{"~level3", "~level2", "caught operation_cancelled", "~level1"});
   CHECK(rt.scheduler().actor_count() == 0);
   gate.send();  // nobody is waiting any more
   rt.run_until_quiescent();

@@ -9,8 +9,12 @@ using namespace flow;
 
 namespace {
 
-void maybe_probe(bool hit) { CODE_PROBE(hit, "test probe that is sometimes hit"); }
-void never_called() { CODE_PROBE(true, "test probe in code that never runs"); }
+void maybe_probe(bool hit) {
+  CODE_PROBE(hit, "test probe that is sometimes hit");
+}
+void never_called() {
+  CODE_PROBE(true, "test probe in code that never runs");
+}
 
 const CodeProbeSite* find_site(const char* what) {
   for (const CodeProbeSite* s : code_probe_sites()) {
@@ -40,5 +44,6 @@ TEST_CASE("probe hits are counted per runtime") {
     CHECK(rt.code_probe_hits()[site->index] == 2);
   }
   Runtime fresh;
-  CHECK((fresh.code_probe_hits().size() <= site->index || fresh.code_probe_hits()[site->index] == 0));
+  CHECK(
+      (fresh.code_probe_hits().size() <= site->index || fresh.code_probe_hits()[site->index] == 0));
 }

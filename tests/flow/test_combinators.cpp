@@ -92,7 +92,8 @@ TEST_CASE("wait_all waits for every future and reports an error") {
   Future<Void> all = wait_all(std::vector<Future<Void>>{delay(1s), delay(3s), delay(2s)});
   CHECK(rt.run_until(all));
   CHECK(rt.now() == kTimeZero + 3s);
-  Future<Void> failing = wait_all(std::vector<Future<int>>{Future<int>(1), Error(ErrorCode::io_error)});
+  Future<Void> failing =
+      wait_all(std::vector<Future<int>>{Future<int>(1), Error(ErrorCode::io_error)});
   CHECK(rt.run_until(failing));
   CHECK(failing.is_error());
 }

@@ -41,7 +41,8 @@ Outcome run_scenario(uint64_t seed) {
         }
       }));
     }
-    for (int t = 0; t < workers; ++t) inboxes[static_cast<size_t>(t)].send(30);
+    for (int t = 0; t < workers; ++t)
+      inboxes[static_cast<size_t>(t)].send(30);
     // A victim that is cancelled at a random time.
     Future<Void> victim = spawn([] {
       for (;;) {

@@ -57,7 +57,7 @@ TEST_CASE("buggify randomizes knobs per seed; explicit overrides win") {
     CHECK(rt.knobs().reactor_poll_interval == 33);
     if (rt.knobs().fiber_stack_pool_max != FlowKnobs().fiber_stack_pool_max) ++changed;
   }
-  CHECK(changed > 5);   // randomized with probability 0.25 per run
+  CHECK(changed > 5);  // randomized with probability 0.25 per run
   CHECK(changed < 60);
   Runtime plain({.seed = 1});
   CHECK(plain.knobs().fiber_stack_pool_max == FlowKnobs().fiber_stack_pool_max);

@@ -34,7 +34,8 @@ TEST_CASE("random_int stays in [lo, hi) and covers it uniformly") {
   }
   // Each bucket expects 10,000 with standard deviation ~95; 6 sigma is a bound that a correct
   // generator essentially never crosses and a biased one does.
-  for (int c : counts) CHECK(std::abs(c - n / 10) < 600);
+  for (int c : counts)
+    CHECK(std::abs(c - n / 10) < 600);
   CHECK(r.random_int(5, 6) == 5);
   CHECK(r.random_int(INT64_MIN, INT64_MAX) < INT64_MAX);
 }

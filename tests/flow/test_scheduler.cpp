@@ -67,8 +67,8 @@ TEST_CASE("timers fire in time order, ties by priority, then by creation order")
   add("t2-default", 2s, TaskPriority::DefaultDelay);
   add("t0", 0s, TaskPriority::Low);
   rt.run_until_quiescent();
-  CHECK(order == std::vector<std::string>{"t0", "t1-default", "t2-high", "t2-default",
-                                          "t2-low-a", "t2-low-b"});
+  CHECK(order == std::vector<std::string>{"t0", "t1-default", "t2-high", "t2-default", "t2-low-a",
+                                          "t2-low-b"});
   CHECK(rt.now() == kTimeZero + 2s);
 }
 

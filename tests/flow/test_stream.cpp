@@ -14,7 +14,8 @@ TEST_CASE("a stream delivers values in send order, across parks") {
   FutureStream<int> fs = ps.get_future();
   std::vector<int> got;
   Future<Void> consumer = spawn([&] {
-    for (int i = 0; i < 6; ++i) got.push_back(wait_next(fs));
+    for (int i = 0; i < 6; ++i)
+      got.push_back(wait_next(fs));
   });
   Future<Void> producer = spawn([&] {
     ps.send(1);
@@ -41,7 +42,8 @@ TEST_CASE("end_of_stream arrives after every value sent before it") {
   bool ended = false;
   rt.run([&] {
     try {
-      for (;;) got.push_back(wait_next(fs));
+      for (;;)
+        got.push_back(wait_next(fs));
     } catch (const Error& e) {
       ended = e == ErrorCode::end_of_stream;
     }
@@ -72,7 +74,8 @@ TEST_CASE("dropping every PromiseStream gives broken_promise after the queued va
   Error last(ErrorCode::success);
   rt.run([&] {
     try {
-      for (;;) got.push_back(wait_next(fs));
+      for (;;)
+        got.push_back(wait_next(fs));
     } catch (const Error& e) {
       last = e;
     }
@@ -87,12 +90,15 @@ TEST_CASE("two receivers on one stream each take distinct values") {
   FutureStream<int> fs = ps.get_future();
   std::vector<int> a_got, b_got;
   Future<Void> a = spawn([&] {
-    for (int i = 0; i < 2; ++i) a_got.push_back(wait_next(fs));
+    for (int i = 0; i < 2; ++i)
+      a_got.push_back(wait_next(fs));
   });
   Future<Void> b = spawn([&] {
-    for (int i = 0; i < 2; ++i) b_got.push_back(wait_next(fs));
+    for (int i = 0; i < 2; ++i)
+      b_got.push_back(wait_next(fs));
   });
-  for (int i = 0; i < 4; ++i) ps.send(i);
+  for (int i = 0; i < 4; ++i)
+    ps.send(i);
   rt.run_until_quiescent();
   CHECK(a.is_ready());
   CHECK(b.is_ready());

@@ -45,7 +45,8 @@ TEST_CASE("a trace event is one JSON line with time, type, process and details")
 TEST_CASE("the digest covers every event, in order") {
   auto digest_of = [](std::vector<int> values) {
     Runtime rt;
-    for (int v : values) TraceEvent(SevDebug, "E").detail("V", v);
+    for (int v : values)
+      TraceEvent(SevDebug, "E").detail("V", v);
     return rt.trace().digest();
   };
   CHECK(digest_of({1, 2, 3}) == digest_of({1, 2, 3}));
