@@ -37,7 +37,7 @@ inline void* fast_allocate(size_t bytes) {
   return fast_allocate_slow(bytes);
 }
 
-inline void fast_free(void* p, size_t bytes) {
+inline void fast_free(void* p, [[maybe_unused]] size_t bytes) {
 #if !defined(STRATA_ASAN)
   if (p != nullptr && bytes - 1 < kFastAllocMax) {
     FreeBlock*& head = g_fast_free[(bytes - 1) / kFastAllocGranule];
