@@ -60,7 +60,7 @@ void Scheduler::fiber_entry(Transfer t) {
   self->run_body();
   // Leave for good: whoever we switch to releases this stack once we are off it.
   SwitchNote last{self, true};
-  Scheduler& s = *g_scheduler;
+  Scheduler& s = scheduler();  // asserts that a Runtime is active
   (void)s.leave(self, s.handoff_target(self), &last, true);
   UNREACHABLE();
 }
@@ -269,7 +269,7 @@ void Scheduler::cancel_all_actors() {
 }
 
 void wait_until_set(SAVBase* sav) {
-  Scheduler& s = *g_scheduler;
+  Scheduler& s = scheduler();  // asserts that a Runtime is active
   ActorBase* const self = s.current_actor();
   ASSERT_MSG(self != nullptr, "wait() called outside an actor");
   if (self->cancelled()) throw_cancelled();
@@ -323,7 +323,7 @@ namespace flow::detail {
 
 void wait_until_stream_ready(void* queue, bool (*ready)(void*), void (*add_waiter)(void*, Waiter*),
                              void (*remove_waiter)(void*, Waiter*)) {
-  Scheduler& s = *g_scheduler;
+  Scheduler& s = scheduler();  // asserts that a Runtime is active
   ActorBase* const self = s.current_actor();
   ASSERT_MSG(self != nullptr, "wait_next() called outside an actor");
   // Several actors may wait on one stream; whoever wakes second may find it empty again.
@@ -345,7 +345,7 @@ size_t wait_any_of(std::span<SAVBase* const> savs) {
       return i;
     }
   }
-  Scheduler& s = *g_scheduler;
+  Scheduler& s = scheduler();  // asserts that a Runtime is active
   ActorBase* const self = s.current_actor();
   ASSERT_MSG(self != nullptr, "wait_any() called outside an actor");
   if (self->cancelled()) throw_cancelled();
