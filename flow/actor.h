@@ -40,7 +40,9 @@ class Actor final : public SAV<T>, public ActorBase {
   template <class F, class... A>
   explicit Actor(F&& fn, A&&... args)
       // One future for the caller, one promise held by the running actor.
-      : SAV<T>(1, 1), call_(std::forward<F>(fn), std::forward<A>(args)...) {}
+      : SAV<T>(1, 1), call_(std::forward<F>(fn), std::forward<A>(args)...) {
+    this->custom_lifetime_ = true;
+  }
 
   void run_body() override {
     std::optional<Error> error;

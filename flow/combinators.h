@@ -42,7 +42,7 @@ namespace detail {
 template <class T>
 class NeverSAV final : public SAV<T> {
  public:
-  NeverSAV() : SAV<T>(1, 1) {}
+  NeverSAV() : SAV<T>(1, 1) { this->custom_lifetime_ = true; }
 
  protected:
   void on_last_future_dropped() override { delete this; }

@@ -22,7 +22,7 @@
 
 #include "flow/assert.h"
 #include "flow/detail/fast_alloc.h"
-#include "flow/detail/intrusive_list.h"
+#include "flow/detail/scheduler_core.h"
 #include "flow/error.h"
 
 namespace flow {
@@ -34,13 +34,66 @@ struct Void {
 
 namespace detail {
 
-struct WaiterTag {};
+// Something waiting for a shared state to be set: an actor to make ready (the common case, an
+// actor parked in wait(), woken without an indirect call), or a function to call (which must not
+// switch fibers). Waiters link into their state's FIFO through bare pointers (no sentinel, no
+// count): every actor hop registers and fires one.
+struct Waiter {
+  explicit Waiter(void (*fire_fn)(Waiter*)) : fire_fn_(fire_fn) {}
+  explicit Waiter(ActorBase* actor) : actor_(actor) {}
+  bool linked() const { return linked_; }
 
-// Something waiting for a shared state to be set. `fire` runs when it is set (or at once when it
-// registers on a set state); it must not switch fibers.
-struct Waiter : ListNode<WaiterTag> {
-  explicit Waiter(void (*fire_fn)(Waiter*)) : fire(fire_fn) {}
-  void (*fire)(Waiter*);
+  void fire() {
+    if (fire_fn_ == nullptr) {
+      g_scheduler_core->wake(actor_);
+    } else {
+      fire_fn_(this);
+    }
+  }
+
+ private:
+  friend class WaiterList;
+  void (*fire_fn_)(Waiter*) = nullptr;
+  ActorBase* actor_ = nullptr;
+  Waiter* prev_ = nullptr;
+  Waiter* next_ = nullptr;
+  bool linked_ = false;
+};
+
+// The waiters of one state (or stream), in registration order.
+class WaiterList {
+ public:
+  bool empty() const { return head_ == nullptr; }
+
+  // REQUIRES: w is not registered anywhere.
+  void push_back(Waiter* w) {
+    ASSERT(!w->linked_);
+    w->linked_ = true;
+    w->next_ = nullptr;
+    w->prev_ = tail_;
+    (tail_ != nullptr ? tail_->next_ : head_) = w;
+    tail_ = w;
+  }
+  // REQUIRES: w is on this list.
+  void remove(Waiter* w) {
+    ASSERT(w->linked_);
+    (w->prev_ != nullptr ? w->prev_->next_ : head_) = w->next_;
+    (w->next_ != nullptr ? w->next_->prev_ : tail_) = w->prev_;
+    w->linked_ = false;
+  }
+  Waiter* pop_front() {
+    Waiter* w = head_;
+    if (w != nullptr) {
+      head_ = w->next_;
+      (head_ != nullptr ? head_->prev_ : tail_) = nullptr;
+      w->linked_ = false;
+    }
+    return w;
+  }
+
+ private:
+  Waiter* head_ = nullptr;
+  Waiter* tail_ = nullptr;
 };
 
 class SAVBase {
@@ -63,13 +116,7 @@ class SAVBase {
   void add_future_ref() { ++futures_; }
   void del_future_ref() {
     ASSERT_GT(futures_, 0);
-    if (--futures_ == 0) {
-      if (promises_ == 0) {
-        destroy();
-      } else {
-        on_last_future_dropped();  // May destroy this.
-      }
-    }
+    if (--futures_ == 0) last_future_dropped();  // May destroy this.
   }
   void add_promise_ref() { ++promises_; }
   void del_promise_ref() {
@@ -81,7 +128,7 @@ class SAVBase {
     if (--promises_ == 0 && futures_ == 0) destroy();
   }
 
-  // Registers w to fire when this state is set. REQUIRES: !is_set().
+  // Registers w to fire when this state is set. REQUIRES: !is_set(), w not registered.
   void add_waiter(Waiter* w) {
     ASSERT(!is_set());
     waiters_.push_back(w);
@@ -106,16 +153,27 @@ class SAVBase {
   // Called when the last Future goes away while Promises remain: actors cancel themselves here.
   virtual void on_last_future_dropped() {}
 
+  void last_future_dropped() {
+    if (promises_ == 0) {
+      destroy();
+    } else if (custom_lifetime_) {
+      on_last_future_dropped();  // May destroy this.
+    }
+  }
+
   void fire_waiters() {
     while (Waiter* w = waiters_.pop_front())
-      w->fire(w);
+      w->fire();
   }
 
   int32_t futures_;
   int32_t promises_;
   State state_ = State::kEmpty;
+  // Set by subclasses that override destroy() or on_last_future_dropped() (actors, never()):
+  // plain states skip those virtual calls.
+  bool custom_lifetime_ = false;
   ErrorCode error_ = ErrorCode::success;
-  IntrusiveList<Waiter, WaiterTag> waiters_;
+  WaiterList waiters_;
 };
 
 template <class T>
@@ -140,6 +198,24 @@ class SAV : public SAVBase, public FastAllocated {
     return value_;
   }
 
+  // The typed twins of SAVBase's: a plain state (not an actor) is freed without a virtual call,
+  // since a ping-pong between actors frees one per hop.
+  void del_future_ref() {
+    ASSERT_GT(futures_, 0);
+    if (--futures_ == 0) {
+      if (promises_ == 0) {
+        destroy_now();
+      } else if (custom_lifetime_) {
+        on_last_future_dropped();  // May destroy this.
+      }
+    }
+  }
+  void del_promise_ref() {
+    ASSERT_GT(promises_, 0);
+    if (promises_ == 1 && !is_set()) set_error(Error(ErrorCode::broken_promise));
+    if (--promises_ == 0 && futures_ == 0) destroy_now();
+  }
+
  protected:
   ~SAV() override {
     if (state_ == State::kValue) value_.~T();
@@ -147,16 +223,42 @@ class SAV : public SAVBase, public FastAllocated {
   void destroy() override { delete this; }
 
  private:
+  void destroy_now() {
+    if (custom_lifetime_) {
+      destroy();
+    } else {
+      this->SAV::~SAV();
+      fast_free(this, sizeof(SAV));
+    }
+  }
+
   union {
     T value_;
   };
 };
 
 // Parks the current actor until `sav` is set; throws operation_cancelled if the actor is
-// cancelled meanwhile. REQUIRES: on an actor's fiber. May suspend.
-void wait_until_set(SAVBase* sav);
+// cancelled meanwhile. Inline, so that the fiber switch happens in the waiting actor's own frame
+// (see flow/detail/scheduler_core.h). REQUIRES: on an actor's fiber. May suspend.
+STRATA_ALWAYS_INLINE void wait_until_set(SAVBase* sav) {
+  SchedulerCore* const s = g_scheduler_core;
+  ASSERT_MSG(s != nullptr, "no flow::Runtime is active");
+  ActorBase* const self = s->current_actor();
+  ASSERT_MSG(self != nullptr, "wait() called outside an actor");
+  if (self->cancelled()) throw_operation_cancelled();
+  Waiter w(self);
+  sav->add_waiter(&w);
+  s->park();
+  if (w.linked()) sav->remove_waiter(&w);
+  if (self->cancelled()) throw_operation_cancelled();
+}
+
 // Throws operation_cancelled if the current actor has been cancelled (cheap).
-void check_not_cancelled();
+inline void check_not_cancelled() {
+  const SchedulerCore* const s = g_scheduler_core;
+  const ActorBase* const self = s != nullptr ? s->current_actor() : nullptr;
+  if (self != nullptr && self->cancelled()) throw_operation_cancelled();
+}
 
 }  // namespace detail
 
@@ -278,7 +380,7 @@ class Promise {
 // The value of `f`, waiting for it if needed; throws its error. The value is copied out, so it
 // stays valid after the future is gone. REQUIRES: on an actor's fiber, f.is_valid(). May suspend.
 template <class T>
-T wait(const Future<T>& f) {
+STRATA_ALWAYS_INLINE T wait(const Future<T>& f) {
   detail::SAV<T>* sav = f.test_state();
   ASSERT_MSG(sav != nullptr, "wait on an invalid future");
   if (!sav->is_set()) {

@@ -45,6 +45,7 @@ class Process {
 
  private:
   friend class detail::Scheduler;
+  friend class detail::SchedulerCore;
 
   std::string name_;
   std::string machine_;

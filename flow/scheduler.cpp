@@ -12,17 +12,17 @@ namespace {
 // The one live scheduler; set for the lifetime of a flow::Runtime.
 Scheduler* g_scheduler = nullptr;
 
-struct FiberWaiter : Waiter {
-  explicit FiberWaiter(ActorBase* a) : Waiter(&fire_fn), actor(a) {}
-  static void fire_fn(Waiter* w) { g_scheduler->wake(static_cast<FiberWaiter*>(w)->actor); }
-  ActorBase* actor;
-};
-
-[[noreturn]] void throw_cancelled() {
-  throw Error(ErrorCode::operation_cancelled);
+void throw_cancelled() {
+  throw_operation_cancelled();
 }
 
 }  // namespace
+
+SchedulerCore* g_scheduler_core = nullptr;
+
+void throw_operation_cancelled() {
+  throw Error(ErrorCode::operation_cancelled);
+}
 
 Scheduler& scheduler() {
   ASSERT_MSG(g_scheduler != nullptr, "no flow::Runtime is active");
@@ -30,14 +30,14 @@ Scheduler& scheduler() {
 }
 
 Scheduler::Scheduler(IReactor& reactor, Process& main_process, Options options)
-    : reactor_(reactor),
+    : SchedulerCore(&main_process, options.reactor_poll_interval),
+      reactor_(reactor),
       options_(options),
-      stacks_(options.fiber_stack_bytes, options.fiber_stack_pool_max),
-      current_process_(&main_process),
-      tasks_until_poll_(options.reactor_poll_interval) {
+      stacks_(options.fiber_stack_bytes, options.fiber_stack_pool_max) {
   ASSERT_MSG(g_scheduler == nullptr, "only one flow::Runtime may be active at a time");
   ASSERT_GT(options_.reactor_poll_interval, 0);
   g_scheduler = this;
+  g_scheduler_core = this;
 }
 
 Scheduler::~Scheduler() {
@@ -49,6 +49,7 @@ Scheduler::~Scheduler() {
     (void)ready_.pop(&p);
   }
   g_scheduler = nullptr;
+  g_scheduler_core = nullptr;
 }
 
 void Scheduler::fiber_entry(Transfer t) {
@@ -71,8 +72,10 @@ void Scheduler::start(ActorBase* a, Process& process) {
   all_.push_back(a);
   a->stack_ = stacks_.acquire();
   a->self_.ctx = make_context(a->stack_, &Scheduler::fiber_entry);
+#if defined(STRATA_ASAN)
   a->self_.stack_bottom = a->stack_.bottom();
   a->self_.stack_bytes = a->stack_.usable_bytes();
+#endif
   resume(a, false);
 }
 
@@ -102,83 +105,14 @@ void Scheduler::resume(ActorBase* a, bool by_loop) {
   }
 }
 
-void Scheduler::finished(ActorBase* a) {
+void SchedulerCore::finished(ActorBase* a) {
+  auto* const s = static_cast<Scheduler*>(this);
   a->state_ = ActorBase::State::kDone;
   a->process_->actors_.remove(a);
-  all_.remove(a);
-  stacks_.release(a->stack_);
+  s->all_.remove(a);
+  s->stacks_.release(a->stack_);
   a->stack_ = Stack{};
   a->fiber_released();
-}
-
-ActorBase* Scheduler::handoff_target(ActorBase* self) {
-  if (!self->resumed_by_loop_ || ready_.empty() || tasks_until_poll_ <= 1) return nullptr;
-  if (!timers_.empty() && timers_.front().when <= reactor_.now()) return nullptr;
-  TaskPriority p;
-  ActorBase* next = ready_.pop(&p);
-  current_priority_ = p;
-  ++tasks_run_;
-  --tasks_until_poll_;
-  return next;
-}
-
-Transfer Scheduler::leave(ActorBase* self, ActorBase* next, SwitchNote* note, bool forever) {
-  void** fake_stack = forever ? nullptr : &self->fake_stack_;
-  if (next == nullptr) return switch_to(self->resumer_, note, fake_stack, forever);
-  next->resumer_ = self->resumer_;
-  next->resumed_by_loop_ = true;
-  next->state_ = ActorBase::State::kRunning;
-  current_actor_ = next;
-  current_process_ = next->process_;
-  return switch_to(next->self_, note, fake_stack, forever);
-}
-
-void Scheduler::arrive(ActorBase* self, Transfer t) {
-  const SwitchNote note = *static_cast<SwitchNote*>(t.data);
-  if (note.from == nullptr) {
-    // Resumed by resume(): the context we came from is our resumer now.
-    arrived(self->fake_stack_, &self->resumer_);
-    self->resumer_.ctx = t.fctx;
-  } else {
-    // Handed the thread by another actor, which set our resumer before switching.
-    arrived(self->fake_stack_, nullptr);
-    if (note.finished) {
-      finished(note.from);
-    } else {
-      note.from->self_.ctx = t.fctx;
-    }
-  }
-}
-
-void Scheduler::suspend_current() {
-  ActorBase* const self = current_actor_;
-#if defined(STRATA_FIBER_GUARD_PAGES)
-  // Parking inside a catch block or a destructor would interleave two fibers' exception state.
-  ASSERT_MSG(std::uncaught_exceptions() == 0 && !std::current_exception(),
-             "an actor may not wait inside a catch block or a destructor");
-#endif
-  ActorBase* const next = handoff_target(self);
-  if (next == self) {
-    // A yield with nothing else to run first: carry on without switching.
-    self->state_ = ActorBase::State::kRunning;
-    return;
-  }
-  SwitchNote note{self, false};
-  const Transfer t = leave(self, next, &note, false);
-  arrive(self, t);
-}
-
-void Scheduler::park() {
-  ActorBase* const self = current_actor_;
-  ASSERT_MSG(self != nullptr, "wait() called outside an actor");
-  self->state_ = ActorBase::State::kParked;
-  suspend_current();
-}
-
-void Scheduler::wake(ActorBase* a) {
-  if (a->state_ != ActorBase::State::kParked) return;
-  a->state_ = ActorBase::State::kReady;
-  ready_.push(a, current_priority_);
 }
 
 void Scheduler::yield_current(TaskPriority p) {
@@ -187,7 +121,7 @@ void Scheduler::yield_current(TaskPriority p) {
   if (self->cancelled_) throw_cancelled();
   self->state_ = ActorBase::State::kReady;
   ready_.push(self, p);
-  suspend_current();
+  suspend_current(self);
   if (self->cancelled_) throw_cancelled();
 }
 
@@ -213,12 +147,18 @@ Future<Void> Scheduler::timer(Time when, TaskPriority p) {
   Future<Void> f = promise.get_future();
   timers_.push_back(TimerEntry{when, p, timer_sequence_++, std::move(promise)});
   std::push_heap(timers_.begin(), timers_.end(), &Scheduler::fires_later);
+  // Time stands still within one loop iteration (in simulation it only moves while the reactor
+  // waits), so a timer due now must fire before the current chain of handoffs goes on: stop it.
+  if (when <= loop_now_ && tasks_until_poll_ > 1) {
+    tasks_until_poll_at_start_ -= tasks_until_poll_ - 1;  // keeps tasks_run() exact
+    tasks_until_poll_ = 1;
+  }
   return f;
 }
 
 void Scheduler::fire_due_timers() {
   if (timers_.empty()) return;
-  const Time t = reactor_.now();
+  const Time t = loop_now_;
   while (!timers_.empty() && timers_.front().when <= t) {
     std::pop_heap(timers_.begin(), timers_.end(), &Scheduler::fires_later);
     TimerEntry e = std::move(timers_.back());
@@ -230,14 +170,17 @@ void Scheduler::fire_due_timers() {
 
 bool Scheduler::run_one() {
   ASSERT_MSG(current_actor_ == nullptr, "the scheduler loop runs outside actors");
+  loop_now_ = reactor_.now();
   fire_due_timers();
   if (!ready_.empty()) {
     TaskPriority p;
     ActorBase* a = ready_.pop(&p);
     current_priority_ = p;
-    ++tasks_run_;
+    tasks_until_poll_at_start_ = tasks_until_poll_;
     --tasks_until_poll_;
     resume(a, true);
+    tasks_run_ += static_cast<uint64_t>(tasks_until_poll_at_start_ - tasks_until_poll_);
+    tasks_until_poll_at_start_ = tasks_until_poll_;
     if (tasks_until_poll_ <= 0) {
       tasks_until_poll_ = options_.reactor_poll_interval;
       reactor_.poll_ready_events();
@@ -266,23 +209,6 @@ void Scheduler::cancel_all_actors() {
     ASSERT(!a->cancelled_);
     cancel(a);
   }
-}
-
-void wait_until_set(SAVBase* sav) {
-  Scheduler& s = scheduler();  // asserts that a Runtime is active
-  ActorBase* const self = s.current_actor();
-  ASSERT_MSG(self != nullptr, "wait() called outside an actor");
-  if (self->cancelled()) throw_cancelled();
-  FiberWaiter w(self);
-  sav->add_waiter(&w);
-  s.park();
-  if (w.linked()) sav->remove_waiter(&w);
-  if (self->cancelled()) throw_cancelled();
-}
-
-void check_not_cancelled() {
-  ActorBase* const self = g_scheduler ? g_scheduler->current_actor() : nullptr;
-  if (self != nullptr && self->cancelled()) throw_cancelled();
 }
 
 }  // namespace flow::detail
@@ -329,7 +255,7 @@ void wait_until_stream_ready(void* queue, bool (*ready)(void*), void (*add_waite
   // Several actors may wait on one stream; whoever wakes second may find it empty again.
   while (!ready(queue)) {
     if (self->cancelled()) throw_cancelled();
-    FiberWaiter w(self);
+    Waiter w(self);
     add_waiter(queue, &w);
     s.park();
     if (w.linked()) remove_waiter(queue, &w);
@@ -350,7 +276,7 @@ size_t wait_any_of(std::span<SAVBase* const> savs) {
   ASSERT_MSG(self != nullptr, "wait_any() called outside an actor");
   if (self->cancelled()) throw_cancelled();
 
-  std::vector<FiberWaiter> waiters(savs.size(), FiberWaiter(self));
+  std::vector<Waiter> waiters(savs.size(), Waiter(self));
   for (size_t i = 0; i < savs.size(); ++i) {
     savs[i]->add_future_ref();  // whoever owns the futures may drop them while we are parked
     savs[i]->add_waiter(&waiters[i]);

@@ -24,6 +24,7 @@
 #include "flow/detail/actor_base.h"
 #include "flow/detail/fiber.h"
 #include "flow/detail/ready_queue.h"
+#include "flow/detail/scheduler_core.h"
 #include "flow/future.h"
 #include "flow/process.h"
 #include "flow/reactor.h"
@@ -32,7 +33,7 @@
 
 namespace flow::detail {
 
-class Scheduler {
+class Scheduler : public SchedulerCore {
  public:
   struct Options {
     size_t fiber_stack_bytes = 256 * 1024;
@@ -46,16 +47,11 @@ class Scheduler {
   Scheduler& operator=(const Scheduler&) = delete;
 
   Time now() const { return reactor_.now(); }
-  TaskPriority current_priority() const { return current_priority_; }
-  ActorBase* current_actor() const { return current_actor_; }
   Process& current_process() const { return *current_process_; }
 
   // Starts `a` in `process` and runs it until its first unready wait. May suspend the caller.
   void start(ActorBase* a, Process& process);
-  // Parks the current actor until wake() or cancel(). REQUIRES: on an actor. May suspend.
-  void park();
-  // Makes a parked actor ready at the current priority; ignored if it is not parked.
-  void wake(ActorBase* a);
+  // park() and wake() are SchedulerCore's.
   // Cancels `a`: a parked or ready actor is resumed at once and unwinds; an actor on the current
   // call chain is only marked and throws at its next wait. May suspend the caller.
   void cancel(ActorBase* a);
@@ -74,13 +70,17 @@ class Scheduler {
   // Cancels every actor. REQUIRES: not on an actor.
   void cancel_all_actors();
 
-  uint64_t tasks_run() const { return tasks_run_; }
+  uint64_t tasks_run() const {
+    return tasks_run_ + static_cast<uint64_t>(tasks_until_poll_at_start_ - tasks_until_poll_);
+  }
   size_t actor_count() const { return all_.size(); }
   size_t ready_count() const { return ready_.size(); }
   size_t timer_count() const { return timers_.size(); }
   const StackPool& stack_pool() const { return stacks_; }
 
  private:
+  friend class SchedulerCore;  // finished() releases stacks and unlinks from all_
+
   struct TimerEntry {
     Time when;
     TaskPriority priority;
@@ -94,35 +94,16 @@ class Scheduler {
     return a.sequence > b.sequence;
   }
 
-  struct SwitchNote {
-    ActorBase* from;  // the actor that suspended or finished; null: the caller of resume()
-    bool finished;
-  };
-
   static void fiber_entry(Transfer t);
   void resume(ActorBase* a, bool by_loop);
-  void suspend_current();
-  // The ready actor to hand the thread to when `self` parks, or null to return to the resumer.
-  ActorBase* handoff_target(ActorBase* self);
-  // Leaves the current actor for `next` (or its resumer when null), carrying `note`.
-  Transfer leave(ActorBase* self, ActorBase* next, SwitchNote* note, bool forever);
-  // Bookkeeping on arriving in `self` after a switch; see SwitchNote.
-  void arrive(ActorBase* self, Transfer t);
   void fire_due_timers();
-  void finished(ActorBase* a);
 
   IReactor& reactor_;
   Options options_;
   StackPool stacks_;
-  ReadyQueue ready_;
   std::vector<TimerEntry> timers_;
   uint64_t timer_sequence_ = 0;
   IntrusiveList<ActorBase, AllActorsTag> all_;
-  ActorBase* current_actor_ = nullptr;
-  Process* current_process_;
-  TaskPriority current_priority_ = TaskPriority::DefaultYield;
-  uint64_t tasks_run_ = 0;
-  int tasks_until_poll_;
 };
 
 // The active run's scheduler. REQUIRES: a flow::Runtime exists.

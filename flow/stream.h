@@ -71,7 +71,7 @@ class StreamQueue : public FastAllocated {
   }
   void fire() {
     while (Waiter* w = waiters_.pop_front())
-      w->fire(w);
+      w->fire();
   }
   void maybe_delete() {
     if (promises_ == 0 && futures_ == 0) delete this;
@@ -82,7 +82,7 @@ class StreamQueue : public FastAllocated {
   std::optional<Error> error_;
   int32_t promises_ = 0;
   int32_t futures_ = 0;
-  IntrusiveList<Waiter, WaiterTag> waiters_;
+  WaiterList waiters_;
 };
 
 // Parks the current actor until `ready()` holds; see wait_until_set. May suspend.

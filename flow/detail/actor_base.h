@@ -22,13 +22,10 @@ namespace flow::detail {
 class Scheduler;
 class ReadyQueue;
 
-struct ReadyTag {};
 struct ProcessActorsTag {};
 struct AllActorsTag {};
 
-class ActorBase : public ListNode<ReadyTag>,
-                  public ListNode<ProcessActorsTag>,
-                  public ListNode<AllActorsTag> {
+class ActorBase : public ListNode<ProcessActorsTag>, public ListNode<AllActorsTag> {
  public:
   enum class State : uint8_t { kRunning, kParked, kReady, kDone };
 
@@ -51,12 +48,14 @@ class ActorBase : public ListNode<ReadyTag>,
 
  private:
   friend class Scheduler;
+  friend class SchedulerCore;
   friend class ReadyQueue;
 
+  // The fields every hop touches come first, together.
+  ActorBase* ready_prev_ = nullptr;  // links in the ReadyQueue while kReady
+  ActorBase* ready_next_ = nullptr;
   ContextSide self_;     // this fiber's suspended context (valid while not kRunning)
   ContextSide resumer_;  // the context to return to when parking
-  void* fake_stack_ = nullptr;
-  Stack stack_;
   Process* process_ = nullptr;
   State state_ = State::kRunning;
   TaskPriority ready_priority_ = TaskPriority::Zero;
@@ -64,6 +63,8 @@ class ActorBase : public ListNode<ReadyTag>,
   // Resumed by the scheduler loop (directly or by a handoff): when it parks, it may hand the
   // thread straight to the next ready actor instead of returning to the loop.
   bool resumed_by_loop_ = false;
+  void* fake_stack_ = nullptr;
+  Stack stack_;
 };
 
 }  // namespace flow::detail

@@ -27,10 +27,15 @@ using Transfer = boost::context::detail::transfer_t;
 struct Stack {
   void* mapping = nullptr;  // lowest address of the mapping (the guard page, if any)
   size_t mapping_bytes = 0;
+  // Bytes left unused at the top. Every mapping is page-aligned, so without this the hot frames
+  // of all fibers would sit at the same offset within a page: they would compete for the same L1
+  // cache sets, and the CPU would suspect a store on one stack of aliasing a load on another
+  // (4K aliasing). Each new stack starts at a different cache line of the page instead.
+  size_t colour_bytes = 0;
   bool guarded = false;
   // Usable range: [bottom(), top()).
   char* bottom() const { return static_cast<char*>(mapping) + (guarded ? kPageBytes : 0); }
-  char* top() const { return static_cast<char*>(mapping) + mapping_bytes; }
+  char* top() const { return static_cast<char*>(mapping) + mapping_bytes - colour_bytes; }
   size_t usable_bytes() const { return static_cast<size_t>(top() - bottom()); }
 
   static constexpr size_t kPageBytes = 4096;
@@ -61,14 +66,17 @@ class StackPool {
   std::vector<Stack> cache_;
   size_t mapped_ = 0;
   size_t guarded_ = 0;
+  size_t maps_total_ = 0;  // stacks mapped so far, to pick each one's colour
 };
 
 // One side of a context switch: the suspended context and, for AddressSanitizer, the bounds of
 // the stack it runs on.
 struct ContextSide {
   FContext ctx = nullptr;
-  const void* stack_bottom = nullptr;  // for ASan; null for the thread's own stack until learned
+#if defined(STRATA_ASAN)
+  const void* stack_bottom = nullptr;  // null for the thread's own stack until learned
   size_t stack_bytes = 0;
+#endif
 };
 
 // Switches from the current context to `to`, passing `data`. Returns when some context switches
@@ -80,7 +88,7 @@ Transfer switch_to(const ContextSide& to, void* data, void** fake_stack, bool le
 // Records the bounds of the stack we came from into `from` (when not null), as ASan reports them.
 void arrived(void* fake_stack, ContextSide* from);
 #else
-inline Transfer switch_to(const ContextSide& to, void* data, void**, bool) {
+[[gnu::always_inline]] inline Transfer switch_to(const ContextSide& to, void* data, void**, bool) {
   return boost::context::detail::jump_fcontext(to.ctx, data);
 }
 inline void arrived(void*, ContextSide*) {}

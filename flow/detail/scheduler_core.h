@@ -1,0 +1,141 @@
+#pragma once
+// SchedulerCore — the part of the scheduler that every actor hop touches: the current actor, the
+// ready queue, and the park path that switches fibers.
+//
+// It lives in its own header, below future.h, so that wait() can inline the whole park path into
+// the waiting actor's own frame. That matters more than the instructions saved: Boost.Context's
+// jump returns through an indirect jump rather than a `ret`, which leaves the CPU's return-stack
+// predictor one entry out of step, so every function return between the switch and the actor's
+// code mispredicts (about 20 cycles each). A wait that switches straight from the actor's frame
+// returns through none. The rest of the scheduler (starting, cancelling, timers, the loop) is in
+// scheduler.h.
+
+#include <exception>
+
+#include "flow/assert.h"
+#include "flow/detail/actor_base.h"
+#include "flow/detail/fiber.h"
+#include "flow/detail/ready_queue.h"
+#include "flow/task_priority.h"
+#include "flow/time.h"
+
+namespace flow {
+class Process;
+}
+
+// For the few functions on the park path: the compiler's heuristics would otherwise leave some of
+// them out of line, and each call level costs a mispredicted return after every switch.
+#define STRATA_ALWAYS_INLINE [[gnu::always_inline]] inline
+
+namespace flow::detail {
+
+class SchedulerCore {
+ public:
+  ActorBase* current_actor() const { return current_actor_; }
+  TaskPriority current_priority() const { return current_priority_; }
+
+  // Makes a parked actor ready at the current priority; ignored if it is not parked.
+  STRATA_ALWAYS_INLINE void wake(ActorBase* a) {
+    if (a->state_ != ActorBase::State::kParked) return;
+    a->state_ = ActorBase::State::kReady;
+    ready_.push(a, current_priority_);
+  }
+
+  // Parks the current actor until wake() or a cancel resumes it. REQUIRES: on an actor.
+  // May suspend.
+  STRATA_ALWAYS_INLINE void park() {
+    ActorBase* const self = current_actor_;
+    self->state_ = ActorBase::State::kParked;
+    suspend_current(self);
+  }
+
+ protected:
+  explicit SchedulerCore(Process* main_process, int reactor_poll_interval)
+      : current_process_(main_process), tasks_until_poll_(reactor_poll_interval) {}
+
+  struct SwitchNote {
+    ActorBase* from;  // the actor that suspended or finished; null: the caller of resume()
+    bool finished;
+  };
+
+  // Leaves `self` (kParked or kReady) for the next ready actor or its resumer; returns when it
+  // is resumed. May suspend.
+  STRATA_ALWAYS_INLINE void suspend_current(ActorBase* self) {
+#if defined(STRATA_FIBER_GUARD_PAGES)
+    // Parking inside a catch block or a destructor would interleave two fibers' exception state.
+    ASSERT_MSG(std::uncaught_exceptions() == 0 && !std::current_exception(),
+               "an actor may not wait inside a catch block or a destructor");
+#endif
+    ActorBase* const next = handoff_target(self);
+    if (next == self) {
+      // A yield with nothing else to run first: carry on without switching.
+      self->state_ = ActorBase::State::kRunning;
+      return;
+    }
+    SwitchNote note{self, false};
+    const Transfer t = leave(self, next, &note, false);
+    arrive(self, t);
+  }
+
+  // The ready actor to hand the thread to when `self` parks, or null to return to the resumer.
+  STRATA_ALWAYS_INLINE ActorBase* handoff_target(ActorBase* self) {
+    // tasks_until_poll_ also drops to 1 when a timer falls due (see Scheduler::timer), so one
+    // test covers "time to poll the world" and "a timer must fire first".
+    if (!self->resumed_by_loop_ || ready_.empty() || tasks_until_poll_ <= 1) return nullptr;
+    TaskPriority p;
+    ActorBase* next = ready_.pop(&p);
+    current_priority_ = p;
+    --tasks_until_poll_;  // counted into tasks_run_ when the loop's task ends
+    return next;
+  }
+
+  // Leaves the current actor for `next` (or its resumer when null), carrying `note`.
+  STRATA_ALWAYS_INLINE Transfer leave(ActorBase* self, ActorBase* next, SwitchNote* note,
+                                      bool forever) {
+    void** fake_stack = forever ? nullptr : &self->fake_stack_;
+    if (next == nullptr) return switch_to(self->resumer_, note, fake_stack, forever);
+    next->resumer_ = self->resumer_;
+    next->resumed_by_loop_ = true;
+    next->state_ = ActorBase::State::kRunning;
+    current_actor_ = next;
+    current_process_ = next->process_;
+    return switch_to(next->self_, note, fake_stack, forever);
+  }
+
+  // Bookkeeping on arriving in `self` after a switch; see SwitchNote.
+  STRATA_ALWAYS_INLINE void arrive(ActorBase* self, Transfer t) {
+    const SwitchNote note = *static_cast<SwitchNote*>(t.data);
+    if (note.from == nullptr) {
+      // Resumed by resume(): the context we came from is our resumer now.
+      arrived(self->fake_stack_, &self->resumer_);
+      self->resumer_.ctx = t.fctx;
+    } else {
+      // Handed the thread by another actor, which set our resumer before switching.
+      arrived(self->fake_stack_, nullptr);
+      if (note.finished) {
+        finished(note.from);
+      } else {
+        note.from->self_.ctx = t.fctx;
+      }
+    }
+  }
+
+  // An actor's fiber has ended: unlinks it and releases its stack (which may free it).
+  void finished(ActorBase* a);
+
+  ReadyQueue ready_;
+  ActorBase* current_actor_ = nullptr;
+  Process* current_process_;
+  TaskPriority current_priority_ = TaskPriority::DefaultYield;
+  Time loop_now_ = kTimeZero;          // the world's time when the loop last looked
+  uint64_t tasks_run_ = 0;             // tasks of finished loop iterations
+  int tasks_until_poll_;               // tasks left before the loop polls the world
+  int tasks_until_poll_at_start_ = 0;  // its value when the current loop task began
+};
+
+// The active run's scheduler, or null; set for the lifetime of a flow::Runtime.
+extern SchedulerCore* g_scheduler_core;
+
+[[noreturn]] void throw_operation_cancelled();
+
+}  // namespace flow::detail
