@@ -1,0 +1,285 @@
+#include "sim/sim_disk.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "flow/actor.h"
+#include "flow/combinators.h"
+#include "flow/deterministic_random.h"
+#include "flow/error.h"
+#include "flow/trace_event.h"
+
+namespace sim {
+namespace {
+
+using flow::Error;
+using flow::ErrorCode;
+
+void write_into(std::vector<uint8_t>& content, int64_t offset, const std::vector<uint8_t>& bytes) {
+  const auto end = static_cast<size_t>(offset) + bytes.size();
+  if (content.size() < end) content.resize(end, 0);
+  std::copy(bytes.begin(), bytes.end(), content.begin() + offset);
+}
+
+class SimFile final : public flow::IAsyncFile {
+ public:
+  SimFile(SimDisk& disk, std::shared_ptr<SimDisk::FileData> data, std::string path, bool writable)
+      : disk_(disk), data_(std::move(data)), path_(std::move(path)), writable_(writable) {}
+
+  flow::Future<size_t> read(std::span<uint8_t> buffer, int64_t offset) override {
+    return flow::spawn([&disk = disk_, data = data_, buffer, offset]() -> size_t {
+      ASSERT_GE(offset, 0);
+      disk.operation_delay(false);
+      const auto& content = data->current;
+      if (static_cast<size_t>(offset) >= content.size()) return 0;
+      const size_t n = std::min(buffer.size(), content.size() - static_cast<size_t>(offset));
+      std::memcpy(buffer.data(), content.data() + offset, n);
+      return n;
+    });
+  }
+
+  flow::Future<flow::Void> write(std::span<const uint8_t> data, int64_t offset) override {
+    ASSERT_MSG(writable_, "write to {} opened read-only", path_);
+    // Copy now: the model applies the bytes as they were when the write was issued.
+    return flow::spawn([&disk = disk_, file = data_, bytes = std::vector<uint8_t>(data.begin(), data.end()),
+                        offset]() mutable {
+      ASSERT_GE(offset, 0);
+      disk.operation_delay(false);
+      const int64_t end = offset + static_cast<int64_t>(bytes.size());
+      const int64_t growth = std::max<int64_t>(0, end - static_cast<int64_t>(file->current.size()));
+      if (disk.used_bytes() + growth > disk.model().capacity_bytes) {
+        throw Error(ErrorCode::disk_full);
+      }
+      write_into(file->current, offset, bytes);
+      file->add_pending(false, offset, std::move(bytes));
+    });
+  }
+
+  flow::Future<flow::Void> truncate(int64_t size) override {
+    ASSERT_MSG(writable_, "truncate of {} opened read-only", path_);
+    return flow::spawn([&disk = disk_, file = data_, size] {
+      ASSERT_GE(size, 0);
+      disk.operation_delay(false);
+      file->current.resize(static_cast<size_t>(size), 0);
+      file->add_pending(true, size, {});
+    });
+  }
+
+  flow::Future<flow::Void> sync() override {
+    return flow::spawn([&disk = disk_, file = data_] {
+      // Everything completed before the call is covered; later operations are not.
+      const uint64_t cutoff = file->next_sequence;
+      disk.operation_delay(true);
+      auto& d = *file;
+      size_t covered = 0;
+      while (covered < d.pending.size() && d.pending[covered].sequence < cutoff) {
+        const auto& p = d.pending[covered++];
+        if (p.is_truncate) {
+          d.durable.resize(static_cast<size_t>(p.offset), 0);
+        } else {
+          write_into(d.durable, p.offset, p.bytes);
+        }
+      }
+      d.pending.erase(d.pending.begin(), d.pending.begin() + static_cast<std::ptrdiff_t>(covered));
+    });
+  }
+
+  flow::Future<int64_t> size() override {
+    return flow::spawn([&disk = disk_, file = data_]() -> int64_t {
+      disk.operation_delay(false);
+      return static_cast<int64_t>(file->current.size());
+    });
+  }
+
+  const std::string& path() const override { return path_; }
+
+ private:
+  SimDisk& disk_;
+  std::shared_ptr<SimDisk::FileData> data_;
+  std::string path_;
+  bool writable_;
+};
+
+}  // namespace
+
+int64_t SimDisk::used_bytes() const {
+  int64_t total = 0;
+  for (const auto& [path, data] : files_)
+    total += static_cast<int64_t>(data->current.size());
+  return total;
+}
+
+std::shared_ptr<SimDisk::FileData> SimDisk::find(const std::string& path) const {
+  auto it = files_.find(path);
+  return it == files_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<SimDisk::FileData> SimDisk::create(const std::string& path) {
+  auto& slot = files_[path];
+  if (!slot) slot = std::make_shared<FileData>();
+  return slot;
+}
+
+void SimDisk::rename(const std::string& from, const std::string& to) {
+  auto it = files_.find(from);
+  if (it == files_.end()) throw Error(ErrorCode::file_not_found);
+  std::shared_ptr<FileData> data = std::move(it->second);
+  files_.erase(it);
+  files_[to] = std::move(data);
+}
+
+std::vector<std::string> SimDisk::paths() const {
+  std::vector<std::string> out;
+  for (const auto& [path, data] : files_)
+    out.push_back(path);
+  return out;
+}
+
+void SimDisk::kill() {
+  auto& rng = flow::deterministic_random();
+  const auto sector = static_cast<size_t>(model_.sector_bytes);
+  int64_t kept = 0, dropped = 0, torn = 0;
+  for (auto& [path, data] : files_) {
+    FileData& d = *data;
+    for (const FileData::Pending& p : d.pending) {
+      const double fate = rng.random01();
+      if (fate < model_.keep_probability) {
+        ++kept;
+        if (p.is_truncate) {
+          d.durable.resize(static_cast<size_t>(p.offset), 0);
+        } else {
+          write_into(d.durable, p.offset, p.bytes);
+        }
+      } else if (!p.is_truncate && fate < model_.keep_probability + model_.tear_probability) {
+        ++torn;
+        // Sector by sector (sectors of the file, not of the write), each new or old.
+        const auto begin = static_cast<size_t>(p.offset);
+        const size_t end = begin + p.bytes.size();
+        for (size_t s = begin / sector * sector; s < end; s += sector) {
+          if (!rng.coinflip()) continue;
+          const size_t lo = std::max(s, begin);
+          const size_t hi = std::min(s + sector, end);
+          if (d.durable.size() < hi) d.durable.resize(hi, 0);
+          std::copy(p.bytes.begin() + static_cast<std::ptrdiff_t>(lo - begin),
+                    p.bytes.begin() + static_cast<std::ptrdiff_t>(hi - begin),
+                    d.durable.begin() + static_cast<std::ptrdiff_t>(lo));
+        }
+      } else {
+        ++dropped;
+      }
+    }
+    d.pending.clear();
+    d.current = d.durable;
+  }
+  flow::TraceEvent(flow::SevInfo, "SimDiskKilled")
+      .detail("Kept", kept)
+      .detail("Dropped", dropped)
+      .detail("Torn", torn);
+}
+
+bool SimDisk::corrupt_random_bit() {
+  auto& rng = flow::deterministic_random();
+  std::vector<FileData*> candidates;
+  for (auto& [path, data] : files_)
+    if (!data->durable.empty()) candidates.push_back(data.get());
+  if (candidates.empty()) return false;
+  FileData& d = *candidates[static_cast<size_t>(
+      rng.random_int(0, static_cast<int64_t>(candidates.size())))];
+  const auto byte = static_cast<size_t>(rng.random_int(0, static_cast<int64_t>(d.durable.size())));
+  const auto bit = static_cast<uint8_t>(1u << rng.random_int(0, 8));
+  d.durable[byte] ^= bit;
+  // The flip is in the medium: what is read back (cached or not) shows it.
+  if (byte < d.current.size()) d.current[byte] ^= bit;
+  flow::TraceEvent(flow::SevInfo, "SimDiskBitFlip").detail("Offset", static_cast<int64_t>(byte));
+  return true;
+}
+
+void SimDisk::operation_delay(bool is_sync) {
+  auto& rng = flow::deterministic_random();
+  const flow::Time now = flow::now();
+  const flow::Time start = std::max(now, busy_until_);
+  busy_until_ = start + flow::Duration(1'000'000'000 / std::max<int64_t>(model_.iops, 1));
+  flow::Duration latency = is_sync
+                               ? rng.random_duration(model_.min_sync_latency, model_.max_sync_latency)
+                               : rng.random_duration(model_.min_latency, model_.max_latency);
+  if (faults_.enabled) {
+    if (rng.random_bool(faults_.stall_probability)) {
+      latency += rng.random_duration(flow::Duration(0), faults_.stall_max);
+    }
+    if (rng.random_bool(faults_.io_timeout_probability)) {
+      flow::wait(flow::delay_until(start + faults_.timeout_delay));
+      throw Error(ErrorCode::io_timeout);
+    }
+    if (rng.random_bool(faults_.io_error_probability)) {
+      flow::wait(flow::delay_until(start + latency));
+      throw Error(ErrorCode::io_error);
+    }
+  }
+  flow::wait(flow::delay_until(start + latency));
+}
+
+std::string SimFileSystem::full_path(const std::string& path) const {
+  if (!path.empty() && path.front() == '/') return path;
+  return folder_.empty() ? path : folder_ + "/" + path;
+}
+
+flow::Future<std::shared_ptr<flow::IAsyncFile>> SimFileSystem::open(std::string path,
+                                                                    flow::OpenMode mode) {
+  return flow::spawn([this, path = std::move(path), mode]() -> std::shared_ptr<flow::IAsyncFile> {
+    disk_.operation_delay(false);
+    const std::string full = full_path(path);
+    const bool existing = disk_.find(full) != nullptr;
+    switch (mode) {
+      case flow::OpenMode::kReadOnly:
+      case flow::OpenMode::kReadWrite:
+        if (!existing) throw Error(ErrorCode::file_not_found);
+        break;
+      case flow::OpenMode::kReadWriteCreate:
+        break;
+      case flow::OpenMode::kCreateExclusive:
+        if (existing) throw Error(ErrorCode::io_error);
+        break;
+    }
+    // The handle shares the file's data: like a POSIX file, it stays usable after a remove.
+    return std::make_shared<SimFile>(disk_, disk_.create(full), full,
+                                     mode != flow::OpenMode::kReadOnly);
+  });
+}
+
+flow::Future<flow::Void> SimFileSystem::remove(std::string path) {
+  return flow::spawn([this, path = std::move(path)] {
+    disk_.operation_delay(false);
+    disk_.remove(full_path(path));
+  });
+}
+
+flow::Future<bool> SimFileSystem::exists(std::string path) {
+  return flow::spawn([this, path = std::move(path)] {
+    disk_.operation_delay(false);
+    return disk_.find(full_path(path)) != nullptr;
+  });
+}
+
+flow::Future<flow::Void> SimFileSystem::rename(std::string from, std::string to) {
+  return flow::spawn([this, from = std::move(from), to = std::move(to)] {
+    disk_.operation_delay(false);
+    disk_.rename(full_path(from), full_path(to));
+  });
+}
+
+flow::Future<std::vector<std::string>> SimFileSystem::list(std::string directory) {
+  return flow::spawn([this, directory = std::move(directory)] {
+    disk_.operation_delay(false);
+    std::string prefix = full_path(directory);
+    if (!prefix.empty() && prefix.back() != '/') prefix += '/';
+    std::vector<std::string> names;
+    for (const std::string& p : disk_.paths()) {
+      if (p.compare(0, prefix.size(), prefix) != 0) continue;
+      const std::string rest = p.substr(prefix.size());
+      if (rest.find('/') == std::string::npos) names.push_back(rest);
+    }
+    return names;
+  });
+}
+
+}  // namespace sim

@@ -1,0 +1,134 @@
+#pragma once
+// SimDisk — a simulated machine's disk, and the IFileSystem / IAsyncFile a process sees on it.
+//
+// The model. Each file keeps the bytes that are durable (as of its last completed sync) and the
+// list of writes and truncates made since. Reads see every completed write. sync() makes them all
+// durable. When the machine is killed, each unsynced operation independently is
+//   kept     — applied in full,
+//   dropped  — not applied at all, or
+//   torn     — (writes only) applied sector by sector, each sector of it either new or old,
+// with probabilities drawn per run. So after a kill every byte holds its durable value or the value
+// of some unsynced write that covered it, and nothing else: that is what a storage engine may rely
+// on, and what the durability workload checks. Creating, removing and renaming files is durable
+// when the operation completes (as if the directory were synced).
+//
+// Time: every operation takes a latency drawn from the model, and the disk serves at most `iops`
+// operations per second (operations queue behind each other). Faults, while enabled: injected
+// io_error and io_timeout, stalls (a long extra latency), a full disk (capacity), and bit flips in
+// durable data (corrupt_random_bit, called by the fault injector, never by the model itself).
+//
+// Operations run as actors of the calling process, so killing the process abandons them: an
+// operation that had not completed is as if never issued.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "flow/file_system.h"
+#include "flow/time.h"
+
+namespace sim {
+
+struct DiskModel {
+  flow::Duration min_latency = std::chrono::microseconds(50);
+  flow::Duration max_latency = std::chrono::microseconds(500);
+  flow::Duration min_sync_latency = std::chrono::microseconds(500);
+  flow::Duration max_sync_latency = std::chrono::milliseconds(5);
+  int64_t iops = 20'000;
+  int64_t capacity_bytes = int64_t{1} << 30;
+  int64_t sector_bytes = 512;
+  // Fates of unsynced operations on a kill; the rest are dropped.
+  double keep_probability = 0.4;
+  double tear_probability = 0.3;
+};
+
+struct DiskFaults {
+  bool enabled = false;
+  double io_error_probability = 0;    // per operation
+  double io_timeout_probability = 0;  // per operation: fails with io_timeout after timeout_delay
+  flow::Duration timeout_delay = std::chrono::seconds(5);
+  double stall_probability = 0;  // per operation: an extra latency up to stall_max
+  flow::Duration stall_max = std::chrono::seconds(1);
+};
+
+class SimDisk {
+ public:
+  explicit SimDisk(DiskModel model = {}) : model_(model) {}
+  SimDisk(const SimDisk&) = delete;
+  SimDisk& operator=(const SimDisk&) = delete;
+
+  const DiskModel& model() const { return model_; }
+  DiskFaults& faults() { return faults_; }
+  // Bytes held by every file's current contents; writes beyond capacity fail with disk_full.
+  int64_t used_bytes() const;
+  void set_capacity(int64_t bytes) { model_.capacity_bytes = bytes; }
+
+  // The machine loses power: every file's unsynced operations are kept, dropped or torn.
+  void kill();
+  // Every file is gone (a machine replaced, or reboot-and-wipe).
+  void wipe() { files_.clear(); }
+  // Flips one random bit of one random durable byte; returns false if there is no data to corrupt.
+  bool corrupt_random_bit();
+
+  // Sorted paths of every file on the disk.
+  std::vector<std::string> paths() const;
+
+  struct FileData;
+  // For SimFileSystem and SimFile.
+  std::shared_ptr<FileData> find(const std::string& path) const;
+  // The file at `path`, created empty if missing.
+  std::shared_ptr<FileData> create(const std::string& path);
+  void remove(const std::string& path) { files_.erase(path); }
+  void rename(const std::string& from, const std::string& to);
+  // Waits out one operation's latency (queueing behind earlier ones) and maybe injects a fault:
+  // throws io_error or io_timeout. May suspend.
+  void operation_delay(bool is_sync);
+
+ private:
+  DiskModel model_;
+  DiskFaults faults_;
+  std::map<std::string, std::shared_ptr<FileData>> files_;  // ordered: iteration is by path
+  flow::Time busy_until_ = flow::kTimeZero;
+};
+
+struct SimDisk::FileData {
+  struct Pending {
+    uint64_t sequence;
+    bool is_truncate;
+    int64_t offset;  // write offset, or the truncated size
+    std::vector<uint8_t> bytes;
+  };
+  std::vector<uint8_t> durable;
+  std::vector<uint8_t> current;
+  std::vector<Pending> pending;  // in completion order
+  uint64_t next_sequence = 0;
+
+  void add_pending(bool is_truncate, int64_t offset, std::vector<uint8_t> bytes) {
+    pending.push_back({next_sequence++, is_truncate, offset, std::move(bytes)});
+  }
+};
+
+// The file system of one simulated process: paths are relative to its data folder.
+class SimFileSystem final : public flow::IFileSystem {
+ public:
+  SimFileSystem(SimDisk& disk, std::string data_folder)
+      : disk_(disk), folder_(std::move(data_folder)) {}
+
+  flow::Future<std::shared_ptr<flow::IAsyncFile>> open(std::string path,
+                                                       flow::OpenMode mode) override;
+  flow::Future<flow::Void> remove(std::string path) override;
+  flow::Future<bool> exists(std::string path) override;
+  flow::Future<flow::Void> rename(std::string from, std::string to) override;
+  flow::Future<std::vector<std::string>> list(std::string directory) override;
+
+  // The path on the disk that `path` names for this process.
+  std::string full_path(const std::string& path) const;
+
+ private:
+  SimDisk& disk_;
+  std::string folder_;
+};
+
+}  // namespace sim

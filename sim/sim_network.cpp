@@ -1,0 +1,299 @@
+#include "sim/sim_network.h"
+
+#include <algorithm>
+#include <cstring>
+#include <deque>
+#include <optional>
+
+#include "flow/actor.h"
+#include "flow/async_trigger.h"
+#include "flow/buggify.h"
+#include "flow/combinators.h"
+#include "flow/deterministic_random.h"
+#include "flow/error.h"
+#include "flow/stream.h"
+
+namespace sim {
+namespace {
+
+using flow::Error;
+using flow::ErrorCode;
+using flow::Time;
+
+// One direction of a connection.
+struct Pipe {
+  struct Chunk {
+    Time at;
+    std::vector<uint8_t> bytes;
+    size_t consumed = 0;
+  };
+  std::deque<Chunk> chunks;
+  Time last_at = flow::kTimeZero;
+  // From this time on the reader gets connection_failed; chunks due later are lost.
+  std::optional<Time> ends_at;
+  flow::AsyncTrigger changed;
+
+  void end_at(Time t) {
+    if (!ends_at || t < *ends_at) ends_at = t;
+    changed.trigger();
+  }
+};
+
+}  // namespace
+
+class SimConnection final : public flow::IConnection,
+                            public std::enable_shared_from_this<SimConnection> {
+ public:
+  SimConnection(SimNetwork& net, flow::NetworkAddress local, flow::NetworkAddress peer,
+                std::shared_ptr<Pipe> in, std::shared_ptr<Pipe> out)
+      : net_(net), local_(local), peer_(peer), in_(std::move(in)), out_(std::move(out)) {}
+
+  flow::Future<size_t> read_some(std::span<uint8_t> buffer) override {
+    return flow::spawn([self = shared_from_this(), buffer]() -> size_t {
+      ASSERT(!buffer.empty());
+      Pipe& in = *self->in_;
+      for (;;) {
+        if (self->failed_) throw Error(ErrorCode::connection_failed);
+        const Time now = flow::now();
+        if (in.ends_at) {
+          while (!in.chunks.empty() && in.chunks.back().at > *in.ends_at)
+            in.chunks.pop_back();
+        }
+        if (!in.chunks.empty() && in.chunks.front().at <= now) {
+          size_t n = 0;
+          while (n < buffer.size() && !in.chunks.empty() && in.chunks.front().at <= now) {
+            Pipe::Chunk& c = in.chunks.front();
+            const size_t take = std::min(buffer.size() - n, c.bytes.size() - c.consumed);
+            std::memcpy(buffer.data() + n, c.bytes.data() + c.consumed, take);
+            n += take;
+            c.consumed += take;
+            if (c.consumed == c.bytes.size()) in.chunks.pop_front();
+          }
+          return n;
+        }
+        if (in.ends_at && *in.ends_at <= now && in.chunks.empty()) {
+          throw Error(ErrorCode::connection_failed);
+        }
+        Time next = flow::kTimeMax;
+        if (!in.chunks.empty()) next = in.chunks.front().at;
+        if (in.ends_at) next = std::min(next, *in.ends_at);
+        flow::Future<flow::Void> changed = in.changed.on_trigger();
+        if (next == flow::kTimeMax) {
+          flow::wait(changed);
+        } else {
+          (void)flow::wait_any(flow::delay_until(next), changed);
+        }
+      }
+    });
+  }
+
+  flow::Future<flow::Void> write(std::span<const uint8_t> data) override {
+    if (failed_ || (in_->ends_at && *in_->ends_at <= flow::now())) {
+      return Error(ErrorCode::connection_failed);
+    }
+    if (!net_.can_send(local_.ip, peer_.ip) ||
+        (net_.faults_.enabled &&
+         flow::deterministic_random().random_bool(net_.faults_.connection_failure_probability))) {
+      fail();
+      return Error(ErrorCode::connection_failed);
+    }
+    Pipe& out = *out_;
+    Time at = std::max(net_.delivery_time(local_.ip, peer_.ip), out.last_at);
+    size_t pos = 0;
+    while (pos < data.size()) {
+      size_t n = data.size() - pos;
+      // Partial writes: the peer sees the bytes arrive in pieces, some of them later.
+      if (n > 1 && flow::buggify()) {
+        n = static_cast<size_t>(flow::deterministic_random().random_int(1, static_cast<int64_t>(n)));
+        at += flow::deterministic_random().random_duration(flow::Duration(0),
+                                                           std::chrono::microseconds(500));
+      }
+      out.chunks.push_back({at, std::vector<uint8_t>(data.begin() + pos, data.begin() + pos + n)});
+      pos += n;
+    }
+    out.last_at = at;
+    out.changed.trigger();
+    return flow::Void{};
+  }
+
+  void close() override {
+    if (failed_) return;
+    failed_ = true;
+    // The peer reads what was sent, then learns of the close one latency later.
+    out_->end_at(std::max(out_->last_at, flow::now() + net_.latency(local_.ip, peer_.ip)));
+    in_->end_at(flow::now());
+  }
+
+  flow::NetworkAddress peer_address() const override { return peer_; }
+  flow::NetworkAddress local_address() const { return local_; }
+
+  // The connection broke (kill, partition, random failure): both ends learn of it, the peer one
+  // latency later; data still in flight is lost.
+  void fail() {
+    if (failed_) return;
+    failed_ = true;
+    in_->end_at(flow::now());
+    out_->end_at(flow::now() + net_.latency(local_.ip, peer_.ip));
+    // Chunks in flight towards the peer are lost.
+    while (!out_->chunks.empty() && out_->chunks.back().at > *out_->ends_at)
+      out_->chunks.pop_back();
+  }
+
+ private:
+  SimNetwork& net_;
+  flow::NetworkAddress local_;
+  flow::NetworkAddress peer_;
+  std::shared_ptr<Pipe> in_;
+  std::shared_ptr<Pipe> out_;
+  bool failed_ = false;
+};
+
+class SimListener final : public flow::IListener {
+ public:
+  SimListener(SimNetwork& net, flow::NetworkAddress address) : net_(net), address_(address) {}
+  ~SimListener() override { close(); }
+
+  flow::Future<std::shared_ptr<flow::IConnection>> accept() override {
+    if (closed_) return Error(ErrorCode::connection_failed);
+    return flow::spawn([incoming = incoming_.get_future()] {
+      try {
+        return flow::wait_next(incoming);
+      } catch (const Error& e) {
+        if (e.code() == ErrorCode::end_of_stream) throw Error(ErrorCode::connection_failed);
+        throw;
+      }
+    });
+  }
+  flow::NetworkAddress local_address() const override { return address_; }
+  void close() override {
+    if (closed_) return;
+    closed_ = true;
+    net_.listeners_.erase(address_);
+    incoming_.close();
+  }
+
+  void deliver(std::shared_ptr<flow::IConnection> c) { incoming_.send(std::move(c)); }
+
+ private:
+  SimNetwork& net_;
+  flow::NetworkAddress address_;
+  flow::PromiseStream<std::shared_ptr<flow::IConnection>> incoming_;
+  bool closed_ = false;
+};
+
+// A listener handle that the process owns; the network keeps a plain pointer while it is open.
+class SimProcessNetwork final : public flow::INetwork {
+ public:
+  SimProcessNetwork(SimNetwork& net, uint32_t ip) : net_(net), ip_(ip) {}
+
+  flow::Future<std::shared_ptr<flow::IConnection>> connect(flow::NetworkAddress peer) override {
+    return flow::spawn([&net = net_, ip = ip_, peer]() -> std::shared_ptr<flow::IConnection> {
+      // The handshake takes a round trip; the peer must be reachable both ways at its end.
+      flow::wait(flow::delay(net.latency(ip, peer.ip) * 2));
+      auto it = net.listeners_.find(peer);
+      if (it == net.listeners_.end() || !net.can_send(ip, peer.ip) || !net.can_send(peer.ip, ip)) {
+        throw Error(ErrorCode::connection_failed);
+      }
+      const flow::NetworkAddress local{ip, net.next_ephemeral_port_++};
+      auto to_server = std::make_shared<Pipe>();
+      auto to_client = std::make_shared<Pipe>();
+      auto client = std::make_shared<SimConnection>(net, local, peer, to_client, to_server);
+      auto server = std::make_shared<SimConnection>(net, peer, local, to_server, to_client);
+      net.track(ip, client);
+      net.track(peer.ip, server);
+      it->second->deliver(server);
+      return client;
+    });
+  }
+
+  std::shared_ptr<flow::IListener> listen(flow::NetworkAddress local) override {
+    if (local.ip != ip_ || net_.listeners_.contains(local)) throw Error(ErrorCode::bind_failed);
+    auto listener = std::make_shared<SimListener>(net_, local);
+    net_.listeners_[local] = listener.get();
+    return listener;
+  }
+
+ private:
+  SimNetwork& net_;
+  uint32_t ip_;
+};
+
+SimNetwork::~SimNetwork() {
+  ASSERT_MSG(listeners_.empty(), "a listener outlived the simulated network");
+}
+
+std::unique_ptr<flow::INetwork> SimNetwork::network_for(uint32_t ip) {
+  return std::make_unique<SimProcessNetwork>(*this, ip);
+}
+
+flow::Duration SimNetwork::latency(uint32_t a, uint32_t b) {
+  const auto key = std::minmax(a, b);
+  auto it = latencies_.find(key);
+  if (it == latencies_.end()) {
+    const flow::Duration d =
+        a == b ? model_.min_latency
+               : flow::deterministic_random().random_duration(model_.min_latency, model_.max_latency);
+    it = latencies_.emplace(key, d).first;
+  }
+  return it->second;
+}
+
+flow::Time SimNetwork::delivery_time(uint32_t from, uint32_t to) {
+  Time at = flow::now() + latency(from, to);
+  if (auto it = send_clogs_.find(from); it != send_clogs_.end()) at = std::max(at, it->second);
+  if (auto it = receive_clogs_.find(to); it != receive_clogs_.end()) at = std::max(at, it->second);
+  if (auto it = pair_clogs_.find({from, to}); it != pair_clogs_.end()) {
+    at = std::max(at, it->second);
+  }
+  return at;
+}
+
+void SimNetwork::clog_send(uint32_t ip, flow::Duration d) {
+  Time& until = send_clogs_[ip];
+  until = std::max(until, flow::now() + d);
+}
+void SimNetwork::clog_receive(uint32_t ip, flow::Duration d) {
+  Time& until = receive_clogs_[ip];
+  until = std::max(until, flow::now() + d);
+}
+void SimNetwork::clog_pair(uint32_t from, uint32_t to, flow::Duration d) {
+  Time& until = pair_clogs_[{from, to}];
+  until = std::max(until, flow::now() + d);
+}
+
+void SimNetwork::partition(uint32_t from, uint32_t to, bool symmetric) {
+  blocked_.insert({from, to});
+  if (symmetric) blocked_.insert({to, from});
+}
+
+void SimNetwork::heal() {
+  blocked_.clear();
+  send_clogs_.clear();
+  receive_clogs_.clear();
+  pair_clogs_.clear();
+}
+
+void SimNetwork::track(uint32_t ip, std::weak_ptr<SimConnection> c) {
+  auto& list = connections_[ip];
+  // Forget closed connections now and then, so a long run does not accumulate them.
+  if (list.size() >= 64 && (list.size() & (list.size() - 1)) == 0) {
+    std::erase_if(list, [](const std::weak_ptr<SimConnection>& w) { return w.expired(); });
+  }
+  list.push_back(std::move(c));
+}
+
+void SimNetwork::kill_address(uint32_t ip) {
+  // Listeners are owned by the dead process's actors and close as they unwind; close any left.
+  std::vector<SimListener*> mine;
+  for (const auto& [address, listener] : listeners_)
+    if (address.ip == ip) mine.push_back(listener);
+  for (SimListener* l : mine)
+    l->close();
+  auto it = connections_.find(ip);
+  if (it == connections_.end()) return;
+  for (const auto& weak : it->second)
+    if (auto c = weak.lock()) c->fail();
+  connections_.erase(it);
+}
+
+}  // namespace sim

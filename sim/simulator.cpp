@@ -1,0 +1,240 @@
+#include "sim/simulator.h"
+
+#include <fmt/format.h>
+
+#include "flow/actor.h"
+#include "flow/trace_event.h"
+
+namespace sim {
+
+SwarmConfig draw_swarm(flow::DeterministicRandom& rng, int min_machines, int max_machines) {
+  ASSERT_GE(min_machines, 1);
+  ASSERT_GE(max_machines, min_machines);
+  using std::chrono::microseconds;
+  using std::chrono::milliseconds;
+  SwarmConfig c;
+  c.datacenters = static_cast<int>(rng.random_int(1, 4));
+  const int machines = static_cast<int>(rng.random_int(min_machines, max_machines + 1));
+  c.machines_per_datacenter = std::max(1, (machines + c.datacenters - 1) / c.datacenters);
+  c.processes_per_machine = static_cast<int>(rng.random_int(1, 3));
+  c.network.min_latency = microseconds(rng.random_int(20, 200));
+  c.network.max_latency = c.network.min_latency + microseconds(rng.random_int(0, 5000));
+  c.connection_failure_probability = rng.random_bool(0.5) ? rng.random01() * 0.01 : 0;
+  c.disk.iops = rng.random_int(2'000, 50'000);
+  c.disk.keep_probability = rng.random01() * 0.6;
+  c.disk.tear_probability = rng.random01() * (1 - c.disk.keep_probability);
+  c.io_error_probability = rng.random_bool(0.3) ? rng.random01() * 0.002 : 0;
+  c.io_timeout_probability = rng.random_bool(0.2) ? rng.random01() * 0.0005 : 0;
+  c.disk_stall_probability = rng.random_bool(0.3) ? rng.random01() * 0.01 : 0;
+  c.max_clock_skew = milliseconds(rng.random_int(0, 200));
+  c.max_clock_drift_ppm = static_cast<double>(rng.random_int(0, 200));
+  return c;
+}
+
+std::string describe(const SwarmConfig& c) {
+  return fmt::format(
+      "{} dc x {} machines x {} processes; latency {}-{} us; conn failure p={:.4f}; "
+      "disk iops={} keep={:.2f} tear={:.2f} io_error p={:.4f} io_timeout p={:.5f} stall p={:.4f}; "
+      "clock skew <= {} ms, drift <= {} ppm",
+      c.datacenters, c.machines_per_datacenter, c.processes_per_machine,
+      c.network.min_latency.count() / 1000, c.network.max_latency.count() / 1000,
+      c.connection_failure_probability, c.disk.iops, c.disk.keep_probability,
+      c.disk.tear_probability, c.io_error_probability, c.io_timeout_probability,
+      c.disk_stall_probability,
+      std::chrono::duration_cast<std::chrono::milliseconds>(c.max_clock_skew).count(),
+      c.max_clock_drift_ppm);
+}
+
+Simulator::Simulator(flow::Runtime& runtime, const SwarmConfig& config, FaultAtlas atlas)
+    : runtime_(runtime), config_(config), atlas_(atlas), network_(config.network) {
+  ASSERT_GE(config.datacenters, 1);
+  ASSERT_LE(config.datacenters, 250);
+  ASSERT_GE(config.machines_per_datacenter, 1);
+  ASSERT_LE(config.machines_per_datacenter, 250);
+  ASSERT_GE(config.processes_per_machine, 1);
+  ASSERT_LE(config.processes_per_machine, 250);
+  network_.faults().connection_failure_probability = config.connection_failure_probability;
+  for (int dc = 0; dc < config.datacenters; ++dc) {
+    for (int m = 0; m < config.machines_per_datacenter; ++m) {
+      auto machine = std::make_unique<Machine>(config.disk);
+      machine->index = static_cast<int>(machines_.size());
+      machine->datacenter = dc;
+      machine->name = fmt::format("dc{}-m{}", dc, m);
+      Machine& mref = *machine;
+      machines_.push_back(std::move(machine));
+      for (int p = 0; p < config.processes_per_machine; ++p) {
+        make_process(mref, fmt::format("{}-p{}", mref.name, p), false);
+      }
+    }
+  }
+  auto faults = [&](SimDisk& d) {
+    d.faults().io_error_probability = config.io_error_probability;
+    d.faults().io_timeout_probability = config.io_timeout_probability;
+    d.faults().stall_probability = config.disk_stall_probability;
+  };
+  for (auto& m : machines_)
+    faults(m->disk);
+  flow::TraceEvent(flow::SevInfo, "SimulatorStarted")
+      .detail("Machines", static_cast<int64_t>(machines_.size()))
+      .detail("Processes", static_cast<int64_t>(processes_.size()))
+      .detail("Swarm", describe(config));
+}
+
+Simulator::~Simulator() {
+  // Every simulated process dies before the objects its actors use.
+  for (auto& p : processes_) {
+    p->alive = false;
+    network_.kill_address(p->address.ip);
+    p->process->cancel_all_actors();
+    p->running.clear();
+  }
+}
+
+Simulator::SimProcess& Simulator::make_process(Machine& m, const std::string& name,
+                                               bool is_protected) {
+  auto p = std::make_unique<SimProcess>();
+  p->index = static_cast<int>(processes_.size());
+  p->name = name;
+  p->machine = &m;
+  p->is_protected = is_protected;
+  const auto slot = static_cast<uint32_t>(m.processes.size());
+  p->address = flow::NetworkAddress{(10u << 24) | (static_cast<uint32_t>(m.datacenter) << 16) |
+                                        (static_cast<uint32_t>(m.index) << 8) | (slot + 1),
+                                    1};
+  p->process = std::make_unique<flow::Process>(name, m.name, "/" + name);
+  auto& rng = runtime_.random();
+  const int64_t skew_ns =
+      std::chrono::duration_cast<flow::Duration>(config_.max_clock_skew).count();
+  const flow::Duration skew = skew_ns > 0 ? flow::Duration(rng.random_int(-skew_ns, skew_ns + 1))
+                                          : flow::Duration(0);
+  const double drift = config_.max_clock_drift_ppm > 0
+                           ? (rng.random01() * 2 - 1) * config_.max_clock_drift_ppm
+                           : 0.0;
+  p->clock = std::make_unique<SimClock>(skew, drift);
+  p->network = network_.network_for(p->address.ip);
+  p->file_system = std::make_unique<SimFileSystem>(m.disk, p->process->data_folder());
+  p->process->set_clock(p->clock.get());
+  p->process->set_network(p->network.get());
+  p->process->set_file_system(p->file_system.get());
+  SimProcess& ref = *p;
+  m.processes.push_back(&ref);
+  processes_.push_back(std::move(p));
+  return ref;
+}
+
+Simulator::SimProcess& Simulator::tester() {
+  if (tester_ == nullptr) {
+    auto machine = std::make_unique<Machine>(config_.disk);
+    machine->index = static_cast<int>(machines_.size());
+    machine->datacenter = 0;
+    machine->name = "tester";
+    Machine& m = *machine;
+    machines_.push_back(std::move(machine));
+    tester_ = &make_process(m, "tester", true);
+  }
+  return *tester_;
+}
+
+void Simulator::add_role(SimProcess& p, std::string name, std::function<void()> body) {
+  p.roles.emplace_back(std::move(name), std::move(body));
+  if (p.alive) {
+    const auto& [role_name, role_body] = p.roles.back();
+    p.running.push_back(flow::spawn_in(*p.process, [&p, role_name = role_name, role_body] {
+      try {
+        role_body();
+      } catch (const flow::Error& e) {
+        if (e.code() == flow::ErrorCode::operation_cancelled) throw;
+        flow::TraceEvent(flow::SevWarn, "RoleFailed")
+            .detail("Process", p.name)
+            .detail("Role", role_name)
+            .detail("Error", e);
+      }
+    }));
+  }
+}
+
+void Simulator::start_roles(SimProcess& p) {
+  auto roles = std::move(p.roles);
+  p.roles.clear();
+  for (auto& [name, body] : roles)
+    add_role(p, std::move(name), std::move(body));
+}
+
+void Simulator::set_faults_enabled(bool on) {
+  network_.faults().enabled = on;
+  for (auto& m : machines_)
+    m->disk.faults().enabled = on && m.get() != (tester_ ? tester_->machine : nullptr);
+}
+
+void Simulator::heal() {
+  network_.heal();
+  set_faults_enabled(false);
+  flow::TraceEvent(flow::SevInfo, "SimulatorHealed");
+}
+
+int Simulator::dead_machines() const {
+  int dead = 0;
+  for (const auto& m : machines_)
+    if (!m->alive) ++dead;
+  return dead;
+}
+
+bool Simulator::can_kill_machine(const Machine& m) const {
+  if (!m.alive) return true;
+  for (const SimProcess* p : m.processes)
+    if (p->is_protected) return false;
+  return dead_machines() < atlas_.max_dead_machines;
+}
+
+void Simulator::kill_process(SimProcess& p) {
+  if (!p.alive) return;
+  ASSERT_MSG(!p.is_protected, "the fault atlas protects {}", p.name);
+  flow::TraceEvent(flow::SevInfo, "SimKillProcess").detail("Process", p.name);
+  p.alive = false;
+  network_.kill_address(p.address.ip);
+  p.process->cancel_all_actors();
+  p.running.clear();
+}
+
+void Simulator::kill_machine(Machine& m) {
+  if (!m.alive) return;
+  flow::TraceEvent(flow::SevInfo, "SimKillMachine").detail("Machine", m.name);
+  for (SimProcess* p : m.processes)
+    kill_process(*p);
+  m.alive = false;
+  m.disk.kill();
+}
+
+void Simulator::kill_datacenter(int dc) {
+  for (auto& m : machines_)
+    if (m->datacenter == dc && m.get() != (tester_ ? tester_->machine : nullptr)) kill_machine(*m);
+}
+
+void Simulator::reboot_process(SimProcess& p) {
+  if (p.alive) kill_process(p);
+  if (!p.machine->alive) return;  // comes back with its machine
+  flow::TraceEvent(flow::SevInfo, "SimRebootProcess").detail("Process", p.name);
+  p.alive = true;
+  start_roles(p);
+}
+
+void Simulator::reboot_machine(Machine& m, bool wipe) {
+  kill_machine(m);
+  ASSERT_MSG(!wipe || atlas_.allow_wipe, "the fault atlas forbids wiping {}", m.name);
+  if (wipe) m.disk.wipe();
+  flow::TraceEvent(flow::SevInfo, "SimRebootMachine").detail("Machine", m.name).detail("Wipe", wipe);
+  m.alive = true;
+  for (SimProcess* p : m.processes) {
+    p->alive = true;
+    start_roles(*p);
+  }
+}
+
+void Simulator::reboot_datacenter(int dc, bool wipe) {
+  for (auto& m : machines_)
+    if (m->datacenter == dc && m.get() != (tester_ ? tester_->machine : nullptr)) {
+      reboot_machine(*m, wipe);
+    }
+}
+
+}  // namespace sim

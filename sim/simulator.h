@@ -1,0 +1,145 @@
+#pragma once
+// Simulator — the simulated cluster: datacenters of machines of processes, each process with its
+// own address, data folder, clock, network and file system, and the means to kill and reboot them.
+//
+// Kill levels. Killing a *process* is a crash: its actors are cancelled and its connections fail,
+// but what it wrote stays (the machine's page cache survives a process crash). Killing a *machine*
+// is a power loss: every process on it crashes and its disk loses, keeps or tears unsynced writes
+// (see SimDisk). A *datacenter* kill kills all of its machines. Rebooting restarts the process's
+// roles with the same data folder; reboot-and-wipe starts them on an empty disk.
+//
+// Roles. A workload gives a process roles (functions run as actors of that process). They start
+// when added and again on every reboot, until the process is killed for good.
+//
+// The fault atlas keeps injected faults within what the run's configuration claims to survive:
+// protected processes (the testers) are never killed or cut off, at most `max_dead_machines`
+// machines are down at once, and data is wiped or corrupted only where the configuration allows.
+// A fault that would exceed it is refused (the caller picks another or skips).
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "flow/future.h"
+#include "flow/network.h"
+#include "flow/process.h"
+#include "flow/runtime.h"
+#include "sim/sim_clock.h"
+#include "sim/sim_disk.h"
+#include "sim/sim_network.h"
+
+namespace sim {
+
+// The shape and fault rates of one run; drawn from the seed by draw_swarm(), or set by a test.
+struct SwarmConfig {
+  int datacenters = 1;
+  int machines_per_datacenter = 3;
+  int processes_per_machine = 1;
+  NetworkModel network{};
+  double connection_failure_probability = 0;
+  DiskModel disk{};
+  double io_error_probability = 0;
+  double io_timeout_probability = 0;
+  double disk_stall_probability = 0;
+  flow::Duration max_clock_skew = std::chrono::milliseconds(0);
+  double max_clock_drift_ppm = 0;
+};
+
+// What the configuration claims to survive.
+struct FaultAtlas {
+  int max_dead_machines = 1;
+  bool allow_wipe = false;
+  bool allow_corruption = false;
+};
+
+// Draws a cluster shape and fault rates within the given bounds. Fault rates apply only while
+// faults are enabled (the safety phase).
+SwarmConfig draw_swarm(flow::DeterministicRandom& rng, int min_machines, int max_machines);
+std::string describe(const SwarmConfig& c);
+
+class Simulator {
+ public:
+  struct Machine;
+
+  struct SimProcess {
+    int index;
+    std::string name;
+    flow::NetworkAddress address;
+    Machine* machine;
+    std::unique_ptr<flow::Process> process;
+    std::unique_ptr<SimClock> clock;
+    std::unique_ptr<flow::INetwork> network;
+    std::unique_ptr<SimFileSystem> file_system;
+    bool alive = true;
+    bool is_protected = false;
+    std::vector<std::pair<std::string, std::function<void()>>> roles;
+    std::vector<flow::Future<flow::Void>> running;  // the roles' actors while alive
+  };
+
+  struct Machine {
+    int index;
+    int datacenter;
+    std::string name;
+    SimDisk disk;
+    std::vector<SimProcess*> processes;
+    bool alive = true;
+    explicit Machine(DiskModel model) : disk(model) {}
+  };
+
+  // Builds the cluster described by `config` in the current flow::Runtime.
+  Simulator(flow::Runtime& runtime, const SwarmConfig& config, FaultAtlas atlas = {});
+  ~Simulator();
+  Simulator(const Simulator&) = delete;
+  Simulator& operator=(const Simulator&) = delete;
+
+  const SwarmConfig& config() const { return config_; }
+  FaultAtlas& atlas() { return atlas_; }
+  SimNetwork& network() { return network_; }
+  size_t process_count() const { return processes_.size(); }
+  SimProcess& process(size_t i) { return *processes_[i]; }
+  size_t machine_count() const { return machines_.size(); }
+  Machine& machine(size_t i) { return *machines_[i]; }
+  int datacenter_count() const { return config_.datacenters; }
+
+  // A process outside the fault domain (its own machine, never killed or cut off): testers run
+  // here, as in FoundationDB.
+  SimProcess& tester();
+
+  // Gives `p` a role and starts it now if `p` is alive.
+  void add_role(SimProcess& p, std::string name, std::function<void()> body);
+
+  // Turns injected faults (connection failures, disk errors, stalls) on or off.
+  void set_faults_enabled(bool on);
+  // Ends every partition and clog, and turns faults off: the start of the liveness phase.
+  void heal();
+
+  // The fault atlas's verdict on killing machine `m` now.
+  bool can_kill_machine(const Machine& m) const;
+  bool can_cut_off(const SimProcess& p) const { return !p.is_protected; }
+  int dead_machines() const;
+
+  // Kill levels; see the header comment. Killing what is already dead does nothing.
+  void kill_process(SimProcess& p);
+  void kill_machine(Machine& m);
+  void kill_datacenter(int dc);
+  // Brings a dead process (or machine) back; `wipe` first empties the machine's disk.
+  void reboot_process(SimProcess& p);
+  void reboot_machine(Machine& m, bool wipe);
+  void reboot_datacenter(int dc, bool wipe);
+
+ private:
+  void start_roles(SimProcess& p);
+  SimProcess& make_process(Machine& m, const std::string& name, bool is_protected);
+
+  flow::Runtime& runtime_;
+  SwarmConfig config_;
+  FaultAtlas atlas_;
+  SimNetwork network_;
+  std::vector<std::unique_ptr<Machine>> machines_;
+  std::vector<std::unique_ptr<SimProcess>> processes_;
+  SimProcess* tester_ = nullptr;
+};
+
+}  // namespace sim
