@@ -266,6 +266,11 @@ void SimNetwork::partition(uint32_t from, uint32_t to, bool symmetric) {
   if (symmetric) blocked_.insert({to, from});
 }
 
+void SimNetwork::unpartition(uint32_t from, uint32_t to, bool symmetric) {
+  blocked_.erase({from, to});
+  if (symmetric) blocked_.erase({to, from});
+}
+
 void SimNetwork::heal() {
   blocked_.clear();
   send_clogs_.clear();

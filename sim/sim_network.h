@@ -54,6 +54,7 @@ class SimNetwork {
   void clog_pair(uint32_t from, uint32_t to, flow::Duration d);
   // `from` can no longer reach `to` (and, if symmetric, the reverse).
   void partition(uint32_t from, uint32_t to, bool symmetric);
+  void unpartition(uint32_t from, uint32_t to, bool symmetric);
   // Removes every partition and clog.
   void heal();
   bool can_send(uint32_t from, uint32_t to) const { return !blocked_.contains({from, to}); }

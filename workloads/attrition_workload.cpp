@@ -1,0 +1,91 @@
+// Attrition — machine failures, as FoundationDB's workload of that name: during testDuration it
+// kills up to machinesToKill machines at random times, never leaving fewer than machinesToLeave
+// alive and never exceeding what the fault atlas allows; with reboot, each comes back after a
+// while (with its disk, or wiped when the atlas allows wipes and a coin says so).
+//
+// Options: testDuration (s, 10), machinesToKill (10), machinesToLeave (1), reboot (true),
+// meanDelay (s: mean time between kills, testDuration / machinesToKill), killDatacenter (false:
+// when true, one kill takes a whole datacenter if the atlas allows it).
+
+#include <algorithm>
+#include <cmath>
+
+#include "flow/actor.h"
+#include "flow/combinators.h"
+#include "flow/deterministic_random.h"
+#include "flow/trace_event.h"
+#include "workloads/workload.h"
+
+namespace workloads {
+namespace {
+
+class AttritionWorkload final : public Workload {
+ public:
+  explicit AttritionWorkload(WorkloadOptions& o)
+      : duration_(o.get_seconds("testDuration", 10.0)),
+        to_kill_(o.get_int("machinesToKill", 10)),
+        to_leave_(o.get_int("machinesToLeave", 1)),
+        reboot_(o.get_bool("reboot", true)),
+        mean_delay_(o.get_double("meanDelay",
+                                 o.get_double("testDuration", 10.0) /
+                                     static_cast<double>(std::max<int64_t>(1, o.get_int("machinesToKill", 10))))) {}
+
+  std::string name() const override { return "Attrition"; }
+
+  void start(WorkloadContext& ctx) override {
+    auto& rng = flow::deterministic_random();
+    const flow::Time end = flow::now() + duration_;
+    std::vector<flow::Future<flow::Void>> reboots;
+    for (int64_t killed = 0; killed < to_kill_ && flow::now() < end;) {
+      const double gap = -std::log(1.0 - rng.random01()) * mean_delay_;
+      flow::wait(flow::delay_until(
+          std::min(end, flow::now() + flow::Duration(static_cast<int64_t>(gap * 1e9)))));
+      if (flow::now() >= end) break;
+      std::vector<sim::Simulator::Machine*> candidates;
+      int64_t alive = 0;
+      for (size_t i = 0; i < ctx.sim.machine_count(); ++i) {
+        sim::Simulator::Machine& m = ctx.sim.machine(i);
+        if (!m.alive) continue;
+        if (m.processes.empty() || m.processes.front()->is_protected) continue;
+        ++alive;
+        if (ctx.sim.can_kill_machine(m)) candidates.push_back(&m);
+      }
+      if (candidates.empty() || alive <= to_leave_) continue;
+      sim::Simulator::Machine& victim =
+          *candidates[static_cast<size_t>(rng.random_int(0, static_cast<int64_t>(candidates.size())))];
+      ctx.sim.kill_machine(victim);
+      ++killed;
+      ++kills_;
+      if (reboot_) {
+        const bool wipe = ctx.sim.atlas().allow_wipe && rng.random_bool(0.1);
+        reboots.push_back(flow::spawn([&sim = ctx.sim, &victim, wipe,
+                                       after = rng.random_duration(std::chrono::milliseconds(100),
+                                                                   std::chrono::seconds(5))] {
+          flow::wait(flow::delay(after));
+          if (!victim.alive) sim.reboot_machine(victim, wipe);
+        }));
+      }
+    }
+    flow::wait(flow::wait_all(reboots));
+  }
+
+  void metrics(std::vector<std::pair<std::string, double>>& out) const override {
+    out.emplace_back("AttritionKills", static_cast<double>(kills_));
+  }
+
+ private:
+  flow::Duration duration_;
+  int64_t to_kill_;
+  int64_t to_leave_;
+  bool reboot_;
+  double mean_delay_;
+  uint64_t kills_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Workload> make_attrition_workload(WorkloadOptions& options) {
+  return std::make_unique<AttritionWorkload>(options);
+}
+
+}  // namespace workloads

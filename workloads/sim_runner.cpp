@@ -1,0 +1,256 @@
+#include "workloads/sim_runner.h"
+
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "flow/actor.h"
+#include "flow/combinators.h"
+#include "flow/runtime.h"
+#include "flow/trace_event.h"
+#include "sim/simulator.h"
+
+namespace workloads {
+namespace {
+
+using flow::Error;
+
+// Records every trace line with the number of random draws made before it.
+class CaptureSink final : public flow::ITraceSink {
+ public:
+  CaptureSink(std::vector<CapturedEvent>& out, const flow::DeterministicRandom& rng)
+      : out_(out), rng_(rng) {}
+  void write(flow::Severity, std::string_view line) override {
+    out_.push_back({rng_.draw_count(), std::string(line)});
+  }
+
+ private:
+  std::vector<CapturedEvent>& out_;
+  const flow::DeterministicRandom& rng_;
+};
+
+struct RunSettings {
+  int min_machines = 3;
+  int max_machines = 8;
+  std::optional<int> datacenters;
+  std::optional<int> processes_per_machine;
+  sim::FaultAtlas atlas;
+  flow::Duration liveness = std::chrono::seconds(60);
+  flow::Duration max_sim = std::chrono::seconds(3600);
+  std::optional<bool> buggify;
+};
+
+RunSettings read_configuration(const Spec& spec, std::vector<std::string>& warnings,
+                               std::string& error) {
+  WorkloadOptions o(spec.configuration);
+  RunSettings s;
+  if (int64_t n = o.get_int("machineCount", 0); n > 0) {
+    s.min_machines = s.max_machines = static_cast<int>(n);
+  }
+  s.min_machines = static_cast<int>(o.get_int("minMachines", s.min_machines));
+  s.max_machines = static_cast<int>(o.get_int("maxMachines", s.max_machines));
+  if (int64_t dc = o.get_int("datacenters", 0); dc > 0) s.datacenters = static_cast<int>(dc);
+  if (int64_t ppm = o.get_int("processesPerMachine", 0); ppm > 0) {
+    s.processes_per_machine = static_cast<int>(ppm);
+  }
+  s.atlas.max_dead_machines = static_cast<int>(o.get_int("maxDeadMachines", 1));
+  s.atlas.allow_wipe = o.get_bool("allowWipe", false);
+  s.liveness = o.get_seconds("livenessSeconds", 60);
+  s.max_sim = o.get_seconds("maxSimSeconds", 3600);
+  if (spec.configuration.contains("buggify")) s.buggify = o.get_bool("buggify", false);
+  for (const std::string& name : o.unused())
+    warnings.push_back(fmt::format("{}: [configuration] option '{}' is not known; ignored", spec.path, name));
+  for (const std::string& e : o.type_errors())
+    error += (error.empty() ? "" : "; ") + fmt::format("[configuration] {}", e);
+  if (s.min_machines < 1 || s.max_machines < s.min_machines || s.max_machines > 200) {
+    error = fmt::format("[configuration] machine count must be 1..200 (min {} max {})",
+                        s.min_machines, s.max_machines);
+  }
+  return s;
+}
+
+// Runs every test of the spec on the cluster; returns the failure, or "" on success.
+// May suspend.
+std::string run_tests(const Spec& spec, const RunSettings& settings, sim::Simulator& sim,
+                      std::vector<std::unique_ptr<Workload>>& keep, RunResult& result,
+                      std::vector<std::string>& warnings) {
+  for (const TestSpec& test : spec.tests) {
+    std::vector<Workload*> ws;
+    for (const WorkloadSpec& w : test.workloads) {
+      WorkloadOptions options(w.options);
+      keep.push_back(workload_registry().at(w.test_name)(options));
+      ws.push_back(keep.back().get());
+      for (const std::string& e : options.type_errors())
+        return fmt::format("test '{}', workload {}: option {}", test.title, w.test_name, e);
+      for (const std::string& name : options.unused()) {
+        warnings.push_back(fmt::format("{}: test '{}', workload {}: unknown option '{}' ignored",
+                                       spec.path, test.title, w.test_name, name));
+      }
+    }
+    WorkloadContext ctx{sim, test.title};
+    flow::TraceEvent(flow::SevInfo, "TestStarting").detail("Title", test.title);
+    for (Workload* w : ws)
+      w->setup(ctx);
+
+    // Safety phase: the workloads run side by side under faults.
+    sim.set_faults_enabled(true);
+    std::string failure;
+    std::vector<flow::Future<flow::Void>> starts;
+    for (Workload* w : ws) {
+      starts.push_back(flow::spawn([w, &ctx, &failure] {
+        try {
+          w->start(ctx);
+        } catch (const Error& e) {
+          if (failure.empty()) failure = fmt::format("workload {} failed: {}", w->name(), e.name());
+        }
+      }));
+    }
+    flow::wait(flow::wait_all(starts));
+    if (!failure.empty()) return fmt::format("test '{}': {}", test.title, failure);
+
+    // Liveness phase: faults heal, dead machines come back, and the checks must finish in time.
+    sim.heal();
+    for (size_t i = 0; i < sim.machine_count(); ++i)
+      if (!sim.machine(i).alive) sim.reboot_machine(sim.machine(i), false);
+    flow::TraceEvent(flow::SevInfo, "TestChecking").detail("Title", test.title);
+    std::vector<flow::Future<bool>> checks;
+    for (Workload* w : ws) {
+      checks.push_back(flow::spawn([w, &ctx, &failure]() -> bool {
+        try {
+          return w->check(ctx);
+        } catch (const Error& e) {
+          if (failure.empty()) failure = fmt::format("workload {} check failed: {}", w->name(), e.name());
+          return false;
+        }
+      }));
+    }
+    const std::optional<flow::Void> done =
+        flow::wait(flow::timeout(flow::wait_all(checks), settings.liveness));
+    if (!done) {
+      std::string stuck;
+      for (size_t i = 0; i < ws.size(); ++i)
+        if (!checks[i].is_ready()) stuck += (stuck.empty() ? "" : ", ") + ws[i]->name();
+      return fmt::format(
+          "test '{}': stuck: check of {} did not finish within {} s after the faults healed",
+          test.title, stuck, settings.liveness.count() / 1'000'000'000);
+    }
+    if (!failure.empty()) return fmt::format("test '{}': {}", test.title, failure);
+    for (size_t i = 0; i < ws.size(); ++i) {
+      if (!checks[i].get()) return fmt::format("test '{}': workload {} check failed", test.title, ws[i]->name());
+    }
+    for (Workload* w : ws)
+      w->metrics(result.metrics);
+    flow::TraceEvent(flow::SevInfo, "TestPassed").detail("Title", test.title);
+  }
+  return "";
+}
+
+}  // namespace
+
+RunResult run_spec(const Spec& spec, const RunConfig& config) {
+  RunResult result;
+  std::vector<std::string> warnings;
+  std::string error;
+  const RunSettings settings = read_configuration(spec, warnings, error);
+  if (!error.empty()) {
+    result.failure = error;
+    return result;
+  }
+  switch (config.buggify) {
+    case BuggifyMode::kOn: result.buggify = true; break;
+    case BuggifyMode::kOff: result.buggify = false; break;
+    case BuggifyMode::kRandom:
+      // Drawn from the seed, but from a stream of its own: the run's stream starts untouched.
+      result.buggify = settings.buggify.value_or(flow::DeterministicRandom(config.seed ^ 0xb0661f1ull).coinflip());
+      break;
+  }
+  std::vector<std::string> knobs = spec.knobs;
+  knobs.insert(knobs.end(), config.knobs.begin(), config.knobs.end());
+
+  std::unique_ptr<flow::Runtime> rt;
+  try {
+    rt = std::make_unique<flow::Runtime>(flow::RuntimeOptions{.seed = config.seed,
+                                                              .simulated = true,
+                                                              .buggify = result.buggify,
+                                                              .knobs = knobs,
+                                                              .trace_file = config.trace_file});
+  } catch (const Error& e) {
+    result.failure = fmt::format("bad knob override: {}", e.name());
+    return result;
+  }
+  if (config.capture_trace) rt->trace().add_sink(std::make_unique<CaptureSink>(result.captured, rt->random()));
+
+  // Declared in destruction order: the root actor goes first, then the cluster (which cancels every
+  // simulated process's actors), then the workloads those actors used.
+  std::vector<std::unique_ptr<Workload>> workloads;
+  sim::SwarmConfig swarm = sim::draw_swarm(rt->random(), settings.min_machines, settings.max_machines);
+  if (settings.datacenters) swarm.datacenters = *settings.datacenters;
+  if (settings.processes_per_machine) swarm.processes_per_machine = *settings.processes_per_machine;
+  result.swarm = sim::describe(swarm) + (result.buggify ? "; buggify on" : "; buggify off");
+  if (config.on_start) config.on_start(result.swarm);
+  auto simulator = std::make_unique<sim::Simulator>(*rt, swarm, settings.atlas);
+  std::string failure;
+  {
+    flow::Future<flow::Void> root = flow::spawn_in(*simulator->tester().process, [&] {
+      failure = run_tests(spec, settings, *simulator, workloads, result, warnings);
+    });
+    const flow::Future<std::optional<flow::Void>> bounded = flow::timeout(root, settings.max_sim);
+    if (!rt->run_until(bounded)) {
+      result.failure = "deadlock: the run went quiescent with the test still waiting";
+    } else if (bounded.is_error()) {
+      result.failure = fmt::format("the test failed: {}", bounded.get_error().name());
+    } else if (!bounded.get()) {
+      result.failure = fmt::format("stuck: the test ran past maxSimSeconds ({} s)",
+                                   settings.max_sim.count() / 1'000'000'000);
+    } else {
+      result.failure = failure;
+    }
+  }
+  simulator.reset();
+  workloads.clear();
+  if (result.failure.empty() && rt->trace().error_count() > 0) {
+    result.failure = "SevError event: " + rt->trace().first_error();
+  }
+  for (const std::string& w : warnings)
+    if (config.on_warning) config.on_warning(w);
+  result.passed = result.failure.empty();
+  result.sim_seconds = static_cast<double>(flow::to_ns(rt->now())) / 1e9;
+  result.events = rt->scheduler().tasks_run();
+  result.trace_events = rt->trace().event_count();
+  result.digest = rt->trace().digest();
+  result.draws = rt->random().draw_count();
+  result.unseed = rt->unseed();
+  rt->trace().flush();
+  return result;
+}
+
+std::string first_divergence(const RunResult& a, const RunResult& b) {
+  const size_t n = std::min(a.captured.size(), b.captured.size());
+  for (size_t i = 0; i < n; ++i) {
+    const CapturedEvent& x = a.captured[i];
+    const CapturedEvent& y = b.captured[i];
+    if (x.draws_before != y.draws_before) {
+      return fmt::format(
+          "random draws diverge before trace event #{}: first run made {} draws, second {}\n"
+          "  event: {}",
+          i + 1, x.draws_before, y.draws_before, x.line);
+    }
+    if (x.line != y.line) {
+      return fmt::format("trace event #{} differs\n  first:  {}\n  second: {}", i + 1, x.line, y.line);
+    }
+  }
+  if (a.captured.size() != b.captured.size()) {
+    const auto& longer = a.captured.size() > b.captured.size() ? a : b;
+    return fmt::format("one run has {} trace events, the other {}; the first extra one: {}",
+                       a.captured.size(), b.captured.size(), longer.captured[n].line);
+  }
+  if (a.draws != b.draws) {
+    return fmt::format("random draws diverge after the last trace event: {} vs {}", a.draws, b.draws);
+  }
+  if (a.unseed != b.unseed || a.digest != b.digest) {
+    return "unseeds or digests differ though every trace event matched (nondeterminism after the last event)";
+  }
+  return "";
+}
+
+}  // namespace workloads

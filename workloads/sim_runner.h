@@ -1,0 +1,66 @@
+#pragma once
+// run_spec — runs one spec under one seed in a fresh flow::Runtime and simulated cluster.
+//
+// The run: draw the cluster shape and fault rates from the seed (the swarm), build the cluster,
+// then for each [[test]]: set up its workloads, run their start() side by side with faults on (the
+// safety phase), heal every fault and reboot every dead machine, and run their check()s, which must
+// all finish within the liveness bound. A run fails on a failed check, a workload error, any
+// SevError trace event, a stall past the liveness bound, or a deadlock; the reason says which.
+//
+// [configuration] keys (all optional): machineCount, or minMachines/maxMachines (3..8);
+// datacenters; processesPerMachine; maxDeadMachines (1); allowWipe (false); livenessSeconds (60);
+// maxSimSeconds (3600: a run past this much simulated time fails as stuck); buggify (true/false:
+// the default for --buggify random). Unknown keys are reported as warnings.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "workloads/spec.h"
+
+namespace workloads {
+
+enum class BuggifyMode { kOff, kOn, kRandom };
+
+struct RunConfig {
+  uint64_t seed = 1;
+  BuggifyMode buggify = BuggifyMode::kRandom;
+  std::string trace_file;
+  std::vector<std::string> knobs;  // from --knob, after the spec's
+  // Keep every trace line (and the random draws before it) for --check-determinism.
+  bool capture_trace = false;
+  // Called once the swarm is drawn, with its description (strata-sim prints it).
+  std::function<void(const std::string&)> on_start;
+  // Called for each warning (unknown options), once per run.
+  std::function<void(const std::string&)> on_warning;
+};
+
+struct CapturedEvent {
+  uint64_t draws_before;  // random draws made before this event
+  std::string line;
+};
+
+struct RunResult {
+  bool passed = false;
+  std::string failure;  // empty when passed
+  bool buggify = false;
+  std::string swarm;
+  double sim_seconds = 0;
+  uint64_t events = 0;  // tasks the scheduler ran
+  uint64_t trace_events = 0;
+  uint64_t unseed = 0;
+  uint64_t digest = 0;
+  uint64_t draws = 0;
+  std::vector<std::pair<std::string, double>> metrics;
+  std::vector<CapturedEvent> captured;
+};
+
+RunResult run_spec(const Spec& spec, const RunConfig& config);
+
+// Compares two captured runs of one seed: empty when they agree, else a description of the first
+// event (or random draw) at which they diverge, with both versions.
+std::string first_divergence(const RunResult& a, const RunResult& b);
+
+}  // namespace workloads

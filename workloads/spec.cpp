@@ -1,0 +1,155 @@
+#include "workloads/spec.h"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <sstream>
+#include <toml++/toml.h>
+
+namespace workloads {
+namespace {
+
+std::optional<OptionValue> to_option(const toml::node& node) {
+  if (auto v = node.as_boolean()) return OptionValue(v->get());
+  if (auto v = node.as_integer()) return OptionValue(v->get());
+  if (auto v = node.as_floating_point()) return OptionValue(v->get());
+  if (auto v = node.as_string()) return OptionValue(v->get());
+  return std::nullopt;
+}
+
+std::string option_text(const toml::node& node) {
+  std::ostringstream out;
+  if (auto v = node.as_string()) return v->get();
+  node.visit([&out](const auto& n) { out << n; });
+  return out.str();
+}
+
+// Reads a table's scalar entries into `out`; anything else is an error.
+bool read_options(const toml::table& table, const std::string& where,
+                  std::map<std::string, OptionValue>& out, std::string& error) {
+  for (const auto& [key, node] : table) {
+    auto value = to_option(node);
+    if (!value) {
+      error = fmt::format("{}: option '{}' must be a boolean, number or string", where, key.str());
+      return false;
+    }
+    out.emplace(std::string(key.str()), std::move(*value));
+  }
+  return true;
+}
+
+}  // namespace
+
+SpecLoad load_spec(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return {std::nullopt, fmt::format("cannot read spec file '{}'", path), {}};
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_spec(text.str(), path);
+}
+
+SpecLoad parse_spec(const std::string& text, const std::string& source_name) {
+  SpecLoad result;
+  toml::table root;
+  try {
+    root = toml::parse(text, source_name);
+  } catch (const toml::parse_error& e) {
+    const auto& where = e.source().begin;
+    result.error = fmt::format("{}:{}:{}: {}", source_name, where.line, where.column, e.description());
+    return result;
+  }
+  Spec spec;
+  spec.path = source_name;
+  for (const auto& [key, node] : root) {
+    const std::string k(key.str());
+    if (k != "configuration" && k != "knobs" && k != "test") {
+      result.warnings.push_back(fmt::format("{}: unknown top-level entry '{}' ignored", source_name, k));
+    }
+  }
+  if (const toml::node* config = root.get("configuration")) {
+    const toml::table* t = config->as_table();
+    if (t == nullptr) {
+      result.error = fmt::format("{}: [configuration] must be a table", source_name);
+      return result;
+    }
+    if (!read_options(*t, source_name + " [configuration]", spec.configuration, result.error)) {
+      return result;
+    }
+  }
+  if (const toml::node* knobs = root.get("knobs")) {
+    const toml::array* a = knobs->as_array();
+    if (a == nullptr) {
+      result.error = fmt::format("{}: knobs must be written [[knobs]]", source_name);
+      return result;
+    }
+    for (const toml::node& entry : *a) {
+      const toml::table* t = entry.as_table();
+      if (t == nullptr) {
+        result.error = fmt::format("{}: each [[knobs]] entry must be a table", source_name);
+        return result;
+      }
+      for (const auto& [key, value] : *t)
+        spec.knobs.push_back(fmt::format("{}={}", key.str(), option_text(value)));
+    }
+  }
+  const toml::array* tests = root["test"].as_array();
+  if (tests == nullptr || tests->empty()) {
+    result.error = fmt::format("{}: no [[test]] entries", source_name);
+    return result;
+  }
+  std::vector<std::string> unknown;
+  for (size_t i = 0; i < tests->size(); ++i) {
+    const toml::table* t = (*tests)[i].as_table();
+    if (t == nullptr) {
+      result.error = fmt::format("{}: [[test]] #{} is not a table", source_name, i + 1);
+      return result;
+    }
+    TestSpec test;
+    test.title = t->get_as<std::string>("testTitle") ? t->get_as<std::string>("testTitle")->get()
+                                                     : fmt::format("test{}", i + 1);
+    const toml::array* workloads = (*t)["workload"].as_array();
+    if (workloads == nullptr || workloads->empty()) {
+      result.error = fmt::format("{}: test '{}' has no [[test.workload]] entries", source_name, test.title);
+      return result;
+    }
+    for (const auto& [key, node] : *t) {
+      const std::string k(key.str());
+      if (k != "testTitle" && k != "workload") {
+        result.warnings.push_back(
+            fmt::format("{}: test '{}': unknown option '{}' ignored", source_name, test.title, k));
+      }
+    }
+    for (const toml::node& w : *workloads) {
+      const toml::table* wt = w.as_table();
+      WorkloadSpec ws;
+      if (wt == nullptr || !wt->get_as<std::string>("testName")) {
+        result.error = fmt::format("{}: test '{}': a workload has no testName", source_name, test.title);
+        return result;
+      }
+      ws.test_name = wt->get_as<std::string>("testName")->get();
+      std::map<std::string, OptionValue> options;
+      if (!read_options(*wt, fmt::format("{}: workload {}", source_name, ws.test_name), options,
+                        result.error)) {
+        return result;
+      }
+      options.erase("testName");
+      ws.options = std::move(options);
+      if (!workload_registry().contains(ws.test_name)) unknown.push_back(ws.test_name);
+      test.workloads.push_back(std::move(ws));
+    }
+    spec.tests.push_back(std::move(test));
+  }
+  if (!unknown.empty()) {
+    std::string names, known;
+    for (const auto& n : unknown)
+      if (names.find("'" + n + "'") == std::string::npos) names += (names.empty() ? "'" : ", '") + n + "'";
+    for (const auto& [name, factory] : workload_registry())
+      known += (known.empty() ? "" : ", ") + name;
+    result.error = fmt::format("{}: unknown workload {} (strata-sim knows: {})", source_name, names, known);
+    return result;
+  }
+  result.spec = std::move(spec);
+  return result;
+}
+
+}  // namespace workloads

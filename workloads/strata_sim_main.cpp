@@ -1,0 +1,221 @@
+// strata-sim — runs a simulation spec under one seed, and says PASS or FAIL and how to replay it.
+//
+// This is a program's main: the one place (with net/asio/) allowed wall clocks and OS randomness.
+// Both only touch what is printed (wall time, and a seed when none is given), never the run.
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "workloads/sim_runner.h"
+#include "workloads/spec.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: strata-sim SPEC.toml [--seed N] [--buggify on|off|random] [--trace FILE]\n"
+    "                  [--check-determinism] [--knob name=value ...] [--json] [--quiet]\n"
+    "\n"
+    "Runs the simulation test SPEC.toml (FoundationDB's spec format) under seed N and prints PASS\n"
+    "or FAIL, simulated and wall time, events run, the unseed, the trace digest, and the command\n"
+    "that replays the run. Exit status: 0 on PASS, 1 on FAIL, 2 on bad usage or a bad spec.\n"
+    "\n"
+    "  --seed N               the seed (default: a random one, printed)\n"
+    "  --buggify MODE         on, off, or random (default: random, drawn from the seed)\n"
+    "  --trace FILE           write the run's trace events to FILE (JSON lines)\n"
+    "  --check-determinism    run the seed twice and compare; name the first divergence\n"
+    "  --knob name=value      override a knob (repeatable)\n"
+    "  --json                 print the summary as one JSON object\n"
+    "  --quiet                print only the summary\n";
+
+struct Args {
+  std::string spec;
+  std::optional<uint64_t> seed;
+  workloads::BuggifyMode buggify = workloads::BuggifyMode::kRandom;
+  std::string trace;
+  bool check_determinism = false;
+  std::vector<std::string> knobs;
+  bool json = false;
+  bool quiet = false;
+};
+
+[[noreturn]] void usage_error(const std::string& message) {
+  std::fprintf(stderr, "strata-sim: %s\n\n%s", message.c_str(), kUsage);
+  std::exit(2);
+}
+
+Args parse_args(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&](const char* name) -> std::string {
+      if (i + 1 >= argc) usage_error(fmt::format("{} needs a value", name));
+      return argv[++i];
+    };
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      std::exit(0);
+    } else if (arg == "--seed") {
+      const std::string v = value("--seed");
+      char* end = nullptr;
+      errno = 0;
+      const unsigned long long s = std::strtoull(v.c_str(), &end, 0);
+      if (v.empty() || *end != '\0' || errno != 0 || v[0] == '-') {
+        usage_error(fmt::format("--seed needs a non-negative integer, not '{}'", v));
+      }
+      a.seed = s;
+    } else if (arg == "--buggify") {
+      const std::string v = value("--buggify");
+      if (v == "on") {
+        a.buggify = workloads::BuggifyMode::kOn;
+      } else if (v == "off") {
+        a.buggify = workloads::BuggifyMode::kOff;
+      } else if (v == "random") {
+        a.buggify = workloads::BuggifyMode::kRandom;
+      } else {
+        usage_error(fmt::format("--buggify takes on, off or random, not '{}'", v));
+      }
+    } else if (arg == "--trace") {
+      a.trace = value("--trace");
+    } else if (arg == "--check-determinism") {
+      a.check_determinism = true;
+    } else if (arg == "--knob") {
+      const std::string v = value("--knob");
+      if (v.find('=') == std::string::npos) usage_error(fmt::format("--knob takes name=value, not '{}'", v));
+      a.knobs.push_back(v);
+    } else if (arg == "--json") {
+      a.json = true;
+    } else if (arg == "--quiet") {
+      a.quiet = true;
+    } else if (!arg.empty() && arg[0] == '-') {
+      usage_error(fmt::format("unknown option '{}'", arg));
+    } else if (a.spec.empty()) {
+      a.spec = arg;
+    } else {
+      usage_error(fmt::format("more than one spec given ('{}' and '{}')", a.spec, arg));
+    }
+  }
+  if (a.spec.empty()) usage_error("no spec file given");
+  return a;
+}
+
+std::string shell_quote(const std::string& s) {
+  if (s.find_first_of(" \t'\"$\\;&|<>()*?") == std::string::npos && !s.empty()) return s;
+  std::string out = "'";
+  for (char c : s)
+    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out += fmt::format("\\u{:04x}", c);
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Args args = parse_args(argc, argv);
+  const uint64_t seed = args.seed ? *args.seed : std::random_device{}() % 1'000'000'000ull;
+
+  workloads::SpecLoad load = workloads::load_spec(args.spec);
+  for (const std::string& w : load.warnings)
+    std::fprintf(stderr, "strata-sim: warning: %s\n", w.c_str());
+  if (!load.spec) {
+    std::fprintf(stderr, "strata-sim: %s\n", load.error.c_str());
+    return 2;
+  }
+
+  workloads::RunConfig config;
+  config.seed = seed;
+  config.buggify = args.buggify;
+  config.trace_file = args.trace;
+  config.knobs = args.knobs;
+  config.capture_trace = args.check_determinism;
+  if (!args.quiet && !args.json) {
+    config.on_start = [&](const std::string& swarm) {
+      std::printf("strata-sim: %s seed %llu\n  swarm: %s\n", args.spec.c_str(),
+                  static_cast<unsigned long long>(seed), swarm.c_str());
+      std::fflush(stdout);
+    };
+  }
+  config.on_warning = [](const std::string& w) { std::fprintf(stderr, "strata-sim: warning: %s\n", w.c_str()); };
+
+  const auto wall_start = std::chrono::steady_clock::now();
+  workloads::RunResult result = workloads::run_spec(*load.spec, config);
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  if (args.check_determinism) {
+    workloads::RunConfig again = config;
+    again.on_start = nullptr;
+    again.on_warning = nullptr;
+    again.trace_file.clear();
+    const workloads::RunResult second = workloads::run_spec(*load.spec, again);
+    const std::string divergence = workloads::first_divergence(result, second);
+    if (!divergence.empty()) {
+      result.passed = false;
+      result.failure = "nondeterminism: the seed ran twice differently: " + divergence;
+    } else if (second.passed != result.passed || second.failure != result.failure) {
+      result.passed = false;
+      result.failure = "nondeterminism: the two runs ended differently";
+    }
+  }
+
+  std::string replay = fmt::format("strata-sim {} --seed {} --buggify {}", shell_quote(args.spec), seed,
+                                   result.buggify ? "on" : "off");
+  for (const std::string& k : args.knobs)
+    replay += " --knob " + shell_quote(k);
+  if (args.check_determinism) replay += " --check-determinism";
+  const double ratio = wall > 0 ? result.sim_seconds / wall : 0;
+
+  if (args.json) {
+    std::string metrics;
+    for (const auto& [name, value] : result.metrics)
+      metrics += fmt::format("{}{}: {}", metrics.empty() ? "" : ", ", json_string(name), value);
+    std::printf(
+        "{\"result\": %s, \"spec\": %s, \"seed\": %llu, \"buggify\": %s, \"failure\": %s, "
+        "\"swarm\": %s, \"sim_seconds\": %.6f, \"wall_seconds\": %.6f, \"sim_to_wall_ratio\": %.3f, "
+        "\"events\": %llu, \"trace_events\": %llu, \"unseed\": \"0x%016llx\", \"digest\": "
+        "\"0x%016llx\", \"determinism_checked\": %s, \"metrics\": {%s}, \"replay\": %s}\n",
+        result.passed ? "\"PASS\"" : "\"FAIL\"", json_string(args.spec).c_str(),
+        static_cast<unsigned long long>(seed), result.buggify ? "true" : "false",
+        json_string(result.failure).c_str(), json_string(result.swarm).c_str(), result.sim_seconds, wall,
+        ratio, static_cast<unsigned long long>(result.events),
+        static_cast<unsigned long long>(result.trace_events),
+        static_cast<unsigned long long>(result.unseed), static_cast<unsigned long long>(result.digest),
+        args.check_determinism ? "true" : "false", metrics.c_str(), json_string(replay).c_str());
+  } else {
+    std::printf("%s  %s  seed %llu\n", result.passed ? "PASS" : "FAIL", args.spec.c_str(),
+                static_cast<unsigned long long>(seed));
+    if (!result.passed) std::printf("  failure: %s\n", result.failure.c_str());
+    std::printf("  simulated %.3f s, wall %.3f s, ratio %.1fx\n", result.sim_seconds, wall, ratio);
+    std::printf("  events %llu, trace events %llu, unseed 0x%016llx, digest 0x%016llx%s\n",
+                static_cast<unsigned long long>(result.events),
+                static_cast<unsigned long long>(result.trace_events),
+                static_cast<unsigned long long>(result.unseed),
+                static_cast<unsigned long long>(result.digest),
+                args.check_determinism && result.passed ? ", deterministic (ran twice)" : "");
+    if (!result.metrics.empty() && !args.quiet) {
+      std::string line;
+      for (const auto& [name, value] : result.metrics)
+        line += fmt::format("{}{}={}", line.empty() ? "" : ", ", name, value);
+      std::printf("  metrics: %s\n", line.c_str());
+    }
+    std::printf("  replay: %s\n", replay.c_str());
+  }
+  return result.passed ? 0 : 1;
+}

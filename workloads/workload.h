@@ -1,0 +1,84 @@
+#pragma once
+// Workload — one named piece of a simulation test, in FoundationDB's shape:
+//
+//   setup()  before the test: give simulated processes roles, prepare state;
+//   start()  the safety phase, while faults are injected: do the work, check invariants as it goes;
+//   check()  after the faults heal: confirm the results, and that the system makes progress again
+//            (the runner fails the run if check() does not finish within the liveness bound);
+//   metrics() figures for the report.
+//
+// A SevError trace event anywhere fails the run, so workloads report violations that way, with
+// the details a bug hunter needs. Workloads are made by name (a spec's testName) from options;
+// every option a workload does not read is reported as a warning.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "flow/time.h"
+#include "sim/simulator.h"
+
+namespace workloads {
+
+using OptionValue = std::variant<bool, int64_t, double, std::string>;
+
+// A workload's options, as the spec gave them. Reading one marks it used.
+class WorkloadOptions {
+ public:
+  WorkloadOptions() = default;
+  explicit WorkloadOptions(std::map<std::string, OptionValue> values) : values_(std::move(values)) {}
+
+  double get_double(const std::string& name, double fallback);
+  int64_t get_int(const std::string& name, int64_t fallback);
+  bool get_bool(const std::string& name, bool fallback);
+  std::string get_string(const std::string& name, const std::string& fallback);
+  flow::Duration get_seconds(const std::string& name, double fallback) {
+    return flow::Duration(static_cast<int64_t>(get_double(name, fallback) * 1e9));
+  }
+
+  // Options given but never read, sorted.
+  std::vector<std::string> unused() const;
+  // Options whose value had the wrong type, as "name: expected a number".
+  const std::vector<std::string>& type_errors() const { return type_errors_; }
+
+ private:
+  std::map<std::string, OptionValue> values_;
+  std::map<std::string, bool> used_;
+  std::vector<std::string> type_errors_;
+};
+
+struct WorkloadContext {
+  sim::Simulator& sim;
+  std::string test_title;
+};
+
+class Workload {
+ public:
+  virtual ~Workload() = default;
+  virtual std::string name() const = 0;
+  // May suspend.
+  virtual void setup(WorkloadContext&) {}
+  // May suspend.
+  virtual void start(WorkloadContext& ctx) = 0;
+  // Whether the workload's results hold. May suspend.
+  virtual bool check(WorkloadContext&) { return true; }
+  virtual void metrics(std::vector<std::pair<std::string, double>>&) const {}
+};
+
+using WorkloadFactory = std::function<std::unique_ptr<Workload>(WorkloadOptions&)>;
+
+// Every workload strata-sim knows, by testName.
+const std::map<std::string, WorkloadFactory>& workload_registry();
+
+// The factories, one per workload file.
+std::unique_ptr<Workload> make_echo_workload(WorkloadOptions& options);
+std::unique_ptr<Workload> make_durability_workload(WorkloadOptions& options);
+std::unique_ptr<Workload> make_random_clogging_workload(WorkloadOptions& options);
+std::unique_ptr<Workload> make_attrition_workload(WorkloadOptions& options);
+
+}  // namespace workloads
