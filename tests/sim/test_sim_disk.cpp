@@ -1,0 +1,169 @@
+// The simulated disk: sync makes data survive, the kill model, full disk and injected errors.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <bit>
+
+#include "flow/flow.h"
+#include "sim/simulator.h"
+
+using namespace std::chrono_literals;
+using flow::Error;
+using flow::ErrorCode;
+
+namespace {
+
+sim::SwarmConfig one_machine(double keep, double tear) {
+  sim::SwarmConfig c;
+  c.datacenters = 1;
+  c.machines_per_datacenter = 1;
+  c.processes_per_machine = 1;
+  c.disk.keep_probability = keep;
+  c.disk.tear_probability = tear;
+  return c;
+}
+
+std::vector<uint8_t> filled(size_t n, uint8_t v) { return std::vector<uint8_t>(n, v); }
+
+// Writes `first` and syncs it, then writes `second` over it without a sync; returns what the file
+// holds after a power loss. May suspend.
+std::vector<uint8_t> after_power_loss(sim::Simulator& s, const std::vector<uint8_t>& first,
+                                      const std::vector<uint8_t>& second, bool sync_second) {
+  auto& p = s.process(0);
+  auto writer = flow::spawn_in(*p.process, [&] {
+    auto& fs = flow::current_process().file_system();
+    auto f = flow::wait(fs.open("data", flow::OpenMode::kReadWriteCreate));
+    flow::wait(f->write(first, 0));
+    flow::wait(f->sync());
+    flow::wait(f->write(second, 0));
+    if (sync_second) flow::wait(f->sync());
+  });
+  flow::Runtime::checked_current().run_until(writer);
+  REQUIRE(writer.is_ready());
+  REQUIRE(!writer.is_error());
+  s.reboot_machine(*p.machine, false);
+  auto reader = flow::spawn_in(*p.process, [&] {
+    auto f = flow::wait(flow::current_process().file_system().open("data", flow::OpenMode::kReadOnly));
+    std::vector<uint8_t> got(first.size());
+    got.resize(flow::wait(f->read(got, 0)));
+    return got;
+  });
+  flow::Runtime::checked_current().run_until(reader);
+  return reader.get();
+}
+
+}  // namespace
+
+TEST_CASE("sim disk: synced data survives a power loss") {
+  flow::Runtime rt({.seed = 1});
+  sim::Simulator s(rt, one_machine(0, 0));  // every unsynced write is dropped
+  CHECK(after_power_loss(s, filled(4096, 1), filled(4096, 2), /*sync_second=*/true) == filled(4096, 2));
+}
+
+TEST_CASE("sim disk: unsynced writes are dropped, kept or torn as the model says") {
+  SUBCASE("dropped") {
+    flow::Runtime rt({.seed = 2});
+    sim::Simulator s(rt, one_machine(0, 0));
+    CHECK(after_power_loss(s, filled(4096, 1), filled(4096, 2), false) == filled(4096, 1));
+  }
+  SUBCASE("kept") {
+    flow::Runtime rt({.seed = 3});
+    sim::Simulator s(rt, one_machine(1, 0));
+    CHECK(after_power_loss(s, filled(4096, 1), filled(4096, 2), false) == filled(4096, 2));
+  }
+  SUBCASE("torn at sector granularity") {
+    const uint64_t seed = 4;
+    INFO("seed " << seed);
+    flow::Runtime rt({.seed = seed});
+    sim::Simulator s(rt, one_machine(0, 1));
+    const auto got = after_power_loss(s, filled(64 * 512, 1), filled(64 * 512, 2), false);
+    REQUIRE(got.size() == 64 * 512);
+    int old_sectors = 0, new_sectors = 0;
+    for (size_t sector = 0; sector < 64; ++sector) {
+      const auto begin = got.begin() + static_cast<std::ptrdiff_t>(sector * 512);
+      const bool all_old = std::all_of(begin, begin + 512, [](uint8_t b) { return b == 1; });
+      const bool all_new = std::all_of(begin, begin + 512, [](uint8_t b) { return b == 2; });
+      CHECK((all_old || all_new));  // never a mix within a sector
+      old_sectors += all_old;
+      new_sectors += all_new;
+    }
+    CHECK(old_sectors > 0);  // 64 fair coins: both kinds appear
+    CHECK(new_sectors > 0);
+  }
+}
+
+TEST_CASE("sim disk: a full disk and injected faults surface as flow::Error") {
+  flow::Runtime rt({.seed = 5});
+  sim::SwarmConfig c = one_machine(0, 0);
+  c.disk.capacity_bytes = 1000;
+  sim::Simulator s(rt, c);
+  auto& p = s.process(0);
+  auto full = flow::spawn_in(*p.process, [&] {
+    auto f = flow::wait(flow::current_process().file_system().open("big", flow::OpenMode::kReadWriteCreate));
+    flow::wait(f->write(filled(2000, 7), 0));
+  });
+  rt.run_until(full);
+  REQUIRE(full.is_error());
+  CHECK(full.get_error().code() == ErrorCode::disk_full);
+
+  p.machine->disk.faults().io_error_probability = 1;
+  s.set_faults_enabled(true);
+  auto failing = flow::spawn_in(*p.process, [&] {
+    (void)flow::wait(flow::current_process().file_system().open("x", flow::OpenMode::kReadWriteCreate));
+  });
+  rt.run_until(failing);
+  REQUIRE(failing.is_error());
+  CHECK(failing.get_error().code() == ErrorCode::io_error);
+
+  auto missing = flow::spawn_in(*p.process, [&] {
+    s.set_faults_enabled(false);
+    (void)flow::wait(flow::current_process().file_system().open("absent", flow::OpenMode::kReadOnly));
+  });
+  rt.run_until(missing);
+  REQUIRE(missing.is_error());
+  CHECK(missing.get_error().code() == ErrorCode::file_not_found);
+}
+
+TEST_CASE("sim disk: a bit flip changes exactly one bit of durable data") {
+  flow::Runtime rt({.seed = 6});
+  sim::Simulator s(rt, one_machine(0, 0));
+  sim::SimDisk& disk = s.process(0).machine->disk;
+  CHECK_FALSE(disk.corrupt_random_bit());  // nothing to corrupt yet
+  auto& p = *s.process(0).process;
+  auto w = flow::spawn_in(p, [&] {
+    auto f = flow::wait(flow::current_process().file_system().open("d", flow::OpenMode::kReadWriteCreate));
+    flow::wait(f->write(filled(256, 0), 0));
+    flow::wait(f->sync());
+  });
+  rt.run_until(w);
+  REQUIRE(disk.corrupt_random_bit());
+  auto r = flow::spawn_in(p, [&] {
+    auto f = flow::wait(flow::current_process().file_system().open("d", flow::OpenMode::kReadOnly));
+    std::vector<uint8_t> got(256);
+    got.resize(flow::wait(f->read(got, 0)));
+    return got;
+  });
+  rt.run_until(r);
+  int bits = 0;
+  for (uint8_t b : r.get())
+    bits += std::popcount(b);
+  CHECK(bits == 1);
+}
+
+TEST_CASE("sim clock: skew and drift, and never backwards") {
+  flow::Runtime rt({.seed = 7});
+  sim::SimClock clock(5ms, 100.0);
+  auto f = flow::spawn([&] {
+    flow::wait(flow::delay(10s));
+    CHECK(clock.now() - flow::now() == 5ms + 1ms);  // 100 ppm of 10 s is 1 ms
+    flow::Time last = clock.now();
+    for (int i = 0; i < 1000; ++i) {
+      flow::wait(flow::delay(std::chrono::nanoseconds(i % 7)));
+      CHECK(clock.now() >= last);
+      last = clock.now();
+    }
+  });
+  rt.run_until(f);
+  CHECK(f.is_ready());
+  CHECK(sim::SimClock(-3ms, -50.0).drift_ppm() == -50.0);
+}
