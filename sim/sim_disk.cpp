@@ -41,8 +41,8 @@ class SimFile final : public flow::IAsyncFile {
   flow::Future<flow::Void> write(std::span<const uint8_t> data, int64_t offset) override {
     ASSERT_MSG(writable_, "write to {} opened read-only", path_);
     // Copy now: the model applies the bytes as they were when the write was issued.
-    return flow::spawn([&disk = disk_, file = data_, bytes = std::vector<uint8_t>(data.begin(), data.end()),
-                        offset]() mutable {
+    return flow::spawn([&disk = disk_, file = data_,
+                        bytes = std::vector<uint8_t>(data.begin(), data.end()), offset]() mutable {
       ASSERT_GE(offset, 0);
       disk.operation_delay(false);
       const int64_t end = offset + static_cast<int64_t>(bytes.size());
@@ -183,8 +183,8 @@ bool SimDisk::corrupt_random_bit() {
   for (auto& [path, data] : files_)
     if (!data->durable.empty()) candidates.push_back(data.get());
   if (candidates.empty()) return false;
-  FileData& d = *candidates[static_cast<size_t>(
-      rng.random_int(0, static_cast<int64_t>(candidates.size())))];
+  FileData& d =
+      *candidates[static_cast<size_t>(rng.random_int(0, static_cast<int64_t>(candidates.size())))];
   const auto byte = static_cast<size_t>(rng.random_int(0, static_cast<int64_t>(d.durable.size())));
   const auto bit = static_cast<uint8_t>(1u << rng.random_int(0, 8));
   d.durable[byte] ^= bit;
@@ -199,9 +199,9 @@ void SimDisk::operation_delay(bool is_sync) {
   const flow::Time now = flow::now();
   const flow::Time start = std::max(now, busy_until_);
   busy_until_ = start + flow::Duration(1'000'000'000 / std::max<int64_t>(model_.iops, 1));
-  flow::Duration latency = is_sync
-                               ? rng.random_duration(model_.min_sync_latency, model_.max_sync_latency)
-                               : rng.random_duration(model_.min_latency, model_.max_latency);
+  flow::Duration latency =
+      is_sync ? rng.random_duration(model_.min_sync_latency, model_.max_sync_latency)
+              : rng.random_duration(model_.min_latency, model_.max_latency);
   if (faults_.enabled) {
     if (rng.random_bool(faults_.stall_probability)) {
       latency += rng.random_duration(flow::Duration(0), faults_.stall_max);

@@ -12,6 +12,7 @@
 #include "flow/deterministic_random.h"
 #include "flow/error.h"
 #include "flow/stream.h"
+#include "flow/trace_event.h"
 
 namespace sim {
 namespace {
@@ -104,7 +105,8 @@ class SimConnection final : public flow::IConnection,
       size_t n = data.size() - pos;
       // Partial writes: the peer sees the bytes arrive in pieces, some of them later.
       if (n > 1 && flow::buggify()) {
-        n = static_cast<size_t>(flow::deterministic_random().random_int(1, static_cast<int64_t>(n)));
+        n = static_cast<size_t>(
+            flow::deterministic_random().random_int(1, static_cast<int64_t>(n)));
         at += flow::deterministic_random().random_duration(flow::Duration(0),
                                                            std::chrono::microseconds(500));
       }
@@ -132,6 +134,9 @@ class SimConnection final : public flow::IConnection,
   void fail() {
     if (failed_) return;
     failed_ = true;
+    flow::TraceEvent(flow::SevDebug, "SimConnectionFailed")
+        .detail("Local", local_.to_string())
+        .detail("Peer", peer_.to_string());
     in_->end_at(flow::now());
     out_->end_at(flow::now() + net_.latency(local_.ip, peer_.ip));
     // Chunks in flight towards the peer are lost.
@@ -230,9 +235,9 @@ flow::Duration SimNetwork::latency(uint32_t a, uint32_t b) {
   const auto key = std::minmax(a, b);
   auto it = latencies_.find(key);
   if (it == latencies_.end()) {
-    const flow::Duration d =
-        a == b ? model_.min_latency
-               : flow::deterministic_random().random_duration(model_.min_latency, model_.max_latency);
+    const flow::Duration d = a == b ? model_.min_latency
+                                    : flow::deterministic_random().random_duration(
+                                          model_.min_latency, model_.max_latency);
     it = latencies_.emplace(key, d).first;
   }
   return it->second;

@@ -105,8 +105,8 @@ Simulator::SimProcess& Simulator::make_process(Machine& m, const std::string& na
   auto& rng = runtime_.random();
   const int64_t skew_ns =
       std::chrono::duration_cast<flow::Duration>(config_.max_clock_skew).count();
-  const flow::Duration skew = skew_ns > 0 ? flow::Duration(rng.random_int(-skew_ns, skew_ns + 1))
-                                          : flow::Duration(0);
+  const flow::Duration skew =
+      skew_ns > 0 ? flow::Duration(rng.random_int(-skew_ns, skew_ns + 1)) : flow::Duration(0);
   const double drift = config_.max_clock_drift_ppm > 0
                            ? (rng.random01() * 2 - 1) * config_.max_clock_drift_ppm
                            : 0.0;
@@ -222,7 +222,9 @@ void Simulator::reboot_machine(Machine& m, bool wipe) {
   kill_machine(m);
   ASSERT_MSG(!wipe || atlas_.allow_wipe, "the fault atlas forbids wiping {}", m.name);
   if (wipe) m.disk.wipe();
-  flow::TraceEvent(flow::SevInfo, "SimRebootMachine").detail("Machine", m.name).detail("Wipe", wipe);
+  flow::TraceEvent(flow::SevInfo, "SimRebootMachine")
+      .detail("Machine", m.name)
+      .detail("Wipe", wipe);
   m.alive = true;
   for (SimProcess* p : m.processes) {
     p->alive = true;

@@ -26,9 +26,9 @@ class AttritionWorkload final : public Workload {
         to_kill_(o.get_int("machinesToKill", 10)),
         to_leave_(o.get_int("machinesToLeave", 1)),
         reboot_(o.get_bool("reboot", true)),
-        mean_delay_(o.get_double("meanDelay",
-                                 o.get_double("testDuration", 10.0) /
-                                     static_cast<double>(std::max<int64_t>(1, o.get_int("machinesToKill", 10))))) {}
+        mean_delay_(o.get_double("meanDelay", o.get_double("testDuration", 10.0) /
+                                                  static_cast<double>(std::max<int64_t>(
+                                                      1, o.get_int("machinesToKill", 10))))) {}
 
   std::string name() const override { return "Attrition"; }
 
@@ -51,19 +51,19 @@ class AttritionWorkload final : public Workload {
         if (ctx.sim.can_kill_machine(m)) candidates.push_back(&m);
       }
       if (candidates.empty() || alive <= to_leave_) continue;
-      sim::Simulator::Machine& victim =
-          *candidates[static_cast<size_t>(rng.random_int(0, static_cast<int64_t>(candidates.size())))];
+      sim::Simulator::Machine& victim = *candidates[static_cast<size_t>(
+          rng.random_int(0, static_cast<int64_t>(candidates.size())))];
       ctx.sim.kill_machine(victim);
       ++killed;
       ++kills_;
       if (reboot_) {
         const bool wipe = ctx.sim.atlas().allow_wipe && rng.random_bool(0.1);
-        reboots.push_back(flow::spawn([&sim = ctx.sim, &victim, wipe,
-                                       after = rng.random_duration(std::chrono::milliseconds(100),
-                                                                   std::chrono::seconds(5))] {
-          flow::wait(flow::delay(after));
-          if (!victim.alive) sim.reboot_machine(victim, wipe);
-        }));
+        reboots.push_back(flow::spawn(
+            [&sim = ctx.sim, &victim, wipe,
+             after = rng.random_duration(std::chrono::milliseconds(100), std::chrono::seconds(5))] {
+              flow::wait(flow::delay(after));
+              if (!victim.alive) sim.reboot_machine(victim, wipe);
+            }));
       }
     }
     flow::wait(flow::wait_all(reboots));

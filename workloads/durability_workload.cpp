@@ -50,8 +50,8 @@ class DurabilityWorkload final : public Workload {
       if (!m.processes.empty() && !m.processes.front()->is_protected) candidates.push_back(&m);
     }
     ASSERT(!candidates.empty());
-    machine_ = candidates[static_cast<size_t>(
-        rng.random_int(0, static_cast<int64_t>(candidates.size())))];
+    machine_ =
+        candidates[static_cast<size_t>(rng.random_int(0, static_cast<int64_t>(candidates.size())))];
     ctx.sim.add_role(*machine_->processes.front(), "durability_writer", [this] { writer(); });
   }
 
@@ -60,7 +60,8 @@ class DurabilityWorkload final : public Workload {
     const flow::Time end = flow::now() + duration_;
     while (flow::now() < end) {
       const double gap = -std::log(1.0 - rng.random01()) * mean_kill_interval_;
-      flow::wait(flow::delay_until(std::min(end, flow::now() + flow::Duration(static_cast<int64_t>(gap * 1e9)))));
+      flow::wait(flow::delay_until(
+          std::min(end, flow::now() + flow::Duration(static_cast<int64_t>(gap * 1e9)))));
       if (flow::now() >= end) break;
       if (!ctx.sim.can_kill_machine(*machine_)) continue;
       ++power_losses_;
@@ -95,9 +96,8 @@ class DurabilityWorkload final : public Workload {
     ++incarnations_;
     auto& rng = flow::deterministic_random();
     auto& fs = flow::current_process().file_system();
-    std::shared_ptr<flow::IAsyncFile> file = retry([&] {
-      return flow::wait(fs.open("durability.dat", flow::OpenMode::kReadWriteCreate));
-    });
+    std::shared_ptr<flow::IAsyncFile> file = retry(
+        [&] { return flow::wait(fs.open("durability.dat", flow::OpenMode::kReadWriteCreate)); });
     if (initialized_) {
       verify(*file);
     } else {
@@ -151,8 +151,7 @@ class DurabilityWorkload final : public Workload {
     std::vector<uint8_t> got(static_cast<size_t>(len));
     try {
       const size_t n = flow::wait(file.read(got, offset));
-      if (n != got.size() ||
-          !std::equal(got.begin(), got.end(), applied_.begin() + offset)) {
+      if (n != got.size() || !std::equal(got.begin(), got.end(), applied_.begin() + offset)) {
         violated_ = true;
         flow::TraceEvent(flow::SevError, "DurabilityReadMismatch")
             .detail("Offset", offset)

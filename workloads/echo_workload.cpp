@@ -139,8 +139,8 @@ class EchoWorkload final : public Workload {
       const flow::NetworkAddress target =
           targets_[static_cast<size_t>(rng.random_int(0, static_cast<int64_t>(targets_.size())))];
       if (!round_trip(target, rng.random_int(1, max_pipeline_ + 1), &end)) {
-        flow::wait(flow::delay(rng.random_duration(std::chrono::milliseconds(1),
-                                                   std::chrono::milliseconds(100))));
+        flow::wait(flow::delay(
+            rng.random_duration(std::chrono::milliseconds(1), std::chrono::milliseconds(100))));
       }
     }
   }
@@ -173,9 +173,9 @@ class EchoWorkload final : public Workload {
           }
           if (*reply != request) {
             violated_ = true;
-            flow::TraceEvent(flow::SevError,
-                             outstanding_id(frame_id(*reply), sent) ? "EchoReplyMismatch"
-                                                                    : "EchoReplyWithoutRequest")
+            flow::TraceEvent(flow::SevError, outstanding_id(frame_id(*reply), sent)
+                                                 ? "EchoReplyMismatch"
+                                                 : "EchoReplyWithoutRequest")
                 .detail("Server", target.to_string())
                 .detail("Expected", frame_id(request))
                 .detail("Got", frame_id(*reply));

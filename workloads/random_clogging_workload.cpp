@@ -31,24 +31,39 @@ class RandomCloggingWorkload final : public Workload {
     for (size_t i = 0; i < ctx.sim.process_count(); ++i)
       if (ctx.sim.can_cut_off(ctx.sim.process(i))) ips.push_back(ctx.sim.process(i).address.ip);
     if (ips.empty()) return;
-    auto pick = [&] { return ips[static_cast<size_t>(rng.random_int(0, static_cast<int64_t>(ips.size())))]; };
+    auto pick = [&] {
+      return ips[static_cast<size_t>(rng.random_int(0, static_cast<int64_t>(ips.size())))];
+    };
     const flow::Time end = flow::now() + duration_;
     while (flow::now() < end) {
-      flow::wait(flow::delay(rng.random_duration(std::chrono::milliseconds(10),
-                                                 std::chrono::milliseconds(500))));
+      flow::wait(flow::delay(
+          rng.random_duration(std::chrono::milliseconds(10), std::chrono::milliseconds(500))));
       const auto length = flow::Duration(static_cast<int64_t>(
-          static_cast<double>(rng.random_duration(std::chrono::milliseconds(1),
-                                                  std::chrono::seconds(2)).count()) * scale_));
+          static_cast<double>(
+              rng.random_duration(std::chrono::milliseconds(1), std::chrono::seconds(2)).count()) *
+          scale_));
       const uint32_t a = pick();
       const uint32_t b = pick();
-      switch (rng.random_int(0, 5)) {
-        case 0: ctx.sim.network().clog_send(a, length); break;
-        case 1: ctx.sim.network().clog_receive(a, length); break;
-        case 2: ctx.sim.network().clog_pair(a, b, length); break;
+      const int64_t kind = rng.random_int(0, 5);
+      flow::TraceEvent(flow::SevDebug, "SimClog")
+          .detail("Kind", kind)
+          .detail("A", flow::NetworkAddress{a, 0}.to_string())
+          .detail("B", flow::NetworkAddress{b, 0}.to_string())
+          .detail("Length", length);
+      switch (kind) {
+        case 0:
+          ctx.sim.network().clog_send(a, length);
+          break;
+        case 1:
+          ctx.sim.network().clog_receive(a, length);
+          break;
+        case 2:
+          ctx.sim.network().clog_pair(a, b, length);
+          break;
         default:
           if (a == b) break;
-          partitions_.push_back(flow::spawn(
-              [&net = ctx.sim.network(), a, b, length, symmetric = rng.coinflip()] {
+          partitions_.push_back(
+              flow::spawn([&net = ctx.sim.network(), a, b, length, symmetric = rng.coinflip()] {
                 net.partition(a, b, symmetric);
                 flow::wait(flow::delay(length));
                 net.unpartition(a, b, symmetric);
@@ -57,7 +72,8 @@ class RandomCloggingWorkload final : public Workload {
       }
       ++faults_;
     }
-    for (auto& p : partitions_) (void)flow::wait(p);
+    for (auto& p : partitions_)
+      (void)flow::wait(p);
     partitions_.clear();
   }
 

@@ -59,7 +59,8 @@ RunSettings read_configuration(const Spec& spec, std::vector<std::string>& warni
   s.max_sim = o.get_seconds("maxSimSeconds", 3600);
   if (spec.configuration.contains("buggify")) s.buggify = o.get_bool("buggify", false);
   for (const std::string& name : o.unused())
-    warnings.push_back(fmt::format("{}: [configuration] option '{}' is not known; ignored", spec.path, name));
+    warnings.push_back(
+        fmt::format("{}: [configuration] option '{}' is not known; ignored", spec.path, name));
   for (const std::string& e : o.type_errors())
     error += (error.empty() ? "" : "; ") + fmt::format("[configuration] {}", e);
   if (s.min_machines < 1 || s.max_machines < s.min_machines || s.max_machines > 200) {
@@ -119,7 +120,8 @@ std::string run_tests(const Spec& spec, const RunSettings& settings, sim::Simula
         try {
           return w->check(ctx);
         } catch (const Error& e) {
-          if (failure.empty()) failure = fmt::format("workload {} check failed: {}", w->name(), e.name());
+          if (failure.empty())
+            failure = fmt::format("workload {} check failed: {}", w->name(), e.name());
           return false;
         }
       }));
@@ -136,7 +138,8 @@ std::string run_tests(const Spec& spec, const RunSettings& settings, sim::Simula
     }
     if (!failure.empty()) return fmt::format("test '{}': {}", test.title, failure);
     for (size_t i = 0; i < ws.size(); ++i) {
-      if (!checks[i].get()) return fmt::format("test '{}': workload {} check failed", test.title, ws[i]->name());
+      if (!checks[i].get())
+        return fmt::format("test '{}': workload {} check failed", test.title, ws[i]->name());
     }
     for (Workload* w : ws)
       w->metrics(result.metrics);
@@ -157,11 +160,16 @@ RunResult run_spec(const Spec& spec, const RunConfig& config) {
     return result;
   }
   switch (config.buggify) {
-    case BuggifyMode::kOn: result.buggify = true; break;
-    case BuggifyMode::kOff: result.buggify = false; break;
+    case BuggifyMode::kOn:
+      result.buggify = true;
+      break;
+    case BuggifyMode::kOff:
+      result.buggify = false;
+      break;
     case BuggifyMode::kRandom:
       // Drawn from the seed, but from a stream of its own: the run's stream starts untouched.
-      result.buggify = settings.buggify.value_or(flow::DeterministicRandom(config.seed ^ 0xb0661f1ull).coinflip());
+      result.buggify = settings.buggify.value_or(
+          flow::DeterministicRandom(config.seed ^ 0xb0661f1ull).coinflip());
       break;
   }
   std::vector<std::string> knobs = spec.knobs;
@@ -178,12 +186,14 @@ RunResult run_spec(const Spec& spec, const RunConfig& config) {
     result.failure = fmt::format("bad knob override: {}", e.name());
     return result;
   }
-  if (config.capture_trace) rt->trace().add_sink(std::make_unique<CaptureSink>(result.captured, rt->random()));
+  if (config.capture_trace)
+    rt->trace().add_sink(std::make_unique<CaptureSink>(result.captured, rt->random()));
 
   // Declared in destruction order: the root actor goes first, then the cluster (which cancels every
   // simulated process's actors), then the workloads those actors used.
   std::vector<std::unique_ptr<Workload>> workloads;
-  sim::SwarmConfig swarm = sim::draw_swarm(rt->random(), settings.min_machines, settings.max_machines);
+  sim::SwarmConfig swarm =
+      sim::draw_swarm(rt->random(), settings.min_machines, settings.max_machines);
   if (settings.datacenters) swarm.datacenters = *settings.datacenters;
   if (settings.processes_per_machine) swarm.processes_per_machine = *settings.processes_per_machine;
   result.swarm = sim::describe(swarm) + (result.buggify ? "; buggify on" : "; buggify off");
@@ -208,8 +218,10 @@ RunResult run_spec(const Spec& spec, const RunConfig& config) {
   }
   simulator.reset();
   workloads.clear();
-  if (result.failure.empty() && rt->trace().error_count() > 0) {
-    result.failure = "SevError event: " + rt->trace().first_error();
+  if (rt->trace().error_count() > 0) {
+    // The first SevError event says what went wrong; a failed check alone does not.
+    result.failure += (result.failure.empty() ? "" : "; first ") + std::string("SevError event: ") +
+                      rt->trace().first_error();
   }
   for (const std::string& w : warnings)
     if (config.on_warning) config.on_warning(w);
@@ -236,7 +248,8 @@ std::string first_divergence(const RunResult& a, const RunResult& b) {
           i + 1, x.draws_before, y.draws_before, x.line);
     }
     if (x.line != y.line) {
-      return fmt::format("trace event #{} differs\n  first:  {}\n  second: {}", i + 1, x.line, y.line);
+      return fmt::format("trace event #{} differs\n  first:  {}\n  second: {}", i + 1, x.line,
+                         y.line);
     }
   }
   if (a.captured.size() != b.captured.size()) {
@@ -245,10 +258,12 @@ std::string first_divergence(const RunResult& a, const RunResult& b) {
                        a.captured.size(), b.captured.size(), longer.captured[n].line);
   }
   if (a.draws != b.draws) {
-    return fmt::format("random draws diverge after the last trace event: {} vs {}", a.draws, b.draws);
+    return fmt::format("random draws diverge after the last trace event: {} vs {}", a.draws,
+                       b.draws);
   }
   if (a.unseed != b.unseed || a.digest != b.digest) {
-    return "unseeds or digests differ though every trace event matched (nondeterminism after the last event)";
+    return "unseeds or digests differ though every trace event matched (nondeterminism after the "
+           "last event)";
   }
   return "";
 }

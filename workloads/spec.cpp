@@ -2,9 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <toml++/toml.h>
 #include <fstream>
 #include <sstream>
-#include <toml++/toml.h>
 
 namespace workloads {
 namespace {
@@ -55,7 +55,8 @@ SpecLoad parse_spec(const std::string& text, const std::string& source_name) {
     root = toml::parse(text, source_name);
   } catch (const toml::parse_error& e) {
     const auto& where = e.source().begin;
-    result.error = fmt::format("{}:{}:{}: {}", source_name, where.line, where.column, e.description());
+    result.error =
+        fmt::format("{}:{}:{}: {}", source_name, where.line, where.column, e.description());
     return result;
   }
   Spec spec;
@@ -63,7 +64,8 @@ SpecLoad parse_spec(const std::string& text, const std::string& source_name) {
   for (const auto& [key, node] : root) {
     const std::string k(key.str());
     if (k != "configuration" && k != "knobs" && k != "test") {
-      result.warnings.push_back(fmt::format("{}: unknown top-level entry '{}' ignored", source_name, k));
+      result.warnings.push_back(
+          fmt::format("{}: unknown top-level entry '{}' ignored", source_name, k));
     }
   }
   if (const toml::node* config = root.get("configuration")) {
@@ -109,7 +111,8 @@ SpecLoad parse_spec(const std::string& text, const std::string& source_name) {
                                                      : fmt::format("test{}", i + 1);
     const toml::array* workloads = (*t)["workload"].as_array();
     if (workloads == nullptr || workloads->empty()) {
-      result.error = fmt::format("{}: test '{}' has no [[test.workload]] entries", source_name, test.title);
+      result.error =
+          fmt::format("{}: test '{}' has no [[test.workload]] entries", source_name, test.title);
       return result;
     }
     for (const auto& [key, node] : *t) {
@@ -123,7 +126,8 @@ SpecLoad parse_spec(const std::string& text, const std::string& source_name) {
       const toml::table* wt = w.as_table();
       WorkloadSpec ws;
       if (wt == nullptr || !wt->get_as<std::string>("testName")) {
-        result.error = fmt::format("{}: test '{}': a workload has no testName", source_name, test.title);
+        result.error =
+            fmt::format("{}: test '{}': a workload has no testName", source_name, test.title);
         return result;
       }
       ws.test_name = wt->get_as<std::string>("testName")->get();
@@ -142,10 +146,12 @@ SpecLoad parse_spec(const std::string& text, const std::string& source_name) {
   if (!unknown.empty()) {
     std::string names, known;
     for (const auto& n : unknown)
-      if (names.find("'" + n + "'") == std::string::npos) names += (names.empty() ? "'" : ", '") + n + "'";
+      if (names.find("'" + n + "'") == std::string::npos)
+        names += (names.empty() ? "'" : ", '") + n + "'";
     for (const auto& [name, factory] : workload_registry())
       known += (known.empty() ? "" : ", ") + name;
-    result.error = fmt::format("{}: unknown workload {} (strata-sim knows: {})", source_name, names, known);
+    result.error = fmt::format("{}: unknown workload{} {} (strata-sim knows: {})", source_name,
+                               unknown.size() > 1 ? "s" : "", names, known);
     return result;
   }
   result.spec = std::move(spec);

@@ -86,7 +86,8 @@ Args parse_args(int argc, char** argv) {
       a.check_determinism = true;
     } else if (arg == "--knob") {
       const std::string v = value("--knob");
-      if (v.find('=') == std::string::npos) usage_error(fmt::format("--knob takes name=value, not '{}'", v));
+      if (v.find('=') == std::string::npos)
+        usage_error(fmt::format("--knob takes name=value, not '{}'", v));
       a.knobs.push_back(v);
     } else if (arg == "--json") {
       a.json = true;
@@ -154,11 +155,14 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     };
   }
-  config.on_warning = [](const std::string& w) { std::fprintf(stderr, "strata-sim: warning: %s\n", w.c_str()); };
+  config.on_warning = [](const std::string& w) {
+    std::fprintf(stderr, "strata-sim: warning: %s\n", w.c_str());
+  };
 
   const auto wall_start = std::chrono::steady_clock::now();
   workloads::RunResult result = workloads::run_spec(*load.spec, config);
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   if (args.check_determinism) {
     workloads::RunConfig again = config;
     again.on_start = nullptr;
@@ -175,8 +179,8 @@ int main(int argc, char** argv) {
     }
   }
 
-  std::string replay = fmt::format("strata-sim {} --seed {} --buggify {}", shell_quote(args.spec), seed,
-                                   result.buggify ? "on" : "off");
+  std::string replay = fmt::format("strata-sim {} --seed {} --buggify {}", shell_quote(args.spec),
+                                   seed, result.buggify ? "on" : "off");
   for (const std::string& k : args.knobs)
     replay += " --knob " + shell_quote(k);
   if (args.check_determinism) replay += " --check-determinism";
@@ -188,16 +192,18 @@ int main(int argc, char** argv) {
       metrics += fmt::format("{}{}: {}", metrics.empty() ? "" : ", ", json_string(name), value);
     std::printf(
         "{\"result\": %s, \"spec\": %s, \"seed\": %llu, \"buggify\": %s, \"failure\": %s, "
-        "\"swarm\": %s, \"sim_seconds\": %.6f, \"wall_seconds\": %.6f, \"sim_to_wall_ratio\": %.3f, "
+        "\"swarm\": %s, \"sim_seconds\": %.6f, \"wall_seconds\": %.6f, \"sim_to_wall_ratio\": "
+        "%.3f, "
         "\"events\": %llu, \"trace_events\": %llu, \"unseed\": \"0x%016llx\", \"digest\": "
         "\"0x%016llx\", \"determinism_checked\": %s, \"metrics\": {%s}, \"replay\": %s}\n",
         result.passed ? "\"PASS\"" : "\"FAIL\"", json_string(args.spec).c_str(),
         static_cast<unsigned long long>(seed), result.buggify ? "true" : "false",
-        json_string(result.failure).c_str(), json_string(result.swarm).c_str(), result.sim_seconds, wall,
-        ratio, static_cast<unsigned long long>(result.events),
+        json_string(result.failure).c_str(), json_string(result.swarm).c_str(), result.sim_seconds,
+        wall, ratio, static_cast<unsigned long long>(result.events),
         static_cast<unsigned long long>(result.trace_events),
-        static_cast<unsigned long long>(result.unseed), static_cast<unsigned long long>(result.digest),
-        args.check_determinism ? "true" : "false", metrics.c_str(), json_string(replay).c_str());
+        static_cast<unsigned long long>(result.unseed),
+        static_cast<unsigned long long>(result.digest), args.check_determinism ? "true" : "false",
+        metrics.c_str(), json_string(replay).c_str());
   } else {
     std::printf("%s  %s  seed %llu\n", result.passed ? "PASS" : "FAIL", args.spec.c_str(),
                 static_cast<unsigned long long>(seed));

@@ -17,7 +17,8 @@ int64_t WorkloadOptions::get_int(const std::string& name, int64_t fallback) {
   if (it == values_.end()) return fallback;
   used_[name] = true;
   if (const auto* i = std::get_if<int64_t>(&it->second)) return *i;
-  if (const auto* d = std::get_if<double>(&it->second); d && *d == static_cast<double>(static_cast<int64_t>(*d))) {
+  if (const auto* d = std::get_if<double>(&it->second);
+      d && *d == static_cast<double>(static_cast<int64_t>(*d))) {
     return static_cast<int64_t>(*d);
   }
   type_errors_.push_back(name + ": expected an integer");

@@ -31,7 +31,8 @@ using OptionValue = std::variant<bool, int64_t, double, std::string>;
 class WorkloadOptions {
  public:
   WorkloadOptions() = default;
-  explicit WorkloadOptions(std::map<std::string, OptionValue> values) : values_(std::move(values)) {}
+  explicit WorkloadOptions(std::map<std::string, OptionValue> values)
+      : values_(std::move(values)) {}
 
   double get_double(const std::string& name, double fallback);
   int64_t get_int(const std::string& name, int64_t fallback);

@@ -23,7 +23,9 @@ sim::SwarmConfig one_machine(double keep, double tear) {
   return c;
 }
 
-std::vector<uint8_t> filled(size_t n, uint8_t v) { return std::vector<uint8_t>(n, v); }
+std::vector<uint8_t> filled(size_t n, uint8_t v) {
+  return std::vector<uint8_t>(n, v);
+}
 
 // Writes `first` and syncs it, then writes `second` over it without a sync; returns what the file
 // holds after a power loss. May suspend.
@@ -43,7 +45,8 @@ std::vector<uint8_t> after_power_loss(sim::Simulator& s, const std::vector<uint8
   REQUIRE(!writer.is_error());
   s.reboot_machine(*p.machine, false);
   auto reader = flow::spawn_in(*p.process, [&] {
-    auto f = flow::wait(flow::current_process().file_system().open("data", flow::OpenMode::kReadOnly));
+    auto f =
+        flow::wait(flow::current_process().file_system().open("data", flow::OpenMode::kReadOnly));
     std::vector<uint8_t> got(first.size());
     got.resize(flow::wait(f->read(got, 0)));
     return got;
@@ -57,7 +60,8 @@ std::vector<uint8_t> after_power_loss(sim::Simulator& s, const std::vector<uint8
 TEST_CASE("sim disk: synced data survives a power loss") {
   flow::Runtime rt({.seed = 1});
   sim::Simulator s(rt, one_machine(0, 0));  // every unsynced write is dropped
-  CHECK(after_power_loss(s, filled(4096, 1), filled(4096, 2), /*sync_second=*/true) == filled(4096, 2));
+  CHECK(after_power_loss(s, filled(4096, 1), filled(4096, 2), /*sync_second=*/true) ==
+        filled(4096, 2));
 }
 
 TEST_CASE("sim disk: unsynced writes are dropped, kept or torn as the model says") {
@@ -99,7 +103,8 @@ TEST_CASE("sim disk: a full disk and injected faults surface as flow::Error") {
   sim::Simulator s(rt, c);
   auto& p = s.process(0);
   auto full = flow::spawn_in(*p.process, [&] {
-    auto f = flow::wait(flow::current_process().file_system().open("big", flow::OpenMode::kReadWriteCreate));
+    auto f = flow::wait(
+        flow::current_process().file_system().open("big", flow::OpenMode::kReadWriteCreate));
     flow::wait(f->write(filled(2000, 7), 0));
   });
   rt.run_until(full);
@@ -109,7 +114,8 @@ TEST_CASE("sim disk: a full disk and injected faults surface as flow::Error") {
   p.machine->disk.faults().io_error_probability = 1;
   s.set_faults_enabled(true);
   auto failing = flow::spawn_in(*p.process, [&] {
-    (void)flow::wait(flow::current_process().file_system().open("x", flow::OpenMode::kReadWriteCreate));
+    (void)flow::wait(
+        flow::current_process().file_system().open("x", flow::OpenMode::kReadWriteCreate));
   });
   rt.run_until(failing);
   REQUIRE(failing.is_error());
@@ -117,7 +123,8 @@ TEST_CASE("sim disk: a full disk and injected faults surface as flow::Error") {
 
   auto missing = flow::spawn_in(*p.process, [&] {
     s.set_faults_enabled(false);
-    (void)flow::wait(flow::current_process().file_system().open("absent", flow::OpenMode::kReadOnly));
+    (void)flow::wait(
+        flow::current_process().file_system().open("absent", flow::OpenMode::kReadOnly));
   });
   rt.run_until(missing);
   REQUIRE(missing.is_error());
@@ -131,7 +138,8 @@ TEST_CASE("sim disk: a bit flip changes exactly one bit of durable data") {
   CHECK_FALSE(disk.corrupt_random_bit());  // nothing to corrupt yet
   auto& p = *s.process(0).process;
   auto w = flow::spawn_in(p, [&] {
-    auto f = flow::wait(flow::current_process().file_system().open("d", flow::OpenMode::kReadWriteCreate));
+    auto f = flow::wait(
+        flow::current_process().file_system().open("d", flow::OpenMode::kReadWriteCreate));
     flow::wait(f->write(filled(256, 0), 0));
     flow::wait(f->sync());
   });

@@ -130,7 +130,8 @@ TEST_CASE("sim network: clogging delays delivery by the clogged amount") {
   s.network().heal();
 }
 
-TEST_CASE("sim network: a killed process's peers get connection_failed; listen checks its address") {
+TEST_CASE(
+    "sim network: a killed process's peers get connection_failed; listen checks its address") {
   flow::Runtime rt({.seed = 9});
   sim::Simulator s(rt, quiet_cluster());
   auto accepted = accept_one(s);
