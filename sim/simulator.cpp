@@ -15,6 +15,7 @@ SwarmConfig draw_swarm(flow::DeterministicRandom& rng, int min_machines, int max
   SwarmConfig c;
   c.datacenters = static_cast<int>(rng.random_int(1, 4));
   const int machines = static_cast<int>(rng.random_int(min_machines, max_machines + 1));
+  c.machines = machines;
   c.machines_per_datacenter = std::max(1, (machines + c.datacenters - 1) / c.datacenters);
   c.processes_per_machine = static_cast<int>(rng.random_int(1, 3));
   c.network.min_latency = microseconds(rng.random_int(20, 200));
@@ -98,9 +99,10 @@ Simulator::SimProcess& Simulator::make_process(Machine& m, const std::string& na
   p->machine = &m;
   p->is_protected = is_protected;
   const auto slot = static_cast<uint32_t>(m.processes.size());
-  p->address = flow::NetworkAddress{(10u << 24) | (static_cast<uint32_t>(m.datacenter) << 16) |
-                                        (static_cast<uint32_t>(m.index) << 8) | (slot + 1),
-                                    1};
+  p->address =
+      flow::NetworkAddress{(10u << 24) | (static_cast<uint32_t>(m.datacenter & 0xff) << 16) |
+                               (static_cast<uint32_t>(m.index) << 8) | (slot + 1),
+                           1};
   p->process = std::make_unique<flow::Process>(name, m.name, "/" + name);
   auto& rng = runtime_.random();
   const int64_t skew_ns =
@@ -126,7 +128,7 @@ Simulator::SimProcess& Simulator::tester() {
   if (tester_ == nullptr) {
     auto machine = std::make_unique<Machine>(config_.disk);
     machine->index = static_cast<int>(machines_.size());
-    machine->datacenter = 0;
+    machine->datacenter = -1;  // outside every datacenter: a datacenter kill spares the testers
     machine->name = "tester";
     Machine& m = *machine;
     machines_.push_back(std::move(machine));
@@ -144,10 +146,7 @@ void Simulator::add_role(SimProcess& p, std::string name, std::function<void()> 
         role_body();
       } catch (const flow::Error& e) {
         if (e.code() == flow::ErrorCode::operation_cancelled) throw;
-        flow::TraceEvent(flow::SevWarn, "RoleFailed")
-            .detail("Process", p.name)
-            .detail("Role", role_name)
-            .detail("Error", e);
+        flow::TraceEvent(flow::SevWarn, "RoleFailed").detail("Role", role_name).detail("Error", e);
       }
     }));
   }
@@ -189,7 +188,7 @@ bool Simulator::can_kill_machine(const Machine& m) const {
 void Simulator::kill_process(SimProcess& p) {
   if (!p.alive) return;
   ASSERT_MSG(!p.is_protected, "the fault atlas protects {}", p.name);
-  flow::TraceEvent(flow::SevInfo, "SimKillProcess").detail("Process", p.name);
+  flow::TraceEvent(flow::SevInfo, "SimKillProcess").detail("Victim", p.name);
   p.alive = false;
   network_.kill_address(p.address.ip);
   p.process->cancel_all_actors();
@@ -198,7 +197,7 @@ void Simulator::kill_process(SimProcess& p) {
 
 void Simulator::kill_machine(Machine& m) {
   if (!m.alive) return;
-  flow::TraceEvent(flow::SevInfo, "SimKillMachine").detail("Machine", m.name);
+  flow::TraceEvent(flow::SevInfo, "SimKillMachine").detail("Victim", m.name);
   for (SimProcess* p : m.processes)
     kill_process(*p);
   m.alive = false;
@@ -206,6 +205,7 @@ void Simulator::kill_machine(Machine& m) {
 }
 
 void Simulator::kill_datacenter(int dc) {
+  flow::TraceEvent(flow::SevInfo, "SimKillDatacenter").detail("Datacenter", dc);
   for (auto& m : machines_)
     if (m->datacenter == dc && m.get() != (tester_ ? tester_->machine : nullptr)) kill_machine(*m);
 }
@@ -213,7 +213,7 @@ void Simulator::kill_datacenter(int dc) {
 void Simulator::reboot_process(SimProcess& p) {
   if (p.alive) kill_process(p);
   if (!p.machine->alive) return;  // comes back with its machine
-  flow::TraceEvent(flow::SevInfo, "SimRebootProcess").detail("Process", p.name);
+  flow::TraceEvent(flow::SevInfo, "SimRebootProcess").detail("Victim", p.name);
   p.alive = true;
   start_roles(p);
 }
@@ -222,9 +222,7 @@ void Simulator::reboot_machine(Machine& m, bool wipe) {
   kill_machine(m);
   ASSERT_MSG(!wipe || atlas_.allow_wipe, "the fault atlas forbids wiping {}", m.name);
   if (wipe) m.disk.wipe();
-  flow::TraceEvent(flow::SevInfo, "SimRebootMachine")
-      .detail("Machine", m.name)
-      .detail("Wipe", wipe);
+  flow::TraceEvent(flow::SevInfo, "SimRebootMachine").detail("Victim", m.name).detail("Wipe", wipe);
   m.alive = true;
   for (SimProcess* p : m.processes) {
     p->alive = true;

@@ -35,6 +35,7 @@ namespace sim {
 // The shape and fault rates of one run; drawn from the seed by draw_swarm(), or set by a test.
 struct SwarmConfig {
   int datacenters = 1;
+  int machines = 3;  // the total asked for; datacenters * machines_per_datacenter may round it up
   int machines_per_datacenter = 3;
   int processes_per_machine = 1;
   NetworkModel network{};

@@ -26,6 +26,7 @@ class AttritionWorkload final : public Workload {
         to_kill_(o.get_int("machinesToKill", 10)),
         to_leave_(o.get_int("machinesToLeave", 1)),
         reboot_(o.get_bool("reboot", true)),
+        kill_datacenter_(o.get_bool("killDatacenter", false)),
         mean_delay_(o.get_double("meanDelay", o.get_double("testDuration", 10.0) /
                                                   static_cast<double>(std::max<int64_t>(
                                                       1, o.get_int("machinesToKill", 10))))) {}
@@ -51,6 +52,11 @@ class AttritionWorkload final : public Workload {
         if (ctx.sim.can_kill_machine(m)) candidates.push_back(&m);
       }
       if (candidates.empty() || alive <= to_leave_) continue;
+      if (kill_datacenter_ && rng.random_bool(0.5) &&
+          try_kill_datacenter(ctx, rng, alive, reboots)) {
+        ++killed;
+        continue;
+      }
       sim::Simulator::Machine& victim = *candidates[static_cast<size_t>(
           rng.random_int(0, static_cast<int64_t>(candidates.size())))];
       ctx.sim.kill_machine(victim);
@@ -74,10 +80,41 @@ class AttritionWorkload final : public Workload {
   }
 
  private:
+  // Kills every machine of one random datacenter, if the atlas and machinesToLeave allow it.
+  // May suspend (only in the reboot actors it spawns).
+  bool try_kill_datacenter(WorkloadContext& ctx, flow::DeterministicRandom& rng, int64_t alive,
+                           std::vector<flow::Future<flow::Void>>& reboots) {
+    const int dc = static_cast<int>(rng.random_int(0, ctx.sim.datacenter_count()));
+    std::vector<sim::Simulator::Machine*> victims;
+    for (size_t i = 0; i < ctx.sim.machine_count(); ++i) {
+      sim::Simulator::Machine& m = ctx.sim.machine(i);
+      if (m.datacenter != dc || !m.alive) continue;
+      if (m.processes.empty() || m.processes.front()->is_protected) return false;
+      victims.push_back(&m);
+    }
+    const auto n = static_cast<int64_t>(victims.size());
+    if (n == 0 || alive - n < to_leave_ ||
+        ctx.sim.dead_machines() + n > ctx.sim.atlas().max_dead_machines) {
+      return false;
+    }
+    ctx.sim.kill_datacenter(dc);
+    kills_ += static_cast<uint64_t>(n);
+    if (reboot_) {
+      reboots.push_back(flow::spawn(
+          [&sim = ctx.sim, dc,
+           after = rng.random_duration(std::chrono::milliseconds(100), std::chrono::seconds(5))] {
+            flow::wait(flow::delay(after));
+            sim.reboot_datacenter(dc, false);
+          }));
+    }
+    return true;
+  }
+
   flow::Duration duration_;
   int64_t to_kill_;
   int64_t to_leave_;
   bool reboot_;
+  bool kill_datacenter_;
   double mean_delay_;
   uint64_t kills_ = 0;
 };

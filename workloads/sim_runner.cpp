@@ -194,7 +194,11 @@ RunResult run_spec(const Spec& spec, const RunConfig& config) {
   std::vector<std::unique_ptr<Workload>> workloads;
   sim::SwarmConfig swarm =
       sim::draw_swarm(rt->random(), settings.min_machines, settings.max_machines);
-  if (settings.datacenters) swarm.datacenters = *settings.datacenters;
+  if (settings.datacenters) {
+    swarm.datacenters = *settings.datacenters;
+    swarm.machines_per_datacenter =
+        std::max(1, (swarm.machines + swarm.datacenters - 1) / swarm.datacenters);
+  }
   if (settings.processes_per_machine) swarm.processes_per_machine = *settings.processes_per_machine;
   result.swarm = sim::describe(swarm) + (result.buggify ? "; buggify on" : "; buggify off");
   if (config.on_start) config.on_start(result.swarm);
