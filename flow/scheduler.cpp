@@ -12,10 +12,6 @@ namespace {
 // The one live scheduler; set for the lifetime of a flow::Runtime.
 Scheduler* g_scheduler = nullptr;
 
-void throw_cancelled() {
-  throw_operation_cancelled();
-}
-
 }  // namespace
 
 SchedulerCore* g_scheduler_core = nullptr;
@@ -118,11 +114,11 @@ void SchedulerCore::finished(ActorBase* a) {
 void Scheduler::yield_current(TaskPriority p) {
   ActorBase* const self = current_actor_;
   ASSERT_MSG(self != nullptr, "yield() called outside an actor");
-  if (self->cancelled_) throw_cancelled();
+  if (self->cancelled_) throw_operation_cancelled();
   self->state_ = ActorBase::State::kReady;
   ready_.push(self, p);
   suspend_current(self);
-  if (self->cancelled_) throw_cancelled();
+  if (self->cancelled_) throw_operation_cancelled();
 }
 
 void Scheduler::cancel(ActorBase* a) {
@@ -254,13 +250,13 @@ void wait_until_stream_ready(void* queue, bool (*ready)(void*), void (*add_waite
   ASSERT_MSG(self != nullptr, "wait_next() called outside an actor");
   // Several actors may wait on one stream; whoever wakes second may find it empty again.
   while (!ready(queue)) {
-    if (self->cancelled()) throw_cancelled();
+    if (self->cancelled()) throw_operation_cancelled();
     Waiter w(self);
     add_waiter(queue, &w);
     s.park();
     if (w.linked()) remove_waiter(queue, &w);
   }
-  if (self->cancelled()) throw_cancelled();
+  if (self->cancelled()) throw_operation_cancelled();
 }
 
 size_t wait_any_of(std::span<SAVBase* const> savs) {
@@ -274,7 +270,7 @@ size_t wait_any_of(std::span<SAVBase* const> savs) {
   Scheduler& s = scheduler();  // asserts that a Runtime is active
   ActorBase* const self = s.current_actor();
   ASSERT_MSG(self != nullptr, "wait_any() called outside an actor");
-  if (self->cancelled()) throw_cancelled();
+  if (self->cancelled()) throw_operation_cancelled();
 
   std::vector<Waiter> waiters(savs.size(), Waiter(self));
   for (size_t i = 0; i < savs.size(); ++i) {
@@ -289,7 +285,7 @@ size_t wait_any_of(std::span<SAVBase* const> savs) {
   }
   for (SAVBase* sav : savs)
     sav->del_future_ref();
-  if (self->cancelled()) throw_cancelled();
+  if (self->cancelled()) throw_operation_cancelled();
   ASSERT(first < savs.size());
   return first;
 }

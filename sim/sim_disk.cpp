@@ -50,6 +50,8 @@ class SimFile final : public flow::IAsyncFile {
       if (disk.used_bytes() + growth > disk.model().capacity_bytes) {
         throw Error(ErrorCode::disk_full);
       }
+      if (static_cast<size_t>(end) > file->current.size())
+        disk.resize_current(*file, static_cast<size_t>(end));
       write_into(file->current, offset, bytes);
       file->add_pending(false, offset, std::move(bytes));
     });
@@ -60,7 +62,7 @@ class SimFile final : public flow::IAsyncFile {
     return flow::spawn([&disk = disk_, file = data_, size] {
       ASSERT_GE(size, 0);
       disk.operation_delay(false);
-      file->current.resize(static_cast<size_t>(size), 0);
+      disk.resize_current(*file, static_cast<size_t>(size));
       file->add_pending(true, size, {});
     });
   }
@@ -102,11 +104,31 @@ class SimFile final : public flow::IAsyncFile {
 
 }  // namespace
 
-int64_t SimDisk::used_bytes() const {
-  int64_t total = 0;
-  for (const auto& [path, data] : files_)
-    total += static_cast<int64_t>(data->current.size());
-  return total;
+void SimDisk::resize_current(FileData& file, size_t size) {
+  if (file.linked) {
+    used_bytes_ += static_cast<int64_t>(size) - static_cast<int64_t>(file.current.size());
+  }
+  file.current.resize(size, 0);
+}
+
+void SimDisk::unlink(FileData& file) {
+  if (!file.linked) return;
+  file.linked = false;
+  used_bytes_ -= static_cast<int64_t>(file.current.size());
+}
+
+void SimDisk::remove(const std::string& path) {
+  auto it = files_.find(path);
+  if (it == files_.end()) return;
+  unlink(*it->second);
+  files_.erase(it);
+}
+
+void SimDisk::wipe() {
+  for (auto& [path, data] : files_)
+    unlink(*data);
+  files_.clear();
+  ASSERT_EQ(used_bytes_, 0);
 }
 
 std::shared_ptr<SimDisk::FileData> SimDisk::find(const std::string& path) const {
@@ -125,7 +147,9 @@ void SimDisk::rename(const std::string& from, const std::string& to) {
   if (it == files_.end()) throw Error(ErrorCode::file_not_found);
   std::shared_ptr<FileData> data = std::move(it->second);
   files_.erase(it);
-  files_[to] = std::move(data);
+  auto& slot = files_[to];
+  if (slot) unlink(*slot);  // the file it replaces
+  slot = std::move(data);
 }
 
 std::vector<std::string> SimDisk::paths() const {
@@ -169,6 +193,7 @@ void SimDisk::kill() {
       }
     }
     d.pending.clear();
+    used_bytes_ += static_cast<int64_t>(d.durable.size()) - static_cast<int64_t>(d.current.size());
     d.current = d.durable;
   }
   flow::TraceEvent(flow::SevInfo, "SimDiskKilled")

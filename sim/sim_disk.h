@@ -62,13 +62,14 @@ class SimDisk {
   const DiskModel& model() const { return model_; }
   DiskFaults& faults() { return faults_; }
   // Bytes held by every file's current contents; writes beyond capacity fail with disk_full.
-  int64_t used_bytes() const;
+  // A removed file that is still open no longer counts.
+  int64_t used_bytes() const { return used_bytes_; }
   void set_capacity(int64_t bytes) { model_.capacity_bytes = bytes; }
 
   // The machine loses power: every file's unsynced operations are kept, dropped or torn.
   void kill();
   // Every file is gone (a machine replaced, or reboot-and-wipe).
-  void wipe() { files_.clear(); }
+  void wipe();
   // Flips one random bit of one random durable byte; returns false if there is no data to corrupt.
   bool corrupt_random_bit();
 
@@ -80,8 +81,10 @@ class SimDisk {
   std::shared_ptr<FileData> find(const std::string& path) const;
   // The file at `path`, created empty if missing.
   std::shared_ptr<FileData> create(const std::string& path);
-  void remove(const std::string& path) { files_.erase(path); }
+  void remove(const std::string& path);
   void rename(const std::string& from, const std::string& to);
+  // Sets a file's current size (zero-filling growth), keeping used_bytes() in step.
+  void resize_current(FileData& file, size_t size);
   // Waits out one operation's latency (queueing behind earlier ones) and maybe injects a fault:
   // throws io_error or io_timeout. May suspend.
   void operation_delay(bool is_sync);
@@ -89,7 +92,11 @@ class SimDisk {
  private:
   DiskModel model_;
   DiskFaults faults_;
+  // Forgets `file` (removed, replaced or wiped): it stops counting towards used_bytes().
+  void unlink(FileData& file);
+
   std::map<std::string, std::shared_ptr<FileData>> files_;  // ordered: iteration is by path
+  int64_t used_bytes_ = 0;  // the sum of linked files' current sizes
   flow::Time busy_until_ = flow::kTimeZero;
 };
 
@@ -103,6 +110,7 @@ struct SimDisk::FileData {
   std::vector<uint8_t> durable;
   std::vector<uint8_t> current;
   std::vector<Pending> pending;  // in completion order
+  bool linked = true;            // still in the disk's directory
   uint64_t next_sequence = 0;
 
   void add_pending(bool is_truncate, int64_t offset, std::vector<uint8_t> bytes) {

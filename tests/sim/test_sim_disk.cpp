@@ -175,3 +175,41 @@ TEST_CASE("sim clock: skew and drift, and never backwards") {
   CHECK(f.is_ready());
   CHECK(sim::SimClock(-3ms, -50.0).drift_ppm() == -50.0);
 }
+
+TEST_CASE("sim disk: used bytes follow writes, truncates, removes, kills and wipes") {
+  flow::Runtime rt({.seed = 8});
+  sim::SwarmConfig c = one_machine(0, 0);  // unsynced writes are dropped on a kill
+  c.disk.capacity_bytes = 10'000;
+  sim::Simulator s(rt, c);
+  auto& p = s.process(0);
+  sim::SimDisk& disk = p.machine->disk;
+  auto steps = flow::spawn_in(*p.process, [&] {
+    auto& fs = flow::current_process().file_system();
+    auto a = flow::wait(fs.open("a", flow::OpenMode::kReadWriteCreate));
+    auto b = flow::wait(fs.open("b", flow::OpenMode::kReadWriteCreate));
+    flow::wait(a->write(filled(3000, 1), 0));
+    flow::wait(a->sync());
+    flow::wait(b->write(filled(2000, 2), 1000));  // a hole counts too: b is 3000 bytes
+    CHECK(disk.used_bytes() == 6000);
+    flow::wait(a->truncate(1000));
+    CHECK(disk.used_bytes() == 4000);
+    flow::wait(fs.rename("a", "b"));  // replaces b
+    CHECK(disk.used_bytes() == 1000);
+    flow::wait(b->write(filled(5000, 3), 0));  // b was replaced: no longer counts
+    CHECK(disk.used_bytes() == 1000);
+    flow::wait(fs.remove("b"));
+    CHECK(disk.used_bytes() == 0);
+    auto d = flow::wait(fs.open("d", flow::OpenMode::kReadWriteCreate));
+    flow::wait(d->write(filled(500, 4), 0));
+    flow::wait(d->sync());
+    flow::wait(d->write(filled(700, 5), 500));  // unsynced: dropped by the kill
+    CHECK(disk.used_bytes() == 1200);
+  });
+  rt.run_until(steps);
+  REQUIRE(steps.is_ready());
+  REQUIRE(!steps.is_error());
+  s.kill_machine(*p.machine);
+  CHECK(disk.used_bytes() == 500);
+  disk.wipe();
+  CHECK(disk.used_bytes() == 0);
+}
