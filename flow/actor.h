@@ -82,8 +82,6 @@ class Actor final : public SAV<T>, public ActorBase {
 
 }  // namespace detail
 
-// Runs fn(args...) as an actor of the current process. May suspend the caller (the new actor runs
-// first, until it parks).
 // Runs fn(args...) as an actor of `process` (the simulator boots processes this way). May
 // suspend the caller: the new actor runs first, until it parks.
 template <class Fn, class... Args>

@@ -15,6 +15,16 @@ void FlowKnobs::declare(KnobSet& set) {
                        [](DeterministicRandom& r, int64_t& v) {
                          if (r.random_bool(0.25)) v = r.random_int(1, 8);
                        });
+  set.declare<int64_t>("max_message_bytes", &max_message_bytes);
+  set.declare<double>("initial_reconnect_seconds", &initial_reconnect_seconds,
+                      [](DeterministicRandom& r, double& v) {
+                        if (r.random_bool(0.25)) v = 0.001 + r.random01() * 0.5;
+                      });
+  set.declare<double>("max_reconnect_seconds", &max_reconnect_seconds);
+  set.declare<double>("connection_idle_seconds", &connection_idle_seconds,
+                      [](DeterministicRandom& r, double& v) {
+                        if (r.random_bool(0.25)) v = 0.5 + r.random01() * 4.5;
+                      });
 }
 
 }  // namespace flow

@@ -15,6 +15,16 @@ struct FlowKnobs {
   // Tasks between non-blocking polls of the world's outside events.
   int64_t reactor_poll_interval = 64;
 
+  // The wire (net/). They live here until net has a knob set of its own.
+  // Largest frame payload accepted or sent; a bigger incoming frame closes the connection.
+  int64_t max_message_bytes = 64 << 20;
+  // Reconnection backoff after a failed connection: starts here, doubles to the max, with jitter.
+  double initial_reconnect_seconds = 0.05;
+  double max_reconnect_seconds = 2.0;
+  // A connection with requests outstanding that receives nothing for this long is pinged, and
+  // closed (connection_failed) if it then stays silent as long again.
+  double connection_idle_seconds = 2.0;
+
   void declare(KnobSet& set);
 };
 

@@ -14,21 +14,10 @@
 #include <string>
 #include <string_view>
 
-#include "flow/error_or.h"
 #include "flow/future.h"
+#include "flow/network_address.h"
 
 namespace flow {
-
-// An IPv4 address and port. Simulated processes get addresses too; no traffic leaves the run.
-struct NetworkAddress {
-  uint32_t ip = 0;
-  uint16_t port = 0;
-
-  // "a.b.c.d:port"; invalid_option_value for anything else.
-  static ErrorOr<NetworkAddress> parse(std::string_view text);
-  std::string to_string() const;
-  friend auto operator<=>(const NetworkAddress&, const NetworkAddress&) = default;
-};
 
 class IConnection {
  public:

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "flow/network.h"
+#include "flow/network_address.h"
 
 namespace flow {
 

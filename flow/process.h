@@ -6,10 +6,14 @@
 // reaches its own address, data folder, clock, network and disk through current_process() without
 // threading them through every call. Killing a process cancels all of its actors.
 
+#include <cstddef>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "flow/detail/actor_base.h"
 #include "flow/detail/intrusive_list.h"
+#include "flow/network_address.h"
 
 namespace flow {
 
@@ -17,16 +21,26 @@ class IClock;
 class IFileSystem;
 class INetwork;
 
+// State a higher layer keeps per process (net's transport). See Process::extension().
+class ProcessExtension {
+ public:
+  virtual ~ProcessExtension() = default;
+};
+
 class Process {
  public:
   explicit Process(std::string name, std::string machine = "", std::string data_folder = "");
-  ~Process();  // REQUIRES: no actor of this process is alive.
+  // Destroys the extensions; then REQUIRES that no actor of this process is alive.
+  ~Process();
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
 
   const std::string& name() const { return name_; }
   const std::string& machine() const { return machine_; }
   const std::string& data_folder() const { return data_folder_; }
+  // Where other processes reach this one; unset for a process that does not listen.
+  const NetworkAddress& address() const { return address_; }
+  void set_address(NetworkAddress a) { address_ = a; }
 
   // The world interfaces; each REQUIRES that the world has set it.
   INetwork& network() const;
@@ -43,6 +57,19 @@ class Process {
   // is marked cancelled and throws operation_cancelled at its next wait.
   void cancel_all_actors();
 
+  // This process's T (a ProcessExtension constructible from Process&), made on first use. A kill
+  // ends a process's state with its actors: the world calls clear_extensions() after
+  // cancel_all_actors(), so a rebooted process starts with fresh extensions.
+  template <class T>
+  T& extension() {
+    static const size_t slot = new_extension_slot();
+    if (slot >= extensions_.size()) extensions_.resize(slot + 1);
+    if (!extensions_[slot]) extensions_[slot] = std::make_unique<T>(*this);
+    return static_cast<T&>(*extensions_[slot]);
+  }
+  // Destroys every extension, newest slot first.
+  void clear_extensions();
+
  private:
   friend class detail::Scheduler;
   friend class detail::SchedulerCore;
@@ -50,10 +77,14 @@ class Process {
   std::string name_;
   std::string machine_;
   std::string data_folder_;
+  NetworkAddress address_;
   INetwork* network_ = nullptr;
   IFileSystem* file_system_ = nullptr;
   IClock* clock_ = nullptr;
   detail::IntrusiveList<detail::ActorBase, detail::ProcessActorsTag> actors_;
+  std::vector<std::unique_ptr<ProcessExtension>> extensions_;
+
+  static size_t new_extension_slot();
 };
 
 // The process whose actor is running, or the runtime's main process outside any actor.

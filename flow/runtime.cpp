@@ -41,6 +41,7 @@ Runtime::Runtime(RuntimeOptions options)
 
 Runtime::~Runtime() {
   scheduler_->cancel_all_actors();
+  main_process_.clear_extensions();
   scheduler_.reset();
   trace_.flush();
   g_runtime = nullptr;

@@ -215,6 +215,7 @@ Process::Process(std::string name, std::string machine, std::string data_folder)
     : name_(std::move(name)), machine_(std::move(machine)), data_folder_(std::move(data_folder)) {}
 
 Process::~Process() {
+  clear_extensions();
   ASSERT_MSG(actors_.empty(), "process {} destroyed with {} actors alive", name_, actors_.size());
 }
 
@@ -229,6 +230,16 @@ IFileSystem& Process::file_system() const {
 IClock& Process::clock() const {
   ASSERT_MSG(clock_ != nullptr, "process {} has no clock", name_);
   return *clock_;
+}
+
+void Process::clear_extensions() {
+  while (!extensions_.empty()) extensions_.pop_back();
+}
+
+size_t Process::new_extension_slot() {
+  // Slots only index extensions_; their order never reaches a run's output.
+  static size_t next = 0;
+  return next++;
 }
 
 void Process::cancel_all_actors() {

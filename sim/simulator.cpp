@@ -88,6 +88,7 @@ Simulator::~Simulator() {
     network_.kill_address(p->address.ip);
     p->process->cancel_all_actors();
     p->running.clear();
+    p->process->clear_extensions();
   }
 }
 
@@ -104,6 +105,7 @@ Simulator::SimProcess& Simulator::make_process(Machine& m, const std::string& na
                                (static_cast<uint32_t>(m.index) << 8) | (slot + 1),
                            1};
   p->process = std::make_unique<flow::Process>(name, m.name, "/" + name);
+  p->process->set_address(p->address);
   auto& rng = runtime_.random();
   const int64_t skew_ns =
       std::chrono::duration_cast<flow::Duration>(config_.max_clock_skew).count();
@@ -193,6 +195,7 @@ void Simulator::kill_process(SimProcess& p) {
   network_.kill_address(p.address.ip);
   p.process->cancel_all_actors();
   p.running.clear();
+  p.process->clear_extensions();  // a rebooted process starts with fresh state (its transport)
 }
 
 void Simulator::kill_machine(Machine& m) {

@@ -56,6 +56,7 @@ const std::map<std::string, WorkloadFactory>& workload_registry() {
       {"Durability", make_durability_workload},
       {"Echo", make_echo_workload},
       {"RandomClogging", make_random_clogging_workload},
+      {"Rpc", make_rpc_workload},
   };
   return registry;
 }

@@ -81,5 +81,6 @@ std::unique_ptr<Workload> make_echo_workload(WorkloadOptions& options);
 std::unique_ptr<Workload> make_durability_workload(WorkloadOptions& options);
 std::unique_ptr<Workload> make_random_clogging_workload(WorkloadOptions& options);
 std::unique_ptr<Workload> make_attrition_workload(WorkloadOptions& options);
+std::unique_ptr<Workload> make_rpc_workload(WorkloadOptions& options);
 
 }  // namespace workloads

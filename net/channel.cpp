@@ -1,0 +1,198 @@
+#include "net/channel.h"
+
+#include <cstring>
+
+#include "flow/actor.h"
+#include "flow/combinators.h"
+#include "flow/flow_knobs.h"
+#include "flow/runtime.h"
+#include "flow/trace_event.h"
+#include "net/frame.h"
+#include "net/schema/transport_generated.h"
+#include "net/transport.h"
+
+namespace net {
+
+namespace wire = strata::wire;
+
+using flow::Error;
+using flow::ErrorCode;
+
+Channel::Channel(Transport& transport, Kind kind, flow::NetworkAddress peer)
+    : transport_(&transport), kind_(kind), peer_(peer) {
+  if (kind_ == Kind::kLoopback) {
+    handshake_done_ = true;
+    return;
+  }
+  flatbuffers::FlatBufferBuilder b(128);
+  const flow::NetworkAddress& self = transport.address();
+  const wire::Address address(self.ip, self.port);
+  b.Finish(wire::CreateHello(b, kProtocolVersion, &address,
+                             b.CreateString(transport.process().name())));
+  append_frame(out_, {b.GetBufferPointer(), b.GetSize()});
+}
+
+void Channel::send_envelope(Token destination, Token reply_to, int32_t error,
+                            std::span<const uint8_t> body, bool ping, bool pong) {
+  if (closed_ || transport_ == nullptr) return;
+  const std::span<const uint8_t> payload =
+      transport_->build_envelope(destination, reply_to, error, body, ping, pong);
+  ++transport_->counters_.messages_sent;
+  if (kind_ == Kind::kLoopback) {
+    // Copy into an aligned buffer, as a received frame would be.
+    Payload copy(payload.size());
+    if (!payload.empty()) std::memcpy(copy.data(), payload.data(), payload.size());
+    transport_->dispatch(copy.bytes(), shared_from_this());
+    return;
+  }
+  const bool was_empty = out_.empty();
+  append_frame(out_, payload);
+  if (was_empty) out_ready_.trigger();
+}
+
+void Channel::close(const char* why, std::optional<Error> error) {
+  if (closed_) return;
+  closed_ = true;
+  flow::TraceEvent ev(kind_ == Kind::kLoopback ? flow::SevDebug : flow::SevInfo,
+                      "ConnectionClosed");
+  ev.detail("Peer", peer_.to_string()).detail("Reason", why).detail("Outgoing",
+                                                                      kind_ == Kind::kOutgoing);
+  if (error) ev.detail("Error", *error);
+  if (connection_) connection_->close();
+  out_.clear();
+  out_.shrink_to_fit();
+  Transport* t = std::exchange(transport_, nullptr);
+  if (t) t->channel_down(*this);
+  closed_promise_.send();
+}
+
+void Channel::run(std::shared_ptr<flow::IConnection> connection) {
+  connection_ = std::move(connection);
+  last_received_ = flow::now();
+  out_ready_.trigger();
+  std::optional<Error> error;
+  const char* why = "ConnectionFailed";
+  try {
+    flow::Future<flow::Void> reader = flow::spawn([this] { read_loop(); });
+    flow::Future<flow::Void> writer = flow::spawn([this] { write_loop(); });
+    flow::Future<flow::Void> idle = flow::spawn([this] { idle_loop(); });
+    flow::Future<flow::Void> closed = on_closed();
+    flow::wait_any(reader, writer, idle, closed);
+    for (const auto* f : {&reader, &writer, &idle}) {
+      if (f->is_ready() && f->is_error()) {
+        error = f->get_error();
+        break;
+      }
+    }
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::operation_cancelled) {
+      close("Cancelled");
+      throw;
+    }
+    error = e;
+  }
+  if (error && error->code() == ErrorCode::checksum_failed) why = "ChecksumFailed";
+  if (error && error->code() == ErrorCode::message_too_large) why = "FrameTooLarge";
+  if (error && error->code() == ErrorCode::malformed_message) why = "MalformedMessage";
+  if (error && error->code() == ErrorCode::incompatible_protocol_version) why = "Rejected";
+  if (error && error->code() == ErrorCode::timed_out) why = "IdleTimeout";
+  close(why, error);
+}
+
+void Channel::read_loop() {
+  Transport* const t = transport_;
+  FrameDecoder decoder(static_cast<size_t>(flow::Runtime::checked_current().knobs().max_message_bytes) +
+                       1024);
+  for (;;) {
+    const size_t n = flow::wait(connection_->read_some(decoder.read_space()));
+    if (closed_) return;
+    decoder.commit(n);
+    last_received_ = flow::now();
+    t->counters_.bytes_received += n;
+    for (;;) {
+      flow::ErrorOr<std::optional<Payload>> next = decoder.next();
+      if (!next.ok()) throw next.error();
+      if (!next.get()) break;
+      const Payload& p = *next.get();
+      if (!handshake_done_) {
+        if (!accept_hello(p.bytes())) throw Error(ErrorCode::incompatible_protocol_version);
+        handshake_done_ = true;
+        t->channel_up(*this);
+        continue;
+      }
+      if (!t->dispatch(p.bytes(), shared_from_this())) throw Error(ErrorCode::malformed_message);
+      if (closed_) return;
+    }
+  }
+}
+
+bool Channel::accept_hello(std::span<const uint8_t> payload) {
+  flatbuffers::Verifier v(payload.data(), payload.size(), 8, 16);
+  if (payload.size() < 4 || !v.VerifyBuffer<wire::Hello>(nullptr)) {
+    flow::TraceEvent(flow::SevWarnAlways, "ConnectionRejected")
+        .detail("Peer", peer_.to_string())
+        .detail("Reason", "MalformedHello");
+    return false;
+  }
+  const wire::Hello* hello = flatbuffers::GetRoot<wire::Hello>(payload.data());
+  const flow::NetworkAddress announced =
+      hello->address() ? flow::NetworkAddress{hello->address()->ip(), hello->address()->port()}
+                       : flow::NetworkAddress{};
+  if (hello->protocol_version() != kProtocolVersion) {
+    flow::TraceEvent(flow::SevWarnAlways, "ConnectionRejected")
+        .detail("Peer", peer_.to_string())
+        .detail("Reason", "ProtocolVersionMismatch")
+        .detail("PeerVersion", fmt::format("{:#x}", hello->protocol_version()))
+        .detail("OurVersion", fmt::format("{:#x}", kProtocolVersion));
+    return false;
+  }
+  if (kind_ == Kind::kOutgoing && announced != peer_) {
+    flow::TraceEvent(flow::SevWarnAlways, "ConnectionRejected")
+        .detail("Peer", peer_.to_string())
+        .detail("Reason", "PeerIdentityMismatch")
+        .detail("Announced", announced.to_string());
+    return false;
+  }
+  if (kind_ == Kind::kIncoming && announced.is_set()) peer_ = announced;
+  flow::TraceEvent(flow::SevDebug, "ConnectionEstablished")
+      .detail("Peer", peer_.to_string())
+      .detail("PeerName", hello->process_name() ? hello->process_name()->str() : "")
+      .detail("Outgoing", kind_ == Kind::kOutgoing);
+  return true;
+}
+
+void Channel::write_loop() {
+  Transport* const t = transport_;
+  std::vector<uint8_t> batch;
+  for (;;) {
+    while (out_.empty()) {
+      flow::wait(out_ready_.on_trigger());
+      if (closed_) return;
+    }
+    batch.clear();
+    std::swap(batch, out_);
+    t->counters_.bytes_sent += batch.size();
+    flow::wait(connection_->write(batch));
+    if (closed_) return;
+  }
+}
+
+void Channel::idle_loop() {
+  const auto& knobs = flow::Runtime::checked_current().knobs();
+  const flow::Duration idle(static_cast<int64_t>(knobs.connection_idle_seconds * 1e9));
+  bool pinged = false;
+  for (;;) {
+    flow::wait(flow::delay(idle));
+    if (closed_) return;
+    const bool silent = flow::now() - last_received_ >= idle;
+    if (!silent || outstanding_ == 0) {
+      pinged = false;
+      continue;
+    }
+    if (pinged) throw Error(ErrorCode::timed_out);
+    send_envelope(Token{}, Token{}, 0, {}, /*ping=*/true, /*pong=*/false);
+    pinged = true;
+  }
+}
+
+}  // namespace net

@@ -1,0 +1,221 @@
+#pragma once
+// Typed RPC: RequestStream<Req, Rep>, ReplyPromise<Rep>, ReceivedRequest<Req, Rep>.
+//
+// Req and Rep are FlatBuffers object-API types generated from a schema (`table EchoRequest` gives
+// `EchoRequestT`); the schema is the wire format. A server makes a RequestStream in its process
+// and serves requests() one by one; a client holds a RequestStream made from the server's
+// endpoint and calls get_reply().
+//
+//   // server                                          // client
+//   auto s = RequestStream<EchoRequestT, EchoReplyT>   RequestStream<EchoRequestT, EchoReplyT>
+//              ::well_known(well_known_token(7));          echo(Endpoint{server, well_known_token(7)});
+//   for (;;) {                                         EchoReplyT r = wait(echo.get_reply(req));
+//     auto in = wait_next(s.requests());
+//     in.reply.send(EchoReplyT{...});
+//   }
+//
+// Delivery follows FoundationDB. get_reply() fails with
+//   request_maybe_delivered  the connection carrying the request failed before the reply came;
+//                            the server may or may not have acted on it;
+//   broken_promise           the endpoint does not exist (any more), or the server dropped the
+//                            ReplyPromise without answering;
+//   message_too_large        the request (or the reply) is over max_message_bytes;
+//   any other error          the server answered with it (ReplyPromise::send_error).
+// A reply whose requester is gone is dropped.
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <utility>
+
+#include "flow/actor.h"
+#include "flow/combinators.h"
+#include "flow/error.h"
+#include "flow/future.h"
+#include "flow/stream.h"
+#include "net/endpoint.h"
+#include "net/channel.h"
+#include "net/message.h"
+#include "net/transport.h"
+
+namespace net {
+
+template <WireMessage Rep>
+class ReplyPromise {
+ public:
+  // An empty promise: what a one-way message carries. Sending on it does nothing.
+  ReplyPromise() = default;
+  ReplyPromise(std::weak_ptr<Channel> channel, Token reply_to)
+      : channel_(std::move(channel)), reply_to_(reply_to), armed_(!reply_to.is_zero()) {}
+  ReplyPromise(ReplyPromise&& o) noexcept
+      : channel_(std::move(o.channel_)), reply_to_(o.reply_to_), armed_(std::exchange(o.armed_, false)) {}
+  ReplyPromise& operator=(ReplyPromise&& o) noexcept {
+    if (this != &o) {
+      abandon();
+      channel_ = std::move(o.channel_);
+      reply_to_ = o.reply_to_;
+      armed_ = std::exchange(o.armed_, false);
+    }
+    return *this;
+  }
+  ReplyPromise(const ReplyPromise&) = delete;
+  ReplyPromise& operator=(const ReplyPromise&) = delete;
+  // Dropped without an answer: the requester gets broken_promise.
+  ~ReplyPromise() { abandon(); }
+
+  // Whether a reply can still be sent (not yet sent, and not a one-way message).
+  bool can_be_set() const { return armed_; }
+
+  void send(const Rep& reply) {
+    if (!std::exchange(armed_, false)) return;
+    Transport* t = transport();
+    if (t == nullptr) return;
+    encode_message(t->message_builder(), reply);
+    t->send_reply(channel_, reply_to_,
+                  {t->message_builder().GetBufferPointer(), t->message_builder().GetSize()}, 0);
+  }
+  void send_error(flow::Error e) {
+    if (!std::exchange(armed_, false)) return;
+    if (Transport* t = transport()) t->send_reply(channel_, reply_to_, {}, e.number());
+  }
+
+ private:
+  Transport* transport() const {
+    auto c = channel_.lock();
+    return c ? c->transport() : nullptr;
+  }
+  void abandon() {
+    if (armed_) send_error(flow::Error(flow::ErrorCode::broken_promise));
+  }
+
+  std::weak_ptr<Channel> channel_;
+  Token reply_to_;
+  bool armed_ = false;
+};
+
+template <WireMessage Req, WireMessage Rep>
+struct ReceivedRequest {
+  Req request;
+  ReplyPromise<Rep> reply;
+};
+
+namespace detail {
+
+// Takes the one reply to a request.
+template <WireMessage Rep>
+class ReplyReceiver final : public MessageReceiver {
+ public:
+  flow::Future<Rep> get_future() const { return promise_.get_future(); }
+  bool receive(std::span<const uint8_t> body, const MessageContext& context) override {
+    if (!promise_.can_be_set()) return true;  // a duplicate; the first one won
+    if (context.error != 0) {
+      promise_.send_error(flow::Error::from_number(context.error));
+      return true;
+    }
+    flow::ErrorOr<Rep> reply = decode_message<Rep>(body);
+    if (!reply.ok()) return false;
+    promise_.send(std::move(reply.get()));
+    return true;
+  }
+
+ private:
+  flow::Promise<Rep> promise_;
+};
+
+// A server's queue of incoming requests, registered under the stream's token.
+template <WireMessage Req, WireMessage Rep>
+class RequestQueue final : public MessageReceiver {
+ public:
+  RequestQueue(Transport& t, std::optional<Token> token)
+      : table_(t.endpoints()), address_(t.address()), token_(t.add_endpoint(this, token)) {}
+  ~RequestQueue() override {
+    if (auto t = table_.lock()) t->remove(token_);
+    // Requests still queued are dropped with the stream: their ReplyPromises break.
+  }
+  RequestQueue(const RequestQueue&) = delete;
+  RequestQueue& operator=(const RequestQueue&) = delete;
+
+  Endpoint endpoint() const { return Endpoint{address_, token_}; }
+  flow::FutureStream<ReceivedRequest<Req, Rep>> requests() const { return stream_.get_future(); }
+
+  bool receive(std::span<const uint8_t> body, const MessageContext& context) override {
+    flow::ErrorOr<Req> request = decode_message<Req>(body);
+    if (!request.ok()) return false;
+    stream_.send(ReceivedRequest<Req, Rep>{std::move(request.get()),
+                                           ReplyPromise<Rep>(context.channel, context.reply_to)});
+    return true;
+  }
+
+ private:
+  std::weak_ptr<EndpointTable> table_;
+  flow::NetworkAddress address_;
+  Token token_;
+  flow::PromiseStream<ReceivedRequest<Req, Rep>> stream_;
+};
+
+// Waits for the reply, or for the connection that carried the request to fail. May suspend.
+template <WireMessage Rep>
+Rep await_reply(flow::Future<Rep> reply, PendingRequest pending) {
+  if (!reply.is_ready()) {
+    flow::Future<flow::Void> lost = pending.lost();
+    flow::wait_any(reply, lost);
+  }
+  if (reply.is_ready()) return flow::wait(reply);
+  throw flow::Error(flow::ErrorCode::request_maybe_delivered);
+}
+
+}  // namespace detail
+
+template <WireMessage Req, WireMessage Rep>
+class RequestStream {
+ public:
+  // A new endpoint of the current process, with a fresh token, to serve requests on.
+  RequestStream() : RequestStream(std::optional<Token>()) {}
+  // The current process's well-known endpoint `token`. REQUIRES: no other stream has it.
+  static RequestStream well_known(Token token) { return RequestStream(std::optional(token)); }
+  // Someone's endpoint, to send requests to.
+  explicit RequestStream(Endpoint endpoint) : endpoint_(endpoint) {}
+
+  const Endpoint& endpoint() const { return endpoint_; }
+  bool is_local() const { return queue_ != nullptr; }
+
+  // Sends `request`; the future holds the reply or an error (see the header comment). Does not
+  // wait: the actor that awaits the reply parks at once. Dropping the future abandons the reply.
+  flow::Future<Rep> get_reply(const Req& request) const {
+    Transport& t = Transport::current();
+    encode_message(t.message_builder(), request);
+    auto receiver = std::make_unique<detail::ReplyReceiver<Rep>>();
+    flow::Future<Rep> reply = receiver->get_future();
+    try {
+      PendingRequest pending = t.send_request(
+          endpoint_, {t.message_builder().GetBufferPointer(), t.message_builder().GetSize()},
+          std::move(receiver));
+      return flow::spawn(detail::await_reply<Rep>, std::move(reply), std::move(pending));
+    } catch (const flow::Error& e) {
+      return e;
+    }
+  }
+
+  // Sends `request` as a one-way message: no reply, no delivery report. Throws message_too_large.
+  void send(const Req& request) const {
+    Transport& t = Transport::current();
+    encode_message(t.message_builder(), request);
+    t.send(endpoint_, {t.message_builder().GetBufferPointer(), t.message_builder().GetSize()});
+  }
+
+  // The requests sent to this stream. REQUIRES: is_local().
+  flow::FutureStream<ReceivedRequest<Req, Rep>> requests() const {
+    ASSERT_MSG(queue_ != nullptr, "requests() on a remote stream {}", endpoint_.to_string());
+    return queue_->requests();
+  }
+
+ private:
+  explicit RequestStream(std::optional<Token> token)
+      : queue_(std::make_shared<detail::RequestQueue<Req, Rep>>(Transport::current(), token)),
+        endpoint_(queue_->endpoint()) {}
+
+  std::shared_ptr<detail::RequestQueue<Req, Rep>> queue_;
+  Endpoint endpoint_;
+};
+
+}  // namespace net

@@ -1,0 +1,268 @@
+#include "net/transport.h"
+
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "flow/actor.h"
+#include "flow/combinators.h"
+#include "flow/deterministic_random.h"
+#include "flow/flow_knobs.h"
+#include "flow/runtime.h"
+#include "flow/trace_event.h"
+#include "net/channel.h"
+#include "net/frame.h"
+#include "net/schema/transport_generated.h"
+
+namespace net {
+
+namespace wire = strata::wire;
+
+using flow::Error;
+using flow::ErrorCode;
+
+std::string Token::to_string() const { return fmt::format("{:016x}{:016x}", first, second); }
+
+std::string Endpoint::to_string() const {
+  return fmt::format("{}/{}", address.to_string(), token.to_string());
+}
+
+void EndpointTable::add(Token token, MessageReceiver* receiver) {
+  const bool inserted = receivers_.emplace(token, receiver).second;
+  ASSERT_MSG(inserted, "endpoint token {} registered twice", token.to_string());
+}
+
+MessageReceiver* EndpointTable::find(Token token) const {
+  auto it = receivers_.find(token);
+  return it == receivers_.end() ? nullptr : it->second;
+}
+
+PendingRequest::PendingRequest(std::shared_ptr<EndpointTable> table, Token token,
+                               std::unique_ptr<MessageReceiver> receiver,
+                               std::shared_ptr<Channel> channel)
+    : table_(table), token_(token), receiver_(std::move(receiver)), channel_(std::move(channel)) {
+  channel_->add_outstanding();
+}
+
+PendingRequest::PendingRequest(PendingRequest&& o) noexcept
+    : table_(std::move(o.table_)),
+      token_(o.token_),
+      receiver_(std::move(o.receiver_)),
+      channel_(std::move(o.channel_)) {}
+
+PendingRequest::~PendingRequest() {
+  if (!channel_) return;  // moved from
+  channel_->remove_outstanding();
+  if (auto t = table_.lock()) t->remove(token_);
+}
+
+flow::Future<flow::Void> PendingRequest::lost() const { return channel_->on_closed(); }
+
+Transport::Transport(flow::Process& process)
+    : process_(process), failure_monitor_(*this), message_builder_(1024), envelope_builder_(1024) {
+  loopback_ = std::make_shared<Channel>(*this, Channel::Kind::kLoopback, process.address());
+  if (process.address().is_set()) {
+    listener_ = process.network().listen(process.address());
+    actors_.add(flow::spawn_in(process_, [this, l = listener_] { listen_loop(l); }));
+  }
+}
+
+Transport::~Transport() {
+  // Channels outlive us only as empty husks: close them so nothing calls back.
+  for (auto& [address, peer] : peers_) {
+    if (!peer.channel) continue;
+    peer.channel->detach();
+    peer.channel->close("TransportDestroyed");
+  }
+  loopback_->detach();
+  loopback_->close("TransportDestroyed");
+  if (listener_) listener_->close();
+}
+
+Transport& Transport::current() { return flow::current_process().extension<Transport>(); }
+
+Token Transport::add_endpoint(MessageReceiver* receiver, std::optional<Token> token) {
+  Token t;
+  if (token) {
+    t = *token;
+  } else {
+    auto& rng = flow::deterministic_random();
+    do {
+      t = Token{rng.random_uint64(), rng.random_uint64()};
+    } while (t.first == kWellKnownFirst || t.is_zero() || endpoints_->find(t) != nullptr);
+  }
+  endpoints_->add(t, receiver);
+  return t;
+}
+
+void Transport::check_size(std::span<const uint8_t> body) {
+  const auto max = static_cast<size_t>(flow::Runtime::checked_current().knobs().max_message_bytes);
+  if (body.size() > max) {
+    trim_builders();
+    throw Error(ErrorCode::message_too_large);
+  }
+}
+
+void Transport::send(const Endpoint& destination, std::span<const uint8_t> body) {
+  check_size(body);
+  channel_to(destination.address)->send_envelope(destination.token, Token{}, 0, body);
+  trim_builders();
+}
+
+void Transport::trim_builders() {
+  // Builders keep their memory across Clear(); after a large message, give it back.
+  constexpr size_t kKeepBytes = 1 << 20;
+  if (message_builder_.GetSize() > kKeepBytes) message_builder_.Reset();
+  if (envelope_builder_.GetSize() > kKeepBytes) envelope_builder_.Reset();
+}
+
+PendingRequest Transport::send_request(const Endpoint& destination, std::span<const uint8_t> body,
+                                       std::unique_ptr<MessageReceiver> receiver) {
+  check_size(body);
+  const Token reply_to = add_endpoint(receiver.get());
+  std::shared_ptr<Channel> channel = channel_to(destination.address);
+  PendingRequest pending(endpoints_, reply_to, std::move(receiver), channel);
+  channel->send_envelope(destination.token, reply_to, 0, body);
+  trim_builders();
+  return pending;
+}
+
+void Transport::send_reply(const std::weak_ptr<Channel>& channel, Token reply_to,
+                           std::span<const uint8_t> body, int32_t error) {
+  std::shared_ptr<Channel> c = channel.lock();
+  if (!c || c->closed()) {
+    ++counters_.replies_undeliverable;
+    return;
+  }
+  if (body.size() > static_cast<size_t>(flow::Runtime::checked_current().knobs().max_message_bytes)) {
+    body = {};
+    error = static_cast<int32_t>(ErrorCode::message_too_large);
+  }
+  c->send_envelope(reply_to, Token{}, error, body);
+  trim_builders();
+}
+
+std::span<const uint8_t> Transport::build_envelope(Token destination, Token reply_to,
+                                                   int32_t error, std::span<const uint8_t> body,
+                                                   bool ping, bool pong) {
+  flatbuffers::FlatBufferBuilder& b = envelope_builder_;
+  b.Clear();
+  // The body is a FlatBuffer itself; align it so the receiver can read it in place.
+  b.ForceVectorAlignment(body.size(), 1, 8);
+  const auto body_offset = b.CreateVector(body.data(), body.size());
+  const wire::Token dest(destination.first, destination.second);
+  const wire::Token reply(reply_to.first, reply_to.second);
+  b.Finish(wire::CreateEnvelope(b, &dest, &reply, error, body_offset, ping, pong));
+  return {b.GetBufferPointer(), b.GetSize()};
+}
+
+std::shared_ptr<Channel> Transport::channel_to(const flow::NetworkAddress& peer) {
+  if (peer == address() && address().is_set()) return loopback_;
+  PeerState& state = peers_[peer];
+  if (!state.channel || state.channel->closed()) {
+    state.channel = std::make_shared<Channel>(*this, Channel::Kind::kOutgoing, peer);
+    actors_.add(flow::spawn_in(process_, [this, c = state.channel, b = state.backoff_seconds] {
+      connect_loop(c, b);
+    }));
+  }
+  return state.channel;
+}
+
+void Transport::connect_loop(std::shared_ptr<Channel> channel, double backoff_seconds) {
+  try {
+    if (backoff_seconds > 0) {
+      // Jitter spreads the reconnections of many peers after a shared failure.
+      const double jittered = backoff_seconds * (0.5 + flow::deterministic_random().random01());
+      flow::wait(flow::delay(flow::Duration(static_cast<int64_t>(jittered * 1e9))));
+    }
+    if (channel->closed()) return;
+    std::shared_ptr<flow::IConnection> c = flow::wait(process_.network().connect(channel->peer()));
+    ++counters_.connections_opened;
+    channel->run(std::move(c));
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::operation_cancelled) {
+      channel->close("Cancelled");
+      throw;
+    }
+    channel->close("ConnectFailed", e);
+  }
+}
+
+void Transport::listen_loop(std::shared_ptr<flow::IListener> listener) {
+  for (;;) {
+    std::shared_ptr<flow::IConnection> c = flow::wait(listener->accept());
+    ++counters_.connections_opened;
+    auto channel = std::make_shared<Channel>(*this, Channel::Kind::kIncoming, c->peer_address());
+    actors_.add(flow::spawn_in(process_, [channel, c] { channel->run(c); }));
+  }
+}
+
+void Transport::channel_up(Channel& channel) {
+  if (channel.kind() != Channel::Kind::kOutgoing) {
+    if (channel.peer().is_set())
+      failure_monitor_.set_status(channel.peer(), FailureMonitor::Status::kAvailable);
+    return;
+  }
+  peers_[channel.peer()].backoff_seconds = 0;
+  failure_monitor_.set_status(channel.peer(), FailureMonitor::Status::kAvailable);
+}
+
+void Transport::channel_down(Channel& channel) {
+  ++counters_.connections_closed;
+  if (channel.kind() != Channel::Kind::kOutgoing) return;
+  const auto& knobs = flow::Runtime::checked_current().knobs();
+  PeerState& state = peers_[channel.peer()];
+  state.backoff_seconds =
+      std::min(knobs.max_reconnect_seconds,
+               std::max(knobs.initial_reconnect_seconds, state.backoff_seconds * 2));
+  failure_monitor_.set_status(channel.peer(), FailureMonitor::Status::kFailed);
+}
+
+bool Transport::dispatch(std::span<const uint8_t> payload, const std::shared_ptr<Channel>& from) {
+  flatbuffers::Verifier v(payload.data(), payload.size(), 8, 16);
+  if (payload.size() < 4 || !v.VerifyBuffer<wire::Envelope>(nullptr)) {
+    flow::TraceEvent(flow::SevWarnAlways, "MalformedEnvelope").detail("Peer", from->peer().to_string());
+    return false;
+  }
+  ++counters_.messages_received;
+  const wire::Envelope* env = flatbuffers::GetRoot<wire::Envelope>(payload.data());
+  if (env->ping()) {
+    from->send_envelope(Token{}, Token{}, 0, {}, false, /*pong=*/true);
+    return true;
+  }
+  if (env->pong()) return true;
+  const Token destination = env->destination()
+                                ? Token{env->destination()->first(), env->destination()->second()}
+                                : Token{};
+  const Token reply_to =
+      env->reply_to() ? Token{env->reply_to()->first(), env->reply_to()->second()} : Token{};
+  MessageReceiver* receiver = endpoints_->find(destination);
+  if (receiver == nullptr) {
+    ++counters_.unknown_endpoint;
+    flow::TraceEvent(flow::SevDebug, "UnknownEndpoint")
+        .detail("Token", destination.to_string())
+        .detail("Peer", from->peer().to_string());
+    if (!reply_to.is_zero())
+      send_reply(from, reply_to, {}, static_cast<int32_t>(ErrorCode::broken_promise));
+    return true;
+  }
+  std::span<const uint8_t> body;
+  if (env->body()) body = {env->body()->data(), env->body()->size()};
+  Payload aligned;
+  if (reinterpret_cast<uintptr_t>(body.data()) % 8 != 0) {
+    // Only a peer that builds envelopes differently gets here; copy rather than misread.
+    aligned = Payload(body.size());
+    std::memcpy(aligned.data(), body.data(), body.size());
+    body = aligned.bytes();
+  }
+  MessageContext context{reply_to, env->error(), from};
+  if (!receiver->receive(body, context)) {
+    flow::TraceEvent(flow::SevWarnAlways, "MalformedMessage")
+        .detail("Token", destination.to_string())
+        .detail("Peer", from->peer().to_string());
+    return false;
+  }
+  return true;
+}
+
+}  // namespace net

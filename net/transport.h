@@ -1,0 +1,175 @@
+#pragma once
+// Transport — one process's side of the wire: its endpoints, its connections, its failure monitor.
+//
+// Each process has one Transport (Transport::current()), made on first use. If the process has an
+// address, the transport listens there. Messages to an endpoint go over one connection per peer
+// address, made lazily on the first send and remade after a failure with exponential backoff and
+// jitter drawn from the run's random. Messages to the process's own address skip the network but
+// are still serialized and verified, like every other message.
+//
+// A connection starts with a Hello frame each way (protocol version, the sender's address and
+// name); a version mismatch, or a peer that is not who we dialled, closes it with a
+// ConnectionRejected trace event. After that every frame is an Envelope for one endpoint. A frame
+// that fails its checksum or verification closes the connection (a trace event says why); nothing
+// malformed is ever delivered.
+//
+// A connection with requests outstanding that stays silent for connection_idle_seconds is pinged,
+// and closed if it stays silent as long again: a peer that vanished without closing (a machine
+// that lost power) is noticed.
+//
+// Replies go back on the connection the request came on. A request whose connection fails before
+// its reply arrives gets request_maybe_delivered (see rpc.h).
+
+#include <flatbuffers/flatbuffers.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "flow/actor_collection.h"
+#include "flow/future.h"
+#include "flow/network.h"
+#include "flow/process.h"
+#include "net/endpoint.h"
+#include "net/failure_monitor.h"
+
+namespace net {
+
+// "STRA" and the wire version. Bump the low half for any incompatible change to a schema.
+inline constexpr uint64_t kProtocolVersion = 0x5354'5241'0000'0001ULL;
+
+class Channel;
+class Transport;
+
+// What a receiver learns about a message besides its body.
+struct MessageContext {
+  Token reply_to;  // nonzero for requests
+  int32_t error = 0;  // nonzero for error replies
+  std::weak_ptr<Channel> channel;  // the connection it came on; replies go back on it
+};
+
+class MessageReceiver {
+ public:
+  virtual ~MessageReceiver() = default;
+  // Takes one message. Returns false if `body` is malformed for this receiver; the transport then
+  // closes the connection it came on. Never suspends. `body` is 8-byte aligned.
+  virtual bool receive(std::span<const uint8_t> body, const MessageContext& context) = 0;
+};
+
+// The receivers of one process by token. Shared, so a receiver that outlives its transport (a kill
+// ended the process's state) can still remove itself harmlessly.
+class EndpointTable {
+ public:
+  void add(Token token, MessageReceiver* receiver);
+  void remove(Token token) { receivers_.erase(token); }
+  MessageReceiver* find(Token token) const;
+  size_t size() const { return receivers_.size(); }
+
+ private:
+  std::map<Token, MessageReceiver*> receivers_;
+};
+
+// Figures a benchmark or a test reads.
+struct TransportCounters {
+  uint64_t messages_sent = 0;
+  uint64_t messages_received = 0;
+  uint64_t bytes_sent = 0;
+  uint64_t bytes_received = 0;
+  uint64_t connections_opened = 0;
+  uint64_t connections_closed = 0;
+  uint64_t replies_undeliverable = 0;  // the requester's connection was gone
+  uint64_t unknown_endpoint = 0;       // messages for a token nobody has
+};
+
+// A request in flight: its reply receiver stays registered until this is destroyed.
+class PendingRequest {
+ public:
+  PendingRequest(std::shared_ptr<EndpointTable> table, Token token,
+                 std::unique_ptr<MessageReceiver> receiver, std::shared_ptr<Channel> channel);
+  PendingRequest(PendingRequest&&) noexcept;
+  PendingRequest& operator=(PendingRequest&&) = delete;
+  ~PendingRequest();
+
+  // Ready (with Void) if the connection carrying the request ends before the reply arrives.
+  flow::Future<flow::Void> lost() const;
+
+ private:
+  std::weak_ptr<EndpointTable> table_;
+  Token token_;
+  std::unique_ptr<MessageReceiver> receiver_;
+  std::shared_ptr<Channel> channel_;
+};
+
+class Transport final : public flow::ProcessExtension {
+ public:
+  // Listens on process.address() if it is set; throws bind_failed if it cannot.
+  explicit Transport(flow::Process& process);
+  ~Transport() override;
+  Transport(const Transport&) = delete;
+  Transport& operator=(const Transport&) = delete;
+
+  // The current process's transport, made on first use.
+  static Transport& current();
+
+  const flow::NetworkAddress& address() const { return process_.address(); }
+  flow::Process& process() { return process_; }
+  FailureMonitor& failure_monitor() { return failure_monitor_; }
+  const TransportCounters& counters() const { return counters_; }
+  const std::shared_ptr<EndpointTable>& endpoints() const { return endpoints_; }
+
+  // Registers `receiver` under a fresh random token, or under `token` (a well-known one).
+  // REQUIRES: `token` is not taken.
+  Token add_endpoint(MessageReceiver* receiver, std::optional<Token> token = {});
+
+  // Sends a one-way message. Throws message_too_large.
+  void send(const Endpoint& destination, std::span<const uint8_t> body);
+  // Sends a request whose reply `receiver` takes. Throws message_too_large.
+  PendingRequest send_request(const Endpoint& destination, std::span<const uint8_t> body,
+                              std::unique_ptr<MessageReceiver> receiver);
+  // Sends a reply (error != 0: an error reply with no body) on `channel`; if that connection is
+  // gone the reply is dropped and counted.
+  void send_reply(const std::weak_ptr<Channel>& channel, Token reply_to,
+                  std::span<const uint8_t> body, int32_t error);
+
+  // A builder for encoding a message just before sending it.
+  flatbuffers::FlatBufferBuilder& message_builder() { return message_builder_; }
+
+  // The connection to `peer`, made if there is none (a new attempt waits out the backoff).
+  std::shared_ptr<Channel> channel_to(const flow::NetworkAddress& peer);
+
+ private:
+  friend class Channel;
+  struct PeerState {
+    std::shared_ptr<Channel> channel;
+    double backoff_seconds = 0;
+  };
+
+  void check_size(std::span<const uint8_t> body);
+  void trim_builders();
+  void listen_loop(std::shared_ptr<flow::IListener> listener);
+  void connect_loop(std::shared_ptr<Channel> channel, double backoff_seconds);
+  // Called by a channel: it finished its handshake, or it ended.
+  void channel_up(Channel& channel);
+  void channel_down(Channel& channel);
+  // Hands one verified envelope to its receiver. Returns false if the connection must close.
+  bool dispatch(std::span<const uint8_t> payload, const std::shared_ptr<Channel>& from);
+  // The envelope's bytes, valid until the next call.
+  std::span<const uint8_t> build_envelope(Token destination, Token reply_to, int32_t error,
+                                          std::span<const uint8_t> body, bool ping, bool pong);
+
+  flow::Process& process_;
+  std::shared_ptr<EndpointTable> endpoints_ = std::make_shared<EndpointTable>();
+  FailureMonitor failure_monitor_;
+  TransportCounters counters_;
+  std::map<flow::NetworkAddress, PeerState> peers_;
+  std::shared_ptr<Channel> loopback_;
+  flatbuffers::FlatBufferBuilder message_builder_;
+  flatbuffers::FlatBufferBuilder envelope_builder_;
+  std::shared_ptr<flow::IListener> listener_;
+  flow::ActorCollection actors_;  // the listener and every connection's actors
+};
+
+}  // namespace net
