@@ -152,22 +152,25 @@ Future<Void> Scheduler::timer(Time when, TaskPriority p) {
   return f;
 }
 
-void Scheduler::fire_due_timers() {
-  if (timers_.empty()) return;
+bool Scheduler::fire_due_timers() {
+  if (timers_.empty()) return false;
   const Time t = loop_now_;
+  bool fired = false;
   while (!timers_.empty() && timers_.front().when <= t) {
     std::pop_heap(timers_.begin(), timers_.end(), &Scheduler::fires_later);
     TimerEntry e = std::move(timers_.back());
     timers_.pop_back();
     current_priority_ = e.priority;
     if (e.promise.future_count() > 0) e.promise.send();
+    fired = true;
   }
+  return fired;
 }
 
 bool Scheduler::run_one() {
   ASSERT_MSG(current_actor_ == nullptr, "the scheduler loop runs outside actors");
   loop_now_ = reactor_.now();
-  fire_due_timers();
+  const bool fired = fire_due_timers();
   if (!ready_.empty()) {
     TaskPriority p;
     ActorBase* a = ready_.pop(&p);
@@ -183,6 +186,9 @@ bool Scheduler::run_one() {
     }
     return true;
   }
+  // A timer that woke no actor still made progress: whoever drives the loop (run_until) must see
+  // it before time moves on.
+  if (fired) return true;
   const Time next = timers_.empty() ? kTimeMax : timers_.front().when;
   return reactor_.wait_for_events(next);
 }

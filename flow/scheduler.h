@@ -96,7 +96,8 @@ class Scheduler : public SchedulerCore {
 
   static void fiber_entry(Transfer t);
   void resume(ActorBase* a, bool by_loop);
-  void fire_due_timers();
+  // Fires every timer due at loop_now_; returns whether any was.
+  bool fire_due_timers();
 
   IReactor& reactor_;
   Options options_;

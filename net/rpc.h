@@ -45,13 +45,24 @@ class ReplyPromise {
  public:
   // An empty promise: what a one-way message carries. Sending on it does nothing.
   ReplyPromise() = default;
-  ReplyPromise(std::weak_ptr<Channel> channel, Token reply_to)
-      : channel_(std::move(channel)), reply_to_(reply_to), armed_(!reply_to.is_zero()) {}
+  // A reply to `reply_to` over `channel`, sent through `transport` while it lives (`alive`).
+  ReplyPromise(Transport& transport, std::weak_ptr<Channel> channel, Token reply_to)
+      : transport_(&transport),
+        alive_(transport.endpoints()),
+        channel_(std::move(channel)),
+        reply_to_(reply_to),
+        armed_(!reply_to.is_zero()) {}
   ReplyPromise(ReplyPromise&& o) noexcept
-      : channel_(std::move(o.channel_)), reply_to_(o.reply_to_), armed_(std::exchange(o.armed_, false)) {}
+      : transport_(o.transport_),
+        alive_(std::move(o.alive_)),
+        channel_(std::move(o.channel_)),
+        reply_to_(o.reply_to_),
+        armed_(std::exchange(o.armed_, false)) {}
   ReplyPromise& operator=(ReplyPromise&& o) noexcept {
     if (this != &o) {
       abandon();
+      transport_ = o.transport_;
+      alive_ = std::move(o.alive_);
       channel_ = std::move(o.channel_);
       reply_to_ = o.reply_to_;
       armed_ = std::exchange(o.armed_, false);
@@ -80,14 +91,14 @@ class ReplyPromise {
   }
 
  private:
-  Transport* transport() const {
-    auto c = channel_.lock();
-    return c ? c->transport() : nullptr;
-  }
+  // The transport, unless the process's state ended (a kill) since the request came.
+  Transport* transport() const { return alive_.expired() ? nullptr : transport_; }
   void abandon() {
     if (armed_) send_error(flow::Error(flow::ErrorCode::broken_promise));
   }
 
+  Transport* transport_ = nullptr;
+  std::weak_ptr<EndpointTable> alive_;  // the transport's table: expires with the transport
   std::weak_ptr<Channel> channel_;
   Token reply_to_;
   bool armed_ = false;
@@ -127,7 +138,10 @@ template <WireMessage Req, WireMessage Rep>
 class RequestQueue final : public MessageReceiver {
  public:
   RequestQueue(Transport& t, std::optional<Token> token)
-      : table_(t.endpoints()), address_(t.address()), token_(t.add_endpoint(this, token)) {}
+      : transport_(t),
+        table_(t.endpoints()),
+        address_(t.address()),
+        token_(t.add_endpoint(this, token)) {}
   ~RequestQueue() override {
     if (auto t = table_.lock()) t->remove(token_);
     // Requests still queued are dropped with the stream: their ReplyPromises break.
@@ -142,11 +156,13 @@ class RequestQueue final : public MessageReceiver {
     flow::ErrorOr<Req> request = decode_message<Req>(body);
     if (!request.ok()) return false;
     stream_.send(ReceivedRequest<Req, Rep>{std::move(request.get()),
-                                           ReplyPromise<Rep>(context.channel, context.reply_to)});
+                                           ReplyPromise<Rep>(transport_, context.channel,
+                                                             context.reply_to)});
     return true;
   }
 
  private:
+  Transport& transport_;
   std::weak_ptr<EndpointTable> table_;
   flow::NetworkAddress address_;
   Token token_;

@@ -135,3 +135,13 @@ TEST_CASE("an actor may call wait at any depth of ordinary functions") {
   };
   CHECK(rt.run([&] { return depth(200); }) == 200);
 }
+
+TEST_CASE("run_until a plain timer stops at that timer, not at the next one") {
+  // Regression: a timer that woke no actor used to let run_one() go straight on to the next
+  // timer, so run_until(delay(100ms)) returned at 500 ms.
+  flow::Runtime rt;
+  auto later = flow::spawn([] { flow::wait(flow::delay(500ms)); });
+  REQUIRE(rt.run_until(flow::delay(100ms)));
+  CHECK(flow::now() == flow::kTimeZero + 100ms);
+  CHECK(!later.is_ready());
+}

@@ -1,0 +1,506 @@
+#include "net/asio/asio_world.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/asio.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "flow/actor.h"
+#include "flow/error.h"
+#include "flow/error_or.h"
+#include "flow/trace_event.h"
+
+namespace net {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using flow::Error;
+using flow::ErrorCode;
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+tcp::endpoint to_endpoint(const flow::NetworkAddress& a) {
+  return tcp::endpoint(asio::ip::address_v4(a.ip), a.port);
+}
+flow::NetworkAddress from_endpoint(const tcp::endpoint& e) {
+  if (!e.address().is_v4()) return {};
+  return flow::NetworkAddress{e.address().to_v4().to_uint(), e.port()};
+}
+
+class AsioReactor final : public flow::IReactor {
+ public:
+  explicit AsioReactor(asio::io_context& io) : io_(io), epoch_(SteadyClock::now()) {}
+
+  flow::Time now() const override {
+    return flow::Time(std::chrono::duration_cast<flow::Duration>(SteadyClock::now() - epoch_));
+  }
+
+  bool wait_for_events(flow::Time deadline) override {
+    size_t ran;
+    if (deadline == flow::kTimeMax) {
+      ran = io_.run_one();
+    } else {
+      const auto until = epoch_ + std::chrono::duration_cast<SteadyClock::duration>(
+                                      deadline.time_since_epoch());
+      ran = io_.run_one_until(until);
+      if (ran == 0 && io_.stopped()) std::this_thread::sleep_until(until);  // no I/O pending
+    }
+    if (io_.stopped()) {
+      io_.restart();
+      if (ran == 0 && deadline == flow::kTimeMax) return false;  // nothing can happen any more
+    }
+    poll_ready_events();
+    return true;
+  }
+
+  void poll_ready_events() override {
+    io_.poll();
+    if (io_.stopped()) io_.restart();
+  }
+
+ private:
+  asio::io_context& io_;
+  SteadyClock::time_point epoch_;
+};
+
+class SteadyProcessClock final : public flow::IClock {
+ public:
+  explicit SteadyProcessClock(const AsioReactor& r) : reactor_(r) {}
+  flow::Time now() const override { return reactor_.now(); }
+
+ private:
+  const AsioReactor& reactor_;
+};
+
+// A TCP connection. Reads land in a buffer of our own and are copied out on the scheduler's
+// thread only if the reader still waits: a cancelled reader's buffer may be gone by then. Writes
+// are copied before they start, for the same reason.
+class AsioConnection final : public flow::IConnection,
+                             public std::enable_shared_from_this<AsioConnection> {
+ public:
+  explicit AsioConnection(tcp::socket socket) : socket_(std::move(socket)) {
+    boost::system::error_code ec;
+    socket_.set_option(tcp::no_delay(true), ec);
+    peer_ = from_endpoint(socket_.remote_endpoint(ec));
+  }
+
+  flow::Future<size_t> read_some(std::span<uint8_t> buffer) override {
+    ASSERT(!buffer.empty());
+    if (failed_) return Error(ErrorCode::connection_failed);
+    if (pending_begin_ < pending_.size()) return take_pending(buffer);
+    flow::Promise<size_t> p;
+    flow::Future<size_t> f = p.get_future();
+    pending_.resize(std::max<size_t>(buffer.size(), kReadBytes));
+    socket_.async_read_some(
+        asio::buffer(pending_.data(), pending_.size()),
+        [self = shared_from_this(), p, buffer](const boost::system::error_code& ec, size_t n) {
+          if (ec) {
+            self->pending_.clear();
+            self->failed_ = true;
+            if (p.can_be_set()) p.send_error(Error(ErrorCode::connection_failed));
+            return;
+          }
+          self->pending_.resize(n);
+          self->pending_begin_ = 0;
+          // Copy out only for a reader still waiting; otherwise keep the bytes for the next read.
+          if (p.future_count() > 0 && p.can_be_set()) p.send(self->copy_pending(buffer));
+        });
+    return f;
+  }
+
+  flow::Future<flow::Void> write(std::span<const uint8_t> data) override {
+    if (failed_) return Error(ErrorCode::connection_failed);
+    auto owned = std::make_shared<std::vector<uint8_t>>(data.begin(), data.end());
+    flow::Promise<flow::Void> p;
+    flow::Future<flow::Void> f = p.get_future();
+    asio::async_write(socket_, asio::buffer(*owned),
+                      [self = shared_from_this(), p, owned](const boost::system::error_code& ec,
+                                                            size_t) {
+                        if (ec) {
+                          self->failed_ = true;
+                          p.send_error(Error(ErrorCode::connection_failed));
+                        } else {
+                          p.send();
+                        }
+                      });
+    return f;
+  }
+
+  void close() override {
+    failed_ = true;
+    boost::system::error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+  }
+
+  flow::NetworkAddress peer_address() const override { return peer_; }
+
+ private:
+  static constexpr size_t kReadBytes = 64 * 1024;
+
+  size_t copy_pending(std::span<uint8_t> buffer) {
+    const size_t n = std::min(buffer.size(), pending_.size() - pending_begin_);
+    std::memcpy(buffer.data(), pending_.data() + pending_begin_, n);
+    pending_begin_ += n;
+    if (pending_begin_ == pending_.size()) {
+      pending_.clear();
+      pending_begin_ = 0;
+    }
+    return n;
+  }
+  flow::Future<size_t> take_pending(std::span<uint8_t> buffer) { return copy_pending(buffer); }
+
+  tcp::socket socket_;
+  flow::NetworkAddress peer_;
+  std::vector<uint8_t> pending_;  // bytes read but not yet handed out, from pending_begin_
+  size_t pending_begin_ = 0;
+  bool failed_ = false;
+};
+
+class AsioListener final : public flow::IListener {
+ public:
+  AsioListener(tcp::acceptor acceptor, flow::NetworkAddress local)
+      : acceptor_(std::make_shared<tcp::acceptor>(std::move(acceptor))), local_(local) {}
+  ~AsioListener() override { close(); }
+
+  flow::Future<std::shared_ptr<flow::IConnection>> accept() override {
+    flow::Promise<std::shared_ptr<flow::IConnection>> p;
+    auto f = p.get_future();
+    acceptor_->async_accept([p, keep = acceptor_](const boost::system::error_code& ec,
+                                                  tcp::socket socket) {
+      if (ec) {
+        p.send_error(Error(ErrorCode::connection_failed));
+        return;
+      }
+      p.send(std::shared_ptr<flow::IConnection>(
+          std::make_shared<AsioConnection>(std::move(socket))));
+    });
+    return f;
+  }
+  flow::NetworkAddress local_address() const override { return local_; }
+  void close() override {
+    boost::system::error_code ec;
+    acceptor_->close(ec);
+  }
+
+ private:
+  std::shared_ptr<tcp::acceptor> acceptor_;
+  flow::NetworkAddress local_;
+};
+
+class AsioNetwork final : public flow::INetwork {
+ public:
+  explicit AsioNetwork(asio::io_context& io) : io_(io) {}
+
+  flow::Future<std::shared_ptr<flow::IConnection>> connect(flow::NetworkAddress peer) override {
+    flow::Promise<std::shared_ptr<flow::IConnection>> p;
+    auto f = p.get_future();
+    auto socket = std::make_shared<tcp::socket>(io_);
+    socket->async_connect(to_endpoint(peer), [p, socket](const boost::system::error_code& ec) {
+      if (ec) {
+        p.send_error(Error(ErrorCode::connection_failed));
+        return;
+      }
+      p.send(std::shared_ptr<flow::IConnection>(
+          std::make_shared<AsioConnection>(std::move(*socket))));
+    });
+    return f;
+  }
+
+  std::shared_ptr<flow::IListener> listen(flow::NetworkAddress local) override {
+    boost::system::error_code ec;
+    tcp::acceptor acceptor(io_);
+    const tcp::endpoint at = to_endpoint(local);
+    acceptor.open(at.protocol(), ec);
+    if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acceptor.bind(at, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      flow::TraceEvent(flow::SevWarnAlways, "ListenFailed")
+          .detail("Address", local.to_string())
+          .detail("Reason", ec.message());
+      throw Error(ErrorCode::bind_failed);
+    }
+    const flow::NetworkAddress bound = from_endpoint(acceptor.local_endpoint(ec));
+    return std::make_shared<AsioListener>(std::move(acceptor), bound);
+  }
+
+ private:
+  asio::io_context& io_;
+};
+
+Error errno_error(int e) {
+  if (e == ENOENT) return Error(ErrorCode::file_not_found);
+  if (e == ENOSPC || e == EDQUOT) return Error(ErrorCode::disk_full);
+  return Error(ErrorCode::io_error);
+}
+
+}  // namespace
+
+struct AsioWorld::Impl {
+  explicit Impl(int io_threads)
+      : pool(static_cast<size_t>(std::max(1, io_threads))), reactor(io), clock(reactor),
+        network(io) {}
+  ~Impl() { pool.join(); }
+
+  // Runs `fn` on a pool thread and delivers its result on the scheduler's thread. `fn` must touch
+  // only plain data it owns (no flow objects): the promise never leaves this thread.
+  template <class T, class Fn>
+  flow::Future<T> run_blocking(Fn fn) {
+    struct Op {
+      flow::Promise<T> promise;
+      std::optional<flow::ErrorOr<T>> result;
+    };
+    auto* op = new Op();
+    flow::Future<T> f = op->promise.get_future();
+    io.get_executor().on_work_started();
+    asio::post(pool, [this, op, fn = std::move(fn)]() mutable {
+      op->result.emplace(fn());
+      asio::post(io, [this, op] {
+        io.get_executor().on_work_finished();
+        if (op->result->ok()) {
+          op->promise.send(std::move(op->result->get()));
+        } else {
+          op->promise.send_error(op->result->error());
+        }
+        delete op;
+      });
+    });
+    return f;
+  }
+
+  asio::io_context io;
+  asio::thread_pool pool;
+  AsioReactor reactor;
+  SteadyProcessClock clock;
+  AsioNetwork network;
+};
+
+namespace {
+
+std::string join_path(const std::string& folder, const std::string& path) {
+  if (!path.empty() && path.front() == '/') return path;
+  return folder + "/" + path;
+}
+
+int sync_directory_of(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, std::max<size_t>(slash, 1));
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  const int rc = ::fsync(fd);
+  const int e = rc < 0 ? errno : 0;
+  ::close(fd);
+  return e;
+}
+
+// A file descriptor closed when the file and every operation in flight are done with it, so a
+// pool thread never uses a closed (or reused) descriptor.
+struct Fd {
+  int fd;
+  explicit Fd(int f) : fd(f) {}
+  ~Fd() { ::close(fd); }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+};
+
+class PosixFile final : public flow::IAsyncFile {
+ public:
+  PosixFile(AsioWorld::Impl& world, std::shared_ptr<Fd> fd, std::string path)
+      : world_(world), fd_(std::move(fd)), path_(std::move(path)) {}
+
+  flow::Future<size_t> read(std::span<uint8_t> buffer, int64_t offset) override {
+    // Read into our own vector on the pool; copy out here, if the reader still waits.
+    auto data = std::make_shared<std::vector<uint8_t>>(buffer.size());
+    flow::Promise<size_t> done;
+    flow::Future<size_t> result = done.get_future();
+    flow::Future<size_t> read = world_.run_blocking<size_t>([fd_ref = fd_, data, offset]() -> flow::ErrorOr<size_t> {
+      size_t got = 0;
+      while (got < data->size()) {
+        const ssize_t n = ::pread(fd_ref->fd, data->data() + got, data->size() - got,
+                                  static_cast<off_t>(offset + static_cast<int64_t>(got)));
+        if (n < 0) {
+          if (errno == EINTR) continue;
+          return errno_error(errno);
+        }
+        if (n == 0) break;
+        got += static_cast<size_t>(n);
+      }
+      return got;
+    });
+    return copy_out(std::move(read), data, buffer);
+  }
+
+  flow::Future<flow::Void> write(std::span<const uint8_t> data, int64_t offset) override {
+    auto owned = std::make_shared<std::vector<uint8_t>>(data.begin(), data.end());
+    return world_.run_blocking<flow::Void>([fd_ref = fd_, owned, offset]() -> flow::ErrorOr<flow::Void> {
+      size_t put = 0;
+      while (put < owned->size()) {
+        const ssize_t n = ::pwrite(fd_ref->fd, owned->data() + put, owned->size() - put,
+                                   static_cast<off_t>(offset + static_cast<int64_t>(put)));
+        if (n < 0) {
+          if (errno == EINTR) continue;
+          return errno_error(errno);
+        }
+        put += static_cast<size_t>(n);
+      }
+      return flow::Void{};
+    });
+  }
+
+  flow::Future<flow::Void> truncate(int64_t size) override {
+    return world_.run_blocking<flow::Void>([fd_ref = fd_, size]() -> flow::ErrorOr<flow::Void> {
+      if (::ftruncate(fd_ref->fd, static_cast<off_t>(size)) < 0) return errno_error(errno);
+      return flow::Void{};
+    });
+  }
+
+  flow::Future<flow::Void> sync() override {
+    return world_.run_blocking<flow::Void>([fd_ref = fd_]() -> flow::ErrorOr<flow::Void> {
+      if (::fdatasync(fd_ref->fd) < 0) return errno_error(errno);
+      return flow::Void{};
+    });
+  }
+
+  flow::Future<int64_t> size() override {
+    return world_.run_blocking<int64_t>([fd_ref = fd_]() -> flow::ErrorOr<int64_t> {
+      struct stat st {};
+      if (::fstat(fd_ref->fd, &st) < 0) return errno_error(errno);
+      return static_cast<int64_t>(st.st_size);
+    });
+  }
+
+  const std::string& path() const override { return path_; }
+
+ private:
+  static flow::Future<size_t> copy_out(flow::Future<size_t> read,
+                                       std::shared_ptr<std::vector<uint8_t>> data,
+                                       std::span<uint8_t> buffer);
+
+  AsioWorld::Impl& world_;
+  std::shared_ptr<Fd> fd_;
+  std::string path_;
+};
+
+flow::Future<size_t> PosixFile::copy_out(flow::Future<size_t> read,
+                                         std::shared_ptr<std::vector<uint8_t>> data,
+                                         std::span<uint8_t> buffer) {
+  // A cancelled reader drops this actor before the copy, so a freed buffer is never written.
+  return flow::spawn([read, data, buffer] {
+    const size_t n = flow::wait(read);
+    if (n) std::memcpy(buffer.data(), data->data(), n);
+    return n;
+  });
+}
+
+class PosixFileSystem final : public flow::IFileSystem {
+ public:
+  PosixFileSystem(AsioWorld::Impl& world, std::string folder)
+      : world_(world), folder_(std::move(folder)) {
+    ::mkdir(folder_.c_str(), 0755);
+  }
+
+  flow::Future<std::shared_ptr<flow::IAsyncFile>> open(std::string path,
+                                                       flow::OpenMode mode) override {
+    const std::string full = join_path(folder_, path);
+    int flags = O_CLOEXEC;
+    switch (mode) {
+      case flow::OpenMode::kReadOnly: flags |= O_RDONLY; break;
+      case flow::OpenMode::kReadWrite: flags |= O_RDWR; break;
+      case flow::OpenMode::kReadWriteCreate: flags |= O_RDWR | O_CREAT; break;
+      case flow::OpenMode::kCreateExclusive: flags |= O_RDWR | O_CREAT | O_EXCL; break;
+    }
+    // The descriptor is owned from the start, so an open whose caller gave up still closes it.
+    flow::Future<std::shared_ptr<Fd>> opened = world_.run_blocking<std::shared_ptr<Fd>>(
+        [full, flags]() -> flow::ErrorOr<std::shared_ptr<Fd>> {
+          const int fd = ::open(full.c_str(), flags, 0644);
+          if (fd < 0) return errno_error(errno);
+          auto owned = std::make_shared<Fd>(fd);
+          // A created file's name is durable only once its directory is synced.
+          if (flags & O_CREAT) {
+            if (const int e = sync_directory_of(full)) return errno_error(e);
+          }
+          return owned;
+        });
+    return flow::spawn([this, opened, full]() -> std::shared_ptr<flow::IAsyncFile> {
+      return std::make_shared<PosixFile>(world_, flow::wait(opened), full);
+    });
+  }
+
+  flow::Future<flow::Void> remove(std::string path) override {
+    return world_.run_blocking<flow::Void>([full = join_path(folder_, path)]() -> flow::ErrorOr<flow::Void> {
+      if (::unlink(full.c_str()) < 0 && errno != ENOENT) return errno_error(errno);
+      if (const int e = sync_directory_of(full)) return errno_error(e);
+      return flow::Void{};
+    });
+  }
+
+  flow::Future<bool> exists(std::string path) override {
+    return world_.run_blocking<bool>([full = join_path(folder_, path)]() -> flow::ErrorOr<bool> {
+      struct stat st {};
+      return ::stat(full.c_str(), &st) == 0;
+    });
+  }
+
+  flow::Future<flow::Void> rename(std::string from, std::string to) override {
+    return world_.run_blocking<flow::Void>(
+        [a = join_path(folder_, from), b = join_path(folder_, to)]() -> flow::ErrorOr<flow::Void> {
+          if (::rename(a.c_str(), b.c_str()) < 0) return errno_error(errno);
+          if (const int e = sync_directory_of(b)) return errno_error(e);
+          return flow::Void{};
+        });
+  }
+
+  flow::Future<std::vector<std::string>> list(std::string directory) override {
+    return world_.run_blocking<std::vector<std::string>>(
+        [full = join_path(folder_, directory)]() -> flow::ErrorOr<std::vector<std::string>> {
+          DIR* d = ::opendir(full.c_str());
+          if (d == nullptr) return errno_error(errno);
+          std::vector<std::string> names;
+          while (const dirent* e = ::readdir(d)) {
+            const std::string name = e->d_name;
+            if (name != "." && name != "..") names.push_back(name);
+          }
+          ::closedir(d);
+          std::sort(names.begin(), names.end());
+          return names;
+        });
+  }
+
+ private:
+  AsioWorld::Impl& world_;
+  std::string folder_;
+};
+
+}  // namespace
+
+AsioWorld::AsioWorld(int io_threads) : impl_(std::make_unique<Impl>(io_threads)) {}
+AsioWorld::~AsioWorld() = default;
+
+flow::IReactor& AsioWorld::reactor() { return impl_->reactor; }
+flow::INetwork& AsioWorld::network() { return impl_->network; }
+flow::IClock& AsioWorld::clock() { return impl_->clock; }
+
+std::unique_ptr<flow::IFileSystem> AsioWorld::make_file_system(std::string data_folder) {
+  return std::make_unique<PosixFileSystem>(*impl_, std::move(data_folder));
+}
+
+void AsioWorld::attach(flow::Process& p, std::string data_folder) {
+  attached_fs_ = make_file_system(std::move(data_folder));
+  p.set_network(&impl_->network);
+  p.set_clock(&impl_->clock);
+  p.set_file_system(attached_fs_.get());
+}
+
+}  // namespace net

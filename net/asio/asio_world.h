@@ -1,0 +1,51 @@
+#pragma once
+// AsioWorld — the real world: a Boost.Asio io_context driven together with the flow scheduler,
+// TCP sockets, a steady clock, and POSIX files whose blocking calls run on a small thread pool.
+//
+// One thread runs everything that touches flow: the scheduler runs ready actors, then ready I/O
+// completions (poll), then sleeps in the io_context until the next I/O completion or timer. File
+// operations run on pool threads that touch only plain data; their completions are posted back to
+// the io_context, so promises are only ever set on the scheduler's thread. `sync` is fdatasync.
+// Boost.Asio appears only in the .cpp: this header is safe to include anywhere a main lives.
+//
+//   net::AsioWorld world;
+//   flow::Runtime rt({.seed = seed, .simulated = false, .reactor = &world.reactor()});
+//   world.attach(rt.main_process(), "/var/lib/strata");
+//   rt.main_process().set_address(public_address);   // to listen there (the transport does)
+
+#include <memory>
+#include <string>
+
+#include "flow/clock.h"
+#include "flow/file_system.h"
+#include "flow/network.h"
+#include "flow/process.h"
+#include "flow/reactor.h"
+
+namespace net {
+
+class AsioWorld {
+ public:
+  // `io_threads`: threads for blocking file calls.
+  explicit AsioWorld(int io_threads = 2);
+  ~AsioWorld();
+  AsioWorld(const AsioWorld&) = delete;
+  AsioWorld& operator=(const AsioWorld&) = delete;
+
+  flow::IReactor& reactor();
+  flow::INetwork& network();
+  flow::IClock& clock();
+  // POSIX files; relative paths resolve under `data_folder`, which is created if missing.
+  std::unique_ptr<flow::IFileSystem> make_file_system(std::string data_folder);
+
+  // Gives `p` this world's network and clock, and a file system rooted at `data_folder`.
+  void attach(flow::Process& p, std::string data_folder = ".");
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<flow::IFileSystem> attached_fs_;
+};
+
+}  // namespace net

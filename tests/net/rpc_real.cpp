@@ -1,0 +1,197 @@
+// rpc-real — the RPC test suite between real OS processes over loopback (CTest label `real`).
+//
+//   rpc-real                  run the whole suite: start a server process, run the checks
+//                             against it, then the mid-request deaths; exit 0 if all held
+//   rpc-real serve ADDR       serve the test service at ADDR until killed
+//   rpc-real hold-and-die ADDR  send a held request to ADDR, then exit without waiting
+//
+// The checks are the same ones the simulated Rpc workload runs (net/testing/rpc_test_service.h);
+// here no connection failure is expected except where the suite kills a process on purpose.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "flow/actor.h"
+#include "flow/combinators.h"
+#include "flow/runtime.h"
+#include "net/asio/asio_world.h"
+#include "net/testing/rpc_test_service.h"
+#include "net/transport.h"
+
+namespace {
+
+namespace nt = net::testing;
+using namespace std::chrono_literals;
+
+// A port nobody listens on right now (the kernel's choice for an ephemeral bind).
+uint16_t free_port() {
+  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(s);
+  return ntohs(a.sin_port);
+}
+
+pid_t start_child(const char* self, const char* mode, const std::string& address) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::execl(self, self, mode, address.c_str(), static_cast<char*>(nullptr));
+    std::perror("exec");
+    ::_exit(127);
+  }
+  return pid;
+}
+
+flow::RuntimeOptions real_options(net::AsioWorld& world, const char* name) {
+  flow::RuntimeOptions o;
+  o.seed = std::random_device{}();
+  o.simulated = false;
+  o.reactor = &world.reactor();
+  o.main_process_name = name;
+  return o;
+}
+
+int serve(const std::string& address) {
+  auto parsed = flow::NetworkAddress::parse(address);
+  if (!parsed.ok()) return 2;
+  net::AsioWorld world;
+  flow::Runtime rt(real_options(world, "rpc-server"));
+  world.attach(rt.main_process(), "/tmp");
+  rt.main_process().set_address(parsed.get());
+  rt.run([] { nt::run_test_server(); });
+  return 0;
+}
+
+int hold_and_die(const std::string& address) {
+  auto parsed = flow::NetworkAddress::parse(address);
+  if (!parsed.ok()) return 2;
+  net::AsioWorld world;
+  flow::Runtime rt(real_options(world, "rpc-doomed-client"));
+  world.attach(rt.main_process(), "/tmp");
+  rt.run([&] {
+    nt::TestService s(parsed.get());
+    flow::wait(net::Transport::current().failure_monitor().on_available(s.address));
+    flow::Future<nt::wt::ControlReplyT> held = nt::hold_request(s, 500);
+    flow::wait(flow::delay(100ms));  // long enough for the request to reach the server
+    ::_exit(0);                       // the requester dies mid-request
+  });
+  return 1;
+}
+
+struct Suite {
+  int failures = 0;
+  void report(const char* check, const std::vector<std::string>& violations) {
+    for (const std::string& v : violations) {
+      ++failures;
+      fmt::print("FAIL {}: {}\n", check, v);
+    }
+    if (violations.empty()) fmt::print("ok   {}\n", check);
+  }
+};
+
+// Waits for `a` to accept connections, up to `limit`. May suspend.
+bool await_available(const flow::NetworkAddress& a, flow::Duration limit) {
+  auto up = flow::wait(
+      flow::timeout(net::Transport::current().failure_monitor().on_available(a), limit));
+  return up.has_value();
+}
+
+int run_suite(const char* self) {
+  const std::string server = fmt::format("127.0.0.1:{}", free_port());
+  const pid_t server_pid = start_child(self, "serve", server);
+  net::AsioWorld world;
+  flow::Runtime rt(real_options(world, "rpc-suite"));
+  world.attach(rt.main_process(), "/tmp");
+  Suite suite;
+  rt.run([&] {
+    flow::DeterministicRandom rng(flow::Runtime::checked_current().seed());
+    nt::TestService s(flow::NetworkAddress::parse(server).get());
+    if (!await_available(s.address, 10s)) {
+      suite.report("server start", {"the server process did not come up within 10 s"});
+      return;
+    }
+    suite.report("echo burst (300 in flight)", nt::check_echo_burst(s, 300, 64 * 1024, false, rng));
+    suite.report("message sizes (0 B to 10 MiB)", nt::check_message_sizes(s, false));
+    suite.report("errors over the wire", nt::check_errors(s, false, true));
+    {
+      std::vector<std::string> kv;
+      for (int i = 0; i < 20; ++i) {
+        auto v = nt::check_key_value(s, false, rng);
+        kv.insert(kv.end(), v.begin(), v.end());
+      }
+      suite.report("key-value (20 set-then-get)", kv);
+    }
+
+    // A requester that dies mid-request: the server drops the reply and keeps serving.
+    const pid_t doomed = start_child(self, "hold-and-die", server);
+    ::waitpid(doomed, nullptr, 0);
+    flow::wait(flow::delay(800ms));  // past the hold: the server has tried to reply
+    flow::Future<nt::wt::StatsReplyT> stats = s.stats.get_reply(nt::wt::StatsRequestT{});
+    std::vector<std::string> v;
+    try {
+      if (flow::wait(stats).replies_undeliverable < 1)
+        v.push_back("the server did not notice its requester died");
+    } catch (const flow::Error& e) {
+      v.push_back(fmt::format("stats after a requester died: {}", e.name()));
+    }
+    auto after = nt::check_echo_burst(s, 20, 1024, false, rng);
+    v.insert(v.end(), after.begin(), after.end());
+    suite.report("requester dies mid-request", v);
+
+    // A server that dies mid-request: the requester gets request_maybe_delivered.
+    const std::string second = fmt::format("127.0.0.1:{}", free_port());
+    const pid_t victim = start_child(self, "serve", second);
+    nt::TestService s2(flow::NetworkAddress::parse(second).get());
+    v.clear();
+    if (!await_available(s2.address, 10s)) {
+      v.push_back("the second server did not come up");
+    } else {
+      flow::Future<nt::wt::ControlReplyT> held = nt::hold_request(s2, 10'000);
+      flow::wait(flow::delay(200ms));
+      ::kill(victim, SIGKILL);
+      try {
+        auto r = flow::wait(flow::timeout(held, 5s));
+        if (!r) v.push_back("no outcome within 5 s of the server's death");
+        else v.push_back("a reply from a dead server");
+      } catch (const flow::Error& e) {
+        if (e.code() != flow::ErrorCode::request_maybe_delivered)
+          v.push_back(fmt::format("got {}, expected request_maybe_delivered", e.name()));
+      }
+    }
+    ::kill(victim, SIGKILL);
+    ::waitpid(victim, nullptr, 0);
+    suite.report("server dies mid-request", v);
+  });
+  ::kill(server_pid, SIGKILL);
+  ::waitpid(server_pid, nullptr, 0);
+  fmt::print("{}\n", suite.failures == 0 ? "PASS" : fmt::format("FAIL ({} violations)", suite.failures));
+  return suite.failures == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ::signal(SIGPIPE, SIG_IGN);
+  if (argc == 3 && std::strcmp(argv[1], "serve") == 0) return serve(argv[2]);
+  if (argc == 3 && std::strcmp(argv[1], "hold-and-die") == 0) return hold_and_die(argv[2]);
+  if (argc == 1) return run_suite("/proc/self/exe");
+  std::fprintf(stderr, "usage: rpc-real [serve ADDR | hold-and-die ADDR]\n");
+  return 2;
+}

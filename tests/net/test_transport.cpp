@@ -1,0 +1,198 @@
+// The transport and typed RPC in the simulated world: replies, errors over the wire, delivery
+// semantics when a peer dies, the handshake, garbage on the wire, and the failure monitor.
+#include <doctest/doctest.h>
+
+#include "flow/flow.h"
+#include "net/frame.h"
+#include "net/schema/transport_generated.h"
+#include "net/testing/rpc_test_service.h"
+#include "net/transport.h"
+#include "sim/simulator.h"
+
+using namespace std::chrono_literals;
+using flow::Error;
+using flow::ErrorCode;
+namespace nt = net::testing;
+
+namespace {
+
+sim::SwarmConfig quiet_cluster() {
+  sim::SwarmConfig c;
+  c.datacenters = 1;
+  c.machines_per_datacenter = 3;
+  c.processes_per_machine = 1;
+  c.network.min_latency = 100us;
+  c.network.max_latency = 200us;
+  return c;
+}
+
+struct Cluster {
+  explicit Cluster(uint64_t seed) : rt({.seed = seed}), sim(rt, quiet_cluster()) {}
+  flow::Runtime rt;
+  sim::Simulator sim;
+
+  sim::Simulator::SimProcess& server() { return sim.process(1); }
+  void start_server() { sim.add_role(server(), "rpc_server", [] { nt::run_test_server(); }); }
+  // Runs `fn` as an actor of process 0 until it ends; returns its result.
+  template <class Fn>
+  auto client(Fn fn) {
+    auto f = flow::spawn_in(*sim.process(0).process, fn);
+    REQUIRE(rt.run_until(f));
+    return f.get();
+  }
+};
+
+// The error a future ended with, or success.
+template <class T>
+ErrorCode outcome(const flow::Future<T>& f) {
+  try {
+    flow::wait(f);
+    return ErrorCode::success;
+  } catch (const Error& e) {
+    return e.code();
+  }
+}
+
+}  // namespace
+
+TEST_CASE("rpc: a request gets its reply, across processes and within one") {
+  Cluster c(1);
+  c.start_server();
+  const flow::NetworkAddress server = c.server().address;
+  auto payload = c.client([server] {
+    nt::TestService s(server);
+    nt::wt::EchoRequestT req;
+    req.id = 42;
+    req.payload = {1, 2, 3};
+    return flow::wait(s.echo.get_reply(req));
+  });
+  CHECK(payload.id == 42);
+  CHECK(payload.payload == std::vector<uint8_t>{1, 2, 3});
+
+  // A stream served in the requester's own process: serialized, but never on the network.
+  auto local = flow::spawn_in(*c.sim.process(2).process, [] {
+    nt::EchoStream mine;
+    auto server_side = flow::spawn([mine] {
+      auto in = flow::wait_next(mine.requests());
+      nt::wt::EchoReplyT r;
+      r.id = in.request.id + 1;
+      in.reply.send(r);
+    });
+    nt::EchoStream remote_view(mine.endpoint());
+    nt::wt::EchoRequestT req;
+    req.id = 7;
+    return flow::wait(remote_view.get_reply(req)).id;
+  });
+  REQUIRE(c.rt.run_until(local));
+  CHECK(local.get() == 8);
+}
+
+TEST_CASE("rpc: errors travel as themselves; dropped replies and unknown endpoints break") {
+  Cluster c(2);
+  c.start_server();
+  const flow::NetworkAddress server = c.server().address;
+  auto violations = c.client([server] {
+    nt::TestService s(server);
+    return nt::check_errors(s, /*faults=*/false, /*oversized=*/true);
+  });
+  CHECK(violations == std::vector<std::string>{});
+}
+
+TEST_CASE("rpc: a server that dies mid-request leaves request_maybe_delivered") {
+  Cluster c(3);
+  c.start_server();
+  const flow::NetworkAddress server = c.server().address;
+  auto held = flow::spawn_in(*c.sim.process(0).process, [server] {
+    nt::TestService s(server);
+    return outcome(nt::hold_request(s, 5000));
+  });
+  c.rt.run_until(flow::delay(100ms));
+  c.sim.kill_process(c.server());
+  REQUIRE(c.rt.run_until(held));
+  CHECK(held.get() == ErrorCode::request_maybe_delivered);
+}
+
+TEST_CASE("rpc: a requester that dies mid-request costs the server nothing but the reply") {
+  Cluster c(4);
+  c.start_server();
+  const flow::NetworkAddress server = c.server().address;
+  auto doomed = flow::spawn_in(*c.sim.process(2).process, [server] {
+    nt::TestService s(server);
+    return outcome(nt::hold_request(s, 500));
+  });
+  c.rt.run_until(flow::delay(100ms));
+  c.sim.kill_process(c.sim.process(2));
+  c.rt.run_until(flow::delay(1s));
+  auto stats = c.client([server] {
+    nt::TestService s(server);
+    return flow::wait(s.stats.get_reply(nt::wt::StatsRequestT{}));
+  });
+  CHECK(stats.replies_undeliverable == 1);
+}
+
+TEST_CASE("rpc: a peer with another protocol version, or sending garbage, is cut off") {
+  Cluster c(5);
+  c.start_server();
+  const flow::NetworkAddress server = c.server().address;
+  for (bool bad_version : {true, false}) {
+    CAPTURE(bad_version);
+    auto read_result = c.client([server, bad_version] {
+      auto conn = flow::wait(flow::current_process().network().connect(server));
+      std::vector<uint8_t> out;
+      flatbuffers::FlatBufferBuilder b;
+      const strata::wire::Address a(0, 0);
+      b.Finish(strata::wire::CreateHello(b, bad_version ? 99 : net::kProtocolVersion, &a));
+      net::append_frame(out, {b.GetBufferPointer(), b.GetSize()});
+      if (!bad_version) {
+        const std::vector<uint8_t> garbage = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+        net::append_frame(out, garbage);  // checksum fine, not an Envelope
+      }
+      flow::wait(conn->write(out));
+      std::vector<uint8_t> in(1 << 16);
+      try {
+        for (;;) flow::wait(conn->read_some(in));  // the server's Hello, then the close
+      } catch (const Error& e) {
+        return e.code();
+      }
+    });
+    CHECK(read_result == ErrorCode::connection_failed);
+  }
+  // And the server still serves everyone else.
+  auto id = c.client([server] {
+    nt::TestService s(server);
+    nt::wt::EchoRequestT req;
+    req.id = 9;
+    return flow::wait(s.echo.get_reply(req)).id;
+  });
+  CHECK(id == 9);
+}
+
+TEST_CASE("failure monitor: a killed peer becomes failed, and available again after reboot") {
+  Cluster c(6);
+  c.start_server();
+  const flow::NetworkAddress server = c.server().address;
+  c.client([server] {
+    flow::wait(net::Transport::current().failure_monitor().on_available(server));
+    return 0;
+  });
+  auto failed = flow::spawn_in(*c.sim.process(0).process, [server] {
+    nt::TestService s(server);
+    // Traffic notices the death (a silent peer would be noticed by the idle ping).
+    auto held = nt::hold_request(s, 10'000);
+    flow::wait(net::Transport::current().failure_monitor().on_failed(server));
+    return 0;
+  });
+  c.rt.run_until(flow::delay(50ms));
+  c.sim.kill_process(c.server());
+  REQUIRE(c.rt.run_until(failed));
+  auto back = flow::spawn_in(*c.sim.process(0).process, [server] {
+    flow::wait(net::Transport::current().failure_monitor().on_available(server));
+    return flow::now();
+  });
+  c.rt.run_until(flow::delay(2s));
+  CHECK(!back.is_ready());
+  const flow::Time rebooted = flow::now();
+  c.sim.reboot_process(c.server());
+  REQUIRE(c.rt.run_until(back));
+  CHECK(back.get() >= rebooted);
+}
