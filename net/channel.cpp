@@ -169,9 +169,14 @@ void Channel::write_loop() {
       flow::wait(out_ready_.on_trigger());
       if (closed_) return;
     }
+    // Let everything already ready run first: replies being handled often send more, and one
+    // write of many frames costs a fraction of many writes of one.
+    flow::yield(flow::TaskPriority::Min);
+    if (closed_) return;
     batch.clear();
     std::swap(batch, out_);
     t->counters_.bytes_sent += batch.size();
+    ++t->counters_.writes;
     flow::wait(connection_->write(batch));
     if (closed_) return;
   }

@@ -77,6 +77,7 @@ struct TransportCounters {
   uint64_t messages_sent = 0;
   uint64_t messages_received = 0;
   uint64_t bytes_sent = 0;
+  uint64_t writes = 0;  // connection writes (each carries one or more frames)
   uint64_t bytes_received = 0;
   uint64_t connections_opened = 0;
   uint64_t connections_closed = 0;

@@ -98,21 +98,19 @@ class AsioConnection final : public flow::IConnection,
   flow::Future<size_t> read_some(std::span<uint8_t> buffer) override {
     ASSERT(!buffer.empty());
     if (failed_) return Error(ErrorCode::connection_failed);
-    if (pending_begin_ < pending_.size()) return take_pending(buffer);
+    if (pending_begin_ < pending_end_) return copy_pending(buffer);
     flow::Promise<size_t> p;
     flow::Future<size_t> f = p.get_future();
-    pending_.resize(std::max<size_t>(buffer.size(), kReadBytes));
+    pending_begin_ = pending_end_ = 0;
     socket_.async_read_some(
-        asio::buffer(pending_.data(), pending_.size()),
+        asio::buffer(pending_.get(), kReadBytes),
         [self = shared_from_this(), p, buffer](const boost::system::error_code& ec, size_t n) {
           if (ec) {
-            self->pending_.clear();
             self->failed_ = true;
             if (p.can_be_set()) p.send_error(Error(ErrorCode::connection_failed));
             return;
           }
-          self->pending_.resize(n);
-          self->pending_begin_ = 0;
+          self->pending_end_ = n;
           // Copy out only for a reader still waiting; otherwise keep the bytes for the next read.
           if (p.future_count() > 0 && p.can_be_set()) p.send(self->copy_pending(buffer));
         });
@@ -150,21 +148,18 @@ class AsioConnection final : public flow::IConnection,
   static constexpr size_t kReadBytes = 64 * 1024;
 
   size_t copy_pending(std::span<uint8_t> buffer) {
-    const size_t n = std::min(buffer.size(), pending_.size() - pending_begin_);
-    std::memcpy(buffer.data(), pending_.data() + pending_begin_, n);
+    const size_t n = std::min(buffer.size(), pending_end_ - pending_begin_);
+    std::memcpy(buffer.data(), pending_.get() + pending_begin_, n);
     pending_begin_ += n;
-    if (pending_begin_ == pending_.size()) {
-      pending_.clear();
-      pending_begin_ = 0;
-    }
     return n;
   }
-  flow::Future<size_t> take_pending(std::span<uint8_t> buffer) { return copy_pending(buffer); }
 
   tcp::socket socket_;
   flow::NetworkAddress peer_;
-  std::vector<uint8_t> pending_;  // bytes read but not yet handed out, from pending_begin_
+  // Bytes read but not yet handed out: pending_[pending_begin_, pending_end_).
+  std::unique_ptr<uint8_t[]> pending_{new uint8_t[kReadBytes]};
   size_t pending_begin_ = 0;
+  size_t pending_end_ = 0;
   bool failed_ = false;
 };
 

@@ -1,0 +1,300 @@
+// net-bench — Strata RPC over real loopback TCP, beside a bare Boost.Asio echo measured in the
+// same run.
+//
+// Two server processes are forked: the RPC test service (net/testing) and a bare Asio echo server
+// (read whatever arrived, write it back). This process is the client of both:
+//   rpc_rtt_p50_us / p99     one 64-byte echo request at a time (get_reply round trips)
+//   asio_rtt_p50_us / p99    one 64-byte length-prefixed message at a time
+//   rpc_msgs_per_s           64 requests in flight on one connection
+//   asio_msgs_per_s          64 messages in flight on one connection
+// and the ratios. Prints "name = value unit" lines, or with --json one JSON object.
+//
+//   build/bin/net-bench [--json] [--seconds S]
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/asio.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "flow/actor.h"
+#include "flow/combinators.h"
+#include "flow/runtime.h"
+#include "net/asio/asio_world.h"
+#include "net/testing/rpc_test_service.h"
+#include "net/transport.h"
+
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+namespace nt = net::testing;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+constexpr size_t kPayload = 64;
+constexpr int kInFlight = 64;
+
+uint16_t free_port() {
+  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(s);
+  return ntohs(a.sin_port);
+}
+
+// ---- the bare Asio echo: the baseline -----------------------------------------------------
+
+void asio_echo_session(std::shared_ptr<tcp::socket> s, std::shared_ptr<std::vector<char>> buf) {
+  s->async_read_some(asio::buffer(*buf), [s, buf](boost::system::error_code ec, size_t n) {
+    if (ec) return;
+    asio::async_write(*s, asio::buffer(buf->data(), n), [s, buf](boost::system::error_code e, size_t) {
+      if (!e) asio_echo_session(s, buf);
+    });
+  });
+}
+
+[[noreturn]] void run_asio_echo_server(uint16_t port) {
+  asio::io_context io;
+  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::address_v4::loopback(), port));
+  std::function<void()> accept = [&] {
+    acceptor.async_accept([&](boost::system::error_code ec, tcp::socket socket) {
+      if (!ec) {
+        socket.set_option(tcp::no_delay(true));
+        asio_echo_session(std::make_shared<tcp::socket>(std::move(socket)),
+                          std::make_shared<std::vector<char>>(64 * 1024));
+      }
+      accept();
+    });
+  };
+  accept();
+  io.run();
+  ::_exit(0);
+}
+
+tcp::socket asio_connect(asio::io_context& io, uint16_t port) {
+  tcp::socket s(io);
+  for (int attempt = 0;; ++attempt) {
+    boost::system::error_code ec;
+    s.connect(tcp::endpoint(asio::ip::address_v4::loopback(), port), ec);
+    if (!ec) break;
+    if (attempt > 200) throw std::runtime_error("cannot reach the asio echo server");
+    s.close();
+    std::this_thread::sleep_for(10ms);
+  }
+  s.set_option(tcp::no_delay(true));
+  return s;
+}
+
+// One message at a time; returns the round-trip times in microseconds.
+std::vector<double> asio_latency(uint16_t port, double seconds) {
+  asio::io_context io;
+  tcp::socket s = asio_connect(io, port);
+  std::vector<char> msg(4 + kPayload, 'x'), in(msg.size());
+  std::vector<double> rtts;
+  const auto end = Clock::now() + std::chrono::duration<double>(seconds);
+  while (Clock::now() < end) {
+    const auto t0 = Clock::now();
+    asio::write(s, asio::buffer(msg));
+    asio::read(s, asio::buffer(in));
+    rtts.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+  }
+  return rtts;
+}
+
+// kInFlight messages outstanding; every reply sends another. Event-driven, single thread.
+double asio_throughput(uint16_t port, double seconds) {
+  asio::io_context io;
+  tcp::socket s = asio_connect(io, port);
+  const size_t msg = 4 + kPayload;
+  std::vector<char> out(msg * kInFlight, 'x'), in(64 * 1024);
+  uint64_t received_bytes = 0, replies = 0;
+  bool writing = false;
+  size_t owed = 0;  // messages to send once the current write is done
+  const auto start = Clock::now();
+  const auto end = start + std::chrono::duration<double>(seconds);
+  std::function<void()> write_more = [&] {
+    if (writing || owed == 0) return;
+    const size_t n = std::min(owed, static_cast<size_t>(kInFlight));
+    owed -= n;
+    writing = true;
+    asio::async_write(s, asio::buffer(out.data(), n * msg), [&](boost::system::error_code, size_t) {
+      writing = false;
+      write_more();
+    });
+  };
+  std::function<void()> read_more = [&] {
+    s.async_read_some(asio::buffer(in), [&](boost::system::error_code ec, size_t n) {
+      if (ec) return;
+      const uint64_t before = received_bytes / msg;
+      received_bytes += n;
+      const uint64_t done = received_bytes / msg - before;
+      replies += done;
+      if (Clock::now() < end) {
+        owed += done;
+        write_more();
+        read_more();
+      } else {
+        io.stop();
+      }
+    });
+  };
+  owed = kInFlight;
+  write_more();
+  read_more();
+  io.run();
+  return static_cast<double>(replies) /
+         std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// ---- Strata RPC ----------------------------------------------------------------------------
+
+[[noreturn]] void run_rpc_server(flow::NetworkAddress address) {
+  net::AsioWorld world;
+  flow::RuntimeOptions o;
+  o.simulated = false;
+  o.reactor = &world.reactor();
+  flow::Runtime rt(o);
+  world.attach(rt.main_process(), "/tmp");
+  rt.main_process().set_address(address);
+  rt.run([] { nt::run_test_server(); });
+  ::_exit(0);
+}
+
+struct RpcFigures {
+  std::vector<double> rtts;
+  double msgs_per_s = 0;
+  double messages_per_write = 0;
+};
+
+RpcFigures rpc_measure(flow::NetworkAddress server, double seconds) {
+  net::AsioWorld world;
+  flow::RuntimeOptions o;
+  o.simulated = false;
+  o.reactor = &world.reactor();
+  flow::Runtime rt(o);
+  world.attach(rt.main_process(), "/tmp");
+  RpcFigures fig;
+  rt.run([&] {
+    nt::TestService s(server);
+    auto up = flow::wait(flow::timeout(
+        net::Transport::current().failure_monitor().on_available(server), 10s));
+    if (!up) throw flow::Error(flow::ErrorCode::connection_failed);
+    nt::wt::EchoRequestT req;
+    req.payload.assign(kPayload, 'x');
+    // Latency: one request at a time.
+    const auto lat_end = Clock::now() + std::chrono::duration<double>(seconds);
+    while (Clock::now() < lat_end) {
+      const auto t0 = Clock::now();
+      flow::wait(s.echo.get_reply(req));
+      fig.rtts.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+    }
+    // Throughput: kInFlight requesters, each sending its next request when its reply comes.
+    uint64_t replies = 0;
+    const auto start = Clock::now();
+    const auto end = start + std::chrono::duration<double>(seconds);
+    std::vector<flow::Future<flow::Void>> requesters;
+    for (int i = 0; i < kInFlight; ++i) {
+      requesters.push_back(flow::spawn([&] {
+        while (Clock::now() < end) {
+          flow::wait(s.echo.get_reply(req));
+          ++replies;
+        }
+      }));
+    }
+    flow::wait(flow::wait_all(requesters));
+    fig.msgs_per_s = static_cast<double>(replies) /
+                     std::chrono::duration<double>(Clock::now() - start).count();
+    const auto& c = net::Transport::current().counters();
+    fig.messages_per_write = static_cast<double>(c.messages_sent) / static_cast<double>(c.writes);
+  });
+  return fig;
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool json = false;
+  double seconds = 2.0;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--json") == 0) {
+      json = true;
+    } else if (std::strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
+      seconds = std::atof(argv[++i]);
+    } else {
+      std::fprintf(stderr,
+                   "usage: net-bench [--json] [--seconds S]\n"
+                   "  Strata RPC over loopback TCP beside a bare Boost.Asio echo.\n"
+                   "  --json        one JSON object instead of name = value lines\n"
+                   "  --seconds S   time per measurement (default 2)\n");
+      return 2;
+    }
+  }
+  if (!(seconds > 0)) seconds = 2.0;
+  ::signal(SIGPIPE, SIG_IGN);
+  const uint16_t asio_port = free_port();
+  const pid_t asio_pid = ::fork();
+  if (asio_pid == 0) run_asio_echo_server(asio_port);
+  const flow::NetworkAddress rpc_addr{0x7f000001, free_port()};
+  const pid_t rpc_pid = ::fork();
+  if (rpc_pid == 0) run_rpc_server(rpc_addr);
+
+  std::vector<std::pair<std::string, std::pair<double, const char*>>> figures;
+  try {
+    const std::vector<double> asio_rtts = asio_latency(asio_port, seconds);
+    const double asio_rate = asio_throughput(asio_port, seconds);
+    const RpcFigures rpc = rpc_measure(rpc_addr, seconds);
+    const double rpc_p50 = percentile(rpc.rtts, 0.5), asio_p50 = percentile(asio_rtts, 0.5);
+    figures = {
+        {"rpc_rtt_p50_us", {rpc_p50, "us"}},
+        {"rpc_rtt_p99_us", {percentile(rpc.rtts, 0.99), "us"}},
+        {"asio_rtt_p50_us", {asio_p50, "us"}},
+        {"asio_rtt_p99_us", {percentile(asio_rtts, 0.99), "us"}},
+        {"rtt_p50_ratio", {rpc_p50 / asio_p50, "x"}},
+        {"rpc_msgs_per_s", {rpc.msgs_per_s, "msgs/s"}},
+        {"asio_msgs_per_s", {asio_rate, "msgs/s"}},
+        {"rpc_client_messages_per_write", {rpc.messages_per_write, "msgs"}},
+        {"msgs_per_s_ratio", {rpc.msgs_per_s / asio_rate, "x (target >= 0.5)"}},
+    };
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "net-bench: %s\n", e.what());
+  } catch (const flow::Error& e) {
+    std::fprintf(stderr, "net-bench: %s\n", std::string(e.name()).c_str());
+  }
+  ::kill(asio_pid, SIGKILL);
+  ::kill(rpc_pid, SIGKILL);
+  ::waitpid(asio_pid, nullptr, 0);
+  ::waitpid(rpc_pid, nullptr, 0);
+  if (figures.empty()) return 1;
+  if (json) {
+    std::string out = "{";
+    for (size_t i = 0; i < figures.size(); ++i)
+      out += fmt::format("{}\"{}\": {:.4g}", i ? ", " : "", figures[i].first, figures[i].second.first);
+    fmt::print("{}}}\n", out);
+  } else {
+    for (const auto& [name, v] : figures) fmt::print("{} = {:.4g} {}\n", name, v.first, v.second);
+  }
+  return 0;
+}
