@@ -9,7 +9,7 @@
 //   asio_msgs_per_s          64 messages in flight on one connection
 // and the ratios. Prints "name = value unit" lines, or with --json one JSON object.
 //
-//   build/bin/net-bench [--json] [--seconds S]
+//   build/bin/net-bench [--json] [--seconds S] [--in-flight N]
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -45,7 +45,7 @@ using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 constexpr size_t kPayload = 64;
-constexpr int kInFlight = 64;
+int g_in_flight = 64;  // --in-flight
 
 uint16_t free_port() {
   const int s = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -118,12 +118,12 @@ std::vector<double> asio_latency(uint16_t port, double seconds) {
   return rtts;
 }
 
-// kInFlight messages outstanding; every reply sends another. Event-driven, single thread.
+// g_in_flight messages outstanding; every reply sends another. Event-driven, single thread.
 double asio_throughput(uint16_t port, double seconds) {
   asio::io_context io;
   tcp::socket s = asio_connect(io, port);
   const size_t msg = 4 + kPayload;
-  std::vector<char> out(msg * kInFlight, 'x'), in(64 * 1024);
+  std::vector<char> out(msg * g_in_flight, 'x'), in(64 * 1024);
   uint64_t received_bytes = 0, replies = 0;
   bool writing = false;
   size_t owed = 0;  // messages to send once the current write is done
@@ -131,7 +131,7 @@ double asio_throughput(uint16_t port, double seconds) {
   const auto end = start + std::chrono::duration<double>(seconds);
   std::function<void()> write_more = [&] {
     if (writing || owed == 0) return;
-    const size_t n = std::min(owed, static_cast<size_t>(kInFlight));
+    const size_t n = std::min(owed, static_cast<size_t>(g_in_flight));
     owed -= n;
     writing = true;
     asio::async_write(s, asio::buffer(out.data(), n * msg), [&](boost::system::error_code, size_t) {
@@ -155,7 +155,7 @@ double asio_throughput(uint16_t port, double seconds) {
       }
     });
   };
-  owed = kInFlight;
+  owed = g_in_flight;
   write_more();
   read_more();
   io.run();
@@ -205,12 +205,12 @@ RpcFigures rpc_measure(flow::NetworkAddress server, double seconds) {
       flow::wait(s.echo.get_reply(req));
       fig.rtts.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
     }
-    // Throughput: kInFlight requesters, each sending its next request when its reply comes.
+    // Throughput: g_in_flight requesters, each sending its next request when its reply comes.
     uint64_t replies = 0;
     const auto start = Clock::now();
     const auto end = start + std::chrono::duration<double>(seconds);
     std::vector<flow::Future<flow::Void>> requesters;
-    for (int i = 0; i < kInFlight; ++i) {
+    for (int i = 0; i < g_in_flight; ++i) {
       requesters.push_back(flow::spawn([&] {
         while (Clock::now() < end) {
           flow::wait(s.echo.get_reply(req));
@@ -241,14 +241,17 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--json") == 0) {
       json = true;
+    } else if (std::strcmp(argv[i], "--in-flight") == 0 && i + 1 < argc) {
+      g_in_flight = std::max(1, std::atoi(argv[++i]));
     } else if (std::strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
       seconds = std::atof(argv[++i]);
     } else {
       std::fprintf(stderr,
-                   "usage: net-bench [--json] [--seconds S]\n"
+                   "usage: net-bench [--json] [--seconds S] [--in-flight N]\n"
                    "  Strata RPC over loopback TCP beside a bare Boost.Asio echo.\n"
                    "  --json        one JSON object instead of name = value lines\n"
-                   "  --seconds S   time per measurement (default 2)\n");
+                   "  --seconds S   time per measurement (default 2)\n"
+                   "  --in-flight N requests (messages) in flight for the msgs/s figures (default 64)\n");
       return 2;
     }
   }
