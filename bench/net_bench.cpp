@@ -11,10 +11,7 @@
 //
 //   build/bin/net-bench [--json] [--seconds S] [--in-flight N]
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,18 +43,6 @@ using namespace std::chrono_literals;
 
 constexpr size_t kPayload = 64;
 int g_in_flight = 64;  // --in-flight
-
-uint16_t free_port() {
-  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(s);
-  return ntohs(a.sin_port);
-}
 
 // ---- the bare Asio echo: the baseline -----------------------------------------------------
 
@@ -257,10 +242,10 @@ int main(int argc, char** argv) {
   }
   if (!(seconds > 0)) seconds = 2.0;
   ::signal(SIGPIPE, SIG_IGN);
-  const uint16_t asio_port = free_port();
+  const uint16_t asio_port = net::free_loopback_address().port;
   const pid_t asio_pid = ::fork();
   if (asio_pid == 0) run_asio_echo_server(asio_port);
-  const flow::NetworkAddress rpc_addr{0x7f000001, free_port()};
+  const flow::NetworkAddress rpc_addr = net::free_loopback_address();
   const pid_t rpc_pid = ::fork();
   if (rpc_pid == 0) run_rpc_server(rpc_addr);
 

@@ -498,4 +498,10 @@ void AsioWorld::attach(flow::Process& p, std::string data_folder) {
   p.set_file_system(attached_fs_.get());
 }
 
+flow::NetworkAddress free_loopback_address() {
+  asio::io_context io;
+  tcp::acceptor probe(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+  return from_endpoint(probe.local_endpoint());
+}
+
 }  // namespace net

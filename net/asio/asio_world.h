@@ -48,4 +48,8 @@ class AsioWorld {
   std::unique_ptr<flow::IFileSystem> attached_fs_;
 };
 
+// A loopback address with a port nobody listens on right now (the kernel's pick for an ephemeral
+// bind), for tests and benchmarks that start servers.
+flow::NetworkAddress free_loopback_address();
+
 }  // namespace net

@@ -9,10 +9,7 @@
 // The checks are the same ones the simulated Rpc workload runs (net/testing/rpc_test_service.h);
 // here no connection failure is expected except where the suite kills a process on purpose.
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,18 +35,6 @@ namespace nt = net::testing;
 using namespace std::chrono_literals;
 
 // A port nobody listens on right now (the kernel's choice for an ephemeral bind).
-uint16_t free_port() {
-  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(s);
-  return ntohs(a.sin_port);
-}
-
 pid_t start_child(const char* self, const char* mode, const std::string& address) {
   const pid_t pid = ::fork();
   if (pid == 0) {
@@ -129,7 +114,7 @@ bool await_available(const flow::NetworkAddress& a, flow::Duration limit) {
 }
 
 int run_suite(const char* self) {
-  const std::string server = fmt::format("127.0.0.1:{}", free_port());
+  const std::string server = net::free_loopback_address().to_string();
   const pid_t server_pid = start_child(self, "serve", server);
   net::AsioWorld world;
   flow::Runtime rt(real_options(world, "rpc-suite"));
@@ -174,7 +159,7 @@ int run_suite(const char* self) {
     suite.report("requester dies mid-request", v);
 
     // A server that dies mid-request: the requester gets request_maybe_delivered.
-    const std::string second = fmt::format("127.0.0.1:{}", free_port());
+    const std::string second = net::free_loopback_address().to_string();
     const pid_t victim = start_child(self, "serve", second);
     nt::TestService s2(flow::NetworkAddress::parse(second).get());
     v.clear();
