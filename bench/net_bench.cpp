@@ -150,12 +150,16 @@ double asio_throughput(uint16_t port, double seconds) {
 
 // ---- Strata RPC ----------------------------------------------------------------------------
 
-[[noreturn]] void run_rpc_server(flow::NetworkAddress address) {
-  net::AsioWorld world;
+flow::RuntimeOptions real_options(net::AsioWorld& world) {
   flow::RuntimeOptions o;
   o.simulated = false;
   o.reactor = &world.reactor();
-  flow::Runtime rt(o);
+  return o;
+}
+
+[[noreturn]] void run_rpc_server(flow::NetworkAddress address) {
+  net::AsioWorld world;
+  flow::Runtime rt(real_options(world));
   world.attach(rt.main_process(), "/tmp");
   rt.main_process().set_address(address);
   rt.run([] { nt::run_test_server(); });
@@ -170,10 +174,7 @@ struct RpcFigures {
 
 RpcFigures rpc_measure(flow::NetworkAddress server, double seconds) {
   net::AsioWorld world;
-  flow::RuntimeOptions o;
-  o.simulated = false;
-  o.reactor = &world.reactor();
-  flow::Runtime rt(o);
+  flow::Runtime rt(real_options(world));
   world.attach(rt.main_process(), "/tmp");
   RpcFigures fig;
   rt.run([&] {

@@ -35,6 +35,8 @@ flow::Future<flow::Void> FailureMonitor::on_failed(const flow::NetworkAddress& a
 }
 
 flow::Future<flow::Void> FailureMonitor::on_available(const flow::NetworkAddress& a) {
+  // A process reaches itself without a connection: no attempt would ever report on it.
+  if (a == transport_.address() && a.is_set()) return flow::Void{};
   if (status(a) == Status::kAvailable) return flow::Void{};
   return flow::spawn([this, a] {
     while (status(a) != Status::kAvailable) {

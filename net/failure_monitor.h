@@ -26,7 +26,8 @@ class FailureMonitor {
   Status status(const flow::NetworkAddress& a) const;
   // Ready once `a` is failed (at once if it is now).
   flow::Future<flow::Void> on_failed(const flow::NetworkAddress& a);
-  // Ready once `a` is available (at once if it is now). Keeps the transport reconnecting.
+  // Ready once `a` is available (at once if it is now, or if `a` is this process's own address).
+  // Keeps the transport reconnecting.
   flow::Future<flow::Void> on_available(const flow::NetworkAddress& a);
   // Ready at the next connection attempt's outcome for `a`, whatever it is.
   flow::Future<flow::Void> on_attempt(const flow::NetworkAddress& a);
