@@ -32,6 +32,26 @@ Channel::Channel(Transport& transport, Kind kind, flow::NetworkAddress peer)
   append_frame(out_, {b.GetBufferPointer(), b.GetSize()});
 }
 
+Channel::~Channel() { ASSERT_MSG(pending_head_ == nullptr, "a channel ended with replies pending"); }
+
+void Channel::link(PendingReply& reply) {
+  reply.channel_ = this;
+  reply.prev_ = nullptr;
+  reply.next_ = pending_head_;
+  if (pending_head_ != nullptr) pending_head_->prev_ = &reply;
+  pending_head_ = &reply;
+  ++outstanding_;
+}
+
+void Channel::unlink(PendingReply& reply) {
+  ASSERT(reply.channel_ == this);
+  (reply.prev_ != nullptr ? reply.prev_->next_ : pending_head_) = reply.next_;
+  if (reply.next_ != nullptr) reply.next_->prev_ = reply.prev_;
+  reply.channel_ = nullptr;
+  reply.prev_ = reply.next_ = nullptr;
+  --outstanding_;
+}
+
 void Channel::send_envelope(Token destination, Token reply_to, int32_t error,
                             std::span<const uint8_t> body, bool ping, bool pong) {
   if (closed_ || transport_ == nullptr) return;
@@ -63,6 +83,12 @@ void Channel::close(const char* why, std::optional<Error> error) {
   out_.shrink_to_fit();
   Transport* t = std::exchange(transport_, nullptr);
   if (t) t->channel_down(*this);
+  // connection_lost() may free the reply (nobody else wanted it), so unlink it first.
+  while (PendingReply* reply = pending_head_) {
+    reply->table_->remove(reply->token_);
+    unlink(*reply);
+    reply->connection_lost();
+  }
   closed_promise_.send();
 }
 

@@ -4,8 +4,9 @@
 // idle monitor. A loopback channel (to the process itself) has no connection: what is sent on it
 // is dispatched at once.
 //
-// A channel ends once (close()): its connection closes, its on_closed() future becomes ready, and
-// whatever was still buffered is dropped.
+// A channel ends once (close()): its connection closes, its on_closed() future becomes ready,
+// whatever was still buffered is dropped, and every request still waiting for a reply on it learns
+// that the connection was lost.
 
 #include <cstdint>
 #include <memory>
@@ -23,6 +24,7 @@
 
 namespace net {
 
+class PendingReply;
 class Transport;
 
 class Channel : public std::enable_shared_from_this<Channel> {
@@ -32,6 +34,7 @@ class Channel : public std::enable_shared_from_this<Channel> {
   // `peer` is the address dialled (outgoing), the remote socket address until the Hello names the
   // peer (incoming), or our own (loopback).
   Channel(Transport& transport, Kind kind, flow::NetworkAddress peer);
+  ~Channel();
   Channel(const Channel&) = delete;
   Channel& operator=(const Channel&) = delete;
 
@@ -50,10 +53,11 @@ class Channel : public std::enable_shared_from_this<Channel> {
   // Ends the channel; `why` names the reason in the trace. Idempotent.
   void close(const char* why, std::optional<flow::Error> error = {});
 
-  // Requests sent on this channel still waiting for their reply (the idle monitor pings only
-  // then).
-  void add_outstanding() { ++outstanding_; }
-  void remove_outstanding() { --outstanding_; }
+  // Requests sent on this channel that wait for their reply (the idle monitor pings only while
+  // there are some). A channel that ends tells each one (PendingReply::connection_lost).
+  void link(PendingReply& reply);
+  void unlink(PendingReply& reply);
+  int64_t outstanding() const { return outstanding_; }
 
   // Runs the connection until it ends: reader, writer and idle monitor. Throws nothing; the
   // channel is closed when it returns. May suspend.
@@ -76,6 +80,7 @@ class Channel : public std::enable_shared_from_this<Channel> {
   bool closed_ = false;
   bool handshake_done_ = false;
   int64_t outstanding_ = 0;
+  PendingReply* pending_head_ = nullptr;  // linked through PendingReply::prev_/next_
   flow::Time last_received_{};
 };
 

@@ -112,25 +112,40 @@ struct ReceivedRequest {
 
 namespace detail {
 
-// Takes the one reply to a request.
+// The one reply to a request, and the state of the future get_reply() returns: one allocation
+// per request and no actor. It holds a promise reference of its own while pending; the reply, a
+// lost connection, or the last future going away ends that (see PendingReply).
 template <WireMessage Rep>
-class ReplyReceiver final : public MessageReceiver {
+class ReplyState final : public flow::detail::SAV<Rep>, public PendingReply {
  public:
-  flow::Future<Rep> get_future() const { return promise_.get_future(); }
+  // With the one future reference get_reply() hands out.
+  ReplyState() : flow::detail::SAV<Rep>(1, 1) { this->custom_lifetime_ = true; }
+
   bool receive(std::span<const uint8_t> body, const MessageContext& context) override {
-    if (!promise_.can_be_set()) return true;  // a duplicate; the first one won
     if (context.error != 0) {
-      promise_.send_error(flow::Error::from_number(context.error));
-      return true;
+      this->set_error(flow::Error::from_number(context.error));
+    } else {
+      flow::ErrorOr<Rep> reply = decode_message<Rep>(body);
+      if (!reply.ok()) return false;  // the connection closes, and tells us
+      this->set_value(std::move(reply.get()));
     }
-    flow::ErrorOr<Rep> reply = decode_message<Rep>(body);
-    if (!reply.ok()) return false;
-    promise_.send(std::move(reply.get()));
+    finish();
     return true;
+  }
+  void connection_lost() override {
+    this->set_error(flow::Error(flow::ErrorCode::request_maybe_delivered));
+    finish();
   }
 
  private:
-  flow::Promise<Rep> promise_;
+  ~ReplyState() override = default;
+  void destroy() override { delete this; }
+  void on_last_future_dropped() override { finish(); }  // nobody wants the reply: forget it
+  // Stops pending and drops our promise reference (which frees this if no future remains).
+  void finish() {
+    stop_pending();
+    this->del_promise_ref();
+  }
 };
 
 // A server's queue of incoming requests, registered under the stream's token.
@@ -169,17 +184,6 @@ class RequestQueue final : public MessageReceiver {
   flow::PromiseStream<ReceivedRequest<Req, Rep>> stream_;
 };
 
-// Waits for the reply, or for the connection that carried the request to fail. May suspend.
-template <WireMessage Rep>
-Rep await_reply(flow::Future<Rep> reply, PendingRequest pending) {
-  if (!reply.is_ready()) {
-    flow::Future<flow::Void> lost = pending.lost();
-    flow::wait_any(reply, lost);
-  }
-  if (reply.is_ready()) return flow::wait(reply);
-  throw flow::Error(flow::ErrorCode::request_maybe_delivered);
-}
-
 }  // namespace detail
 
 template <WireMessage Req, WireMessage Rep>
@@ -196,20 +200,21 @@ class RequestStream {
   bool is_local() const { return queue_ != nullptr; }
 
   // Sends `request`; the future holds the reply or an error (see the header comment). Does not
-  // wait: the actor that awaits the reply parks at once. Dropping the future abandons the reply.
+  // wait. Dropping the future abandons the reply (a late one is then ignored).
   flow::Future<Rep> get_reply(const Req& request) const {
     Transport& t = Transport::current();
     encode_message(t.message_builder(), request);
-    auto receiver = std::make_unique<detail::ReplyReceiver<Rep>>();
-    flow::Future<Rep> reply = receiver->get_future();
+    auto* state = new detail::ReplyState<Rep>();
+    flow::Future<Rep> reply = flow::Future<Rep>::adopt(state);
     try {
-      PendingRequest pending = t.send_request(
-          endpoint_, {t.message_builder().GetBufferPointer(), t.message_builder().GetSize()},
-          std::move(receiver));
-      return flow::spawn(detail::await_reply<Rep>, std::move(reply), std::move(pending));
+      t.send_request(endpoint_,
+                     {t.message_builder().GetBufferPointer(), t.message_builder().GetSize()}, *state);
     } catch (const flow::Error& e) {
-      return e;
+      // Never pended: end the state as a failed request.
+      state->set_error(e);
+      state->del_promise_ref();
     }
+    return reply;
   }
 
   // Sends `request` as a one-way message: no reply, no delivery report. Throws message_too_large.

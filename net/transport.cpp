@@ -27,39 +27,74 @@ std::string Endpoint::to_string() const {
   return fmt::format("{}/{}", address.to_string(), token.to_string());
 }
 
-void EndpointTable::add(Token token, MessageReceiver* receiver) {
-  const bool inserted = receivers_.emplace(token, receiver).second;
+EndpointTable::EndpointTable(uint64_t nonce) : nonce_(nonce) {
+  ASSERT(nonce != 0 && nonce != kWellKnownFirst);
+}
+
+Token EndpointTable::add(MessageReceiver* receiver) {
+  uint32_t index;
+  if (!free_slots_.empty()) {
+    index = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    ASSERT_MSG(slots_.size() < UINT32_MAX, "too many endpoints");
+    index = static_cast<uint32_t>(slots_.size());
+    slots_.emplace_back();
+  }
+  Slot& slot = slots_[index];
+  slot.receiver = receiver;
+  ++size_;
+  return Token{nonce_, (static_cast<uint64_t>(slot.generation) << 32) | index};
+}
+
+void EndpointTable::add_fixed(Token token, MessageReceiver* receiver) {
+  ASSERT_MSG(token.first != nonce_, "fixed token {} looks fresh", token.to_string());
+  const bool inserted = fixed_.emplace(token, receiver).second;
   ASSERT_MSG(inserted, "endpoint token {} registered twice", token.to_string());
+  ++size_;
 }
 
-MessageReceiver* EndpointTable::find(Token token) const {
-  auto it = receivers_.find(token);
-  return it == receivers_.end() ? nullptr : it->second;
+void EndpointTable::remove(Token token) {
+  if (token.first != nonce_) {
+    size_ -= fixed_.erase(token);
+    return;
+  }
+  const auto index = static_cast<uint32_t>(token.second);
+  if (index >= slots_.size()) return;
+  Slot& slot = slots_[index];
+  if (slot.generation != (token.second >> 32) || slot.receiver == nullptr) return;
+  slot.receiver = nullptr;
+  ++slot.generation;  // the old token now finds nothing
+  free_slots_.push_back(index);
+  --size_;
 }
 
-PendingRequest::PendingRequest(std::shared_ptr<EndpointTable> table, Token token,
-                               std::unique_ptr<MessageReceiver> receiver,
-                               std::shared_ptr<Channel> channel)
-    : table_(table), token_(token), receiver_(std::move(receiver)), channel_(std::move(channel)) {
-  channel_->add_outstanding();
+MessageReceiver* EndpointTable::find_fixed(Token token) const {
+  auto it = fixed_.find(token);
+  return it == fixed_.end() ? nullptr : it->second;
 }
 
-PendingRequest::PendingRequest(PendingRequest&& o) noexcept
-    : table_(std::move(o.table_)),
-      token_(o.token_),
-      receiver_(std::move(o.receiver_)),
-      channel_(std::move(o.channel_)) {}
+PendingReply::~PendingReply() { ASSERT_MSG(!pending(), "a pending reply was destroyed"); }
 
-PendingRequest::~PendingRequest() {
-  if (!channel_) return;  // moved from
-  channel_->remove_outstanding();
-  if (auto t = table_.lock()) t->remove(token_);
+void PendingReply::stop_pending() {
+  if (channel_ == nullptr) return;
+  table_->remove(token_);
+  channel_->unlink(*this);
 }
 
-flow::Future<flow::Void> PendingRequest::lost() const { return channel_->on_closed(); }
+namespace {
+uint64_t draw_nonce() {
+  uint64_t n;
+  do {
+    n = flow::deterministic_random().random_uint64();
+  } while (n == 0 || n == kWellKnownFirst);
+  return n;
+}
+}  // namespace
 
 Transport::Transport(flow::Process& process)
-    : process_(process), failure_monitor_(*this), message_builder_(1024), envelope_builder_(1024) {
+    : process_(process),
+      endpoints_(std::make_shared<EndpointTable>(draw_nonce())), failure_monitor_(*this), message_builder_(1024), envelope_builder_(1024) {
   loopback_ = std::make_shared<Channel>(*this, Channel::Kind::kLoopback, process.address());
   if (process.address().is_set()) {
     listener_ = process.network().listen(process.address());
@@ -82,17 +117,9 @@ Transport::~Transport() {
 Transport& Transport::current() { return flow::current_process().extension<Transport>(); }
 
 Token Transport::add_endpoint(MessageReceiver* receiver, std::optional<Token> token) {
-  Token t;
-  if (token) {
-    t = *token;
-  } else {
-    auto& rng = flow::deterministic_random();
-    do {
-      t = Token{rng.random_uint64(), rng.random_uint64()};
-    } while (t.first == kWellKnownFirst || t.is_zero() || endpoints_->find(t) != nullptr);
-  }
-  endpoints_->add(t, receiver);
-  return t;
+  if (!token) return endpoints_->add(receiver);
+  endpoints_->add_fixed(*token, receiver);
+  return *token;
 }
 
 void Transport::check_size(std::span<const uint8_t> body) {
@@ -116,15 +143,17 @@ void Transport::trim_builders() {
   if (envelope_builder_.GetSize() > kKeepBytes) envelope_builder_.Reset();
 }
 
-PendingRequest Transport::send_request(const Endpoint& destination, std::span<const uint8_t> body,
-                                       std::unique_ptr<MessageReceiver> receiver) {
+void Transport::send_request(const Endpoint& destination, std::span<const uint8_t> body,
+                             PendingReply& reply) {
+  ASSERT(!reply.pending());
   check_size(body);
-  const Token reply_to = add_endpoint(receiver.get());
   std::shared_ptr<Channel> channel = channel_to(destination.address);
-  PendingRequest pending(endpoints_, reply_to, std::move(receiver), channel);
-  channel->send_envelope(destination.token, reply_to, 0, body);
+  // Pending before it is sent: a loopback request may be answered (broken_promise) at once.
+  reply.table_ = endpoints_.get();
+  reply.token_ = endpoints_->add(&reply);
+  channel->link(reply);
+  channel->send_envelope(destination.token, reply.token_, 0, body);
   trim_builders();
-  return pending;
 }
 
 void Transport::send_reply(const std::weak_ptr<Channel>& channel, Token reply_to,

@@ -59,17 +59,46 @@ class MessageReceiver {
   virtual bool receive(std::span<const uint8_t> body, const MessageContext& context) = 0;
 };
 
-// The receivers of one process by token. Shared, so a receiver that outlives its transport (a kill
-// ended the process's state) can still remove itself harmlessly.
+// The receivers of one process by token, found in O(1): a fresh token names a slot of a vector
+// (its low half) and the slot's generation (its high half), under a nonce drawn once per
+// transport, so a stale token — its receiver gone, or from an earlier life of the process — finds
+// nothing. Fixed tokens (well-known ones) live in a small ordered map. Shared, so a receiver that
+// outlives its transport (a kill ended the process's state) can still remove itself harmlessly.
 class EndpointTable {
  public:
-  void add(Token token, MessageReceiver* receiver);
-  void remove(Token token) { receivers_.erase(token); }
-  MessageReceiver* find(Token token) const;
-  size_t size() const { return receivers_.size(); }
+  // REQUIRES: nonce is neither 0 nor kWellKnownFirst.
+  explicit EndpointTable(uint64_t nonce);
+
+  // Registers `receiver` under a fresh token.
+  Token add(MessageReceiver* receiver);
+  // Registers `receiver` under `token`. REQUIRES: `token` is not taken and is not of this table's
+  // fresh kind.
+  void add_fixed(Token token, MessageReceiver* receiver);
+  // Unregisters `token`; nothing happens if it is not registered.
+  void remove(Token token);
+  MessageReceiver* find(Token token) const {
+    if (token.first == nonce_) {
+      const auto index = static_cast<uint32_t>(token.second);
+      if (index < slots_.size() && slots_[index].generation == (token.second >> 32))
+        return slots_[index].receiver;
+      return nullptr;
+    }
+    return find_fixed(token);
+  }
+  size_t size() const { return size_; }
 
  private:
-  std::map<Token, MessageReceiver*> receivers_;
+  struct Slot {
+    MessageReceiver* receiver = nullptr;
+    uint32_t generation = 0;
+  };
+  MessageReceiver* find_fixed(Token token) const;
+
+  uint64_t nonce_;
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> free_slots_;  // reused last-freed first: the hot ones
+  std::map<Token, MessageReceiver*> fixed_;
+  size_t size_ = 0;
 };
 
 // Figures a benchmark or a test reads.
@@ -85,23 +114,34 @@ struct TransportCounters {
   uint64_t unknown_endpoint = 0;       // messages for a token nobody has
 };
 
-// A request in flight: its reply receiver stays registered until this is destroyed.
-class PendingRequest {
+// A request waiting for its reply. While pending it is registered under its reply token and
+// linked into the channel that carried the request; it stops pending exactly once, when the reply
+// comes (receive), when that channel ends (connection_lost), or when nobody wants the reply any
+// more (the subclass calls stop_pending). rpc.h's ReplyState is the one subclass.
+class PendingReply : public MessageReceiver {
  public:
-  PendingRequest(std::shared_ptr<EndpointTable> table, Token token,
-                 std::unique_ptr<MessageReceiver> receiver, std::shared_ptr<Channel> channel);
-  PendingRequest(PendingRequest&&) noexcept;
-  PendingRequest& operator=(PendingRequest&&) = delete;
-  ~PendingRequest();
+  PendingReply() = default;
+  PendingReply(const PendingReply&) = delete;
+  PendingReply& operator=(const PendingReply&) = delete;
 
-  // Ready (with Void) if the connection carrying the request ends before the reply arrives.
-  flow::Future<flow::Void> lost() const;
+  bool pending() const { return channel_ != nullptr; }
+  // The channel carrying the request ended first. Called by the channel, which has already
+  // unlinked this.
+  virtual void connection_lost() = 0;
+
+ protected:
+  ~PendingReply() override;
+  // Unregisters the token and unlinks from the channel. Idempotent.
+  void stop_pending();
 
  private:
-  std::weak_ptr<EndpointTable> table_;
+  friend class Channel;
+  friend class Transport;
+  EndpointTable* table_ = nullptr;  // outlives every pending reply: channels end first
+  Channel* channel_ = nullptr;      // non-null while pending
+  PendingReply* prev_ = nullptr;
+  PendingReply* next_ = nullptr;
   Token token_;
-  std::unique_ptr<MessageReceiver> receiver_;
-  std::shared_ptr<Channel> channel_;
 };
 
 class Transport final : public flow::ProcessExtension {
@@ -121,15 +161,17 @@ class Transport final : public flow::ProcessExtension {
   const TransportCounters& counters() const { return counters_; }
   const std::shared_ptr<EndpointTable>& endpoints() const { return endpoints_; }
 
-  // Registers `receiver` under a fresh random token, or under `token` (a well-known one).
+  // Registers `receiver` under a fresh token, or under `token` (a well-known one).
   // REQUIRES: `token` is not taken.
   Token add_endpoint(MessageReceiver* receiver, std::optional<Token> token = {});
 
   // Sends a one-way message. Throws message_too_large.
   void send(const Endpoint& destination, std::span<const uint8_t> body);
-  // Sends a request whose reply `receiver` takes. Throws message_too_large.
-  PendingRequest send_request(const Endpoint& destination, std::span<const uint8_t> body,
-                              std::unique_ptr<MessageReceiver> receiver);
+  // Sends a request whose reply `reply` takes: it is pending from here (see PendingReply), and
+  // may have stopped pending before this returns (a loopback request to an endpoint nobody
+  // has). Throws message_too_large (and then `reply` never pended).
+  void send_request(const Endpoint& destination, std::span<const uint8_t> body,
+                    PendingReply& reply);
   // Sends a reply (error != 0: an error reply with no body) on `channel`; if that connection is
   // gone the reply is dropped and counted.
   void send_reply(const std::weak_ptr<Channel>& channel, Token reply_to,
@@ -162,7 +204,7 @@ class Transport final : public flow::ProcessExtension {
                                           std::span<const uint8_t> body, bool ping, bool pong);
 
   flow::Process& process_;
-  std::shared_ptr<EndpointTable> endpoints_ = std::make_shared<EndpointTable>();
+  std::shared_ptr<EndpointTable> endpoints_;
   FailureMonitor failure_monitor_;
   TransportCounters counters_;
   std::map<flow::NetworkAddress, PeerState> peers_;

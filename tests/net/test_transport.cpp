@@ -100,6 +100,61 @@ TEST_CASE("rpc: errors travel as themselves; dropped replies and unknown endpoin
   CHECK(violations == std::vector<std::string>{});
 }
 
+TEST_CASE("endpoint table: fresh tokens find their receiver until removed, then never again") {
+  struct Nobody final : net::MessageReceiver {
+    bool receive(std::span<const uint8_t>, const net::MessageContext&) override { return true; }
+  } a, b;
+  net::EndpointTable table(12345);
+  const net::Token ta = table.add(&a);
+  CHECK(table.find(ta) == &a);
+  table.remove(ta);
+  CHECK(table.find(ta) == nullptr);
+  // The slot is reused, under a new generation: the stale token still finds nothing.
+  const net::Token tb = table.add(&b);
+  CHECK(static_cast<uint32_t>(tb.second) == static_cast<uint32_t>(ta.second));
+  CHECK(tb != ta);
+  CHECK(table.find(tb) == &b);
+  CHECK(table.find(ta) == nullptr);
+  table.remove(ta);  // stale: harmless
+  CHECK(table.find(tb) == &b);
+  // Another nonce (another life of the process) finds nothing; fixed tokens live beside.
+  CHECK(table.find(net::Token{54321, tb.second}) == nullptr);
+  table.add_fixed(net::well_known_token(3), &a);
+  CHECK(table.find(net::well_known_token(3)) == &a);
+  CHECK(table.size() == 2);
+  table.remove(net::well_known_token(3));
+  table.remove(tb);
+  CHECK(table.size() == 0);
+}
+
+TEST_CASE("rpc: an abandoned request forgets its token; its late reply is dropped") {
+  Cluster c(5);
+  c.start_server();
+  const flow::NetworkAddress server = c.server().address;
+  auto result = c.client([server] {
+    nt::TestService s(server);
+    net::Transport& t = net::Transport::current();
+    const size_t before = t.endpoints()->size();
+    {
+      flow::Future<nt::wt::ControlReplyT> held = nt::hold_request(s, 300);
+      flow::wait(flow::delay(50ms));
+      CHECK(t.endpoints()->size() == before + 1);
+    }  // dropped unanswered
+    CHECK(t.endpoints()->size() == before);
+    const uint64_t unknown = t.counters().unknown_endpoint;
+    flow::wait(flow::delay(500ms));  // the reply comes, for a token nobody has
+    CHECK(t.counters().unknown_endpoint == unknown + 1);
+    // A loopback request to nobody is answered before get_reply returns.
+    nt::EchoStream nobody(net::Endpoint{t.address(), net::well_known_token(999)});
+    flow::Future<nt::wt::EchoReplyT> f = nobody.get_reply(nt::wt::EchoRequestT{});
+    CHECK(f.is_ready());
+    CHECK(outcome(f) == ErrorCode::broken_promise);
+    CHECK(t.endpoints()->size() == before);
+    return flow::wait(s.echo.get_reply(nt::wt::EchoRequestT{})).id;
+  });
+  CHECK(result == 0);
+}
+
 TEST_CASE("rpc: a server that dies mid-request leaves request_maybe_delivered") {
   Cluster c(3);
   c.start_server();
