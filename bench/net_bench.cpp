@@ -7,9 +7,11 @@
 //   asio_rtt_p50_us / p99    one 64-byte length-prefixed message at a time
 //   rpc_msgs_per_s           64 requests in flight on one connection
 //   asio_msgs_per_s          64 messages in flight on one connection
-// and the ratios. Prints "name = value unit" lines, or with --json one JSON object.
+// and the ratios. The throughput figures are medians of R rounds that alternate between the two,
+// so that a slow spell of the machine weighs on both. Prints "name = value unit" lines, or with
+// --json one JSON object.
 //
-//   build/bin/net-bench [--json] [--seconds S] [--in-flight N]
+//   build/bin/net-bench [--json] [--seconds S] [--rounds R] [--in-flight N]
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -166,39 +168,64 @@ flow::RuntimeOptions real_options(net::AsioWorld& world) {
   ::_exit(0);
 }
 
-struct RpcFigures {
-  std::vector<double> rtts;
-  double msgs_per_s = 0;
-  double messages_per_write = 0;
-};
-
-RpcFigures rpc_measure(flow::NetworkAddress server, double seconds) {
+// Runs `body` as the main actor of a fresh real-world runtime that is connected to `server`.
+template <class Fn>
+void with_rpc_client(flow::NetworkAddress server, Fn body) {
   net::AsioWorld world;
   flow::Runtime rt(real_options(world));
   world.attach(rt.main_process(), "/tmp");
-  RpcFigures fig;
   rt.run([&] {
     nt::TestService s(server);
     auto up = flow::wait(flow::timeout(
         net::Transport::current().failure_monitor().on_available(server), 10s));
     if (!up) throw flow::Error(flow::ErrorCode::connection_failed);
+    body(s);
+  });
+}
+
+// One request at a time; returns the round-trip times in microseconds.
+std::vector<double> rpc_latency(flow::NetworkAddress server, double seconds) {
+  std::vector<double> rtts;
+  with_rpc_client(server, [&](const nt::TestService& s) {
     nt::wt::EchoRequestT req;
     req.payload.assign(kPayload, 'x');
-    // Latency: one request at a time.
-    const auto lat_end = Clock::now() + std::chrono::duration<double>(seconds);
-    while (Clock::now() < lat_end) {
+    const auto end = Clock::now() + std::chrono::duration<double>(seconds);
+    while (Clock::now() < end) {
       const auto t0 = Clock::now();
       flow::wait(s.echo.get_reply(req));
-      fig.rtts.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+      rtts.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
     }
-    // Throughput: g_in_flight requesters, each sending its next request when its reply comes.
+  });
+  return rtts;
+}
+
+struct RpcThroughput {
+  double msgs_per_s = 0;
+  double messages_per_write = 0;
+};
+
+// g_in_flight requesters, each sending its next request when its reply comes.
+RpcThroughput rpc_throughput(flow::NetworkAddress server, double seconds) {
+  RpcThroughput fig;
+  with_rpc_client(server, [&](const nt::TestService& s) {
+    nt::wt::EchoRequestT req;
+    req.payload.assign(kPayload, 'x');
+    // A timer ends the run: reading the clock per request would cost more than the asio client
+    // pays (it reads it once per batch of replies).
     uint64_t replies = 0;
+    bool stop = false;
     const auto start = Clock::now();
-    const auto end = start + std::chrono::duration<double>(seconds);
+    auto timer = flow::spawn([&] {
+      flow::wait(flow::delay(std::chrono::duration_cast<flow::Duration>(
+          std::chrono::duration<double>(seconds))));
+      stop = true;
+    });
+    const auto& c = net::Transport::current().counters();
+    const uint64_t sent_before = c.messages_sent, writes_before = c.writes;
     std::vector<flow::Future<flow::Void>> requesters;
     for (int i = 0; i < g_in_flight; ++i) {
       requesters.push_back(flow::spawn([&] {
-        while (Clock::now() < end) {
+        while (!stop) {
           flow::wait(s.echo.get_reply(req));
           ++replies;
         }
@@ -207,10 +234,15 @@ RpcFigures rpc_measure(flow::NetworkAddress server, double seconds) {
     flow::wait(flow::wait_all(requesters));
     fig.msgs_per_s = static_cast<double>(replies) /
                      std::chrono::duration<double>(Clock::now() - start).count();
-    const auto& c = net::Transport::current().counters();
-    fig.messages_per_write = static_cast<double>(c.messages_sent) / static_cast<double>(c.writes);
+    fig.messages_per_write = static_cast<double>(c.messages_sent - sent_before) /
+                             static_cast<double>(c.writes - writes_before);
   });
   return fig;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
 }
 
 double percentile(std::vector<double> v, double p) {
@@ -224,19 +256,23 @@ double percentile(std::vector<double> v, double p) {
 int main(int argc, char** argv) {
   bool json = false;
   double seconds = 2.0;
+  int rounds = 3;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--json") == 0) {
       json = true;
     } else if (std::strcmp(argv[i], "--in-flight") == 0 && i + 1 < argc) {
       g_in_flight = std::max(1, std::atoi(argv[++i]));
+    } else if (std::strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) {
+      rounds = std::max(1, std::atoi(argv[++i]));
     } else if (std::strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
       seconds = std::atof(argv[++i]);
     } else {
       std::fprintf(stderr,
-                   "usage: net-bench [--json] [--seconds S] [--in-flight N]\n"
+                   "usage: net-bench [--json] [--seconds S] [--rounds R] [--in-flight N]\n"
                    "  Strata RPC over loopback TCP beside a bare Boost.Asio echo.\n"
                    "  --json        one JSON object instead of name = value lines\n"
                    "  --seconds S   time per measurement (default 2)\n"
+                   "  --rounds R    alternating throughput rounds per side; medians (default 3)\n"
                    "  --in-flight N requests (messages) in flight for the msgs/s figures (default 64)\n");
       return 2;
     }
@@ -253,19 +289,28 @@ int main(int argc, char** argv) {
   std::vector<std::pair<std::string, std::pair<double, const char*>>> figures;
   try {
     const std::vector<double> asio_rtts = asio_latency(asio_port, seconds);
-    const double asio_rate = asio_throughput(asio_port, seconds);
-    const RpcFigures rpc = rpc_measure(rpc_addr, seconds);
-    const double rpc_p50 = percentile(rpc.rtts, 0.5), asio_p50 = percentile(asio_rtts, 0.5);
+    const std::vector<double> rpc_rtts = rpc_latency(rpc_addr, seconds);
+    // Throughput rounds alternate, so a noisy spell of the machine hits both sides alike; each
+    // side's figure is the median of its rounds.
+    std::vector<double> asio_rates, rpc_rates, per_write;
+    for (int r = 0; r < rounds; ++r) {
+      asio_rates.push_back(asio_throughput(asio_port, seconds));
+      const RpcThroughput t = rpc_throughput(rpc_addr, seconds);
+      rpc_rates.push_back(t.msgs_per_s);
+      per_write.push_back(t.messages_per_write);
+    }
+    const double asio_rate = median(asio_rates), rpc_rate = median(rpc_rates);
+    const double rpc_p50 = percentile(rpc_rtts, 0.5), asio_p50 = percentile(asio_rtts, 0.5);
     figures = {
         {"rpc_rtt_p50_us", {rpc_p50, "us"}},
-        {"rpc_rtt_p99_us", {percentile(rpc.rtts, 0.99), "us"}},
+        {"rpc_rtt_p99_us", {percentile(rpc_rtts, 0.99), "us"}},
         {"asio_rtt_p50_us", {asio_p50, "us"}},
         {"asio_rtt_p99_us", {percentile(asio_rtts, 0.99), "us"}},
         {"rtt_p50_ratio", {rpc_p50 / asio_p50, "x"}},
-        {"rpc_msgs_per_s", {rpc.msgs_per_s, "msgs/s"}},
+        {"rpc_msgs_per_s", {rpc_rate, "msgs/s"}},
         {"asio_msgs_per_s", {asio_rate, "msgs/s"}},
-        {"rpc_client_messages_per_write", {rpc.messages_per_write, "msgs"}},
-        {"msgs_per_s_ratio", {rpc.msgs_per_s / asio_rate, "x (target >= 0.5)"}},
+        {"rpc_client_messages_per_write", {median(per_write), "msgs"}},
+        {"msgs_per_s_ratio", {rpc_rate / asio_rate, "x (target >= 0.5)"}},
     };
   } catch (const std::exception& e) {
     std::fprintf(stderr, "net-bench: %s\n", e.what());

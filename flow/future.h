@@ -377,20 +377,37 @@ class Promise {
   detail::SAV<T>* sav_;
 };
 
-// The value of `f`, waiting for it if needed; throws its error. The value is copied out, so it
-// stays valid after the future is gone. REQUIRES: on an actor's fiber, f.is_valid(). May suspend.
+namespace detail {
+// Waits for `f` and throws its error. REQUIRES: on an actor's fiber, f.is_valid(). May suspend.
 template <class T>
-STRATA_ALWAYS_INLINE T wait(const Future<T>& f) {
-  detail::SAV<T>* sav = f.test_state();
+STRATA_ALWAYS_INLINE SAV<T>* wait_for_value(const Future<T>& f) {
+  SAV<T>* sav = f.test_state();
   ASSERT_MSG(sav != nullptr, "wait on an invalid future");
   if (!sav->is_set()) {
     // Hold a reference of our own: whoever owns `f` may drop it while we are parked.
     const Future<T> hold = f;
-    detail::wait_until_set(sav);
+    wait_until_set(sav);
   } else {
-    detail::check_not_cancelled();
+    check_not_cancelled();
   }
   if (sav->is_error()) throw sav->error();
+  return sav;
+}
+}  // namespace detail
+
+// The value of `f`, waiting for it if needed; throws its error. The value is copied out, so it
+// stays valid after the future is gone. REQUIRES: on an actor's fiber, f.is_valid(). May suspend.
+template <class T>
+STRATA_ALWAYS_INLINE T wait(const Future<T>& f) {
+  return detail::wait_for_value(f)->value();
+}
+
+// As above, for a future the caller gives up (a temporary, or std::move(f)): when no other future
+// shares the state, the value is moved out rather than copied. `f` must not be read afterwards.
+template <class T>
+STRATA_ALWAYS_INLINE T wait(Future<T>&& f) {
+  detail::SAV<T>* sav = detail::wait_for_value(f);
+  if (sav->future_count() == 1) return std::move(sav->value());
   return sav->value();
 }
 

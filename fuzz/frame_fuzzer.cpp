@@ -1,6 +1,6 @@
 // frame-fuzzer — libFuzzer target for everything a peer's bytes reach before a receiver sees a
 // message: the frame decoder (lengths, checksums, direct reads of large frames), the Hello and
-// Envelope verification, and the verification and unpacking of message bodies.
+// envelope parsing, and the verification and unpacking of message bodies.
 //
 // The first input byte picks how the rest is split into reads (as a connection would deliver
 // it); the checksum is recomputed for a frame whose first payload byte is odd, so the fuzzer gets
@@ -8,13 +8,12 @@
 //
 // Build and run (clang, see scripts/fuzz): scripts/fuzz 1000000
 
-#include <xxhash.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <vector>
 
+#include "net/envelope.h"
 #include "net/frame.h"
 #include "net/message.h"
 #include "net/schema/transport_generated.h"
@@ -31,11 +30,12 @@ void fix_some_checksums(std::vector<uint8_t>& stream) {
   while (pos + net::kFrameHeaderBytes <= stream.size()) {
     uint32_t len = 0;
     std::memcpy(&len, stream.data() + pos, 4);
-    const size_t end = pos + net::kFrameHeaderBytes + len;
+    const size_t end = pos + net::frame_bytes(len);
     if (len > (1u << 20) || end > stream.size()) return;
     if (len > 0 && (stream[pos + net::kFrameHeaderBytes] & 1)) {
-      const uint64_t sum = XXH64(stream.data() + pos + net::kFrameHeaderBytes, len, 0);
-      std::memcpy(stream.data() + pos + 4, &sum, 8);
+      const uint64_t sum =
+          net::frame_checksum({stream.data() + pos + net::kFrameHeaderBytes, size_t{len}});
+      std::memcpy(stream.data() + pos + 8, &sum, 8);
     }
     pos = end;
   }
@@ -56,14 +56,16 @@ void handle_payload(std::span<const uint8_t> payload) {
       if (h->process_name()) (void)h->process_name()->str();
     }
   }
-  flatbuffers::Verifier v(payload.data(), payload.size(), 8, 16);
-  if (payload.size() < 4 || !v.VerifyBuffer<wire::Envelope>(nullptr)) return;
-  const auto* env = flatbuffers::GetRoot<wire::Envelope>(payload.data());
-  if (!env->body()) return;
+  const std::optional<net::ReceivedEnvelope> env = net::parse_envelope(payload);
+  if (!env) return;
   // As the transport does: an unaligned body is copied before it is read.
-  net::Payload aligned(env->body()->size());
-  if (aligned.size()) std::memcpy(aligned.data(), env->body()->data(), aligned.size());
-  const std::span<const uint8_t> body = aligned.bytes();
+  std::span<const uint8_t> body = env->body;
+  net::Payload aligned;
+  if (reinterpret_cast<uintptr_t>(body.data()) % 8 != 0) {
+    aligned = net::Payload(body.size());
+    if (aligned.size()) std::memcpy(aligned.data(), body.data(), aligned.size());
+    body = aligned.bytes();
+  }
   try_decode<wt::EchoRequestT>(body);
   try_decode<wt::EchoReplyT>(body);
   try_decode<wt::SetRequestT>(body);
@@ -86,7 +88,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       auto next = decoder.next();
       if (!next.ok()) return 0;  // the connection would close here
       if (!next.get()) break;
-      handle_payload(next.get()->bytes());
+      handle_payload(*next.get());
     }
     if (pos == stream.size()) return 0;
     const size_t n = piece == 64 ? stream.size() - pos : std::min(piece, stream.size() - pos);

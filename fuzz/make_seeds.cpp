@@ -8,9 +8,11 @@
 
 #include <flatbuffers/flatbuffers.h>
 
+#include "net/envelope.h"
 #include "net/frame.h"
 #include "net/message.h"
 #include "net/schema/transport_generated.h"
+#include "net/transport.h"
 #include "net/testing/rpc_test_generated.h"
 
 namespace wire = strata::wire;
@@ -18,14 +20,15 @@ namespace wt = strata::wire::test;
 
 namespace {
 
+// The payload of a frame carrying an envelope and `body`.
 std::vector<uint8_t> envelope(uint64_t token, uint64_t reply, int32_t error,
                               const std::vector<uint8_t>& body, bool ping) {
-  flatbuffers::FlatBufferBuilder b;
-  b.ForceVectorAlignment(body.size(), 1, 8);
-  auto bo = b.CreateVector(body);
-  const wire::Token d(1, token), r(2, reply);
-  b.Finish(wire::CreateEnvelope(b, &d, &r, error, bo, ping, false));
-  return {b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize()};
+  std::vector<uint8_t> frame;
+  net::append_envelope_frame(frame, {net::Token{1, token}, net::Token{2, reply}, error,
+                                     ping ? net::kEnvelopePing : 0u},
+                             body);
+  return {frame.begin() + net::kFrameHeaderBytes,
+          frame.begin() + net::kFrameHeaderBytes + net::kEnvelopeBytes + body.size()};
 }
 
 void write(const std::string& dir, const char* name, uint8_t split,
@@ -48,7 +51,7 @@ int main(int argc, char** argv) {
   const std::string dir = argv[1];
   flatbuffers::FlatBufferBuilder hb;
   const wire::Address a(0x7f000001, 4500);
-  hb.Finish(wire::CreateHello(hb, 0x5354524100000001ULL, &a, hb.CreateString("seed")));
+  hb.Finish(wire::CreateHello(hb, net::kProtocolVersion, &a, hb.CreateString("seed")));
   const std::vector<uint8_t> hello(hb.GetBufferPointer(), hb.GetBufferPointer() + hb.GetSize());
 
   flatbuffers::FlatBufferBuilder mb;

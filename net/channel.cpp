@@ -7,6 +7,7 @@
 #include "flow/flow_knobs.h"
 #include "flow/runtime.h"
 #include "flow/trace_event.h"
+#include "net/envelope.h"
 #include "net/frame.h"
 #include "net/schema/transport_generated.h"
 #include "net/transport.h"
@@ -55,18 +56,21 @@ void Channel::unlink(PendingReply& reply) {
 void Channel::send_envelope(Token destination, Token reply_to, int32_t error,
                             std::span<const uint8_t> body, bool ping, bool pong) {
   if (closed_ || transport_ == nullptr) return;
-  const std::span<const uint8_t> payload =
-      transport_->build_envelope(destination, reply_to, error, body, ping, pong);
+  const EnvelopeFields envelope{destination, reply_to, error,
+                                (ping ? kEnvelopePing : 0u) | (pong ? kEnvelopePong : 0u)};
   ++transport_->counters_.messages_sent;
   if (kind_ == Kind::kLoopback) {
-    // Copy into an aligned buffer, as a received frame would be.
-    Payload copy(payload.size());
-    if (!payload.empty()) std::memcpy(copy.data(), payload.data(), payload.size());
-    transport_->dispatch(copy.bytes(), shared_from_this());
+    // Framed and dispatched as a received frame would be (a buffer of its own: a receiver may
+    // send again on this channel before the dispatch returns).
+    std::vector<uint8_t> frame;
+    append_envelope_frame(frame, envelope, body);
+    transport_->dispatch(std::span<const uint8_t>(frame).subspan(kFrameHeaderBytes,
+                                                                 kEnvelopeBytes + body.size()),
+                         *this);
     return;
   }
   const bool was_empty = out_.empty();
-  append_frame(out_, payload);
+  append_envelope_frame(out_, envelope, body);
   if (was_empty) out_ready_.trigger();
 }
 
@@ -141,17 +145,17 @@ void Channel::read_loop() {
     last_received_ = flow::now();
     t->counters_.bytes_received += n;
     for (;;) {
-      flow::ErrorOr<std::optional<Payload>> next = decoder.next();
+      flow::ErrorOr<std::optional<std::span<const uint8_t>>> next = decoder.next();
       if (!next.ok()) throw next.error();
       if (!next.get()) break;
-      const Payload& p = *next.get();
+      const std::span<const uint8_t> payload = *next.get();
       if (!handshake_done_) {
-        if (!accept_hello(p.bytes())) throw Error(ErrorCode::incompatible_protocol_version);
+        if (!accept_hello(payload)) throw Error(ErrorCode::incompatible_protocol_version);
         handshake_done_ = true;
         t->channel_up(*this);
         continue;
       }
-      if (!t->dispatch(p.bytes(), shared_from_this())) throw Error(ErrorCode::malformed_message);
+      if (!t->dispatch(payload, *this)) throw Error(ErrorCode::malformed_message);
       if (closed_) return;
       if (++dispatched % kFramesPerTurn == 0) {
         // Let the writer send what these frames produced before we handle the rest: the peer

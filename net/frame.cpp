@@ -10,8 +10,6 @@
 namespace net {
 namespace {
 
-uint64_t checksum(const uint8_t* data, size_t size) { return XXH64(data, size, 0); }
-
 void put_le(uint8_t* out, uint64_t v, int bytes) {
   for (int i = 0; i < bytes; ++i) out[i] = static_cast<uint8_t>(v >> (8 * i));
 }
@@ -23,27 +21,35 @@ uint64_t get_le(const uint8_t* in, int bytes) {
 
 }  // namespace
 
-void append_frame_header(std::vector<uint8_t>& out, std::span<const uint8_t> payload) {
+uint64_t frame_checksum(std::span<const uint8_t> payload) {
+  return XXH3_64bits(payload.data(), payload.size());
+}
+
+void write_frame_header(uint8_t* frame, std::span<const uint8_t> payload) {
   ASSERT_MSG(payload.size() <= UINT32_MAX, "frame payload of {} bytes", payload.size());
-  const size_t at = out.size();
-  out.resize(at + kFrameHeaderBytes);
-  put_le(out.data() + at, payload.size(), 4);
-  put_le(out.data() + at + 4, checksum(payload.data(), payload.size()), 8);
+  put_le(frame, payload.size(), 4);
+  put_le(frame + 4, 0, 4);
+  put_le(frame + 8, frame_checksum(payload), 8);
 }
 
 void append_frame(std::vector<uint8_t>& out, std::span<const uint8_t> payload) {
-  append_frame_header(out, payload);
-  out.insert(out.end(), payload.begin(), payload.end());
+  const size_t at = out.size();
+  out.resize(at + frame_bytes(payload.size()));  // zero-fills the padding
+  uint8_t* frame = out.data() + at;
+  if (!payload.empty()) std::memcpy(frame + kFrameHeaderBytes, payload.data(), payload.size());
+  write_frame_header(frame, {frame + kFrameHeaderBytes, payload.size()});
 }
 
 FrameDecoder::FrameDecoder(size_t max_payload_bytes)
     : max_payload_(max_payload_bytes), buffer_(kBufferBytes) {}
 
 std::span<uint8_t> FrameDecoder::read_space() {
-  if (big_) return {big_->data() + big_filled_, big_->size() - big_filled_};
+  if (big_ && !big_returned_) return {big_->data() + big_filled_, big_->size() - big_filled_};
+  big_.reset();
+  big_returned_ = false;
   if (buffer_.size() - end_ < kMinReadBytes && begin_ > 0) {
-    // Move the unread tail to the front. A partial frame left here is at most
-    // kDirectReadBytes + header, so there is plenty of room after the move.
+    // Move the unread tail to the front (begin_ is a multiple of 8: alignment holds). A partial
+    // frame left here is at most kDirectReadBytes + header, so there is plenty of room after.
     std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
     end_ -= begin_;
     begin_ = 0;
@@ -52,7 +58,7 @@ std::span<uint8_t> FrameDecoder::read_space() {
 }
 
 void FrameDecoder::commit(size_t n) {
-  if (big_) {
+  if (big_ && !big_returned_) {
     ASSERT(n <= big_->size() - big_filled_);
     big_filled_ += n;
   } else {
@@ -69,40 +75,48 @@ size_t FrameDecoder::feed(std::span<const uint8_t> bytes) {
   return n;
 }
 
-flow::ErrorOr<std::optional<Payload>> FrameDecoder::next() {
+flow::ErrorOr<std::optional<std::span<const uint8_t>>> FrameDecoder::next() {
   using flow::Error;
   using flow::ErrorCode;
+  using Result = std::optional<std::span<const uint8_t>>;
   if (big_) {
-    if (big_filled_ < big_->size()) return std::optional<Payload>();
-    Payload p = std::move(*big_);
-    big_.reset();
-    big_filled_ = 0;
-    if (checksum(p.data(), p.size()) != big_checksum_) return Error(ErrorCode::checksum_failed);
-    return std::optional<Payload>(std::move(p));
+    if (big_returned_) {
+      big_.reset();
+      big_returned_ = false;
+    } else {
+      if (big_filled_ < big_->size()) return Result();
+      big_filled_ = 0;
+      const std::span<const uint8_t> p = big_->bytes().first(big_length_);
+      if (frame_checksum(p) != big_checksum_) return Error(ErrorCode::checksum_failed);
+      big_returned_ = true;
+      return Result(p);
+    }
   }
   const size_t available = end_ - begin_;
-  if (available < kFrameHeaderBytes) return std::optional<Payload>();
+  if (available < kFrameHeaderBytes) return Result();
   const uint8_t* header = buffer_.data() + begin_;
   const size_t length = get_le(header, 4);
-  const uint64_t expected = get_le(header + 4, 8);
+  if (get_le(header + 4, 4) != 0) return Error(ErrorCode::malformed_message);
+  const uint64_t expected = get_le(header + 8, 8);
   if (length > max_payload_) return Error(ErrorCode::message_too_large);
-  if (available >= kFrameHeaderBytes + length) {
-    Payload p(length);
-    if (length) std::memcpy(p.data(), header + kFrameHeaderBytes, length);
-    begin_ += kFrameHeaderBytes + length;
-    if (begin_ == end_) begin_ = end_ = 0;
-    if (checksum(p.data(), p.size()) != expected) return Error(ErrorCode::checksum_failed);
-    return std::optional<Payload>(std::move(p));
+  const size_t total = frame_bytes(length);
+  if (available >= total) {
+    const std::span<const uint8_t> p(header + kFrameHeaderBytes, length);
+    begin_ += total;
+    if (begin_ == end_) begin_ = end_ = 0;  // the bytes stay put until the next read_space()
+    if (frame_checksum(p) != expected) return Error(ErrorCode::checksum_failed);
+    return Result(p);
   }
   if (length > kDirectReadBytes) {
-    // Read the rest of this payload straight into its own buffer.
-    big_.emplace(length);
+    // Read the rest of this payload (and its padding) straight into its own buffer.
+    big_.emplace(total - kFrameHeaderBytes);
+    big_length_ = length;
     big_checksum_ = expected;
     big_filled_ = available - kFrameHeaderBytes;
     std::memcpy(big_->data(), header + kFrameHeaderBytes, big_filled_);
     begin_ = end_ = 0;
   }
-  return std::optional<Payload>();
+  return Result();
 }
 
 }  // namespace net

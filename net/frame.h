@@ -1,11 +1,14 @@
 #pragma once
 // Frames — how messages are cut out of a connection's byte stream.
 //
-// A frame is [payload length: u32][XXH64 of the payload, seed 0: u64][payload], little-endian.
-// FrameDecoder takes bytes as they arrive and yields whole payloads, each in its own buffer whose
-// start is 16-byte aligned (FlatBuffers reads scalars in place). It never allocates more than one
-// frame's declared length, and refuses a length above its maximum before allocating anything.
-// Decoding is synchronous and never suspends, so the fuzz target drives it directly.
+// A frame is, little-endian,
+//   [payload length: u32][reserved, zero: u32][XXH3-64 of the payload, seed 0: u64][payload]
+//   [zero padding to a multiple of 8]
+// so every header and every payload starts 8-byte aligned in the stream. FrameDecoder takes bytes
+// as they arrive and yields whole payloads in place, 8-byte aligned (FlatBuffers reads scalars in
+// place), without copying them again. It never allocates more than one frame's declared length,
+// and refuses a length above its maximum before allocating anything. Decoding is synchronous and
+// never suspends, so the fuzz target drives it directly.
 
 #include <cstddef>
 #include <cstdint>
@@ -18,14 +21,23 @@
 
 namespace net {
 
-inline constexpr size_t kFrameHeaderBytes = 12;
+inline constexpr size_t kFrameHeaderBytes = 16;
+inline constexpr size_t kFrameAlignment = 8;
+
+// The checksum a frame carries for `payload`.
+uint64_t frame_checksum(std::span<const uint8_t> payload);
+// The bytes a frame of `payload_bytes` takes on the wire, header and padding included.
+constexpr size_t frame_bytes(size_t payload_bytes) {
+  return kFrameHeaderBytes + (payload_bytes + kFrameAlignment - 1) / kFrameAlignment * kFrameAlignment;
+}
 
 // Appends one frame carrying `payload` to `out`.
 void append_frame(std::vector<uint8_t>& out, std::span<const uint8_t> payload);
-// Appends the 12-byte header of a frame carrying `payload` (for writing the payload separately).
-void append_frame_header(std::vector<uint8_t>& out, std::span<const uint8_t> payload);
+// Writes the header of a frame whose payload (already in place right after it) is `payload`.
+// The padding after the payload must already be zero.
+void write_frame_header(uint8_t* frame, std::span<const uint8_t> payload);
 
-// One received payload, in its own aligned buffer.
+// A buffer whose start is 16-byte aligned.
 class Payload {
  public:
   Payload() = default;
@@ -52,10 +64,11 @@ class FrameDecoder {
   // feed the rest (tests and the fuzz target).
   size_t feed(std::span<const uint8_t> bytes);
 
-  // The next complete payload; nullopt when more bytes are needed. message_too_large for a
-  // declared length above the maximum, checksum_failed for a payload that does not match its
-  // checksum: the stream is then unusable and the connection must close.
-  flow::ErrorOr<std::optional<Payload>> next();
+  // The next complete payload, 8-byte aligned, valid until the next call of any method; nullopt
+  // when more bytes are needed. message_too_large for a declared length above the maximum,
+  // checksum_failed for a payload that does not match its checksum, malformed_message for a
+  // reserved field that is not zero: the stream is then unusable and the connection must close.
+  flow::ErrorOr<std::optional<std::span<const uint8_t>>> next();
 
   // Bytes held that are not yet part of a returned payload.
   size_t buffered_bytes() const { return (end_ - begin_) + big_filled_; }
@@ -68,13 +81,16 @@ class FrameDecoder {
   static constexpr size_t kMinReadBytes = 4 * 1024;
 
   size_t max_payload_;
-  std::vector<uint8_t> buffer_;
-  size_t begin_ = 0;  // unread bytes are buffer_[begin_, end_)
+  Payload buffer_;    // 16-aligned; frames start at multiples of 8 in it
+  size_t begin_ = 0;  // unread bytes are buffer_[begin_, end_); begin_ is a multiple of 8
   size_t end_ = 0;
-  // A large frame being read directly: its payload, expected checksum, and bytes filled so far.
+  // A large frame being read directly: its payload (with padding), length, expected checksum,
+  // and bytes filled so far. Kept after it is returned, until the next call.
   std::optional<Payload> big_;
+  size_t big_length_ = 0;
   uint64_t big_checksum_ = 0;
   size_t big_filled_ = 0;
+  bool big_returned_ = false;
 };
 
 }  // namespace net

@@ -171,7 +171,7 @@ class RequestQueue final : public MessageReceiver {
     flow::ErrorOr<Req> request = decode_message<Req>(body);
     if (!request.ok()) return false;
     stream_.send(ReceivedRequest<Req, Rep>{std::move(request.get()),
-                                           ReplyPromise<Rep>(transport_, context.channel,
+                                           ReplyPromise<Rep>(transport_, context.channel->weak_from_this(),
                                                              context.reply_to)});
     return true;
   }

@@ -11,12 +11,10 @@
 #include "flow/runtime.h"
 #include "flow/trace_event.h"
 #include "net/channel.h"
+#include "net/envelope.h"
 #include "net/frame.h"
-#include "net/schema/transport_generated.h"
 
 namespace net {
-
-namespace wire = strata::wire;
 
 using flow::Error;
 using flow::ErrorCode;
@@ -94,7 +92,7 @@ uint64_t draw_nonce() {
 
 Transport::Transport(flow::Process& process)
     : process_(process),
-      endpoints_(std::make_shared<EndpointTable>(draw_nonce())), failure_monitor_(*this), message_builder_(1024), envelope_builder_(1024) {
+      endpoints_(std::make_shared<EndpointTable>(draw_nonce())), failure_monitor_(*this), message_builder_(1024) {
   loopback_ = std::make_shared<Channel>(*this, Channel::Kind::kLoopback, process.address());
   if (process.address().is_set()) {
     listener_ = process.network().listen(process.address());
@@ -140,7 +138,6 @@ void Transport::trim_builders() {
   // Builders keep their memory across Clear(); after a large message, give it back.
   constexpr size_t kKeepBytes = 1 << 20;
   if (message_builder_.GetSize() > kKeepBytes) message_builder_.Reset();
-  if (envelope_builder_.GetSize() > kKeepBytes) envelope_builder_.Reset();
 }
 
 void Transport::send_request(const Endpoint& destination, std::span<const uint8_t> body,
@@ -169,20 +166,6 @@ void Transport::send_reply(const std::weak_ptr<Channel>& channel, Token reply_to
   }
   c->send_envelope(reply_to, Token{}, error, body);
   trim_builders();
-}
-
-std::span<const uint8_t> Transport::build_envelope(Token destination, Token reply_to,
-                                                   int32_t error, std::span<const uint8_t> body,
-                                                   bool ping, bool pong) {
-  flatbuffers::FlatBufferBuilder& b = envelope_builder_;
-  b.Clear();
-  // The body is a FlatBuffer itself; align it so the receiver can read it in place.
-  b.ForceVectorAlignment(body.size(), 1, 8);
-  const auto body_offset = b.CreateVector(body.data(), body.size());
-  const wire::Token dest(destination.first, destination.second);
-  const wire::Token reply(reply_to.first, reply_to.second);
-  b.Finish(wire::CreateEnvelope(b, &dest, &reply, error, body_offset, ping, pong));
-  return {b.GetBufferPointer(), b.GetSize()};
 }
 
 std::shared_ptr<Channel> Transport::channel_to(const flow::NetworkAddress& peer) {
@@ -247,48 +230,42 @@ void Transport::channel_down(Channel& channel) {
   failure_monitor_.set_status(channel.peer(), FailureMonitor::Status::kFailed);
 }
 
-bool Transport::dispatch(std::span<const uint8_t> payload, const std::shared_ptr<Channel>& from) {
-  flatbuffers::Verifier v(payload.data(), payload.size(), 8, 16);
-  if (payload.size() < 4 || !v.VerifyBuffer<wire::Envelope>(nullptr)) {
-    flow::TraceEvent(flow::SevWarnAlways, "MalformedEnvelope").detail("Peer", from->peer().to_string());
+bool Transport::dispatch(std::span<const uint8_t> payload, Channel& from) {
+  const std::optional<ReceivedEnvelope> env = parse_envelope(payload);
+  if (!env) {
+    flow::TraceEvent(flow::SevWarnAlways, "MalformedEnvelope").detail("Peer", from.peer().to_string());
     return false;
   }
   ++counters_.messages_received;
-  const wire::Envelope* env = flatbuffers::GetRoot<wire::Envelope>(payload.data());
-  if (env->ping()) {
-    from->send_envelope(Token{}, Token{}, 0, {}, false, /*pong=*/true);
+  const EnvelopeFields& f = env->fields;
+  if (f.flags & kEnvelopePing) {
+    from.send_envelope(Token{}, Token{}, 0, {}, false, /*pong=*/true);
     return true;
   }
-  if (env->pong()) return true;
-  const Token destination = env->destination()
-                                ? Token{env->destination()->first(), env->destination()->second()}
-                                : Token{};
-  const Token reply_to =
-      env->reply_to() ? Token{env->reply_to()->first(), env->reply_to()->second()} : Token{};
-  MessageReceiver* receiver = endpoints_->find(destination);
+  if (f.flags & kEnvelopePong) return true;
+  MessageReceiver* receiver = endpoints_->find(f.destination);
   if (receiver == nullptr) {
     ++counters_.unknown_endpoint;
     flow::TraceEvent(flow::SevDebug, "UnknownEndpoint")
-        .detail("Token", destination.to_string())
-        .detail("Peer", from->peer().to_string());
-    if (!reply_to.is_zero())
-      send_reply(from, reply_to, {}, static_cast<int32_t>(ErrorCode::broken_promise));
+        .detail("Token", f.destination.to_string())
+        .detail("Peer", from.peer().to_string());
+    if (!f.reply_to.is_zero())
+      send_reply(from.weak_from_this(), f.reply_to, {}, static_cast<int32_t>(ErrorCode::broken_promise));
     return true;
   }
-  std::span<const uint8_t> body;
-  if (env->body()) body = {env->body()->data(), env->body()->size()};
+  std::span<const uint8_t> body = env->body;
   Payload aligned;
   if (reinterpret_cast<uintptr_t>(body.data()) % 8 != 0) {
-    // Only a peer that builds envelopes differently gets here; copy rather than misread.
+    // Only a caller that hands us an unaligned payload gets here; copy rather than misread.
     aligned = Payload(body.size());
     std::memcpy(aligned.data(), body.data(), body.size());
     body = aligned.bytes();
   }
-  MessageContext context{reply_to, env->error(), from};
+  const MessageContext context{f.reply_to, f.error, &from};
   if (!receiver->receive(body, context)) {
     flow::TraceEvent(flow::SevWarnAlways, "MalformedMessage")
-        .detail("Token", destination.to_string())
-        .detail("Peer", from->peer().to_string());
+        .detail("Token", f.destination.to_string())
+        .detail("Peer", from.peer().to_string());
     return false;
   }
   return true;

@@ -9,7 +9,8 @@
 //
 // A connection starts with a Hello frame each way (protocol version, the sender's address and
 // name); a version mismatch, or a peer that is not who we dialled, closes it with a
-// ConnectionRejected trace event. After that every frame is an Envelope for one endpoint. A frame
+// ConnectionRejected trace event. After that every frame is an envelope (net/envelope.h) and a
+// message body for one endpoint. A frame
 // that fails its checksum or verification closes the connection (a trace event says why); nothing
 // malformed is ever delivered.
 //
@@ -39,7 +40,7 @@
 namespace net {
 
 // "STRA" and the wire version. Bump the low half for any incompatible change to a schema.
-inline constexpr uint64_t kProtocolVersion = 0x5354'5241'0000'0001ULL;
+inline constexpr uint64_t kProtocolVersion = 0x5354'5241'0000'0002ULL;
 
 class Channel;
 class Transport;
@@ -48,7 +49,8 @@ class Transport;
 struct MessageContext {
   Token reply_to;  // nonzero for requests
   int32_t error = 0;  // nonzero for error replies
-  std::weak_ptr<Channel> channel;  // the connection it came on; replies go back on it
+  Channel* channel = nullptr;  // the connection it came on (replies go back on it); valid only
+                               // during receive()
 };
 
 class MessageReceiver {
@@ -198,11 +200,7 @@ class Transport final : public flow::ProcessExtension {
   void channel_up(Channel& channel);
   void channel_down(Channel& channel);
   // Hands one verified envelope to its receiver. Returns false if the connection must close.
-  bool dispatch(std::span<const uint8_t> payload, const std::shared_ptr<Channel>& from);
-  // The envelope's bytes, valid until the next call.
-  std::span<const uint8_t> build_envelope(Token destination, Token reply_to, int32_t error,
-                                          std::span<const uint8_t> body, bool ping, bool pong);
-
+  bool dispatch(std::span<const uint8_t> payload, Channel& from);
   flow::Process& process_;
   std::shared_ptr<EndpointTable> endpoints_;
   FailureMonitor failure_monitor_;
@@ -210,7 +208,6 @@ class Transport final : public flow::ProcessExtension {
   std::map<flow::NetworkAddress, PeerState> peers_;
   std::shared_ptr<Channel> loopback_;
   flatbuffers::FlatBufferBuilder message_builder_;
-  flatbuffers::FlatBufferBuilder envelope_builder_;
   std::shared_ptr<flow::IListener> listener_;
   flow::ActorCollection actors_;  // the listener and every connection's actors
 };

@@ -38,6 +38,43 @@ TEST_CASE("wait on an unready future parks until the promise is sent") {
   CHECK(resumed);
 }
 
+namespace {
+// Counts how it was passed on.
+struct Tracked {
+  int copies = 0;
+  int moves = 0;
+  Tracked() = default;
+  Tracked(const Tracked& o) : copies(o.copies + 1), moves(o.moves) {}
+  Tracked(Tracked&& o) noexcept : copies(o.copies), moves(o.moves + 1) {}
+};
+}  // namespace
+
+TEST_CASE("wait on a future given up moves the value out unless another future shares it") {
+  Runtime rt;
+  rt.run([] {
+    Promise<Tracked> p;
+    Future<Tracked> shared = p.get_future();
+    p.send(Tracked{});
+    // Another future shares the state: copied, and `shared` still reads it.
+    Tracked a = wait(Future<Tracked>(shared));
+    CHECK(a.copies == 1);
+    CHECK(wait(shared).copies == 1);
+    // The only future, given up: moved.
+    Tracked b = wait(std::move(shared));
+    CHECK(b.copies == 0);
+    // Also after parking.
+    Promise<Tracked> q;
+    Future<Tracked> later = q.get_future();
+    auto sender = spawn([q] {
+      wait(delay(1ms));
+      q.send(Tracked{});
+    });
+    Tracked c = wait(std::move(later));
+    CHECK(c.copies == 0);
+    wait(sender);
+  });
+}
+
 TEST_CASE("a spawned actor runs synchronously until its first unready wait") {
   Runtime rt;
   std::string log;

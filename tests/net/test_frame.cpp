@@ -32,7 +32,7 @@ std::vector<std::vector<uint8_t>> decode_all(const std::vector<uint8_t>& stream,
         return out;
       }
       if (!next.get()) break;
-      auto b = next.get()->bytes();
+      auto b = *next.get();
       CHECK(reinterpret_cast<uintptr_t>(b.data()) % 8 == 0);
       out.emplace_back(b.begin(), b.end());
     }
@@ -63,7 +63,8 @@ TEST_CASE("frames: a flipped bit anywhere in a payload is checksum_failed") {
   std::vector<uint8_t> stream;
   net::append_frame(stream, bytes_of(100, 1));
   net::append_frame(stream, bytes_of(40'000, 2));  // read directly into its own buffer
-  for (size_t at : {size_t{12}, size_t{111}, size_t{112 + 12 + 39'999}}) {
+  // The first payload byte, its last, and the last byte of the large frame.
+  for (size_t at : {size_t{16}, size_t{115}, net::frame_bytes(100) + 16 + 39'999}) {
     std::vector<uint8_t> bad = stream;
     bad[at] ^= 0x10;
     std::optional<ErrorCode> error;
@@ -74,7 +75,7 @@ TEST_CASE("frames: a flipped bit anywhere in a payload is checksum_failed") {
 
 TEST_CASE("frames: a declared length over the maximum is refused before allocating") {
   flow::DeterministicRandom rng(7);
-  std::vector<uint8_t> stream = {0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0};
+  std::vector<uint8_t> stream = {0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
   std::optional<ErrorCode> error;
   CHECK(decode_all(stream, 1 << 20, rng, &error).empty());
   CHECK(error == ErrorCode::message_too_large);
@@ -95,14 +96,26 @@ TEST_CASE("frames: a truncated stream yields the whole frames and waits for the 
   CHECK(!error);
 }
 
-TEST_CASE("frames: the header is the length, then XXH64 of the payload, little-endian") {
+TEST_CASE("frames: the header is the length, zero, then XXH3-64 of the payload; padded to 8") {
   std::vector<uint8_t> stream;
   const std::vector<uint8_t> payload = {1, 2, 3};
   net::append_frame(stream, payload);
-  REQUIRE(stream.size() == 15);
+  REQUIRE(stream.size() == 24);
   CHECK(stream[0] == 3);
-  CHECK(stream[1] == 0);
+  for (int i = 1; i < 8; ++i) CHECK(stream[i] == 0);
   uint64_t sum = 0;
-  for (int i = 0; i < 8; ++i) sum |= static_cast<uint64_t>(stream[4 + i]) << (8 * i);
-  CHECK(sum == XXH64(payload.data(), payload.size(), 0));
+  for (int i = 0; i < 8; ++i) sum |= static_cast<uint64_t>(stream[8 + i]) << (8 * i);
+  CHECK(sum == XXH3_64bits(payload.data(), payload.size()));
+  CHECK(stream[16] == 1);
+  for (size_t i = 19; i < 24; ++i) CHECK(stream[i] == 0);
+}
+
+TEST_CASE("frames: a nonzero reserved field is malformed") {
+  flow::DeterministicRandom rng(9);
+  std::vector<uint8_t> stream;
+  net::append_frame(stream, bytes_of(10, 4));
+  stream[5] = 1;
+  std::optional<ErrorCode> error;
+  CHECK(decode_all(stream, 1 << 20, rng, &error).empty());
+  CHECK(error == ErrorCode::malformed_message);
 }
