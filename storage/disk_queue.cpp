@@ -1,0 +1,267 @@
+#include "storage/disk_queue.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cstring>
+#include <optional>
+
+#include "flow/actor.h"
+#include "flow/assert.h"
+#include "flow/error.h"
+#include "flow/trace_event.h"
+
+namespace storage {
+
+using flow::Error;
+using flow::ErrorCode;
+
+namespace {
+
+constexpr uint32_t kMagic = 0x31514453;  // "SDQ1"
+constexpr size_t kHeaderBytes = 40;
+constexpr size_t kChecksumAt = 32;
+constexpr size_t kReadPiece = size_t{1} << 20;
+
+size_t padded(size_t n) { return (n + 7) / 8 * 8; }
+
+void put_le(uint8_t* out, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) out[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+uint64_t get_le(const uint8_t* in, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v |= static_cast<uint64_t>(in[i]) << (8 * i);
+  return v;
+}
+
+// XXH3-64 of the payload, seeded with XXH3-64 of the header before the checksum field.
+uint64_t record_checksum(const uint8_t* record, size_t payload_bytes) {
+  static_assert(kChecksumAt + 8 == kHeaderBytes, "the checksum ends the header");
+  return XXH3_64bits_withSeed(record + kHeaderBytes, payload_bytes,
+                              XXH3_64bits(record, kChecksumAt));
+}
+
+// One record read back from a file.
+struct Parsed {
+  int64_t offset;
+  uint64_t sequence;
+  uint64_t first_unpopped;
+  uint64_t durable_through;
+  size_t payload_bytes;
+};
+
+// The record at `at` in `bytes` if it is whole and its checksum holds.
+std::optional<Parsed> parse_at(const std::vector<uint8_t>& bytes, size_t at, size_t max_payload) {
+  if (at + kHeaderBytes > bytes.size()) return std::nullopt;
+  const uint8_t* r = bytes.data() + at;
+  if (get_le(r, 4) != kMagic) return std::nullopt;
+  const size_t length = get_le(r + 4, 4);
+  if (length > max_payload || at + kHeaderBytes + length > bytes.size()) return std::nullopt;
+  if (record_checksum(r, length) != get_le(r + kChecksumAt, 8)) return std::nullopt;
+  return Parsed{static_cast<int64_t>(at), get_le(r + 8, 8), get_le(r + 16, 8), get_le(r + 24, 8),
+                length};
+}
+
+// A file's consecutive chain of records from its start, and where it ends.
+struct Chain {
+  std::vector<Parsed> records;
+  int64_t end = 0;
+  uint64_t first() const { return records.empty() ? 0 : records.front().sequence; }
+  uint64_t last() const { return records.empty() ? 0 : records.back().sequence; }
+};
+
+Chain read_chain(const std::vector<uint8_t>& bytes, size_t max_payload) {
+  Chain c;
+  size_t at = 0;
+  while (auto p = parse_at(bytes, at, max_payload)) {
+    if (!c.records.empty() && p->sequence != c.last() + 1) break;  // stale: an earlier lap
+    c.records.push_back(*p);
+    at += kHeaderBytes + padded(p->payload_bytes);
+  }
+  c.end = static_cast<int64_t>(at);
+  return c;
+}
+
+// Whether a readable record after the end of `chain` says the record at the break was durable:
+// then the break is corruption, not a torn write.
+bool later_record_vouches(const std::vector<uint8_t>& bytes, const Chain& chain,
+                          size_t max_payload) {
+  const uint64_t broken = chain.last() + 1;
+  for (size_t at = static_cast<size_t>(chain.end) + 8; at + kHeaderBytes <= bytes.size(); at += 8) {
+    if (get_le(bytes.data() + at, 4) != kMagic) continue;
+    auto p = parse_at(bytes, at, max_payload);
+    if (p && p->sequence > broken && p->durable_through >= broken) return true;
+  }
+  return false;
+}
+
+// The whole of `file`, read in pieces. May suspend.
+std::vector<uint8_t> read_file(flow::IAsyncFile& file) {
+  const int64_t size = flow::wait(file.size());
+  std::vector<uint8_t> bytes(static_cast<size_t>(size));
+  size_t at = 0;
+  while (at < bytes.size()) {
+    const size_t want = std::min(kReadPiece, bytes.size() - at);
+    const size_t n = flow::wait(file.read(std::span(bytes).subspan(at, want), static_cast<int64_t>(at)));
+    if (n == 0) break;
+    at += n;
+  }
+  bytes.resize(at);
+  return bytes;
+}
+
+}  // namespace
+
+std::unique_ptr<DiskQueue> DiskQueue::open(flow::IFileSystem& fs, const std::string& name,
+                                           DiskQueueOptions options) {
+  std::unique_ptr<DiskQueue> q(new DiskQueue(options));
+  for (int i = 0; i < 2; ++i) {
+    q->files_[i].file =
+        flow::wait(fs.open(name + "." + std::to_string(i), flow::OpenMode::kReadWriteCreate));
+  }
+  q->recover(name);
+  q->last_commit_ = flow::Future<flow::Void>(flow::Void{});
+  return q;
+}
+
+DiskQueue::~DiskQueue() = default;
+
+void DiskQueue::recover(const std::string& name) {
+  std::vector<uint8_t> bytes[2];
+  Chain chains[2];
+  for (int i = 0; i < 2; ++i) {
+    bytes[i] = read_file(*files_[i].file);
+    files_[i].size = static_cast<int64_t>(bytes[i].size());
+    chains[i] = read_chain(bytes[i], options_.max_record_bytes);
+  }
+  // Which file is older, and whether it is still part of the log.
+  int older = -1;
+  if (!chains[0].records.empty() && chains[1].first() == chains[0].last() + 1) {
+    older = 0, active_ = 1;
+  } else if (!chains[1].records.empty() && chains[0].first() == chains[1].last() + 1) {
+    older = 1, active_ = 0;
+  } else {
+    active_ = chains[1].last() > chains[0].last() ? 1 : 0;  // the other is stale (or empty)
+  }
+  const Chain& act = chains[active_];
+  const auto fail = [&](const char* why) {
+    flow::TraceEvent(flow::SevError, "DiskQueueCorrupt").detail("Queue", name).detail("Reason", why);
+    throw Error(ErrorCode::checksum_failed);
+  };
+  if (later_record_vouches(bytes[active_], act, options_.max_record_bytes))
+    fail("DurableRecordUnreadable");
+  const Parsed* newest = !act.records.empty()                             ? &act.records.back()
+                         : older >= 0 && !chains[older].records.empty() ? &chains[older].records.back()
+                                                                        : nullptr;
+  if (newest != nullptr) {
+    first_unpopped_ = durable_first_unpopped_ = newest->first_unpopped;
+    next_sequence_ = newest->sequence + 1;
+    durable_through_ = newest->sequence;
+    const uint64_t oldest_held = older >= 0 ? chains[older].first() : act.first();
+    if (first_unpopped_ < oldest_held) fail("UnpoppedRecordMissing");
+  }
+  for (int i : {older, active_}) {
+    if (i < 0) continue;
+    for (const Parsed& p : chains[i].records) {
+      if (p.sequence < first_unpopped_) continue;
+      const uint8_t* payload = bytes[i].data() + p.offset + kHeaderBytes;
+      recovered_.push_back({p.sequence, std::vector<uint8_t>(payload, payload + p.payload_bytes)});
+    }
+  }
+  files_[active_].end = act.end;
+  files_[active_].last_sequence = act.last();
+  const int other = 1 - active_;
+  files_[other].end = 0;
+  files_[other].last_sequence = other == older ? chains[other].last() : 0;
+  // Cut off what follows the log: records of a torn commit beyond its break could otherwise be
+  // read as the continuation of records written later at the same places. Synced at once, so the
+  // cut is durable before any new record is written.
+  const auto cut = [](File& f, int64_t size) {
+    if (f.size <= size) return;
+    flow::wait(f.file->truncate(size));
+    flow::wait(f.file->sync());
+    f.size = size;
+  };
+  cut(files_[active_], act.end);
+  if (other != older) cut(files_[other], 0);
+  flow::TraceEvent(flow::SevInfo, "DiskQueueRecovered")
+      .detail("Queue", name)
+      .detail("Records", recovered_.size())
+      .detail("NextSequence", next_sequence_)
+      .detail("FirstUnpopped", first_unpopped_);
+}
+
+void DiskQueue::check_usable() const {
+  if (failed_) throw *failed_;
+}
+
+uint64_t DiskQueue::push(std::span<const uint8_t> payload) {
+  check_usable();
+  if (payload.size() > options_.max_record_bytes) throw Error(ErrorCode::value_too_large);
+  const uint64_t sequence = next_sequence_++;
+  const size_t at = buffer_.size();
+  buffer_.resize(at + kHeaderBytes + padded(payload.size()));  // zero padding
+  uint8_t* r = buffer_.data() + at;
+  put_le(r, kMagic, 4);
+  put_le(r + 4, payload.size(), 4);
+  put_le(r + 8, sequence, 8);
+  put_le(r + 16, first_unpopped_, 8);
+  put_le(r + 24, durable_through_, 8);
+  if (!payload.empty()) std::memcpy(r + kHeaderBytes, payload.data(), payload.size());
+  put_le(r + kChecksumAt, record_checksum(r, payload.size()), 8);
+  buffered_last_ = sequence;
+  buffered_first_unpopped_ = first_unpopped_;
+  return sequence;
+}
+
+void DiskQueue::pop(uint64_t up_to) {
+  first_unpopped_ = std::max(first_unpopped_, std::min(up_to, next_sequence_));
+}
+
+void DiskQueue::commit() {
+  check_usable();
+  std::vector<uint8_t> bytes = std::exchange(buffer_, {});
+  const uint64_t last = buffered_last_;
+  const uint64_t first_unpopped = buffered_first_unpopped_;
+  // Commits finish in order: each waits for the one before, then writes and syncs its own.
+  flow::Promise<flow::Void> done;
+  flow::Future<flow::Void> previous = std::exchange(last_commit_, done.get_future());
+  try {
+    flow::wait(previous);
+    check_usable();
+    write_and_sync(std::move(bytes), last, first_unpopped);
+    done.send();
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::operation_cancelled && !failed_) {
+      failed_ = std::make_unique<Error>(e);
+      flow::TraceEvent(flow::SevWarnAlways, "DiskQueueCommitFailed").error(e);
+    }
+    if (!failed_) failed_ = std::make_unique<Error>(ErrorCode::operation_cancelled);
+    done.send_error(*failed_);
+    throw;
+  }
+}
+
+void DiskQueue::write_and_sync(std::vector<uint8_t> bytes, uint64_t last_sequence,
+                               uint64_t first_unpopped) {
+  if (bytes.empty()) return;
+  File* target = &files_[active_];
+  File& other = files_[1 - active_];
+  // Lap to the other file once this one is big and the other's records are popped for good.
+  if (target->end >= options_.file_bytes && other.last_sequence < durable_first_unpopped_) {
+    active_ = 1 - active_;
+    target = &other;
+    target->end = 0;
+  }
+  const int64_t at = target->end;
+  target->end += static_cast<int64_t>(bytes.size());
+  target->size = std::max(target->size, target->end);
+  flow::wait(target->file->write(bytes, at));
+  flow::wait(target->file->sync());
+  target->last_sequence = last_sequence;
+  // What the newest durable record says is now the durable state.
+  durable_through_ = std::max(durable_through_, last_sequence);
+  durable_first_unpopped_ = std::max(durable_first_unpopped_, first_unpopped);
+}
+
+}  // namespace storage

@@ -1,0 +1,118 @@
+#pragma once
+// DiskQueue — a durable, checksummed, append-only log of records on two IAsyncFiles.
+//
+// push() numbers a record and buffers it; commit() writes everything pushed so far and returns
+// once it is durable; pop(up_to) says that records before `up_to` are no longer needed, so their
+// space may be reused. Opening the queue recovers it: it yields, oldest first, exactly the records
+// of every completed commit that were not popped as of the last one (records popped since may come
+// back; the caller pops them again), and stops at the first torn or corrupt record at the tail,
+// where a write that was cut off by a crash lies. A record missing from the middle of what must be
+// there — corruption, not a crash — is an error (checksum_failed), never a silently shorter log.
+//
+// Layout (docs/disk_queue.md). The queue lives in `<name>.0` and `<name>.1`. Records are appended
+// to the active file; once it holds at least file_bytes and every record of the other file has been
+// popped, appends move to the start of the other file, overwriting it. So the disk holds at most
+// about two files' worth, plus what is not popped. Each record is
+//   [magic u32][length u32][sequence u64][first_unpopped u64][durable_through u64][checksum u64]
+//   [payload][zero padding to a multiple of 8]
+// with sequence numbers consecutive across both files and an XXH3-64 checksum of the header
+// before it and the payload. first_unpopped makes a pop durable once a record
+// pushed after it is committed. durable_through (the newest record known durable when this one was
+// pushed) lets recovery tell a torn tail from a corrupt middle: a readable record that vouches for
+// the unreadable one before it means corruption. A bit flip in the last commit's own records has
+// no later record to vouch for them, so it reads as a torn tail.
+//
+// Recovery also cuts each file after the end of the log (truncate and sync), so the records of a
+// torn commit can never be read as the continuation of records written later.
+//
+// Memory: the records pushed and not yet committed, and what open() recovered (handed to the
+// caller, who must hold what it has not popped anyway). Recovery reads each file whole, in 1 MiB
+// pieces, so it needs a file's size in memory for a moment.
+//
+// Errors: an I/O error during commit fails that commit and every later call (the queue is then
+// unusable; reopen it to recover); records over max_record_bytes are refused with
+// value_too_large at push.
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "flow/file_system.h"
+#include "flow/future.h"
+
+namespace storage {
+
+struct DiskQueueOptions {
+  // The size at which appends move to the other file (if it is all popped).
+  int64_t file_bytes = int64_t{64} << 20;
+  size_t max_record_bytes = size_t{16} << 20;
+};
+
+struct DiskQueueRecord {
+  uint64_t sequence = 0;
+  std::vector<uint8_t> payload;
+};
+
+class DiskQueue {
+ public:
+  // Opens the queue `name` (creating its files if missing) and recovers it. Throws
+  // checksum_failed if committed records are missing, io_error (and the like) from the disk.
+  // May suspend.
+  static std::unique_ptr<DiskQueue> open(flow::IFileSystem& fs, const std::string& name,
+                                         DiskQueueOptions options = {});
+  ~DiskQueue();
+  DiskQueue(const DiskQueue&) = delete;
+  DiskQueue& operator=(const DiskQueue&) = delete;
+
+  // The records recovered at open, oldest first. The caller may take them (std::move).
+  std::vector<DiskQueueRecord>& recovered() { return recovered_; }
+
+  // Buffers a record; returns its sequence number. Not durable until a commit() that starts
+  // after this returns. Throws value_too_large, or the error that failed an earlier commit.
+  uint64_t push(std::span<const uint8_t> payload);
+  // Records with sequence numbers below `up_to` are no longer needed. Durable with the next
+  // commit.
+  void pop(uint64_t up_to);
+  // Returns once every record pushed before the call is durable (commits finish in order).
+  // Throws the disk's error; the queue is then failed. May suspend.
+  void commit();
+
+  // The sequence number the next push gets.
+  uint64_t next_sequence() const { return next_sequence_; }
+  uint64_t first_unpopped() const { return first_unpopped_; }
+  // Bytes the queue's files take on disk.
+  int64_t file_bytes() const { return files_[0].size + files_[1].size; }
+
+ private:
+  struct File {
+    std::shared_ptr<flow::IAsyncFile> file;
+    int64_t size = 0;          // bytes written to it (what was ever written, stale or not)
+    int64_t end = 0;           // where the next record goes (active file)
+    uint64_t last_sequence = 0;  // the newest record in it; 0 if none
+  };
+
+  DiskQueue(DiskQueueOptions options) : options_(options) {}
+  void recover(const std::string& name);
+  // Writes `bytes` (whole records, the last one being `last_sequence`, which says
+  // `first_unpopped`) and syncs. May suspend.
+  void write_and_sync(std::vector<uint8_t> bytes, uint64_t last_sequence, uint64_t first_unpopped);
+  void check_usable() const;
+  uint64_t durable_first_unpopped_ = 1;  // first_unpopped as of the last completed commit
+  uint64_t durable_through_ = 0;         // the newest record of the last completed commit
+
+  DiskQueueOptions options_;
+  File files_[2];
+  int active_ = 0;
+  uint64_t next_sequence_ = 1;
+  uint64_t first_unpopped_ = 1;
+  std::vector<uint8_t> buffer_;       // records pushed since the last commit started
+  uint64_t buffered_last_ = 0;        // the sequence of the last record in buffer_
+  uint64_t buffered_first_unpopped_ = 1;  // and the first_unpopped it carries
+  flow::Future<flow::Void> last_commit_;  // the commit in progress, or a ready one
+  std::unique_ptr<flow::Error> failed_;
+  std::vector<DiskQueueRecord> recovered_;
+};
+
+}  // namespace storage
