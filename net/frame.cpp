@@ -6,18 +6,13 @@
 
 #include "flow/assert.h"
 #include "flow/error.h"
+#include "flow/little_endian.h"
 
 namespace net {
 namespace {
 
-void put_le(uint8_t* out, uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) out[i] = static_cast<uint8_t>(v >> (8 * i));
-}
-uint64_t get_le(const uint8_t* in, int bytes) {
-  uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v |= static_cast<uint64_t>(in[i]) << (8 * i);
-  return v;
-}
+using flow::get_le;
+using flow::put_le;
 
 }  // namespace
 

@@ -9,6 +9,7 @@
 #include "flow/actor.h"
 #include "flow/assert.h"
 #include "flow/error.h"
+#include "flow/little_endian.h"
 #include "flow/trace_event.h"
 
 namespace storage {
@@ -25,14 +26,8 @@ constexpr size_t kReadPiece = size_t{1} << 20;
 
 size_t padded(size_t n) { return (n + 7) / 8 * 8; }
 
-void put_le(uint8_t* out, uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) out[i] = static_cast<uint8_t>(v >> (8 * i));
-}
-uint64_t get_le(const uint8_t* in, int bytes) {
-  uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v |= static_cast<uint64_t>(in[i]) << (8 * i);
-  return v;
-}
+using flow::get_le;
+using flow::put_le;
 
 // XXH3-64 of the payload, seeded with XXH3-64 of the header before the checksum field.
 uint64_t record_checksum(const uint8_t* record, size_t payload_bytes) {
