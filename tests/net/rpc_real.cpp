@@ -34,7 +34,7 @@ namespace {
 namespace nt = net::testing;
 using namespace std::chrono_literals;
 
-// A port nobody listens on right now (the kernel's choice for an ephemeral bind).
+// Starts this program again as a child in `mode` (serve, hold-and-die) for `address`.
 pid_t start_child(const char* self, const char* mode, const std::string& address) {
   const pid_t pid = ::fork();
   if (pid == 0) {
@@ -45,9 +45,11 @@ pid_t start_child(const char* self, const char* mode, const std::string& address
   return pid;
 }
 
+uint64_t g_seed = 0;  // drawn by main(): the OS's randomness stays out of everything else
+
 flow::RuntimeOptions real_options(net::AsioWorld& world, const char* name) {
   flow::RuntimeOptions o;
-  o.seed = std::random_device{}();
+  o.seed = g_seed;
   o.simulated = false;
   o.reactor = &world.reactor();
   o.main_process_name = name;
@@ -76,7 +78,7 @@ int hold_and_die(const std::string& address) {
     flow::wait(net::Transport::current().failure_monitor().on_available(s.address));
     flow::Future<nt::wt::ControlReplyT> held = nt::hold_request(s, 1000);
     flow::wait(flow::delay(300ms));  // long enough for the request to reach the server
-    ::kill(::getpid(), SIGKILL);      // the requester dies mid-request, as suddenly as it gets
+    ::kill(::getpid(), SIGKILL);     // the requester dies mid-request, as suddenly as it gets
   });
   return 1;
 }
@@ -108,8 +110,8 @@ struct Suite {
 
 // Waits for `a` to accept connections, up to `limit`. May suspend.
 bool await_available(const flow::NetworkAddress& a, flow::Duration limit) {
-  auto up = flow::wait(
-      flow::timeout(net::Transport::current().failure_monitor().on_available(a), limit));
+  auto up =
+      flow::wait(flow::timeout(net::Transport::current().failure_monitor().on_available(a), limit));
   return up.has_value();
 }
 
@@ -171,8 +173,10 @@ int run_suite(const char* self) {
       ::kill(victim, SIGKILL);
       try {
         auto r = flow::wait(flow::timeout(held, 5s));
-        if (!r) v.push_back("no outcome within 5 s of the server's death");
-        else v.push_back("a reply from a dead server");
+        if (!r)
+          v.push_back("no outcome within 5 s of the server's death");
+        else
+          v.push_back("a reply from a dead server");
       } catch (const flow::Error& e) {
         if (e.code() != flow::ErrorCode::request_maybe_delivered)
           v.push_back(fmt::format("got {}, expected request_maybe_delivered", e.name()));
@@ -184,7 +188,8 @@ int run_suite(const char* self) {
   });
   ::kill(server_pid, SIGKILL);
   ::waitpid(server_pid, nullptr, 0);
-  fmt::print("{}\n", suite.failures == 0 ? "PASS" : fmt::format("FAIL ({} violations)", suite.failures));
+  fmt::print("{}\n",
+             suite.failures == 0 ? "PASS" : fmt::format("FAIL ({} violations)", suite.failures));
   return suite.failures == 0 ? 0 : 1;
 }
 
@@ -195,7 +200,11 @@ int main(int argc, char** argv) {
   if (argc == 3 && std::strcmp(argv[1], "serve") == 0) return serve(argv[2]);
   if (argc == 3 && std::strcmp(argv[1], "hold-and-die") == 0) return hold_and_die(argv[2]);
   if (argc == 3 && std::strcmp(argv[1], "stats") == 0) return print_stats(argv[2]);
-  if (argc == 1) return run_suite("/proc/self/exe");
+  g_seed = std::random_device{}();
+  if (argc == 1) {
+    std::printf("rpc-real: seed %llu\n", static_cast<unsigned long long>(g_seed));
+    return run_suite("/proc/self/exe");
+  }
   std::fprintf(stderr, "usage: rpc-real [serve ADDR | hold-and-die ADDR | stats ADDR]\n");
   return 2;
 }
