@@ -24,7 +24,9 @@ constexpr size_t kHeaderBytes = 40;
 constexpr size_t kChecksumAt = 32;
 constexpr size_t kReadPiece = size_t{1} << 20;
 
-size_t padded(size_t n) { return (n + 7) / 8 * 8; }
+size_t padded(size_t n) {
+  return (n + 7) / 8 * 8;
+}
 
 using flow::get_le;
 using flow::put_le;
@@ -97,7 +99,8 @@ std::vector<uint8_t> read_file(flow::IAsyncFile& file) {
   size_t at = 0;
   while (at < bytes.size()) {
     const size_t want = std::min(kReadPiece, bytes.size() - at);
-    const size_t n = flow::wait(file.read(std::span(bytes).subspan(at, want), static_cast<int64_t>(at)));
+    const size_t n =
+        flow::wait(file.read(std::span(bytes).subspan(at, want), static_cast<int64_t>(at)));
     if (n == 0) break;
     at += n;
   }
@@ -140,14 +143,17 @@ void DiskQueue::recover(const std::string& name) {
   }
   const Chain& act = chains[active_];
   const auto fail = [&](const char* why) {
-    flow::TraceEvent(flow::SevError, "DiskQueueCorrupt").detail("Queue", name).detail("Reason", why);
+    flow::TraceEvent(flow::SevError, "DiskQueueCorrupt")
+        .detail("Queue", name)
+        .detail("Reason", why);
     throw Error(ErrorCode::checksum_failed);
   };
   if (later_record_vouches(bytes[active_], act, options_.max_record_bytes))
     fail("DurableRecordUnreadable");
-  const Parsed* newest = !act.records.empty()                             ? &act.records.back()
-                         : older >= 0 && !chains[older].records.empty() ? &chains[older].records.back()
-                                                                        : nullptr;
+  const Parsed* newest = !act.records.empty() ? &act.records.back()
+                         : older >= 0 && !chains[older].records.empty()
+                             ? &chains[older].records.back()
+                             : nullptr;
   if (newest != nullptr) {
     first_unpopped_ = durable_first_unpopped_ = newest->first_unpopped;
     next_sequence_ = newest->sequence + 1;
@@ -227,11 +233,16 @@ void DiskQueue::commit() {
     write_and_sync(std::move(bytes), last, first_unpopped);
     done.send();
   } catch (const Error& e) {
-    if (e.code() != ErrorCode::operation_cancelled && !failed_) {
-      failed_ = std::make_unique<Error>(e);
-      flow::TraceEvent(flow::SevWarnAlways, "DiskQueueCommitFailed").error(e);
+    // A commit that failed or was cancelled part way leaves the files' state unknown: the queue
+    // is unusable from here on (reopening recovers it). Later callers get the disk's error, or
+    // io_error for a cancelled commit (being cancelled is not their news).
+    if (!failed_) {
+      const bool cancelled = e.code() == ErrorCode::operation_cancelled;
+      failed_ = cancelled ? Error(ErrorCode::io_error) : e;
+      flow::TraceEvent(flow::SevWarnAlways, "DiskQueueCommitFailed")
+          .detail("Cancelled", cancelled)
+          .error(e);
     }
-    if (!failed_) failed_ = std::make_unique<Error>(ErrorCode::operation_cancelled);
     done.send_error(*failed_);
     throw;
   }

@@ -29,12 +29,13 @@
 // caller, who must hold what it has not popped anyway). Recovery reads each file whole, in 1 MiB
 // pieces, so it needs a file's size in memory for a moment.
 //
-// Errors: an I/O error during commit fails that commit and every later call (the queue is then
-// unusable; reopen it to recover); records over max_record_bytes are refused with
+// Errors: an I/O error during commit (or a commit cancelled part way) fails that commit and every
+// later call (the queue is then unusable; reopen it to recover); records over max_record_bytes are refused with
 // value_too_large at push.
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -88,8 +89,8 @@ class DiskQueue {
  private:
   struct File {
     std::shared_ptr<flow::IAsyncFile> file;
-    int64_t size = 0;          // bytes written to it (what was ever written, stale or not)
-    int64_t end = 0;           // where the next record goes (active file)
+    int64_t size = 0;            // bytes written to it (what was ever written, stale or not)
+    int64_t end = 0;             // where the next record goes (active file)
     uint64_t last_sequence = 0;  // the newest record in it; 0 if none
   };
 
@@ -107,11 +108,11 @@ class DiskQueue {
   int active_ = 0;
   uint64_t next_sequence_ = 1;
   uint64_t first_unpopped_ = 1;
-  std::vector<uint8_t> buffer_;       // records pushed since the last commit started
-  uint64_t buffered_last_ = 0;        // the sequence of the last record in buffer_
+  std::vector<uint8_t> buffer_;           // records pushed since the last commit started
+  uint64_t buffered_last_ = 0;            // the sequence of the last record in buffer_
   uint64_t buffered_first_unpopped_ = 1;  // and the first_unpopped it carries
   flow::Future<flow::Void> last_commit_;  // the commit in progress, or a ready one
-  std::unique_ptr<flow::Error> failed_;
+  std::optional<flow::Error> failed_;  // set once a commit failed: every later call throws it
   std::vector<DiskQueueRecord> recovered_;
 };
 

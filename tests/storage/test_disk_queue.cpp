@@ -41,7 +41,8 @@ struct World {
 
 std::vector<uint8_t> record_bytes(uint64_t n, size_t size) {
   std::vector<uint8_t> v(size);
-  for (size_t i = 0; i < size; ++i) v[i] = static_cast<uint8_t>(n * 131 + i);
+  for (size_t i = 0; i < size; ++i)
+    v[i] = static_cast<uint8_t>(n * 131 + i);
   return v;
 }
 
@@ -50,7 +51,8 @@ std::map<uint64_t, std::vector<uint8_t>> reopen(World& w, DiskQueueOptions o = {
   return w.run([o] {
     auto q = DiskQueue::open(flow::current_process().file_system(), "q", o);
     std::map<uint64_t, std::vector<uint8_t>> got;
-    for (auto& r : q->recovered()) got[r.sequence] = r.payload;
+    for (auto& r : q->recovered())
+      got[r.sequence] = r.payload;
     return got;
   });
 }
@@ -62,7 +64,8 @@ TEST_CASE("disk queue: committed records come back in order; popped ones do not"
   w.run([] {
     auto q = DiskQueue::open(flow::current_process().file_system(), "q");
     CHECK(q->recovered().empty());
-    for (uint64_t i = 1; i <= 10; ++i) CHECK(q->push(record_bytes(i, i * 10)) == i);
+    for (uint64_t i = 1; i <= 10; ++i)
+      CHECK(q->push(record_bytes(i, i * 10)) == i);
     q->commit();
     q->pop(4);
     CHECK(q->push({}) == 11);  // an empty record is a record
@@ -73,7 +76,8 @@ TEST_CASE("disk queue: committed records come back in order; popped ones do not"
   auto got = reopen(w);
   REQUIRE(got.size() == 8);
   CHECK(got.begin()->first == 4);
-  for (uint64_t i = 4; i <= 10; ++i) CHECK(got[i] == record_bytes(i, i * 10));
+  for (uint64_t i = 4; i <= 10; ++i)
+    CHECK(got[i] == record_bytes(i, i * 10));
   CHECK(got[11].empty());
   // Sequence numbers continue after recovery.
   w.run([] {
@@ -130,7 +134,8 @@ TEST_CASE("disk queue: appends lap between two files, so the disk holds what is 
   REQUIRE(!got.empty());
   CHECK(got.begin()->first <= first_kept);
   CHECK(got.rbegin()->first == 2000);
-  for (const auto& [seq, bytes] : got) CHECK(bytes == record_bytes(seq, 100));
+  for (const auto& [seq, bytes] : got)
+    CHECK(bytes == record_bytes(seq, 100));
   CHECK(got.size() == 2000 - got.begin()->first + 1);
 }
 
@@ -200,8 +205,8 @@ TEST_CASE("disk queue: a committed record made unreadable is checksum_failed, no
   });
   // Flip a bit in the middle record's payload (records are 40-byte headers + 104 padded bytes).
   w.run([] {
-    auto f = flow::wait(
-        flow::current_process().file_system().open("q.0", flow::OpenMode::kReadWrite));
+    auto f =
+        flow::wait(flow::current_process().file_system().open("q.0", flow::OpenMode::kReadWrite));
     std::vector<uint8_t> b(1);
     const int64_t at = 144 + 40 + 7;
     flow::wait(f->read(b, at));
@@ -227,15 +232,16 @@ TEST_CASE("disk queue: records after a torn one never come back behind newer rec
     auto q = DiskQueue::open(flow::current_process().file_system(), "q");
     q->push(record_bytes(1, 50));
     q->commit();
-    for (uint64_t i = 2; i <= 4; ++i) q->push(record_bytes(i, 50));
+    for (uint64_t i = 2; i <= 4; ++i)
+      q->push(record_bytes(i, 50));
     q->commit();
     return 0;
   });
   // Record 2 (at 96: record 1 is a 40-byte header and 56 padded bytes) loses its first sector's
   // new bytes, as a torn write would leave it; 3 and 4 are whole.
   w.run([] {
-    auto f = flow::wait(
-        flow::current_process().file_system().open("q.0", flow::OpenMode::kReadWrite));
+    auto f =
+        flow::wait(flow::current_process().file_system().open("q.0", flow::OpenMode::kReadWrite));
     const std::vector<uint8_t> old_bytes(8, 0xee);
     flow::wait(f->write(old_bytes, 96));
     flow::wait(f->sync());
@@ -253,4 +259,36 @@ TEST_CASE("disk queue: records after a torn one never come back behind newer rec
   auto second = reopen(w);
   REQUIRE(second.size() == 2);
   CHECK(second[2] == record_bytes(20, 50));
+}
+
+TEST_CASE("disk queue: a commit the disk fails fails every later call; reopening recovers") {
+  World w(9);
+  auto outcome = w.run([&w] {
+    auto q = DiskQueue::open(flow::current_process().file_system(), "q");
+    q->push(record_bytes(1, 10));
+    q->commit();
+    sim::DiskFaults& faults = w.p().machine->disk.faults();
+    faults.enabled = true;
+    faults.io_error_probability = 1;
+    q->push(record_bytes(2, 10));
+    std::vector<ErrorCode> codes;
+    const auto code_of = [](auto fn) {
+      try {
+        fn();
+        return ErrorCode::success;
+      } catch (const Error& e) {
+        return e.code();
+      }
+    };
+    codes.push_back(code_of([&] { q->commit(); }));
+    faults.enabled = false;
+    codes.push_back(code_of([&] { q->push(record_bytes(3, 10)); }));
+    codes.push_back(code_of([&] { q->commit(); }));
+    return codes;
+  });
+  CHECK(outcome == std::vector<ErrorCode>(3, ErrorCode::io_error));
+  w.power_loss();
+  auto got = reopen(w);
+  CHECK(got.count(1) == 1);
+  CHECK(got.count(3) == 0);
 }
