@@ -51,9 +51,10 @@ int g_in_flight = 64;  // --in-flight
 void asio_echo_session(std::shared_ptr<tcp::socket> s, std::shared_ptr<std::vector<char>> buf) {
   s->async_read_some(asio::buffer(*buf), [s, buf](boost::system::error_code ec, size_t n) {
     if (ec) return;
-    asio::async_write(*s, asio::buffer(buf->data(), n), [s, buf](boost::system::error_code e, size_t) {
-      if (!e) asio_echo_session(s, buf);
-    });
+    asio::async_write(*s, asio::buffer(buf->data(), n),
+                      [s, buf](boost::system::error_code e, size_t) {
+                        if (!e) asio_echo_session(s, buf);
+                      });
   });
 }
 
@@ -146,8 +147,7 @@ double asio_throughput(uint16_t port, double seconds) {
   write_more();
   read_more();
   io.run();
-  return static_cast<double>(replies) /
-         std::chrono::duration<double>(Clock::now() - start).count();
+  return static_cast<double>(replies) / std::chrono::duration<double>(Clock::now() - start).count();
 }
 
 // ---- Strata RPC ----------------------------------------------------------------------------
@@ -176,8 +176,8 @@ void with_rpc_client(flow::NetworkAddress server, Fn body) {
   world.attach(rt.main_process(), "/tmp");
   rt.run([&] {
     nt::TestService s(server);
-    auto up = flow::wait(flow::timeout(
-        net::Transport::current().failure_monitor().on_available(server), 10s));
+    auto up = flow::wait(
+        flow::timeout(net::Transport::current().failure_monitor().on_available(server), 10s));
     if (!up) throw flow::Error(flow::ErrorCode::connection_failed);
     body(s);
   });
@@ -216,8 +216,8 @@ RpcThroughput rpc_throughput(flow::NetworkAddress server, double seconds) {
     bool stop = false;
     const auto start = Clock::now();
     auto timer = flow::spawn([&] {
-      flow::wait(flow::delay(std::chrono::duration_cast<flow::Duration>(
-          std::chrono::duration<double>(seconds))));
+      flow::wait(flow::delay(
+          std::chrono::duration_cast<flow::Duration>(std::chrono::duration<double>(seconds))));
       stop = true;
     });
     const auto& c = net::Transport::current().counters();
@@ -232,8 +232,8 @@ RpcThroughput rpc_throughput(flow::NetworkAddress server, double seconds) {
       }));
     }
     flow::wait(flow::wait_all(requesters));
-    fig.msgs_per_s = static_cast<double>(replies) /
-                     std::chrono::duration<double>(Clock::now() - start).count();
+    fig.msgs_per_s =
+        static_cast<double>(replies) / std::chrono::duration<double>(Clock::now() - start).count();
     fig.messages_per_write = static_cast<double>(c.messages_sent - sent_before) /
                              static_cast<double>(c.writes - writes_before);
   });
@@ -267,13 +267,14 @@ int main(int argc, char** argv) {
     } else if (std::strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
       seconds = std::atof(argv[++i]);
     } else {
-      std::fprintf(stderr,
-                   "usage: net-bench [--json] [--seconds S] [--rounds R] [--in-flight N]\n"
-                   "  Strata RPC over loopback TCP beside a bare Boost.Asio echo.\n"
-                   "  --json        one JSON object instead of name = value lines\n"
-                   "  --seconds S   time per measurement (default 2)\n"
-                   "  --rounds R    alternating throughput rounds per side; medians (default 3)\n"
-                   "  --in-flight N requests (messages) in flight for the msgs/s figures (default 64)\n");
+      std::fprintf(
+          stderr,
+          "usage: net-bench [--json] [--seconds S] [--rounds R] [--in-flight N]\n"
+          "  Strata RPC over loopback TCP beside a bare Boost.Asio echo.\n"
+          "  --json        one JSON object instead of name = value lines\n"
+          "  --seconds S   time per measurement (default 2)\n"
+          "  --rounds R    alternating throughput rounds per side; medians (default 3)\n"
+          "  --in-flight N requests (messages) in flight for the msgs/s figures (default 64)\n");
       return 2;
     }
   }
@@ -325,10 +326,12 @@ int main(int argc, char** argv) {
   if (json) {
     std::string out = "{";
     for (size_t i = 0; i < figures.size(); ++i)
-      out += fmt::format("{}\"{}\": {:.4g}", i ? ", " : "", figures[i].first, figures[i].second.first);
+      out +=
+          fmt::format("{}\"{}\": {:.4g}", i ? ", " : "", figures[i].first, figures[i].second.first);
     fmt::print("{}}}\n", out);
   } else {
-    for (const auto& [name, v] : figures) fmt::print("{} = {:.4g} {}\n", name, v.first, v.second);
+    for (const auto& [name, v] : figures)
+      fmt::print("{} = {:.4g} {}\n", name, v.first, v.second);
   }
   return 0;
 }

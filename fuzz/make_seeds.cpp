@@ -12,8 +12,8 @@
 #include "net/frame.h"
 #include "net/message.h"
 #include "net/schema/transport_generated.h"
-#include "net/transport.h"
 #include "net/testing/rpc_test_generated.h"
+#include "net/transport.h"
 
 namespace wire = strata::wire;
 namespace wt = strata::wire::test;
@@ -24,9 +24,9 @@ namespace {
 std::vector<uint8_t> envelope(uint64_t token, uint64_t reply, int32_t error,
                               const std::vector<uint8_t>& body, bool ping) {
   std::vector<uint8_t> frame;
-  net::append_envelope_frame(frame, {net::Token{1, token}, net::Token{2, reply}, error,
-                                     ping ? net::kEnvelopePing : 0u},
-                             body);
+  net::append_envelope_frame(
+      frame, {net::Token{1, token}, net::Token{2, reply}, error, ping ? net::kEnvelopePing : 0u},
+      body);
   return {frame.begin() + net::kFrameHeaderBytes,
           frame.begin() + net::kFrameHeaderBytes + net::kEnvelopeBytes + body.size()};
 }
@@ -34,7 +34,8 @@ std::vector<uint8_t> envelope(uint64_t token, uint64_t reply, int32_t error,
 void write(const std::string& dir, const char* name, uint8_t split,
            const std::vector<std::vector<uint8_t>>& payloads) {
   std::vector<uint8_t> out = {split};
-  for (const auto& p : payloads) net::append_frame(out, p);
+  for (const auto& p : payloads)
+    net::append_frame(out, p);
   FILE* f = std::fopen((dir + "/" + name).c_str(), "wb");
   if (!f) return;
   std::fwrite(out.data(), 1, out.size(), f);
@@ -63,7 +64,8 @@ int main(int argc, char** argv) {
   wt::StatsReplyT stats;
   stats.requests = 3;
   net::encode_message(mb, stats);
-  const std::vector<uint8_t> stats_body(mb.GetBufferPointer(), mb.GetBufferPointer() + mb.GetSize());
+  const std::vector<uint8_t> stats_body(mb.GetBufferPointer(),
+                                        mb.GetBufferPointer() + mb.GetSize());
 
   write(dir, "hello", 64, {hello});
   write(dir, "hello-echo", 7, {hello, envelope(5, 9, 0, echo_body, false)});

@@ -28,12 +28,14 @@ Channel::Channel(Transport& transport, Kind kind, flow::NetworkAddress peer)
   flatbuffers::FlatBufferBuilder b(128);
   const flow::NetworkAddress& self = transport.address();
   const wire::Address address(self.ip, self.port);
-  b.Finish(wire::CreateHello(b, kProtocolVersion, &address,
-                             b.CreateString(transport.process().name())));
+  b.Finish(
+      wire::CreateHello(b, kProtocolVersion, &address, b.CreateString(transport.process().name())));
   append_frame(out_, {b.GetBufferPointer(), b.GetSize()});
 }
 
-Channel::~Channel() { ASSERT_MSG(pending_head_ == nullptr, "a channel ended with replies pending"); }
+Channel::~Channel() {
+  ASSERT_MSG(pending_head_ == nullptr, "a channel ended with replies pending");
+}
 
 void Channel::link(PendingReply& reply) {
   reply.channel_ = this;
@@ -64,9 +66,9 @@ void Channel::send_envelope(Token destination, Token reply_to, int32_t error,
     // send again on this channel before the dispatch returns).
     std::vector<uint8_t> frame;
     append_envelope_frame(frame, envelope, body);
-    transport_->dispatch(std::span<const uint8_t>(frame).subspan(kFrameHeaderBytes,
-                                                                 kEnvelopeBytes + body.size()),
-                         *this);
+    transport_->dispatch(
+        std::span<const uint8_t>(frame).subspan(kFrameHeaderBytes, kEnvelopeBytes + body.size()),
+        *this);
     return;
   }
   const bool was_empty = out_.empty();
@@ -79,18 +81,18 @@ void Channel::close(const char* why, std::optional<Error> error) {
   closed_ = true;
   flow::TraceEvent ev(kind_ == Kind::kLoopback ? flow::SevDebug : flow::SevInfo,
                       "ConnectionClosed");
-  ev.detail("Peer", peer_.to_string()).detail("Reason", why).detail("Outgoing",
-                                                                      kind_ == Kind::kOutgoing);
+  ev.detail("Peer", peer_.to_string())
+      .detail("Reason", why)
+      .detail("Outgoing", kind_ == Kind::kOutgoing);
   if (error) ev.detail("Error", *error);
   if (connection_) connection_->close();
   out_.clear();
   out_.shrink_to_fit();
   Transport* t = std::exchange(transport_, nullptr);
   if (t) t->channel_down(*this);
-  // connection_lost() may free the reply (nobody else wanted it), so unlink it first.
+  // connection_lost() may free the reply (nobody else wanted it), so it stops pending first.
   while (PendingReply* reply = pending_head_) {
-    reply->table_->remove(reply->token_);
-    unlink(*reply);
+    reply->stop_pending();
     reply->connection_lost();
   }
   closed_promise_.send();
@@ -135,8 +137,8 @@ constexpr uint64_t kFramesPerTurn = 16;
 
 void Channel::read_loop() {
   Transport* const t = transport_;
-  FrameDecoder decoder(static_cast<size_t>(flow::Runtime::checked_current().knobs().max_message_bytes) +
-                       1024);
+  FrameDecoder decoder(
+      static_cast<size_t>(flow::Runtime::checked_current().knobs().max_message_bytes) + 1024);
   uint64_t dispatched = 0;
   for (;;) {
     const size_t n = flow::wait(connection_->read_some(decoder.read_space()));

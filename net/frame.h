@@ -28,7 +28,8 @@ inline constexpr size_t kFrameAlignment = 8;
 uint64_t frame_checksum(std::span<const uint8_t> payload);
 // The bytes a frame of `payload_bytes` takes on the wire, header and padding included.
 constexpr size_t frame_bytes(size_t payload_bytes) {
-  return kFrameHeaderBytes + (payload_bytes + kFrameAlignment - 1) / kFrameAlignment * kFrameAlignment;
+  return kFrameHeaderBytes +
+         (payload_bytes + kFrameAlignment - 1) / kFrameAlignment * kFrameAlignment;
 }
 
 // Appends one frame carrying `payload` to `out`.

@@ -8,7 +8,8 @@
 //
 //   // server                                          // client
 //   auto s = RequestStream<EchoRequestT, EchoReplyT>   RequestStream<EchoRequestT, EchoReplyT>
-//              ::well_known(well_known_token(7));          echo(Endpoint{server, well_known_token(7)});
+//              ::well_known(well_known_token(7));          echo(Endpoint{server,
+//              well_known_token(7)});
 //   for (;;) {                                         EchoReplyT r = wait(echo.get_reply(req));
 //     auto in = wait_next(s.requests());
 //     in.reply.send(EchoReplyT{...});
@@ -33,8 +34,8 @@
 #include "flow/error.h"
 #include "flow/future.h"
 #include "flow/stream.h"
-#include "net/endpoint.h"
 #include "net/channel.h"
+#include "net/endpoint.h"
 #include "net/message.h"
 #include "net/transport.h"
 
@@ -170,9 +171,9 @@ class RequestQueue final : public MessageReceiver {
   bool receive(std::span<const uint8_t> body, const MessageContext& context) override {
     flow::ErrorOr<Req> request = decode_message<Req>(body);
     if (!request.ok()) return false;
-    stream_.send(ReceivedRequest<Req, Rep>{std::move(request.get()),
-                                           ReplyPromise<Rep>(transport_, context.channel->weak_from_this(),
-                                                             context.reply_to)});
+    stream_.send(ReceivedRequest<Req, Rep>{
+        std::move(request.get()),
+        ReplyPromise<Rep>(transport_, context.channel->weak_from_this(), context.reply_to)});
     return true;
   }
 
@@ -208,7 +209,8 @@ class RequestStream {
     flow::Future<Rep> reply = flow::Future<Rep>::adopt(state);
     try {
       t.send_request(endpoint_,
-                     {t.message_builder().GetBufferPointer(), t.message_builder().GetSize()}, *state);
+                     {t.message_builder().GetBufferPointer(), t.message_builder().GetSize()},
+                     *state);
     } catch (const flow::Error& e) {
       // Never pended: end the state as a failed request.
       state->set_error(e);

@@ -19,7 +19,9 @@ namespace net {
 using flow::Error;
 using flow::ErrorCode;
 
-std::string Token::to_string() const { return fmt::format("{:016x}{:016x}", first, second); }
+std::string Token::to_string() const {
+  return fmt::format("{:016x}{:016x}", first, second);
+}
 
 std::string Endpoint::to_string() const {
   return fmt::format("{}/{}", address.to_string(), token.to_string());
@@ -72,7 +74,9 @@ MessageReceiver* EndpointTable::find_fixed(Token token) const {
   return it == fixed_.end() ? nullptr : it->second;
 }
 
-PendingReply::~PendingReply() { ASSERT_MSG(!pending(), "a pending reply was destroyed"); }
+PendingReply::~PendingReply() {
+  ASSERT_MSG(!pending(), "a pending reply was destroyed");
+}
 
 void PendingReply::stop_pending() {
   if (channel_ == nullptr) return;
@@ -92,7 +96,9 @@ uint64_t draw_nonce() {
 
 Transport::Transport(flow::Process& process)
     : process_(process),
-      endpoints_(std::make_shared<EndpointTable>(draw_nonce())), failure_monitor_(*this), message_builder_(1024) {
+      endpoints_(std::make_shared<EndpointTable>(draw_nonce())),
+      failure_monitor_(*this),
+      message_builder_(1024) {
   loopback_ = std::make_shared<Channel>(*this, Channel::Kind::kLoopback, process.address());
   if (process.address().is_set()) {
     listener_ = process.network().listen(process.address());
@@ -112,7 +118,9 @@ Transport::~Transport() {
   if (listener_) listener_->close();
 }
 
-Transport& Transport::current() { return flow::current_process().extension<Transport>(); }
+Transport& Transport::current() {
+  return flow::current_process().extension<Transport>();
+}
 
 Token Transport::add_endpoint(MessageReceiver* receiver, std::optional<Token> token) {
   if (!token) return endpoints_->add(receiver);
@@ -160,7 +168,8 @@ void Transport::send_reply(const std::weak_ptr<Channel>& channel, Token reply_to
     ++counters_.replies_undeliverable;
     return;
   }
-  if (body.size() > static_cast<size_t>(flow::Runtime::checked_current().knobs().max_message_bytes)) {
+  if (body.size() >
+      static_cast<size_t>(flow::Runtime::checked_current().knobs().max_message_bytes)) {
     body = {};
     error = static_cast<int32_t>(ErrorCode::message_too_large);
   }
@@ -173,9 +182,8 @@ std::shared_ptr<Channel> Transport::channel_to(const flow::NetworkAddress& peer)
   PeerState& state = peers_[peer];
   if (!state.channel || state.channel->closed()) {
     state.channel = std::make_shared<Channel>(*this, Channel::Kind::kOutgoing, peer);
-    actors_.add(flow::spawn_in(process_, [this, c = state.channel, b = state.backoff_seconds] {
-      connect_loop(c, b);
-    }));
+    actors_.add(flow::spawn_in(
+        process_, [this, c = state.channel, b = state.backoff_seconds] { connect_loop(c, b); }));
   }
   return state.channel;
 }
@@ -233,7 +241,8 @@ void Transport::channel_down(Channel& channel) {
 bool Transport::dispatch(std::span<const uint8_t> payload, Channel& from) {
   const std::optional<ReceivedEnvelope> env = parse_envelope(payload);
   if (!env) {
-    flow::TraceEvent(flow::SevWarnAlways, "MalformedEnvelope").detail("Peer", from.peer().to_string());
+    flow::TraceEvent(flow::SevWarnAlways, "MalformedEnvelope")
+        .detail("Peer", from.peer().to_string());
     return false;
   }
   ++counters_.messages_received;
@@ -250,7 +259,8 @@ bool Transport::dispatch(std::span<const uint8_t> payload, Channel& from) {
         .detail("Token", f.destination.to_string())
         .detail("Peer", from.peer().to_string());
     if (!f.reply_to.is_zero())
-      send_reply(from.weak_from_this(), f.reply_to, {}, static_cast<int32_t>(ErrorCode::broken_promise));
+      send_reply(from.weak_from_this(), f.reply_to, {},
+                 static_cast<int32_t>(ErrorCode::broken_promise));
     return true;
   }
   std::span<const uint8_t> body = env->body;

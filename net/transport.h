@@ -10,9 +10,9 @@
 // A connection starts with a Hello frame each way (protocol version, the sender's address and
 // name); a version mismatch, or a peer that is not who we dialled, closes it with a
 // ConnectionRejected trace event. After that every frame is an envelope (net/envelope.h) and a
-// message body for one endpoint. A frame
-// that fails its checksum or verification closes the connection (a trace event says why); nothing
-// malformed is ever delivered.
+// message body for one endpoint. A frame that fails its checksum, or a message that fails
+// verification, closes the connection (a trace event says why); nothing malformed is ever
+// delivered.
 //
 // A connection with requests outstanding that stays silent for connection_idle_seconds is pinged,
 // and closed if it stays silent as long again: a peer that vanished without closing (a machine
@@ -47,8 +47,8 @@ class Transport;
 
 // What a receiver learns about a message besides its body.
 struct MessageContext {
-  Token reply_to;  // nonzero for requests
-  int32_t error = 0;  // nonzero for error replies
+  Token reply_to;              // nonzero for requests
+  int32_t error = 0;           // nonzero for error replies
   Channel* channel = nullptr;  // the connection it came on (replies go back on it); valid only
                                // during receive()
 };

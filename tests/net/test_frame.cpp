@@ -13,7 +13,8 @@ namespace {
 
 std::vector<uint8_t> bytes_of(size_t n, uint8_t salt) {
   std::vector<uint8_t> v(n);
-  for (size_t i = 0; i < n; ++i) v[i] = static_cast<uint8_t>(i * 31 + salt);
+  for (size_t i = 0; i < n; ++i)
+    v[i] = static_cast<uint8_t>(i * 31 + salt);
   return v;
 }
 
@@ -37,8 +38,8 @@ std::vector<std::vector<uint8_t>> decode_all(const std::vector<uint8_t>& stream,
       out.emplace_back(b.begin(), b.end());
     }
     if (pos == stream.size()) return out;
-    const size_t piece = std::min<size_t>(stream.size() - pos,
-                                          static_cast<size_t>(rng.random_int(1, 70'000)));
+    const size_t piece =
+        std::min<size_t>(stream.size() - pos, static_cast<size_t>(rng.random_int(1, 70'000)));
     pos += d.feed(std::span(stream).subspan(pos, piece));
   }
 }
@@ -55,7 +56,8 @@ TEST_CASE("frames: payloads of every size come back whole, however the stream is
     sent.push_back(bytes_of(size, static_cast<uint8_t>(size)));
     net::append_frame(stream, sent.back());
   }
-  for (int round = 0; round < 20; ++round) CHECK(decode_all(stream, 1 << 20, rng) == sent);
+  for (int round = 0; round < 20; ++round)
+    CHECK(decode_all(stream, 1 << 20, rng) == sent);
 }
 
 TEST_CASE("frames: a flipped bit anywhere in a payload is checksum_failed") {
@@ -102,12 +104,15 @@ TEST_CASE("frames: the header is the length, zero, then XXH3-64 of the payload; 
   net::append_frame(stream, payload);
   REQUIRE(stream.size() == 24);
   CHECK(stream[0] == 3);
-  for (int i = 1; i < 8; ++i) CHECK(stream[i] == 0);
+  for (int i = 1; i < 8; ++i)
+    CHECK(stream[i] == 0);
   uint64_t sum = 0;
-  for (int i = 0; i < 8; ++i) sum |= static_cast<uint64_t>(stream[8 + i]) << (8 * i);
+  for (int i = 0; i < 8; ++i)
+    sum |= static_cast<uint64_t>(stream[8 + i]) << (8 * i);
   CHECK(sum == XXH3_64bits(payload.data(), payload.size()));
   CHECK(stream[16] == 1);
-  for (size_t i = 19; i < 24; ++i) CHECK(stream[i] == 0);
+  for (size_t i = 19; i < 24; ++i)
+    CHECK(stream[i] == 0);
 }
 
 TEST_CASE("frames: a nonzero reserved field is malformed") {

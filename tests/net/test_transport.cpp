@@ -33,7 +33,9 @@ struct Cluster {
   sim::Simulator sim;
 
   sim::Simulator::SimProcess& server() { return sim.process(1); }
-  void start_server() { sim.add_role(server(), "rpc_server", [] { nt::run_test_server(); }); }
+  void start_server() {
+    sim.add_role(server(), "rpc_server", [] { nt::run_test_server(); });
+  }
   // Runs `fn` as an actor of process 0 until it ends; returns its result.
   template <class Fn>
   auto client(Fn fn) {
@@ -80,7 +82,10 @@ TEST_CASE("rpc: a request gets its reply, across processes and within one") {
       in.reply.send(r);
     });
     // The monitor never waits for a connection to ourselves.
-    CHECK(net::Transport::current().failure_monitor().on_available(mine.endpoint().address).is_ready());
+    CHECK(net::Transport::current()
+              .failure_monitor()
+              .on_available(mine.endpoint().address)
+              .is_ready());
     nt::EchoStream remote_view(mine.endpoint());
     nt::wt::EchoRequestT req;
     req.id = 7;
