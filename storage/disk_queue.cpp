@@ -17,6 +17,30 @@ namespace storage {
 using flow::Error;
 using flow::ErrorCode;
 
+namespace detail {
+
+// One record read back from a file.
+struct Parsed {
+  int64_t offset;
+  uint64_t sequence;
+  uint64_t first_unpopped;
+  uint64_t durable_through;
+  size_t payload_bytes;
+};
+
+// A file's consecutive chain of records from its start, and where it ends.
+struct DiskQueueChain {
+  std::vector<Parsed> records;
+  int64_t end = 0;
+  uint64_t first() const { return records.empty() ? 0 : records.front().sequence; }
+  uint64_t last() const { return records.empty() ? 0 : records.back().sequence; }
+};
+
+}  // namespace detail
+
+using Chain = detail::DiskQueueChain;
+using detail::Parsed;
+
 namespace {
 
 constexpr uint32_t kMagic = 0x31514453;  // "SDQ1"
@@ -38,15 +62,6 @@ uint64_t record_checksum(const uint8_t* record, size_t payload_bytes) {
                               XXH3_64bits(record, kChecksumAt));
 }
 
-// One record read back from a file.
-struct Parsed {
-  int64_t offset;
-  uint64_t sequence;
-  uint64_t first_unpopped;
-  uint64_t durable_through;
-  size_t payload_bytes;
-};
-
 // The record at `at` in `bytes` if it is whole and its checksum holds.
 std::optional<Parsed> parse_at(const std::vector<uint8_t>& bytes, size_t at, size_t max_payload) {
   if (at + kHeaderBytes > bytes.size()) return std::nullopt;
@@ -58,14 +73,6 @@ std::optional<Parsed> parse_at(const std::vector<uint8_t>& bytes, size_t at, siz
   return Parsed{static_cast<int64_t>(at), get_le(r + 8, 8), get_le(r + 16, 8), get_le(r + 24, 8),
                 length};
 }
-
-// A file's consecutive chain of records from its start, and where it ends.
-struct Chain {
-  std::vector<Parsed> records;
-  int64_t end = 0;
-  uint64_t first() const { return records.empty() ? 0 : records.front().sequence; }
-  uint64_t last() const { return records.empty() ? 0 : records.back().sequence; }
-};
 
 Chain read_chain(const std::vector<uint8_t>& bytes, size_t max_payload) {
   Chain c;
@@ -90,6 +97,29 @@ bool later_record_vouches(const std::vector<uint8_t>& bytes, const Chain& chain,
     if (p && p->sequence > broken && p->durable_through >= broken) return true;
   }
   return false;
+}
+
+// Where in `bytes`, at or after `from`, a readable record with `sequence` starts; -1 if nowhere.
+int64_t find_record(const std::vector<uint8_t>& bytes, size_t from, uint64_t sequence,
+                    size_t max_payload) {
+  for (size_t at = from; at + kHeaderBytes <= bytes.size(); at += 8) {
+    if (get_le(bytes.data() + at, 4) != kMagic || get_le(bytes.data() + at + 8, 8) != sequence)
+      continue;
+    if (parse_at(bytes, at, max_payload)) return static_cast<int64_t>(at);
+  }
+  return -1;
+}
+
+// The length of the run of consecutive records starting at `at`.
+size_t run_length(const std::vector<uint8_t>& bytes, size_t at, size_t max_payload) {
+  const size_t start = at;
+  uint64_t expected = 0;
+  while (auto p = parse_at(bytes, at, max_payload)) {
+    if (expected != 0 && p->sequence != expected) break;
+    expected = p->sequence + 1;
+    at += kHeaderBytes + padded(p->payload_bytes);
+  }
+  return at - start;
 }
 
 // The whole of `file`, read in pieces. May suspend.
@@ -130,26 +160,35 @@ void DiskQueue::recover(const std::string& name) {
   for (int i = 0; i < 2; ++i) {
     bytes[i] = read_file(*files_[i].file);
     files_[i].size = static_cast<int64_t>(bytes[i].size());
-    chains[i] = read_chain(bytes[i], options_.max_record_bytes);
   }
-  // Which file is older, and whether it is still part of the log.
   int older = -1;
-  if (!chains[0].records.empty() && chains[1].first() == chains[0].last() + 1) {
-    older = 0, active_ = 1;
-  } else if (!chains[1].records.empty() && chains[0].first() == chains[1].last() + 1) {
-    older = 1, active_ = 0;
-  } else {
-    active_ = chains[1].last() > chains[0].last() ? 1 : 0;  // the other is stale (or empty)
-  }
-  const Chain& act = chains[active_];
+  // Which file is older, and whether it is still part of the log.
+  const auto analyze = [&] {
+    for (int i = 0; i < 2; ++i)
+      chains[i] = read_chain(bytes[i], options_.max_record_bytes);
+    older = -1;
+    if (!chains[0].records.empty() && chains[1].first() == chains[0].last() + 1) {
+      older = 0, active_ = 1;
+    } else if (!chains[1].records.empty() && chains[0].first() == chains[1].last() + 1) {
+      older = 1, active_ = 0;
+    } else {
+      active_ = chains[1].last() > chains[0].last() ? 1 : 0;  // the other is stale (or empty)
+    }
+  };
   const auto fail = [&](const char* why) {
-    flow::TraceEvent(flow::SevError, "DiskQueueCorrupt")
+    flow::TraceEvent(flow::SevWarnAlways, "DiskQueueCorrupt")
         .detail("Queue", name)
         .detail("Reason", why);
     throw Error(ErrorCode::checksum_failed);
   };
-  if (later_record_vouches(bytes[active_], act, options_.max_record_bytes))
+  analyze();
+  if (later_record_vouches(bytes[active_], chains[active_], options_.max_record_bytes))
     fail("DurableRecordUnreadable");
+  heal_from_copy(name, bytes, chains, older);
+  analyze();
+  if (later_record_vouches(bytes[active_], chains[active_], options_.max_record_bytes))
+    fail("DurableRecordUnreadable");
+  const Chain& act = chains[active_];
   const Parsed* newest = !act.records.empty() ? &act.records.back()
                          : older >= 0 && !chains[older].records.empty()
                              ? &chains[older].records.back()
@@ -185,11 +224,54 @@ void DiskQueue::recover(const std::string& name) {
   };
   cut(files_[active_], act.end);
   if (other != older) cut(files_[other], 0);
+  // The records no later record vouches for get their copy back, as a commit would have left it.
+  if (newest != nullptr && !act.records.empty()) {
+    const uint64_t vouched = newest->durable_through;
+    auto first = std::find_if(act.records.begin(), act.records.end(),
+                              [&](const Parsed& p) { return p.sequence > vouched; });
+    if (first != act.records.end()) {
+      std::vector<uint8_t> copy(bytes[active_].begin() + first->offset,
+                                bytes[active_].begin() + act.end);
+      flow::wait(files_[active_].file->write(copy, act.end));
+      flow::wait(files_[active_].file->sync());
+      files_[active_].size = act.end + static_cast<int64_t>(copy.size());
+    }
+  }
   flow::TraceEvent(flow::SevInfo, "DiskQueueRecovered")
       .detail("Queue", name)
       .detail("Records", recovered_.size())
       .detail("NextSequence", next_sequence_)
       .detail("FirstUnpopped", first_unpopped_);
+}
+
+void DiskQueue::heal_from_copy(const std::string& name, std::vector<uint8_t> (&bytes)[2],
+                               const Chain (&chains)[2], int older) {
+  const Chain& act = chains[active_];
+  const uint64_t newest = !act.records.empty() ? act.last() : older >= 0 ? chains[older].last() : 0;
+  if (newest == 0) return;  // nothing readable at all: an empty (or wholly torn) queue
+  // The record after the newest readable one, if a copy of it exists: where the commit put it
+  // (after the active file's chain), or at the start of the other file if the commit lapped.
+  int file = active_;
+  size_t heal_at = static_cast<size_t>(act.end);
+  int64_t copy = find_record(bytes[file], heal_at + 8, newest + 1, options_.max_record_bytes);
+  if (copy < 0 && older < 0) {
+    file = 1 - active_;
+    heal_at = 0;
+    copy = find_record(bytes[file], 8, newest + 1, options_.max_record_bytes);
+  }
+  if (copy < 0) return;
+  const size_t length =
+      run_length(bytes[file], static_cast<size_t>(copy), options_.max_record_bytes);
+  std::vector<uint8_t> records(bytes[file].begin() + copy, bytes[file].begin() + copy + length);
+  flow::TraceEvent(flow::SevWarnAlways, "DiskQueueHealedFromCopy")
+      .detail("Queue", name)
+      .detail("Sequence", newest + 1)
+      .detail("File", file)
+      .detail("Offset", static_cast<int64_t>(heal_at))
+      .detail("Bytes", static_cast<int64_t>(length));
+  flow::wait(files_[file].file->write(records, static_cast<int64_t>(heal_at)));
+  flow::wait(files_[file].file->sync());
+  std::copy(records.begin(), records.end(), bytes[file].begin() + heal_at);
 }
 
 void DiskQueue::check_usable() const {
@@ -259,9 +341,14 @@ void DiskQueue::write_and_sync(std::vector<uint8_t> bytes, uint64_t last_sequenc
     target = &other;
     target->end = 0;
   }
+  // The commit's records, then a copy of them, in one write: if a bit of the records flips later,
+  // recovery finds the copy (the next commit, written over the copy, vouches for them instead).
+  const size_t n = bytes.size();
+  bytes.resize(2 * n);
+  std::memcpy(bytes.data() + n, bytes.data(), n);
   const int64_t at = target->end;
-  target->end += static_cast<int64_t>(bytes.size());
-  target->size = std::max(target->size, target->end);
+  target->end += static_cast<int64_t>(n);
+  target->size = std::max(target->size, at + static_cast<int64_t>(2 * n));
   flow::wait(target->file->write(bytes, at));
   flow::wait(target->file->sync());
   target->last_sequence = last_sequence;

@@ -30,8 +30,8 @@
 // pieces, so it needs a file's size in memory for a moment.
 //
 // Errors: an I/O error during commit (or a commit cancelled part way) fails that commit and every
-// later call (the queue is then unusable; reopen it to recover); records over max_record_bytes are refused with
-// value_too_large at push.
+// later call (the queue is then unusable; reopen it to recover); records over max_record_bytes are
+// refused with value_too_large at push.
 
 #include <cstdint>
 #include <memory>
@@ -44,6 +44,10 @@
 #include "flow/future.h"
 
 namespace storage {
+
+namespace detail {
+struct DiskQueueChain;
+}
 
 struct DiskQueueOptions {
   // The size at which appends move to the other file (if it is all popped).
@@ -96,6 +100,10 @@ class DiskQueue {
 
   DiskQueue(DiskQueueOptions options) : options_(options) {}
   void recover(const std::string& name);
+  // If the record after the log's readable end has an intact copy (each commit writes one after
+  // its records), writes the copy back where the record belongs. May suspend.
+  void heal_from_copy(const std::string& name, std::vector<uint8_t> (&bytes)[2],
+                      const detail::DiskQueueChain (&chains)[2], int older);
   // Writes `bytes` (whole records, the last one being `last_sequence`, which says
   // `first_unpopped`) and syncs. May suspend.
   void write_and_sync(std::vector<uint8_t> bytes, uint64_t last_sequence, uint64_t first_unpopped);
@@ -112,7 +120,7 @@ class DiskQueue {
   uint64_t buffered_last_ = 0;            // the sequence of the last record in buffer_
   uint64_t buffered_first_unpopped_ = 1;  // and the first_unpopped it carries
   flow::Future<flow::Void> last_commit_;  // the commit in progress, or a ready one
-  std::optional<flow::Error> failed_;  // set once a commit failed: every later call throws it
+  std::optional<flow::Error> failed_;     // set once a commit failed: every later call throws it
   std::vector<DiskQueueRecord> recovered_;
 };
 

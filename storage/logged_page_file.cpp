@@ -1,0 +1,241 @@
+#include "storage/logged_page_file.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "flow/error.h"
+#include "flow/little_endian.h"
+#include "flow/trace_event.h"
+
+namespace storage {
+
+using flow::Error;
+using flow::ErrorCode;
+
+namespace {
+
+// Log records: [kPage][page number u64][page bytes], [kCommit][page count u64], [kRollback].
+enum RecordType : uint8_t { kPage = 1, kCommit = 2, kRollback = 3 };
+constexpr size_t kPageRecordBytes = 1 + 8 + LoggedPageFile::kPageBytes;
+constexpr size_t kCommitRecordBytes = 1 + 8;
+constexpr size_t kChecksummed = LoggedPageFile::kPageBytes - LoggedPageFile::kChecksumBytes;
+
+uint64_t page_checksum(const uint8_t* page, uint64_t number) {
+  return XXH3_64bits_withSeed(page, kChecksummed, number);
+}
+
+void stamp(uint8_t* page, uint64_t number) {
+  flow::put_le(page + kChecksummed, page_checksum(page, number), 8);
+}
+
+bool stamped(const uint8_t* page, uint64_t number) {
+  return flow::get_le(page + kChecksummed, 8) == page_checksum(page, number);
+}
+
+}  // namespace
+
+std::unique_ptr<LoggedPageFile> LoggedPageFile::open(flow::IFileSystem& fs, const std::string& path,
+                                                     int64_t checkpoint_bytes) {
+  std::unique_ptr<LoggedPageFile> f(new LoggedPageFile());
+  f->checkpoint_bytes_ = checkpoint_bytes;
+  f->file_ = flow::wait(fs.open(path, flow::OpenMode::kReadWriteCreate));
+  f->file_size_ = flow::wait(f->file_->size());
+  f->pages_ = static_cast<uint64_t>(f->file_size_) / kPageBytes;
+  DiskQueueOptions log_options;
+  log_options.file_bytes = std::max<int64_t>(checkpoint_bytes, int64_t{1} << 20);
+  f->log_ = DiskQueue::open(fs, path + "-log", log_options);
+  f->recover(path);
+  return f;
+}
+
+void LoggedPageFile::recover(const std::string& path) {
+  std::vector<DiskQueueRecord>& records = log_->recovered();
+  std::vector<const DiskQueueRecord*> pending;
+  uint64_t commits = 0;
+  auto corrupt = [&](const char* why) {
+    flow::TraceEvent(flow::SevWarnAlways, "PageFileCorrupt")
+        .detail("File", path)
+        .detail("Reason", why);
+    throw Error(ErrorCode::checksum_failed);
+  };
+  for (const DiskQueueRecord& r : records) {
+    if (r.payload.empty()) corrupt("EmptyRecord");
+    switch (r.payload[0]) {
+      case kPage:
+        if (r.payload.size() != kPageRecordBytes) corrupt("MalformedPageRecord");
+        pending.push_back(&r);
+        break;
+      case kCommit: {
+        if (r.payload.size() != kCommitRecordBytes) corrupt("MalformedCommitRecord");
+        for (const DiskQueueRecord* p : pending) {
+          const uint64_t number = flow::get_le(p->payload.data() + 1, 8);
+          overlay_[number].assign(p->payload.begin() + 9, p->payload.end());
+        }
+        pending.clear();
+        pages_ = flow::get_le(r.payload.data() + 1, 8);
+        overlay_.erase(overlay_.lower_bound(pages_), overlay_.end());
+        ++commits;
+        break;
+      }
+      case kRollback:
+        pending.clear();
+        break;
+      default:
+        corrupt("UnknownRecordType");
+    }
+  }
+  if (!pending.empty()) {
+    // Those pages never committed; mark them so no later commit mark can adopt them.
+    const uint8_t rollback[1] = {kRollback};
+    log_->push(rollback);
+  }
+  flow::TraceEvent(flow::SevInfo, "PageFileRecovered")
+      .detail("File", path)
+      .detail("Commits", commits)
+      .detail("Pages", pages_)
+      .detail("ReplayedPages", static_cast<int64_t>(overlay_.size()))
+      .detail("DroppedPages", static_cast<int64_t>(pending.size()));
+  records.clear();
+  records.shrink_to_fit();
+  try {
+    checkpoint();
+  } catch (const Error& e) {
+    fail(e);
+    throw;
+  }
+}
+
+void LoggedPageFile::check_usable() const {
+  if (failed_) throw *failed_;
+}
+
+void LoggedPageFile::fail(const Error& e) {
+  if (!failed_)
+    failed_ = e.code() == ErrorCode::operation_cancelled ? Error(ErrorCode::io_error) : e;
+}
+
+const uint8_t* LoggedPageFile::page(uint64_t number, std::vector<uint8_t>& scratch) {
+  auto it = overlay_.find(number);
+  if (it != overlay_.end()) return it->second.data();
+  scratch.assign(kPageBytes, 0);
+  const int64_t offset = static_cast<int64_t>(number * kPageBytes);
+  if (offset + static_cast<int64_t>(kPageBytes) > file_size_) return scratch.data();
+  const size_t n = flow::wait(file_->read(scratch, offset));
+  if (n != kPageBytes || !stamped(scratch.data(), number)) {
+    flow::TraceEvent(flow::SevWarnAlways, "PageFileChecksumFailed")
+        .detail("File", file_->path())
+        .detail("Page", number)
+        .detail("Read", static_cast<int64_t>(n));
+    throw Error(ErrorCode::checksum_failed);
+  }
+  return scratch.data();
+}
+
+size_t LoggedPageFile::read(std::span<uint8_t> out, int64_t offset) {
+  check_usable();
+  std::fill(out.begin(), out.end(), 0);
+  const int64_t end = std::min(size(), offset + static_cast<int64_t>(out.size()));
+  std::vector<uint8_t> scratch;
+  for (int64_t at = offset; at < end;) {
+    const uint64_t number = static_cast<uint64_t>(at) / kPageBytes;
+    const size_t in_page = static_cast<size_t>(at) % kPageBytes;
+    const size_t n = std::min<size_t>(kPageBytes - in_page, static_cast<size_t>(end - at));
+    const uint8_t* p = page(number, scratch);
+    std::memcpy(out.data() + (at - offset), p + in_page, n);
+    at += static_cast<int64_t>(n);
+  }
+  return end > offset ? static_cast<size_t>(end - offset) : 0;
+}
+
+void LoggedPageFile::write(std::span<const uint8_t> data, int64_t offset) {
+  check_usable();
+  std::vector<uint8_t> scratch;
+  const int64_t end = offset + static_cast<int64_t>(data.size());
+  for (int64_t at = offset; at < end;) {
+    const uint64_t number = static_cast<uint64_t>(at) / kPageBytes;
+    const size_t in_page = static_cast<size_t>(at) % kPageBytes;
+    const size_t n = std::min<size_t>(kPageBytes - in_page, static_cast<size_t>(end - at));
+    std::vector<uint8_t> updated;
+    if (n == kPageBytes) {
+      updated.assign(data.begin() + (at - offset), data.begin() + (at - offset) + kPageBytes);
+    } else {
+      const uint8_t* old = number < pages_ ? page(number, scratch) : nullptr;
+      updated =
+          old ? std::vector<uint8_t>(old, old + kPageBytes) : std::vector<uint8_t>(kPageBytes);
+      std::memcpy(updated.data() + in_page, data.data() + (at - offset), n);
+    }
+    stamp(updated.data(), number);
+    overlay_[number] = std::move(updated);
+    written_.push_back(number);
+    pages_ = std::max(pages_, number + 1);
+    at += static_cast<int64_t>(n);
+  }
+}
+
+void LoggedPageFile::truncate(int64_t bytes) {
+  check_usable();
+  pages_ = (static_cast<uint64_t>(bytes) + kPageBytes - 1) / kPageBytes;
+  overlay_.erase(overlay_.lower_bound(pages_), overlay_.end());
+  truncated_since_commit_ = true;
+}
+
+void LoggedPageFile::commit() {
+  check_usable();
+  if (written_.empty() && !truncated_since_commit_) return;
+  try {
+    std::sort(written_.begin(), written_.end());
+    written_.erase(std::unique(written_.begin(), written_.end()), written_.end());
+    std::vector<uint8_t> record(kPageRecordBytes);
+    for (uint64_t number : written_) {
+      auto it = overlay_.find(number);
+      if (it == overlay_.end()) continue;  // truncated away since
+      record[0] = kPage;
+      flow::put_le(record.data() + 1, number, 8);
+      std::memcpy(record.data() + 9, it->second.data(), kPageBytes);
+      log_->push(record);
+      logged_bytes_ += static_cast<int64_t>(kPageRecordBytes);
+    }
+    uint8_t mark[kCommitRecordBytes] = {kCommit};
+    flow::put_le(mark + 1, pages_, 8);
+    log_->push(mark);
+    written_.clear();
+    truncated_since_commit_ = false;
+    log_->commit();
+    if (logged_bytes_ >= checkpoint_bytes_) checkpoint();
+  } catch (const Error& e) {
+    fail(e);
+    throw;
+  }
+}
+
+void LoggedPageFile::checkpoint() {
+  const int64_t bytes = size();
+  if (overlay_.empty() && bytes == file_size_) return;
+  if (bytes < file_size_) flow::wait(file_->truncate(bytes));
+  // Contiguous pages go out in one write.
+  std::vector<uint8_t> run;
+  uint64_t run_start = 0;
+  auto flush = [&] {
+    if (run.empty()) return;
+    flow::wait(file_->write(run, static_cast<int64_t>(run_start * kPageBytes)));
+    run.clear();
+  };
+  for (const auto& [number, bytes_of_page] : overlay_) {
+    if (!run.empty() && number != run_start + run.size() / kPageBytes) flush();
+    if (run.empty()) run_start = number;
+    run.insert(run.end(), bytes_of_page.begin(), bytes_of_page.end());
+    if (run.size() >= (size_t{1} << 20)) flush();
+  }
+  flush();
+  flow::wait(file_->sync());
+  file_size_ = bytes;
+  overlay_.clear();
+  logged_bytes_ = 0;
+  ++checkpoints_;
+  // Everything logged is in the file now (durable with the next commit's records).
+  log_->pop(log_->next_sequence());
+}
+
+}  // namespace storage

@@ -1,0 +1,76 @@
+#pragma once
+// The `memory` engine: every key and value in an ordered in-memory map, made durable by a log of
+// operations in a DiskQueue (`<name>.log.0`, `<name>.log.1`).
+//
+// The log. set() and clear() are logged as they happen; commit() ends the commit's operations with
+// a commit mark and commits the queue. Recovery replays the operations of every marked commit, in
+// order, and drops the unmarked ones at the tail (a commit cut off by a crash); it then logs a
+// rollback mark, so that those operations can never be taken as part of a later commit.
+//
+// Snapshots, so that the log stays bounded. Each commit also logs a slice of the whole map as it is
+// now (snapshot items, in key order), about twice as many bytes as its own operations; one pass
+// over the map takes many commits. When a pass is complete and committed, every record before the
+// pass's start is popped. Replaying from the start of a complete pass gives the right state, with
+// no earlier history: each key's last snapshot item is its value at the moment it was written,
+// and every operation after that moment is in the log too. The log thus holds at most about two
+// passes: three times the data, plus the operations of two passes. (The idea is FoundationDB's
+// KeyValueStoreMemory.)
+//
+// Concurrency: operations apply to the map at once, and commits queue in the DiskQueue, so any
+// calls may overlap. Reads never suspend.
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "storage/disk_queue.h"
+#include "storage/key_value_store.h"
+
+namespace storage {
+
+class MemoryKeyValueStore final : public IKeyValueStore {
+ public:
+  // Opens or creates the store and replays its log. May suspend.
+  static std::unique_ptr<MemoryKeyValueStore> open(flow::IFileSystem& fs, const std::string& name,
+                                                   KeyValueStoreOptions options);
+
+  std::string_view engine() const override { return "memory"; }
+  void set(std::string_view key, std::string_view value) override;
+  void clear(std::string_view begin, std::string_view end) override;
+  void commit() override;
+  std::optional<std::string> read_value(std::string_view key) override;
+  RangeResult read_range(std::string_view begin, std::string_view end, RangeLimits limits) override;
+  StorageBytes storage_bytes() override;
+
+  // For tests: how many snapshot passes have completed since open.
+  uint64_t snapshot_passes() const { return snapshot_passes_; }
+
+ private:
+  explicit MemoryKeyValueStore(KeyValueStoreOptions options) : options_(options) {}
+  void replay_from_log(const std::string& name);
+  void apply_set(std::string_view key, std::string_view value);
+  void apply_clear(std::string_view begin, std::string_view end);
+  // Appends one operation to the record being built, pushing the record first if it is full.
+  void log_op(uint8_t type, std::string_view a, std::string_view b);
+  void push_record();
+  // Logs about `budget` bytes of the snapshot pass; returns true if that completed the pass.
+  bool log_snapshot_slice(int64_t budget);
+  void check_usable() const;
+
+  KeyValueStoreOptions options_;
+  std::unique_ptr<DiskQueue> queue_;
+  std::map<std::string, std::string, std::less<>> data_;
+  int64_t live_bytes_ = 0;
+
+  std::vector<uint8_t> record_;     // operations not yet pushed to the queue
+  int64_t bytes_since_commit_ = 0;  // operation bytes logged since the last commit mark
+  bool pass_in_progress_ = false;
+  std::string pass_cursor_;       // the last key the current pass has logged
+  bool pass_cursor_set_ = false;  // false: the pass has logged no key yet
+  uint64_t pass_start_ = 0;       // the queue sequence of the current pass's first record
+  uint64_t snapshot_passes_ = 0;
+  std::optional<flow::Error> failed_;
+};
+
+}  // namespace storage
