@@ -26,12 +26,14 @@ struct Parsed {
   uint64_t first_unpopped;
   uint64_t durable_through;
   size_t payload_bytes;
+  bool copy;  // a commit's second copy of the record
 };
 
 // A file's consecutive chain of records from its start, and where it ends.
 struct DiskQueueChain {
   std::vector<Parsed> records;
   int64_t end = 0;
+  bool ends_with_copy = false;  // the newest record's copy follows it, intact
   uint64_t first() const { return records.empty() ? 0 : records.front().sequence; }
   uint64_t last() const { return records.empty() ? 0 : records.back().sequence; }
 };
@@ -43,7 +45,8 @@ using detail::Parsed;
 
 namespace {
 
-constexpr uint32_t kMagic = 0x31514453;  // "SDQ1"
+constexpr uint32_t kMagic = 0x31514453;      // "SDQ1"
+constexpr uint32_t kCopyMagic = 0x43514453;  // "SDQC"
 constexpr size_t kHeaderBytes = 40;
 constexpr size_t kChecksumAt = 32;
 constexpr size_t kReadPiece = size_t{1} << 20;
@@ -66,20 +69,57 @@ uint64_t record_checksum(const uint8_t* record, size_t payload_bytes) {
 std::optional<Parsed> parse_at(const std::vector<uint8_t>& bytes, size_t at, size_t max_payload) {
   if (at + kHeaderBytes > bytes.size()) return std::nullopt;
   const uint8_t* r = bytes.data() + at;
-  if (get_le(r, 4) != kMagic) return std::nullopt;
+  const uint64_t magic = get_le(r, 4);
+  if (magic != kMagic && magic != kCopyMagic) return std::nullopt;
   const size_t length = get_le(r + 4, 4);
   if (length > max_payload || at + kHeaderBytes + length > bytes.size()) return std::nullopt;
   if (record_checksum(r, length) != get_le(r + kChecksumAt, 8)) return std::nullopt;
-  return Parsed{static_cast<int64_t>(at), get_le(r + 8, 8), get_le(r + 16, 8), get_le(r + 24, 8),
-                length};
+  return Parsed{static_cast<int64_t>(at), get_le(r + 8, 8), get_le(r + 16, 8),
+                get_le(r + 24, 8),        length,           magic == kCopyMagic};
 }
 
-Chain read_chain(const std::vector<uint8_t>& bytes, size_t max_payload) {
+// Where in `bytes`, at or after `from`, a readable record (or copy) with `sequence` starts; -1
+// if nowhere.
+int64_t find_record(const std::vector<uint8_t>& bytes, size_t from, uint64_t sequence,
+                    size_t max_payload) {
+  for (size_t at = from; at + kHeaderBytes <= bytes.size(); at += 8) {
+    const uint64_t magic = get_le(bytes.data() + at, 4);
+    if ((magic != kMagic && magic != kCopyMagic) || get_le(bytes.data() + at + 8, 8) != sequence)
+      continue;
+    if (parse_at(bytes, at, max_payload)) return static_cast<int64_t>(at);
+  }
+  return -1;
+}
+
+// A file's chain of consecutive records from its start (or from `expected_first`, wherever it
+// is, if given). Copies of records already taken are stepped over; where a record is unreadable,
+// an intact copy of it (or, past a damaged copy, the next record) further on continues the chain.
+Chain read_chain(const std::vector<uint8_t>& bytes, size_t max_payload,
+                 uint64_t expected_first = 0) {
   Chain c;
   size_t at = 0;
-  while (auto p = parse_at(bytes, at, max_payload)) {
-    if (!c.records.empty() && p->sequence != c.last() + 1) break;  // stale: an earlier lap
-    c.records.push_back(*p);
+  if (expected_first != 0) {
+    const int64_t found = find_record(bytes, 0, expected_first, max_payload);
+    if (found < 0) return c;
+    at = static_cast<size_t>(found);
+  }
+  for (;;) {
+    const std::optional<Parsed> p = parse_at(bytes, at, max_payload);
+    const uint64_t want = c.records.empty() ? expected_first : c.last() + 1;
+    if (p && (want == 0 ? !p->copy : p->sequence == want)) {
+      c.records.push_back(*p);
+      c.ends_with_copy = false;
+    } else if (p && p->copy && !c.records.empty() && p->sequence >= c.first() &&
+               p->sequence < want) {
+      c.ends_with_copy = p->sequence == c.last();
+    } else {
+      if (c.records.empty()) break;
+      // Damage, a stale record of an earlier lap, or the end of the log.
+      const int64_t next = find_record(bytes, at + 8, want, max_payload);
+      if (next < 0) break;
+      at = static_cast<size_t>(next);
+      continue;
+    }
     at += kHeaderBytes + padded(p->payload_bytes);
   }
   c.end = static_cast<int64_t>(at);
@@ -92,34 +132,12 @@ bool later_record_vouches(const std::vector<uint8_t>& bytes, const Chain& chain,
                           size_t max_payload) {
   const uint64_t broken = chain.last() + 1;
   for (size_t at = static_cast<size_t>(chain.end) + 8; at + kHeaderBytes <= bytes.size(); at += 8) {
-    if (get_le(bytes.data() + at, 4) != kMagic) continue;
+    const uint64_t magic = get_le(bytes.data() + at, 4);
+    if (magic != kMagic && magic != kCopyMagic) continue;
     auto p = parse_at(bytes, at, max_payload);
     if (p && p->sequence > broken && p->durable_through >= broken) return true;
   }
   return false;
-}
-
-// Where in `bytes`, at or after `from`, a readable record with `sequence` starts; -1 if nowhere.
-int64_t find_record(const std::vector<uint8_t>& bytes, size_t from, uint64_t sequence,
-                    size_t max_payload) {
-  for (size_t at = from; at + kHeaderBytes <= bytes.size(); at += 8) {
-    if (get_le(bytes.data() + at, 4) != kMagic || get_le(bytes.data() + at + 8, 8) != sequence)
-      continue;
-    if (parse_at(bytes, at, max_payload)) return static_cast<int64_t>(at);
-  }
-  return -1;
-}
-
-// The length of the run of consecutive records starting at `at`.
-size_t run_length(const std::vector<uint8_t>& bytes, size_t at, size_t max_payload) {
-  const size_t start = at;
-  uint64_t expected = 0;
-  while (auto p = parse_at(bytes, at, max_payload)) {
-    if (expected != 0 && p->sequence != expected) break;
-    expected = p->sequence + 1;
-    at += kHeaderBytes + padded(p->payload_bytes);
-  }
-  return at - start;
 }
 
 // The whole of `file`, read in pieces. May suspend.
@@ -166,6 +184,14 @@ void DiskQueue::recover(const std::string& name) {
   const auto analyze = [&] {
     for (int i = 0; i < 2; ++i)
       chains[i] = read_chain(bytes[i], options_.max_record_bytes);
+    // A file whose first record is damaged: its copy may continue the other file's chain.
+    for (int i = 0; i < 2; ++i) {
+      const Chain& o = chains[1 - i];
+      if (o.records.empty() || chains[i].first() == o.last() + 1 || chains[i].last() > o.last())
+        continue;
+      Chain c = read_chain(bytes[i], options_.max_record_bytes, o.last() + 1);
+      if (!c.records.empty()) chains[i] = std::move(c);
+    }
     older = -1;
     if (!chains[0].records.empty() && chains[1].first() == chains[0].last() + 1) {
       older = 0, active_ = 1;
@@ -181,10 +207,6 @@ void DiskQueue::recover(const std::string& name) {
         .detail("Reason", why);
     throw Error(ErrorCode::checksum_failed);
   };
-  analyze();
-  if (later_record_vouches(bytes[active_], chains[active_], options_.max_record_bytes))
-    fail("DurableRecordUnreadable");
-  heal_from_copy(name, bytes, chains, older);
   analyze();
   if (later_record_vouches(bytes[active_], chains[active_], options_.max_record_bytes))
     fail("DurableRecordUnreadable");
@@ -225,7 +247,7 @@ void DiskQueue::recover(const std::string& name) {
   cut(files_[active_], act.end);
   if (other != older) cut(files_[other], 0);
   // The records no later record vouches for get their copy back, as a commit would have left it.
-  if (newest != nullptr && !act.records.empty()) {
+  if (newest != nullptr && !act.records.empty() && !act.ends_with_copy) {
     const uint64_t vouched = newest->durable_through;
     auto first = std::find_if(act.records.begin(), act.records.end(),
                               [&](const Parsed& p) { return p.sequence > vouched; });
@@ -242,36 +264,6 @@ void DiskQueue::recover(const std::string& name) {
       .detail("Records", recovered_.size())
       .detail("NextSequence", next_sequence_)
       .detail("FirstUnpopped", first_unpopped_);
-}
-
-void DiskQueue::heal_from_copy(const std::string& name, std::vector<uint8_t> (&bytes)[2],
-                               const Chain (&chains)[2], int older) {
-  const Chain& act = chains[active_];
-  const uint64_t newest = !act.records.empty() ? act.last() : older >= 0 ? chains[older].last() : 0;
-  if (newest == 0) return;  // nothing readable at all: an empty (or wholly torn) queue
-  // The record after the newest readable one, if a copy of it exists: where the commit put it
-  // (after the active file's chain), or at the start of the other file if the commit lapped.
-  int file = active_;
-  size_t heal_at = static_cast<size_t>(act.end);
-  int64_t copy = find_record(bytes[file], heal_at + 8, newest + 1, options_.max_record_bytes);
-  if (copy < 0 && older < 0) {
-    file = 1 - active_;
-    heal_at = 0;
-    copy = find_record(bytes[file], 8, newest + 1, options_.max_record_bytes);
-  }
-  if (copy < 0) return;
-  const size_t length =
-      run_length(bytes[file], static_cast<size_t>(copy), options_.max_record_bytes);
-  std::vector<uint8_t> records(bytes[file].begin() + copy, bytes[file].begin() + copy + length);
-  flow::TraceEvent(flow::SevWarnAlways, "DiskQueueHealedFromCopy")
-      .detail("Queue", name)
-      .detail("Sequence", newest + 1)
-      .detail("File", file)
-      .detail("Offset", static_cast<int64_t>(heal_at))
-      .detail("Bytes", static_cast<int64_t>(length));
-  flow::wait(files_[file].file->write(records, static_cast<int64_t>(heal_at)));
-  flow::wait(files_[file].file->sync());
-  std::copy(records.begin(), records.end(), bytes[file].begin() + heal_at);
 }
 
 void DiskQueue::check_usable() const {
@@ -341,14 +333,19 @@ void DiskQueue::write_and_sync(std::vector<uint8_t> bytes, uint64_t last_sequenc
     target = &other;
     target->end = 0;
   }
-  // The commit's records, then a copy of them, in one write: if a bit of the records flips later,
-  // recovery finds the copy (the next commit, written over the copy, vouches for them instead).
+  // The commit's records, then a copy of them (marked as such), in one write: if a bit of either
+  // flips later, recovery reads the other.
   const size_t n = bytes.size();
   bytes.resize(2 * n);
   std::memcpy(bytes.data() + n, bytes.data(), n);
+  for (size_t r = n; r < 2 * n; r += kHeaderBytes + padded(get_le(bytes.data() + r + 4, 4))) {
+    put_le(bytes.data() + r, kCopyMagic, 4);
+    put_le(bytes.data() + r + kChecksumAt,
+           record_checksum(bytes.data() + r, get_le(bytes.data() + r + 4, 4)), 8);
+  }
   const int64_t at = target->end;
-  target->end += static_cast<int64_t>(n);
-  target->size = std::max(target->size, at + static_cast<int64_t>(2 * n));
+  target->end += static_cast<int64_t>(2 * n);
+  target->size = std::max(target->size, target->end);
   flow::wait(target->file->write(bytes, at));
   flow::wait(target->file->sync());
   target->last_sequence = last_sequence;

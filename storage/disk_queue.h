@@ -100,10 +100,6 @@ class DiskQueue {
 
   DiskQueue(DiskQueueOptions options) : options_(options) {}
   void recover(const std::string& name);
-  // If the record after the log's readable end has an intact copy (each commit writes one after
-  // its records), writes the copy back where the record belongs. May suspend.
-  void heal_from_copy(const std::string& name, std::vector<uint8_t> (&bytes)[2],
-                      const detail::DiskQueueChain (&chains)[2], int older);
   // Writes `bytes` (whole records, the last one being `last_sequence`, which says
   // `first_unpopped`) and syncs. May suspend.
   void write_and_sync(std::vector<uint8_t> bytes, uint64_t last_sequence, uint64_t first_unpopped);

@@ -57,6 +57,7 @@ const std::map<std::string, WorkloadFactory>& workload_registry() {
       {"Echo", make_echo_workload},
       {"RandomClogging", make_random_clogging_workload},
       {"Rpc", make_rpc_workload},
+      {"KeyValueStoreCrash", make_kv_crash_workload},
   };
   return registry;
 }

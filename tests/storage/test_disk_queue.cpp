@@ -126,8 +126,9 @@ TEST_CASE("disk queue: appends lap between two files, so the disk holds what is 
         max_bytes = std::max(max_bytes, q->file_bytes());
       }
     }
-    // Each file: up to file_bytes, then one more commit (1440 bytes) and its copy.
-    CHECK(max_bytes <= 2 * (4096 + 3 * 1440));
+    // Each file: up to file_bytes, what is not popped (20 records of 144 bytes), and one more
+    // commit (1440 bytes); every record twice (with its copy).
+    CHECK(max_bytes <= 2 * (4096 + 2 * (20 * 144 + 1440)));
     return q->first_unpopped();
   });
   w.power_loss();
@@ -204,15 +205,17 @@ TEST_CASE("disk queue: a committed record made unreadable is checksum_failed, no
     }
     return 0;
   });
-  // Flip a bit in the middle record's payload (records are 40-byte headers + 104 padded bytes).
+  // Flip a bit in the middle record's payload, and in its copy (records are 40-byte headers + 104
+  // padded bytes, each commit a record and its copy). One flip alone would be read past.
   w.run([] {
     auto f =
         flow::wait(flow::current_process().file_system().open("q.0", flow::OpenMode::kReadWrite));
-    std::vector<uint8_t> b(1);
-    const int64_t at = 144 + 40 + 7;
-    flow::wait(f->read(b, at));
-    b[0] ^= 0x04;
-    flow::wait(f->write(b, at));
+    for (const int64_t at : {2 * 144 + 40 + 7, 3 * 144 + 40 + 7}) {
+      std::vector<uint8_t> b(1);
+      flow::wait(f->read(b, at));
+      b[0] ^= 0x04;
+      flow::wait(f->write(b, at));
+    }
     flow::wait(f->sync());
     return 0;
   });
@@ -238,15 +241,15 @@ TEST_CASE("disk queue: records after a torn one never come back behind newer rec
     q->commit();
     return 0;
   });
-  // Record 2 (at 96: record 1 is a 40-byte header and 56 padded bytes) loses its first sector's
-  // new bytes, as a torn write would leave it, and so does its copy (at 384, after records 2-4);
-  // 3 and 4 are whole.
+  // Record 2 (at 192: record 1 and its copy are each a 40-byte header and 56 padded bytes) loses
+  // its first sector's new bytes, as a torn write would leave it, and so does its copy (at 480,
+  // after records 2-4); 3 and 4 are whole.
   w.run([] {
     auto f =
         flow::wait(flow::current_process().file_system().open("q.0", flow::OpenMode::kReadWrite));
     const std::vector<uint8_t> old_bytes(8, 0xee);
-    flow::wait(f->write(old_bytes, 96));
-    flow::wait(f->write(old_bytes, 384));
+    flow::wait(f->write(old_bytes, 192));
+    flow::wait(f->write(old_bytes, 480));
     flow::wait(f->sync());
     return 0;
   });
@@ -264,7 +267,7 @@ TEST_CASE("disk queue: records after a torn one never come back behind newer rec
   CHECK(second[2] == record_bytes(20, 50));
 }
 
-TEST_CASE("disk queue: a bit flipped in the last commit is healed from the commit's copy") {
+TEST_CASE("disk queue: a bit flipped in the last commit is read from the commit's copy") {
   World w(10);
   w.run([] {
     auto q = DiskQueue::open(flow::current_process().file_system(), "q");
@@ -275,18 +278,18 @@ TEST_CASE("disk queue: a bit flipped in the last commit is healed from the commi
     q->commit();
     return 0;
   });
-  // One bit of record 3's payload (at 192 + 40) flips; no later commit vouches for it.
+  // One bit of record 3's payload (at 288 + 40) flips; no later commit vouches for it.
   w.run([] {
     auto f =
         flow::wait(flow::current_process().file_system().open("q.0", flow::OpenMode::kReadWrite));
     std::vector<uint8_t> b(1);
-    REQUIRE(flow::wait(f->read(b, 232)) == 1);
+    REQUIRE(flow::wait(f->read(b, 328)) == 1);
     b[0] ^= 0x10;
-    flow::wait(f->write(b, 232));
+    flow::wait(f->write(b, 328));
     flow::wait(f->sync());
     return 0;
   });
-  for (int round = 0; round < 2; ++round) {  // healed in place, and the copy made again
+  for (int round = 0; round < 2; ++round) {  // read from the copy, twice
     auto got = reopen(w);
     REQUIRE(got.size() == 4);
     for (uint64_t i = 1; i <= 4; ++i)

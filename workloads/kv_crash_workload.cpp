@@ -1,0 +1,353 @@
+// KeyValueStoreCrash — crash recovery of a storage engine (or of the DiskQueue alone) under power
+// losses, injected disk errors and flipped bits.
+//
+// A writer role on one machine makes random sets, range clears and commits against a store
+// (engine "memory" or "ssd"), or pushes, pops and commits against a DiskQueue (engine "queue"),
+// checking every read against its model as it goes. The model lives in the workload, outside the
+// simulated process, so it survives the kills: the state as of the last commit that returned, and
+// the state a commit under way would make durable. Meanwhile the workload cuts the machine's power
+// at random moments — half of the time while a commit is waiting on the disk — and sometimes flips
+// a bit of the machine's durable data while it is down. Each new incarnation of the writer opens
+// the store and reads it whole; it must find exactly the last committed state (or the one under
+// way), or, only if a bit was flipped, a detected error (checksum_failed), after which it wipes the
+// store and starts over. A wrong answer is a SevError.
+//
+// Options: engine ("memory"), testDuration (s, 10), meanKillInterval (s, 1),
+// killDuringCommitProbability (0.5), corruptProbability (per power loss, 0.2),
+// ioErrorProbability (per disk operation, 0.001), keys (200), maxValueBytes (400),
+// machineIndex (which of the killable machines; default by engine, so engines do not share one).
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <optional>
+
+#include "flow/actor.h"
+#include "flow/combinators.h"
+#include "flow/deterministic_random.h"
+#include "flow/trace_event.h"
+#include "storage/disk_queue.h"
+#include "storage/key_value_store.h"
+#include "workloads/workload.h"
+
+namespace workloads {
+namespace {
+
+using flow::Error;
+using flow::ErrorCode;
+using Map = std::map<std::string, std::string>;
+
+bool is_disk_fault(const Error& e) {
+  return e.code() == ErrorCode::io_error || e.code() == ErrorCode::io_timeout ||
+         e.code() == ErrorCode::disk_full;
+}
+
+class KeyValueStoreCrashWorkload final : public Workload {
+ public:
+  explicit KeyValueStoreCrashWorkload(WorkloadOptions& o)
+      : engine_(o.get_string("engine", "memory")),
+        duration_(o.get_seconds("testDuration", 10.0)),
+        mean_kill_interval_(o.get_double("meanKillInterval", 1.0)),
+        kill_during_commit_(o.get_double("killDuringCommitProbability", 0.5)),
+        corrupt_probability_(o.get_double("corruptProbability", 0.2)),
+        io_error_probability_(o.get_double("ioErrorProbability", 0.001)),
+        keys_(std::max<int64_t>(1, o.get_int("keys", 200))),
+        max_value_(std::max<int64_t>(0, o.get_int("maxValueBytes", 400))),
+        machine_index_(o.get_int("machineIndex", engine_ == "queue"    ? 0
+                                                 : engine_ == "memory" ? 1
+                                                                       : 2)) {}
+
+  std::string name() const override { return "KeyValueStoreCrash"; }
+
+  void setup(WorkloadContext& ctx) override {
+    if (engine_ != "queue" &&
+        std::find(std::begin(storage::kEngineNames), std::end(storage::kEngineNames), engine_) ==
+            std::end(storage::kEngineNames)) {
+      flow::TraceEvent(flow::SevError, "KeyValueStoreCrashUnknownEngine").detail("Engine", engine_);
+      return;
+    }
+    std::vector<sim::Simulator::Machine*> candidates;
+    for (size_t i = 0; i < ctx.sim.machine_count(); ++i) {
+      sim::Simulator::Machine& m = ctx.sim.machine(i);
+      if (!m.processes.empty() && !m.processes.front()->is_protected) candidates.push_back(&m);
+    }
+    ASSERT(!candidates.empty());
+    machine_ = candidates[static_cast<size_t>(machine_index_) % candidates.size()];
+    ctx.sim.add_role(*machine_->processes.front(), "kv_crash_" + engine_, [this] { writer(); });
+  }
+
+  void start(WorkloadContext& ctx) override {
+    if (machine_ == nullptr) return;
+    auto& rng = flow::deterministic_random();
+    sim::DiskFaults& faults = machine_->disk.faults();
+    faults.enabled = io_error_probability_ > 0;
+    faults.io_error_probability = io_error_probability_;
+    const flow::Time end = flow::now() + duration_;
+    while (flow::now() < end) {
+      const double gap = -std::log(1.0 - rng.random01()) * mean_kill_interval_;
+      flow::wait(flow::delay_until(
+          std::min(end, flow::now() + flow::Duration(static_cast<int64_t>(gap * 1e9)))));
+      if (rng.random01() < kill_during_commit_) {
+        // Catch a commit on the disk, then cut at a random point in it.
+        const flow::Time give_up = flow::now() + std::chrono::seconds(1);
+        while (!committing_ && flow::now() < give_up)
+          flow::wait(flow::delay(std::chrono::microseconds(100)));
+        flow::wait(flow::delay(std::chrono::microseconds(rng.random_int(0, 3000))));
+      }
+      if (flow::now() >= end) break;
+      ++power_losses_;
+      ctx.sim.reboot_machine(*machine_, false);
+      if (rng.random01() < corrupt_probability_ && machine_->disk.corrupt_random_bit()) {
+        corruption_injected_ = true;
+        ++bits_flipped_;
+      }
+    }
+    faults.enabled = false;
+  }
+
+  bool check(WorkloadContext& ctx) override {
+    if (machine_ == nullptr) return false;
+    // One more power loss with faults off: the writer must come back and verify its store.
+    const uint64_t before = verifications_;
+    ctx.sim.reboot_machine(*machine_, false);
+    while (verifications_ == before && !violated_)
+      flow::wait(flow::delay(std::chrono::milliseconds(10)));
+    return !violated_;
+  }
+
+  void metrics(std::vector<std::pair<std::string, double>>& out) const override {
+    const std::string p = "KvCrash." + engine_ + ".";
+    out.emplace_back(p + "PowerLosses", static_cast<double>(power_losses_));
+    out.emplace_back(p + "Verifications", static_cast<double>(verifications_));
+    out.emplace_back(p + "Commits", static_cast<double>(commits_));
+    out.emplace_back(p + "BitsFlipped", static_cast<double>(bits_flipped_));
+    out.emplace_back(p + "CorruptionDetected", static_cast<double>(corruption_detected_));
+    out.emplace_back(p + "DiskErrors", static_cast<double>(disk_errors_));
+  }
+
+ private:
+  void violation(const char* type, const std::string& what) {
+    violated_ = true;
+    flow::TraceEvent(flow::SevError, type).detail("Engine", engine_).detail("What", what);
+  }
+
+  // The writer role; restarted with the machine. May suspend.
+  void writer() {
+    committing_ = false;
+    for (;;) {
+      try {
+        if (engine_ == "queue") {
+          queue_life();
+        } else {
+          store_life();
+        }
+        return;
+      } catch (const Error& e) {
+        if (e.code() == ErrorCode::operation_cancelled) throw;
+        if (is_disk_fault(e)) {
+          ++disk_errors_;  // the store is failed: reopen it, which recovers
+        } else if (e.code() == ErrorCode::checksum_failed && corruption_injected_) {
+          ++corruption_detected_;
+          flow::TraceEvent(flow::SevInfo, "KeyValueStoreCrashCorruptionDetected")
+              .detail("Engine", engine_);
+          wipe();
+        } else {
+          violation("KeyValueStoreCrashUnexpectedError", std::string(e.what()));
+          return;
+        }
+      }
+      flow::wait(flow::delay(std::chrono::milliseconds(10)));
+    }
+  }
+
+  // Removes every file of the process: the store starts again, empty. May suspend.
+  void wipe() {
+    auto& fs = flow::current_process().file_system();
+    for (const std::string& f : flow::wait(fs.list("")))
+      flow::wait(fs.remove(f));
+    committed_.clear();
+    in_flight_.reset();
+    queue_ = QueueModel{};
+    corruption_injected_ = false;
+  }
+
+  // ---- engines ----
+
+  std::string random_key() {
+    auto& rng = flow::deterministic_random();
+    return "k" + std::to_string(rng.random_int(0, keys_));
+  }
+
+  // Reads the whole store, in pieces of random limits and direction. May suspend.
+  Map read_all(storage::IKeyValueStore& s) {
+    auto& rng = flow::deterministic_random();
+    Map m;
+    const bool reverse = rng.random01() < 0.5;
+    std::string begin = "", end = "\xff";
+    for (;;) {
+      auto r = s.read_range(begin, end, {.rows = rng.random_int(1, 100), .reverse = reverse});
+      for (auto& kv : r.rows)
+        m[kv.key] = kv.value;
+      if (!r.more || r.rows.empty()) break;
+      if (reverse) {
+        end = r.rows.back().key;
+      } else {
+        begin = r.rows.back().key + '\0';
+      }
+    }
+    return m;
+  }
+
+  void store_life() {
+    auto& rng = flow::deterministic_random();
+    storage::KeyValueStoreOptions options;
+    options.log_file_bytes = 512 * 1024;  // lap and checkpoint often
+    options.cache_kib = 128;
+    auto s = storage::open_key_value_store(engine_, flow::current_process().file_system(), "kv",
+                                           options);
+    const Map found = read_all(*s);
+    if (found == committed_) {
+    } else if (in_flight_ && found == *in_flight_) {
+      committed_ = *in_flight_;
+    } else {
+      violation("KeyValueStoreCrashWrongState", "recovered " + std::to_string(found.size()) +
+                                                    " keys; last commit had " +
+                                                    std::to_string(committed_.size()));
+      return;
+    }
+    in_flight_.reset();
+    ++verifications_;
+    Map model = committed_;
+    for (;;) {
+      const double dice = rng.random01();
+      if (dice < 0.5) {
+        const std::string k = random_key();
+        const std::string v(static_cast<size_t>(rng.random_int(0, max_value_ + 1)),
+                            static_cast<char>('a' + rng.random_int(0, 26)));
+        s->set(k, v);
+        model[k] = v;
+      } else if (dice < 0.58) {
+        std::string a = random_key(), b = random_key();
+        if (b < a) std::swap(a, b);
+        s->clear(a, b);
+        model.erase(model.lower_bound(a), model.lower_bound(b));
+      } else if (dice < 0.8) {
+        const std::string k = random_key();
+        auto it = model.find(k);
+        const std::optional<std::string> want =
+            it == model.end() ? std::nullopt : std::optional<std::string>(it->second);
+        if (s->read_value(k) != want) return violation("KeyValueStoreCrashReadMismatch", k);
+      } else if (dice < 0.83) {
+        if (read_all(*s) != model) return violation("KeyValueStoreCrashRangeMismatch", "all");
+      } else {
+        in_flight_ = model;
+        committing_ = true;
+        s->commit();
+        committing_ = false;
+        committed_ = model;
+        in_flight_.reset();
+        ++commits_;
+      }
+    }
+  }
+
+  // ---- the DiskQueue alone ----
+
+  struct QueueModel {
+    std::map<uint64_t, std::vector<uint8_t>> payloads;  // every record that may come back
+    uint64_t acked_last = 0;      // the newest record of the last commit that returned
+    uint64_t acked_popped = 1;    // first_unpopped as of that commit
+    uint64_t started_last = 0;    // the newest record of a commit under way
+    uint64_t started_popped = 1;  // and its first_unpopped
+  };
+
+  void queue_life() {
+    auto& rng = flow::deterministic_random();
+    storage::DiskQueueOptions options;
+    options.file_bytes = 64 * 1024;
+    auto q = storage::DiskQueue::open(flow::current_process().file_system(), "q", options);
+    QueueModel& m = queue_;
+    auto& got = q->recovered();
+    const uint64_t newest = got.empty() ? 0 : got.back().sequence;
+    const uint64_t may_be_popped = std::max(m.acked_popped, m.started_popped);
+    const uint64_t newest_allowed = std::max(m.acked_last, m.started_last);
+    for (size_t i = 0; i < got.size(); ++i) {
+      const uint64_t seq = got[i].sequence;
+      auto it = m.payloads.find(seq);
+      if ((i > 0 && seq != got[i - 1].sequence + 1) || it == m.payloads.end() ||
+          it->second != got[i].payload || seq > newest_allowed) {
+        return violation("KeyValueStoreCrashQueueWrongRecord",
+                         "sequence " + std::to_string(seq) +
+                             (it == m.payloads.end() ? " unknown" : "") + ", newest allowed " +
+                             std::to_string(newest_allowed));
+      }
+    }
+    // Every acknowledged record not possibly popped must be there.
+    const uint64_t must_from = may_be_popped, must_to = m.acked_last;
+    if (must_from <= must_to &&
+        (got.empty() || got.front().sequence > must_from || newest < must_to)) {
+      return violation("KeyValueStoreCrashQueueLostRecord",
+                       std::to_string(must_from) + ".." + std::to_string(must_to));
+    }
+    ++verifications_;
+    m.acked_last = m.started_last = q->next_sequence() - 1;
+    m.acked_popped = m.started_popped = q->first_unpopped();
+    m.payloads.erase(m.payloads.upper_bound(m.acked_last), m.payloads.end());
+    uint64_t carried_popped = m.acked_popped;
+    for (;;) {
+      const double dice = rng.random01();
+      if (dice < 0.6) {
+        std::vector<uint8_t> payload(static_cast<size_t>(rng.random_int(0, 2000)));
+        for (uint8_t& b : payload)
+          b = static_cast<uint8_t>(rng.random_uint64());
+        const uint64_t seq = q->push(payload);
+        m.payloads[seq] = std::move(payload);
+        carried_popped = q->first_unpopped();  // a record carries the pop point at its push
+      } else if (dice < 0.7) {
+        q->pop(q->first_unpopped() + static_cast<uint64_t>(rng.random_int(0, 20)));
+      } else {
+        m.started_last = q->next_sequence() - 1;
+        m.started_popped = carried_popped;
+        committing_ = true;
+        q->commit();
+        committing_ = false;
+        m.acked_last = m.started_last;
+        m.acked_popped = m.started_popped;
+        m.payloads.erase(m.payloads.begin(), m.payloads.lower_bound(m.acked_popped));
+        ++commits_;
+      }
+    }
+  }
+
+  std::string engine_;
+  flow::Duration duration_;
+  double mean_kill_interval_;
+  double kill_during_commit_;
+  double corrupt_probability_;
+  double io_error_probability_;
+  int64_t keys_;
+  int64_t max_value_;
+  int64_t machine_index_;
+  sim::Simulator::Machine* machine_ = nullptr;
+
+  Map committed_;                 // as of the last commit that returned
+  std::optional<Map> in_flight_;  // what a commit under way would make durable
+  QueueModel queue_;
+  bool committing_ = false;
+  bool corruption_injected_ = false;  // since the store was last wiped
+  bool violated_ = false;
+  uint64_t power_losses_ = 0;
+  uint64_t verifications_ = 0;
+  uint64_t commits_ = 0;
+  uint64_t bits_flipped_ = 0;
+  uint64_t corruption_detected_ = 0;
+  uint64_t disk_errors_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Workload> make_kv_crash_workload(WorkloadOptions& options) {
+  return std::make_unique<KeyValueStoreCrashWorkload>(options);
+}
+
+}  // namespace workloads
