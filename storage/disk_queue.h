@@ -19,15 +19,18 @@
 // before it and the payload. first_unpopped makes a pop durable once a record
 // pushed after it is committed. durable_through (the newest record known durable when this one was
 // pushed) lets recovery tell a torn tail from a corrupt middle: a readable record that vouches for
-// the unreadable one before it means corruption. A bit flip in the last commit's own records has
-// no later record to vouch for them, so it reads as a torn tail.
+// the unreadable one before it means corruption. Each commit also writes a copy of its records
+// right after them (magic "SDQC"), so one damaged record is read from its copy; only a record
+// damaged in both copies, in the last commit (which no later record vouches for), reads as a torn
+// tail. A pop is carried by the records pushed after it: pop() then commit() with no push between
+// makes the pop durable only with a later commit that pushes.
 //
 // Recovery also cuts each file after the end of the log (truncate and sync), so the records of a
 // torn commit can never be read as the continuation of records written later.
 //
 // Memory: the records pushed and not yet committed, and what open() recovered (handed to the
 // caller, who must hold what it has not popped anyway). Recovery reads each file whole, in 1 MiB
-// pieces, so it needs a file's size in memory for a moment.
+// pieces, so it needs a file's size in memory for a moment. Disk: every record twice.
 //
 // Errors: an I/O error during commit (or a commit cancelled part way) fails that commit and every
 // later call (the queue is then unusable; reopen it to recover); records over max_record_bytes are
