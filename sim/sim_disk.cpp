@@ -235,7 +235,9 @@ void SimDisk::operation_delay(bool is_sync) {
       flow::wait(flow::delay_until(start + faults_.timeout_delay));
       throw Error(ErrorCode::io_timeout);
     }
-    if (rng.random_bool(faults_.io_error_probability)) {
+    const bool sync_fails = is_sync && faults_.sync_error_probability > 0 &&
+                            rng.random_bool(faults_.sync_error_probability);
+    if (rng.random_bool(faults_.io_error_probability) || sync_fails) {
       flow::wait(flow::delay_until(start + latency));
       throw Error(ErrorCode::io_error);
     }

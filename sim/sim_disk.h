@@ -46,7 +46,10 @@ struct DiskModel {
 
 struct DiskFaults {
   bool enabled = false;
-  double io_error_probability = 0;    // per operation
+  double io_error_probability = 0;  // per operation
+  // Per sync, besides io_error_probability: the sync fails with io_error and what it covered
+  // stays unsynced, though reads still see it (as after a failed fsync on Linux).
+  double sync_error_probability = 0;
   double io_timeout_probability = 0;  // per operation: fails with io_timeout after timeout_delay
   flow::Duration timeout_delay = std::chrono::seconds(5);
   double stall_probability = 0;  // per operation: an extra latency up to stall_max

@@ -176,6 +176,9 @@ void DiskQueue::recover(const std::string& name) {
   std::vector<uint8_t> bytes[2];
   Chain chains[2];
   for (int i = 0; i < 2; ++i) {
+    // A write whose sync failed (the queue was then reopened without a restart) may still be in
+    // the cache and not on the disk: sync first, so recovery builds only on durable bytes.
+    flow::wait(files_[i].file->sync());
     bytes[i] = read_file(*files_[i].file);
     files_[i].size = static_cast<int64_t>(bytes[i].size());
   }
@@ -208,6 +211,18 @@ void DiskQueue::recover(const std::string& name) {
     throw Error(ErrorCode::checksum_failed);
   };
   analyze();
+  flow::TraceEvent(flow::SevInfo, "DiskQueueChains")
+      .detail("Queue", name)
+      .detail("Active", active_)
+      .detail("Older", older)
+      .detail("Size0", bytes[0].size())
+      .detail("First0", chains[0].first())
+      .detail("Last0", chains[0].last())
+      .detail("End0", chains[0].end)
+      .detail("Size1", bytes[1].size())
+      .detail("First1", chains[1].first())
+      .detail("Last1", chains[1].last())
+      .detail("End1", chains[1].end);
   if (later_record_vouches(bytes[active_], chains[active_], options_.max_record_bytes))
     fail("DurableRecordUnreadable");
   const Chain& act = chains[active_];

@@ -41,6 +41,8 @@ std::unique_ptr<LoggedPageFile> LoggedPageFile::open(flow::IFileSystem& fs, cons
   std::unique_ptr<LoggedPageFile> f(new LoggedPageFile());
   f->checkpoint_bytes_ = checkpoint_bytes;
   f->file_ = flow::wait(fs.open(path, flow::OpenMode::kReadWriteCreate));
+  // As in the DiskQueue: bytes of a checkpoint whose sync failed may be cached but not durable.
+  flow::wait(f->file_->sync());
   f->file_size_ = flow::wait(f->file_->size());
   f->pages_ = static_cast<uint64_t>(f->file_size_) / kPageBytes;
   DiskQueueOptions log_options;
