@@ -65,6 +65,12 @@ uint64_t record_checksum(const uint8_t* record, size_t payload_bytes) {
                               XXH3_64bits(record, kChecksumAt));
 }
 
+// Turns the record at `r` (whole, in memory) into its copy: the copy magic and its checksum.
+void mark_copy(uint8_t* r) {
+  put_le(r, kCopyMagic, 4);
+  put_le(r + kChecksumAt, record_checksum(r, get_le(r + 4, 4)), 8);
+}
+
 // The record at `at` in `bytes` if it is whole and its checksum holds.
 std::optional<Parsed> parse_at(const std::vector<uint8_t>& bytes, size_t at, size_t max_payload) {
   if (at + kHeaderBytes > bytes.size()) return std::nullopt;
@@ -89,6 +95,20 @@ int64_t find_record(const std::vector<uint8_t>& bytes, size_t from, uint64_t seq
     if (parse_at(bytes, at, max_payload)) return static_cast<int64_t>(at);
   }
   return -1;
+}
+
+// Where in the first `limit` bytes a readable record or copy numbered `from` or later starts.
+std::vector<int64_t> records_at_or_after(const std::vector<uint8_t>& bytes, size_t limit,
+                                         uint64_t from, size_t max_payload) {
+  std::vector<int64_t> found;
+  limit = std::min(limit, bytes.size());
+  for (size_t at = 0; at + kHeaderBytes <= limit; at += 8) {
+    const uint64_t magic = get_le(bytes.data() + at, 4);
+    if ((magic != kMagic && magic != kCopyMagic) || get_le(bytes.data() + at + 8, 8) < from)
+      continue;
+    if (parse_at(bytes, at, max_payload)) found.push_back(static_cast<int64_t>(at));
+  }
+  return found;
 }
 
 // A file's chain of consecutive records from its start (or from `expected_first`, wherever it
@@ -124,6 +144,45 @@ Chain read_chain(const std::vector<uint8_t>& bytes, size_t max_payload,
   }
   c.end = static_cast<int64_t>(at);
   return c;
+}
+
+Chain read_chain_past_damaged_start(const std::vector<uint8_t>& bytes, size_t max_payload);
+
+// The same, but only if the bytes up to the chain's end alone give it: recovery cuts the file
+// there, and the next recovery must find the same start without what was cut.
+Chain stable_chain_past_damaged_start(const std::vector<uint8_t>& bytes, size_t max_payload) {
+  Chain c = read_chain_past_damaged_start(bytes, max_payload);
+  if (c.records.empty() || static_cast<size_t>(c.end) == bytes.size()) return c;
+  const std::vector<uint8_t> kept(bytes.begin(), bytes.begin() + c.end);
+  const Chain again = read_chain_past_damaged_start(kept, max_payload);
+  if (again.first() != c.first() || again.last() != c.last()) return {};
+  return c;
+}
+
+// The chain of a file whose first record is unreadable. That record began a commit, and the
+// commit's copy has the commit's layout, shifted by the commit's size: so the first readable
+// record further on is either a later record of the commit, whose own copy gives that shift and
+// so where the copy of the first record is, or a copy (all the commit's records before it were
+// damaged), which starts the chain itself.
+Chain read_chain_past_damaged_start(const std::vector<uint8_t>& bytes, size_t max_payload) {
+  std::optional<Parsed> q;
+  for (size_t at = 8; at + kHeaderBytes <= bytes.size(); at += 8) {
+    q = parse_at(bytes, at, max_payload);
+    if (q) break;
+  }
+  if (!q) return {};
+  uint64_t start = q->sequence;
+  if (!q->copy) {
+    const int64_t copy_at =
+        find_record(bytes, static_cast<size_t>(q->offset) + 8, q->sequence, max_payload);
+    const std::optional<Parsed> copy =
+        copy_at < 0 ? std::nullopt : parse_at(bytes, static_cast<size_t>(copy_at), max_payload);
+    if (copy && copy->copy) {
+      const auto head = parse_at(bytes, static_cast<size_t>(copy_at - q->offset), max_payload);
+      if (head && head->copy && head->sequence < q->sequence) start = head->sequence;
+    }
+  }
+  return read_chain(bytes, max_payload, start);
 }
 
 // Whether a readable record after the end of `chain` says the record at the break was durable:
@@ -187,13 +246,21 @@ void DiskQueue::recover(const std::string& name) {
   const auto analyze = [&] {
     for (int i = 0; i < 2; ++i)
       chains[i] = read_chain(bytes[i], options_.max_record_bytes);
-    // A file whose first record is damaged: its copy may continue the other file's chain.
+    // A file whose first record is damaged starts its chain at that record's copy. Taken only
+    // where it fits the log whole: as the newer file, continuing the other file's chain or
+    // needing nothing before its start; or as the older file, holding records the other's
+    // newest record has not popped. Otherwise the file's start is torn (a crash cut the first
+    // commit of a lap, or of the queue) and what follows is stale or never committed.
     for (int i = 0; i < 2; ++i) {
+      if (!chains[i].records.empty() || bytes[i].empty()) continue;
+      Chain c = stable_chain_past_damaged_start(bytes[i], options_.max_record_bytes);
+      if (c.records.empty()) continue;
       const Chain& o = chains[1 - i];
-      if (o.records.empty() || chains[i].first() == o.last() + 1 || chains[i].last() > o.last())
-        continue;
-      Chain c = read_chain(bytes[i], options_.max_record_bytes, o.last() + 1);
-      if (!c.records.empty()) chains[i] = std::move(c);
+      const bool continues = !o.records.empty() && c.first() == o.last() + 1;
+      const bool whole = c.records.back().first_unpopped >= c.first() && c.last() > o.last();
+      const bool needed_older = !o.records.empty() && c.last() + 1 == o.first() &&
+                                o.records.back().first_unpopped <= c.last();
+      if (continues || whole || needed_older) chains[i] = std::move(c);
     }
     older = -1;
     if (!chains[0].records.empty() && chains[1].first() == chains[0].last() + 1) {
@@ -250,27 +317,46 @@ void DiskQueue::recover(const std::string& name) {
   const int other = 1 - active_;
   files_[other].end = 0;
   files_[other].last_sequence = other == older ? chains[other].last() : 0;
-  // Cut off what follows the log: records of a torn commit beyond its break could otherwise be
-  // read as the continuation of records written later at the same places. Synced at once, so the
-  // cut is durable before any new record is written.
+  // Records numbered next_sequence_ or later outside the log are what is left of commits a crash
+  // cut off. Those numbers will be used again, so a later recovery reading past damage could take
+  // such a leftover for the new record of its number: make them unreadable first. Then cut off
+  // what follows the log in the active file (and all of a stale file). Both synced at once, so
+  // they are durable before any new record is written.
+  int64_t scrubbed = 0;
+  const auto scrub = [&](int i, int64_t limit) {
+    const std::vector<int64_t> leftovers = records_at_or_after(
+        bytes[i], static_cast<size_t>(limit), next_sequence_, options_.max_record_bytes);
+    static constexpr uint8_t kZeros[8] = {};
+    for (const int64_t at : leftovers)
+      flow::wait(files_[i].file->write(kZeros, at));
+    if (!leftovers.empty()) flow::wait(files_[i].file->sync());
+    scrubbed += static_cast<int64_t>(leftovers.size());
+  };
   const auto cut = [](File& f, int64_t size) {
     if (f.size <= size) return;
     flow::wait(f.file->truncate(size));
     flow::wait(f.file->sync());
     f.size = size;
   };
+  scrub(active_, act.end);
   cut(files_[active_], act.end);
-  if (other != older) cut(files_[other], 0);
+  if (other == older) {
+    scrub(other, files_[other].size);
+  } else {
+    cut(files_[other], 0);
+  }
   // The records no later record vouches for get their copy back, as a commit would have left it.
   if (newest != nullptr && !act.records.empty() && !act.ends_with_copy) {
-    const uint64_t vouched = newest->durable_through;
-    auto first = std::find_if(act.records.begin(), act.records.end(),
-                              [&](const Parsed& p) { return p.sequence > vouched; });
-    if (first != act.records.end()) {
-      std::vector<uint8_t> copy(bytes[active_].begin() + first->offset,
-                                bytes[active_].begin() + act.end);
-      flow::wait(files_[active_].file->write(copy, act.end));
-      flow::wait(files_[active_].file->sync());
+    std::vector<uint8_t> copy;
+    for (const Parsed& p : act.records) {
+      if (p.sequence <= newest->durable_through) continue;
+      const size_t at = copy.size();
+      const uint8_t* r = bytes[active_].data() + p.offset;
+      copy.insert(copy.end(), r, r + kHeaderBytes + padded(p.payload_bytes));
+      mark_copy(copy.data() + at);
+    }
+    if (!copy.empty()) {
+      flow::wait(files_[active_].file->write_and_sync(copy, act.end));
       files_[active_].size = act.end + static_cast<int64_t>(copy.size());
     }
   }
@@ -278,7 +364,8 @@ void DiskQueue::recover(const std::string& name) {
       .detail("Queue", name)
       .detail("Records", recovered_.size())
       .detail("NextSequence", next_sequence_)
-      .detail("FirstUnpopped", first_unpopped_);
+      .detail("FirstUnpopped", first_unpopped_)
+      .detail("LeftoversScrubbed", scrubbed);
 }
 
 void DiskQueue::check_usable() const {
@@ -353,16 +440,12 @@ void DiskQueue::write_and_sync(std::vector<uint8_t> bytes, uint64_t last_sequenc
   const size_t n = bytes.size();
   bytes.resize(2 * n);
   std::memcpy(bytes.data() + n, bytes.data(), n);
-  for (size_t r = n; r < 2 * n; r += kHeaderBytes + padded(get_le(bytes.data() + r + 4, 4))) {
-    put_le(bytes.data() + r, kCopyMagic, 4);
-    put_le(bytes.data() + r + kChecksumAt,
-           record_checksum(bytes.data() + r, get_le(bytes.data() + r + 4, 4)), 8);
-  }
+  for (size_t r = n; r < 2 * n; r += kHeaderBytes + padded(get_le(bytes.data() + r + 4, 4)))
+    mark_copy(bytes.data() + r);
   const int64_t at = target->end;
   target->end += static_cast<int64_t>(2 * n);
   target->size = std::max(target->size, target->end);
-  flow::wait(target->file->write(bytes, at));
-  flow::wait(target->file->sync());
+  flow::wait(target->file->write_and_sync(bytes, at));
   target->last_sequence = last_sequence;
   // What the newest durable record says is now the durable state.
   durable_through_ = std::max(durable_through_, last_sequence);

@@ -25,8 +25,10 @@
 // tail. A pop is carried by the records pushed after it: pop() then commit() with no push between
 // makes the pop durable only with a later commit that pushes.
 //
-// Recovery also cuts each file after the end of the log (truncate and sync), so the records of a
-// torn commit can never be read as the continuation of records written later.
+// Recovery first syncs both files, so it never builds on records whose commit's sync failed
+// (they may be cached and not durable). Afterwards it makes the leftovers of a torn commit
+// unreadable and cuts each file after the end of the log, so those records can never be read as
+// the continuation of records written later under the same numbers.
 //
 // Memory: the records pushed and not yet committed, and what open() recovered (handed to the
 // caller, who must hold what it has not popped anyway). Recovery reads each file whole, in 1 MiB
