@@ -1,5 +1,7 @@
 #include "storage/memory_key_value_store.h"
 
+#include <xxhash.h>
+
 #include <algorithm>
 
 #include "flow/error.h"
@@ -144,23 +146,30 @@ void MemoryKeyValueStore::clear(std::string_view begin, std::string_view end) {
   apply_clear(begin, end);
 }
 
+size_t MemoryKeyValueStore::KeyHash::operator()(std::string_view key) const {
+  return static_cast<size_t>(XXH3_64bits(key.data(), key.size()));
+}
+
 void MemoryKeyValueStore::apply_set(std::string_view key, std::string_view value) {
-  auto it = data_.lower_bound(key);
-  if (it != data_.end() && it->first == key) {
-    live_bytes_ += static_cast<int64_t>(value.size()) - static_cast<int64_t>(it->second.size());
-    it->second.assign(value);
-  } else {
-    data_.emplace_hint(it, std::string(key), std::string(value));
-    live_bytes_ += static_cast<int64_t>(key.size() + value.size());
+  if (auto found = index_.find(key); found != index_.end()) {
+    std::string& old = *found->second;
+    live_bytes_ += static_cast<int64_t>(value.size()) - static_cast<int64_t>(old.size());
+    old.assign(value);
+    return;
   }
+  auto it = data_.emplace_hint(data_.lower_bound(key), std::string(key), std::string(value));
+  index_.emplace(it->first, &it->second);
+  live_bytes_ += static_cast<int64_t>(key.size() + value.size());
 }
 
 void MemoryKeyValueStore::apply_clear(std::string_view begin, std::string_view end) {
   if (!(begin < end)) return;
   auto first = data_.lower_bound(begin);
   auto last = data_.lower_bound(end);
-  for (auto it = first; it != last; ++it)
+  for (auto it = first; it != last; ++it) {
     live_bytes_ -= static_cast<int64_t>(it->first.size() + it->second.size());
+    index_.erase(it->first);
+  }
   data_.erase(first, last);
 }
 
@@ -233,9 +242,9 @@ void MemoryKeyValueStore::commit() {
 
 std::optional<std::string> MemoryKeyValueStore::read_value(std::string_view key) {
   check_usable();
-  auto it = data_.find(key);
-  if (it == data_.end()) return std::nullopt;
-  return it->second;
+  auto it = index_.find(key);
+  if (it == index_.end()) return std::nullopt;
+  return *it->second;
 }
 
 RangeResult MemoryKeyValueStore::read_range(std::string_view begin, std::string_view end,

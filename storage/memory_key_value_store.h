@@ -16,6 +16,10 @@
 // passes: three times the data, plus the operations of two passes. (The idea is FoundationDB's
 // KeyValueStoreMemory.)
 //
+// Point reads go through a hash index of the map's nodes (about 40 more bytes per key): a lookup
+// in a std::map of a million keys chases some twenty pointers, each a likely cache miss; the
+// index takes two or three. Nothing iterates the index, so its order cannot leak into results.
+//
 // Concurrency: operations apply to the map at once, and commits queue in the DiskQueue, so any
 // calls may overlap. Reads never suspend.
 
@@ -23,6 +27,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 
 #include "storage/disk_queue.h"
 #include "storage/key_value_store.h"
@@ -60,7 +66,12 @@ class MemoryKeyValueStore final : public IKeyValueStore {
 
   KeyValueStoreOptions options_;
   std::unique_ptr<DiskQueue> queue_;
+  struct KeyHash {
+    size_t operator()(std::string_view key) const;
+  };
   std::map<std::string, std::string, std::less<>> data_;
+  // Each key of data_ (a view of the node's key) to its value.
+  std::unordered_map<std::string_view, std::string*, KeyHash> index_;
   int64_t live_bytes_ = 0;
 
   std::vector<uint8_t> record_;     // operations not yet pushed to the queue

@@ -19,6 +19,7 @@
 #include "flow/error.h"
 #include "flow/error_or.h"
 #include "flow/trace_event.h"
+#include "net/asio/blocking_pool.h"
 
 namespace net {
 
@@ -245,12 +246,7 @@ Error errno_error(int e) {
 }  // namespace
 
 struct AsioWorld::Impl {
-  explicit Impl(int io_threads)
-      : pool(static_cast<size_t>(std::max(1, io_threads))),
-        reactor(io),
-        clock(reactor),
-        network(io) {}
-  ~Impl() { pool.join(); }
+  explicit Impl(int io_threads) : pool(io_threads), reactor(io), clock(reactor), network(io) {}
 
   // Runs `fn` on a pool thread and delivers its result on the scheduler's thread. `fn` must touch
   // only plain data it owns (no flow objects): the promise never leaves this thread.
@@ -263,7 +259,7 @@ struct AsioWorld::Impl {
     auto* op = new Op();
     flow::Future<T> f = op->promise.get_future();
     io.get_executor().on_work_started();
-    asio::post(pool, [this, op, fn = std::move(fn)]() mutable {
+    pool.post([this, op, fn = std::move(fn)]() mutable {
       op->result.emplace(fn());
       asio::post(io, [this, op] {
         io.get_executor().on_work_finished();
@@ -279,7 +275,7 @@ struct AsioWorld::Impl {
   }
 
   asio::io_context io;
-  asio::thread_pool pool;
+  BlockingPool pool;  // after io: its jobs post their results there until it is joined
   AsioReactor reactor;
   SteadyProcessClock clock;
   AsioNetwork network;

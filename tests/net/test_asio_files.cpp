@@ -54,7 +54,8 @@ TEST_CASE("asio files: write, sync, read back, size, truncate, rename, list, rem
   ::rmdir(folder.c_str());
 }
 
-TEST_CASE("asio files: a missing file is file_not_found; exclusive create refuses an existing one") {
+TEST_CASE(
+    "asio files: a missing file is file_not_found; exclusive create refuses an existing one") {
   net::AsioWorld world;
   flow::Runtime rt(real(world));
   const std::string folder = scratch_folder("missing");
@@ -82,8 +83,10 @@ TEST_CASE("asio files: many writes in flight at once all land; a dropped read is
     auto f = flow::wait(fs.open("m.dat", flow::OpenMode::kReadWriteCreate));
     std::vector<flow::Future<flow::Void>> writes;
     std::vector<std::vector<uint8_t>> blocks;
-    for (int i = 0; i < 200; ++i) blocks.emplace_back(512, static_cast<uint8_t>(i));
-    for (int i = 0; i < 200; ++i) writes.push_back(f->write(blocks[static_cast<size_t>(i)], i * 512));
+    for (int i = 0; i < 200; ++i)
+      blocks.emplace_back(512, static_cast<uint8_t>(i));
+    for (int i = 0; i < 200; ++i)
+      writes.push_back(f->write(blocks[static_cast<size_t>(i)], i * 512));
     flow::wait(flow::wait_all(writes));
     flow::wait(f->sync());
     {
@@ -93,10 +96,37 @@ TEST_CASE("asio files: many writes in flight at once all land; a dropped read is
     std::vector<uint8_t> all(200 * 512);
     CHECK(flow::wait(f->read(all, 0)) == all.size());
     bool same = true;
-    for (size_t i = 0; i < all.size(); ++i) same = same && all[i] == static_cast<uint8_t>(i / 512);
+    for (size_t i = 0; i < all.size(); ++i)
+      same = same && all[i] == static_cast<uint8_t>(i / 512);
     CHECK(same);
     flow::wait(flow::delay(10ms));  // the dropped read completes into nothing
     flow::wait(fs.remove("m.dat"));
+  });
+  ::rmdir(folder.c_str());
+}
+
+TEST_CASE("asio files: write_and_sync lands the bytes; reads at and across the end are short") {
+  net::AsioWorld world;
+  flow::Runtime rt(real(world));
+  const std::string folder = scratch_folder("wsync");
+  world.attach(rt.main_process(), folder);
+  rt.run([] {
+    flow::IFileSystem& fs = flow::current_process().file_system();
+    auto f = flow::wait(fs.open("w.dat", flow::OpenMode::kReadWriteCreate));
+    const std::vector<uint8_t> bytes = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+    flow::wait(f->write_and_sync(bytes, 0));
+    CHECK(flow::wait(f->size()) == 10);
+    for (int pass = 0; pass < 2; ++pass) {  // the second pass reads from the page cache
+      std::vector<uint8_t> whole(10), across(64), past(8);
+      CHECK(flow::wait(f->read(whole, 0)) == 10);
+      CHECK(whole == bytes);
+      REQUIRE(flow::wait(f->read(across, 4)) == 6);
+      CHECK(std::vector<uint8_t>(across.begin(), across.begin() + 6) ==
+            std::vector<uint8_t>(bytes.begin() + 4, bytes.end()));
+      CHECK(flow::wait(f->read(past, 10)) == 0);
+      CHECK(flow::wait(f->read(past, 1000)) == 0);
+    }
+    flow::wait(fs.remove("w.dat"));
   });
   ::rmdir(folder.c_str());
 }
