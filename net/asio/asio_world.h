@@ -4,8 +4,10 @@
 //
 // One thread runs everything that touches flow: the scheduler runs ready actors, then ready I/O
 // completions (poll), then sleeps in the io_context until the next I/O completion or timer. File
-// operations run on pool threads that touch only plain data; their completions are posted back to
-// the io_context, so promises are only ever set on the scheduler's thread. `sync` is fdatasync.
+// operations run on pool threads (net/asio/blocking_pool.h) that touch only plain data; their
+// completions are posted back to the io_context, so promises are only ever set on the scheduler's
+// thread. A read whose bytes are all in the page cache is done at once on the scheduler's thread
+// (preadv2 with RWF_NOWAIT). `sync` is fdatasync; `write_and_sync` is one trip to the pool.
 // Boost.Asio appears only in the .cpp: this header is safe to include anywhere a main lives.
 //
 //   net::AsioWorld world;
