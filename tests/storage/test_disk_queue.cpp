@@ -6,6 +6,7 @@
 
 #include "flow/flow.h"
 #include "sim/simulator.h"
+#include "sim_world.h"
 #include "storage/disk_queue.h"
 
 using namespace std::chrono_literals;
@@ -16,28 +17,7 @@ using storage::DiskQueueOptions;
 
 namespace {
 
-sim::SwarmConfig one_machine() {
-  sim::SwarmConfig c;
-  c.datacenters = 1;
-  c.machines_per_datacenter = 1;
-  c.processes_per_machine = 1;
-  return c;
-}
-
-struct World {
-  explicit World(uint64_t seed) : rt({.seed = seed}), sim(rt, one_machine()) {}
-  flow::Runtime rt;
-  sim::Simulator sim;
-  sim::Simulator::SimProcess& p() { return sim.process(0); }
-  // Runs `fn` as an actor of the process until it ends; returns its result.
-  template <class Fn>
-  auto run(Fn fn) {
-    auto f = flow::spawn_in(*p().process, fn);
-    REQUIRE(rt.run_until(f));
-    return f.get();
-  }
-  void power_loss() { sim.reboot_machine(*p().machine, false); }
-};
+using World = storage_testing::SimMachine;
 
 std::vector<uint8_t> record_bytes(uint64_t n, size_t size) {
   std::vector<uint8_t> v(size);
@@ -55,6 +35,16 @@ std::map<uint64_t, std::vector<uint8_t>> reopen(World& w, DiskQueueOptions o = {
       got[r.sequence] = r.payload;
     return got;
   });
+}
+
+// Flips one bit of the byte at `at` in `path`, durably. May suspend.
+void flip_bit(const std::string& path, int64_t at) {
+  auto f = flow::wait(flow::current_process().file_system().open(path, flow::OpenMode::kReadWrite));
+  std::vector<uint8_t> b(1);
+  REQUIRE(flow::wait(f->read(b, at)) == 1);
+  b[0] ^= 0x08;
+  flow::wait(f->write(b, at));
+  flow::wait(f->sync());
 }
 
 }  // namespace
@@ -214,15 +204,8 @@ TEST_CASE("disk queue: a committed record made unreadable is checksum_failed, no
   // Flip a bit in the middle record's payload, and in its copy (records are 40-byte headers + 104
   // padded bytes, each commit a record and its copy). One flip alone would be read past.
   w.run([] {
-    auto f =
-        flow::wait(flow::current_process().file_system().open("q.0", flow::OpenMode::kReadWrite));
-    for (const int64_t at : {2 * 144 + 40 + 7, 3 * 144 + 40 + 7}) {
-      std::vector<uint8_t> b(1);
-      flow::wait(f->read(b, at));
-      b[0] ^= 0x04;
-      flow::wait(f->write(b, at));
-    }
-    flow::wait(f->sync());
+    for (const int64_t at : {2 * 144 + 40 + 7, 3 * 144 + 40 + 7})
+      flip_bit("q.0", at);
     return 0;
   });
   auto outcome = w.run([] {
@@ -286,13 +269,7 @@ TEST_CASE("disk queue: a bit flipped in the last commit is read from the commit'
   });
   // One bit of record 3's payload (at 288 + 40) flips; no later commit vouches for it.
   w.run([] {
-    auto f =
-        flow::wait(flow::current_process().file_system().open("q.0", flow::OpenMode::kReadWrite));
-    std::vector<uint8_t> b(1);
-    REQUIRE(flow::wait(f->read(b, 328)) == 1);
-    b[0] ^= 0x10;
-    flow::wait(f->write(b, 328));
-    flow::wait(f->sync());
+    flip_bit("q.0", 328);
     return 0;
   });
   for (int round = 0; round < 2; ++round) {  // read from the copy, twice
@@ -382,20 +359,6 @@ TEST_CASE("disk queue: records whose sync failed are made durable before a reope
     CHECK(recovered == std::vector<uint64_t>{2, 3, 4});
   }
 }
-
-namespace {
-
-// Flips one bit of the byte at `at` in `path`, durably. May suspend.
-void flip_bit(const std::string& path, int64_t at) {
-  auto f = flow::wait(flow::current_process().file_system().open(path, flow::OpenMode::kReadWrite));
-  std::vector<uint8_t> b(1);
-  REQUIRE(flow::wait(f->read(b, at)) == 1);
-  b[0] ^= 0x08;
-  flow::wait(f->write(b, at));
-  flow::wait(f->sync());
-}
-
-}  // namespace
 
 TEST_CASE("disk queue: a bit flipped in a file's first record is read from its copy") {
   // Records of 10 bytes take 56 (a 40-byte header, 16 padded), and each commit writes its

@@ -9,6 +9,7 @@
 #include "flow/flow.h"
 #include "reference_key_value_store.h"
 #include "sim/simulator.h"
+#include "sim_world.h"
 #include "storage/key_value_store.h"
 #include "storage/memory_key_value_store.h"
 
@@ -22,20 +23,12 @@ using storage_testing::Map;
 
 namespace {
 
-sim::SwarmConfig one_machine() {
-  sim::SwarmConfig c;
-  c.datacenters = 1;
-  c.machines_per_datacenter = 1;
-  c.processes_per_machine = 1;
-  return c;
-}
-
 const char* const kEngines[] = {"reference", "memory", "ssd"};
 
 // One simulated machine with one store on it, which can be reopened and lose power.
-struct World {
+struct World : storage_testing::SimMachine {
   World(std::string engine_name, uint64_t seed, storage::KeyValueStoreOptions o = small_options())
-      : engine(std::move(engine_name)), options(o), rt({.seed = seed}), sim(rt, one_machine()) {}
+      : SimMachine(seed), engine(std::move(engine_name)), options(o) {}
 
   static storage::KeyValueStoreOptions small_options() {
     storage::KeyValueStoreOptions o;
@@ -46,11 +39,7 @@ struct World {
 
   std::string engine;
   storage::KeyValueStoreOptions options;
-  flow::Runtime rt;
-  sim::Simulator sim;
   storage_testing::ReferenceDisk reference_disk;
-
-  sim::Simulator::SimProcess& p() { return sim.process(0); }
 
   // Opens the store; call on the process's actor. May suspend.
   std::unique_ptr<IKeyValueStore> open() {
@@ -64,15 +53,11 @@ struct World {
   // Runs `fn(store)` on a freshly opened store as an actor of the process; returns its result.
   template <class Fn>
   auto with_store(Fn fn) {
-    auto f = flow::spawn_in(*p().process, [this, fn] {
+    return run([this, fn] {
       std::unique_ptr<IKeyValueStore> s = open();
       return fn(*s);
     });
-    REQUIRE(rt.run_until(f));
-    return f.get();
   }
-
-  void power_loss() { sim.reboot_machine(*p().machine, false); }
 };
 
 Map contents(IKeyValueStore& s) {
