@@ -15,11 +15,10 @@ namespace {
 // A one-shot flag a thread can wait on, with a deadline so a failing test ends.
 class Flag {
  public:
+  // Notifies under the lock: a waiter that wakes may destroy the flag as soon as it returns.
   void raise() {
-    {
-      std::lock_guard lock(mutex_);
-      raised_ = true;
-    }
+    std::lock_guard lock(mutex_);
+    raised_ = true;
     changed_.notify_all();
   }
   bool wait_for(std::chrono::milliseconds limit) {
