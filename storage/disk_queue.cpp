@@ -146,19 +146,6 @@ Chain read_chain(const std::vector<uint8_t>& bytes, size_t max_payload,
   return c;
 }
 
-Chain read_chain_past_damaged_start(const std::vector<uint8_t>& bytes, size_t max_payload);
-
-// The same, but only if the bytes up to the chain's end alone give it: recovery cuts the file
-// there, and the next recovery must find the same start without what was cut.
-Chain stable_chain_past_damaged_start(const std::vector<uint8_t>& bytes, size_t max_payload) {
-  Chain c = read_chain_past_damaged_start(bytes, max_payload);
-  if (c.records.empty() || static_cast<size_t>(c.end) == bytes.size()) return c;
-  const std::vector<uint8_t> kept(bytes.begin(), bytes.begin() + c.end);
-  const Chain again = read_chain_past_damaged_start(kept, max_payload);
-  if (again.first() != c.first() || again.last() != c.last()) return {};
-  return c;
-}
-
 // The chain of a file whose first record is unreadable. That record began a commit, and the
 // commit's copy has the commit's layout, shifted by the commit's size: so the first readable
 // record further on is either a later record of the commit, whose own copy gives that shift and
@@ -183,6 +170,18 @@ Chain read_chain_past_damaged_start(const std::vector<uint8_t>& bytes, size_t ma
     }
   }
   return read_chain(bytes, max_payload, start);
+}
+
+// read_chain_past_damaged_start, but only if the bytes up to the chain's end alone give it:
+// recovery cuts the file there, and the next recovery must find the same start without what was
+// cut.
+Chain stable_chain_past_damaged_start(const std::vector<uint8_t>& bytes, size_t max_payload) {
+  Chain c = read_chain_past_damaged_start(bytes, max_payload);
+  if (c.records.empty() || static_cast<size_t>(c.end) == bytes.size()) return c;
+  const std::vector<uint8_t> kept(bytes.begin(), bytes.begin() + c.end);
+  const Chain again = read_chain_past_damaged_start(kept, max_payload);
+  if (again.first() != c.first() || again.last() != c.last()) return {};
+  return c;
 }
 
 // Whether a readable record after the end of `chain` says the record at the break was durable:
