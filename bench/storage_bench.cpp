@@ -331,9 +331,9 @@ std::vector<Figure> run_all(flow::IFileSystem& fs, const std::string& dir, const
   return out;
 }
 
-void usage() {
+void usage(FILE* to) {
   std::fprintf(
-      stderr,
+      to,
       "usage: storage-bench [--json] [--dir PARENT] [--keys N] [--seconds S] [--rounds R]\n"
       "  The DiskQueue beside the disk's raw fdatasync rate; the memory and ssd engines beside\n"
       "  plain SQLite; all on the real file system, in a scratch folder removed afterwards.\n"
@@ -353,7 +353,10 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
     const bool has_value = i + 1 < argc;
-    if (a == "--json") {
+    if (a == "--help" || a == "-h") {
+      usage(stdout);
+      return 0;
+    } else if (a == "--json") {
       json = true;
     } else if (a == "--dir" && has_value) {
       s.parent = argv[++i];
@@ -364,12 +367,12 @@ int main(int argc, char** argv) {
     } else if (a == "--rounds" && has_value) {
       s.rounds = std::atoi(argv[++i]);
     } else {
-      usage();
+      usage(stderr);
       return 2;
     }
   }
   if (s.keys < 1 || s.seconds <= 0 || s.rounds < 1) {
-    usage();
+    usage(stderr);
     return 2;
   }
 
