@@ -47,6 +47,21 @@ void flip_bit(const std::string& path, int64_t at) {
   flow::wait(f->sync());
 }
 
+// Commits record 1, then records 2-4, all of 50 bytes: each record takes 96 bytes (a 40-byte
+// header, 56 padded), so commit 1 and its copy fill 0-192, records 2-4 192-480, their copies
+// 480-768.
+void commit_one_then_three(World& w) {
+  w.run([] {
+    auto q = DiskQueue::open(flow::current_process().file_system(), "q");
+    q->push(record_bytes(1, 50));
+    q->commit();
+    for (uint64_t i = 2; i <= 4; ++i)
+      q->push(record_bytes(i, 50));
+    q->commit();
+    return 0;
+  });
+}
+
 }  // namespace
 
 TEST_CASE("disk queue: committed records come back in order; popped ones do not") {
@@ -221,15 +236,7 @@ TEST_CASE("disk queue: a committed record made unreadable is checksum_failed, no
 
 TEST_CASE("disk queue: records after a torn one never come back behind newer records") {
   World w(8);
-  w.run([] {
-    auto q = DiskQueue::open(flow::current_process().file_system(), "q");
-    q->push(record_bytes(1, 50));
-    q->commit();
-    for (uint64_t i = 2; i <= 4; ++i)
-      q->push(record_bytes(i, 50));
-    q->commit();
-    return 0;
-  });
+  commit_one_then_three(w);
   // Record 2 (at 192: record 1 and its copy are each a 40-byte header and 56 padded bytes) loses
   // its first sector's new bytes, as a torn write would leave it, and so does its copy (at 480,
   // after records 2-4); 3 and 4 are whole.
@@ -258,15 +265,7 @@ TEST_CASE("disk queue: records after a torn one never come back behind newer rec
 
 TEST_CASE("disk queue: a bit flipped in the last commit is read from the commit's copy") {
   World w(10);
-  w.run([] {
-    auto q = DiskQueue::open(flow::current_process().file_system(), "q");
-    q->push(record_bytes(1, 50));
-    q->commit();
-    for (uint64_t i = 2; i <= 4; ++i)
-      q->push(record_bytes(i, 50));
-    q->commit();
-    return 0;
-  });
+  commit_one_then_three(w);
   // One bit of record 3's payload (at 288 + 40) flips; no later commit vouches for it.
   w.run([] {
     flip_bit("q.0", 328);
