@@ -23,6 +23,7 @@
 #include "flow/assert.h"
 #include "flow/detail/fast_alloc.h"
 #include "flow/detail/scheduler_core.h"
+#include "flow/detail/waiter.h"
 #include "flow/error.h"
 
 namespace flow {
@@ -33,68 +34,6 @@ struct Void {
 };
 
 namespace detail {
-
-// Something waiting for a shared state to be set: an actor to make ready (the common case, an
-// actor parked in wait(), woken without an indirect call), or a function to call (which must not
-// switch fibers). Waiters link into their state's FIFO through bare pointers (no sentinel, no
-// count): every actor hop registers and fires one.
-struct Waiter {
-  explicit Waiter(void (*fire_fn)(Waiter*)) : fire_fn_(fire_fn) {}
-  explicit Waiter(ActorBase* actor) : actor_(actor) {}
-  bool linked() const { return linked_; }
-
-  void fire() {
-    if (fire_fn_ == nullptr) {
-      g_scheduler_core->wake(actor_);
-    } else {
-      fire_fn_(this);
-    }
-  }
-
- private:
-  friend class WaiterList;
-  void (*fire_fn_)(Waiter*) = nullptr;
-  ActorBase* actor_ = nullptr;
-  Waiter* prev_ = nullptr;
-  Waiter* next_ = nullptr;
-  bool linked_ = false;
-};
-
-// The waiters of one state (or stream), in registration order.
-class WaiterList {
- public:
-  bool empty() const { return head_ == nullptr; }
-
-  // REQUIRES: w is not registered anywhere.
-  void push_back(Waiter* w) {
-    ASSERT(!w->linked_);
-    w->linked_ = true;
-    w->next_ = nullptr;
-    w->prev_ = tail_;
-    (tail_ != nullptr ? tail_->next_ : head_) = w;
-    tail_ = w;
-  }
-  // REQUIRES: w is on this list.
-  void remove(Waiter* w) {
-    ASSERT(w->linked_);
-    (w->prev_ != nullptr ? w->prev_->next_ : head_) = w->next_;
-    (w->next_ != nullptr ? w->next_->prev_ : tail_) = w->prev_;
-    w->linked_ = false;
-  }
-  Waiter* pop_front() {
-    Waiter* w = head_;
-    if (w != nullptr) {
-      head_ = w->next_;
-      (head_ != nullptr ? head_->prev_ : tail_) = nullptr;
-      w->linked_ = false;
-    }
-    return w;
-  }
-
- private:
-  Waiter* head_ = nullptr;
-  Waiter* tail_ = nullptr;
-};
 
 class SAVBase {
  public:
@@ -161,6 +100,9 @@ class SAVBase {
     }
   }
 
+  // The last promise of an unset state is going away.
+  [[gnu::noinline]] void break_promise() { set_error(Error(ErrorCode::broken_promise)); }
+
   void fire_waiters() {
     while (Waiter* w = waiters_.pop_front())
       w->fire();
@@ -210,9 +152,10 @@ class SAV : public SAVBase, public FastAllocated {
       }
     }
   }
-  void del_promise_ref() {
+  STRATA_ALWAYS_INLINE void del_promise_ref() {
     ASSERT_GT(promises_, 0);
-    if (promises_ == 1 && !is_set()) set_error(Error(ErrorCode::broken_promise));
+    if (promises_ == 1 && !is_set()) [[unlikely]]
+      break_promise();
     if (--promises_ == 0 && futures_ == 0) destroy_now();
   }
 
@@ -246,10 +189,9 @@ STRATA_ALWAYS_INLINE void wait_until_set(SAVBase* sav) {
   ActorBase* const self = s->current_actor();
   ASSERT_MSG(self != nullptr, "wait() called outside an actor");
   if (self->cancelled()) throw_operation_cancelled();
-  Waiter w(self);
-  sav->add_waiter(&w);
+  sav->add_waiter(self);
   s->park();
-  if (w.linked()) sav->remove_waiter(&w);
+  if (self->Waiter::linked()) sav->remove_waiter(self);
   if (self->cancelled()) throw_operation_cancelled();
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <memory>
 #include <span>
 
 #include "flow/error.h"
@@ -75,7 +76,7 @@ void Scheduler::start(ActorBase* a, Process& process) {
   resume(a, false);
 }
 
-void Scheduler::resume(ActorBase* a, bool by_loop) {
+STRATA_ALWAYS_INLINE void Scheduler::resume(ActorBase* a, bool by_loop) {
   ActorBase* const prev_actor = current_actor_;
   Process* const prev_process = current_process_;
   const TaskPriority prev_priority = current_priority_;
@@ -239,7 +240,8 @@ IClock& Process::clock() const {
 }
 
 void Process::clear_extensions() {
-  while (!extensions_.empty()) extensions_.pop_back();
+  while (!extensions_.empty())
+    extensions_.pop_back();
 }
 
 size_t Process::new_extension_slot() {
@@ -268,10 +270,9 @@ void wait_until_stream_ready(void* queue, bool (*ready)(void*), void (*add_waite
   // Several actors may wait on one stream; whoever wakes second may find it empty again.
   while (!ready(queue)) {
     if (self->cancelled()) throw_operation_cancelled();
-    Waiter w(self);
-    add_waiter(queue, &w);
+    add_waiter(queue, self);
     s.park();
-    if (w.linked()) remove_waiter(queue, &w);
+    if (self->Waiter::linked()) remove_waiter(queue, self);
   }
   if (self->cancelled()) throw_operation_cancelled();
 }
@@ -289,8 +290,15 @@ size_t wait_any_of(std::span<SAVBase* const> savs) {
   ASSERT_MSG(self != nullptr, "wait_any() called outside an actor");
   if (self->cancelled()) throw_operation_cancelled();
 
-  std::vector<Waiter> waiters(savs.size(), Waiter(self));
+  // One waiter per state, all waking this actor (its own waiter serves one state at a time).
+  struct AnyWaiter : Waiter {
+    AnyWaiter() : Waiter(&AnyWaiter::wake_actor) {}
+    static void wake_actor(Waiter* w) { scheduler().wake(static_cast<AnyWaiter*>(w)->actor); }
+    ActorBase* actor = nullptr;
+  };
+  const std::unique_ptr<AnyWaiter[]> waiters(new AnyWaiter[savs.size()]);
   for (size_t i = 0; i < savs.size(); ++i) {
+    waiters[i].actor = self;
     savs[i]->add_future_ref();  // whoever owns the futures may drop them while we are parked
     savs[i]->add_waiter(&waiters[i]);
   }

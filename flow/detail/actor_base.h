@@ -11,6 +11,7 @@
 
 #include "flow/detail/fiber.h"
 #include "flow/detail/intrusive_list.h"
+#include "flow/detail/waiter.h"
 #include "flow/task_priority.h"
 
 namespace flow {
@@ -25,7 +26,9 @@ class ReadyQueue;
 struct ProcessActorsTag {};
 struct AllActorsTag {};
 
-class ActorBase : public ListNode<ProcessActorsTag>, public ListNode<AllActorsTag> {
+// An actor is its own Waiter: wait() registers the actor itself with the state it waits on (an
+// actor parks in one place at a time), and firing it makes the actor ready.
+class ActorBase : public Waiter, public ListNode<ProcessActorsTag>, public ListNode<AllActorsTag> {
  public:
   enum class State : uint8_t { kRunning, kParked, kReady, kDone };
 

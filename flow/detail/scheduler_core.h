@@ -16,6 +16,7 @@
 #include "flow/detail/actor_base.h"
 #include "flow/detail/fiber.h"
 #include "flow/detail/ready_queue.h"
+#include "flow/detail/waiter.h"
 #include "flow/task_priority.h"
 #include "flow/time.h"
 
@@ -137,5 +138,13 @@ class SchedulerCore {
 extern SchedulerCore* g_scheduler_core;
 
 [[noreturn]] void throw_operation_cancelled();
+
+STRATA_ALWAYS_INLINE void Waiter::fire() {
+  if (fire_fn_ == nullptr) {
+    g_scheduler_core->wake(static_cast<ActorBase*>(this));
+  } else {
+    fire_fn_(this);
+  }
+}
 
 }  // namespace flow::detail
