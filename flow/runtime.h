@@ -71,16 +71,11 @@ class Runtime {
   // Runs the scheduler until `f` is ready. Returns false if the run became quiescent first.
   template <class T>
   bool run_until(const Future<T>& f) {
-    while (!f.is_ready()) {
-      if (!scheduler_->run_one()) return false;
-    }
-    return true;
+    ASSERT_MSG(f.is_valid(), "run_until() on an invalid future");
+    return scheduler_->run_until(f.test_state());
   }
   // Runs until nothing is ready and no timer is pending.
-  void run_until_quiescent() {
-    while (scheduler_->run_one()) {
-    }
-  }
+  void run_until_quiescent() { (void)scheduler_->run_until(nullptr); }
   // Spawns fn(args...) in the main process and runs until it ends; returns its value or throws
   // its error. Asserts if the run goes quiescent with the actor still waiting (a deadlock).
   template <class Fn, class... Args>

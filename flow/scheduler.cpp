@@ -168,7 +168,7 @@ bool Scheduler::fire_due_timers() {
   return fired;
 }
 
-bool Scheduler::run_one() {
+STRATA_ALWAYS_INLINE bool Scheduler::run_one() {
   ASSERT_MSG(current_actor_ == nullptr, "the scheduler loop runs outside actors");
   loop_now_ = reactor_.now();
   const bool fired = fire_due_timers();
@@ -192,6 +192,15 @@ bool Scheduler::run_one() {
   if (fired) return true;
   const Time next = timers_.empty() ? kTimeMax : timers_.front().when;
   return reactor_.wait_for_events(next);
+}
+
+bool Scheduler::run_until(const SAVBase* done) {
+  // The loop that drives every run: run_one() is inlined here so that the switch back from
+  // an actor lands in this frame, with no returns between (see scheduler_core.h).
+  while (done == nullptr || !done->is_set()) {
+    if (!run_one()) return false;
+  }
+  return true;
 }
 
 void Scheduler::cancel_actors_of(Process& p) {

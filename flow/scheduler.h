@@ -61,9 +61,9 @@ class Scheduler : public SchedulerCore {
   // A future set at world time `when`, firing at priority p.
   Future<Void> timer(Time when, TaskPriority p);
 
-  // Runs one task (firing due timers first); if none is ready, waits for the world. Returns false
-  // when the run is quiescent: nothing ready, no timer, no outside source of events.
-  bool run_one();
+  // Runs tasks until `done` is set; returns false if the run became quiescent first. With `done`
+  // null, runs until quiescent (and returns false).
+  bool run_until(const SAVBase* done);
 
   // Cancels every actor of `p`; see Process::cancel_all_actors.
   void cancel_actors_of(Process& p);
@@ -96,6 +96,9 @@ class Scheduler : public SchedulerCore {
 
   static void fiber_entry(Transfer t);
   void resume(ActorBase* a, bool by_loop);
+  // Runs one task (firing due timers first); if none is ready, waits for the world. Returns false
+  // when the run is quiescent: nothing ready, no timer, no outside source of events.
+  bool run_one();
   // Fires every timer due at loop_now_; returns whether any was.
   bool fire_due_timers();
 
