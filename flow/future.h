@@ -140,17 +140,17 @@ class SAV : public SAVBase, public FastAllocated {
     return value_;
   }
 
+  // REQUIRES: is_set(). The value, or throws the error.
+  const T& value_or_throw() const {
+    if (state_ == State::kError) throw Error(error_);
+    return value();
+  }
+
   // The typed twins of SAVBase's: a plain state (not an actor) is freed without a virtual call,
   // since a ping-pong between actors frees one per hop.
   void del_future_ref() {
     ASSERT_GT(futures_, 0);
-    if (--futures_ == 0) {
-      if (promises_ == 0) {
-        destroy_now();
-      } else if (custom_lifetime_) {
-        on_last_future_dropped();  // May destroy this.
-      }
-    }
+    if (--futures_ == 0) nobody_wants_value();
   }
   STRATA_ALWAYS_INLINE void del_promise_ref() {
     ASSERT_GT(promises_, 0);
@@ -166,6 +166,14 @@ class SAV : public SAVBase, public FastAllocated {
   void destroy() override { delete this; }
 
  private:
+  // The last future has gone: free the state, or (an actor) cancel it.
+  void nobody_wants_value() {
+    if (promises_ == 0) {
+      destroy_now();
+    } else if (custom_lifetime_) {
+      on_last_future_dropped();  // May destroy this.
+    }
+  }
   void destroy_now() {
     if (custom_lifetime_) {
       destroy();
@@ -319,36 +327,37 @@ class Promise {
   detail::SAV<T>* sav_;
 };
 
-namespace detail {
-// Waits for `f` and throws its error. REQUIRES: on an actor's fiber, f.is_valid(). May suspend.
-template <class T>
-STRATA_ALWAYS_INLINE SAV<T>* wait_for_value(const Future<T>& f) {
-  SAV<T>* sav = f.test_state();
-  ASSERT_MSG(sav != nullptr, "wait on an invalid future");
-  if (!sav->is_set()) {
-    // Hold a reference of our own: whoever owns `f` may drop it while we are parked.
-    const Future<T> hold = f;
-    wait_until_set(sav);
-  } else {
-    check_not_cancelled();
-  }
-  if (sav->is_error()) throw sav->error();
-  return sav;
-}
-}  // namespace detail
-
 // The value of `f`, waiting for it if needed; throws its error. The value is copied out, so it
-// stays valid after the future is gone. REQUIRES: on an actor's fiber, f.is_valid(). May suspend.
+// stays valid after the future is gone; whoever owns `f` may even drop it while this waits.
+// REQUIRES: on an actor's fiber, f.is_valid(). May suspend.
 template <class T>
 STRATA_ALWAYS_INLINE T wait(const Future<T>& f) {
-  return detail::wait_for_value(f)->value();
+  detail::SAV<T>* sav = f.test_state();
+  ASSERT_MSG(sav != nullptr, "wait on an invalid future");
+  if (sav->is_set()) {
+    detail::check_not_cancelled();
+    return sav->value_or_throw();
+  }
+  // A reference of our own, held until the value is copied out (the return value is made before
+  // `hold` goes): whoever owns `f` may drop it while we are parked.
+  const Future<T> hold = f;
+  detail::wait_until_set(sav);
+  return sav->value_or_throw();
 }
 
 // As above, for a future the caller gives up (a temporary, or std::move(f)): when no other future
-// shares the state, the value is moved out rather than copied. `f` must not be read afterwards.
+// shares the state, the value is moved out rather than copied. `f` is left invalid.
 template <class T>
 STRATA_ALWAYS_INLINE T wait(Future<T>&& f) {
-  detail::SAV<T>* sav = detail::wait_for_value(f);
+  const Future<T> mine = std::move(f);  // ours alone now: nobody else can drop it
+  detail::SAV<T>* sav = mine.test_state();
+  ASSERT_MSG(sav != nullptr, "wait on an invalid future");
+  if (sav->is_set()) {
+    detail::check_not_cancelled();
+  } else {
+    detail::wait_until_set(sav);
+  }
+  if (sav->is_error()) throw sav->error();
   if (sav->future_count() == 1) return std::move(sav->value());
   return sav->value();
 }

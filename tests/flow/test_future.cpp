@@ -1,6 +1,7 @@
 // Futures, promises and actors: ready and unready waits, errors, broken promises.
 #include <doctest/doctest.h>
 
+#include <memory>
 #include <string>
 
 #include "flow/flow.h"
@@ -72,6 +73,48 @@ TEST_CASE("wait on a future given up moves the value out unless another future s
     Tracked c = wait(std::move(later));
     CHECK(c.copies == 0);
     wait(sender);
+  });
+}
+
+TEST_CASE("wait(std::move(f)) leaves f invalid") {
+  Runtime rt;
+  rt.run([] {
+    Promise<int> p;
+    Future<int> f = p.get_future();
+    p.send(3);
+    CHECK(wait(std::move(f)) == 3);
+    CHECK_FALSE(f.is_valid());  // NOLINT(bugprone-use-after-move): what is tested
+  });
+}
+
+TEST_CASE("a waiter keeps the state it waits on until it has read the value") {
+  // Regression: wait() let go of the state before reading it, so an owner that dropped the future
+  // (with the last promise gone too) freed the value under the waiter. ASan saw the read.
+  Runtime rt;
+  rt.run([] {
+    auto owner = std::make_unique<Future<std::string>>();
+    auto p = std::make_unique<Promise<std::string>>();
+    *owner = p->get_future();
+    Future<std::string> waiter = spawn([&owner] { return wait(*owner); });  // parks on *owner
+    owner.reset();                  // the future it waits on is gone
+    p->send(std::string(64, 'x'));  // the waiter is ready, not yet run...
+    p.reset();                      // ...and the last promise goes too
+    CHECK(wait(waiter) == std::string(64, 'x'));
+  });
+}
+
+TEST_CASE("an actor waited on is not cancelled when its owner drops the future") {
+  Runtime rt;
+  rt.run([] {
+    Promise<Void> gate;
+    auto owner = std::make_unique<Future<int>>(spawn([g = gate.get_future()] {
+      wait(g);
+      return 7;
+    }));
+    Future<int> waiter = spawn([&owner] { return wait(*owner); });
+    owner.reset();  // the waiter's own reference keeps the actor wanted
+    gate.send();
+    CHECK(wait(waiter) == 7);
   });
 }
 
