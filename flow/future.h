@@ -72,6 +72,9 @@ class SAVBase {
     ASSERT(!is_set());
     waiters_.push_back(w);
   }
+  // add_waiter for the current actor in wait(), which has just seen this state unset, and whose
+  // own waiter is on no list while it runs: the checks would repeat on every actor hop.
+  void add_current_actor(ActorBase* self) { waiters_.push_back_unchecked(self); }
   // REQUIRES: w is registered here and has not fired.
   void remove_waiter(Waiter* w) { waiters_.remove(w); }
 
@@ -140,10 +143,10 @@ class SAV : public SAVBase, public FastAllocated {
     return value_;
   }
 
-  // REQUIRES: is_set(). The value, or throws the error.
+  // REQUIRES (not checked: wait() has just seen it): is_set(). The value, or throws the error.
   const T& value_or_throw() const {
     if (state_ == State::kError) throw Error(error_);
-    return value();
+    return value_;
   }
 
   // The typed twins of SAVBase's: a plain state (not an actor) is freed without a virtual call,
@@ -193,11 +196,10 @@ class SAV : public SAVBase, public FastAllocated {
 // (see flow/detail/scheduler_core.h). REQUIRES: on an actor's fiber. May suspend.
 STRATA_ALWAYS_INLINE void wait_until_set(SAVBase* sav) {
   SchedulerCore* const s = g_scheduler_core;
-  ASSERT_MSG(s != nullptr, "no flow::Runtime is active");
-  ActorBase* const self = s->current_actor();
-  ASSERT_MSG(self != nullptr, "wait() called outside an actor");
+  ActorBase* const self = s != nullptr ? s->current_actor() : nullptr;
+  ASSERT_MSG(self != nullptr, "wait() called outside an actor (or with no flow::Runtime)");
   if (self->cancelled()) throw_operation_cancelled();
-  sav->add_waiter(self);
+  sav->add_current_actor(self);
   s->park();
   if (self->Waiter::linked()) sav->remove_waiter(self);
   if (self->cancelled()) throw_operation_cancelled();

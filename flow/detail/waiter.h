@@ -46,6 +46,10 @@ class WaiterList {
   // REQUIRES: w is not registered anywhere.
   void push_back(Waiter* w) {
     ASSERT(!w->linked_);
+    push_back_unchecked(w);
+  }
+  // As push_back, for a waiter its caller knows is on no list.
+  void push_back_unchecked(Waiter* w) {
     w->linked_ = true;
     w->next_ = nullptr;
     w->prev_ = tail_;
