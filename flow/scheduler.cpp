@@ -50,16 +50,15 @@ Scheduler::~Scheduler() {
 }
 
 void Scheduler::fiber_entry(Transfer t) {
-  auto* note = static_cast<SwitchNote*>(t.data);
+  const SwitchNote note = SwitchNote::decode(t.data);
   ActorBase* const self = g_scheduler->current_actor_;
-  ASSERT(note->from == nullptr);  // an actor's first run always comes from resume()
+  ASSERT(note.from == nullptr);  // an actor's first run always comes from resume()
   arrived(nullptr, &self->resumer_);
   self->resumer_.ctx = t.fctx;
   self->run_body();
   // Leave for good: whoever we switch to releases this stack once we are off it.
-  SwitchNote last{self, true};
   Scheduler& s = scheduler();  // asserts that a Runtime is active
-  (void)s.leave(self, s.handoff_target(self), &last, true);
+  (void)s.leave(self, s.handoff_target(self), SwitchNote{self, true}, true);
   UNREACHABLE();
 }
 
@@ -86,12 +85,11 @@ STRATA_ALWAYS_INLINE void Scheduler::resume(ActorBase* a, bool by_loop) {
   a->resumed_by_loop_ = by_loop;
 
   void* fake_stack = nullptr;
-  SwitchNote note{nullptr, false};
-  const Transfer t = switch_to(a->self_, &note, &fake_stack, false);
+  const Transfer t = switch_to(a->self_, SwitchNote{nullptr, false}.encode(), &fake_stack, false);
   arrived(fake_stack, nullptr);
 
   // Back from `a`, or (after handoffs) from another actor the loop would otherwise have run.
-  const SwitchNote back = *static_cast<SwitchNote*>(t.data);
+  const SwitchNote back = SwitchNote::decode(t.data);
   current_actor_ = prev_actor;
   current_process_ = prev_process;
   current_priority_ = prev_priority;

@@ -10,6 +10,7 @@
 // returns through none. The rest of the scheduler (starting, cancelling, timers, the loop) is in
 // scheduler.h.
 
+#include <cstdint>
 #include <exception>
 
 #include "flow/assert.h"
@@ -54,9 +55,20 @@ class SchedulerCore {
   explicit SchedulerCore(Process* main_process, int reactor_poll_interval)
       : current_process_(main_process), tasks_until_poll_(reactor_poll_interval) {}
 
+  // Which actor suspended or finished, carried by a switch as its data pointer: the actor's
+  // address, with the lowest bit set when it finished (actors are aligned to at least 8). A note
+  // in a register rather than in memory on the stack being left.
   struct SwitchNote {
     ActorBase* from;  // the actor that suspended or finished; null: the caller of resume()
     bool finished;
+
+    void* encode() const {
+      return reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(from) | (finished ? 1u : 0u));
+    }
+    static SwitchNote decode(void* data) {
+      const auto bits = reinterpret_cast<uintptr_t>(data);
+      return {reinterpret_cast<ActorBase*>(bits & ~uintptr_t{1}), (bits & 1u) != 0};
+    }
   };
 
   // Leaves `self` (kParked or kReady) for the next ready actor or its resumer; returns when it
@@ -73,8 +85,7 @@ class SchedulerCore {
       self->state_ = ActorBase::State::kRunning;
       return;
     }
-    SwitchNote note{self, false};
-    const Transfer t = leave(self, next, &note, false);
+    const Transfer t = leave(self, next, SwitchNote{self, false}, false);
     arrive(self, t);
   }
 
@@ -91,21 +102,21 @@ class SchedulerCore {
   }
 
   // Leaves the current actor for `next` (or its resumer when null), carrying `note`.
-  STRATA_ALWAYS_INLINE Transfer leave(ActorBase* self, ActorBase* next, SwitchNote* note,
+  STRATA_ALWAYS_INLINE Transfer leave(ActorBase* self, ActorBase* next, SwitchNote note,
                                       bool forever) {
     void** fake_stack = forever ? nullptr : &self->fake_stack_;
-    if (next == nullptr) return switch_to(self->resumer_, note, fake_stack, forever);
+    if (next == nullptr) return switch_to(self->resumer_, note.encode(), fake_stack, forever);
     next->resumer_ = self->resumer_;
     next->resumed_by_loop_ = true;
     next->state_ = ActorBase::State::kRunning;
     current_actor_ = next;
     current_process_ = next->process_;
-    return switch_to(next->self_, note, fake_stack, forever);
+    return switch_to(next->self_, note.encode(), fake_stack, forever);
   }
 
   // Bookkeeping on arriving in `self` after a switch; see SwitchNote.
   STRATA_ALWAYS_INLINE void arrive(ActorBase* self, Transfer t) {
-    const SwitchNote note = *static_cast<SwitchNote*>(t.data);
+    const SwitchNote note = SwitchNote::decode(t.data);
     if (note.from == nullptr) {
       // Resumed by resume(): the context we came from is our resumer now.
       arrived(self->fake_stack_, &self->resumer_);
