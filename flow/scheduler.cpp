@@ -116,7 +116,7 @@ void Scheduler::yield_current(TaskPriority p) {
   if (self->cancelled_) throw_operation_cancelled();
   self->state_ = ActorBase::State::kReady;
   ready_.push(self, p);
-  suspend_current(self);
+  suspend_current<true>(self);
   if (self->cancelled_) throw_operation_cancelled();
 }
 

@@ -48,7 +48,7 @@ class SchedulerCore {
   STRATA_ALWAYS_INLINE void park() {
     ActorBase* const self = current_actor_;
     self->state_ = ActorBase::State::kParked;
-    suspend_current(self);
+    suspend_current<false>(self);
   }
 
  protected:
@@ -72,8 +72,9 @@ class SchedulerCore {
     }
   };
 
-  // Leaves `self` (kParked or kReady) for the next ready actor or its resumer; returns when it
-  // is resumed. May suspend.
+  // Leaves `self` (kParked, or kReady when `yielding`) for the next ready actor or its resumer;
+  // returns when it is resumed. May suspend.
+  template <bool yielding>
   STRATA_ALWAYS_INLINE void suspend_current(ActorBase* self) {
 #if defined(STRATA_FIBER_GUARD_PAGES)
     // Parking inside a catch block or a destructor would interleave two fibers' exception state.
@@ -81,7 +82,7 @@ class SchedulerCore {
                "an actor may not wait inside a catch block or a destructor");
 #endif
     ActorBase* const next = handoff_target(self);
-    if (next == self) {
+    if (yielding && next == self) {
       // A yield with nothing else to run first: carry on without switching.
       self->state_ = ActorBase::State::kRunning;
       return;
