@@ -58,7 +58,6 @@ class SchedulerCore {
   // Which actor suspended or finished, carried by a switch as its data pointer: the actor's
   // address, with the lowest bit set when it finished (actors are aligned to at least 8). A note
   // in a register rather than in memory on the stack being left.
-  static_assert(alignof(ActorBase) >= 2, "SwitchNote keeps a flag in an actor's lowest bit");
   struct SwitchNote {
     ActorBase* from;  // the actor that suspended or finished; null: the caller of resume()
     bool finished;
@@ -71,6 +70,7 @@ class SchedulerCore {
       return {reinterpret_cast<ActorBase*>(bits & ~uintptr_t{1}), (bits & 1u) != 0};
     }
   };
+  static_assert(alignof(ActorBase) >= 2, "SwitchNote keeps a flag in an actor's lowest bit");
 
   // Leaves `self` (kParked, or kReady when `yielding`) for the next ready actor or its resumer;
   // returns when it is resumed. May suspend.
