@@ -21,9 +21,17 @@ struct FlowKnobs {
   // Reconnection backoff after a failed connection: starts here, doubles to the max, with jitter.
   double initial_reconnect_seconds = 0.05;
   double max_reconnect_seconds = 2.0;
-  // A connection with requests outstanding that receives nothing for this long is pinged, and
-  // closed (connection_failed) if it then stays silent as long again.
+  // A connection that moves no bytes either way for this long is pinged, and closed (IdleTimeout)
+  // if the ping then goes unanswered as long again.
   double connection_idle_seconds = 2.0;
+  // Requests waiting in one endpoint's queue, and bytes of requests an endpoint holds (waiting or
+  // being served); a request beyond either gets endpoint_queue_full (net/request_quota.h).
+  int64_t endpoint_queue_max = 100'000;
+  int64_t endpoint_queue_bytes_max = 256 << 20;
+  // Bytes waiting to be written on one connection (also while it reconnects); past this the
+  // connection is closed (SendQueueFull) and its requests get request_maybe_delivered. Never less
+  // than one largest message.
+  int64_t connection_send_queue_bytes_max = 160 << 20;
 
   void declare(KnobSet& set);
 };

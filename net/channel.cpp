@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "flow/actor.h"
+#include "flow/code_probe.h"
 #include "flow/combinators.h"
 #include "flow/flow_knobs.h"
 #include "flow/runtime.h"
@@ -21,6 +22,11 @@ using flow::ErrorCode;
 
 Channel::Channel(Transport& transport, Kind kind, flow::NetworkAddress peer)
     : transport_(&transport), kind_(kind), peer_(peer) {
+  const auto& knobs = flow::Runtime::checked_current().knobs();
+  // A queue smaller than one largest frame could never send that message.
+  send_queue_bytes_max_ =
+      std::max(static_cast<size_t>(knobs.connection_send_queue_bytes_max),
+               frame_bytes(kEnvelopeBytes + static_cast<size_t>(knobs.max_message_bytes)));
   if (kind_ == Kind::kLoopback) {
     handshake_done_ = true;
     return;
@@ -71,6 +77,20 @@ void Channel::send_envelope(Token destination, Token reply_to, int32_t error,
         *this);
     return;
   }
+  const size_t frame = frame_bytes(kEnvelopeBytes + body.size());
+  if (out_.size() + frame > send_queue_bytes_max_) {
+    // The peer (or the way to it) does not take bytes as fast as we make them. Waiting longer
+    // only grows memory; closing tells every requester (request_maybe_delivered) at once.
+    ++transport_->counters_.send_queues_overflowed;
+    flow::TraceEvent(flow::SevWarnAlways, "ConnectionSendQueueFull")
+        .detail("Peer", peer_.to_string())
+        .detail("QueuedBytes", out_.size())
+        .detail("FrameBytes", frame)
+        .detail("QueueBytesMax", send_queue_bytes_max_)
+        .detail("Connected", connection_ != nullptr);
+    close("SendQueueFull");
+    return;
+  }
   const bool was_empty = out_.empty();
   append_envelope_frame(out_, envelope, body);
   if (was_empty) out_ready_.trigger();
@@ -100,7 +120,11 @@ void Channel::close(const char* why, std::optional<Error> error) {
 
 void Channel::run(std::shared_ptr<flow::IConnection> connection) {
   connection_ = std::move(connection);
-  last_received_ = flow::now();
+  if (closed_) {  // ended while connecting (its send queue overflowed, or it was cut)
+    connection_->close();
+    return;
+  }
+  last_received_ = last_progress_ = flow::now();
   out_ready_.trigger();
   std::optional<Error> error;
   const char* why = "ConnectionFailed";
@@ -133,12 +157,16 @@ void Channel::run(std::shared_ptr<flow::IConnection> connection) {
 
 namespace {
 constexpr uint64_t kFramesPerTurn = 16;
+// Until the peer's Hello is accepted, a frame may be no larger than a Hello can sensibly be: an
+// unknown peer must not make us hold a large buffer.
+constexpr size_t kHelloPayloadBytesMax = 4096;
+// Writes are cut into pieces of this, so the idle monitor sees a large message move.
+constexpr size_t kWriteChunkBytes = 1 << 20;
 }  // namespace
 
 void Channel::read_loop() {
   Transport* const t = transport_;
-  FrameDecoder decoder(
-      static_cast<size_t>(flow::Runtime::checked_current().knobs().max_message_bytes) + 1024);
+  FrameDecoder decoder(handshake_done_ ? max_frame_payload() : kHelloPayloadBytesMax);
   uint64_t dispatched = 0;
   for (;;) {
     const size_t n = flow::wait(connection_->read_some(decoder.read_space()));
@@ -154,6 +182,7 @@ void Channel::read_loop() {
       if (!handshake_done_) {
         if (!accept_hello(payload)) throw Error(ErrorCode::incompatible_protocol_version);
         handshake_done_ = true;
+        decoder.set_max_payload(max_frame_payload());
         t->channel_up(*this);
         continue;
       }
@@ -196,7 +225,18 @@ bool Channel::accept_hello(std::span<const uint8_t> payload) {
         .detail("Announced", announced.to_string());
     return false;
   }
-  if (kind_ == Kind::kIncoming && announced.is_set()) peer_ = announced;
+  if (kind_ == Kind::kIncoming && announced.is_set()) {
+    // The peer is who it says only as far as the socket shows: its own IP, and the port it
+    // listens on. A peer that claims another host's address gets its socket's IP instead, so it
+    // can never speak (or fail) in another process's name.
+    if (announced.ip != peer_.ip) {
+      flow::TraceEvent(flow::SevWarnAlways, "HelloAddressMismatch")
+          .detail("Peer", peer_.to_string())
+          .detail("Announced", announced.to_string());
+    }
+    peer_ = flow::NetworkAddress{peer_.ip, announced.port};
+    announced_ = true;
+  }
   flow::TraceEvent(flow::SevDebug, "ConnectionEstablished")
       .detail("Peer", peer_.to_string())
       .detail("PeerName", hello->process_name() ? hello->process_name()->str() : "")
@@ -220,8 +260,14 @@ void Channel::write_loop() {
     std::swap(batch, out_);
     t->counters_.bytes_sent += batch.size();
     ++t->counters_.writes;
-    flow::wait(connection_->write(batch));
-    if (closed_) return;
+    for (size_t at = 0; at < batch.size(); at += kWriteChunkBytes) {
+      const size_t n = std::min(kWriteChunkBytes, batch.size() - at);
+      flow::wait(connection_->write(std::span<const uint8_t>(batch).subspan(at, n)));
+      if (closed_) return;
+      // Only whole pieces count as the peer taking bytes: a small write (a ping) lands in the
+      // socket's buffer whether or not anyone is there.
+      if (n == kWriteChunkBytes) last_progress_ = flow::now();
+    }
   }
 }
 
@@ -229,18 +275,36 @@ void Channel::idle_loop() {
   const auto& knobs = flow::Runtime::checked_current().knobs();
   const flow::Duration idle(static_cast<int64_t>(knobs.connection_idle_seconds * 1e9));
   bool pinged = false;
+  flow::Time pinged_at{};
   for (;;) {
     flow::wait(flow::delay(idle));
     if (closed_) return;
-    const bool silent = flow::now() - last_received_ >= idle;
-    if (!silent || outstanding_ == 0) {
+    // A connection that moves bytes either way is alive: a large message being written or read
+    // can keep a peer from answering a ping for longer than `idle`.
+    const flow::Time now = flow::now();
+    const flow::Time last_heard = std::max(last_received_, last_progress_);
+    if (now - last_heard < idle) {
       pinged = false;
       continue;
     }
-    if (pinged) throw Error(ErrorCode::timed_out);
-    send_envelope(Token{}, Token{}, 0, {}, /*ping=*/true, /*pong=*/false);
-    pinged = true;
+    // Silent, requests outstanding or not: a peer that lost power must be noticed by whoever is
+    // connected to it, server or client. Closed only once a ping has had a whole period to come
+    // back (a late timer, after this process was busy, does not count against the peer).
+    if (pinged && now - pinged_at >= idle) {
+      CODE_PROBE(true, "an idle connection whose peer did not answer a ping is closed");
+      throw Error(ErrorCode::timed_out);
+    }
+    if (!pinged) {
+      send_envelope(Token{}, Token{}, 0, {}, /*ping=*/true, /*pong=*/false);
+      pinged = true;
+      pinged_at = now;
+    }
   }
+}
+
+size_t Channel::max_frame_payload() {
+  return static_cast<size_t>(flow::Runtime::checked_current().knobs().max_message_bytes) +
+         kEnvelopeBytes;
 }
 
 }  // namespace net

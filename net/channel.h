@@ -42,10 +42,18 @@ class Channel : public std::enable_shared_from_this<Channel> {
   const flow::NetworkAddress& peer() const { return peer_; }
   bool closed() const { return closed_; }
   bool handshake_done() const { return handshake_done_; }
+  // Whether peer() names a process the failure monitor tracks: the address dialled (outgoing),
+  // or the listening address an incoming peer announced in its Hello (a client that does not
+  // listen announces none).
+  bool peer_known() const {
+    return kind_ == Kind::kOutgoing || (kind_ == Kind::kIncoming && announced_);
+  }
   flow::Future<flow::Void> on_closed() const { return closed_promise_.get_future(); }
   Transport* transport() const { return transport_; }
 
-  // Queues one envelope (loopback: dispatches it now). Dropped if the channel is closed.
+  // Queues one envelope (loopback: dispatches it now). Dropped if the channel is closed. If the
+  // queue would pass connection_send_queue_bytes_max, the channel closes instead
+  // (ConnectionSendQueueFull): its pending requests get request_maybe_delivered.
   void send_envelope(Token destination, Token reply_to, int32_t error,
                      std::span<const uint8_t> body, bool ping = false, bool pong = false);
   // Forgets the transport (which is being destroyed): no more callbacks into it.
@@ -69,19 +77,24 @@ class Channel : public std::enable_shared_from_this<Channel> {
   void idle_loop();
   // The first frame from the peer. Returns false if the connection must close.
   bool accept_hello(std::span<const uint8_t> payload);
+  // The largest frame payload once the handshake is done.
+  static size_t max_frame_payload();
 
   Transport* transport_;  // null once closed
   Kind kind_;
   flow::NetworkAddress peer_;
   std::shared_ptr<flow::IConnection> connection_;
   std::vector<uint8_t> out_;
+  size_t send_queue_bytes_max_ = 0;  // bound of out_ (connection_send_queue_bytes_max)
   flow::AsyncTrigger out_ready_;
   flow::Promise<flow::Void> closed_promise_;
   bool closed_ = false;
   bool handshake_done_ = false;
   int64_t outstanding_ = 0;
   PendingReply* pending_head_ = nullptr;  // linked through PendingReply::prev_/next_
-  flow::Time last_received_{};
+  flow::Time last_received_{};  // bytes last arrived
+  flow::Time last_progress_{};  // a piece of a write last completed
+  bool announced_ = false;       // an incoming peer named its listening address in its Hello
 };
 
 }  // namespace net

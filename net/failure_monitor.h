@@ -1,8 +1,16 @@
 #pragma once
 // FailureMonitor — what one process believes about the reachability of others.
 //
-// An address is available once a connection to it completed its handshake, and failed once a
-// connection attempt to it failed or an open connection to it ended. Before either it is unknown.
+// What it promises:
+//   - An address is available while at least one connection to it is up (handshake done),
+//     whichever side opened it: a connection we dialled, or one the peer dialled and whose Hello
+//     named that address as the peer's listening address (its IP checked against the socket's).
+//   - It becomes failed when the last such connection ends, for any reason (closed by either
+//     side, reset, a checksum or verification failure, or the idle monitor: a peer silent through
+//     a ping for two connection_idle_seconds periods), or when an attempt to connect fails while
+//     none is up. Before any of these it is unknown.
+//   - So a peer that loses power is noticed within about three connection_idle_seconds by every
+//     process connected to it, client or server, busy or idle.
 // Roles wait on on_failed() to notice a peer going away, and on on_available() to learn it is
 // back; while anyone waits on on_available(), the transport keeps trying to connect (with its
 // usual backoff), so "back" is noticed without traffic.
@@ -32,8 +40,10 @@ class FailureMonitor {
   // Ready at the next connection attempt's outcome for `a`, whatever it is.
   flow::Future<flow::Void> on_attempt(const flow::NetworkAddress& a);
 
-  // The transport reports each connection outcome.
+  // The transport reports each connection outcome: a new status, or an attempt that changed
+  // nothing (another connection to `a` is still up).
   void set_status(const flow::NetworkAddress& a, Status s);
+  void note_attempt(const flow::NetworkAddress& a) { entries_[a].attempt.trigger(); }
 
  private:
   struct Entry {

@@ -38,8 +38,29 @@ void append_frame(std::vector<uint8_t>& out, std::span<const uint8_t> payload) {
 FrameDecoder::FrameDecoder(size_t max_payload_bytes)
     : max_payload_(max_payload_bytes), buffer_(kBufferBytes) {}
 
+void FrameDecoder::set_max_payload(size_t max_payload_bytes) {
+  max_payload_ = max_payload_bytes;
+}
+
+size_t FrameDecoder::allocated_bytes() const {
+  return buffer_.size() + (big_ ? big_->size() : 0);
+}
+
+void FrameDecoder::grow_big() {
+  // Double what has arrived, up to the whole payload: memory follows the bytes that came, not
+  // the length a header claims, and the copies add up to less than the payload itself.
+  const size_t capacity = std::min(big_needed_, std::max(kDirectReadBytes * 4, big_->size() * 2));
+  ASSERT_GT(capacity, big_->size());
+  Payload grown(capacity);
+  std::memcpy(grown.data(), big_->data(), big_filled_);
+  big_ = std::move(grown);
+}
+
 std::span<uint8_t> FrameDecoder::read_space() {
-  if (big_ && !big_returned_) return {big_->data() + big_filled_, big_->size() - big_filled_};
+  if (big_ && !big_returned_) {
+    if (big_filled_ == big_->size()) grow_big();
+    return {big_->data() + big_filled_, big_->size() - big_filled_};
+  }
   big_.reset();
   big_returned_ = false;
   if (buffer_.size() - end_ < kMinReadBytes && begin_ > 0) {
@@ -79,7 +100,8 @@ flow::ErrorOr<std::optional<std::span<const uint8_t>>> FrameDecoder::next() {
       big_.reset();
       big_returned_ = false;
     } else {
-      if (big_filled_ < big_->size()) return Result();
+      if (big_filled_ < big_needed_) return Result();
+      ASSERT_EQ(big_->size(), big_needed_);
       big_filled_ = 0;
       const std::span<const uint8_t> p = big_->bytes().first(big_length_);
       if (frame_checksum(p) != big_checksum_) return Error(ErrorCode::checksum_failed);
@@ -104,10 +126,11 @@ flow::ErrorOr<std::optional<std::span<const uint8_t>>> FrameDecoder::next() {
   }
   if (length > kDirectReadBytes) {
     // Read the rest of this payload (and its padding) straight into its own buffer.
-    big_.emplace(total - kFrameHeaderBytes);
+    big_needed_ = total - kFrameHeaderBytes;
+    big_filled_ = available - kFrameHeaderBytes;
+    big_.emplace(std::min(big_needed_, std::max(kDirectReadBytes * 4, big_filled_)));
     big_length_ = length;
     big_checksum_ = expected;
-    big_filled_ = available - kFrameHeaderBytes;
     std::memcpy(big_->data(), header + kFrameHeaderBytes, big_filled_);
     begin_ = end_ = 0;
   }

@@ -6,9 +6,11 @@
 //   [zero padding to a multiple of 8]
 // so every header and every payload starts 8-byte aligned in the stream. FrameDecoder takes bytes
 // as they arrive and yields whole payloads in place, 8-byte aligned (FlatBuffers reads scalars in
-// place), without copying them again. It never allocates more than one frame's declared length,
-// and refuses a length above its maximum before allocating anything. Decoding is synchronous and
-// never suspends, so the fuzz target drives it directly.
+// place). A large payload is read into a buffer of its own that grows (doubling) with the bytes
+// that actually arrive, so a header that claims a large length costs nothing until its bytes
+// come; a length above the maximum is refused before anything is allocated. The maximum can
+// change between frames (a connection accepts only small frames until the peer's Hello).
+// Decoding is synchronous and never suspends, so the fuzz target drives it directly.
 
 #include <cstddef>
 #include <cstdint>
@@ -56,6 +58,9 @@ class FrameDecoder {
  public:
   explicit FrameDecoder(size_t max_payload_bytes);
 
+  // Frames after this one may carry payloads up to `max_payload_bytes`.
+  void set_max_payload(size_t max_payload_bytes);
+
   // Where to put the next bytes read from the connection. Never empty once next() has returned
   // nullopt.
   std::span<uint8_t> read_space();
@@ -73,6 +78,8 @@ class FrameDecoder {
 
   // Bytes held that are not yet part of a returned payload.
   size_t buffered_bytes() const { return (end_ - begin_) + big_filled_; }
+  // Bytes of buffers this decoder holds.
+  size_t allocated_bytes() const;
 
  private:
   static constexpr size_t kBufferBytes = 64 * 1024;
@@ -85,9 +92,14 @@ class FrameDecoder {
   Payload buffer_;    // 16-aligned; frames start at multiples of 8 in it
   size_t begin_ = 0;  // unread bytes are buffer_[begin_, end_); begin_ is a multiple of 8
   size_t end_ = 0;
-  // A large frame being read directly: its payload (with padding), length, expected checksum,
-  // and bytes filled so far. Kept after it is returned, until the next call.
+  // Makes the large frame's buffer bigger. REQUIRES: it is full and the frame is not complete.
+  void grow_big();
+
+  // A large frame being read directly: its buffer (grown as bytes come), the bytes it needs
+  // (payload and padding), length, expected checksum, and bytes filled so far. Kept after it is
+  // returned, until the next call.
   std::optional<Payload> big_;
+  size_t big_needed_ = 0;
   size_t big_length_ = 0;
   uint64_t big_checksum_ = 0;
   size_t big_filled_ = 0;

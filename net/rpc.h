@@ -21,8 +21,16 @@
 //   broken_promise           the endpoint does not exist (any more), or the server dropped the
 //                            ReplyPromise without answering;
 //   message_too_large        the request (or the reply) is over max_message_bytes;
+//   endpoint_queue_full      the endpoint already holds as many requests as it may (see
+//                            net/request_quota.h); the server never saw this one;
+//   unexpected_remote_error  the server answered with a code that cannot come from a peer
+//                            (net/wire_error.h);
 //   any other error          the server answered with it (ReplyPromise::send_error).
 // A reply whose requester is gone is dropped.
+//
+// Requests queue at their endpoint from the moment it exists until it is destroyed, whether or
+// not anyone is waiting on requests() at the time: a server may take its time between
+// wait_next() calls. The queue is bounded (RequestQuota), never by an assertion: peers fill it.
 
 #include <cstdint>
 #include <memory>
@@ -32,12 +40,17 @@
 #include "flow/actor.h"
 #include "flow/combinators.h"
 #include "flow/error.h"
+#include "flow/external_promise.h"
+#include "flow/flow_knobs.h"
 #include "flow/future.h"
+#include "flow/runtime.h"
 #include "flow/stream.h"
 #include "net/channel.h"
 #include "net/endpoint.h"
 #include "net/message.h"
+#include "net/request_quota.h"
 #include "net/transport.h"
+#include "net/wire_error.h"
 
 namespace net {
 
@@ -86,9 +99,10 @@ class ReplyPromise {
     t->send_reply(channel_, reply_to_,
                   {t->message_builder().GetBufferPointer(), t->message_builder().GetSize()}, 0);
   }
+  // Sends `e` as the reply. A local-only error (operation_cancelled, ...) goes as broken_promise.
   void send_error(flow::Error e) {
     if (!std::exchange(armed_, false)) return;
-    if (Transport* t = transport()) t->send_reply(channel_, reply_to_, {}, e.number());
+    if (Transport* t = transport()) t->send_reply(channel_, reply_to_, {}, error_to_wire(e));
   }
 
  private:
@@ -109,43 +123,46 @@ template <WireMessage Req, WireMessage Rep>
 struct ReceivedRequest {
   Req request;
   ReplyPromise<Rep> reply;
+  // The request's bytes, held against its endpoint's quota until this is destroyed (or reset).
+  RequestCharge charge;
 };
 
 namespace detail {
 
 // The one reply to a request, and the state of the future get_reply() returns: one allocation
-// per request and no actor. It holds a promise reference of its own while pending; the reply, a
-// lost connection, or the last future going away ends that (see PendingReply).
+// per request and no actor. It holds its promise reference while pending; the reply, a lost
+// connection, or the last future going away ends that (see PendingReply).
 template <WireMessage Rep>
-class ReplyState final : public flow::detail::SAV<Rep>, public PendingReply {
+class ReplyState final : public flow::ExternalPromise<Rep>, public PendingReply {
  public:
-  // With the one future reference get_reply() hands out.
-  ReplyState() : flow::detail::SAV<Rep>(1, 1) { this->custom_lifetime_ = true; }
-
   bool receive(std::span<const uint8_t> body, const MessageContext& context) override {
     if (context.error != 0) {
-      this->set_error(flow::Error::from_number(context.error));
+      this->send_error(error_from_wire(context.error));
     } else {
       flow::ErrorOr<Rep> reply = decode_message<Rep>(body);
       if (!reply.ok()) return false;  // the connection closes, and tells us
-      this->set_value(std::move(reply.get()));
+      this->send(std::move(reply.get()));
     }
     finish();
     return true;
   }
   void connection_lost() override {
-    this->set_error(flow::Error(flow::ErrorCode::request_maybe_delivered));
+    this->send_error(flow::Error(flow::ErrorCode::request_maybe_delivered));
     finish();
+  }
+  // The request never left (message_too_large): ends the state with `e`.
+  void fail_unsent(flow::Error e) {
+    this->send_error(e);
+    this->release();
   }
 
  private:
   ~ReplyState() override = default;
-  void destroy() override { delete this; }
-  void on_last_future_dropped() override { finish(); }  // nobody wants the reply: forget it
+  void on_future_dropped() override { finish(); }  // nobody wants the reply: forget it
   // Stops pending and drops our promise reference (which frees this if no future remains).
   void finish() {
     stop_pending();
-    this->del_promise_ref();
+    this->release();
   }
 };
 
@@ -157,23 +174,36 @@ class RequestQueue final : public MessageReceiver {
       : transport_(t),
         table_(t.endpoints()),
         address_(t.address()),
-        token_(t.add_endpoint(this, token)) {}
+        token_(t.add_endpoint(this, token)),
+        requests_(stream_.get_future()) {
+    const auto& knobs = flow::Runtime::checked_current().knobs();
+    quota_ = new RequestQuota(endpoint(), static_cast<size_t>(knobs.endpoint_queue_max),
+                              static_cast<size_t>(knobs.endpoint_queue_bytes_max));
+    quota_->add_ref();
+  }
   ~RequestQueue() override {
     if (auto t = table_.lock()) t->remove(token_);
     // Requests still queued are dropped with the stream: their ReplyPromises break.
+    quota_->del_ref();
   }
   RequestQueue(const RequestQueue&) = delete;
   RequestQueue& operator=(const RequestQueue&) = delete;
 
   Endpoint endpoint() const { return Endpoint{address_, token_}; }
-  flow::FutureStream<ReceivedRequest<Req, Rep>> requests() const { return stream_.get_future(); }
+  flow::FutureStream<ReceivedRequest<Req, Rep>> requests() const { return requests_; }
+  const RequestQuota& quota() const { return *quota_; }
 
   bool receive(std::span<const uint8_t> body, const MessageContext& context) override {
     flow::ErrorOr<Req> request = decode_message<Req>(body);
     if (!request.ok()) return false;
-    stream_.send(ReceivedRequest<Req, Rep>{
-        std::move(request.get()),
-        ReplyPromise<Rep>(transport_, context.channel->weak_from_this(), context.reply_to)});
+    ReplyPromise<Rep> reply(transport_, context.channel->weak_from_this(), context.reply_to);
+    if (!quota_->admit(requests_.size(), body.size())) {
+      transport_.count_refused_request();
+      reply.send_error(flow::Error(flow::ErrorCode::endpoint_queue_full));
+      return true;
+    }
+    stream_.send(ReceivedRequest<Req, Rep>{std::move(request.get()), std::move(reply),
+                                           RequestCharge(quota_, body.size())});
     return true;
   }
 
@@ -183,6 +213,9 @@ class RequestQueue final : public MessageReceiver {
   flow::NetworkAddress address_;
   Token token_;
   flow::PromiseStream<ReceivedRequest<Req, Rep>> stream_;
+  // Held for the queue's whole life, so requests queue whether or not a server is waiting.
+  flow::FutureStream<ReceivedRequest<Req, Rep>> requests_;
+  RequestQuota* quota_ = nullptr;
 };
 
 }  // namespace detail
@@ -206,15 +239,13 @@ class RequestStream {
     Transport& t = Transport::current();
     encode_message(t.message_builder(), request);
     auto* state = new detail::ReplyState<Rep>();
-    flow::Future<Rep> reply = flow::Future<Rep>::adopt(state);
+    flow::Future<Rep> reply = state->get_future();
     try {
       t.send_request(endpoint_,
                      {t.message_builder().GetBufferPointer(), t.message_builder().GetSize()},
                      *state);
     } catch (const flow::Error& e) {
-      // Never pended: end the state as a failed request.
-      state->set_error(e);
-      state->del_promise_ref();
+      state->fail_unsent(e);  // never pended
     }
     return reply;
   }
@@ -230,6 +261,11 @@ class RequestStream {
   flow::FutureStream<ReceivedRequest<Req, Rep>> requests() const {
     ASSERT_MSG(queue_ != nullptr, "requests() on a remote stream {}", endpoint_.to_string());
     return queue_->requests();
+  }
+  // What this endpoint holds against its bound. REQUIRES: is_local().
+  const RequestQuota& quota() const {
+    ASSERT_MSG(queue_ != nullptr, "quota() on a remote stream {}", endpoint_.to_string());
+    return queue_->quota();
   }
 
  private:

@@ -218,24 +218,39 @@ void Transport::listen_loop(std::shared_ptr<flow::IListener> listener) {
 }
 
 void Transport::channel_up(Channel& channel) {
-  if (channel.kind() != Channel::Kind::kOutgoing) {
-    if (channel.peer().is_set())
-      failure_monitor_.set_status(channel.peer(), FailureMonitor::Status::kAvailable);
-    return;
-  }
-  peers_[channel.peer()].backoff_seconds = 0;
+  if (channel.kind() == Channel::Kind::kOutgoing) peers_[channel.peer()].backoff_seconds = 0;
+  if (!channel.peer_known()) return;
+  ++connections_up_[channel.peer()];
   failure_monitor_.set_status(channel.peer(), FailureMonitor::Status::kAvailable);
 }
 
 void Transport::channel_down(Channel& channel) {
   ++counters_.connections_closed;
-  if (channel.kind() != Channel::Kind::kOutgoing) return;
-  const auto& knobs = flow::Runtime::checked_current().knobs();
-  PeerState& state = peers_[channel.peer()];
-  state.backoff_seconds =
-      std::min(knobs.max_reconnect_seconds,
-               std::max(knobs.initial_reconnect_seconds, state.backoff_seconds * 2));
-  failure_monitor_.set_status(channel.peer(), FailureMonitor::Status::kFailed);
+  if (channel.kind() == Channel::Kind::kLoopback) return;
+  if (channel.kind() == Channel::Kind::kOutgoing) {
+    const auto& knobs = flow::Runtime::checked_current().knobs();
+    PeerState& state = peers_[channel.peer()];
+    state.backoff_seconds =
+        std::min(knobs.max_reconnect_seconds,
+                 std::max(knobs.initial_reconnect_seconds, state.backoff_seconds * 2));
+  }
+  if (!channel.peer_known()) return;
+  // The peer is failed once no connection to it is left up: a connection that ended, or an
+  // attempt that failed while none was up.
+  int64_t up = 0;
+  if (channel.handshake_done()) {
+    auto it = connections_up_.find(channel.peer());
+    ASSERT(it != connections_up_.end() && it->second > 0);
+    up = --it->second;
+    if (up == 0) connections_up_.erase(it);
+  } else if (auto it = connections_up_.find(channel.peer()); it != connections_up_.end()) {
+    up = it->second;
+  }
+  if (up == 0) {
+    failure_monitor_.set_status(channel.peer(), FailureMonitor::Status::kFailed);
+  } else {
+    failure_monitor_.note_attempt(channel.peer());
+  }
 }
 
 bool Transport::dispatch(std::span<const uint8_t> payload, Channel& from) {

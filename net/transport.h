@@ -14,9 +14,16 @@
 // verification, closes the connection (a trace event says why); nothing malformed is ever
 // delivered.
 //
-// A connection with requests outstanding that stays silent for connection_idle_seconds is pinged,
-// and closed if it stays silent as long again: a peer that vanished without closing (a machine
-// that lost power) is noticed.
+// A connection that moves no bytes either way for connection_idle_seconds is pinged, whether or
+// not requests are outstanding on it, and closed if the ping goes unanswered as long again: a
+// peer that vanished without closing (a machine that lost power) is noticed by clients and
+// servers alike. A large message being written or read counts as movement.
+//
+// Bounds (what a peer can make this process hold): a frame from a peer that has not yet sent its
+// Hello is at most 4 KiB, and a large frame's buffer grows only with the bytes that arrive; each
+// endpoint holds at most endpoint_queue_max waiting requests and endpoint_queue_bytes_max bytes
+// (net/request_quota.h); each connection queues at most connection_send_queue_bytes_max bytes to
+// send (it closes past that). Each bound, when hit, is a trace event and a counter.
 //
 // Replies go back on the connection the request came on. A request whose connection fails before
 // its reply arrives gets request_maybe_delivered (see rpc.h).
@@ -114,6 +121,8 @@ struct TransportCounters {
   uint64_t connections_closed = 0;
   uint64_t replies_undeliverable = 0;  // the requester's connection was gone
   uint64_t unknown_endpoint = 0;       // messages for a token nobody has
+  uint64_t requests_refused = 0;       // beyond an endpoint's quota (endpoint_queue_full)
+  uint64_t send_queues_overflowed = 0;  // connections closed because their send queue was full
 };
 
 // A request waiting for its reply. While pending it is registered under its reply token and
@@ -179,6 +188,9 @@ class Transport final : public flow::ProcessExtension {
   void send_reply(const std::weak_ptr<Channel>& channel, Token reply_to,
                   std::span<const uint8_t> body, int32_t error);
 
+  // An endpoint refused a request or message (its RequestQuota was exhausted).
+  void count_refused_request() { ++counters_.requests_refused; }
+
   // A builder for encoding a message just before sending it.
   flatbuffers::FlatBufferBuilder& message_builder() { return message_builder_; }
 
@@ -206,6 +218,9 @@ class Transport final : public flow::ProcessExtension {
   FailureMonitor failure_monitor_;
   TransportCounters counters_;
   std::map<flow::NetworkAddress, PeerState> peers_;
+  // Connections whose handshake is done, by the peer's address (incoming and outgoing alike):
+  // the failure monitor's view follows them.
+  std::map<flow::NetworkAddress, int64_t> connections_up_;
   std::shared_ptr<Channel> loopback_;
   flatbuffers::FlatBufferBuilder message_builder_;
   std::shared_ptr<flow::IListener> listener_;

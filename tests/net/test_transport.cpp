@@ -9,54 +9,15 @@
 #include "net/testing/rpc_test_service.h"
 #include "net/transport.h"
 #include "sim/simulator.h"
+#include "tests/net/sim_cluster.h"
 
 using namespace std::chrono_literals;
 using flow::Error;
 using flow::ErrorCode;
 namespace nt = net::testing;
 
-namespace {
-
-sim::SwarmConfig quiet_cluster() {
-  sim::SwarmConfig c;
-  c.datacenters = 1;
-  c.machines_per_datacenter = 3;
-  c.processes_per_machine = 1;
-  c.network.min_latency = 100us;
-  c.network.max_latency = 200us;
-  return c;
-}
-
-struct Cluster {
-  explicit Cluster(uint64_t seed) : rt({.seed = seed}), sim(rt, quiet_cluster()) {}
-  flow::Runtime rt;
-  sim::Simulator sim;
-
-  sim::Simulator::SimProcess& server() { return sim.process(1); }
-  void start_server() {
-    sim.add_role(server(), "rpc_server", [] { nt::run_test_server(); });
-  }
-  // Runs `fn` as an actor of process 0 until it ends; returns its result.
-  template <class Fn>
-  auto client(Fn fn) {
-    auto f = flow::spawn_in(*sim.process(0).process, fn);
-    REQUIRE(rt.run_until(f));
-    return f.get();
-  }
-};
-
-// The error a future ended with, or success.
-template <class T>
-ErrorCode outcome(const flow::Future<T>& f) {
-  try {
-    flow::wait(f);
-    return ErrorCode::success;
-  } catch (const Error& e) {
-    return e.code();
-  }
-}
-
-}  // namespace
+using net_test::Cluster;
+using net_test::outcome;
 
 TEST_CASE("rpc: a request gets its reply, across processes and within one") {
   Cluster c(1);
