@@ -28,6 +28,11 @@ class IAsyncFile {
   // Writes all of `data` at `offset`, extending the file if needed. Not durable until sync().
   virtual Future<Void> write(std::span<const uint8_t> data, int64_t offset) = 0;
   virtual Future<Void> truncate(int64_t size) = 0;
+  // Makes the file at least `bytes` long, the new bytes zeros, with their space taken on the disk,
+  // so that writes within the first `bytes` never need new space (a full disk cannot fail them).
+  // Does nothing to a file already that long. Durable after sync(), like a write. Throws
+  // disk_full if the space is not there.
+  virtual Future<Void> allocate(int64_t bytes) = 0;
   // Ready once every write and truncate that was ready before the call is durable.
   virtual Future<Void> sync() = 0;
   // write(data, offset), then sync() once it is ready. The same as the two calls (the write may

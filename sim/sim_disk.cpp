@@ -67,6 +67,22 @@ class SimFile final : public flow::IAsyncFile {
     });
   }
 
+  flow::Future<flow::Void> allocate(int64_t bytes) override {
+    ASSERT_MSG(writable_, "allocate in {} opened read-only", path_);
+    return flow::spawn([&disk = disk_, file = data_, bytes] {
+      ASSERT_GE(bytes, 0);
+      disk.operation_delay(false);
+      const int64_t growth = bytes - static_cast<int64_t>(file->current.size());
+      if (growth <= 0) return;
+      if (disk.used_bytes() + growth > disk.model().capacity_bytes) {
+        throw Error(ErrorCode::disk_full);
+      }
+      disk.resize_current(*file, static_cast<size_t>(bytes));
+      // Like a truncate that grows the file: on a kill before a sync, kept or dropped whole.
+      file->add_pending(true, bytes, {});
+    });
+  }
+
   flow::Future<flow::Void> sync() override {
     return flow::spawn([&disk = disk_, file = data_] {
       // Everything completed before the call is covered; later operations are not.

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "flow/actor.h"
+#include "flow/combinators.h"
 #include "flow/trace_event.h"
 
 namespace sim {
@@ -82,6 +83,7 @@ Simulator::Simulator(flow::Runtime& runtime, const SwarmConfig& config, FaultAtl
 }
 
 Simulator::~Simulator() {
+  reboots_.clear();
   // Every simulated process dies before the objects its actors use.
   for (auto& p : processes_) {
     p->alive = false;
@@ -120,6 +122,7 @@ Simulator::SimProcess& Simulator::make_process(Machine& m, const std::string& na
   p->process->set_clock(p->clock.get());
   p->process->set_network(p->network.get());
   p->process->set_file_system(p->file_system.get());
+  p->process->set_terminator(this);
   SimProcess& ref = *p;
   m.processes.push_back(&ref);
   processes_.push_back(std::move(p));
@@ -231,6 +234,27 @@ void Simulator::reboot_machine(Machine& m, bool wipe) {
     p->alive = true;
     start_roles(*p);
   }
+}
+
+void Simulator::terminate(flow::Process& process, std::string_view reason) {
+  SimProcess* victim = nullptr;
+  for (auto& p : processes_)
+    if (p->process.get() == &process) victim = p.get();
+  ASSERT_MSG(victim != nullptr, "fail_stop() in {}, which is no simulated process", process.name());
+  ASSERT_MSG(!victim->is_protected, "fail_stop() in protected process {}: {}", victim->name,
+             reason);
+  ++fail_stops_;
+  flow::TraceEvent(flow::SevInfo, "SimFailStop")
+      .detail("Victim", victim->name)
+      .detail("Reason", reason);
+  kill_process(*victim);
+  std::erase_if(reboots_, [](const flow::Future<flow::Void>& f) { return f.is_ready(); });
+  const flow::Duration after =
+      runtime_.random().random_duration(std::chrono::milliseconds(100), std::chrono::seconds(2));
+  reboots_.push_back(flow::spawn_in(runtime_.main_process(), [this, victim, after] {
+    flow::wait(flow::delay(after));
+    if (!victim->alive && victim->machine->alive) reboot_process(*victim);
+  }));
 }
 
 void Simulator::reboot_datacenter(int dc, bool wipe) {

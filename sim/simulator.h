@@ -15,6 +15,11 @@
 // protected processes (the testers) are never killed or cut off, at most `max_dead_machines`
 // machines are down at once, and data is wiped or corrupted only where the configuration allows.
 // A fault that would exceed it is refused (the caller picks another or skips).
+//
+// Fail-stop. A process that calls flow::fail_stop() (its durable state can no longer be trusted:
+// a sync failed) is killed like kill_process() — its machine's cache, and so its unsynced writes,
+// survive — and rebooted after a random 0.1-2 s, unless something else brought it back or its
+// machine is down by then (it comes back with its machine).
 
 #include <cstdint>
 #include <functional>
@@ -60,7 +65,7 @@ struct FaultAtlas {
 SwarmConfig draw_swarm(flow::DeterministicRandom& rng, int min_machines, int max_machines);
 std::string describe(const SwarmConfig& c);
 
-class Simulator {
+class Simulator final : public flow::IProcessTerminator {
  public:
   struct Machine;
 
@@ -130,6 +135,11 @@ class Simulator {
   void reboot_machine(Machine& m, bool wipe);
   void reboot_datacenter(int dc, bool wipe);
 
+  // flow::IProcessTerminator, for flow::fail_stop(): kills `p` now and reboots it later.
+  void terminate(flow::Process& p, std::string_view reason) override;
+  // How many processes fail_stop() has ended in this run.
+  int64_t fail_stops() const { return fail_stops_; }
+
  private:
   void start_roles(SimProcess& p);
   SimProcess& make_process(Machine& m, const std::string& name, bool is_protected);
@@ -141,6 +151,8 @@ class Simulator {
   std::vector<std::unique_ptr<Machine>> machines_;
   std::vector<std::unique_ptr<SimProcess>> processes_;
   SimProcess* tester_ = nullptr;
+  std::vector<flow::Future<flow::Void>> reboots_;  // the delayed reboots after a fail-stop
+  int64_t fail_stops_ = 0;
 };
 
 }  // namespace sim

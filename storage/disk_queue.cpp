@@ -3,14 +3,17 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <optional>
 
 #include "flow/actor.h"
 #include "flow/assert.h"
 #include "flow/error.h"
-#include "flow/little_endian.h"
+#include "flow/process.h"
+#include "flow/runtime.h"
 #include "flow/trace_event.h"
+#include "storage/detail/disk_queue_format.h"
 
 namespace storage {
 
@@ -29,11 +32,19 @@ struct Parsed {
   bool copy;  // a commit's second copy of the record
 };
 
+// A record the chain read from its copy, whose original at `original_at` is damaged.
+struct Repair {
+  int64_t original_at;
+  int64_t copy_at;
+  size_t record_bytes;
+};
+
 // A file's consecutive chain of records from its start, and where it ends.
 struct DiskQueueChain {
   std::vector<Parsed> records;
-  int64_t end = 0;
+  int64_t end = 0;              // the end of the furthest record or copy the chain took or passed
   bool ends_with_copy = false;  // the newest record's copy follows it, intact
+  std::vector<Repair> repairs;
   uint64_t first() const { return records.empty() ? 0 : records.front().sequence; }
   uint64_t last() const { return records.empty() ? 0 : records.back().sequence; }
 };
@@ -42,91 +53,128 @@ struct DiskQueueChain {
 
 using Chain = detail::DiskQueueChain;
 using detail::Parsed;
+using detail::Repair;
+using Header = detail::DiskQueueRecordHeader;
 
 namespace {
 
-constexpr uint32_t kMagic = 0x31514453;      // "SDQ1"
-constexpr uint32_t kCopyMagic = 0x43514453;  // "SDQC"
-constexpr size_t kHeaderBytes = 40;
-constexpr size_t kChecksumAt = 32;
+constexpr uint32_t kMagic = detail::kDiskQueueMagic;
+constexpr uint32_t kCopyMagic = detail::kDiskQueueCopyMagic;
 constexpr size_t kReadPiece = size_t{1} << 20;
-
-size_t padded(size_t n) {
-  return (n + 7) / 8 * 8;
-}
-
-using flow::get_le;
-using flow::put_le;
+// At most this many bits may differ (outside the magic and the checksum) between a damaged slot
+// and a record's copy for recovery to take the slot for the record's damaged original and repair
+// it. A flipped bit or two differ by that much; another record by far more.
+constexpr int kRepairBitsMax = 8;
 
 // XXH3-64 of the payload, seeded with XXH3-64 of the header before the checksum field.
 uint64_t record_checksum(const uint8_t* record, size_t payload_bytes) {
-  static_assert(kChecksumAt + 8 == kHeaderBytes, "the checksum ends the header");
-  return XXH3_64bits_withSeed(record + kHeaderBytes, payload_bytes,
-                              XXH3_64bits(record, kChecksumAt));
+  return XXH3_64bits_withSeed(record + Header::kBytes, payload_bytes,
+                              XXH3_64bits(record, Header::kChecksummedBytes));
 }
 
-// Turns the record at `r` (whole, in memory) into its copy: the copy magic and its checksum.
-void mark_copy(uint8_t* r) {
-  put_le(r, kCopyMagic, 4);
-  put_le(r + kChecksumAt, record_checksum(r, get_le(r + 4, 4)), 8);
+// Gives the record at `r` (whole, in memory) the magic `magic` (a record or its copy) and the
+// checksum that goes with it.
+void set_magic(uint8_t* r, uint32_t magic) {
+  Header h = Header::decode(r);
+  h.magic = magic;
+  h.encode(r);
+  h.checksum = record_checksum(r, h.payload_bytes);
+  h.encode(r);
+}
+
+bool is_magic(uint32_t m) {
+  return m == kMagic || m == kCopyMagic;
 }
 
 // The record at `at` in `bytes` if it is whole and its checksum holds.
 std::optional<Parsed> parse_at(const std::vector<uint8_t>& bytes, size_t at, size_t max_payload) {
-  if (at + kHeaderBytes > bytes.size()) return std::nullopt;
+  if (at + Header::kBytes > bytes.size()) return std::nullopt;
   const uint8_t* r = bytes.data() + at;
-  const uint64_t magic = get_le(r, 4);
-  if (magic != kMagic && magic != kCopyMagic) return std::nullopt;
-  const size_t length = get_le(r + 4, 4);
-  if (length > max_payload || at + kHeaderBytes + length > bytes.size()) return std::nullopt;
-  if (record_checksum(r, length) != get_le(r + kChecksumAt, 8)) return std::nullopt;
-  return Parsed{static_cast<int64_t>(at), get_le(r + 8, 8), get_le(r + 16, 8),
-                get_le(r + 24, 8),        length,           magic == kCopyMagic};
+  if (!is_magic(Header::decode_magic(r))) return std::nullopt;
+  const Header h = Header::decode(r);
+  if (h.payload_bytes > max_payload || at + Header::kBytes + h.payload_bytes > bytes.size())
+    return std::nullopt;
+  if (record_checksum(r, h.payload_bytes) != h.checksum) return std::nullopt;
+  return Parsed{static_cast<int64_t>(at), h.sequence,      h.first_unpopped,
+                h.durable_through,        h.payload_bytes, h.magic == kCopyMagic};
 }
 
-// Where in `bytes`, at or after `from`, a readable record (or copy) with `sequence` starts; -1
-// if nowhere.
-int64_t find_record(const std::vector<uint8_t>& bytes, size_t from, uint64_t sequence,
-                    size_t max_payload) {
-  for (size_t at = from; at + kHeaderBytes <= bytes.size(); at += 8) {
-    const uint64_t magic = get_le(bytes.data() + at, 4);
-    if ((magic != kMagic && magic != kCopyMagic) || get_le(bytes.data() + at + 8, 8) != sequence)
-      continue;
+// Where in `bytes` a readable record (or copy) with `sequence` starts, the first one from the
+// start of the file; -1 if nowhere.
+int64_t find_record(const std::vector<uint8_t>& bytes, uint64_t sequence, size_t max_payload) {
+  for (size_t at = 0; at + Header::kBytes <= bytes.size(); at += 8) {
+    const uint8_t* r = bytes.data() + at;
+    if (!is_magic(Header::decode_magic(r)) || Header::decode_sequence(r) != sequence) continue;
     if (parse_at(bytes, at, max_payload)) return static_cast<int64_t>(at);
   }
   return -1;
 }
 
-// Where in the first `limit` bytes a readable record or copy numbered `from` or later starts.
-std::vector<int64_t> records_at_or_after(const std::vector<uint8_t>& bytes, size_t limit,
-                                         uint64_t from, size_t max_payload) {
-  std::vector<int64_t> found;
-  limit = std::min(limit, bytes.size());
-  for (size_t at = 0; at + kHeaderBytes <= limit; at += 8) {
-    const uint64_t magic = get_le(bytes.data() + at, 4);
-    if ((magic != kMagic && magic != kCopyMagic) || get_le(bytes.data() + at + 8, 8) < from)
-      continue;
-    if (parse_at(bytes, at, max_payload)) found.push_back(static_cast<int64_t>(at));
+// Every readable record or copy numbered `from` or later, anywhere in `bytes`.
+std::vector<Parsed> records_at_or_after(const std::vector<uint8_t>& bytes, uint64_t from,
+                                        size_t max_payload) {
+  std::vector<Parsed> found;
+  for (size_t at = 0; at + Header::kBytes <= bytes.size(); at += 8) {
+    const uint8_t* r = bytes.data() + at;
+    if (!is_magic(Header::decode_magic(r)) || Header::decode_sequence(r) < from) continue;
+    if (auto p = parse_at(bytes, at, max_payload)) found.push_back(*p);
   }
   return found;
 }
 
+// Whether the slot at `at` is the damaged original of the copy `copy`: it is not a readable record,
+// lies before the copy, and differs from it (the magic and checksum aside) by a few bits only.
+bool is_damaged_original(const std::vector<uint8_t>& bytes, int64_t at, const Parsed& copy) {
+  const size_t n = Header::record_bytes(copy.payload_bytes);
+  if (at < 0 || static_cast<size_t>(at) + n > static_cast<size_t>(copy.offset)) return false;
+  if (parse_at(bytes, static_cast<size_t>(at), SIZE_MAX)) return false;  // readable: not damaged
+  const uint8_t* a = bytes.data() + at;
+  const uint8_t* b = bytes.data() + copy.offset;
+  int bits = 0;
+  for (size_t i = 4; i < n && bits <= kRepairBitsMax; ++i) {
+    if (i >= Header::kChecksummedBytes && i < Header::kBytes) continue;
+    bits += std::popcount(static_cast<unsigned>(a[i] ^ b[i]));
+  }
+  return bits <= kRepairBitsMax;
+}
+
 // A file's chain of consecutive records from its start (or from `expected_first`, wherever it
-// is, if given). Copies of records already taken are stepped over; where a record is unreadable,
-// an intact copy of it (or, past a damaged copy, the next record) further on continues the chain.
+// is, if given, whose original is then taken to be at the file's start). Copies of records already
+// taken are stepped over. Where the wanted record is not readable at its place, the first readable
+// record or copy with its number anywhere in the file continues the chain: the copy of a damaged
+// record (after or before the place: the chain may have moved on to the copies), or past a
+// damaged copy the next commit. A record read from its copy whose original's place is known and
+// damaged is listed in `repairs`.
 Chain read_chain(const std::vector<uint8_t>& bytes, size_t max_payload,
                  uint64_t expected_first = 0) {
   Chain c;
   size_t at = 0;
+  // Where the chain last lost its place (the slot that did not hold the wanted record), and the
+  // distance from original to copy of the records it is reading from copies; -1 if unknown.
+  int64_t lost_at = -1;
+  int64_t shift = -1;
   if (expected_first != 0) {
-    const int64_t found = find_record(bytes, 0, expected_first, max_payload);
+    const int64_t found = find_record(bytes, expected_first, max_payload);
     if (found < 0) return c;
     at = static_cast<size_t>(found);
+    lost_at = 0;
   }
+  // Each pass takes a record, steps over a copy, or jumps to the wanted record: the sequence
+  // numbers rise and, between takes, the place moves forward, so this ends.
   for (;;) {
     const std::optional<Parsed> p = parse_at(bytes, at, max_payload);
     const uint64_t want = c.records.empty() ? expected_first : c.last() + 1;
     if (p && (want == 0 ? !p->copy : p->sequence == want)) {
+      if (p->copy) {
+        if (lost_at >= 0) shift = p->offset - lost_at;
+        const int64_t original_at = shift >= 0 ? p->offset - shift : -1;
+        if (is_damaged_original(bytes, original_at, *p)) {
+          c.repairs.push_back({original_at, p->offset, Header::record_bytes(p->payload_bytes)});
+        }
+      } else {
+        shift = -1;
+      }
+      lost_at = -1;
       c.records.push_back(*p);
       c.ends_with_copy = false;
     } else if (p && p->copy && !c.records.empty() && p->sequence >= c.first() &&
@@ -135,14 +183,15 @@ Chain read_chain(const std::vector<uint8_t>& bytes, size_t max_payload,
     } else {
       if (c.records.empty()) break;
       // Damage, a stale record of an earlier lap, or the end of the log.
-      const int64_t next = find_record(bytes, at + 8, want, max_payload);
+      const int64_t next = find_record(bytes, want, max_payload);
       if (next < 0) break;
+      lost_at = static_cast<int64_t>(at);
       at = static_cast<size_t>(next);
       continue;
     }
-    at += kHeaderBytes + padded(p->payload_bytes);
+    at += Header::record_bytes(p->payload_bytes);
+    c.end = std::max(c.end, static_cast<int64_t>(at));
   }
-  c.end = static_cast<int64_t>(at);
   return c;
 }
 
@@ -153,19 +202,22 @@ Chain read_chain(const std::vector<uint8_t>& bytes, size_t max_payload,
 // damaged), which starts the chain itself.
 Chain read_chain_past_damaged_start(const std::vector<uint8_t>& bytes, size_t max_payload) {
   std::optional<Parsed> q;
-  for (size_t at = 8; at + kHeaderBytes <= bytes.size(); at += 8) {
+  for (size_t at = 8; at + Header::kBytes <= bytes.size(); at += 8) {
     q = parse_at(bytes, at, max_payload);
     if (q) break;
   }
   if (!q) return {};
   uint64_t start = q->sequence;
   if (!q->copy) {
-    const int64_t copy_at =
-        find_record(bytes, static_cast<size_t>(q->offset) + 8, q->sequence, max_payload);
-    const std::optional<Parsed> copy =
-        copy_at < 0 ? std::nullopt : parse_at(bytes, static_cast<size_t>(copy_at), max_payload);
+    std::optional<Parsed> copy;
+    for (size_t at = static_cast<size_t>(q->offset) + 8; at + Header::kBytes <= bytes.size();
+         at += 8) {
+      copy = parse_at(bytes, at, max_payload);
+      if (copy && copy->sequence == q->sequence) break;
+      copy.reset();
+    }
     if (copy && copy->copy) {
-      const auto head = parse_at(bytes, static_cast<size_t>(copy_at - q->offset), max_payload);
+      const auto head = parse_at(bytes, static_cast<size_t>(copy->offset - q->offset), max_payload);
       if (head && head->copy && head->sequence < q->sequence) start = head->sequence;
     }
   }
@@ -173,8 +225,8 @@ Chain read_chain_past_damaged_start(const std::vector<uint8_t>& bytes, size_t ma
 }
 
 // read_chain_past_damaged_start, but only if the bytes up to the chain's end alone give it:
-// recovery cuts the file there, and the next recovery must find the same start without what was
-// cut.
+// recovery may cut the file there, and the next recovery must find the same start without what
+// was cut.
 Chain stable_chain_past_damaged_start(const std::vector<uint8_t>& bytes, size_t max_payload) {
   Chain c = read_chain_past_damaged_start(bytes, max_payload);
   if (c.records.empty() || static_cast<size_t>(c.end) == bytes.size()) return c;
@@ -184,16 +236,13 @@ Chain stable_chain_past_damaged_start(const std::vector<uint8_t>& bytes, size_t 
   return c;
 }
 
-// Whether a readable record after the end of `chain` says the record at the break was durable:
-// then the break is corruption, not a torn write.
-bool later_record_vouches(const std::vector<uint8_t>& bytes, const Chain& chain,
+// Whether a readable record numbered after `newest`, anywhere in either file, says that the
+// record after `newest` was durable: then the log's end is corruption, not a torn write.
+bool later_record_vouches(const std::vector<uint8_t> (&bytes)[2], uint64_t newest,
                           size_t max_payload) {
-  const uint64_t broken = chain.last() + 1;
-  for (size_t at = static_cast<size_t>(chain.end) + 8; at + kHeaderBytes <= bytes.size(); at += 8) {
-    const uint64_t magic = get_le(bytes.data() + at, 4);
-    if (magic != kMagic && magic != kCopyMagic) continue;
-    auto p = parse_at(bytes, at, max_payload);
-    if (p && p->sequence > broken && p->durable_through >= broken) return true;
+  for (const std::vector<uint8_t>& b : bytes) {
+    for (const Parsed& p : records_at_or_after(b, newest + 2, max_payload))
+      if (p.durable_through > newest) return true;
   }
   return false;
 }
@@ -214,6 +263,71 @@ std::vector<uint8_t> read_file(flow::IAsyncFile& file) {
   return bytes;
 }
 
+// Ends the process if `e` leaves the durable state of `file` unknown: a failed or timed-out sync
+// (or write and sync) may have left bytes in the OS cache that never reach the disk, and that a
+// reopen in this process would read back and build on (flow::fail_stop()). Other errors (a full
+// disk, refused before anything was written) are for the caller.
+void fail_stop_if_sync_failed(const Error& e, const flow::IAsyncFile& file) {
+  if (e.code() == ErrorCode::io_error || e.code() == ErrorCode::io_timeout) {
+    flow::TraceEvent(flow::SevWarnAlways, "DiskQueueSyncFailed")
+        .detail("File", file.path())
+        .error(e);
+    flow::fail_stop("DiskQueueSyncFailed");
+  }
+}
+
+// file.sync(), ending the process if it fails. May suspend.
+void sync_or_fail_stop(flow::IAsyncFile& file) {
+  try {
+    flow::wait(file.sync());
+  } catch (const Error& e) {
+    fail_stop_if_sync_failed(e, file);
+    throw;
+  }
+}
+
+// file.write_and_sync(), ending the process if the sync may have failed. May suspend.
+void write_and_sync_or_fail_stop(flow::IAsyncFile& file, std::span<const uint8_t> bytes,
+                                 int64_t at) {
+  try {
+    flow::wait(file.write_and_sync(bytes, at));
+  } catch (const Error& e) {
+    fail_stop_if_sync_failed(e, file);
+    throw;
+  }
+}
+
+// In simulation, the writer's half of a pair assertion: the bytes of a commit (its records, then
+// their copies) parse back as the records `first`..`last`, each followed in the same order by its
+// copy, and say `first_unpopped` in the last one. Recovery asserts the reading half.
+void check_commit_bytes(const std::vector<uint8_t>& bytes, uint64_t last, uint64_t first_unpopped,
+                        size_t max_payload) {
+  std::vector<Parsed> records, copies;
+  size_t at = 0;
+  while (at < bytes.size()) {
+    const std::optional<Parsed> p = parse_at(bytes, at, max_payload);
+    ASSERT_MSG(p.has_value(), "a commit's record at {} does not parse back", at);
+    (p->copy ? copies : records).push_back(*p);
+    at += Header::record_bytes(p->payload_bytes);
+  }
+  ASSERT_EQ(at, bytes.size());
+  ASSERT(!records.empty());
+  ASSERT_EQ(records.size(), copies.size());
+  ASSERT_EQ(records.back().sequence, last);
+  ASSERT_EQ(records.back().first_unpopped, first_unpopped);
+  for (size_t i = 0; i < records.size(); ++i) {
+    ASSERT_EQ(records[i].sequence, records.front().sequence + i);
+    ASSERT_EQ(copies[i].sequence, records[i].sequence);
+    ASSERT(copies[i].offset > records.back().offset);
+    ASSERT_EQ(copies[i].payload_bytes, records[i].payload_bytes);
+    ASSERT(std::memcmp(bytes.data() + records[i].offset + Header::kBytes,
+                       bytes.data() + copies[i].offset + Header::kBytes,
+                       records[i].payload_bytes) == 0);
+    ASSERT(records[i].durable_through < records[i].sequence);
+    ASSERT(records[i].first_unpopped <= records[i].sequence);
+  }
+}
+
 }  // namespace
 
 std::unique_ptr<DiskQueue> DiskQueue::open(flow::IFileSystem& fs, const std::string& name,
@@ -224,19 +338,45 @@ std::unique_ptr<DiskQueue> DiskQueue::open(flow::IFileSystem& fs, const std::str
         flow::wait(fs.open(name + "." + std::to_string(i), flow::OpenMode::kReadWriteCreate));
   }
   q->recover(name);
+  q->preallocate(name);
   q->last_commit_ = flow::Future<flow::Void>(flow::Void{});
   return q;
 }
 
 DiskQueue::~DiskQueue() = default;
 
+void DiskQueue::preallocate(const std::string& name) {
+  bool grown = false;
+  for (File& f : files_) {
+    if (f.size >= options_.file_bytes) continue;
+    try {
+      flow::wait(f.file->allocate(options_.file_bytes));
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::disk_full) throw;
+      // The queue still works; a later recovery may then need space it cannot get.
+      flow::TraceEvent(flow::SevWarnAlways, "DiskQueueNotPreallocated")
+          .detail("Queue", name)
+          .detail("File", f.file->path());
+      continue;
+    }
+    f.size = options_.file_bytes;
+    grown = true;
+  }
+  if (grown) {
+    for (File& f : files_)
+      sync_or_fail_stop(*f.file);
+  }
+}
+
 void DiskQueue::recover(const std::string& name) {
+  const size_t max_payload = options_.max_record_bytes;
   std::vector<uint8_t> bytes[2];
   Chain chains[2];
   for (int i = 0; i < 2; ++i) {
-    // A write whose sync failed (the queue was then reopened without a restart) may still be in
-    // the cache and not on the disk: sync first, so recovery builds only on durable bytes.
-    flow::wait(files_[i].file->sync());
+    // Bytes whose sync failed may sit in the cache and not on the disk (a commit whose sync
+    // failed ended the process, but the OS kept its cache): sync first, so recovery builds only
+    // on durable bytes.
+    sync_or_fail_stop(*files_[i].file);
     bytes[i] = read_file(*files_[i].file);
     files_[i].size = static_cast<int64_t>(bytes[i].size());
   }
@@ -244,7 +384,7 @@ void DiskQueue::recover(const std::string& name) {
   // Which file is older, and whether it is still part of the log.
   const auto analyze = [&] {
     for (int i = 0; i < 2; ++i)
-      chains[i] = read_chain(bytes[i], options_.max_record_bytes);
+      chains[i] = read_chain(bytes[i], max_payload);
     // A file whose first record is damaged starts its chain at that record's copy. Taken only
     // where it fits the log whole: as the newer file, continuing the other file's chain or
     // needing nothing before its start; or as the older file, holding records the other's
@@ -252,7 +392,7 @@ void DiskQueue::recover(const std::string& name) {
     // commit of a lap, or of the queue) and what follows is stale or never committed.
     for (int i = 0; i < 2; ++i) {
       if (!chains[i].records.empty() || bytes[i].empty()) continue;
-      Chain c = stable_chain_past_damaged_start(bytes[i], options_.max_record_bytes);
+      Chain c = stable_chain_past_damaged_start(bytes[i], max_payload);
       if (c.records.empty()) continue;
       const Chain& o = chains[1 - i];
       const bool continues = !o.records.empty() && c.first() == o.last() + 1;
@@ -289,13 +429,14 @@ void DiskQueue::recover(const std::string& name) {
       .detail("First1", chains[1].first())
       .detail("Last1", chains[1].last())
       .detail("End1", chains[1].end);
-  if (later_record_vouches(bytes[active_], chains[active_], options_.max_record_bytes))
-    fail("DurableRecordUnreadable");
   const Chain& act = chains[active_];
-  const Parsed* newest = !act.records.empty() ? &act.records.back()
-                         : older >= 0 && !chains[older].records.empty()
-                             ? &chains[older].records.back()
-                             : nullptr;
+  const Parsed* newest = !act.records.empty() ? &act.records.back() : nullptr;
+  ASSERT(older < 0 || newest != nullptr);
+  // A record anywhere, in either file, that says the one after the log's end was durable: the
+  // end is corruption, not a torn commit. Checked before anything is cut or written, so that no
+  // file holding records the log needs is ever cut.
+  if (later_record_vouches(bytes, newest != nullptr ? newest->sequence : 0, max_payload))
+    fail("DurableRecordUnreadable");
   if (newest != nullptr) {
     first_unpopped_ = durable_first_unpopped_ = newest->first_unpopped;
     next_sequence_ = newest->sequence + 1;
@@ -307,56 +448,96 @@ void DiskQueue::recover(const std::string& name) {
     if (i < 0) continue;
     for (const Parsed& p : chains[i].records) {
       if (p.sequence < first_unpopped_) continue;
-      const uint8_t* payload = bytes[i].data() + p.offset + kHeaderBytes;
+      const uint8_t* payload = bytes[i].data() + p.offset + Header::kBytes;
       recovered_.push_back({p.sequence, std::vector<uint8_t>(payload, payload + p.payload_bytes)});
     }
   }
+  // The reading half of the pair assertion (check_commit_bytes is the writing half): what comes
+  // back is every record from the pop point to the newest, in order, and the newest vouches for
+  // nothing after itself.
+  ASSERT_LE(first_unpopped_, next_sequence_);
+  ASSERT_EQ(recovered_.size(), next_sequence_ - first_unpopped_);
+  for (size_t i = 0; i < recovered_.size(); ++i)
+    ASSERT_EQ(recovered_[i].sequence, first_unpopped_ + i);
+  for (int i : {older, active_}) {
+    if (i < 0) continue;
+    for (const Parsed& p : chains[i].records) {
+      ASSERT_LT(p.durable_through, p.sequence);
+      ASSERT_LE(p.first_unpopped, p.sequence);
+      ASSERT_LE(p.offset + static_cast<int64_t>(Header::record_bytes(p.payload_bytes)),
+                chains[i].end);
+    }
+  }
+  if (older >= 0) ASSERT_EQ(chains[older].last() + 1, act.first());
   files_[active_].end = act.end;
   files_[active_].last_sequence = act.last();
   const int other = 1 - active_;
   files_[other].end = 0;
   files_[other].last_sequence = other == older ? chains[other].last() : 0;
-  // Records numbered next_sequence_ or later outside the log are what is left of commits a crash
-  // cut off. Those numbers will be used again, so a later recovery reading past damage could take
-  // such a leftover for the new record of its number: make them unreadable first. Then cut off
-  // what follows the log in the active file (and all of a stale file). Both synced at once, so
-  // they are durable before any new record is written.
-  int64_t scrubbed = 0;
-  const auto scrub = [&](int i, int64_t limit) {
-    const std::vector<int64_t> leftovers = records_at_or_after(
-        bytes[i], static_cast<size_t>(limit), next_sequence_, options_.max_record_bytes);
-    static constexpr uint8_t kZeros[8] = {};
-    for (const int64_t at : leftovers)
-      flow::wait(files_[i].file->write(kZeros, at));
-    if (!leftovers.empty()) flow::wait(files_[i].file->sync());
-    scrubbed += static_cast<int64_t>(leftovers.size());
-  };
-  const auto cut = [](File& f, int64_t size) {
+
+  // Records read from their copies get their damaged originals back, so that damage does not
+  // build up over recoveries until both copies of a record are gone. Records numbered
+  // next_sequence_ or later anywhere in either file are what is left of commits a crash cut off:
+  // those numbers will be used again, so a later recovery looking for a record by its number
+  // could take such a leftover for the new record: they are made unreadable. Both are writes in
+  // place (no new space), synced before anything else is written.
+  int64_t repaired = 0, scrubbed = 0;
+  for (int i = 0; i < 2; ++i) {
+    bool wrote = false;
+    if (i == older || i == active_) {
+      for (const Repair& r : chains[i].repairs) {
+        std::vector<uint8_t> original(
+            bytes[i].begin() + r.copy_at,
+            bytes[i].begin() + r.copy_at + static_cast<int64_t>(r.record_bytes));
+        set_magic(original.data(), kMagic);
+        ASSERT_LE(r.original_at + static_cast<int64_t>(r.record_bytes), r.copy_at);
+        flow::wait(files_[i].file->write(original, r.original_at));
+        ++repaired, wrote = true;
+      }
+    }
+    for (const Parsed& p : records_at_or_after(bytes[i], next_sequence_, max_payload)) {
+      static constexpr uint8_t kZeros[8] = {};
+      flow::wait(files_[i].file->write(kZeros, p.offset));
+      ++scrubbed, wrote = true;
+    }
+    if (wrote) sync_or_fail_stop(*files_[i].file);
+  }
+  // What follows the log in the active file, and all of a stale file, is cut off — but never below
+  // the preallocated size, so that what recovery writes next, and the commits after it, find
+  // their space taken already. What is left there is either older than the log or scrubbed.
+  const auto cut = [this](File& f, int64_t size) {
+    size = std::max(size, options_.file_bytes);
     if (f.size <= size) return;
     flow::wait(f.file->truncate(size));
-    flow::wait(f.file->sync());
+    sync_or_fail_stop(*f.file);
     f.size = size;
   };
-  scrub(active_, act.end);
   cut(files_[active_], act.end);
-  if (other == older) {
-    scrub(other, files_[other].size);
-  } else {
-    cut(files_[other], 0);
-  }
+  if (other != older) cut(files_[other], 0);
   // The records no later record vouches for get their copy back, as a commit would have left it.
-  if (newest != nullptr && !act.records.empty() && !act.ends_with_copy) {
+  bool copy_restored = false;
+  if (newest != nullptr && !act.ends_with_copy) {
     std::vector<uint8_t> copy;
     for (const Parsed& p : act.records) {
       if (p.sequence <= newest->durable_through) continue;
       const size_t at = copy.size();
       const uint8_t* r = bytes[active_].data() + p.offset;
-      copy.insert(copy.end(), r, r + kHeaderBytes + padded(p.payload_bytes));
-      mark_copy(copy.data() + at);
+      copy.insert(copy.end(), r, r + Header::record_bytes(p.payload_bytes));
+      set_magic(copy.data() + at, kCopyMagic);
     }
     if (!copy.empty()) {
-      flow::wait(files_[active_].file->write_and_sync(copy, act.end));
-      files_[active_].size = act.end + static_cast<int64_t>(copy.size());
+      try {
+        write_and_sync_or_fail_stop(*files_[active_].file, copy, act.end);
+        files_[active_].size =
+            std::max(files_[active_].size, act.end + static_cast<int64_t>(copy.size()));
+        copy_restored = true;
+      } catch (const Error& e) {
+        if (e.code() != ErrorCode::disk_full) throw;
+        // Only where the file was never preallocated: the log is whole, just not its copy.
+        flow::TraceEvent(flow::SevWarnAlways, "DiskQueueCopyNotRestored")
+            .detail("Queue", name)
+            .error(e);
+      }
     }
   }
   flow::TraceEvent(flow::SevInfo, "DiskQueueRecovered")
@@ -364,7 +545,9 @@ void DiskQueue::recover(const std::string& name) {
       .detail("Records", recovered_.size())
       .detail("NextSequence", next_sequence_)
       .detail("FirstUnpopped", first_unpopped_)
-      .detail("LeftoversScrubbed", scrubbed);
+      .detail("Repaired", repaired)
+      .detail("LeftoversScrubbed", scrubbed)
+      .detail("CopyRestored", copy_restored);
 }
 
 void DiskQueue::check_usable() const {
@@ -374,17 +557,19 @@ void DiskQueue::check_usable() const {
 uint64_t DiskQueue::push(std::span<const uint8_t> payload) {
   check_usable();
   if (payload.size() > options_.max_record_bytes) throw Error(ErrorCode::value_too_large);
+  ASSERT_LE(first_unpopped_, next_sequence_);
+  ASSERT_LT(durable_through_, next_sequence_);
   const uint64_t sequence = next_sequence_++;
   const size_t at = buffer_.size();
-  buffer_.resize(at + kHeaderBytes + padded(payload.size()));  // zero padding
+  buffer_.resize(at + Header::record_bytes(payload.size()));  // zero padding
   uint8_t* r = buffer_.data() + at;
-  put_le(r, kMagic, 4);
-  put_le(r + 4, payload.size(), 4);
-  put_le(r + 8, sequence, 8);
-  put_le(r + 16, first_unpopped_, 8);
-  put_le(r + 24, durable_through_, 8);
-  if (!payload.empty()) std::memcpy(r + kHeaderBytes, payload.data(), payload.size());
-  put_le(r + kChecksumAt, record_checksum(r, payload.size()), 8);
+  Header h{kMagic,           static_cast<uint32_t>(payload.size()),
+           sequence,         first_unpopped_,
+           durable_through_, 0};
+  h.encode(r);
+  if (!payload.empty()) std::memcpy(r + Header::kBytes, payload.data(), payload.size());
+  h.checksum = record_checksum(r, payload.size());
+  h.encode(r);
   buffered_last_ = sequence;
   buffered_first_unpopped_ = first_unpopped_;
   return sequence;
@@ -409,8 +594,9 @@ void DiskQueue::commit() {
     done.send();
   } catch (const Error& e) {
     // A commit that failed or was cancelled part way leaves the files' state unknown: the queue
-    // is unusable from here on (reopening recovers it). Later callers get the disk's error, or
-    // io_error for a cancelled commit (being cancelled is not their news).
+    // is unusable from here on (a failed sync has ended the process already; after a full disk,
+    // reopening recovers it). Later callers get the disk's error, or io_error for a cancelled
+    // commit (being cancelled is not their news).
     if (!failed_) {
       const bool cancelled = e.code() == ErrorCode::operation_cancelled;
       failed_ = cancelled ? Error(ErrorCode::io_error) : e;
@@ -439,12 +625,16 @@ void DiskQueue::write_and_sync(std::vector<uint8_t> bytes, uint64_t last_sequenc
   const size_t n = bytes.size();
   bytes.resize(2 * n);
   std::memcpy(bytes.data() + n, bytes.data(), n);
-  for (size_t r = n; r < 2 * n; r += kHeaderBytes + padded(get_le(bytes.data() + r + 4, 4)))
-    mark_copy(bytes.data() + r);
+  for (size_t r = n; r < 2 * n;) {
+    set_magic(bytes.data() + r, kCopyMagic);
+    r += Header::record_bytes(Header::decode(bytes.data() + r).payload_bytes);
+  }
+  if (flow::Runtime::checked_current().simulated())
+    check_commit_bytes(bytes, last_sequence, first_unpopped, options_.max_record_bytes);
   const int64_t at = target->end;
   target->end += static_cast<int64_t>(2 * n);
   target->size = std::max(target->size, target->end);
-  flow::wait(target->file->write_and_sync(bytes, at));
+  write_and_sync_or_fail_stop(*target->file, bytes, at);
   target->last_sequence = last_sequence;
   // What the newest durable record says is now the durable state.
   durable_through_ = std::max(durable_through_, last_sequence);

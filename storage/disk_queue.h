@@ -105,6 +105,9 @@ class DiskQueue {
 
   DiskQueue(DiskQueueOptions options) : options_(options) {}
   void recover(const std::string& name);
+  // Gives each file its first file_bytes on the disk (IAsyncFile::allocate), so that recovery
+  // never needs new space. May suspend.
+  void preallocate(const std::string& name);
   // Writes `bytes` (whole records, the last one being `last_sequence`, which says
   // `first_unpopped`) and syncs. May suspend.
   void write_and_sync(std::vector<uint8_t> bytes, uint64_t last_sequence, uint64_t first_unpopped);

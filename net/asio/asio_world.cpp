@@ -300,6 +300,28 @@ int sync_directory_of(const std::string& path) {
   return e;
 }
 
+// Makes `folder` if it is missing, durably: the folder itself is synced (so what is later
+// created in it starts from a durable entry), then the folder that holds it (so the new entry is
+// durable). Throws (io_error, disk_full, ...) if it cannot be made, or exists and is no folder.
+void create_folder_durably(const std::string& folder) {
+  if (::mkdir(folder.c_str(), 0755) < 0) {
+    const int e = errno;
+    struct stat st {};
+    if (e == EEXIST && ::stat(folder.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return;
+    throw e == EEXIST ? Error(ErrorCode::io_error) : errno_error(e);
+  }
+  const int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw errno_error(errno);
+  const int rc = ::fsync(fd);
+  const int e = rc < 0 ? errno : 0;
+  ::close(fd);
+  if (e != 0) throw errno_error(e);
+  std::string path = folder;
+  while (path.size() > 1 && path.back() == '/')
+    path.pop_back();
+  if (const int parent = sync_directory_of(path)) throw errno_error(parent);
+}
+
 // Writes all of `bytes` at `offset`; returns 0, or the errno that stopped it.
 int write_all(int fd, const std::vector<uint8_t>& bytes, int64_t offset) {
   size_t put = 0;
@@ -383,6 +405,18 @@ class PosixFile final : public flow::IAsyncFile {
     });
   }
 
+  flow::Future<flow::Void> allocate(int64_t bytes) override {
+    return world_.run_blocking<flow::Void>([fd_ref = fd_, bytes]() -> flow::ErrorOr<flow::Void> {
+      struct stat st {};
+      if (::fstat(fd_ref->fd, &st) < 0) return errno_error(errno);
+      if (st.st_size >= bytes) return flow::Void{};
+      // posix_fallocate returns the error rather than setting errno.
+      if (const int e = ::posix_fallocate(fd_ref->fd, 0, static_cast<off_t>(bytes)))
+        return errno_error(e);
+      return flow::Void{};
+    });
+  }
+
   flow::Future<flow::Void> sync() override {
     return world_.run_blocking<flow::Void>([fd_ref = fd_]() -> flow::ErrorOr<flow::Void> {
       if (::fdatasync(fd_ref->fd) < 0) return errno_error(errno);
@@ -438,7 +472,7 @@ class PosixFileSystem final : public flow::IFileSystem {
  public:
   PosixFileSystem(AsioWorld::Impl& world, std::string folder)
       : world_(world), folder_(std::move(folder)) {
-    ::mkdir(folder_.c_str(), 0755);
+    create_folder_durably(folder_);
   }
 
   flow::Future<std::shared_ptr<flow::IAsyncFile>> open(std::string path,

@@ -37,7 +37,9 @@ class AsioWorld {
   flow::IReactor& reactor();
   flow::INetwork& network();
   flow::IClock& clock();
-  // POSIX files; relative paths resolve under `data_folder`, which is created if missing.
+  // POSIX files; relative paths resolve under `data_folder`, which is created if missing, durably
+  // (the new folder and the folder holding it are synced). Throws io_error (or disk_full, ...) if
+  // it cannot be created or is not a folder.
   std::unique_ptr<flow::IFileSystem> make_file_system(std::string data_folder);
 
   // Gives `p` this world's network and clock, and a file system rooted at `data_folder`.

@@ -19,6 +19,14 @@ namespace {
 
 using World = storage_testing::SimMachine;
 
+// Options for tests that do not care about laps: files of 64 KiB, not the default 64 MiB, which
+// the queue preallocates (and the simulated disk holds in memory).
+DiskQueueOptions small() {
+  DiskQueueOptions o;
+  o.file_bytes = 64 * 1024;
+  return o;
+}
+
 std::vector<uint8_t> record_bytes(uint64_t n, size_t size) {
   std::vector<uint8_t> v(size);
   for (size_t i = 0; i < size; ++i)
@@ -27,7 +35,7 @@ std::vector<uint8_t> record_bytes(uint64_t n, size_t size) {
 }
 
 // The payloads recovered by opening queue "q", by sequence.
-std::map<uint64_t, std::vector<uint8_t>> reopen(World& w, DiskQueueOptions o = {}) {
+std::map<uint64_t, std::vector<uint8_t>> reopen(World& w, DiskQueueOptions o = small()) {
   return w.run([o] {
     auto q = DiskQueue::open(flow::current_process().file_system(), "q", o);
     std::map<uint64_t, std::vector<uint8_t>> got;
@@ -52,7 +60,7 @@ void flip_bit(const std::string& path, int64_t at) {
 // 480-768.
 void commit_one_then_three(World& w) {
   w.run([] {
-    auto q = DiskQueue::open(flow::current_process().file_system(), "q");
+    auto q = DiskQueue::open(flow::current_process().file_system(), "q", small());
     q->push(record_bytes(1, 50));
     q->commit();
     for (uint64_t i = 2; i <= 4; ++i)
@@ -67,7 +75,7 @@ void commit_one_then_three(World& w) {
 TEST_CASE("disk queue: committed records come back in order; popped ones do not") {
   World w(1);
   w.run([] {
-    auto q = DiskQueue::open(flow::current_process().file_system(), "q");
+    auto q = DiskQueue::open(flow::current_process().file_system(), "q", small());
     CHECK(q->recovered().empty());
     for (uint64_t i = 1; i <= 10; ++i)
       CHECK(q->push(record_bytes(i, i * 10)) == i);
@@ -86,7 +94,7 @@ TEST_CASE("disk queue: committed records come back in order; popped ones do not"
   CHECK(got[11].empty());
   // Sequence numbers continue after recovery.
   w.run([] {
-    auto q = DiskQueue::open(flow::current_process().file_system(), "q");
+    auto q = DiskQueue::open(flow::current_process().file_system(), "q", small());
     CHECK(q->next_sequence() == 12);
     CHECK(q->first_unpopped() == 4);
     return 0;
@@ -96,7 +104,7 @@ TEST_CASE("disk queue: committed records come back in order; popped ones do not"
 TEST_CASE("disk queue: records pushed but not committed may vanish; a failed push is refused") {
   World w(2);
   w.run([] {
-    DiskQueueOptions o;
+    DiskQueueOptions o = small();
     o.max_record_bytes = 100;
     auto q = DiskQueue::open(flow::current_process().file_system(), "q", o);
     q->push(record_bytes(1, 10));
@@ -118,7 +126,7 @@ TEST_CASE("disk queue: records pushed but not committed may vanish; a failed pus
 
 TEST_CASE("disk queue: appends lap between two files, so the disk holds what is not popped") {
   World w(3);
-  DiskQueueOptions o;
+  DiskQueueOptions o = small();
   o.file_bytes = 4096;
   uint64_t first_kept = w.run([o] {
     auto q = DiskQueue::open(flow::current_process().file_system(), "q", o);
@@ -156,7 +164,7 @@ TEST_CASE("disk queue: after a power loss at a random moment, recovery is a comm
   for (const uint64_t seed : seeds) {
     INFO("seed " << seed);
     World w(seed);
-    DiskQueueOptions o;
+    DiskQueueOptions o = small();
     o.file_bytes = 2048;  // lap often
     // What the test knows: every record pushed, with the pop point its header carries, and the
     // newest record of the last acknowledged commit.
@@ -209,7 +217,7 @@ TEST_CASE("disk queue: after a power loss at a random moment, recovery is a comm
 TEST_CASE("disk queue: a committed record made unreadable is checksum_failed, not a shorter log") {
   World w(7);
   w.run([] {
-    auto q = DiskQueue::open(flow::current_process().file_system(), "q");
+    auto q = DiskQueue::open(flow::current_process().file_system(), "q", small());
     for (uint64_t i = 1; i <= 3; ++i) {
       q->push(record_bytes(i, 100));
       q->commit();
@@ -225,7 +233,7 @@ TEST_CASE("disk queue: a committed record made unreadable is checksum_failed, no
   });
   auto outcome = w.run([] {
     try {
-      DiskQueue::open(flow::current_process().file_system(), "q");
+      DiskQueue::open(flow::current_process().file_system(), "q", small());
       return ErrorCode::success;
     } catch (const Error& e) {
       return e.code();
@@ -253,7 +261,7 @@ TEST_CASE("disk queue: records after a torn one never come back behind newer rec
   REQUIRE(first.size() == 1);  // 3 and 4 do not vouch for 2: a torn tail
   // A new record 2 of the same size lands where the old one was; 3 and 4 must not follow it.
   w.run([] {
-    auto q = DiskQueue::open(flow::current_process().file_system(), "q");
+    auto q = DiskQueue::open(flow::current_process().file_system(), "q", small());
     CHECK(q->push(record_bytes(20, 50)) == 2);
     q->commit();
     return 0;
@@ -279,16 +287,52 @@ TEST_CASE("disk queue: a bit flipped in the last commit is read from the commit'
   }
 }
 
-TEST_CASE("disk queue: a commit the disk fails fails every later call; reopening recovers") {
+TEST_CASE("disk queue: a commit whose sync fails ends the process, which recovers on reboot") {
   World w(9);
-  auto outcome = w.run([&w] {
-    auto q = DiskQueue::open(flow::current_process().file_system(), "q");
+  w.run([] {
+    auto q = DiskQueue::open(flow::current_process().file_system(), "q", small());
     q->push(record_bytes(1, 10));
     q->commit();
+    return 0;
+  });
+  // The commit's write lands in the cache and its sync fails: continuing, or reopening the queue
+  // in this process, could build on bytes that never reach the disk. The process ends instead.
+  bool returned = false;
+  w.run_until_fail_stop([&w, &returned] {
+    auto q = DiskQueue::open(flow::current_process().file_system(), "q", small());
     sim::DiskFaults& faults = w.p().machine->disk.faults();
     faults.enabled = true;
-    faults.io_error_probability = 1;
+    faults.sync_error_probability = 1;
     q->push(record_bytes(2, 10));
+    try {
+      q->commit();
+    } catch (...) {
+      faults.enabled = false;
+      throw;
+    }
+    returned = true;
+  });
+  CHECK(!returned);
+  // Rebooted, it reads the disk: record 1, and record 2 as a commit under way may leave it.
+  auto got = reopen(w);
+  CHECK(got.count(1) == 1);
+  CHECK(got.size() <= 2);
+  w.power_loss();
+  CHECK(reopen(w) == got);
+}
+
+TEST_CASE(
+    "disk queue: a commit the disk refuses for space fails every later call; reopening "
+    "recovers") {
+  World w(19);
+  auto outcome = w.run([&w] {
+    auto q = DiskQueue::open(flow::current_process().file_system(), "q", small());
+    q->push(record_bytes(1, 10));
+    q->commit();
+    // Past the preallocated 64 KiB, on a disk with no room left.
+    sim::SimDisk& disk = w.p().machine->disk;
+    disk.set_capacity(disk.used_bytes());
+    q->push(std::vector<uint8_t>(70 * 1024));
     std::vector<ErrorCode> codes;
     const auto code_of = [](auto fn) {
       try {
@@ -299,29 +343,29 @@ TEST_CASE("disk queue: a commit the disk fails fails every later call; reopening
       }
     };
     codes.push_back(code_of([&] { q->commit(); }));
-    faults.enabled = false;
+    disk.set_capacity(int64_t{1} << 30);
     codes.push_back(code_of([&] { q->push(record_bytes(3, 10)); }));
     codes.push_back(code_of([&] { q->commit(); }));
     return codes;
   });
-  CHECK(outcome == std::vector<ErrorCode>(3, ErrorCode::io_error));
-  w.power_loss();
+  CHECK(outcome == std::vector<ErrorCode>(3, ErrorCode::disk_full));
+  CHECK(w.p().alive);  // a full disk refuses a write before it happens: no reason to die
   auto got = reopen(w);
   CHECK(got.count(1) == 1);
-  CHECK(got.count(3) == 0);
+  CHECK(got.size() == 1);
 }
 
 TEST_CASE("disk queue: records whose sync failed are made durable before a reopen builds on them") {
-  // A commit's write lands in the cache and its sync fails; the queue is reopened without a
-  // restart and reads those records back. The next commit laps to the other file, so its sync
-  // does not cover them: unless recovery synced them, a power loss then takes them from under a
-  // newer, committed record that still needs them.
+  // A commit's write lands in the cache and its sync fails, which ends the process. Rebooted (its
+  // machine's cache survives a process crash), it reads those records back. The next commit laps
+  // to the other file, so its sync does not cover them: unless recovery synced them, a power loss
+  // then takes them from under a newer, committed record that still needs them.
   DiskQueueOptions o;
   o.file_bytes = 64;  // every commit (two 56-byte records) fills a file
   for (uint64_t seed = 1; seed <= 20; ++seed) {
     CAPTURE(seed);
     World w(seed);
-    w.run([&w, o] {
+    w.run_until_fail_stop([&w, o] {
       auto q = DiskQueue::open(flow::current_process().file_system(), "q", o);
       q->push(record_bytes(1, 10));
       q->commit();  // file 0
@@ -332,11 +376,14 @@ TEST_CASE("disk queue: records whose sync failed are made durable before a reope
       faults.enabled = true;
       faults.sync_error_probability = 1;
       q->push(record_bytes(3, 10));
-      CHECK_THROWS(q->commit());  // file 1 again: file 0's record 1 was not durably popped yet
-      faults.enabled = false;
-      return 0;
+      try {
+        q->commit();  // file 1 again: file 0's record 1 was not durably popped yet
+      } catch (...) {
+        faults.enabled = false;
+        throw;
+      }
     });
-    REQUIRE(reopen(w, o).count(3) == 1);  // no restart: record 3 is read from the cache
+    REQUIRE(reopen(w, o).count(3) == 1);  // read from the cache
     w.run([o] {
       auto q = DiskQueue::open(flow::current_process().file_system(), "q", o);
       q->push(record_bytes(4, 10));
@@ -365,7 +412,7 @@ TEST_CASE("disk queue: a bit flipped in a file's first record is read from its c
   SUBCASE("the first commit, of several records") {
     World w(11);
     w.run([] {
-      auto q = DiskQueue::open(flow::current_process().file_system(), "q");
+      auto q = DiskQueue::open(flow::current_process().file_system(), "q", small());
       for (uint64_t i = 1; i <= 3; ++i)
         q->push(record_bytes(i, 10));
       q->commit();
@@ -382,7 +429,7 @@ TEST_CASE("disk queue: a bit flipped in a file's first record is read from its c
   SUBCASE("the first commit, of one record") {
     World w(12);
     w.run([] {
-      auto q = DiskQueue::open(flow::current_process().file_system(), "q");
+      auto q = DiskQueue::open(flow::current_process().file_system(), "q", small());
       q->push(record_bytes(1, 10));
       q->commit();
       flip_bit("q.0", 8);  // record 1's sequence number
@@ -393,7 +440,7 @@ TEST_CASE("disk queue: a bit flipped in a file's first record is read from its c
     CHECK(got.at(1) == record_bytes(1, 10));
   }
   SUBCASE("the older file, whose records are still needed") {
-    DiskQueueOptions o;
+    DiskQueueOptions o = small();
     o.file_bytes = 64;  // the second commit goes to the other file
     World w(13);
     w.run([o] {
@@ -412,7 +459,7 @@ TEST_CASE("disk queue: a bit flipped in a file's first record is read from its c
       CHECK(got.at(i) == record_bytes(i, 10));
   }
   SUBCASE("the newer file, after a lap") {
-    DiskQueueOptions o;
+    DiskQueueOptions o = small();
     o.file_bytes = 64;
     World w(14);
     w.run([o] {
@@ -431,5 +478,167 @@ TEST_CASE("disk queue: a bit flipped in a file's first record is read from its c
     const auto got = reopen(w, o);
     REQUIRE(got.size() == 1);
     CHECK(got.at(3) == record_bytes(3, 10));
+  }
+}
+
+namespace {
+
+// The bytes [at, at + n) of `path`. May suspend.
+std::vector<uint8_t> read_bytes(const std::string& path, int64_t at, size_t n) {
+  auto f = flow::wait(flow::current_process().file_system().open(path, flow::OpenMode::kReadOnly));
+  std::vector<uint8_t> b(n);
+  b.resize(flow::wait(f->read(b, at)));
+  return b;
+}
+
+// Writes `bytes` at `at` in `path`, durably. May suspend.
+void put_bytes(const std::string& path, int64_t at, const std::vector<uint8_t>& bytes) {
+  auto f = flow::wait(flow::current_process().file_system().open(path, flow::OpenMode::kReadWrite));
+  flow::wait(f->write(bytes, at));
+  flow::wait(f->sync());
+}
+
+ErrorCode open_outcome(World& w, DiskQueueOptions o) {
+  return w.run([o] {
+    try {
+      DiskQueue::open(flow::current_process().file_system(), "q", o);
+      return ErrorCode::success;
+    } catch (const Error& e) {
+      return e.code();
+    }
+  });
+}
+
+}  // namespace
+
+TEST_CASE(
+    "disk queue: a lost write at the start of a lap, vouched for in that file, is "
+    "checksum_failed and cuts nothing") {
+  // Records of 10 bytes take 56 bytes, a commit of one record and its copy 112. With files of 400
+  // bytes, commits 1-4 go to q.0, 5-8 to q.1, and 9 laps back to the start of q.0 (record 8 popped
+  // 1-4), followed there by 10 and 11, which say that 9 was durable.
+  DiskQueueOptions o;
+  o.file_bytes = 400;
+  World w(21);
+  std::vector<uint8_t> old_start, lap;
+  w.run([o, &old_start, &lap] {
+    auto q = DiskQueue::open(flow::current_process().file_system(), "q", o);
+    for (uint64_t i = 1; i <= 11; ++i) {
+      if (i == 9) old_start = read_bytes("q.0", 0, 112);
+      q->pop(i > 3 ? i - 3 : 1);
+      q->push(record_bytes(i, 10));
+      q->commit();
+    }
+    lap = read_bytes("q.0", 0, 336);
+    return 0;
+  });
+  REQUIRE(old_start.size() == 112);
+  REQUIRE(lap.size() == 336);
+  // Commit 9's write was lost: the disk still holds commit 1 there.
+  const std::vector<uint8_t> q1 = w.run([&old_start] {
+    put_bytes("q.0", 0, old_start);
+    return read_bytes("q.1", 0, 448);
+  });
+  CHECK(open_outcome(w, o) == ErrorCode::checksum_failed);
+  // Recovery cut and scrubbed nothing: commits 10 and 11 are still there, and q.1 is whole.
+  w.run([&lap, &q1] {
+    CHECK(read_bytes("q.0", 112, 224) == std::vector<uint8_t>(lap.begin() + 112, lap.end()));
+    CHECK(read_bytes("q.1", 0, 448) == q1);
+    return 0;
+  });
+}
+
+TEST_CASE("disk queue: flipped bits in a record and in another record's copy lose nothing") {
+  World w(22);
+  commit_one_then_three(w);
+  // Record 3 (at 288) and the copy of record 4 (at 672) each get a flipped bit; record 4 and the
+  // copy of record 3 are intact. Commit 2-4 is the last: nothing after it vouches for it.
+  w.run([] {
+    flip_bit("q.0", 288 + 40 + 3);
+    flip_bit("q.0", 672 + 40 + 3);
+    return 0;
+  });
+  for (int round = 0; round < 2; ++round) {
+    CAPTURE(round);
+    auto got = reopen(w);
+    REQUIRE(got.size() == 4);
+    for (uint64_t i = 1; i <= 4; ++i)
+      CHECK(got[i] == record_bytes(i, 50));
+  }
+  // Record 4 itself was kept (not scrubbed as a leftover), and record 3 was repaired in place.
+  w.run([] {
+    const std::vector<uint8_t> r3 = read_bytes("q.0", 288 + 40, 50);
+    const std::vector<uint8_t> r4 = read_bytes("q.0", 384 + 40, 50);
+    CHECK(r3 == record_bytes(3, 50));
+    CHECK(r4 == record_bytes(4, 50));
+    return 0;
+  });
+}
+
+TEST_CASE("disk queue: a record read from its copy is repaired, so damage does not build up") {
+  World w(23);
+  commit_one_then_three(w);
+  w.run([] {
+    auto q = DiskQueue::open(flow::current_process().file_system(), "q", small());
+    q->push(record_bytes(5, 50));  // 768-960: commit 5 vouches for 2-4
+    q->commit();
+    return 0;
+  });
+  // A bit of record 3 flips; recovery reads it from its copy. Later a bit of that copy flips:
+  // unless recovery repaired the original, record 3 is then gone in both places.
+  w.run([] {
+    flip_bit("q.0", 288 + 40 + 3);
+    return 0;
+  });
+  REQUIRE(reopen(w).size() == 5);
+  w.power_loss();
+  w.run([] {
+    flip_bit("q.0", 576 + 40 + 3);
+    return 0;
+  });
+  const auto got = reopen(w);
+  REQUIRE(got.size() == 5);
+  for (uint64_t i = 1; i <= 5; ++i)
+    CHECK(got.at(i) == record_bytes(i, 50));
+}
+
+TEST_CASE("disk queue: recovery on a full disk needs no new space") {
+  // Commit 2-4's copies are gone (a power loss cut the commit after its records), so recovery
+  // writes them again, after the records; and the disk has no free byte.
+  SUBCASE("inside the preallocated files") {
+    World w(24);
+    commit_one_then_three(w);
+    w.run([&w] {
+      put_bytes("q.0", 480, std::vector<uint8_t>(288, 0));
+      sim::SimDisk& disk = w.p().machine->disk;
+      disk.set_capacity(disk.used_bytes());
+      return 0;
+    });
+    REQUIRE(reopen(w).size() == 4);
+    // The copies are back: a flipped bit in record 3 is read past.
+    w.run([] {
+      flip_bit("q.0", 288 + 40 + 3);
+      return 0;
+    });
+    const auto got = reopen(w);
+    REQUIRE(got.size() == 4);
+    CHECK(got.at(3) == record_bytes(3, 50));
+  }
+  SUBCASE("a file that ends right after the records") {
+    World w(25);
+    commit_one_then_three(w);
+    w.run([&w] {
+      auto f =
+          flow::wait(flow::current_process().file_system().open("q.0", flow::OpenMode::kReadWrite));
+      flow::wait(f->truncate(480));
+      flow::wait(f->sync());
+      sim::SimDisk& disk = w.p().machine->disk;
+      disk.set_capacity(disk.used_bytes());
+      return 0;
+    });
+    const auto got = reopen(w);
+    REQUIRE(got.size() == 4);
+    for (uint64_t i = 1; i <= 4; ++i)
+      CHECK(got.at(i) == record_bytes(i, 50));
   }
 }
