@@ -38,6 +38,16 @@ struct Pipe {
     if (!ends_at || t < *ends_at) ends_at = t;
     changed.trigger();
   }
+  // Clogs ended early (heal): nothing still in flight arrives later than `due`, order kept.
+  void release_by(Time due) {
+    Time previous = flow::kTimeZero;
+    for (Chunk& c : chunks) {
+      c.at = std::max(previous, std::min(c.at, due));
+      previous = c.at;
+    }
+    last_at = std::min(last_at, std::max(due, previous));
+    changed.trigger();
+  }
 };
 
 }  // namespace
@@ -128,6 +138,10 @@ class SimConnection final : public flow::IConnection,
 
   flow::NetworkAddress peer_address() const override { return peer_; }
   flow::NetworkAddress local_address() const { return local_; }
+  // What this side has sent and the peer has not yet received arrives within one latency.
+  void release_clogged() {
+    if (!failed_) out_->release_by(flow::now() + net_.latency(local_.ip, peer_.ip));
+  }
 
   // The connection broke (kill, partition, random failure): both ends learn of it, the peer one
   // latency later; data still in flight is lost.
@@ -281,6 +295,11 @@ void SimNetwork::heal() {
   send_clogs_.clear();
   receive_clogs_.clear();
   pair_clogs_.clear();
+  // The clogs end now, so what they held moves now: a chunk sent into a long clog must not keep
+  // its far delivery time into the liveness phase.
+  for (const auto& [ip, list] : connections_)
+    for (const auto& weak : list)
+      if (auto c = weak.lock()) c->release_clogged();
 }
 
 void SimNetwork::track(uint32_t ip, std::weak_ptr<SimConnection> c) {

@@ -7,6 +7,9 @@
 // never earlier than the chunk before it, so order within a connection is kept. Under buggify a
 // write may be split into several chunks that arrive apart (partial writes).
 //
+// heal() ends every clog and partition at once; bytes a clog was holding arrive within one
+// latency after it.
+//
 // Failures: a partition between two addresses (symmetric, or one way) fails every connection that
 // tries to send across it, and every connect across it, with connection_failed. While faults are
 // enabled, a write may also fail its connection at random. Killing a process fails all of its

@@ -60,6 +60,7 @@ struct Cluster {
   auto run_in(int p, Fn fn) {
     auto f = flow::spawn_in(*sim.process(p).process, fn);
     REQUIRE(rt.run_until(f));
+    if (f.is_error()) FAIL("the actor ended with " << f.get_error().name());
     return f.get();
   }
   // Runs `fn` as an actor of process 0 until it ends; returns its result.
