@@ -50,6 +50,14 @@ enum class OpenMode : uint32_t {
   kCreateExclusive = 4,  // read-write; fails if it exists
 };
 
+// sync() and write_and_sync() for a file that holds durable state. If the sync fails (io_error,
+// io_timeout), what it covered may sit in the OS cache and not on the disk (a failed fsync on
+// Linux may even mark it clean), and the process would build on it if it carried on or reopened
+// the file: so the process ends (fail_stop() in flow/process.h, trace event DurableSyncFailed).
+// Other errors (disk_full: refused before anything was written) are thrown. May suspend.
+void sync_or_fail_stop(IAsyncFile& file);
+void write_and_sync_or_fail_stop(IAsyncFile& file, std::span<const uint8_t> data, int64_t offset);
+
 class IFileSystem {
  public:
   virtual ~IFileSystem() = default;

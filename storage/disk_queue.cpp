@@ -10,7 +10,6 @@
 #include "flow/actor.h"
 #include "flow/assert.h"
 #include "flow/error.h"
-#include "flow/process.h"
 #include "flow/runtime.h"
 #include "flow/trace_event.h"
 #include "storage/detail/disk_queue_format.h"
@@ -263,40 +262,6 @@ std::vector<uint8_t> read_file(flow::IAsyncFile& file) {
   return bytes;
 }
 
-// Ends the process if `e` leaves the durable state of `file` unknown: a failed or timed-out sync
-// (or write and sync) may have left bytes in the OS cache that never reach the disk, and that a
-// reopen in this process would read back and build on (flow::fail_stop()). Other errors (a full
-// disk, refused before anything was written) are for the caller.
-void fail_stop_if_sync_failed(const Error& e, const flow::IAsyncFile& file) {
-  if (e.code() == ErrorCode::io_error || e.code() == ErrorCode::io_timeout) {
-    flow::TraceEvent(flow::SevWarnAlways, "DiskQueueSyncFailed")
-        .detail("File", file.path())
-        .error(e);
-    flow::fail_stop("DiskQueueSyncFailed");
-  }
-}
-
-// file.sync(), ending the process if it fails. May suspend.
-void sync_or_fail_stop(flow::IAsyncFile& file) {
-  try {
-    flow::wait(file.sync());
-  } catch (const Error& e) {
-    fail_stop_if_sync_failed(e, file);
-    throw;
-  }
-}
-
-// file.write_and_sync(), ending the process if the sync may have failed. May suspend.
-void write_and_sync_or_fail_stop(flow::IAsyncFile& file, std::span<const uint8_t> bytes,
-                                 int64_t at) {
-  try {
-    flow::wait(file.write_and_sync(bytes, at));
-  } catch (const Error& e) {
-    fail_stop_if_sync_failed(e, file);
-    throw;
-  }
-}
-
 // In simulation, the writer's half of a pair assertion: the bytes of a commit (its records, then
 // their copies) parse back as the records `first`..`last`, each followed in the same order by its
 // copy, and say `first_unpopped` in the last one. Recovery asserts the reading half.
@@ -364,7 +329,7 @@ void DiskQueue::preallocate(const std::string& name) {
   }
   if (grown) {
     for (File& f : files_)
-      sync_or_fail_stop(*f.file);
+      flow::sync_or_fail_stop(*f.file);
   }
 }
 
@@ -376,7 +341,7 @@ void DiskQueue::recover(const std::string& name) {
     // Bytes whose sync failed may sit in the cache and not on the disk (a commit whose sync
     // failed ended the process, but the OS kept its cache): sync first, so recovery builds only
     // on durable bytes.
-    sync_or_fail_stop(*files_[i].file);
+    flow::sync_or_fail_stop(*files_[i].file);
     bytes[i] = read_file(*files_[i].file);
     files_[i].size = static_cast<int64_t>(bytes[i].size());
   }
@@ -500,7 +465,7 @@ void DiskQueue::recover(const std::string& name) {
       flow::wait(files_[i].file->write(kZeros, p.offset));
       ++scrubbed, wrote = true;
     }
-    if (wrote) sync_or_fail_stop(*files_[i].file);
+    if (wrote) flow::sync_or_fail_stop(*files_[i].file);
   }
   // What follows the log in the active file, and all of a stale file, is cut off — but never below
   // the preallocated size, so that what recovery writes next, and the commits after it, find
@@ -509,7 +474,7 @@ void DiskQueue::recover(const std::string& name) {
     size = std::max(size, options_.file_bytes);
     if (f.size <= size) return;
     flow::wait(f.file->truncate(size));
-    sync_or_fail_stop(*f.file);
+    flow::sync_or_fail_stop(*f.file);
     f.size = size;
   };
   cut(files_[active_], act.end);
@@ -527,7 +492,7 @@ void DiskQueue::recover(const std::string& name) {
     }
     if (!copy.empty()) {
       try {
-        write_and_sync_or_fail_stop(*files_[active_].file, copy, act.end);
+        flow::write_and_sync_or_fail_stop(*files_[active_].file, copy, act.end);
         files_[active_].size =
             std::max(files_[active_].size, act.end + static_cast<int64_t>(copy.size()));
         copy_restored = true;
@@ -634,7 +599,7 @@ void DiskQueue::write_and_sync(std::vector<uint8_t> bytes, uint64_t last_sequenc
   const int64_t at = target->end;
   target->end += static_cast<int64_t>(2 * n);
   target->size = std::max(target->size, target->end);
-  write_and_sync_or_fail_stop(*target->file, bytes, at);
+  flow::write_and_sync_or_fail_stop(*target->file, bytes, at);
   target->last_sequence = last_sequence;
   // What the newest durable record says is now the durable state.
   durable_through_ = std::max(durable_through_, last_sequence);

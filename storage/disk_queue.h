@@ -9,34 +9,39 @@
 // where a write that was cut off by a crash lies. A record missing from the middle of what must be
 // there — corruption, not a crash — is an error (checksum_failed), never a silently shorter log.
 //
-// Layout (docs/disk_queue.md). The queue lives in `<name>.0` and `<name>.1`. Records are appended
-// to the active file; once it holds at least file_bytes and every record of the other file has been
-// popped, appends move to the start of the other file, overwriting it. So the disk holds at most
-// about two files' worth, plus what is not popped. Each record is
-//   [magic u32][length u32][sequence u64][first_unpopped u64][durable_through u64][checksum u64]
-//   [payload][zero padding to a multiple of 8]
-// with sequence numbers consecutive across both files and an XXH3-64 checksum of the header
-// before it and the payload. first_unpopped makes a pop durable once a record
-// pushed after it is committed. durable_through (the newest record known durable when this one was
-// pushed) lets recovery tell a torn tail from a corrupt middle: a readable record that vouches for
-// the unreadable one before it means corruption. Each commit also writes a copy of its records
-// right after them (magic "SDQC"), so one damaged record is read from its copy; only a record
-// damaged in both copies, in the last commit (which no later record vouches for), reads as a torn
+// Layout (docs/disk_queue.md). The queue lives in `<name>.0` and `<name>.1`, each preallocated to
+// file_bytes at open, so that recovery never needs new space. Records are appended to the active
+// file; once it holds at least file_bytes and every record of the other file has been popped,
+// appends move to the start of the other file, overwriting it. So the disk holds at most about
+// two files' worth, plus what is not popped. Each record is a DiskQueueRecordHeader
+// (storage/detail/disk_queue_format.h: magic, length, sequence, first_unpopped, durable_through,
+// checksum), its payload and zero padding to a multiple of 8, with sequence numbers consecutive
+// across both files and an XXH3-64 checksum of the header before it and the payload.
+// first_unpopped makes a pop durable once a record pushed after it is committed. durable_through
+// (the newest record known durable when this one was pushed) lets recovery tell a torn tail from
+// a corrupt middle: a readable record, in either file, that vouches for the unreadable one after
+// the log's end means corruption. Each commit also writes a copy of its records right after them
+// (magic "SDQC"), so a damaged record, or damage in different records and copies, is read from
+// the other place, and recovery writes a damaged original back from its copy. Only a record
+// damaged in both places, in the last commit (which no later record vouches for), reads as a torn
 // tail. A pop is carried by the records pushed after it: pop() then commit() with no push between
 // makes the pop durable only with a later commit that pushes.
 //
-// Recovery first syncs both files, so it never builds on records whose commit's sync failed
-// (they may be cached and not durable). Afterwards it makes the leftovers of a torn commit
-// unreadable and cuts each file after the end of the log, so those records can never be read as
-// the continuation of records written later under the same numbers.
+// Recovery first syncs both files, so it never builds on records whose commit's sync failed.
+// Afterwards it makes the leftovers of a torn commit unreadable and cuts each file after the end
+// of the log (never below file_bytes), so those records can never be read as the continuation of
+// records written later under the same numbers. It asserts its own result.
 //
 // Memory: the records pushed and not yet committed, and what open() recovered (handed to the
 // caller, who must hold what it has not popped anyway). Recovery reads each file whole, in 1 MiB
-// pieces, so it needs a file's size in memory for a moment. Disk: every record twice.
+// pieces, so it needs a file's size in memory for a moment. Disk: every record twice, and at
+// least file_bytes per file.
 //
-// Errors: an I/O error during commit (or a commit cancelled part way) fails that commit and every
-// later call (the queue is then unusable; reopen it to recover); records over max_record_bytes are
-// refused with value_too_large at push.
+// Errors: a sync that fails (io_error, io_timeout), in a commit or in recovery, ends the process
+// (flow::fail_stop(), see flow/process.h): what it covered may be cached and not durable, and no
+// process may build on that. Any other error in a commit (disk_full; or a commit cancelled part
+// way) fails that commit and every later call (the queue is then unusable; reopen it to recover).
+// Records over max_record_bytes are refused with value_too_large at push.
 
 #include <cstdint>
 #include <memory>
@@ -67,9 +72,9 @@ struct DiskQueueRecord {
 
 class DiskQueue {
  public:
-  // Opens the queue `name` (creating its files if missing) and recovers it. Throws
-  // checksum_failed if committed records are missing, io_error (and the like) from the disk.
-  // May suspend.
+  // Opens the queue `name` (creating and preallocating its files if missing) and recovers it.
+  // Throws checksum_failed if committed records are missing, io_error (and the like) from the
+  // disk; a failed sync ends the process. May suspend.
   static std::unique_ptr<DiskQueue> open(flow::IFileSystem& fs, const std::string& name,
                                          DiskQueueOptions options = {});
   ~DiskQueue();
@@ -86,7 +91,8 @@ class DiskQueue {
   // commit.
   void pop(uint64_t up_to);
   // Returns once every record pushed before the call is durable (commits finish in order).
-  // Throws the disk's error; the queue is then failed. May suspend.
+  // Throws the disk's error; the queue is then failed. A failed sync ends the process instead
+  // (the caller's actor is cancelled). May suspend.
   void commit();
 
   // The sequence number the next push gets.

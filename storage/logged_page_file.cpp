@@ -42,7 +42,7 @@ std::unique_ptr<LoggedPageFile> LoggedPageFile::open(flow::IFileSystem& fs, cons
   f->checkpoint_bytes_ = checkpoint_bytes;
   f->file_ = flow::wait(fs.open(path, flow::OpenMode::kReadWriteCreate));
   // As in the DiskQueue: bytes of a checkpoint whose sync failed may be cached but not durable.
-  flow::wait(f->file_->sync());
+  flow::sync_or_fail_stop(*f->file_);
   f->file_size_ = flow::wait(f->file_->size());
   f->pages_ = static_cast<uint64_t>(f->file_size_) / kPageBytes;
   DiskQueueOptions log_options;
@@ -231,7 +231,7 @@ void LoggedPageFile::checkpoint() {
     if (run.size() >= (size_t{1} << 20)) flush();
   }
   flush();
-  flow::wait(file_->sync());
+  flow::sync_or_fail_stop(*file_);
   file_size_ = bytes;
   overlay_.clear();
   logged_bytes_ = 0;

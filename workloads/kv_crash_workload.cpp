@@ -12,6 +12,11 @@
 // way), or, only if a bit was flipped, a detected error (checksum_failed), after which it wipes the
 // store and starts over. A wrong answer is a SevError.
 //
+// Disk errors. A sync that fails (or times out) ends the writer's process (flow::fail_stop): the
+// simulator reboots it a little later, with its machine's cache, and the next incarnation must
+// find the last committed state or the one under way, as after a power loss. Any other disk error
+// fails the store, and the writer reopens it in the same process.
+//
 // Options: engine ("memory"), testDuration (s, 10), meanKillInterval (s, 1),
 // killDuringCommitProbability (0.5), corruptProbability (per power loss, 0.2),
 // ioErrorProbability (per disk operation, 0.001), keys (200), maxValueBytes (400),
@@ -123,6 +128,7 @@ class KeyValueStoreCrashWorkload final : public Workload {
     out.emplace_back(p + "BitsFlipped", static_cast<double>(bits_flipped_));
     out.emplace_back(p + "CorruptionDetected", static_cast<double>(corruption_detected_));
     out.emplace_back(p + "DiskErrors", static_cast<double>(disk_errors_));
+    out.emplace_back(p + "Lives", static_cast<double>(lives_));
   }
 
  private:
@@ -134,6 +140,7 @@ class KeyValueStoreCrashWorkload final : public Workload {
   // The writer role; restarted with the machine. May suspend.
   void writer() {
     committing_ = false;
+    ++lives_;
     for (;;) {
       try {
         if (engine_ == "queue") {
@@ -145,7 +152,8 @@ class KeyValueStoreCrashWorkload final : public Workload {
       } catch (const Error& e) {
         if (e.code() == ErrorCode::operation_cancelled) throw;
         if (is_disk_fault(e)) {
-          ++disk_errors_;  // the store is failed: reopen it, which recovers
+          // The store is failed (not by a failed sync: that ended the process): reopen it.
+          ++disk_errors_;
         } else if (e.code() == ErrorCode::checksum_failed && corruption_injected_) {
           ++corruption_detected_;
           flow::TraceEvent(flow::SevInfo, "KeyValueStoreCrashCorruptionDetected")
@@ -342,6 +350,7 @@ class KeyValueStoreCrashWorkload final : public Workload {
   uint64_t bits_flipped_ = 0;
   uint64_t corruption_detected_ = 0;
   uint64_t disk_errors_ = 0;
+  uint64_t lives_ = 0;  // writer starts: boots, reboots after power losses and fail-stops
 };
 
 }  // namespace
