@@ -2,12 +2,14 @@
 //
 //   rpc-real                  run the whole suite: start a server process, run the checks
 //                             against it, then the mid-request deaths; exit 0 if all held
-//   rpc-real serve ADDR       serve the test service at ADDR until killed
+//   rpc-real serve ADDR [TRACE_DIR]  serve the test service at ADDR until killed
 //   rpc-real hold-and-die ADDR  send a held request to ADDR, then exit without waiting
 //   rpc-real stats ADDR       print the server's counters
 //
 // The checks are the same ones the simulated Rpc workload runs (net/testing/rpc_test_service.h);
 // here no connection failure is expected except where the suite kills a process on purpose.
+// Every process writes its trace under $TMPDIR/rpc-real-SEED/; the folder is removed when the
+// suite passes and named in the output when it fails.
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -16,6 +18,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
@@ -35,10 +38,13 @@ namespace nt = net::testing;
 using namespace std::chrono_literals;
 
 // Starts this program again as a child in `mode` (serve, hold-and-die) for `address`.
+// Where every process of a suite run writes its trace (kept when the suite fails).
+std::string g_trace_dir;
+
 pid_t start_child(const char* self, const char* mode, const std::string& address) {
   const pid_t pid = ::fork();
   if (pid == 0) {
-    ::execl(self, self, mode, address.c_str(), static_cast<char*>(nullptr));
+    ::execl(self, self, mode, address.c_str(), g_trace_dir.c_str(), static_cast<char*>(nullptr));
     std::perror("exec");
     ::_exit(127);
   }
@@ -53,6 +59,7 @@ flow::RuntimeOptions real_options(net::AsioWorld& world, const char* name) {
   o.simulated = false;
   o.reactor = &world.reactor();
   o.main_process_name = name;
+  if (!g_trace_dir.empty()) o.trace_file = fmt::format("{}/{}-{}.json", g_trace_dir, name, ::getpid());
   return o;
 }
 
@@ -190,6 +197,11 @@ int run_suite(const char* self) {
   ::waitpid(server_pid, nullptr, 0);
   fmt::print("{}\n",
              suite.failures == 0 ? "PASS" : fmt::format("FAIL ({} violations)", suite.failures));
+  if (suite.failures == 0) {
+    std::filesystem::remove_all(g_trace_dir);
+  } else {
+    fmt::print("traces of every process: {}\n", g_trace_dir);
+  }
   return suite.failures == 0 ? 0 : 1;
 }
 
@@ -197,12 +209,15 @@ int run_suite(const char* self) {
 
 int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
-  if (argc == 3 && std::strcmp(argv[1], "serve") == 0) return serve(argv[2]);
-  if (argc == 3 && std::strcmp(argv[1], "hold-and-die") == 0) return hold_and_die(argv[2]);
-  if (argc == 3 && std::strcmp(argv[1], "stats") == 0) return print_stats(argv[2]);
+  if (argc == 4) g_trace_dir = argv[3];
+  if (argc >= 3 && std::strcmp(argv[1], "serve") == 0) return serve(argv[2]);
+  if (argc >= 3 && std::strcmp(argv[1], "hold-and-die") == 0) return hold_and_die(argv[2]);
+  if (argc >= 3 && std::strcmp(argv[1], "stats") == 0) return print_stats(argv[2]);
   g_seed = std::random_device{}();
   if (argc == 1) {
     std::printf("rpc-real: seed %llu\n", static_cast<unsigned long long>(g_seed));
+    g_trace_dir = fmt::format("{}/rpc-real-{}", std::filesystem::temp_directory_path().string(), g_seed);
+    std::filesystem::create_directories(g_trace_dir);
     return run_suite("/proc/self/exe");
   }
   std::fprintf(stderr, "usage: rpc-real [serve ADDR | hold-and-die ADDR | stats ADDR]\n");
