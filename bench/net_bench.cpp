@@ -7,8 +7,9 @@
 //   asio_rtt_p50_us / p99    one 64-byte length-prefixed message at a time
 //   rpc_msgs_per_s           64 requests in flight on one connection
 //   asio_msgs_per_s          64 messages in flight on one connection
-// and the ratios. The throughput figures are medians of R rounds that alternate between the two,
-// so that a slow spell of the machine weighs on both. Prints "name = value unit" lines, or with
+// and the ratios (rpc over asio: rtt_p50_ratio, rtt_p99_ratio, msgs_per_s_ratio). The throughput
+// figures are medians of R rounds that alternate between the two, so that a slow spell of the
+// machine weighs on both. Prints "name = value unit" lines, or with
 // --json one JSON object.
 //
 //   build/bin/net-bench [--json] [--seconds S] [--rounds R] [--in-flight N]
@@ -240,6 +241,50 @@ RpcThroughput rpc_throughput(flow::NetworkAddress server, double seconds) {
   return fig;
 }
 
+// A thread's time on a CPU and time waiting for one in a run queue, from the kernel's schedstat
+// ("/proc/thread-self/schedstat" for this thread, "/proc/<pid>/schedstat" for a process's main
+// thread). Zeros if the file cannot be read.
+struct SchedTimes {
+  double run_s = 0;
+  double wait_s = 0;
+  double slices = 0;  // times the thread was put on a CPU
+};
+
+SchedTimes sched_times(const std::string& path) {
+  SchedTimes t;
+  if (FILE* f = std::fopen(path.c_str(), "r")) {
+    unsigned long long run_ns = 0, wait_ns = 0, slices = 0;
+    if (std::fscanf(f, "%llu %llu %llu", &run_ns, &wait_ns, &slices) == 3) {
+      t.run_s = static_cast<double>(run_ns) * 1e-9;
+      t.wait_s = static_cast<double>(wait_ns) * 1e-9;
+      t.slices = static_cast<double>(slices);
+    }
+    std::fclose(f);
+  }
+  return t;
+}
+
+// What a client (this thread) and its server used while a throughput round ran.
+struct RoundCost {
+  SchedTimes client, server;
+  double messages = 0;
+
+  void add(const SchedTimes& c0, const SchedTimes& c1, const SchedTimes& s0, const SchedTimes& s1,
+           double msgs) {
+    client.run_s += c1.run_s - c0.run_s;
+    client.wait_s += c1.wait_s - c0.wait_s;
+    client.slices += c1.slices - c0.slices;
+    server.slices += s1.slices - s0.slices;
+    server.run_s += s1.run_s - s0.run_s;
+    server.wait_s += s1.wait_s - s0.wait_s;
+    messages += msgs;
+  }
+  double per_msg_us(double s) const { return messages > 0 ? s * 1e6 / messages : 0; }
+  double msgs_per_slice() const {
+    return client.slices + server.slices > 0 ? 2 * messages / (client.slices + server.slices) : 0;
+  }
+};
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.empty() ? 0 : v[v.size() / 2];
@@ -257,6 +302,7 @@ int main(int argc, char** argv) {
   bool json = false;
   double seconds = 2.0;
   int rounds = 3;
+  std::string only;  // "rpc" or "asio": measure one side alone (to profile it)
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--json") == 0) {
       json = true;
@@ -266,15 +312,19 @@ int main(int argc, char** argv) {
       rounds = std::max(1, std::atoi(argv[++i]));
     } else if (std::strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
       seconds = std::atof(argv[++i]);
+    } else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc &&
+               (std::strcmp(argv[i + 1], "rpc") == 0 || std::strcmp(argv[i + 1], "asio") == 0)) {
+      only = argv[++i];
     } else {
       std::fprintf(
           stderr,
-          "usage: net-bench [--json] [--seconds S] [--rounds R] [--in-flight N]\n"
+          "usage: net-bench [--json] [--seconds S] [--rounds R] [--in-flight N] [--only rpc|asio]\n"
           "  Strata RPC over loopback TCP beside a bare Boost.Asio echo.\n"
           "  --json        one JSON object instead of name = value lines\n"
           "  --seconds S   time per measurement (default 2)\n"
           "  --rounds R    alternating throughput rounds per side; medians (default 3)\n"
-          "  --in-flight N requests (messages) in flight for the msgs/s figures (default 64)\n");
+          "  --in-flight N requests (messages) in flight for the msgs/s figures (default 64)\n"
+          "  --only SIDE   measure only rpc or only asio (to profile one side; no ratios)\n");
       return 2;
     }
   }
@@ -289,29 +339,58 @@ int main(int argc, char** argv) {
 
   std::vector<std::pair<std::string, std::pair<double, const char*>>> figures;
   try {
-    const std::vector<double> asio_rtts = asio_latency(asio_port, seconds);
-    const std::vector<double> rpc_rtts = rpc_latency(rpc_addr, seconds);
+    const bool do_asio = only != "rpc", do_rpc = only != "asio";
+    const std::vector<double> asio_rtts =
+        do_asio ? asio_latency(asio_port, seconds) : std::vector<double>{};
+    const std::vector<double> rpc_rtts =
+        do_rpc ? rpc_latency(rpc_addr, seconds) : std::vector<double>{};
     // Throughput rounds alternate, so a noisy spell of the machine hits both sides alike; each
     // side's figure is the median of its rounds.
+    // Each side's CPU time per message (client and server) and time spent waiting for a CPU
+    // show where a busy machine's loss goes.
     std::vector<double> asio_rates, rpc_rates, per_write;
+    RoundCost asio_cost, rpc_cost;
+    const std::string self_stat = "/proc/thread-self/schedstat";
+    const std::string asio_stat = fmt::format("/proc/{}/schedstat", asio_pid);
+    const std::string rpc_stat = fmt::format("/proc/{}/schedstat", rpc_pid);
     for (int r = 0; r < rounds; ++r) {
-      asio_rates.push_back(asio_throughput(asio_port, seconds));
+      if (do_asio) {
+        const SchedTimes c0 = sched_times(self_stat), s0 = sched_times(asio_stat);
+        asio_rates.push_back(asio_throughput(asio_port, seconds));
+        asio_cost.add(c0, sched_times(self_stat), s0, sched_times(asio_stat),
+                      asio_rates.back() * seconds);
+      }
+      if (!do_rpc) continue;
+      const SchedTimes c0 = sched_times(self_stat), s0 = sched_times(rpc_stat);
       const RpcThroughput t = rpc_throughput(rpc_addr, seconds);
+      rpc_cost.add(c0, sched_times(self_stat), s0, sched_times(rpc_stat), t.msgs_per_s * seconds);
       rpc_rates.push_back(t.msgs_per_s);
       per_write.push_back(t.messages_per_write);
     }
     const double asio_rate = median(asio_rates), rpc_rate = median(rpc_rates);
     const double rpc_p50 = percentile(rpc_rtts, 0.5), asio_p50 = percentile(asio_rtts, 0.5);
+    const double rpc_p99 = percentile(rpc_rtts, 0.99), asio_p99 = percentile(asio_rtts, 0.99);
     figures = {
         {"rpc_rtt_p50_us", {rpc_p50, "us"}},
-        {"rpc_rtt_p99_us", {percentile(rpc_rtts, 0.99), "us"}},
+        {"rpc_rtt_p99_us", {rpc_p99, "us"}},
         {"asio_rtt_p50_us", {asio_p50, "us"}},
-        {"asio_rtt_p99_us", {percentile(asio_rtts, 0.99), "us"}},
+        {"asio_rtt_p99_us", {asio_p99, "us"}},
         {"rtt_p50_ratio", {rpc_p50 / asio_p50, "x"}},
+        {"rtt_p99_ratio", {rpc_p99 / asio_p99, "x"}},
         {"rpc_msgs_per_s", {rpc_rate, "msgs/s"}},
         {"asio_msgs_per_s", {asio_rate, "msgs/s"}},
         {"rpc_client_messages_per_write", {median(per_write), "msgs"}},
         {"msgs_per_s_ratio", {rpc_rate / asio_rate, "x (target >= 0.5)"}},
+        {"rpc_client_cpu_us_per_msg", {rpc_cost.per_msg_us(rpc_cost.client.run_s), "us"}},
+        {"rpc_server_cpu_us_per_msg", {rpc_cost.per_msg_us(rpc_cost.server.run_s), "us"}},
+        {"asio_client_cpu_us_per_msg", {asio_cost.per_msg_us(asio_cost.client.run_s), "us"}},
+        {"asio_server_cpu_us_per_msg", {asio_cost.per_msg_us(asio_cost.server.run_s), "us"}},
+        {"rpc_cpu_wait_us_per_msg",
+         {rpc_cost.per_msg_us(rpc_cost.client.wait_s + rpc_cost.server.wait_s), "us"}},
+        {"asio_cpu_wait_us_per_msg",
+         {asio_cost.per_msg_us(asio_cost.client.wait_s + asio_cost.server.wait_s), "us"}},
+        {"rpc_msgs_per_cpu_slice", {rpc_cost.msgs_per_slice(), "msgs"}},
+        {"asio_msgs_per_cpu_slice", {asio_cost.msgs_per_slice(), "msgs"}},
     };
   } catch (const std::exception& e) {
     std::fprintf(stderr, "net-bench: %s\n", e.what());
@@ -322,6 +401,9 @@ int main(int argc, char** argv) {
   ::kill(rpc_pid, SIGKILL);
   ::waitpid(asio_pid, nullptr, 0);
   ::waitpid(rpc_pid, nullptr, 0);
+  if (!only.empty()) {
+    std::erase_if(figures, [&](const auto& f) { return !f.first.starts_with(only + "_"); });
+  }
   if (figures.empty()) return 1;
   if (json) {
     std::string out = "{";

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -101,6 +102,19 @@ class AsioConnection final : public flow::IConnection,
     ASSERT(!buffer.empty());
     if (failed_) return Error(ErrorCode::connection_failed);
     if (pending_begin_ < pending_end_) return copy_pending(buffer);
+    // Bytes already in the socket are read at once. Through the reactor even a read that is
+    // done at once posts its completion: the reader parks, and the loop runs the reactor twice
+    // (two epoll_waits) before it resumes. Direct reads are budgeted so that a peer that keeps
+    // the socket full still lets the loop poll the world (see kDirectOpsMax).
+    if (direct_reads_left_ > 0) {
+      --direct_reads_left_;
+      const ssize_t n = ::recv(socket_.native_handle(), buffer.data(), buffer.size(), MSG_DONTWAIT);
+      if (n > 0) return static_cast<size_t>(n);
+      if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        failed_ = true;  // the peer closed the connection, or it failed
+        return Error(ErrorCode::connection_failed);
+      }
+    }
     flow::Promise<size_t> p;
     flow::Future<size_t> f = p.get_future();
     pending_begin_ = pending_end_ = 0;
@@ -113,6 +127,7 @@ class AsioConnection final : public flow::IConnection,
             return;
           }
           self->pending_end_ = n;
+          self->direct_reads_left_ = kDirectOpsMax;
           // Copy out only for a reader still waiting; otherwise keep the bytes for the next read.
           if (p.future_count() > 0 && p.can_be_set()) p.send(self->copy_pending(buffer));
         });
@@ -121,6 +136,24 @@ class AsioConnection final : public flow::IConnection,
 
   flow::Future<flow::Void> write(std::span<const uint8_t> data) override {
     if (failed_) return Error(ErrorCode::connection_failed);
+    // Most writes fit in the socket's buffer: hand them over at once. Through the reactor, a
+    // write that completes at once still posts its completion, so the writer parks and the loop
+    // runs the reactor twice (two epoll_waits) before it resumes: 4 of a loaded RPC client's 9
+    // system calls per 64 messages. Only what the socket does not take goes through the reactor.
+    if (direct_writes_left_ > 0) {
+      --direct_writes_left_;
+      const ssize_t sent =
+          ::send(socket_.native_handle(), data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        failed_ = true;
+        return Error(ErrorCode::connection_failed);
+      }
+      if (sent > 0) {
+        ASSERT_LE(static_cast<size_t>(sent), data.size());
+        data = data.subspan(static_cast<size_t>(sent));
+        if (data.empty()) return flow::Void{};
+      }
+    }
     auto owned = std::make_shared<std::vector<uint8_t>>(data.begin(), data.end());
     flow::Promise<flow::Void> p;
     flow::Future<flow::Void> f = p.get_future();
@@ -131,6 +164,7 @@ class AsioConnection final : public flow::IConnection,
             self->failed_ = true;
             p.send_error(Error(ErrorCode::connection_failed));
           } else {
+            self->direct_writes_left_ = kDirectOpsMax;
             p.send();
           }
         });
@@ -148,6 +182,10 @@ class AsioConnection final : public flow::IConnection,
 
  private:
   static constexpr size_t kReadBytes = 64 * 1024;
+  // Reads (writes) in a row done at once, without the reactor, before one goes through it: an
+  // actor whose every read is ready never parks, and the loop polls the world only when the
+  // current actor parks or yields.
+  static constexpr int kDirectOpsMax = 64;
 
   size_t copy_pending(std::span<uint8_t> buffer) {
     const size_t n = std::min(buffer.size(), pending_end_ - pending_begin_);
@@ -162,6 +200,8 @@ class AsioConnection final : public flow::IConnection,
   std::unique_ptr<uint8_t[]> pending_{new uint8_t[kReadBytes]};
   size_t pending_begin_ = 0;
   size_t pending_end_ = 0;
+  int direct_reads_left_ = kDirectOpsMax;
+  int direct_writes_left_ = kDirectOpsMax;
   bool failed_ = false;
 };
 
