@@ -467,15 +467,26 @@ void DiskQueue::recover(const std::string& name) {
     }
     if (wrote) flow::sync_or_fail_stop(*files_[i].file);
   }
-  // What follows the log in the active file, and all of a stale file, is cut off — but never below
-  // the preallocated size, so that what recovery writes next, and the commits after it, find
-  // their space taken already. What is left there is either older than the log or scrubbed.
-  const auto cut = [this](File& f, int64_t size) {
-    size = std::max(size, options_.file_bytes);
+  // What follows the log in the active file, and all of a stale file, is cut off: no byte of a
+  // torn commit may stay there, for a later write over part of it could make it whole again (an
+  // old header, with a payload that happens to match, would then read as a new record). Then the
+  // file gets its preallocated size back, as zeros: the space the cut freed, so this needs none.
+  const auto cut = [this, &name](File& f, int64_t size) {
     if (f.size <= size) return;
     flow::wait(f.file->truncate(size));
-    flow::sync_or_fail_stop(*f.file);
     f.size = size;
+    if (size < options_.file_bytes) {
+      try {
+        flow::wait(f.file->allocate(options_.file_bytes));
+        f.size = options_.file_bytes;
+      } catch (const Error& e) {
+        if (e.code() != ErrorCode::disk_full) throw;
+        flow::TraceEvent(flow::SevWarnAlways, "DiskQueueNotPreallocated")
+            .detail("Queue", name)
+            .detail("File", f.file->path());
+      }
+    }
+    flow::sync_or_fail_stop(*f.file);
   };
   cut(files_[active_], act.end);
   if (other != older) cut(files_[other], 0);

@@ -29,8 +29,9 @@
 //
 // Recovery first syncs both files, so it never builds on records whose commit's sync failed.
 // Afterwards it makes the leftovers of a torn commit unreadable and cuts each file after the end
-// of the log (never below file_bytes), so those records can never be read as the continuation of
-// records written later under the same numbers. It asserts its own result.
+// of the log (then gives it back its preallocated size, as zeros), so those records can never be
+// read as the continuation of records written later under the same numbers. It asserts its own
+// result.
 //
 // Memory: the records pushed and not yet committed, and what open() recovered (handed to the
 // caller, who must hold what it has not popped anyway). Recovery reads each file whole, in 1 MiB

@@ -163,7 +163,7 @@ TEST_CASE("disk queue: after a power loss at a random moment, recovery is a comm
   // 1,000 seeds, and two that once failed: 951 (a torn first commit of a lap, read from its
   // copies, then unreadable at the next recovery) and 2498 (leftovers of a torn commit taken for
   // the new records of the same numbers).
-  std::vector<uint64_t> seeds = {951, 2498};
+  std::vector<uint64_t> seeds = {951, 2498, 32094, 44579};
   for (uint64_t seed = 100; seed < 1100; ++seed)
     seeds.push_back(seed);
   for (const uint64_t seed : seeds) {
