@@ -26,6 +26,12 @@ class IReactor {
   // Called between tasks from time to time: deliver outside events that are ready now, without
   // blocking, so that a busy scheduler does not starve I/O.
   virtual void poll_ready_events() {}
+
+  // Whether this thread has lately waited for a CPU (the machine has more runnable threads than
+  // CPUs). Work handed to a peer early then gains no parallelism and only costs extra writes and
+  // wake-ups, so the wire batches instead. Always false in simulation, where it would make a run
+  // depend on the machine.
+  virtual bool cpu_contended() const { return false; }
 };
 
 // The minimal deterministic world: no outside events, and time that jumps to the next timer

@@ -58,6 +58,8 @@ class Runtime {
   uint64_t seed() const { return options_.seed; }
   bool simulated() const { return options_.simulated; }
   Time now() const { return scheduler_->now(); }
+  // See IReactor::cpu_contended.
+  bool cpu_contended() const { return scheduler_->reactor().cpu_contended(); }
 
   DeterministicRandom& random() { return random_; }
   TraceLog& trace() { return trace_; }

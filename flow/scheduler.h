@@ -47,6 +47,7 @@ class Scheduler : public SchedulerCore {
   Scheduler& operator=(const Scheduler&) = delete;
 
   Time now() const { return reactor_.now(); }
+  IReactor& reactor() const { return reactor_; }
   Process& current_process() const { return *current_process_; }
 
   // Starts `a` in `process` and runs it until its first unready wait. May suspend the caller.
