@@ -84,9 +84,12 @@ class AsioReactor final : public flow::IReactor {
 
  private:
   static constexpr auto kPollGap = std::chrono::microseconds(50);
-  // cpu_contended(): over windows of at least kContentionWindow, this thread waited in a run
-  // queue for more than 1/kContendedShare of the window's time.
+  // cpu_contended(): over a window of at least kContentionWindow, this thread waited in a run
+  // queue for more than 1/kContendedShare of the window's time; it stays so for kContendedHold
+  // after such a window (a busy machine is busy for a while, and a short window of no waiting
+  // says little).
   static constexpr auto kContentionWindow = std::chrono::milliseconds(5);
+  static constexpr auto kContendedHold = std::chrono::milliseconds(200);
   static constexpr int64_t kContendedShare = 20;
 
   void poll() {
@@ -96,7 +99,7 @@ class AsioReactor final : public flow::IReactor {
     if (last_look_ - window_start_ >= kContentionWindow) sample_cpu_wait();
   }
 
-  bool cpu_contended() const override { return contended_; }
+  bool cpu_contended() const override { return last_look_ < contended_until_; }
 
   // Reads the kernel's run-queue wait of this thread (schedstat: "run_ns wait_ns slices").
   void sample_cpu_wait() {
@@ -113,7 +116,9 @@ class AsioReactor final : public flow::IReactor {
     const int64_t window_ns =
         std::chrono::duration_cast<std::chrono::nanoseconds>(last_look_ - window_start_).count();
     const auto waited_ns = static_cast<int64_t>(wait_ns - last_wait_ns_);
-    if (last_wait_ns_ != 0) contended_ = waited_ns * kContendedShare > window_ns;
+    if (last_wait_ns_ != 0 && waited_ns * kContendedShare > window_ns) {
+      contended_until_ = last_look_ + kContendedHold;
+    }
     last_wait_ns_ = wait_ns;
     window_start_ = last_look_;
   }
@@ -124,7 +129,7 @@ class AsioReactor final : public flow::IReactor {
   SteadyClock::time_point window_start_{};
   int schedstat_fd_ = -2;  // -2: not opened yet; -1: not available
   unsigned long long last_wait_ns_ = 0;
-  bool contended_ = false;
+  SteadyClock::time_point contended_until_{};
 };
 
 class SteadyProcessClock final : public flow::IClock {
