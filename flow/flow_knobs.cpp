@@ -25,6 +25,10 @@ void FlowKnobs::declare(KnobSet& set) {
                       [](DeterministicRandom& r, double& v) {
                         if (r.random_bool(0.25)) v = 0.5 + r.random01() * 4.5;
                       });
+  set.declare<double>("connection_idle_timeout_seconds", &connection_idle_timeout_seconds,
+                      [](DeterministicRandom& r, double& v) {
+                        if (r.random_bool(0.25)) v = 1.0 + r.random01() * 14.0;
+                      });
   set.declare<int64_t>("endpoint_queue_max", &endpoint_queue_max);
   set.declare<int64_t>("endpoint_queue_bytes_max", &endpoint_queue_bytes_max);
   set.declare<int64_t>("connection_send_queue_bytes_max", &connection_send_queue_bytes_max);

@@ -21,9 +21,12 @@ struct FlowKnobs {
   // Reconnection backoff after a failed connection: starts here, doubles to the max, with jitter.
   double initial_reconnect_seconds = 0.05;
   double max_reconnect_seconds = 2.0;
-  // A connection that moves no bytes either way for this long is pinged, and closed (IdleTimeout)
-  // if the ping then goes unanswered as long again.
+  // A connection that moves no bytes either way for this long is pinged. With requests
+  // outstanding, it is closed (IdleTimeout) if the ping then goes unanswered as long again;
+  // without, if it goes unanswered for connection_idle_timeout_seconds (a busy peer is not a dead
+  // one, and only the failure monitor is waiting for the verdict).
   double connection_idle_seconds = 2.0;
+  double connection_idle_timeout_seconds = 10.0;
   // Requests waiting in one endpoint's queue, and bytes of requests an endpoint holds (waiting or
   // being served); a request beyond either gets endpoint_queue_full (net/request_quota.h).
   int64_t endpoint_queue_max = 100'000;

@@ -276,6 +276,8 @@ void Channel::write_loop() {
 void Channel::idle_loop() {
   const auto& knobs = flow::Runtime::checked_current().knobs();
   const flow::Duration idle(static_cast<int64_t>(knobs.connection_idle_seconds * 1e9));
+  const flow::Duration idle_timeout(
+      static_cast<int64_t>(knobs.connection_idle_timeout_seconds * 1e9));
   bool pinged = false;
   flow::Time pinged_at{};
   for (;;) {
@@ -290,10 +292,15 @@ void Channel::idle_loop() {
       continue;
     }
     // Silent, requests outstanding or not: a peer that lost power must be noticed by whoever is
-    // connected to it, server or client. Closed only once a ping has had a whole period to come
-    // back (a late timer, after this process was busy, does not count against the peer).
-    if (pinged && now - pinged_at >= idle) {
-      CODE_PROBE(true, "an idle connection whose peer did not answer a ping is closed");
+    // connected to it, server or client. With requests outstanding someone waits for answers, so
+    // a ping unanswered for `idle` closes the connection; without, the verdict only updates the
+    // failure monitor, and a peer busy for a few seconds (a large message to encode on a loaded
+    // machine) must not be cut off, so it gets `idle_timeout`. A late timer, after this process
+    // itself was busy, does not count against the peer: the ping's clock starts when it is sent.
+    const flow::Duration patience = outstanding_ > 0 ? idle : std::max(idle, idle_timeout);
+    if (pinged && now - pinged_at >= patience && now - last_heard >= patience) {
+      CODE_PROBE(outstanding_ > 0, "a connection with requests outstanding times out its ping");
+      CODE_PROBE(outstanding_ == 0, "an idle connection times out its ping");
       throw Error(ErrorCode::timed_out);
     }
     if (!pinged) {

@@ -7,10 +7,14 @@
 //     named that address as the peer's listening address (its IP checked against the socket's).
 //   - It becomes failed when the last such connection ends, for any reason (closed by either
 //     side, reset, a checksum or verification failure, or the idle monitor: a peer silent through
-//     a ping for two connection_idle_seconds periods), or when an attempt to connect fails while
-//     none is up. Before any of these it is unknown.
-//   - So a peer that loses power is noticed within about three connection_idle_seconds by every
-//     process connected to it, client or server, busy or idle.
+//     a ping — for connection_idle_seconds while requests to it are outstanding, for
+//     connection_idle_timeout_seconds otherwise), or when an attempt to connect fails while none
+//     is up. Before any of these it is unknown.
+//   - So a peer that loses power is noticed by every process connected to it, client or server:
+//     within about 3 × connection_idle_seconds (6 s) by one waiting for a reply from it, and
+//     within 3 × connection_idle_seconds + connection_idle_timeout_seconds (16 s) by one that is
+//     not. A role that needs the faster verdict keeps a request outstanding (FoundationDB's
+//     waitFailure does the same).
 // Roles wait on on_failed() to notice a peer going away, and on on_available() to learn it is
 // back; while anyone waits on on_available(), the transport keeps trying to connect (with its
 // usual backoff), so "back" is noticed without traffic.

@@ -15,9 +15,10 @@
 // delivered.
 //
 // A connection that moves no bytes either way for connection_idle_seconds is pinged, whether or
-// not requests are outstanding on it, and closed if the ping goes unanswered as long again: a
-// peer that vanished without closing (a machine that lost power) is noticed by clients and
-// servers alike. A large message being written or read counts as movement.
+// not requests are outstanding on it, and closed if the ping goes unanswered as long again (with
+// requests outstanding) or for connection_idle_timeout_seconds (without): a peer that vanished
+// without closing (a machine that lost power) is noticed by clients and servers alike. A large
+// message being written or read counts as movement.
 //
 // Bounds (what a peer can make this process hold): a frame from a peer that has not yet sent its
 // Hello is at most 4 KiB, and a large frame's buffer grows only with the bytes that arrive; each

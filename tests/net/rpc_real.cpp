@@ -70,7 +70,16 @@ int serve(const std::string& address) {
   flow::Runtime rt(real_options(world, "rpc-server"));
   world.attach(rt.main_process(), "/tmp");
   rt.main_process().set_address(parsed.get());
-  rt.run([] { nt::run_test_server(); });
+  rt.run([&rt] {
+    // Killed, never ended: keep the trace on disk as it grows, for a failing suite to show.
+    flow::Future<flow::Void> flusher = flow::spawn([&rt] {
+      for (;;) {
+        flow::wait(flow::delay(100ms));
+        rt.trace().flush();
+      }
+    });
+    nt::run_test_server();
+  });
   return 0;
 }
 
