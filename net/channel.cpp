@@ -21,7 +21,7 @@ using flow::Error;
 using flow::ErrorCode;
 
 Channel::Channel(Transport& transport, Kind kind, flow::NetworkAddress peer)
-    : transport_(&transport), kind_(kind), peer_(peer) {
+    : transport_(&transport), kind_(kind), id_(transport.register_channel(this)), peer_(peer) {
   const auto& knobs = flow::Runtime::checked_current().knobs();
   // A queue smaller than one largest frame could never send that message.
   send_queue_bytes_max_ =
@@ -281,11 +281,15 @@ void Channel::idle_loop() {
   bool pinged = false;
   flow::Time pinged_at{};
   for (;;) {
+    const flow::Time due = flow::now() + idle;
     flow::wait(flow::delay(idle));
     if (closed_) return;
     // A connection that moves bytes either way is alive: a large message being written or read
     // can keep a peer from answering a ping for longer than `idle`.
     const flow::Time now = flow::now();
+    // This process itself was stalled (a long synchronous step, a loaded machine): the peer's
+    // answer may be sitting unread in the socket, so this round gives no verdict.
+    const bool stalled = now - due >= idle / 2;
     const flow::Time last_heard = std::max(last_received_, last_progress_);
     if (now - last_heard < idle) {
       pinged = false;
@@ -299,9 +303,16 @@ void Channel::idle_loop() {
     // itself was busy, does not count against the peer: the ping's clock starts when it is sent.
     const flow::Duration patience = outstanding_ > 0 ? idle : std::max(idle, idle_timeout);
     if (pinged && now - pinged_at >= patience && now - last_heard >= patience) {
-      CODE_PROBE(outstanding_ > 0, "a connection with requests outstanding times out its ping");
-      CODE_PROBE(outstanding_ == 0, "an idle connection times out its ping");
-      throw Error(ErrorCode::timed_out);
+      if (stalled) continue;
+      // Let the reader take whatever has arrived before giving the verdict.
+      flow::wait(flow::delay(std::min<flow::Duration>(idle / 10, std::chrono::milliseconds(100))));
+      if (closed_) return;
+      if (flow::now() - std::max(last_received_, last_progress_) >= patience) {
+        CODE_PROBE(outstanding_ > 0, "a connection with requests outstanding times out its ping");
+        CODE_PROBE(outstanding_ == 0, "an idle connection times out its ping");
+        throw Error(ErrorCode::timed_out);
+      }
+      continue;
     }
     if (!pinged) {
       send_envelope(Token{}, Token{}, 0, {}, /*ping=*/true, /*pong=*/false);

@@ -21,6 +21,7 @@
 #include "flow/network.h"
 #include "flow/time.h"
 #include "net/endpoint.h"
+#include "net/transport.h"
 
 namespace net {
 
@@ -39,6 +40,8 @@ class Channel : public std::enable_shared_from_this<Channel> {
   Channel& operator=(const Channel&) = delete;
 
   Kind kind() const { return kind_; }
+  // This channel's id in its transport (valid until it closes).
+  ChannelId id() const { return id_; }
   const flow::NetworkAddress& peer() const { return peer_; }
   bool closed() const { return closed_; }
   bool handshake_done() const { return handshake_done_; }
@@ -82,6 +85,7 @@ class Channel : public std::enable_shared_from_this<Channel> {
 
   Transport* transport_;  // null once closed
   Kind kind_;
+  ChannelId id_;
   flow::NetworkAddress peer_;
   std::shared_ptr<flow::IConnection> connection_;
   std::vector<uint8_t> out_;

@@ -59,25 +59,20 @@ class ReplyPromise {
  public:
   // An empty promise: what a one-way message carries. Sending on it does nothing.
   ReplyPromise() = default;
-  // A reply to `reply_to` over `channel`, sent through `transport` while it lives (`alive`).
-  ReplyPromise(Transport& transport, std::weak_ptr<Channel> channel, Token reply_to)
-      : transport_(&transport),
-        alive_(transport.endpoints()),
-        channel_(std::move(channel)),
-        reply_to_(reply_to),
+  // A reply to `reply_to` over `channel` of the transport `life` names, while both exist.
+  ReplyPromise(TransportRef life, ChannelId channel, Token reply_to)
+      : life_(std::move(life)), channel_(channel), reply_to_(reply_to),
         armed_(!reply_to.is_zero()) {}
   ReplyPromise(ReplyPromise&& o) noexcept
-      : transport_(o.transport_),
-        alive_(std::move(o.alive_)),
-        channel_(std::move(o.channel_)),
+      : life_(std::move(o.life_)),
+        channel_(o.channel_),
         reply_to_(o.reply_to_),
         armed_(std::exchange(o.armed_, false)) {}
   ReplyPromise& operator=(ReplyPromise&& o) noexcept {
     if (this != &o) {
       abandon();
-      transport_ = o.transport_;
-      alive_ = std::move(o.alive_);
-      channel_ = std::move(o.channel_);
+      life_ = std::move(o.life_);
+      channel_ = o.channel_;
       reply_to_ = o.reply_to_;
       armed_ = std::exchange(o.armed_, false);
     }
@@ -93,8 +88,8 @@ class ReplyPromise {
 
   void send(const Rep& reply) {
     if (!std::exchange(armed_, false)) return;
-    Transport* t = transport();
-    if (t == nullptr) return;
+    Transport* t = life_.get();
+    if (t == nullptr) return;  // the process's state ended (a kill) since the request came
     encode_message(t->message_builder(), reply);
     t->send_reply(channel_, reply_to_,
                   {t->message_builder().GetBufferPointer(), t->message_builder().GetSize()}, 0);
@@ -102,19 +97,16 @@ class ReplyPromise {
   // Sends `e` as the reply. A local-only error (operation_cancelled, ...) goes as broken_promise.
   void send_error(flow::Error e) {
     if (!std::exchange(armed_, false)) return;
-    if (Transport* t = transport()) t->send_reply(channel_, reply_to_, {}, error_to_wire(e));
+    if (Transport* t = life_.get()) t->send_reply(channel_, reply_to_, {}, error_to_wire(e));
   }
 
  private:
-  // The transport, unless the process's state ended (a kill) since the request came.
-  Transport* transport() const { return alive_.expired() ? nullptr : transport_; }
   void abandon() {
     if (armed_) send_error(flow::Error(flow::ErrorCode::broken_promise));
   }
 
-  Transport* transport_ = nullptr;
-  std::weak_ptr<EndpointTable> alive_;  // the transport's table: expires with the transport
-  std::weak_ptr<Channel> channel_;
+  TransportRef life_;
+  ChannelId channel_ = 0;
   Token reply_to_;
   bool armed_ = false;
 };
@@ -196,7 +188,8 @@ class RequestQueue final : public MessageReceiver {
   bool receive(std::span<const uint8_t> body, const MessageContext& context) override {
     flow::ErrorOr<Req> request = decode_message<Req>(body);
     if (!request.ok()) return false;
-    ReplyPromise<Rep> reply(transport_, context.channel->weak_from_this(), context.reply_to);
+    ReplyPromise<Rep> reply(context.reply_to.is_zero() ? TransportRef() : transport_.life(),
+                            context.channel_id, context.reply_to);
     if (!quota_->admit(requests_.size(), body.size())) {
       transport_.count_refused_request();
       reply.send_error(flow::Error(flow::ErrorCode::endpoint_queue_full));

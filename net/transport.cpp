@@ -96,6 +96,7 @@ uint64_t draw_nonce() {
 
 Transport::Transport(flow::Process& process)
     : process_(process),
+      life_(new TransportLife(this)),
       endpoints_(std::make_shared<EndpointTable>(draw_nonce())),
       failure_monitor_(*this),
       message_builder_(1024) {
@@ -116,6 +117,33 @@ Transport::~Transport() {
   loopback_->detach();
   loopback_->close("TransportDestroyed");
   if (listener_) listener_->close();
+  life_->transport_ = nullptr;
+  life_->del_ref();
+}
+
+ChannelId Transport::register_channel(Channel* channel) {
+  uint32_t index;
+  if (!free_channel_slots_.empty()) {
+    index = free_channel_slots_.back();
+    free_channel_slots_.pop_back();
+  } else {
+    ASSERT_MSG(channel_slots_.size() < UINT32_MAX, "too many channels");
+    index = static_cast<uint32_t>(channel_slots_.size());
+    channel_slots_.emplace_back();
+  }
+  ChannelSlot& slot = channel_slots_[index];
+  ASSERT(slot.channel == nullptr);
+  slot.channel = channel;
+  return (static_cast<uint64_t>(slot.generation) << 32) | index;
+}
+
+void Transport::unregister_channel(ChannelId id) {
+  const auto index = static_cast<uint32_t>(id);
+  ASSERT_MSG(find_channel(id) != nullptr, "channel {:#x} unregistered twice", id);
+  ChannelSlot& slot = channel_slots_[index];
+  slot.channel = nullptr;
+  ++slot.generation;  // the old id now finds nothing
+  free_channel_slots_.push_back(index);
 }
 
 Transport& Transport::current() {
@@ -161,10 +189,10 @@ void Transport::send_request(const Endpoint& destination, std::span<const uint8_
   trim_builders();
 }
 
-void Transport::send_reply(const std::weak_ptr<Channel>& channel, Token reply_to,
-                           std::span<const uint8_t> body, int32_t error) {
-  std::shared_ptr<Channel> c = channel.lock();
-  if (!c || c->closed()) {
+void Transport::send_reply(ChannelId channel, Token reply_to, std::span<const uint8_t> body,
+                           int32_t error) {
+  Channel* c = find_channel(channel);
+  if (c == nullptr || c->closed()) {
     ++counters_.replies_undeliverable;
     return;
   }
@@ -225,6 +253,7 @@ void Transport::channel_up(Channel& channel) {
 }
 
 void Transport::channel_down(Channel& channel) {
+  unregister_channel(channel.id());
   ++counters_.connections_closed;
   if (channel.kind() == Channel::Kind::kLoopback) return;
   if (channel.kind() == Channel::Kind::kOutgoing) {
@@ -274,7 +303,7 @@ bool Transport::dispatch(std::span<const uint8_t> payload, Channel& from) {
         .detail("Token", f.destination.to_string())
         .detail("Peer", from.peer().to_string());
     if (!f.reply_to.is_zero())
-      send_reply(from.weak_from_this(), f.reply_to, {},
+      send_reply(from.id(), f.reply_to, {},
                  static_cast<int32_t>(ErrorCode::broken_promise));
     return true;
   }
@@ -286,7 +315,7 @@ bool Transport::dispatch(std::span<const uint8_t> payload, Channel& from) {
     std::memcpy(aligned.data(), body.data(), body.size());
     body = aligned.bytes();
   }
-  const MessageContext context{f.reply_to, f.error, &from};
+  const MessageContext context{f.reply_to, f.error, &from, from.id()};
   if (!receiver->receive(body, context)) {
     flow::TraceEvent(flow::SevWarnAlways, "MalformedMessage")
         .detail("Token", f.destination.to_string())

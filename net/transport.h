@@ -36,6 +36,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "flow/actor_collection.h"
@@ -53,12 +54,18 @@ inline constexpr uint64_t kProtocolVersion = 0x5354'5241'0000'0002ULL;
 class Channel;
 class Transport;
 
+// Names one channel of a transport for as long as it is open: a slot and its generation, so an
+// id whose channel closed finds nothing, even after the slot is reused.
+using ChannelId = uint64_t;
+
+
 // What a receiver learns about a message besides its body.
 struct MessageContext {
   Token reply_to;              // nonzero for requests
   int32_t error = 0;           // nonzero for error replies
   Channel* channel = nullptr;  // the connection it came on (replies go back on it); valid only
                                // during receive()
+  ChannelId channel_id = 0;    // the same, as an id that stays safe to hold
 };
 
 class MessageReceiver {
@@ -109,6 +116,54 @@ class EndpointTable {
   std::vector<uint32_t> free_slots_;  // reused last-freed first: the hot ones
   std::map<Token, MessageReceiver*> fixed_;
   size_t size_ = 0;
+};
+
+// Whether a transport still exists, for objects of its process that may be destroyed after it (a
+// kill ends the transport before the actors' leftovers): reply promises keep one. Counted without
+// atomics (one thread), because every request makes and drops a reference.
+class TransportLife {
+ public:
+  explicit TransportLife(Transport* t) : transport_(t) {}
+  TransportLife(const TransportLife&) = delete;
+  TransportLife& operator=(const TransportLife&) = delete;
+  // The transport, or null once it is gone.
+  Transport* transport() const { return transport_; }
+  void add_ref() { ++refs_; }
+  void del_ref() {
+    if (--refs_ == 0) delete this;
+  }
+
+ private:
+  friend class Transport;
+  ~TransportLife() = default;
+  Transport* transport_;
+  int64_t refs_ = 1;  // the transport's own
+};
+
+// A counted reference to a TransportLife. Moves are free; copies count.
+class TransportRef {
+ public:
+  TransportRef() = default;
+  explicit TransportRef(TransportLife* life) : life_(life) {
+    if (life_) life_->add_ref();
+  }
+  TransportRef(TransportRef&& o) noexcept : life_(std::exchange(o.life_, nullptr)) {}
+  TransportRef& operator=(TransportRef&& o) noexcept {
+    if (this != &o) {
+      if (life_) life_->del_ref();
+      life_ = std::exchange(o.life_, nullptr);
+    }
+    return *this;
+  }
+  TransportRef(const TransportRef&) = delete;
+  TransportRef& operator=(const TransportRef&) = delete;
+  ~TransportRef() {
+    if (life_) life_->del_ref();
+  }
+  Transport* get() const { return life_ ? life_->transport() : nullptr; }
+
+ private:
+  TransportLife* life_ = nullptr;
 };
 
 // Figures a benchmark or a test reads.
@@ -184,10 +239,12 @@ class Transport final : public flow::ProcessExtension {
   // has). Throws message_too_large (and then `reply` never pended).
   void send_request(const Endpoint& destination, std::span<const uint8_t> body,
                     PendingReply& reply);
-  // Sends a reply (error != 0: an error reply with no body) on `channel`; if that connection is
-  // gone the reply is dropped and counted.
-  void send_reply(const std::weak_ptr<Channel>& channel, Token reply_to,
-                  std::span<const uint8_t> body, int32_t error);
+  // Sends a reply (error != 0: an error reply with no body) on channel `channel`; if that
+  // connection is gone the reply is dropped and counted.
+  void send_reply(ChannelId channel, Token reply_to, std::span<const uint8_t> body,
+                  int32_t error);
+  // A counted handle that tells whether this transport still exists.
+  TransportRef life() const { return TransportRef(life_); }
 
   // An endpoint refused a request or message (its RequestQuota was exhausted).
   void count_refused_request() { ++counters_.requests_refused; }
@@ -214,8 +271,24 @@ class Transport final : public flow::ProcessExtension {
   void channel_down(Channel& channel);
   // Hands one verified envelope to its receiver. Returns false if the connection must close.
   bool dispatch(std::span<const uint8_t> payload, Channel& from);
+  // Open channels by id (see ChannelId): a channel registers when made, and leaves when it ends.
+  ChannelId register_channel(Channel* channel);
+  void unregister_channel(ChannelId id);
+  Channel* find_channel(ChannelId id) const {
+    const auto index = static_cast<uint32_t>(id);
+    if (index < channel_slots_.size() && channel_slots_[index].generation == (id >> 32))
+      return channel_slots_[index].channel;
+    return nullptr;
+  }
+  struct ChannelSlot {
+    Channel* channel = nullptr;
+    uint32_t generation = 0;
+  };
   flow::Process& process_;
+  TransportLife* life_;
   std::shared_ptr<EndpointTable> endpoints_;
+  std::vector<ChannelSlot> channel_slots_;
+  std::vector<uint32_t> free_channel_slots_;
   FailureMonitor failure_monitor_;
   TransportCounters counters_;
   std::map<flow::NetworkAddress, PeerState> peers_;

@@ -377,7 +377,9 @@ struct AsioWorld::Impl {
     return f;
   }
 
-  asio::io_context io;
+  // Sockets and timers are touched by this thread alone, so the reactor's per-descriptor locks
+  // are off; the I/O threads only post completions, which keeps the scheduler's own lock on.
+  asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   BlockingPool pool;  // after io: its jobs post their results there until it is joined
   AsioReactor reactor;
   SteadyProcessClock clock;
