@@ -166,7 +166,7 @@ void Transport::check_size(std::span<const uint8_t> body) {
 
 void Transport::send(const Endpoint& destination, std::span<const uint8_t> body) {
   check_size(body);
-  channel_to(destination.address)->send_envelope(destination.token, Token{}, 0, body);
+  channel_to(destination.address).send_envelope(destination.token, Token{}, 0, body);
   trim_builders();
 }
 
@@ -180,12 +180,12 @@ void Transport::send_request(const Endpoint& destination, std::span<const uint8_
                              PendingReply& reply) {
   ASSERT(!reply.pending());
   check_size(body);
-  std::shared_ptr<Channel> channel = channel_to(destination.address);
+  Channel& channel = channel_to(destination.address);
   // Pending before it is sent: a loopback request may be answered (broken_promise) at once.
   reply.table_ = endpoints_.get();
   reply.token_ = endpoints_->add(&reply);
-  channel->link(reply);
-  channel->send_envelope(destination.token, reply.token_, 0, body);
+  channel.link(reply);
+  channel.send_envelope(destination.token, reply.token_, 0, body);
   trim_builders();
 }
 
@@ -205,15 +205,22 @@ void Transport::send_reply(ChannelId channel, Token reply_to, std::span<const ui
   trim_builders();
 }
 
-std::shared_ptr<Channel> Transport::channel_to(const flow::NetworkAddress& peer) {
-  if (peer == address() && address().is_set()) return loopback_;
+Channel& Transport::channel_to(const flow::NetworkAddress& peer) {
+  // Most sends go to the peer of the send before: skip the map then.
+  if (last_channel_ != nullptr && last_peer_ == peer && !last_channel_->closed())
+    return *last_channel_;
+  if (peer == address() && address().is_set()) return *loopback_;
   PeerState& state = peers_[peer];
   if (!state.channel || state.channel->closed()) {
     state.channel = std::make_shared<Channel>(*this, Channel::Kind::kOutgoing, peer);
     actors_.add(flow::spawn_in(
         process_, [this, c = state.channel, b = state.backoff_seconds] { connect_loop(c, b); }));
   }
-  return state.channel;
+  // peers_ owns the channel until another replaces it, and that happens only here, after it
+  // closed: the cached pointer is checked for closed() before use.
+  last_peer_ = peer;
+  last_channel_ = state.channel.get();
+  return *state.channel;
 }
 
 void Transport::connect_loop(std::shared_ptr<Channel> channel, double backoff_seconds) {

@@ -252,8 +252,9 @@ class Transport final : public flow::ProcessExtension {
   // A builder for encoding a message just before sending it.
   flatbuffers::FlatBufferBuilder& message_builder() { return message_builder_; }
 
-  // The connection to `peer`, made if there is none (a new attempt waits out the backoff).
-  std::shared_ptr<Channel> channel_to(const flow::NetworkAddress& peer);
+  // The connection to `peer`, made if there is none (a new attempt waits out the backoff). Valid
+  // until the next call (a closed channel is replaced then).
+  Channel& channel_to(const flow::NetworkAddress& peer);
 
  private:
   friend class Channel;
@@ -296,6 +297,9 @@ class Transport final : public flow::ProcessExtension {
   // the failure monitor's view follows them.
   std::map<flow::NetworkAddress, int64_t> connections_up_;
   std::shared_ptr<Channel> loopback_;
+  // The channel of the last channel_to() through peers_, and its peer.
+  flow::NetworkAddress last_peer_;
+  Channel* last_channel_ = nullptr;
   flatbuffers::FlatBufferBuilder message_builder_;
   std::shared_ptr<flow::IListener> listener_;
   flow::ActorCollection actors_;  // the listener and every connection's actors
