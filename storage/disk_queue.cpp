@@ -60,6 +60,8 @@ namespace {
 constexpr uint32_t kMagic = detail::kDiskQueueMagic;
 constexpr uint32_t kCopyMagic = detail::kDiskQueueCopyMagic;
 constexpr size_t kReadPiece = size_t{1} << 20;
+// The largest buffer a commit hands back for reuse (DiskQueue::spare_).
+constexpr size_t kSpareBytesMax = size_t{32} << 20;
 // At most this many bits may differ (outside the magic and the checksum) between a damaged slot
 // and a record's copy for recovery to take the slot for the record's damaged original and repair
 // it. A flipped bit or two differ by that much; another record by far more.
@@ -557,7 +559,9 @@ void DiskQueue::pop(uint64_t up_to) {
 
 void DiskQueue::commit() {
   check_usable();
-  std::vector<uint8_t> bytes = std::exchange(buffer_, {});
+  std::vector<uint8_t> bytes = std::exchange(buffer_, std::move(spare_));
+  spare_ = {};
+  buffer_.clear();
   const uint64_t last = buffered_last_;
   const uint64_t first_unpopped = buffered_first_unpopped_;
   // Commits finish in order: each waits for the one before, then writes and syncs its own.
@@ -566,7 +570,11 @@ void DiskQueue::commit() {
   try {
     flow::wait(previous);
     check_usable();
-    write_and_sync(std::move(bytes), last, first_unpopped);
+    write_and_sync(bytes, last, first_unpopped);
+    if (bytes.capacity() <= kSpareBytesMax && bytes.capacity() > spare_.capacity()) {
+      bytes.clear();
+      spare_ = std::move(bytes);
+    }
     done.send();
   } catch (const Error& e) {
     // A commit that failed or was cancelled part way leaves the files' state unknown: the queue
@@ -585,7 +593,7 @@ void DiskQueue::commit() {
   }
 }
 
-void DiskQueue::write_and_sync(std::vector<uint8_t> bytes, uint64_t last_sequence,
+void DiskQueue::write_and_sync(std::vector<uint8_t>& bytes, uint64_t last_sequence,
                                uint64_t first_unpopped) {
   if (bytes.empty()) return;
   File* target = &files_[active_];

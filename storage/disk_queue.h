@@ -33,10 +33,11 @@
 // read as the continuation of records written later under the same numbers. It asserts its own
 // result.
 //
-// Memory: the records pushed and not yet committed, and what open() recovered (handed to the
-// caller, who must hold what it has not popped anyway). Recovery reads each file whole, in 1 MiB
-// pieces, so it needs a file's size in memory for a moment. Disk: every record twice, and at
-// least file_bytes per file.
+// Memory: the records pushed and not yet committed, a spare buffer of up to twice the last
+// commit's bytes (at most 32 MiB) for the next commit to reuse, and what open() recovered
+// (handed to the caller, who must hold what it has not popped anyway). Recovery reads each file
+// whole, in 1 MiB pieces, so it needs a file's size in memory for a moment. Disk: every record
+// twice, and at least file_bytes per file.
 //
 // Errors: a sync that fails (io_error, io_timeout), in a commit or in recovery, ends the process
 // (flow::fail_stop(), see flow/process.h): what it covered may be cached and not durable, and no
@@ -117,7 +118,8 @@ class DiskQueue {
   void preallocate(const std::string& name);
   // Writes `bytes` (whole records, the last one being `last_sequence`, which says
   // `first_unpopped`) and syncs. May suspend.
-  void write_and_sync(std::vector<uint8_t> bytes, uint64_t last_sequence, uint64_t first_unpopped);
+  // `bytes` is left holding the records and their copies.
+  void write_and_sync(std::vector<uint8_t>& bytes, uint64_t last_sequence, uint64_t first_unpopped);
   void check_usable() const;
   uint64_t durable_first_unpopped_ = 1;  // first_unpopped as of the last completed commit
   uint64_t durable_through_ = 0;         // the newest record of the last completed commit
@@ -127,7 +129,11 @@ class DiskQueue {
   int active_ = 0;
   uint64_t next_sequence_ = 1;
   uint64_t first_unpopped_ = 1;
-  std::vector<uint8_t> buffer_;           // records pushed since the last commit started
+  std::vector<uint8_t> buffer_;  // records pushed since the last commit started
+  // A finished commit's buffer, emptied, for the next commit's pushes to reuse: new memory for
+  // every commit is paged in anew, and those page faults were a large part of a loading memory
+  // engine's time. Kept only up to kSpareBytesMax (disk_queue.cpp).
+  std::vector<uint8_t> spare_;
   uint64_t buffered_last_ = 0;            // the sequence of the last record in buffer_
   uint64_t buffered_first_unpopped_ = 1;  // and the first_unpopped it carries
   flow::Future<flow::Void> last_commit_;  // the commit in progress, or a ready one

@@ -3,11 +3,16 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
+#include <span>
 
+#include "flow/assert.h"
+#include "flow/code_probe.h"
 #include "flow/error.h"
 #include "flow/little_endian.h"
 #include "flow/trace_event.h"
+#include "storage/detail/logged_page_file_format.h"
 
 namespace storage {
 
@@ -16,10 +21,12 @@ using flow::ErrorCode;
 
 namespace {
 
-// Log records: [kPage][page number u64][page bytes], [kCommit][page count u64], [kRollback].
-enum RecordType : uint8_t { kPage = 1, kCommit = 2, kRollback = 3 };
-constexpr size_t kPageRecordBytes = 1 + 8 + LoggedPageFile::kPageBytes;
-constexpr size_t kCommitRecordBytes = 1 + 8;
+// Log records: storage/detail/logged_page_file_format.h (docs/storage.md is the prose).
+using detail::PageCountRecord;
+using detail::PageLogRecordType;
+using detail::PageRecordHeader;
+using detail::RollbackRecord;
+constexpr size_t kPageRecordBytes = PageRecordHeader::kBytes + LoggedPageFile::kPageBytes;
 constexpr size_t kChecksummed = LoggedPageFile::kPageBytes - LoggedPageFile::kChecksumBytes;
 
 uint64_t page_checksum(const uint8_t* page, uint64_t number) {
@@ -32,6 +39,29 @@ void stamp(uint8_t* page, uint64_t number) {
 
 bool stamped(const uint8_t* page, uint64_t number) {
   return flow::get_le(page + kChecksummed, 8) == page_checksum(page, number);
+}
+
+constexpr uint8_t record_type(PageLogRecordType t) {
+  return static_cast<uint8_t>(t);
+}
+
+// In simulation, the writer's half of a pair assertion: a page record about to be pushed parses
+// back as page `number`, whose checksum holds, with `page`'s bytes. Recovery's parse is the
+// reading half.
+bool page_record_parses_back(std::span<const uint8_t> record, uint64_t number,
+                             const uint8_t* page) {
+  if (record.size() != kPageRecordBytes) return false;
+  const PageRecordHeader h = PageRecordHeader::decode(record.data());
+  const uint8_t* logged = record.data() + PageRecordHeader::kBytes;
+  return h.type == record_type(PageLogRecordType::kPage) && h.page_number == number &&
+         stamped(logged, number) && std::memcmp(logged, page, LoggedPageFile::kPageBytes) == 0;
+}
+
+// The same for a page-count record saying `pages`.
+bool page_count_record_parses_back(std::span<const uint8_t> record, uint64_t pages) {
+  if (record.size() != PageCountRecord::kBytes) return false;
+  const PageCountRecord r = PageCountRecord::decode(record.data());
+  return r.type == record_type(PageLogRecordType::kPageCount) && r.page_count == pages;
 }
 
 }  // namespace
@@ -64,33 +94,38 @@ void LoggedPageFile::recover(const std::string& path) {
   };
   for (const DiskQueueRecord& r : records) {
     if (r.payload.empty()) corrupt("EmptyRecord");
-    switch (r.payload[0]) {
-      case kPage:
+    // The type is the first byte of every record.
+    switch (static_cast<PageLogRecordType>(r.payload[offsetof(RollbackRecord, type)])) {
+      case PageLogRecordType::kPage:
         if (r.payload.size() != kPageRecordBytes) corrupt("MalformedPageRecord");
         pending.push_back(&r);
         break;
-      case kCommit: {
-        if (r.payload.size() != kCommitRecordBytes) corrupt("MalformedCommitRecord");
+      case PageLogRecordType::kPageCount: {
+        if (r.payload.size() != PageCountRecord::kBytes) corrupt("MalformedCommitRecord");
         for (const DiskQueueRecord* p : pending) {
-          const uint64_t number = flow::get_le(p->payload.data() + 1, 8);
-          overlay_[number].assign(p->payload.begin() + 9, p->payload.end());
+          const PageRecordHeader h = PageRecordHeader::decode(p->payload.data());
+          overlay_[h.page_number].assign(p->payload.begin() + PageRecordHeader::kBytes,
+                                         p->payload.end());
         }
         pending.clear();
-        pages_ = flow::get_le(r.payload.data() + 1, 8);
+        pages_ = PageCountRecord::decode(r.payload.data()).page_count;
         overlay_.erase(overlay_.lower_bound(pages_), overlay_.end());
         ++commits;
         break;
       }
-      case kRollback:
+      case PageLogRecordType::kRollback:
+        if (r.payload.size() != RollbackRecord::kBytes) corrupt("MalformedRollbackRecord");
         pending.clear();
         break;
       default:
         corrupt("UnknownRecordType");
     }
   }
+  CODE_PROBE(!pending.empty(), "page file drops uncommitted pages at its log's tail");
   if (!pending.empty()) {
     // Those pages never committed; mark them so no later commit mark can adopt them.
-    const uint8_t rollback[1] = {kRollback};
+    uint8_t rollback[RollbackRecord::kBytes];
+    RollbackRecord{record_type(PageLogRecordType::kRollback)}.encode(rollback);
     log_->push(rollback);
   }
   flow::TraceEvent(flow::SevInfo, "PageFileRecovered")
@@ -193,14 +228,15 @@ void LoggedPageFile::commit() {
     for (uint64_t number : written_) {
       auto it = overlay_.find(number);
       if (it == overlay_.end()) continue;  // truncated away since
-      record[0] = kPage;
-      flow::put_le(record.data() + 1, number, 8);
-      std::memcpy(record.data() + 9, it->second.data(), kPageBytes);
+      PageRecordHeader{record_type(PageLogRecordType::kPage), number}.encode(record.data());
+      std::memcpy(record.data() + PageRecordHeader::kBytes, it->second.data(), kPageBytes);
+      ASSERT_SIM(page_record_parses_back(record, number, it->second.data()));
       log_->push(record);
       logged_bytes_ += static_cast<int64_t>(kPageRecordBytes);
     }
-    uint8_t mark[kCommitRecordBytes] = {kCommit};
-    flow::put_le(mark + 1, pages_, 8);
+    uint8_t mark[PageCountRecord::kBytes];
+    PageCountRecord{record_type(PageLogRecordType::kPageCount), pages_}.encode(mark);
+    ASSERT_SIM(page_count_record_parses_back(mark, pages_));
     log_->push(mark);
     written_.clear();
     truncated_since_commit_ = false;

@@ -15,6 +15,10 @@
 // disk is found, never read as data. The page's user must leave those 8 bytes alone (SQLite's
 // "reserved bytes").
 //
+// The log's records (page records and page-count records, the commit marks) are typed in
+// storage/detail/logged_page_file_format.h and described in docs/storage.md; in simulation the
+// writer parses each back before pushing it.
+//
 // Files: `<path>` and its log `<path>-log.0`, `<path>-log.1`. Memory: the pages written since the
 // last checkpoint.
 

@@ -3,10 +3,14 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <iterator>
+#include <span>
 
+#include "flow/assert.h"
+#include "flow/code_probe.h"
 #include "flow/error.h"
-#include "flow/little_endian.h"
 #include "flow/trace_event.h"
+#include "storage/detail/memory_store_format.h"
 
 namespace storage {
 
@@ -15,20 +19,17 @@ using flow::ErrorCode;
 
 namespace {
 
-// Log operations. Each is [type u8][length of a u32][length of b u32][a][b]; a record holds a
-// run of them.
-enum OpType : uint8_t {
-  kSet = 1,        // a = key, b = value (also a snapshot item)
-  kClear = 2,      // a = begin, b = end
-  kCommit = 3,     // the operations since the last commit or rollback mark are one commit
-  kRollback = 4,   // the operations since the last mark never committed: drop them
-  kPassStart = 5,  // a snapshot pass starts here; always the first operation of its record
-};
-constexpr size_t kOpHeaderBytes = 9;
+using detail::MemoryOpHeader;
+using detail::MemoryOpType;
+
 // A record is pushed once it reaches this size.
 constexpr size_t kRecordBytes = 64 * 1024;
-// Each commit with operations logs at least this much of the snapshot pass.
+// Each commit with operations logs at least this much of a snapshot pass under way.
 constexpr int64_t kMinSnapshotSlice = 16 * 1024;
+
+constexpr uint8_t op_type(MemoryOpType t) {
+  return static_cast<uint8_t>(t);
+}
 
 struct Op {
   uint8_t type;
@@ -37,20 +38,35 @@ struct Op {
 };
 
 // Splits a record into its operations; false if it is malformed.
-bool parse_ops(const std::vector<uint8_t>& payload, std::vector<Op>& out) {
+bool parse_ops(std::span<const uint8_t> payload, std::vector<Op>& out) {
   size_t at = 0;
   while (at < payload.size()) {
-    if (payload.size() - at < kOpHeaderBytes) return false;
+    if (payload.size() - at < MemoryOpHeader::kBytes) return false;
     const uint8_t* p = payload.data() + at;
-    const uint64_t a_len = flow::get_le(p + 1, 4);
-    const uint64_t b_len = flow::get_le(p + 5, 4);
-    if (p[0] < kSet || p[0] > kPassStart) return false;
-    if (a_len + b_len > payload.size() - at - kOpHeaderBytes) return false;
-    const char* text = reinterpret_cast<const char*>(p + kOpHeaderBytes);
-    out.push_back({p[0], std::string_view(text, a_len), std::string_view(text + a_len, b_len)});
-    at += kOpHeaderBytes + a_len + b_len;
+    const MemoryOpHeader h = MemoryOpHeader::decode(p);
+    if (h.type < detail::kMemoryOpTypeMin || h.type > detail::kMemoryOpTypeMax) return false;
+    if (uint64_t{h.a_bytes} + h.b_bytes > payload.size() - at - MemoryOpHeader::kBytes)
+      return false;
+    const char* text = reinterpret_cast<const char*>(p + MemoryOpHeader::kBytes);
+    out.push_back(
+        {h.type, std::string_view(text, h.a_bytes), std::string_view(text + h.a_bytes, h.b_bytes)});
+    at += h.op_bytes();
   }
   return true;
+}
+
+// In simulation, the writer's half of a pair assertion: a record about to be pushed parses back
+// as `ops` operations of `bytes` bytes in all, a pass start only first. Replay's parse is the
+// reading half.
+bool parses_back(std::span<const uint8_t> record, size_t ops, int64_t bytes) {
+  std::vector<Op> parsed;
+  if (!parse_ops(record, parsed) || parsed.size() != ops) return false;
+  int64_t total = 0;
+  for (size_t i = 0; i < parsed.size(); ++i) {
+    if (parsed[i].type == op_type(MemoryOpType::kPassStart) && i != 0) return false;
+    total += static_cast<int64_t>(MemoryOpHeader::kBytes + parsed[i].a.size() + parsed[i].b.size());
+  }
+  return total == bytes && static_cast<size_t>(total) == record.size();
 }
 
 [[noreturn]] void corrupt(const std::string& name, const char* why) {
@@ -67,7 +83,7 @@ std::unique_ptr<MemoryKeyValueStore> MemoryKeyValueStore::open(flow::IFileSystem
                                                                KeyValueStoreOptions options) {
   DiskQueueOptions queue_options;
   queue_options.file_bytes = options.log_file_bytes;
-  if (options.max_key_bytes + options.max_value_bytes + kOpHeaderBytes >
+  if (options.max_key_bytes + options.max_value_bytes + MemoryOpHeader::kBytes >
       queue_options.max_record_bytes) {
     throw Error(ErrorCode::invalid_option_value);
   }
@@ -81,24 +97,28 @@ void MemoryKeyValueStore::replay_from_log(const std::string& name) {
   std::vector<DiskQueueRecord>& records = queue_->recovered();
   // The log starts at its very first record or at a snapshot pass: either way from nothing.
   if (!records.empty() && records.front().sequence != 1 &&
-      (records.front().payload.empty() || records.front().payload[0] != kPassStart)) {
+      (records.front().payload.size() < MemoryOpHeader::kBytes ||
+       MemoryOpHeader::decode(records.front().payload.data()).type !=
+           op_type(MemoryOpType::kPassStart))) {
     corrupt(name, "LogDoesNotStartAtSnapshot");
   }
   std::vector<Op> ops;
   std::vector<Op> pending;
   uint64_t commits = 0;
   for (const DiskQueueRecord& record : records) {
+    // Every recovered record is unpopped: the log as it stands.
+    logged_total_bytes_ += static_cast<int64_t>(record.payload.size());
     ops.clear();
     if (!parse_ops(record.payload, ops)) corrupt(name, "MalformedRecord");
     for (const Op& op : ops) {
-      switch (op.type) {
-        case kSet:
-        case kClear:
+      switch (static_cast<MemoryOpType>(op.type)) {
+        case MemoryOpType::kSet:
+        case MemoryOpType::kClear:
           pending.push_back(op);
           break;
-        case kCommit:
+        case MemoryOpType::kCommit:
           for (const Op& p : pending) {
-            if (p.type == kSet) {
+            if (p.type == op_type(MemoryOpType::kSet)) {
               apply_set(p.a, p.b);
             } else {
               apply_clear(p.a, p.b);
@@ -107,15 +127,18 @@ void MemoryKeyValueStore::replay_from_log(const std::string& name) {
           pending.clear();
           ++commits;
           break;
-        case kRollback:
+        case MemoryOpType::kRollback:
           pending.clear();
           break;
-        default:
+        case MemoryOpType::kPassStart:
           break;
       }
     }
   }
-  if (!pending.empty()) log_op(kRollback, {}, {});
+  CODE_PROBE(!records.empty() && records.front().sequence != 1,
+             "memory engine replays its log from a snapshot pass");
+  CODE_PROBE(!pending.empty(), "memory engine drops an unmarked commit at its log's tail");
+  if (!pending.empty()) log_op(MemoryOpType::kRollback, {}, {});
   flow::TraceEvent(flow::SevInfo, "MemoryStoreRecovered")
       .detail("Store", name)
       .detail("Records", static_cast<int64_t>(records.size()))
@@ -134,7 +157,7 @@ void MemoryKeyValueStore::check_usable() const {
 void MemoryKeyValueStore::set(std::string_view key, std::string_view value) {
   check_usable();
   check_key_value_sizes(options_, key, value);
-  log_op(kSet, key, value);
+  log_op(MemoryOpType::kSet, key, value);
   apply_set(key, value);
 }
 
@@ -142,23 +165,34 @@ void MemoryKeyValueStore::clear(std::string_view begin, std::string_view end) {
   check_usable();
   check_range_key_sizes(options_, begin, end);
   if (!(begin < end)) return;
-  log_op(kClear, begin, end);
+  log_op(MemoryOpType::kClear, begin, end);
   apply_clear(begin, end);
 }
 
-size_t MemoryKeyValueStore::KeyHash::operator()(std::string_view key) const {
-  return static_cast<size_t>(XXH3_64bits(key.data(), key.size()));
+namespace {
+
+uint64_t key_hash(std::string_view key) {
+  return XXH3_64bits(key.data(), key.size());
 }
 
+}  // namespace
+
 void MemoryKeyValueStore::apply_set(std::string_view key, std::string_view value) {
-  if (auto found = index_.find(key); found != index_.end()) {
-    std::string& old = *found->second;
-    live_bytes_ += static_cast<int64_t>(value.size()) - static_cast<int64_t>(old.size());
-    old.assign(value);
-    return;
+  const uint64_t hash = key_hash(key);
+  // A key after every other (a load in key order, a growing counter) is new: no lookup needed,
+  // and it goes at the map's end.
+  const bool after_all = data_.empty() || std::prev(data_.end())->first < key;
+  if (!after_all) {
+    if (detail::KeyIndex::Entry* found = index_.find(key, hash)) {
+      std::string& old = found->second;
+      live_bytes_ += static_cast<int64_t>(value.size()) - static_cast<int64_t>(old.size());
+      old.assign(value);
+      return;
+    }
   }
-  auto it = data_.emplace_hint(data_.lower_bound(key), std::string(key), std::string(value));
-  index_.emplace(it->first, &it->second);
+  auto it = data_.emplace_hint(after_all ? data_.end() : data_.lower_bound(key), std::string(key),
+                               std::string(value));
+  index_.insert(hash, &*it);
   live_bytes_ += static_cast<int64_t>(key.size() + value.size());
 }
 
@@ -168,27 +202,31 @@ void MemoryKeyValueStore::apply_clear(std::string_view begin, std::string_view e
   auto last = data_.lower_bound(end);
   for (auto it = first; it != last; ++it) {
     live_bytes_ -= static_cast<int64_t>(it->first.size() + it->second.size());
-    index_.erase(it->first);
+    const bool erased = index_.erase(it->first, key_hash(it->first));
+    ASSERT(erased);
   }
   data_.erase(first, last);
 }
 
-void MemoryKeyValueStore::log_op(uint8_t type, std::string_view a, std::string_view b) {
-  const size_t bytes = kOpHeaderBytes + a.size() + b.size();
+void MemoryKeyValueStore::log_op(MemoryOpType type, std::string_view a, std::string_view b) {
+  const MemoryOpHeader h{op_type(type), static_cast<uint32_t>(a.size()),
+                         static_cast<uint32_t>(b.size())};
+  const size_t bytes = h.op_bytes();
   if (!record_.empty() && record_.size() + bytes > kRecordBytes) push_record();
   const size_t at = record_.size();
   record_.resize(at + bytes);
   uint8_t* p = record_.data() + at;
-  p[0] = type;
-  flow::put_le(p + 1, a.size(), 4);
-  flow::put_le(p + 5, b.size(), 4);
-  std::copy(a.begin(), a.end(), p + kOpHeaderBytes);
-  std::copy(b.begin(), b.end(), p + kOpHeaderBytes + a.size());
-  bytes_since_commit_ += static_cast<int64_t>(bytes);
+  h.encode(p);
+  std::copy(a.begin(), a.end(), p + MemoryOpHeader::kBytes);
+  std::copy(b.begin(), b.end(), p + MemoryOpHeader::kBytes + a.size());
+  ++record_ops_;
+  logged_total_bytes_ += static_cast<int64_t>(bytes);
+  if (type != MemoryOpType::kPassStart) bytes_since_commit_ += static_cast<int64_t>(bytes);
 }
 
 void MemoryKeyValueStore::push_record() {
   if (record_.empty()) return;
+  ASSERT_SIM(parses_back(record_, record_ops_, static_cast<int64_t>(record_.size())));
   try {
     queue_->push(record_);
   } catch (const Error& e) {
@@ -196,21 +234,27 @@ void MemoryKeyValueStore::push_record() {
     throw;
   }
   record_.clear();
+  record_ops_ = 0;
+}
+
+int64_t MemoryKeyValueStore::pass_bytes() const {
+  return live_bytes_ + static_cast<int64_t>(MemoryOpHeader::kBytes * data_.size());
 }
 
 bool MemoryKeyValueStore::log_snapshot_slice(int64_t budget) {
   if (!pass_in_progress_) {
     push_record();  // a pass starts a record, so that replay can start from it
     pass_start_ = queue_->next_sequence();
-    log_op(kPassStart, {}, {});
+    pass_start_logged_bytes_ = logged_total_bytes_;
+    log_op(MemoryOpType::kPassStart, {}, {});
     pass_in_progress_ = true;
     pass_cursor_set_ = false;
   }
   auto it = pass_cursor_set_ ? data_.upper_bound(pass_cursor_) : data_.begin();
   int64_t logged = 0;
   for (; it != data_.end() && logged < budget; ++it) {
-    log_op(kSet, it->first, it->second);
-    logged += static_cast<int64_t>(kOpHeaderBytes + it->first.size() + it->second.size());
+    log_op(MemoryOpType::kSet, it->first, it->second);
+    logged += static_cast<int64_t>(MemoryOpHeader::kBytes + it->first.size() + it->second.size());
     pass_cursor_ = it->first;
     pass_cursor_set_ = true;
   }
@@ -223,10 +267,19 @@ bool MemoryKeyValueStore::log_snapshot_slice(int64_t budget) {
 void MemoryKeyValueStore::commit() {
   check_usable();
   uint64_t popped_up_to = 0;
+  int64_t popped_logged_bytes = 0;
   if (bytes_since_commit_ > 0) {
-    const int64_t budget = std::max(kMinSnapshotSlice, 2 * bytes_since_commit_);
-    if (log_snapshot_slice(budget)) popped_up_to = pass_start_;
-    log_op(kCommit, {}, {});
+    // A pass starts once the log holds more than one and a half passes' worth (docs/storage.md):
+    // before that there is little in the log for it to reclaim.
+    const int64_t log_bytes = logged_total_bytes_ - popped_logged_bytes_;
+    if (pass_in_progress_ || 2 * log_bytes > 3 * pass_bytes()) {
+      const int64_t budget = std::max(kMinSnapshotSlice, 2 * bytes_since_commit_);
+      if (log_snapshot_slice(budget)) {
+        popped_up_to = pass_start_;
+        popped_logged_bytes = pass_start_logged_bytes_;
+      }
+    }
+    log_op(MemoryOpType::kCommit, {}, {});
     push_record();
     bytes_since_commit_ = 0;
   }
@@ -237,14 +290,18 @@ void MemoryKeyValueStore::commit() {
     throw;
   }
   // The pass that completed is durable: nothing before its start is needed any more.
-  if (popped_up_to != 0) queue_->pop(popped_up_to);
+  if (popped_up_to != 0) {
+    CODE_PROBE(true, "memory engine pops its log after a snapshot pass");
+    queue_->pop(popped_up_to);
+    popped_logged_bytes_ = std::max(popped_logged_bytes_, popped_logged_bytes);
+  }
 }
 
 std::optional<std::string> MemoryKeyValueStore::read_value(std::string_view key) {
   check_usable();
-  auto it = index_.find(key);
-  if (it == index_.end()) return std::nullopt;
-  return *it->second;
+  const detail::KeyIndex::Entry* found = index_.find(key, key_hash(key));
+  if (found == nullptr) return std::nullopt;
+  return found->second;
 }
 
 RangeResult MemoryKeyValueStore::read_range(std::string_view begin, std::string_view end,

@@ -7,18 +7,23 @@
 // order, and drops the unmarked ones at the tail (a commit cut off by a crash); it then logs a
 // rollback mark, so that those operations can never be taken as part of a later commit.
 //
-// Snapshots, so that the log stays bounded. Each commit also logs a slice of the whole map as it is
-// now (snapshot items, in key order), about twice as many bytes as its own operations; one pass
-// over the map takes many commits. When a pass is complete and committed, every record before the
-// pass's start is popped. Replaying from the start of a complete pass gives the right state, with
-// no earlier history: each key's last snapshot item is its value at the moment it was written,
-// and every operation after that moment is in the log too. The log thus holds at most about two
-// passes: three times the data, plus the operations of two passes. (The idea is FoundationDB's
-// KeyValueStoreMemory.)
+// Snapshots, so that the log stays bounded. Once the log holds more than one and a half times
+// what a pass over the map would log, a snapshot pass starts: each commit then also logs a slice
+// of the whole map as it is now (snapshot items, in key order), about twice as many bytes as its
+// own operations, until one pass over the map is done. When a pass is complete and committed,
+// every record before the pass's start is popped. Replaying from the start of a complete pass
+// gives the right state, with no earlier history: each key's last snapshot item is its value at
+// the moment it was written, and every operation after that moment is in the log too. The log
+// thus holds at most about three passes' worth: one and a half when a pass starts, the pass, and
+// the operations of the pass. A log that is mostly live data (a load, nothing overwritten) starts
+// no pass, so a load writes its bytes once. (The idea is FoundationDB's KeyValueStoreMemory.)
 //
-// Point reads go through a hash index of the map's nodes (about 40 more bytes per key): a lookup
-// in a std::map of a million keys chases some twenty pointers, each a likely cache miss; the
-// index takes two or three. Nothing iterates the index, so its order cannot leak into results.
+// Records: docs/storage.md and storage/detail/memory_store_format.h.
+//
+// Point reads go through a hash index of the map's entries (storage/detail/key_index.h, some 20
+// to 45 bytes per key): a lookup in a std::map of a million keys chases some twenty pointers,
+// each a likely cache miss; the index takes one or two. Nothing iterates the index, so its order
+// cannot leak into results.
 //
 // Concurrency: operations apply to the map at once, and commits queue in the DiskQueue, so any
 // calls may overlap. Reads never suspend.
@@ -28,8 +33,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <vector>
 
+#include "storage/detail/key_index.h"
+#include "storage/detail/memory_store_format.h"
 #include "storage/disk_queue.h"
 #include "storage/key_value_store.h"
 
@@ -58,24 +65,29 @@ class MemoryKeyValueStore final : public IKeyValueStore {
   void apply_set(std::string_view key, std::string_view value);
   void apply_clear(std::string_view begin, std::string_view end);
   // Appends one operation to the record being built, pushing the record first if it is full.
-  void log_op(uint8_t type, std::string_view a, std::string_view b);
+  void log_op(detail::MemoryOpType type, std::string_view a, std::string_view b);
   void push_record();
+  // The bytes a whole snapshot pass over the map as it is now would log.
+  int64_t pass_bytes() const;
   // Logs about `budget` bytes of the snapshot pass; returns true if that completed the pass.
   bool log_snapshot_slice(int64_t budget);
   void check_usable() const;
 
   KeyValueStoreOptions options_;
   std::unique_ptr<DiskQueue> queue_;
-  struct KeyHash {
-    size_t operator()(std::string_view key) const;
-  };
   std::map<std::string, std::string, std::less<>> data_;
-  // Each key of data_ (a view of the node's key) to its value.
-  std::unordered_map<std::string_view, std::string*, KeyHash> index_;
+  // Each key of data_ to its entry (storage/detail/key_index.h).
+  detail::KeyIndex index_;
   int64_t live_bytes_ = 0;
 
   std::vector<uint8_t> record_;     // operations not yet pushed to the queue
+  size_t record_ops_ = 0;           // how many operations record_ holds
   int64_t bytes_since_commit_ = 0;  // operation bytes logged since the last commit mark
+  // Bytes logged since open (the recovered log included), and as of the start of the last popped
+  // pass: their difference is what the log holds.
+  int64_t logged_total_bytes_ = 0;
+  int64_t popped_logged_bytes_ = 0;
+  int64_t pass_start_logged_bytes_ = 0;  // logged_total_bytes_ at the current pass's start
   bool pass_in_progress_ = false;
   std::string pass_cursor_;       // the last key the current pass has logged
   bool pass_cursor_set_ = false;  // false: the pass has logged no key yet
