@@ -1,9 +1,15 @@
 #include "flow/scheduler.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <csignal>
+#include <cstdlib>
 #include <exception>
 #include <memory>
 #include <span>
+#include <string_view>
 
 #include "flow/error.h"
 
@@ -13,7 +19,118 @@ namespace {
 // The one live scheduler; set for the lifetime of a flow::Runtime.
 Scheduler* g_scheduler = nullptr;
 
+// Crash reporting belongs to the program, not to a run: the SIGSEGV handler outlives runtimes (it finds the active scheduler, if any, through g_scheduler). Nothing here can
+// change what a run does.
+struct sigaction g_previous_segv_action;
+thread_local void* t_signal_stack = nullptr;
+constexpr size_t kSignalStackBytes = 64 * 1024;
+
+// Text built without allocating or locking, for the signal handler.
+class SignalText {
+ public:
+  SignalText& add(std::string_view s) {
+    for (char c : s)
+      if (bytes_ < sizeof(text_)) text_[bytes_++] = c;
+    return *this;
+  }
+  SignalText& add_number(uint64_t v, unsigned base) {
+    char digits[24];
+    size_t n = 0;
+    do {
+      digits[n++] = "0123456789abcdef"[v % base];
+      v /= base;
+    } while (v != 0);
+    if (base == 16) add("0x");
+    while (n > 0)
+      add(std::string_view(&digits[--n], 1));
+    return *this;
+  }
+  void write_to_stderr() const {
+    size_t done = 0;
+    while (done < bytes_) {
+      const ssize_t w = ::write(STDERR_FILENO, text_ + done, bytes_ - done);
+      if (w <= 0) return;
+      done += static_cast<size_t>(w);
+    }
+  }
+
+ private:
+  char text_[1024];
+  size_t bytes_ = 0;
+};
+
 }  // namespace
+
+const ActorBase* Scheduler::actor_with_guard_page_at(const void* address) {
+  const auto* const p = static_cast<const char*>(address);
+  const auto in_guard_page = [p](const ActorBase* a) {
+    const Stack& s = a->stack_;
+    return s.guarded && p >= static_cast<const char*>(s.mapping) && p < s.bottom();
+  };
+  // The actor running is nearly always the one that overflowed; the others are checked in case
+  // the fault came in the middle of a switch.
+  if (current_actor_ != nullptr && in_guard_page(current_actor_)) return current_actor_;
+  for (ActorBase* a = all_.front(); a != nullptr; a = all_.next(a))
+    if (in_guard_page(a)) return a;
+  return nullptr;
+}
+
+void Scheduler::on_segv(int signal, siginfo_t* info, void* /*context*/) {
+  const ActorBase* const a =
+      g_scheduler != nullptr ? g_scheduler->actor_with_guard_page_at(info->si_addr) : nullptr;
+  if (a == nullptr) {
+    // Not a fiber's overflow: hand the fault to whoever handled it before us (the default action
+    // ends the program with SIGSEGV). A fault the hardware raised repeats when we return.
+    (void)sigaction(SIGSEGV, &g_previous_segv_action, nullptr);
+    if (info->si_code <= 0) (void)raise(signal);  // sent by kill(): it would not repeat
+    return;
+  }
+  // Only async-signal-safe calls from here: the overflow may have come in the middle of malloc.
+  SignalText t;
+  t.add("flow: stack overflow: actor #")
+      .add_number(a->id_, 10)
+      .add(" of process '")
+      .add(a->process_ != nullptr ? std::string_view(a->process_->name()) : "?")
+      .add("' ran past the ")
+      .add_number(a->stack_.usable_bytes(), 10)
+      .add(" bytes of its fiber stack (fault at ")
+      .add_number(reinterpret_cast<uintptr_t>(info->si_addr), 16)
+      .add(" in the guard page below ")
+      .add_number(reinterpret_cast<uintptr_t>(a->stack_.bottom()), 16)
+      .add("); a deeper recursion needs Scheduler::Options::fiber_stack_bytes raised\n");
+  t.write_to_stderr();
+  std::abort();
+}
+
+void Scheduler::install_overflow_handler() {
+  // Checked on every Runtime rather than once: a test harness (doctest) puts its own handler and
+  // signal stack in place around each test and restores what it found afterwards.
+  stack_t current{};
+  ASSERT(sigaltstack(nullptr, &current) == 0);
+  if ((current.ss_flags & SS_DISABLE) != 0) {
+    // The handler cannot run on the stack that overflowed. Ours is mapped once per thread and
+    // kept for the rest of the program: the thread may run another Runtime later.
+    if (t_signal_stack == nullptr) {
+      t_signal_stack = mmap(nullptr, kSignalStackBytes, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+      ASSERT(t_signal_stack != MAP_FAILED);
+    }
+    stack_t ss{};
+    ss.ss_sp = t_signal_stack;
+    ss.ss_size = kSignalStackBytes;
+    ASSERT(sigaltstack(&ss, nullptr) == 0);
+  }
+  struct sigaction installed {};
+  ASSERT(sigaction(SIGSEGV, nullptr, &installed) == 0);
+  if ((installed.sa_flags & SA_SIGINFO) != 0 && installed.sa_sigaction == &Scheduler::on_segv) {
+    return;
+  }
+  struct sigaction sa {};
+  sa.sa_sigaction = &Scheduler::on_segv;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  sigemptyset(&sa.sa_mask);
+  ASSERT(sigaction(SIGSEGV, &sa, &g_previous_segv_action) == 0);
+}
 
 SchedulerCore* g_scheduler_core = nullptr;
 
@@ -35,6 +152,7 @@ Scheduler::Scheduler(IReactor& reactor, Process& main_process, Options options)
   ASSERT_GT(options_.reactor_poll_interval, 0);
   g_scheduler = this;
   g_scheduler_core = this;
+  install_overflow_handler();
 }
 
 Scheduler::~Scheduler() {
@@ -64,6 +182,7 @@ void Scheduler::fiber_entry(Transfer t) {
 
 void Scheduler::start(ActorBase* a, Process& process) {
   a->process_ = &process;
+  a->id_ = ++actors_started_;
   process.actors_.push_back(a);
   all_.push_back(a);
   a->stack_ = stacks_.acquire();

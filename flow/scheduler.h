@@ -18,6 +18,7 @@
 // resumer. Every switch carries a SwitchNote saying which actor suspended (or finished), so the
 // context that arrives can record where that actor stopped, or release its stack.
 
+#include <csignal>
 #include <cstdint>
 #include <vector>
 
@@ -96,6 +97,14 @@ class Scheduler : public SchedulerCore {
   }
 
   static void fiber_entry(Transfer t);
+  // The SIGSEGV handler: a fault in a stack's guard page is reported as an overflow of that
+  // stack's actor, which aborts; any other fault goes to the handler installed before ours.
+  static void on_segv(int signal, siginfo_t* info, void* context);
+  // Installs on_segv, and an alternate signal stack for this thread if it has none, so that the
+  // handler can run when a fiber's stack is exhausted. Does nothing when both are in place.
+  static void install_overflow_handler();
+  // The actor whose stack's guard page holds `address`, or null.
+  const ActorBase* actor_with_guard_page_at(const void* address);
   void resume(ActorBase* a, bool by_loop);
   // Runs one task (firing due timers first); if none is ready, waits for the world. Returns false
   // when the run is quiescent: nothing ready, no timer, no outside source of events.
@@ -108,6 +117,7 @@ class Scheduler : public SchedulerCore {
   StackPool stacks_;
   std::vector<TimerEntry> timers_;
   uint64_t timer_sequence_ = 0;
+  uint64_t actors_started_ = 0;  // gives each actor its id
   IntrusiveList<ActorBase, AllActorsTag> all_;
 };
 

@@ -39,6 +39,9 @@ class ActorBase : public Waiter, public ListNode<ProcessActorsTag>, public ListN
   State state() const { return state_; }
   bool cancelled() const { return cancelled_; }
   Process* process() const { return process_; }
+  // This actor's number in its run: 1 for the first actor started, and so on. Stable from one run
+  // of a seed to the next (unlike its address), so diagnostics and the task log use it.
+  uint64_t id() const { return id_; }
 
   // Runs the actor's function on its fiber and publishes the result. Never throws.
   virtual void run_body() = 0;
@@ -68,6 +71,7 @@ class ActorBase : public Waiter, public ListNode<ProcessActorsTag>, public ListN
   bool resumed_by_loop_ = false;
   void* fake_stack_ = nullptr;
   Stack stack_;
+  uint64_t id_ = 0;
 };
 
 }  // namespace flow::detail

@@ -42,9 +42,7 @@ Stack StackPool::acquire() {
     return s;
   }
   Stack s;
-#if defined(STRATA_FIBER_GUARD_PAGES)
   s.guarded = guarded_ < kGuardedStacksMax;
-#endif
   s.mapping_bytes = stack_bytes_ + (s.guarded ? Stack::kPageBytes : 0);
   // Steps of 7 lines visit all 64 cache lines of a page before repeating.
   s.colour_bytes = (maps_total_++ * 7 % 64) * 64;

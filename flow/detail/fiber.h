@@ -2,11 +2,14 @@
 // Fiber stacks and the raw context switch underneath actors.
 //
 // A stack is an anonymous private mapping (MAP_NORESERVE, no transparent huge pages), so only the
-// pages an actor touches become resident. In builds with STRATA_FIBER_GUARD_PAGES (debug and
-// sanitizer builds) the lowest page of each stack is made inaccessible, so an overflow faults at
-// once. Each guard page splits the mapping, and the kernel limits mappings per process
-// (vm.max_map_count, 65530 by default), so at most kGuardedStacksMax stacks are guarded at a time;
-// the rest of a huge actor population runs unguarded, as in release builds.
+// pages an actor touches become resident. In every build the lowest page of each stack is made
+// inaccessible, so an overflow faults at once instead of silently writing into whatever lies below
+// (often another actor's stack); the scheduler's SIGSEGV handler recognizes a fault in a guard page
+// and names the actor and its process (see scheduler.cpp). The pool keeps stacks for reuse, so the
+// extra mprotect is paid once per mapping, not per spawn. Each guard page splits the mapping, and
+// the kernel limits mappings per process (vm.max_map_count, 65530 by default), so at most
+// kGuardedStacksMax stacks are guarded at a time; beyond that (a population of tens of thousands
+// of actors, as in the stress tests) new stacks run unguarded.
 //
 // StackPool keeps released stacks for reuse, because mapping one costs a system call and spawning
 // an actor must cost far less.

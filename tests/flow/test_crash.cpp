@@ -1,0 +1,61 @@
+// Death tests: bugs that must end the program at once, with a message that says what happened.
+// Each runs in a forked child (see child_process.h).
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <string>
+
+#include "flow/flow.h"
+#include "tests/flow/child_process.h"
+
+using namespace flow;
+using namespace std::chrono_literals;
+using flow::testing::ChildResult;
+using flow::testing::run_in_child;
+
+namespace {
+
+volatile int g_depth_max = 1 << 30;  // volatile: the compiler may not bound the recursion
+
+// About 1 KiB of stack per level, never optimized into a loop.
+[[gnu::noinline]] int recurse(int depth) {
+  volatile char frame[1024];
+  frame[0] = static_cast<char>(depth);
+  if (depth >= g_depth_max) return frame[0];
+  return recurse(depth + 1) + frame[0];
+}
+
+}  // namespace
+
+TEST_CASE("a fiber stack overflow aborts and names the actor's process") {
+  const ChildResult r = run_in_child([] {
+    Runtime rt({.main_process_name = "overflowing-process"});
+    // A neighbour stack, mapped after the culprit's: below it, where an overflow would land.
+    Future<int> culprit = spawn([] {
+      wait(delay(1s));
+      return recurse(0);
+    });
+    Future<Void> neighbour = spawn([] { wait(delay(2s)); });
+    (void)rt.run_until(culprit);
+  });
+  INFO("child stderr: " << r.err);
+  CHECK(r.signal == SIGABRT);
+  CHECK(r.err.find("flow: stack overflow") != std::string::npos);
+  CHECK(r.err.find("actor #1 of process 'overflowing-process'") != std::string::npos);
+}
+
+TEST_CASE("a segmentation fault that is not an overflow still ends the program with SIGSEGV") {
+  const ChildResult r = run_in_child([] {
+    Runtime rt;
+    rt.run([] {
+      volatile int* volatile nowhere = nullptr;
+      *nowhere = 1;
+    });
+  });
+#if defined(STRATA_ASAN)
+  CHECK(r.err.find("AddressSanitizer: SEGV") != std::string::npos);  // ASan's handler had it first
+#else
+  CHECK(r.signal == SIGSEGV);
+#endif
+  CHECK(r.err.find("flow: stack overflow") == std::string::npos);
+}
