@@ -138,6 +138,15 @@ void throw_operation_cancelled() {
   throw Error(ErrorCode::operation_cancelled);
 }
 
+void SchedulerCore::parked_in_handler() const {
+  ASSERT_MSG(false,
+             "actor #{} of process {} waited inside a catch block or a destructor ({} exception(s) "
+             "being thrown, {} being handled); an actor may not wait there",
+             current_actor_->id(), current_process_->name(), eh_globals_->uncaught_exceptions,
+             eh_globals_->caught_exceptions != nullptr ? "one or more" : "none");
+  UNREACHABLE();
+}
+
 Scheduler& scheduler() {
   ASSERT_MSG(g_scheduler != nullptr, "no flow::Runtime is active");
   return *g_scheduler;

@@ -59,3 +59,44 @@ TEST_CASE("a segmentation fault that is not an overflow still ends the program w
 #endif
   CHECK(r.err.find("flow: stack overflow") == std::string::npos);
 }
+
+TEST_CASE("waiting inside a catch block aborts, in every build") {
+  const ChildResult r = run_in_child([] {
+    Runtime rt;
+    // Two actors parked in catch blocks would share the thread's chain of caught exceptions:
+    // each would rethrow the other's error.
+    auto catcher = [](ErrorCode code) {
+      try {
+        throw Error(code);
+      } catch (const Error&) {
+        wait(delay(1s));
+        throw;
+      }
+    };
+    Future<Void> a = spawn(catcher, ErrorCode::timed_out);
+    Future<Void> b = spawn(catcher, ErrorCode::io_error);
+    rt.run_until_quiescent();
+  });
+  INFO("child output: " << r.err);
+  CHECK(r.signal == SIGABRT);
+  CHECK(r.err.find("actor #1 of process main waited inside a catch block") != std::string::npos);
+}
+
+TEST_CASE("waiting in a destructor while an exception unwinds aborts, in every build") {
+  const ChildResult r = run_in_child([] {
+    Runtime rt;
+    struct WaitsWhenDestroyed {
+      ~WaitsWhenDestroyed() { wait(delay(1s)); }
+    };
+    Future<Void> a = spawn([] {
+      WaitsWhenDestroyed w;
+      wait(delay(1s));
+      throw Error(ErrorCode::timed_out);
+    });
+    rt.run_until_quiescent();
+  });
+  INFO("child output: " << r.err);
+  CHECK(r.signal == SIGABRT);
+  CHECK(r.err.find("waited inside a catch block or a destructor (1 exception(s) being thrown")
+        != std::string::npos);
+}
