@@ -10,7 +10,9 @@
 // Cancellation: when the last Future of an actor's result is dropped before the actor finishes,
 // the actor is cancelled at once: its pending wait throws operation_cancelled, destructors run as
 // the stack unwinds, and the fiber ends before the drop returns. Catch blocks must rethrow
-// operation_cancelled. An actor must not wait in a catch block or a destructor.
+// operation_cancelled. An actor must not wait in a catch block or a destructor. A cancelled actor's
+// result becomes broken_promise, never operation_cancelled: a kill of one process reaches a waiter
+// in another as a broken promise, not as a cancellation it would have to rethrow.
 //
 // Throwing anything but flow::Error out of an actor is a bug: it aborts with the exception's text.
 
@@ -63,6 +65,13 @@ class Actor final : public SAV<T>, public ActorBase {
       foreign_exception_in_actor(e.what());
     } catch (...) {
       foreign_exception_in_actor("(not a std::exception)");
+    }
+    // operation_cancelled means "you are cancelled" and is for this actor's own stack alone. A
+    // waiter on its result lives on (an actor whose last future was dropped has none; one killed
+    // with its process may have waiters in live processes): to them this actor is a promise that
+    // will never be kept, as if its promise had been dropped.
+    if (error && error->code() == ErrorCode::operation_cancelled && this->cancelled()) {
+      error = Error(ErrorCode::broken_promise);
     }
     // Outside the catch block: setting a promise may cancel other actors.
     if (error) this->set_error(*error);

@@ -157,7 +157,7 @@ TEST_CASE("killing a process cancels every actor of that process and only those"
   CHECK(victim.actor_count() == 0);
   for (auto& f : fs) {
     CHECK(f.is_error());
-    CHECK(f.get_error() == ErrorCode::operation_cancelled);
+    CHECK(f.get_error() == ErrorCode::broken_promise);  // a cancelled actor breaks its promise
   }
   CHECK(bystander.actor_count() == 1);
   CHECK(rt.run_until(other));
@@ -181,5 +181,50 @@ TEST_CASE("destroying the runtime cancels actors that are still parked") {
   }
   CHECK(log == std::vector<std::string>{"~dropped", "~held"});
   CHECK(held.is_error());
-  CHECK(held.get_error() == ErrorCode::operation_cancelled);
+  CHECK(held.get_error() == ErrorCode::broken_promise);
+}
+
+TEST_CASE("a kill reaches a waiter in a live process as broken_promise, not operation_cancelled") {
+  Runtime rt;
+  Process victim("victim");
+  Process survivor("survivor");
+  Future<int> doomed = spawn_in(victim, [] {
+    wait(never());
+    return 1;
+  });
+  std::vector<std::string> log;
+  Future<Void> waiter = spawn_in(survivor, [&, doomed] {
+    try {
+      (void)wait(doomed);
+    } catch (const Error& e) {
+      if (e == ErrorCode::operation_cancelled) throw;  // the rule: would kill the survivor too
+      log.push_back(std::string(e.name()));
+    }
+    wait(delay(1s));  // still alive, still able to wait
+    log.push_back("carried on");
+  });
+  victim.cancel_all_actors();
+  CHECK(rt.run_until(waiter));
+  CHECK_FALSE(waiter.is_error());
+  CHECK(log == std::vector<std::string>{"broken_promise", "carried on"});
+  CHECK(survivor.actor_count() == 0);
+}
+
+TEST_CASE("an actor of a killed process that waits on another of it gets operation_cancelled") {
+  Runtime rt;
+  Process victim("victim");
+  std::string seen;
+  Future<Void> inner = spawn_in(victim, [] { wait(never()); });
+  Future<Void> outer = spawn_in(victim, [&, inner] {
+    try {
+      wait(inner);
+    } catch (const Error& e) {
+      seen = e.name();
+      throw;
+    }
+  });
+  inner = Future<Void>();
+  victim.cancel_all_actors();
+  CHECK(seen == "operation_cancelled");
+  CHECK(victim.actor_count() == 0);
 }
