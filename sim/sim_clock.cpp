@@ -16,7 +16,12 @@ flow::Time SimClock::now() const {
   const flow::Duration since_start = world - flow::kTimeZero;
   const auto drift = flow::Duration(static_cast<int64_t>(
       std::llround(static_cast<double>(since_start.count()) * drift_ppm_ * 1e-6)));
-  return world + skew_ + drift;
+  return world + skew_ + drift + jumped_;
+}
+
+void SimClock::jump(flow::Duration d) {
+  ASSERT_GE(d.count(), 0);
+  jumped_ += d;
 }
 
 }  // namespace sim

@@ -8,6 +8,7 @@
 #include "flow/deterministic_random.h"
 #include "flow/error.h"
 #include "flow/trace_event.h"
+#include "sim/detail/model_draw.h"
 
 namespace sim {
 namespace {
@@ -241,11 +242,11 @@ void SimDisk::operation_delay(bool is_sync) {
   const flow::Time start = std::max(now, busy_until_);
   busy_until_ = start + flow::Duration(1'000'000'000 / std::max<int64_t>(model_.iops, 1));
   flow::Duration latency =
-      is_sync ? rng.random_duration(model_.min_sync_latency, model_.max_sync_latency)
-              : rng.random_duration(model_.min_latency, model_.max_latency);
+      is_sync ? detail::draw_between(rng, model_.min_sync_latency, model_.max_sync_latency)
+              : detail::draw_between(rng, model_.min_latency, model_.max_latency);
   if (faults_.enabled) {
     if (rng.random_bool(faults_.stall_probability)) {
-      latency += rng.random_duration(flow::Duration(0), faults_.stall_max);
+      latency += detail::draw_between(rng, flow::Duration(0), faults_.stall_max);
     }
     if (rng.random_bool(faults_.io_timeout_probability)) {
       flow::wait(flow::delay_until(start + faults_.timeout_delay));

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "flow/assert.h"
 #include "flow/file_system.h"
 #include "flow/time.h"
 
@@ -58,7 +59,11 @@ struct DiskFaults {
 
 class SimDisk {
  public:
-  explicit SimDisk(DiskModel model = {}) : model_(model) {}
+  // REQUIRES: each min <= its max (equal is a fixed latency).
+  explicit SimDisk(DiskModel model = {}) : model_(model) {
+    ASSERT_LE(model_.min_latency.count(), model_.max_latency.count());
+    ASSERT_LE(model_.min_sync_latency.count(), model_.max_sync_latency.count());
+  }
   SimDisk(const SimDisk&) = delete;
   SimDisk& operator=(const SimDisk&) = delete;
 

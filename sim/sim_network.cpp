@@ -13,6 +13,7 @@
 #include "flow/error.h"
 #include "flow/stream.h"
 #include "flow/trace_event.h"
+#include "sim/detail/model_draw.h"
 
 namespace sim {
 namespace {
@@ -38,7 +39,8 @@ struct Pipe {
     if (!ends_at || t < *ends_at) ends_at = t;
     changed.trigger();
   }
-  // Clogs ended early (heal): nothing still in flight arrives later than `due`, order kept.
+  // Clogs and silent cuts ended early (heal): nothing still in flight arrives later than `due`,
+  // order kept; a close a cut held is seen then too.
   void release_by(Time due) {
     Time previous = flow::kTimeZero;
     for (Chunk& c : chunks) {
@@ -46,6 +48,18 @@ struct Pipe {
       previous = c.at;
     }
     last_at = std::min(last_at, std::max(due, previous));
+    if (ends_at == SimNetwork::kHeld) ends_at = std::max(previous, due);
+    changed.trigger();
+  }
+  // A silent cut ended: what it held arrives from `due` on, after what came before, in order.
+  void release_held(Time due) {
+    Time previous = flow::kTimeZero;
+    for (Chunk& c : chunks) {
+      if (c.at == SimNetwork::kHeld) c.at = std::max(previous, due);
+      previous = c.at;
+    }
+    if (last_at == SimNetwork::kHeld) last_at = std::max(previous, due);
+    if (ends_at == SimNetwork::kHeld) ends_at = std::max(previous, due);
     changed.trigger();
   }
 };
@@ -102,14 +116,15 @@ class SimConnection final : public flow::IConnection,
     if (failed_ || (in_->ends_at && *in_->ends_at <= flow::now())) {
       return Error(ErrorCode::connection_failed);
     }
-    if (!net_.can_send(local_.ip, peer_.ip) ||
-        (net_.faults_.enabled &&
-         flow::deterministic_random().random_bool(net_.faults_.connection_failure_probability))) {
+    const std::optional<PartitionKind> cut = net_.cut(local_.ip, peer_.ip);
+    if (cut == PartitionKind::kReset || net_.draw_random_failure()) {
       fail();
       return Error(ErrorCode::connection_failed);
     }
     Pipe& out = *out_;
-    Time at = std::max(net_.delivery_time(local_.ip, peer_.ip), out.last_at);
+    // Across a silent cut the bytes are held, with no error, until the cut ends.
+    Time at = cut ? SimNetwork::kHeld
+                  : std::max(net_.delivery_time(local_.ip, peer_.ip), out.last_at);
     size_t pos = 0;
     while (pos < data.size()) {
       size_t n = data.size() - pos;
@@ -117,8 +132,9 @@ class SimConnection final : public flow::IConnection,
       if (n > 1 && flow::buggify()) {
         n = static_cast<size_t>(
             flow::deterministic_random().random_int(1, static_cast<int64_t>(n)));
-        at += flow::deterministic_random().random_duration(flow::Duration(0),
-                                                           std::chrono::microseconds(500));
+        const flow::Duration later = detail::draw_between(
+            flow::deterministic_random(), flow::Duration(0), std::chrono::microseconds(500));
+        if (at != SimNetwork::kHeld) at += later;
       }
       out.chunks.push_back({at, std::vector<uint8_t>(data.begin() + pos, data.begin() + pos + n)});
       pos += n;
@@ -131,17 +147,25 @@ class SimConnection final : public flow::IConnection,
   void close() override {
     if (failed_) return;
     failed_ = true;
-    // The peer reads what was sent, then learns of the close one latency later.
-    out_->end_at(std::max(out_->last_at, flow::now() + net_.latency(local_.ip, peer_.ip)));
+    // The peer reads what was sent, then learns of the close one latency later (when a silent cut
+    // ends, if one is in the way).
+    const bool cut = net_.cut(local_.ip, peer_.ip) == PartitionKind::kSilent;
+    out_->end_at(cut ? SimNetwork::kHeld
+                     : std::max(out_->last_at, flow::now() + net_.latency(local_.ip, peer_.ip)));
     in_->end_at(flow::now());
   }
 
   flow::NetworkAddress peer_address() const override { return peer_; }
   flow::NetworkAddress local_address() const { return local_; }
-  // What this side has sent and the peer has not yet received arrives within one latency.
-  void release_clogged() {
-    if (!failed_) out_->release_by(flow::now() + net_.latency(local_.ip, peer_.ip));
+  // What this side has sent and the peer has not yet received (and a close a silent cut held)
+  // arrives within one latency.
+  void release_clogged() { out_->release_by(flow::now() + net_.latency(local_.ip, peer_.ip)); }
+  // A clog ended early: what it held arrives by the time a chunk sent now would, order kept.
+  void unclog() {
+    if (!net_.cut(local_.ip, peer_.ip)) out_->release_by(net_.delivery_time(local_.ip, peer_.ip));
   }
+  // The silent cut towards the peer ended: what it held arrives from one latency on.
+  void release_held() { out_->release_held(net_.delivery_time(local_.ip, peer_.ip)); }
 
   // The connection broke (kill, partition, random failure): both ends learn of it, the peer one
   // latency later; data still in flight is lost.
@@ -152,10 +176,13 @@ class SimConnection final : public flow::IConnection,
         .detail("Local", local_.to_string())
         .detail("Peer", peer_.to_string());
     in_->end_at(flow::now());
-    out_->end_at(flow::now() + net_.latency(local_.ip, peer_.ip));
+    // Behind a silent cut the peer learns nothing until the cut ends (a reset one tells it).
+    const bool cut = net_.cut(local_.ip, peer_.ip) == PartitionKind::kSilent;
+    out_->end_at(cut ? flow::now() : flow::now() + net_.latency(local_.ip, peer_.ip));
     // Chunks in flight towards the peer are lost.
     while (!out_->chunks.empty() && out_->chunks.back().at > *out_->ends_at)
       out_->chunks.pop_back();
+    if (cut) out_->ends_at = SimNetwork::kHeld;
   }
 
  private:
@@ -208,7 +235,17 @@ class SimProcessNetwork final : public flow::INetwork {
   flow::Future<std::shared_ptr<flow::IConnection>> connect(flow::NetworkAddress peer) override {
     return flow::spawn([&net = net_, ip = ip_, peer]() -> std::shared_ptr<flow::IConnection> {
       // The handshake takes a round trip; the peer must be reachable both ways at its end.
-      flow::wait(flow::delay(net.latency(ip, peer.ip) * 2));
+      flow::wait(flow::delay(net.latency(ip, peer.ip) + net.latency(peer.ip, ip)));
+      // Across a silent cut nothing answers: wait for the cut to end, or give up.
+      const Time deadline = flow::now() + net.model_.connect_timeout;
+      auto silent = [&] {
+        return net.cut(ip, peer.ip) == PartitionKind::kSilent ||
+               net.cut(peer.ip, ip) == PartitionKind::kSilent;
+      };
+      while (silent() && flow::now() < deadline) {
+        flow::Future<flow::Void> changed = net.cuts_changed_.on_trigger();
+        (void)flow::wait_any(flow::delay_until(deadline), changed);
+      }
       auto it = net.listeners_.find(peer);
       if (it == net.listeners_.end() || !net.can_send(ip, peer.ip) || !net.can_send(peer.ip, ip)) {
         throw Error(ErrorCode::connection_failed);
@@ -237,6 +274,10 @@ class SimProcessNetwork final : public flow::INetwork {
   uint32_t ip_;
 };
 
+SimNetwork::SimNetwork(NetworkModel model) : model_(model) {
+  ASSERT_LE(model_.min_latency.count(), model_.max_latency.count());
+}
+
 SimNetwork::~SimNetwork() {
   ASSERT_MSG(listeners_.empty(), "a listener outlived the simulated network");
 }
@@ -246,15 +287,33 @@ std::unique_ptr<flow::INetwork> SimNetwork::network_for(uint32_t ip) {
 }
 
 flow::Duration SimNetwork::latency(uint32_t a, uint32_t b) {
-  const auto key = std::minmax(a, b);
-  auto it = latencies_.find(key);
-  if (it == latencies_.end()) {
-    const flow::Duration d = a == b ? model_.min_latency
-                                    : flow::deterministic_random().random_duration(
-                                          model_.min_latency, model_.max_latency);
-    it = latencies_.emplace(key, d).first;
-  }
+  if (a == b) return model_.min_latency;
+  auto& rng = flow::deterministic_random();
+  // FoundationDB's halfLatency(): most packets are fast, a few are far slower.
+  const flow::Duration max = rng.random_bool(model_.slow_probability)
+                                 ? model_.max_latency * model_.slow_factor
+                                 : model_.max_latency;
+  return detail::draw_between(rng, model_.min_latency, max);
+}
+
+std::optional<PartitionKind> SimNetwork::cut(uint32_t from, uint32_t to) const {
+  auto it = blocked_.find({from, to});
+  if (it == blocked_.end()) return std::nullopt;
   return it->second;
+}
+
+void SimNetwork::set_connection_failure_gap(flow::Duration gap) {
+  connection_failure_gap_ = gap;
+  last_random_failure_ = flow::now();
+}
+
+bool SimNetwork::draw_random_failure() {
+  if (!faults_.enabled || faults_.connection_failure_probability <= 0) return false;
+  if (flow::now() - last_random_failure_ < connection_failure_gap_) return false;
+  if (!flow::deterministic_random().random_bool(faults_.connection_failure_probability))
+    return false;
+  last_random_failure_ = flow::now();
+  return true;
 }
 
 flow::Time SimNetwork::delivery_time(uint32_t from, uint32_t to) {
@@ -280,18 +339,46 @@ void SimNetwork::clog_pair(uint32_t from, uint32_t to, flow::Duration d) {
   until = std::max(until, flow::now() + d);
 }
 
-void SimNetwork::partition(uint32_t from, uint32_t to, bool symmetric) {
-  blocked_.insert({from, to});
-  if (symmetric) blocked_.insert({to, from});
+void SimNetwork::unclog(uint32_t ip) {
+  send_clogs_.erase(ip);
+  receive_clogs_.erase(ip);
+  // Connections from ip, and connections of others towards ip, in creation order per address.
+  for (const auto& [owner, list] : connections_)
+    for (const auto& weak : list)
+      if (auto c = weak.lock(); c && (owner == ip || c->peer_address().ip == ip)) c->unclog();
+}
+
+void SimNetwork::partition(uint32_t from, uint32_t to, bool symmetric, PartitionKind kind) {
+  flow::TraceEvent(flow::SevDebug, "SimPartition")
+      .detail("From", flow::NetworkAddress{from, 0}.to_string())
+      .detail("To", flow::NetworkAddress{to, 0}.to_string())
+      .detail("Symmetric", symmetric)
+      .detail("Kind", kind == PartitionKind::kSilent ? "silent" : "reset");
+  blocked_[{from, to}] = kind;
+  if (symmetric) blocked_[{to, from}] = kind;
 }
 
 void SimNetwork::unpartition(uint32_t from, uint32_t to, bool symmetric) {
   blocked_.erase({from, to});
-  if (symmetric) blocked_.erase({to, from});
+  release_held(from, to);
+  if (symmetric) {
+    blocked_.erase({to, from});
+    release_held(to, from);
+  }
+  cuts_changed_.trigger();
+}
+
+void SimNetwork::release_held(uint32_t from, uint32_t to) {
+  if (blocked_.contains({from, to})) return;
+  auto it = connections_.find(from);
+  if (it == connections_.end()) return;
+  for (const auto& weak : it->second)
+    if (auto c = weak.lock(); c && c->peer_address().ip == to) c->release_held();
 }
 
 void SimNetwork::heal() {
   blocked_.clear();
+  cuts_changed_.trigger();
   send_clogs_.clear();
   receive_clogs_.clear();
   pair_clogs_.clear();

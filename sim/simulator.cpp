@@ -5,6 +5,7 @@
 #include "flow/actor.h"
 #include "flow/combinators.h"
 #include "flow/trace_event.h"
+#include "sim/detail/model_draw.h"
 
 namespace sim {
 
@@ -17,6 +18,7 @@ SwarmConfig draw_swarm(flow::DeterministicRandom& rng, int min_machines, int max
   c.datacenters = static_cast<int>(rng.random_int(1, 4));
   const int machines = static_cast<int>(rng.random_int(min_machines, max_machines + 1));
   c.machines = machines;
+  c.datacenters = std::min(c.datacenters, machines);
   c.machines_per_datacenter = std::max(1, (machines + c.datacenters - 1) / c.datacenters);
   c.processes_per_machine = static_cast<int>(rng.random_int(1, 3));
   c.network.min_latency = microseconds(rng.random_int(20, 200));
@@ -30,21 +32,24 @@ SwarmConfig draw_swarm(flow::DeterministicRandom& rng, int min_machines, int max
   c.disk_stall_probability = rng.random_bool(0.3) ? rng.random01() * 0.01 : 0;
   c.max_clock_skew = milliseconds(rng.random_int(0, 200));
   c.max_clock_drift_ppm = static_cast<double>(rng.random_int(0, 200));
+  c.max_clock_jump = rng.coinflip() ? milliseconds(rng.random_int(1, 2000)) : milliseconds(0);
   return c;
 }
 
 std::string describe(const SwarmConfig& c) {
   return fmt::format(
-      "{} dc x {} machines x {} processes; latency {}-{} us; conn failure p={:.4f}; "
+      "{} dc, {} machines x {} processes; latency {}-{} us; conn failure p={:.4f}; "
       "disk iops={} keep={:.2f} tear={:.2f} io_error p={:.4f} io_timeout p={:.5f} stall p={:.4f}; "
-      "clock skew <= {} ms, drift <= {} ppm",
-      c.datacenters, c.machines_per_datacenter, c.processes_per_machine,
+      "clock skew <= {} ms, drift <= {} ppm, jumps <= {} ms",
+      c.datacenters, c.machines > 0 ? c.machines : c.datacenters * c.machines_per_datacenter,
+      c.processes_per_machine,
       c.network.min_latency.count() / 1000, c.network.max_latency.count() / 1000,
       c.connection_failure_probability, c.disk.iops, c.disk.keep_probability,
       c.disk.tear_probability, c.io_error_probability, c.io_timeout_probability,
       c.disk_stall_probability,
       std::chrono::duration_cast<std::chrono::milliseconds>(c.max_clock_skew).count(),
-      c.max_clock_drift_ppm);
+      c.max_clock_drift_ppm,
+      std::chrono::duration_cast<std::chrono::milliseconds>(c.max_clock_jump).count());
 }
 
 Simulator::Simulator(flow::Runtime& runtime, const SwarmConfig& config, FaultAtlas atlas)
@@ -53,11 +58,20 @@ Simulator::Simulator(flow::Runtime& runtime, const SwarmConfig& config, FaultAtl
   ASSERT_LE(config.datacenters, 250);
   ASSERT_GE(config.machines_per_datacenter, 1);
   ASSERT_LE(config.machines_per_datacenter, 250);
+  ASSERT_GE(config.machines, 0);
+  ASSERT_LE(config.machines, 250 * 250);
   ASSERT_GE(config.processes_per_machine, 1);
   ASSERT_LE(config.processes_per_machine, 250);
   network_.faults().connection_failure_probability = config.connection_failure_probability;
-  for (int dc = 0; dc < config.datacenters; ++dc) {
-    for (int m = 0; m < config.machines_per_datacenter; ++m) {
+  // Exactly config.machines machines when given, spread over the datacenters; with fewer machines
+  // than datacenters there are fewer datacenters (none stays empty).
+  const int total = config.machines > 0 ? config.machines
+                                        : config.datacenters * config.machines_per_datacenter;
+  const int datacenters = std::min(config.datacenters, total);
+  config_.datacenters = datacenters;
+  for (int dc = 0; dc < datacenters; ++dc) {
+    const int in_dc = total / datacenters + (dc < total % datacenters ? 1 : 0);
+    for (int m = 0; m < in_dc; ++m) {
       auto machine = std::make_unique<Machine>(config.disk);
       machine->index = static_cast<int>(machines_.size());
       machine->datacenter = dc;
@@ -84,6 +98,7 @@ Simulator::Simulator(flow::Runtime& runtime, const SwarmConfig& config, FaultAtl
 
 Simulator::~Simulator() {
   reboots_.clear();
+  clock_jumps_ = flow::Future<flow::Void>();
   // Every simulated process dies before the objects its actors use.
   for (auto& p : processes_) {
     p->alive = false;
@@ -164,7 +179,27 @@ void Simulator::start_roles(SimProcess& p) {
     add_role(p, std::move(name), std::move(body));
 }
 
+void Simulator::jump_clocks() {
+  auto& rng = runtime_.random();
+  for (;;) {
+    flow::wait(flow::delay(detail::draw_between(rng, std::chrono::milliseconds(100),
+                                                std::chrono::seconds(3))));
+    SimProcess& p =
+        *processes_[static_cast<size_t>(rng.random_int(0, static_cast<int64_t>(processes_.size())))];
+    if (p.is_protected) continue;
+    const flow::Duration by =
+        detail::draw_between(rng, std::chrono::milliseconds(1), config_.max_clock_jump);
+    flow::TraceEvent(flow::SevInfo, "SimClockJump").detail("Process", p.name).detail("By", by);
+    p.clock->jump(by);
+  }
+}
+
 void Simulator::set_faults_enabled(bool on) {
+  if (on && config_.max_clock_jump >= std::chrono::milliseconds(1) && !clock_jumps_.is_valid()) {
+    clock_jumps_ = flow::spawn_in(runtime_.main_process(), [this] { jump_clocks(); });
+  } else if (!on) {
+    clock_jumps_ = flow::Future<flow::Void>();
+  }
   network_.faults().enabled = on;
   for (auto& m : machines_)
     m->disk.faults().enabled = on && m.get() != (tester_ ? tester_->machine : nullptr);
@@ -224,6 +259,44 @@ void Simulator::reboot_process(SimProcess& p) {
   start_roles(p);
 }
 
+void Simulator::reboot_all_dead() {
+  for (auto& m : machines_)
+    if (!m->alive) reboot_machine(*m, false);
+  for (auto& p : processes_)
+    if (!p->alive && p->machine->alive) reboot_process(*p);
+}
+
+void Simulator::clear_cluster() {
+  flow::TraceEvent(flow::SevInfo, "SimClearCluster");
+  for (auto& m : machines_) {
+    if (m.get() == (tester_ ? tester_->machine : nullptr)) continue;
+    kill_machine(*m);
+    m->disk.wipe();
+    m->alive = true;
+    for (SimProcess* p : m->processes) {
+      p->alive = true;
+      start_roles(*p);
+    }
+  }
+}
+
+std::string Simulator::describe_process(flow::NetworkAddress address) const {
+  for (const auto& p : processes_) {
+    if (p->address.ip != address.ip) continue;
+    std::string roles;
+    for (size_t i = 0; i < p->roles.size(); ++i) {
+      const bool running = p->alive && i < p->running.size() && !p->running[i].is_ready();
+      roles += fmt::format("{}{} {}", roles.empty() ? "" : ", ", p->roles[i].first,
+                           running ? "running" : "not running");
+    }
+    return fmt::format("process {} ({}) {}{}; roles: {}", p->name, address.to_string(),
+                       p->alive ? "alive" : "dead",
+                       p->machine->alive ? "" : fmt::format(", machine {} down", p->machine->name),
+                       roles.empty() ? "none" : roles);
+  }
+  return fmt::format("{}, which no simulated process has", address.to_string());
+}
+
 void Simulator::reboot_machine(Machine& m, bool wipe) {
   kill_machine(m);
   ASSERT_MSG(!wipe || atlas_.allow_wipe, "the fault atlas forbids wiping {}", m.name);
@@ -250,7 +323,7 @@ void Simulator::terminate(flow::Process& process, std::string_view reason) {
   kill_process(*victim);
   std::erase_if(reboots_, [](const flow::Future<flow::Void>& f) { return f.is_ready(); });
   const flow::Duration after =
-      runtime_.random().random_duration(std::chrono::milliseconds(100), std::chrono::seconds(2));
+      detail::draw_between(runtime_.random(), std::chrono::milliseconds(100), std::chrono::seconds(2));
   reboots_.push_back(flow::spawn_in(runtime_.main_process(), [this, victim, after] {
     flow::wait(flow::delay(after));
     if (!victim->alive && victim->machine->alive) reboot_process(*victim);

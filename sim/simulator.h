@@ -40,7 +40,9 @@ namespace sim {
 // The shape and fault rates of one run; drawn from the seed by draw_swarm(), or set by a test.
 struct SwarmConfig {
   int datacenters = 1;
-  int machines = 3;  // the total asked for; datacenters * machines_per_datacenter may round it up
+  // Exactly this many machines, spread over the datacenters (the first ones get one more when it
+  // does not divide); 0: datacenters * machines_per_datacenter.
+  int machines = 0;
   int machines_per_datacenter = 3;
   int processes_per_machine = 1;
   NetworkModel network{};
@@ -51,6 +53,8 @@ struct SwarmConfig {
   double disk_stall_probability = 0;
   flow::Duration max_clock_skew = std::chrono::milliseconds(0);
   double max_clock_drift_ppm = 0;
+  // While faults are on, now and then a random process's clock jumps forward by up to this.
+  flow::Duration max_clock_jump = flow::Duration(0);
 };
 
 // What the configuration claims to survive.
@@ -130,6 +134,16 @@ class Simulator final : public flow::IProcessTerminator {
   void kill_process(SimProcess& p);
   void kill_machine(Machine& m);
   void kill_datacenter(int dc);
+  // The start of the liveness phase: every dead machine comes back (with its disk), and so does
+  // every process killed alone on a live machine.
+  void reboot_all_dead();
+  // clearAfterTest: every cluster machine (not the testers') restarts on an empty disk. Not a
+  // fault, so the fault atlas is not asked.
+  void clear_cluster();
+  // "dc0-m1-p0 (10.0.1.1:1) alive; roles: echo_server running, ..." for the process at `address`'s
+  // ip, or a note that no simulated process has it.
+  std::string describe_process(flow::NetworkAddress address) const;
+
   // Brings a dead process (or machine) back; `wipe` first empties the machine's disk.
   void reboot_process(SimProcess& p);
   void reboot_machine(Machine& m, bool wipe);
@@ -152,6 +166,9 @@ class Simulator final : public flow::IProcessTerminator {
   std::vector<std::unique_ptr<SimProcess>> processes_;
   SimProcess* tester_ = nullptr;
   std::vector<flow::Future<flow::Void>> reboots_;  // the delayed reboots after a fail-stop
+  flow::Future<flow::Void> clock_jumps_;           // while faults are on
+  // Makes clocks jump while faults are on. May suspend.
+  void jump_clocks();
   int64_t fail_stops_ = 0;
 };
 
