@@ -19,6 +19,8 @@ using flow::ErrorCode;
 
 namespace {
 
+using detail::MemoryEntry;
+using detail::MemoryEntryPtr;
 using detail::MemoryOpHeader;
 using detail::MemoryOpType;
 
@@ -181,18 +183,30 @@ void MemoryKeyValueStore::apply_set(std::string_view key, std::string_view value
   const uint64_t hash = key_hash(key);
   // A key after every other (a load in key order, a growing counter) is new: no lookup needed,
   // and it goes at the map's end.
-  const bool after_all = data_.empty() || std::prev(data_.end())->first < key;
+  const bool after_all = data_.empty() || (*std::prev(data_.end()))->key() < key;
   if (!after_all) {
-    if (detail::KeyIndex::Entry* found = index_.find(key, hash)) {
-      std::string& old = found->second;
-      live_bytes_ += static_cast<int64_t>(value.size()) - static_cast<int64_t>(old.size());
-      old.assign(value);
+    if (MemoryEntry* found = index_.find(key, hash)) {
+      live_bytes_ +=
+          static_cast<int64_t>(value.size()) - static_cast<int64_t>(found->value().size());
+      if (value.size() <= found->value_capacity()) {
+        found->assign_value(value);
+        return;
+      }
+      // A longer value: a new entry takes the old one's place in the set's node and the index.
+      MemoryEntryPtr bigger(MemoryEntry::make(key, value));
+      auto node = data_.extract(found);
+      ASSERT(!node.empty());
+      MemoryEntryPtr old(node.value());
+      node.value() = bigger.get();
+      auto inserted = data_.insert(std::move(node));
+      ASSERT(inserted.inserted);
+      index_.replace(key, hash, bigger.release());
       return;
     }
   }
-  auto it = data_.emplace_hint(after_all ? data_.end() : data_.lower_bound(key), std::string(key),
-                               std::string(value));
-  index_.insert(hash, &*it);
+  MemoryEntryPtr entry(MemoryEntry::make(key, value));
+  data_.emplace_hint(after_all ? data_.end() : data_.lower_bound(key), entry.get());
+  index_.insert(hash, entry.release());
   live_bytes_ += static_cast<int64_t>(key.size() + value.size());
 }
 
@@ -201,11 +215,20 @@ void MemoryKeyValueStore::apply_clear(std::string_view begin, std::string_view e
   auto first = data_.lower_bound(begin);
   auto last = data_.lower_bound(end);
   for (auto it = first; it != last; ++it) {
-    live_bytes_ -= static_cast<int64_t>(it->first.size() + it->second.size());
-    const bool erased = index_.erase(it->first, key_hash(it->first));
+    MemoryEntry* e = *it;
+    live_bytes_ -= static_cast<int64_t>(e->key().size() + e->value().size());
+    const bool erased = index_.erase(e->key(), key_hash(e->key()));
     ASSERT(erased);
   }
-  data_.erase(first, last);
+  for (auto it = first; it != last;) {
+    MemoryEntryPtr gone(*it);
+    it = data_.erase(it);
+  }
+}
+
+MemoryKeyValueStore::~MemoryKeyValueStore() {
+  for (MemoryEntry* e : data_)
+    MemoryEntry::destroy(e);
 }
 
 void MemoryKeyValueStore::log_op(MemoryOpType type, std::string_view a, std::string_view b) {
@@ -253,9 +276,10 @@ bool MemoryKeyValueStore::log_snapshot_slice(int64_t budget) {
   auto it = pass_cursor_set_ ? data_.upper_bound(pass_cursor_) : data_.begin();
   int64_t logged = 0;
   for (; it != data_.end() && logged < budget; ++it) {
-    log_op(MemoryOpType::kSet, it->first, it->second);
-    logged += static_cast<int64_t>(MemoryOpHeader::kBytes + it->first.size() + it->second.size());
-    pass_cursor_ = it->first;
+    const MemoryEntry& e = **it;
+    log_op(MemoryOpType::kSet, e.key(), e.value());
+    logged += static_cast<int64_t>(MemoryOpHeader::kBytes + e.key().size() + e.value().size());
+    pass_cursor_ = e.key();
     pass_cursor_set_ = true;
   }
   if (it != data_.end()) return false;
@@ -299,9 +323,9 @@ void MemoryKeyValueStore::commit() {
 
 std::optional<std::string> MemoryKeyValueStore::read_value(std::string_view key) {
   check_usable();
-  const detail::KeyIndex::Entry* found = index_.find(key, key_hash(key));
+  const MemoryEntry* found = index_.find(key, key_hash(key));
   if (found == nullptr) return std::nullopt;
-  return found->second;
+  return std::string(found->value());
 }
 
 RangeResult MemoryKeyValueStore::read_range(std::string_view begin, std::string_view end,
@@ -312,9 +336,9 @@ RangeResult MemoryKeyValueStore::read_range(std::string_view begin, std::string_
   auto first = data_.lower_bound(begin);
   auto last = data_.lower_bound(end);
   int64_t bytes = 0;
-  auto take = [&](const std::pair<const std::string, std::string>& kv) {
-    result.rows.push_back({kv.first, kv.second});
-    bytes += static_cast<int64_t>(kv.first.size() + kv.second.size());
+  auto take = [&](const MemoryEntry* e) {
+    result.rows.push_back({std::string(e->key()), std::string(e->value())});
+    bytes += static_cast<int64_t>(e->key().size() + e->value().size());
     return static_cast<int64_t>(result.rows.size()) >= limits.rows || bytes >= limits.bytes;
   };
   if (!limits.reverse) {

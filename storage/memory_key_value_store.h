@@ -2,6 +2,9 @@
 // The `memory` engine: every key and value in an ordered in-memory map, made durable by a log of
 // operations in a DiskQueue (`<name>.log.0`, `<name>.log.1`).
 //
+// The map is a std::set of entries, each key with its value in one allocation
+// (storage/detail/memory_entry.h).
+//
 // The log. set() and clear() are logged as they happen; commit() ends the commit's operations with
 // a commit mark and commits the queue. Recovery replays the operations of every marked commit, in
 // order, and drops the unmarked ones at the tail (a commit cut off by a crash); it then logs a
@@ -28,14 +31,15 @@
 // Concurrency: operations apply to the map at once, and commits queue in the DiskQueue, so any
 // calls may overlap. Reads never suspend.
 
-#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "storage/detail/key_index.h"
+#include "storage/detail/memory_entry.h"
 #include "storage/detail/memory_store_format.h"
 #include "storage/disk_queue.h"
 #include "storage/key_value_store.h"
@@ -47,6 +51,10 @@ class MemoryKeyValueStore final : public IKeyValueStore {
   // Opens or creates the store and replays its log. May suspend.
   static std::unique_ptr<MemoryKeyValueStore> open(flow::IFileSystem& fs, const std::string& name,
                                                    KeyValueStoreOptions options);
+
+  ~MemoryKeyValueStore() override;
+  MemoryKeyValueStore(const MemoryKeyValueStore&) = delete;
+  MemoryKeyValueStore& operator=(const MemoryKeyValueStore&) = delete;
 
   std::string_view engine() const override { return "memory"; }
   void set(std::string_view key, std::string_view value) override;
@@ -75,9 +83,10 @@ class MemoryKeyValueStore final : public IKeyValueStore {
 
   KeyValueStoreOptions options_;
   std::unique_ptr<DiskQueue> queue_;
-  std::map<std::string, std::string, std::less<>> data_;
+  // The entries, in key order; owned here (freed by clear and the destructor).
+  std::set<detail::MemoryEntry*, detail::MemoryEntryLess> data_;
   // Each key of data_ to its entry (storage/detail/key_index.h).
-  detail::KeyIndex index_;
+  detail::KeyIndex<detail::MemoryEntry> index_;
   int64_t live_bytes_ = 0;
 
   std::vector<uint8_t> record_;     // operations not yet pushed to the queue

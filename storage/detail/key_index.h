@@ -15,7 +15,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -24,18 +23,32 @@
 
 namespace storage::detail {
 
+// Entry: anything with `std::string_view key() const`.
+template <class Entry>
 class KeyIndex {
  public:
-  // The map's entries: the key, then the value.
-  using Entry = std::pair<const std::string, std::string>;
-
   // The entry whose key is `key` (with hash `hash`), or nullptr.
   Entry* find(std::string_view key, uint64_t hash) const {
     if (slots_.empty()) return nullptr;
     for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
       const Slot& s = slots_[i];
       if (s.entry == nullptr) return nullptr;
-      if (s.hash == hash && s.entry->first == key) return s.entry;
+      if (s.hash == hash && s.entry->key() == key) return s.entry;
+    }
+  }
+
+  // Points the slot of the entry with key `key` (hash `hash`) at `entry`, which has the same key.
+  // REQUIRES: the index holds an entry with that key.
+  void replace(std::string_view key, uint64_t hash, Entry* entry) {
+    ASSERT(entry != nullptr && entry->key() == key);
+    ASSERT(!slots_.empty());
+    for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
+      Slot& s = slots_[i];
+      ASSERT(s.entry != nullptr);
+      if (s.hash == hash && s.entry->key() == key) {
+        s.entry = entry;
+        return;
+      }
     }
   }
 
@@ -54,7 +67,7 @@ class KeyIndex {
     for (;; hole = (hole + 1) & mask_) {
       const Slot& s = slots_[hole];
       if (s.entry == nullptr) return false;
-      if (s.hash == hash && s.entry->first == key) break;
+      if (s.hash == hash && s.entry->key() == key) break;
     }
     // Shift back every later slot of the run that may sit at the hole: one whose home slot is not
     // between the hole and itself.

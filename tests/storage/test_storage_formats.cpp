@@ -1,6 +1,7 @@
 // The storage engines' on-disk record structs (storage/detail/*_format.h) and the memory engine's
-// hash index (storage/detail/key_index.h): records encode to the documented bytes and decode
-// back, and the index agrees with a std::map under random inserts, finds and erases.
+// hash index and entries (storage/detail/key_index.h, memory_entry.h): records encode to the
+// documented bytes and decode back, the index agrees with a std::map under random inserts,
+// finds, replacements and erases, and an entry keeps its key and value in one allocation.
 #include <doctest/doctest.h>
 
 #include <cstring>
@@ -13,9 +14,11 @@
 #include "flow/deterministic_random.h"
 #include "storage/detail/key_index.h"
 #include "storage/detail/logged_page_file_format.h"
+#include "storage/detail/memory_entry.h"
 #include "storage/detail/memory_store_format.h"
 
-using storage::detail::KeyIndex;
+using storage::detail::MemoryEntry;
+using storage::detail::MemoryEntryPtr;
 using storage::detail::MemoryOpHeader;
 using storage::detail::MemoryOpType;
 using storage::detail::PageCountRecord;
@@ -55,11 +58,22 @@ TEST_CASE("formats: page log records are type then a little-endian number") {
   CHECK(rollback[0] == 3);
 }
 
+namespace {
+
+// What the index points at in these tests: a key, owned by a std::map's node.
+struct TestEntry {
+  std::string k;
+  std::string_view key() const { return k; }
+};
+using KeyIndex = storage::detail::KeyIndex<TestEntry>;
+
+}  // namespace
+
 TEST_CASE("key index: agrees with a std::map under random inserts, finds and erases") {
   for (uint64_t seed = 1; seed <= 5; ++seed) {
     CAPTURE(seed);
     flow::DeterministicRandom random(seed);
-    std::map<std::string, std::string> entries;  // owns the entries the index points at
+    std::map<std::string, TestEntry> entries;  // owns the entries the index points at
     KeyIndex index;
     auto hash = [](std::string_view k) { return XXH3_64bits(k.data(), k.size()); };
     // A few hundred keys, so the table grows, shrinks and has long probe runs to shift back.
@@ -68,24 +82,31 @@ TEST_CASE("key index: agrees with a std::map under random inserts, finds and era
       const std::string key = "k" + std::to_string(random.random_int(0, key_space));
       const double dice = random.random01();
       auto it = entries.find(key);
-      if (dice < 0.45) {
+      if (dice < 0.40) {
         if (it == entries.end()) {
-          it = entries.emplace(key, std::to_string(step)).first;
-          index.insert(hash(key), &*it);
+          it = entries.emplace(key, TestEntry{key}).first;
+          index.insert(hash(key), &it->second);
+        }
+      } else if (dice < 0.45) {
+        if (it != entries.end()) {  // the same key, another entry: as a longer value makes
+          TestEntry moved{key};
+          index.replace(key, hash(key), &moved);
+          CHECK(index.find(key, hash(key)) == &moved);
+          index.replace(key, hash(key), &it->second);
         }
       } else if (dice < 0.75) {
         const bool erased = index.erase(key, hash(key));
         CHECK(erased == (it != entries.end()));
         if (it != entries.end()) entries.erase(it);
       } else {
-        KeyIndex::Entry* found = index.find(key, hash(key));
-        CHECK(found == (it == entries.end() ? nullptr : &*it));
+        TestEntry* found = index.find(key, hash(key));
+        CHECK(found == (it == entries.end() ? nullptr : &it->second));
       }
       REQUIRE(index.size() == entries.size());
       if (step % 1000 == 999) {
         CHECK(index.slot_count() * 3 >= index.size() * 4);
         for (auto& e : entries)
-          REQUIRE(index.find(e.first, hash(e.first)) == &e);
+          REQUIRE(index.find(e.first, hash(e.first)) == &e.second);
       }
     }
     // Empty it all: every entry is found and erased once, and the table shrinks.
@@ -98,19 +119,38 @@ TEST_CASE("key index: agrees with a std::map under random inserts, finds and era
 
 TEST_CASE("key index: keys that share a home slot are all found and erased in any order") {
   // Forged hashes: every key's home is slot 0 or 1, so they form one probe run.
-  std::map<std::string, std::string> entries;
+  std::vector<TestEntry> entries;
+  entries.reserve(10);
   KeyIndex index;
-  std::vector<std::pair<uint64_t, KeyIndex::Entry*>> added;
+  std::vector<uint64_t> hashes;
   for (int i = 0; i < 10; ++i) {
-    auto it = entries.emplace("key" + std::to_string(i), "").first;
-    const uint64_t h = (uint64_t{1} << 40) * static_cast<uint64_t>(i + 1) + (i % 2);
-    index.insert(h, &*it);
-    added.push_back({h, &*it});
+    entries.push_back({"key" + std::to_string(i)});
+    hashes.push_back((uint64_t{1} << 40) * static_cast<uint64_t>(i + 1) + (i % 2));
+    index.insert(hashes.back(), &entries.back());
   }
   for (size_t k : {3u, 0u, 9u, 4u}) {
-    CHECK(index.erase(added[k].second->first, added[k].first));
-    CHECK(index.find(added[k].second->first, added[k].first) == nullptr);
+    CHECK(index.erase(entries[k].key(), hashes[k]));
+    CHECK(index.find(entries[k].key(), hashes[k]) == nullptr);
   }
   for (size_t k : {1u, 2u, 5u, 6u, 7u, 8u})
-    CHECK(index.find(added[k].second->first, added[k].first) == added[k].second);
+    CHECK(index.find(entries[k].key(), hashes[k]) == &entries[k]);
+}
+
+TEST_CASE("memory entry: key and value in one allocation; a value fits in place up to its room") {
+  MemoryEntryPtr e(MemoryEntry::make("key", "a value"));
+  CHECK(e->key() == "key");
+  CHECK(e->value() == "a value");
+  CHECK(e->value_capacity() == 7);
+  e->assign_value("short");
+  CHECK(e->value() == "short");
+  CHECK(e->key() == "key");
+  e->assign_value("7 bytes");
+  CHECK(e->value() == "7 bytes");
+  MemoryEntryPtr empty(MemoryEntry::make("", ""));
+  CHECK(empty->key().empty());
+  CHECK(empty->value().empty());
+  storage::detail::MemoryEntryLess less;
+  CHECK(less(empty.get(), e.get()));
+  CHECK(less(empty.get(), std::string_view("a")));
+  CHECK_FALSE(less(std::string_view("key"), e.get()));
 }
