@@ -59,7 +59,7 @@ Future<T> never() {
 }
 
 // Waits until at least one of the futures is ready (value or error) and returns the index of the
-// first ready one in argument order. REQUIRES: on an actor. May suspend.
+// first ready one in argument order. REQUIRES: on an actor, every future valid. May suspend.
 template <class... Fs>
 size_t wait_any(const Fs&... futures) {
   detail::SAVBase* savs[] = {futures.test_state()...};

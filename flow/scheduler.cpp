@@ -167,7 +167,8 @@ Scheduler::Scheduler(IReactor& reactor, Process& main_process, Options options)
 Scheduler::~Scheduler() {
   ASSERT_EQ(all_.size(), 0u);
   // Dropping the timers' promises may wake waiters; nobody is left to run them.
-  timers_.clear();
+  while (!timers_.empty())
+    (void)pop_timer();
   while (!ready_.empty()) {
     TaskPriority p;
     (void)ready_.pop(&p);
@@ -266,9 +267,9 @@ void Scheduler::cancel(ActorBase* a) {
 }
 
 Future<Void> Scheduler::timer(Time when, TaskPriority p) {
-  Promise<Void> promise;
-  Future<Void> f = promise.get_future();
-  timers_.push_back(TimerEntry{when, p, timer_sequence_++, std::move(promise)});
+  auto* const sav = new TimerSAV(*this);
+  Future<Void> f = Future<Void>::adopt(sav);
+  timers_.push_back(TimerEntry{when, p, timer_sequence_++, sav});
   std::push_heap(timers_.begin(), timers_.end(), &Scheduler::fires_later);
   // Time stands still within one loop iteration (in simulation it only moves while the reactor
   // waits), so a timer due now must fire before the current chain of handoffs goes on: stop it.
@@ -279,19 +280,59 @@ Future<Void> Scheduler::timer(Time when, TaskPriority p) {
   return f;
 }
 
+Scheduler::TimerEntry Scheduler::pop_timer() {
+  std::pop_heap(timers_.begin(), timers_.end(), &Scheduler::fires_later);
+  const TimerEntry e = timers_.back();
+  timers_.pop_back();
+  if (e.sav->future_count() == 0) {
+    ASSERT_GT(dead_timers_, 0u);
+    --dead_timers_;
+  }
+  return e;
+}
+
 bool Scheduler::fire_due_timers() {
   if (timers_.empty()) return false;
   const Time t = loop_now_;
   bool fired = false;
   while (!timers_.empty() && timers_.front().when <= t) {
-    std::pop_heap(timers_.begin(), timers_.end(), &Scheduler::fires_later);
-    TimerEntry e = std::move(timers_.back());
-    timers_.pop_back();
-    current_priority_ = e.priority;
-    if (e.promise.future_count() > 0) e.promise.send();
-    fired = true;
+    const TimerEntry e = pop_timer();
+    if (e.sav->future_count() > 0) {
+      current_priority_ = e.priority;
+      e.sav->set_value(Void{});
+      fired = true;
+    }
+    e.sav->del_promise_ref();  // May free it.
   }
   return fired;
+}
+
+void Scheduler::drop_abandoned_timers_on_top() {
+  while (!timers_.empty() && timers_.front().sav->future_count() == 0)
+    pop_timer().sav->del_promise_ref();  // Frees it.
+}
+
+void Scheduler::timer_abandoned() {
+  ++dead_timers_;
+  ASSERT_LE(dead_timers_, timers_.size());
+  if (dead_timers_ >= kAbandonedTimersSweepMin && dead_timers_ * 2 > timers_.size()) {
+    sweep_abandoned_timers();
+  }
+}
+
+void Scheduler::sweep_abandoned_timers() {
+  // The heap order is total (time, priority, sequence), so rebuilding it is deterministic.
+  size_t kept = 0;
+  for (const TimerEntry& e : timers_) {
+    if (e.sav->future_count() == 0) {
+      e.sav->del_promise_ref();  // Frees it; nobody waits, so nothing runs.
+    } else {
+      timers_[kept++] = e;
+    }
+  }
+  timers_.resize(kept);
+  std::make_heap(timers_.begin(), timers_.end(), &Scheduler::fires_later);
+  dead_timers_ = 0;
 }
 
 STRATA_ALWAYS_INLINE bool Scheduler::run_one() {
@@ -316,6 +357,8 @@ STRATA_ALWAYS_INLINE bool Scheduler::run_one() {
   // A timer that woke no actor still made progress: whoever drives the loop (run_until) must see
   // it before time moves on.
   if (fired) return true;
+  // A timer nobody waits for any more must not move time (a quiet run would end at it).
+  drop_abandoned_timers_on_top();
   const Time next = timers_.empty() ? kTimeMax : timers_.front().when;
   return reactor_.wait_for_events(next);
 }
@@ -414,6 +457,9 @@ void wait_until_stream_ready(void* queue, bool (*ready)(void*), void (*add_waite
 
 size_t wait_any_of(std::span<SAVBase* const> savs) {
   ASSERT_MSG(!savs.empty(), "wait_any of nothing");
+  for (size_t i = 0; i < savs.size(); ++i)
+    ASSERT_MSG(savs[i] != nullptr, "wait_any on an invalid future (argument {} of {})", i,
+               savs.size());
   for (size_t i = 0; i < savs.size(); ++i) {
     if (savs[i]->is_set()) {
       check_not_cancelled();

@@ -77,18 +77,37 @@ class Scheduler : public SchedulerCore {
   }
   size_t actor_count() const { return all_.size(); }
   size_t ready_count() const { return ready_.size(); }
-  size_t timer_count() const { return timers_.size(); }
+  // Timers that someone still waits for (abandoned ones may linger in the heap until swept).
+  size_t timer_count() const { return timers_.size() - dead_timers_; }
+  size_t test_timer_heap_size() const { return timers_.size(); }
   const StackPool& stack_pool() const { return stacks_; }
 
  private:
   friend class SchedulerCore;  // finished() releases stacks and unlinks from all_
 
+  // A timer's state. The heap holds its one promise reference. When its last future goes (its
+  // waiter was cancelled, or moved on), the timer is abandoned: it fires nothing and must not move
+  // time, so it is dropped when it reaches the top of the heap, and abandoned entries are swept
+  // out once they are half of it (a cancelled timeout must not make the heap grow).
+  class TimerSAV final : public SAV<Void> {
+   public:
+    explicit TimerSAV(Scheduler& owner) : SAV<Void>(1, 1), owner_(owner) {
+      this->custom_lifetime_ = true;
+    }
+
+   protected:
+    void on_last_future_dropped() override { owner_.timer_abandoned(); }
+
+   private:
+    Scheduler& owner_;
+  };
   struct TimerEntry {
     Time when;
     TaskPriority priority;
     uint64_t sequence;
-    Promise<Void> promise;
+    TimerSAV* sav;  // the heap's promise reference
   };
+  static constexpr size_t kAbandonedTimersSweepMin = 64;
   // Heap order: the entry that must fire first is "greatest".
   static bool fires_later(const TimerEntry& a, const TimerEntry& b) {
     if (a.when != b.when) return a.when > b.when;
@@ -111,12 +130,21 @@ class Scheduler : public SchedulerCore {
   bool run_one();
   // Fires every timer due at loop_now_; returns whether any was.
   bool fire_due_timers();
+  // Takes the first timer off the heap and drops the heap's promise reference to it.
+  TimerEntry pop_timer();
+  // Drops abandoned timers from the top of the heap, so the next timer is one someone waits for.
+  void drop_abandoned_timers_on_top();
+  // A timer in the heap has lost its last future.
+  void timer_abandoned();
+  // Removes every abandoned timer from the heap.
+  void sweep_abandoned_timers();
 
   IReactor& reactor_;
   Options options_;
   StackPool stacks_;
   std::vector<TimerEntry> timers_;
   uint64_t timer_sequence_ = 0;
+  size_t dead_timers_ = 0;  // abandoned timers still in timers_
   uint64_t actors_started_ = 0;  // gives each actor its id
   IntrusiveList<ActorBase, AllActorsTag> all_;
 };

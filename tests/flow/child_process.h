@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <string>
@@ -22,6 +23,9 @@ struct ChildResult {
 
 // Forks; the child runs fn() with stderr and stdout going to a pipe, and exits 0 if fn returns.
 inline ChildResult run_in_child(const std::function<void()>& fn) {
+  // Whatever the parent has buffered would otherwise be written twice, once by the child.
+  std::fflush(stdout);
+  std::fflush(stderr);
   int fds[2];
   if (pipe(fds) != 0) std::abort();
   const pid_t pid = fork();

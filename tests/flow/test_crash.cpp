@@ -100,3 +100,17 @@ TEST_CASE("waiting in a destructor while an exception unwinds aborts, in every b
   CHECK(r.err.find("waited inside a catch block or a destructor (1 exception(s) being thrown")
         != std::string::npos);
 }
+
+TEST_CASE("wait_any on an invalid future asserts") {
+  const ChildResult r = run_in_child([] {
+    Runtime rt;
+    rt.run([] {
+      Future<Void> valid = delay(1s);
+      Future<Void> invalid;
+      (void)wait_any(valid, invalid);
+    });
+  });
+  INFO("child output: " << r.err);
+  CHECK(r.signal == SIGABRT);
+  CHECK(r.err.find("wait_any on an invalid future (argument 1 of 2)") != std::string::npos);
+}

@@ -145,3 +145,34 @@ TEST_CASE("run_until a plain timer stops at that timer, not at the next one") {
   CHECK(flow::now() == flow::kTimeZero + 100ms);
   CHECK(!later.is_ready());
 }
+
+TEST_CASE("a cancelled actor's delay does not move time, and leaves the timer heap") {
+  Runtime rt;
+  Future<Void> sleeper = spawn([] { wait(delay(100s)); });
+  Future<Void> worker = spawn([] { wait(delay(1s)); });
+  CHECK(rt.scheduler().timer_count() == 2);
+  sleeper = Future<Void>();  // cancels it
+  CHECK(rt.scheduler().timer_count() == 1);
+  rt.run_until_quiescent();
+  CHECK(worker.is_ready());
+  // The quiet run ends at the last timer anyone waited for, not at the cancelled one.
+  CHECK(rt.now() == kTimeZero + 1s);
+  CHECK(rt.scheduler().timer_count() == 0);
+}
+
+TEST_CASE("abandoned timers are swept from the heap") {
+  Runtime rt;
+  Future<Void> keep = delay(1000s);
+  for (int i = 0; i < 10'000; ++i)
+    (void)delay(Duration(std::chrono::seconds(1 + i % 500)));  // dropped at once
+  CHECK(rt.scheduler().timer_count() == 1);
+  CHECK(rt.scheduler().test_timer_heap_size() <= 65);  // swept whenever half of it is abandoned
+  std::vector<Future<Void>> live;
+  for (int i = 0; i < 10; ++i)
+    live.push_back(delay(Duration(std::chrono::seconds(10 - i))));
+  rt.run_until_quiescent();
+  for (const Future<Void>& f : live)
+    CHECK(f.is_ready());
+  CHECK(keep.is_ready());
+  CHECK(rt.now() == kTimeZero + 1000s);
+}
