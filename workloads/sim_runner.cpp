@@ -102,6 +102,7 @@ std::string run_tests(const Spec& spec, const RunSettings& settings, sim::Simula
         try {
           w->start(ctx);
         } catch (const Error& e) {
+          if (e.code() == flow::ErrorCode::operation_cancelled) throw;
           if (failure.empty()) failure = fmt::format("workload {} failed: {}", w->name(), e.name());
         }
       }));
@@ -120,6 +121,7 @@ std::string run_tests(const Spec& spec, const RunSettings& settings, sim::Simula
         try {
           return w->check(ctx);
         } catch (const Error& e) {
+          if (e.code() == flow::ErrorCode::operation_cancelled) throw;
           if (failure.empty())
             failure = fmt::format("workload {} check failed: {}", w->name(), e.name());
           return false;
