@@ -36,6 +36,7 @@ Runtime::Runtime(RuntimeOptions options)
           .fiber_stack_bytes = static_cast<size_t>(knobs_.fiber_stack_bytes),
           .fiber_stack_pool_max = static_cast<size_t>(knobs_.fiber_stack_pool_max),
           .reactor_poll_interval = static_cast<int>(knobs_.reactor_poll_interval)});
+  scheduler_->set_task_log(options_.task_log);
   g_runtime = this;
 }
 

@@ -24,6 +24,7 @@
 #include "flow/process.h"
 #include "flow/reactor.h"
 #include "flow/scheduler.h"
+#include "flow/task_log.h"
 #include "flow/trace_event.h"
 
 namespace flow {
@@ -41,6 +42,9 @@ struct RuntimeOptions {
   std::string trace_file{};
   Severity trace_min_severity = SevInfo;
   std::string main_process_name = "main";
+  // Where to record the order of work (see flow/task_log.h); null: not recorded. Must outlive
+  // the Runtime (its teardown cancels actors, which are tasks too).
+  TaskLog* task_log = nullptr;
 };
 
 class Runtime {

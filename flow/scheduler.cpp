@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "flow/error.h"
+#include "flow/task_log.h"
 
 namespace flow::detail {
 namespace {
@@ -147,6 +148,13 @@ void SchedulerCore::parked_in_handler() const {
   UNREACHABLE();
 }
 
+void SchedulerCore::record_task(ActorBase* a, TaskPriority p, uint8_t kind) {
+  static_assert(kTaskRun == static_cast<uint8_t>(TaskLog::Kind::kRun) &&
+                kTaskStart == static_cast<uint8_t>(TaskLog::Kind::kStart) &&
+                kTaskCancel == static_cast<uint8_t>(TaskLog::Kind::kCancel));
+  task_log_->record(a->id(), *a->process(), p, static_cast<TaskLog::Kind>(kind));
+}
+
 Scheduler& scheduler() {
   ASSERT_MSG(g_scheduler != nullptr, "no flow::Runtime is active");
   return *g_scheduler;
@@ -193,6 +201,7 @@ void Scheduler::fiber_entry(Transfer t) {
 void Scheduler::start(ActorBase* a, Process& process) {
   a->process_ = &process;
   a->id_ = ++actors_started_;
+  if (task_log_ != nullptr) record_task(a, current_priority_, kTaskStart);
   process.actors_.push_back(a);
   all_.push_back(a);
   a->stack_ = stacks_.acquire();
@@ -255,9 +264,11 @@ void Scheduler::cancel(ActorBase* a) {
   switch (a->state_) {
     case ActorBase::State::kReady:
       ready_.remove(a);
+      if (task_log_ != nullptr) record_task(a, current_priority_, kTaskCancel);
       resume(a, false);
       break;
     case ActorBase::State::kParked:
+      if (task_log_ != nullptr) record_task(a, current_priority_, kTaskCancel);
       resume(a, false);
       break;
     case ActorBase::State::kRunning:
@@ -343,6 +354,8 @@ STRATA_ALWAYS_INLINE bool Scheduler::run_one() {
     TaskPriority p;
     ActorBase* a = ready_.pop(&p);
     current_priority_ = p;
+    if (task_log_ != nullptr) [[unlikely]]
+      record_task(a, p, kTaskRun);
     tasks_until_poll_at_start_ = tasks_until_poll_;
     --tasks_until_poll_;
     resume(a, true);

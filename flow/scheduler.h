@@ -51,6 +51,10 @@ class Scheduler : public SchedulerCore {
   IReactor& reactor() const { return reactor_; }
   Process& current_process() const { return *current_process_; }
 
+  // Records every task run from now on into `log` (null: stop). The log must outlive the
+  // scheduler or be detached first.
+  void set_task_log(TaskLog* log) { task_log_ = log; }
+
   // Starts `a` in `process` and runs it until its first unready wait. May suspend the caller.
   void start(ActorBase* a, Process& process);
   // park() and wake() are SchedulerCore's.

@@ -25,6 +25,7 @@
 
 namespace flow {
 class Process;
+class TaskLog;
 }
 
 // For the few functions on the park path: the compiler's heuristics would otherwise leave some of
@@ -118,6 +119,8 @@ class SchedulerCore {
     ActorBase* next = ready_.pop(&p);
     current_priority_ = p;
     --tasks_until_poll_;  // counted into tasks_run_ when the loop's task ends
+    if (task_log_ != nullptr) [[unlikely]]
+      record_task(next, p, kTaskRun);
     return next;
   }
 
@@ -155,6 +158,13 @@ class SchedulerCore {
   // An actor's fiber has ended: unlinks it and releases its stack (which may free it).
   void finished(ActorBase* a);
 
+  // Appends a task to task_log_; `kind` is a TaskLog::Kind (flow/task_log.h is not included
+  // here, to keep this header light).
+  static constexpr uint8_t kTaskRun = 0;
+  static constexpr uint8_t kTaskStart = 1;
+  static constexpr uint8_t kTaskCancel = 2;
+  [[gnu::cold, gnu::noinline]] void record_task(ActorBase* a, TaskPriority p, uint8_t kind);
+
   ReadyQueue ready_;
   ActorBase* current_actor_ = nullptr;
   Process* current_process_;
@@ -164,6 +174,7 @@ class SchedulerCore {
   int tasks_until_poll_;               // tasks left before the loop polls the world
   int tasks_until_poll_at_start_ = 0;  // its value when the current loop task began
   const EhGlobals* const eh_globals_;
+  TaskLog* task_log_ = nullptr;  // the order of work, when recorded (--check-determinism)
 };
 
 // The active run's scheduler, or null; set for the lifetime of a flow::Runtime.

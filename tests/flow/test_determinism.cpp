@@ -1,6 +1,7 @@
 // A randomized actor scenario is a pure function of its seed: same seed, same trace digest.
 #include <doctest/doctest.h>
 
+#include <string>
 #include <vector>
 
 #include "flow/flow.h"
@@ -74,4 +75,41 @@ TEST_CASE("the same seed gives the same trace digest and unseed; another seed do
     CHECK(a.digest != c.digest);
     CHECK(a.unseed != c.unseed);
   }
+}
+
+namespace {
+
+// Two actors that each yield a few times; `swap` decides which is spawned first. No trace event,
+// no random draw: only the order of work tells the two runs apart.
+void run_two_yielders(TaskLog& log, bool swap) {
+  Runtime rt({.seed = 7, .task_log = &log});
+  rt.run([swap] {
+    auto yielder = [] {
+      for (int i = 0; i < 3; ++i)
+        yield();
+    };
+    Future<Void> a = spawn_in(current_process(), yielder);
+    Process other(swap ? "first" : "second");
+    Future<Void> b = spawn_in(other, yielder);
+    wait(a);
+    wait(b);
+  });
+}
+
+}  // namespace
+
+TEST_CASE("the task log names the first task at which two runs part, events and draws equal") {
+  TaskLog same1, same2, differs;
+  run_two_yielders(same1, false);
+  run_two_yielders(same2, false);
+  run_two_yielders(differs, true);
+  CHECK(same1.count() > 6);
+  CHECK(same1.count() == same2.count());
+  CHECK(same1.digest() == same2.digest());
+  CHECK(TaskLog::first_difference(same1, same2).empty());
+  const std::string d = TaskLog::first_difference(same1, differs);
+  INFO(d);
+  CHECK(d.find("task #3 differs") != std::string::npos);
+  CHECK(d.find("actor #3 of process 'second' started") != std::string::npos);
+  CHECK(d.find("actor #3 of process 'first' started") != std::string::npos);
 }
