@@ -15,18 +15,20 @@ namespace {
 
 using flow::Error;
 
-// Records every trace line with the number of random draws made before it.
+// Records every trace line with the number of random draws made, and tasks run, before it.
 class CaptureSink final : public flow::ITraceSink {
  public:
-  CaptureSink(std::vector<CapturedEvent>& out, const flow::DeterministicRandom& rng)
-      : out_(out), rng_(rng) {}
+  CaptureSink(std::vector<CapturedEvent>& out, const flow::DeterministicRandom& rng,
+              const flow::TaskLog& tasks)
+      : out_(out), rng_(rng), tasks_(tasks) {}
   void write(flow::Severity, std::string_view line) override {
-    out_.push_back({rng_.draw_count(), std::string(line)});
+    out_.push_back({rng_.draw_count(), std::string(line), tasks_.count()});
   }
 
  private:
   std::vector<CapturedEvent>& out_;
   const flow::DeterministicRandom& rng_;
+  const flow::TaskLog& tasks_;
 };
 
 struct RunSettings {
@@ -177,19 +179,22 @@ RunResult run_spec(const Spec& spec, const RunConfig& config) {
   std::vector<std::string> knobs = spec.knobs;
   knobs.insert(knobs.end(), config.knobs.begin(), config.knobs.end());
 
+  if (config.capture_trace) result.tasks = std::make_shared<flow::TaskLog>();
   std::unique_ptr<flow::Runtime> rt;
   try {
     rt = std::make_unique<flow::Runtime>(flow::RuntimeOptions{.seed = config.seed,
                                                               .simulated = true,
                                                               .buggify = result.buggify,
                                                               .knobs = knobs,
-                                                              .trace_file = config.trace_file});
+                                                              .trace_file = config.trace_file,
+                                                              .task_log = result.tasks.get()});
   } catch (const Error& e) {
     result.failure = fmt::format("bad knob override: {}", e.name());
     return result;
   }
   if (config.capture_trace)
-    rt->trace().add_sink(std::make_unique<CaptureSink>(result.captured, rt->random()));
+    rt->trace().add_sink(
+        std::make_unique<CaptureSink>(result.captured, rt->random(), *result.tasks));
 
   // Declared in destruction order: the root actor goes first, then the cluster (which cancels every
   // simulated process's actors), then the workloads those actors used.
@@ -243,10 +248,26 @@ RunResult run_spec(const Spec& spec, const RunConfig& config) {
 }
 
 std::string first_divergence(const RunResult& a, const RunResult& b) {
+  // The first task at which the order of work differs, if both runs recorded it. Reported when it
+  // came before the first differing event: a changed order is usually the cause, and it may emit
+  // no event and draw no number at all.
+  std::string task_divergence;
+  uint64_t task_index = UINT64_MAX;
+  if (a.tasks && b.tasks) {
+    task_divergence = flow::TaskLog::first_difference(*a.tasks, *b.tasks);
+    if (!task_divergence.empty())
+      task_index = flow::TaskLog::first_difference_index(*a.tasks, *b.tasks);
+  }
+  const auto report_tasks = [&](size_t events_before) {
+    return fmt::format("the order of work diverges after trace event #{} (same events and random "
+                       "draws until then): {}",
+                       events_before, task_divergence);
+  };
   const size_t n = std::min(a.captured.size(), b.captured.size());
   for (size_t i = 0; i < n; ++i) {
     const CapturedEvent& x = a.captured[i];
     const CapturedEvent& y = b.captured[i];
+    if (task_index < x.tasks_before || task_index < y.tasks_before) return report_tasks(i);
     if (x.draws_before != y.draws_before) {
       return fmt::format(
           "random draws diverge before trace event #{}: first run made {} draws, second {}\n"
@@ -260,9 +281,11 @@ std::string first_divergence(const RunResult& a, const RunResult& b) {
   }
   if (a.captured.size() != b.captured.size()) {
     const auto& longer = a.captured.size() > b.captured.size() ? a : b;
+    if (task_index < longer.captured[n].tasks_before) return report_tasks(n);
     return fmt::format("one run has {} trace events, the other {}; the first extra one: {}",
                        a.captured.size(), b.captured.size(), longer.captured[n].line);
   }
+  if (!task_divergence.empty()) return report_tasks(n);
   if (a.draws != b.draws) {
     return fmt::format("random draws diverge after the last trace event: {} vs {}", a.draws,
                        b.draws);

@@ -14,10 +14,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "flow/task_log.h"
 #include "workloads/spec.h"
 
 namespace workloads {
@@ -40,6 +42,7 @@ struct RunConfig {
 struct CapturedEvent {
   uint64_t draws_before;  // random draws made before this event
   std::string line;
+  uint64_t tasks_before = 0;  // tasks the scheduler ran before this event
 };
 
 struct RunResult {
@@ -55,12 +58,15 @@ struct RunResult {
   uint64_t draws = 0;
   std::vector<std::pair<std::string, double>> metrics;
   std::vector<CapturedEvent> captured;
+  // The order of work (which actor of which process ran, task by task), kept with `captured`.
+  std::shared_ptr<flow::TaskLog> tasks;
 };
 
 RunResult run_spec(const Spec& spec, const RunConfig& config);
 
 // Compares two captured runs of one seed: empty when they agree, else a description of the first
-// event (or random draw) at which they diverge, with both versions.
+// event, random draw or task (which actor ran) at which they diverge, with both versions. A
+// divergence that emits no event and draws nothing still shows in the order of tasks.
 std::string first_divergence(const RunResult& a, const RunResult& b);
 
 }  // namespace workloads
