@@ -8,6 +8,8 @@
 //
 // Options: testDuration (s, 10), clients (10), maxPayload (bytes, 512), maxPipeline (4).
 
+#include <fmt/format.h>
+
 #include <cstring>
 
 #include "flow/actor.h"
@@ -102,6 +104,8 @@ class EchoWorkload final : public Workload {
   }
 
   void start(WorkloadContext&) override {
+    // No servers (setup did not run: runSetup = false): nothing to echo; check() says so.
+    if (targets_.empty()) return;
     const flow::Time end = flow::now() + duration_;
     std::vector<flow::Future<flow::Void>> clients;
     for (int64_t i = 0; i < clients_; ++i)
@@ -110,8 +114,14 @@ class EchoWorkload final : public Workload {
   }
 
   bool check(WorkloadContext& ctx) override {
+    if (targets_.empty()) {
+      flow::TraceEvent(flow::SevWarnAlways, "EchoNoServers").detail("Why", "setup did not run");
+      return false;
+    }
     // Liveness: every process answers once the faults are gone.
     for (const flow::NetworkAddress& target : targets_) {
+      waiting_ = Waiting{"check", fmt::format("an echo reply (role echo_server, port {})", kEchoPort),
+                         target};
       bool answered = false;
       for (int attempt = 0; attempt < 100 && !answered; ++attempt) {
         answered = round_trip(target, 1, nullptr);
@@ -124,8 +134,11 @@ class EchoWorkload final : public Workload {
       }
     }
     (void)ctx;
+    waiting_.reset();
     return replies_ > 0 && !violated_;
   }
+
+  std::optional<Waiting> waiting_on() const override { return waiting_; }
 
   void metrics(std::vector<std::pair<std::string, double>>& out) const override {
     out.emplace_back("EchoReplies", static_cast<double>(replies_));
@@ -210,6 +223,7 @@ class EchoWorkload final : public Workload {
   uint64_t replies_ = 0;
   uint64_t failures_ = 0;
   bool violated_ = false;
+  std::optional<Waiting> waiting_;
 };
 
 }  // namespace

@@ -19,7 +19,9 @@
 //
 // Options: engine ("memory"), testDuration (s, 10), meanKillInterval (s, 1),
 // killDuringCommitProbability (0.5), corruptProbability (per power loss, 0.2),
-// ioErrorProbability (per disk operation, 0.001), keys (200), maxValueBytes (400),
+// ioErrorProbability (per disk operation, 0.001), syncErrorProbability (per sync, besides
+// ioErrorProbability: the sync fails and what it covered stays unsynced, 0), fullDiskProbability
+// (per power loss: until the next one the disk has room for at most 64 KiB more, 0), keys (200), maxValueBytes (400),
 // machineIndex (which of the killable machines; default by engine, so engines do not share one).
 
 #include <algorithm>
@@ -56,11 +58,24 @@ class KeyValueStoreCrashWorkload final : public Workload {
         kill_during_commit_(o.get_double("killDuringCommitProbability", 0.5)),
         corrupt_probability_(o.get_double("corruptProbability", 0.2)),
         io_error_probability_(o.get_double("ioErrorProbability", 0.001)),
+        sync_error_probability_(o.get_double("syncErrorProbability", 0)),
+        full_disk_probability_(o.get_double("fullDiskProbability", 0)),
         keys_(std::max<int64_t>(1, o.get_int("keys", 200))),
         max_value_(std::max<int64_t>(0, o.get_int("maxValueBytes", 400))),
         machine_index_(o.get_int("machineIndex", engine_ == "queue"    ? 0
                                                  : engine_ == "memory" ? 1
-                                                                       : 2)) {}
+                                                                       : 2)) {
+    for (const auto& [name, p] : {std::pair{"ioErrorProbability", io_error_probability_},
+                                  std::pair{"syncErrorProbability", sync_error_probability_},
+                                  std::pair{"fullDiskProbability", full_disk_probability_},
+                                  std::pair{"corruptProbability", corrupt_probability_},
+                                  std::pair{"killDuringCommitProbability", kill_during_commit_}})
+      o.require(p >= 0 && p <= 1, name, "must be a probability, 0..1");
+    o.require(mean_kill_interval_ > 0 && mean_kill_interval_ <= 1e6, "meanKillInterval",
+              "must be in (0, 1e6] seconds");
+    o.require(keys_ <= 10'000'000 && max_value_ <= 10'000'000, "keys/maxValueBytes",
+              "must be at most 10,000,000");
+  }
 
   std::string name() const override { return "KeyValueStoreCrash"; }
 
@@ -85,8 +100,10 @@ class KeyValueStoreCrashWorkload final : public Workload {
     if (machine_ == nullptr) return;
     auto& rng = flow::deterministic_random();
     sim::DiskFaults& faults = machine_->disk.faults();
-    faults.enabled = io_error_probability_ > 0;
+    faults.enabled = io_error_probability_ > 0 || sync_error_probability_ > 0;
     faults.io_error_probability = io_error_probability_;
+    faults.sync_error_probability = sync_error_probability_;
+    const int64_t capacity = machine_->disk.model().capacity_bytes;
     const flow::Time end = flow::now() + duration_;
     while (flow::now() < end) {
       const double gap = -std::log(1.0 - rng.random01()) * mean_kill_interval_;
@@ -102,12 +119,19 @@ class KeyValueStoreCrashWorkload final : public Workload {
       if (flow::now() >= end) break;
       ++power_losses_;
       ctx.sim.reboot_machine(*machine_, false);
+      // A full disk: until the next power loss, the machine has room for only a little more.
+      machine_->disk.set_capacity(capacity);
+      if (rng.random01() < full_disk_probability_) {
+        ++full_disks_;
+        machine_->disk.set_capacity(machine_->disk.used_bytes() + rng.random_int(0, 64 << 10));
+      }
       if (rng.random01() < corrupt_probability_ && machine_->disk.corrupt_random_bit()) {
         corruption_injected_ = true;
         ++bits_flipped_;
       }
     }
     faults.enabled = false;
+    machine_->disk.set_capacity(capacity);
   }
 
   bool check(WorkloadContext& ctx) override {
@@ -129,6 +153,7 @@ class KeyValueStoreCrashWorkload final : public Workload {
     out.emplace_back(p + "CorruptionDetected", static_cast<double>(corruption_detected_));
     out.emplace_back(p + "DiskErrors", static_cast<double>(disk_errors_));
     out.emplace_back(p + "Lives", static_cast<double>(lives_));
+    out.emplace_back(p + "FullDisks", static_cast<double>(full_disks_));
   }
 
  private:
@@ -333,6 +358,9 @@ class KeyValueStoreCrashWorkload final : public Workload {
   double kill_during_commit_;
   double corrupt_probability_;
   double io_error_probability_;
+  double sync_error_probability_;
+  double full_disk_probability_;
+  uint64_t full_disks_ = 0;
   int64_t keys_;
   int64_t max_value_;
   int64_t machine_index_;

@@ -51,6 +51,8 @@ class RpcWorkload final : public Workload {
   }
 
   void start(WorkloadContext&) override {
+    // No servers (setup did not run: runSetup = false): nothing to check; check() says so.
+    if (servers_.empty()) return;
     const flow::Time end = flow::now() + duration_;
     std::vector<flow::Future<flow::Void>> clients;
     for (int64_t i = 0; i < clients_; ++i)
@@ -59,17 +61,29 @@ class RpcWorkload final : public Workload {
   }
 
   bool check(WorkloadContext&) override {
+    if (servers_.empty()) {
+      flow::TraceEvent(flow::SevWarnAlways, "RpcNoServers").detail("Why", "setup did not run");
+      return false;
+    }
     auto& rng = flow::deterministic_random();
     for (const flow::NetworkAddress& server : servers_) {
       nt::TestService s(server);
       // The server may still be rebooting: wait until its transport answers.
+      waiting_ = Waiting{"check", "the failure monitor to see the server available (role rpc_server)",
+                         server};
       flow::wait(net::Transport::current().failure_monitor().on_available(server));
+      waiting_->what = "replies to check_errors (role rpc_server)";
       report(server, "liveness", nt::check_errors(s, false, server == servers_.front()));
+      waiting_->what = "replies to check_key_value (role rpc_server)";
       report(server, "liveness", nt::check_key_value(s, false, rng));
+      waiting_->what = "replies to check_echo_burst (role rpc_server)";
       report(server, "liveness", nt::check_echo_burst(s, 50, 1024, false, rng));
     }
+    waiting_.reset();
     return checks_ > 0 && !violated_;
   }
+
+  std::optional<Waiting> waiting_on() const override { return waiting_; }
 
   void metrics(std::vector<std::pair<std::string, double>>& out) const override {
     out.emplace_back("RpcChecks", static_cast<double>(checks_));
@@ -155,6 +169,7 @@ class RpcWorkload final : public Workload {
   uint64_t held_ = 0;
   uint64_t held_lost_ = 0;
   bool violated_ = false;
+  std::optional<Waiting> waiting_;
 };
 
 }  // namespace

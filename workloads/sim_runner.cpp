@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <limits>
 #include <memory>
 
 #include "flow/actor.h"
@@ -42,30 +44,56 @@ struct RunSettings {
   std::optional<bool> buggify;
 };
 
+// A spec's integer, clamped into int's range (the checks below then refuse it by value).
+int clamp_int(int64_t v) {
+  return static_cast<int>(std::clamp<int64_t>(v, std::numeric_limits<int>::min(),
+                                              std::numeric_limits<int>::max()));
+}
+
 RunSettings read_configuration(const Spec& spec, std::vector<std::string>& warnings,
                                std::string& error) {
   WorkloadOptions o(spec.configuration);
   RunSettings s;
   if (int64_t n = o.get_int("machineCount", 0); n > 0) {
-    s.min_machines = s.max_machines = static_cast<int>(n);
+    s.min_machines = s.max_machines = clamp_int(n);
   }
-  s.min_machines = static_cast<int>(o.get_int("minMachines", s.min_machines));
-  s.max_machines = static_cast<int>(o.get_int("maxMachines", s.max_machines));
-  if (int64_t dc = o.get_int("datacenters", 0); dc > 0) s.datacenters = static_cast<int>(dc);
+  s.min_machines = clamp_int(o.get_int("minMachines", s.min_machines));
+  s.max_machines = clamp_int(o.get_int("maxMachines", s.max_machines));
+  if (int64_t dc = o.get_int("datacenters", 0); dc > 0) s.datacenters = clamp_int(dc);
   if (int64_t ppm = o.get_int("processesPerMachine", 0); ppm > 0) {
-    s.processes_per_machine = static_cast<int>(ppm);
+    s.processes_per_machine = clamp_int(ppm);
   }
-  s.atlas.max_dead_machines = static_cast<int>(o.get_int("maxDeadMachines", 1));
+  s.atlas.max_dead_machines = clamp_int(o.get_int("maxDeadMachines", 1));
   s.atlas.allow_wipe = o.get_bool("allowWipe", false);
-  s.liveness = o.get_seconds("livenessSeconds", 60);
-  s.max_sim = o.get_seconds("maxSimSeconds", 3600);
+  const double liveness_seconds = o.get_double("livenessSeconds", 60);
+  const double max_sim_seconds = o.get_double("maxSimSeconds", 3600);
+  // Every value is checked before it is used: a spec never reaches one of the simulator's
+  // assertions (nor overflows a duration).
+  o.require(!spec.configuration.contains("machineCount") ||
+                (o.get_int("machineCount", 1) >= 1 && o.get_int("machineCount", 1) <= 200),
+            "machineCount", "must be 1..200");
+  o.require(!spec.configuration.contains("datacenters") ||
+                (o.get_int("datacenters", 1) >= 1 && o.get_int("datacenters", 1) <= 200),
+            "datacenters", "must be 1..200");
+  o.require(!spec.configuration.contains("processesPerMachine") ||
+                (o.get_int("processesPerMachine", 1) >= 1 &&
+                 o.get_int("processesPerMachine", 1) <= 100),
+            "processesPerMachine", "must be 1..100");
+  o.require(o.get_int("maxDeadMachines", 1) >= 0 && o.get_int("maxDeadMachines", 1) <= 200,
+            "maxDeadMachines", "must be 0..200");
+  o.require(liveness_seconds > 0 && liveness_seconds <= 1e6, "livenessSeconds",
+            "must be in (0, 1e6]");
+  o.require(max_sim_seconds > 0 && max_sim_seconds <= 1e8, "maxSimSeconds", "must be in (0, 1e8]");
+  if (liveness_seconds > 0 && liveness_seconds <= 1e6) s.liveness = o.get_seconds("livenessSeconds", 60);
+  if (max_sim_seconds > 0 && max_sim_seconds <= 1e8) s.max_sim = o.get_seconds("maxSimSeconds", 3600);
   if (spec.configuration.contains("buggify")) s.buggify = o.get_bool("buggify", false);
   for (const std::string& name : o.unused())
     warnings.push_back(
         fmt::format("{}: [configuration] option '{}' is not known; ignored", spec.path, name));
   for (const std::string& e : o.type_errors())
     error += (error.empty() ? "" : "; ") + fmt::format("[configuration] {}", e);
-  if (s.min_machines < 1 || s.max_machines < s.min_machines || s.max_machines > 200) {
+  if (error.empty() &&
+      (s.min_machines < 1 || s.max_machines < s.min_machines || s.max_machines > 200)) {
     error = fmt::format("[configuration] machine count must be 1..200 (min {} max {})",
                         s.min_machines, s.max_machines);
   }
@@ -78,13 +106,39 @@ std::string run_tests(const Spec& spec, const RunSettings& settings, sim::Simula
                       std::vector<std::unique_ptr<Workload>>& keep, RunResult& result,
                       std::vector<std::string>& warnings) {
   for (const TestSpec& test : spec.tests) {
+    // The test's own options, with the meaning FoundationDB gives them (see sim_runner.h).
+    WorkloadOptions test_options(test.options);
+    const bool run_setup = test_options.get_bool("runSetup", true);
+    const bool clear_after = test_options.get_bool("clearAfterTest", false);
+    const bool failure_injection = test_options.get_bool("runFailureWorkloads", true);
+    const double no_failures_seconds =
+        test_options.get_double("connectionFailuresDisableDuration", 0);
+    test_options.require(no_failures_seconds >= 0 && no_failures_seconds <= 1e9,
+                         "connectionFailuresDisableDuration", "must be in [0, 1e9] seconds");
+    for (const std::string& e : test_options.type_errors()) {
+      flow::TraceEvent(flow::SevWarnAlways, "SpecOptionError")
+          .detail("Test", test.title)
+          .detail("Error", e);
+      return fmt::format("test '{}': option {}", test.title, e);
+    }
+    for (const std::string& name : test_options.unused()) {
+      warnings.push_back(fmt::format("{}: test '{}': unknown option '{}' ignored", spec.path,
+                                     test.title, name));
+    }
+    sim.network().set_connection_failure_gap(
+        flow::Duration(static_cast<int64_t>(no_failures_seconds * 1e9)));
     std::vector<Workload*> ws;
     for (const WorkloadSpec& w : test.workloads) {
       WorkloadOptions options(w.options);
       keep.push_back(workload_registry().at(w.test_name)(options));
       ws.push_back(keep.back().get());
-      for (const std::string& e : options.type_errors())
+      for (const std::string& e : options.type_errors()) {
+        flow::TraceEvent(flow::SevWarnAlways, "SpecOptionError")
+            .detail("Test", test.title)
+            .detail("Workload", w.test_name)
+            .detail("Error", e);
         return fmt::format("test '{}', workload {}: option {}", test.title, w.test_name, e);
+      }
       for (const std::string& name : options.unused()) {
         warnings.push_back(fmt::format("{}: test '{}', workload {}: unknown option '{}' ignored",
                                        spec.path, test.title, w.test_name, name));
@@ -92,11 +146,15 @@ std::string run_tests(const Spec& spec, const RunSettings& settings, sim::Simula
     }
     WorkloadContext ctx{sim, test.title};
     flow::TraceEvent(flow::SevInfo, "TestStarting").detail("Title", test.title);
-    for (Workload* w : ws)
-      w->setup(ctx);
+    if (run_setup) {
+      for (Workload* w : ws)
+        w->setup(ctx);
+    }
 
-    // Safety phase: the workloads run side by side under faults.
-    sim.set_faults_enabled(true);
+    // Safety phase: the workloads run side by side under faults: theirs, and (unless the test
+    // says runFailureWorkloads = false) the swarm's own (random connection failures, disk errors
+    // and stalls, clock jumps).
+    sim.set_faults_enabled(failure_injection);
     std::string failure;
     std::vector<flow::Future<flow::Void>> starts;
     for (Workload* w : ws) {
@@ -114,8 +172,7 @@ std::string run_tests(const Spec& spec, const RunSettings& settings, sim::Simula
 
     // Liveness phase: faults heal, dead machines come back, and the checks must finish in time.
     sim.heal();
-    for (size_t i = 0; i < sim.machine_count(); ++i)
-      if (!sim.machine(i).alive) sim.reboot_machine(sim.machine(i), false);
+    sim.reboot_all_dead();
     flow::TraceEvent(flow::SevInfo, "TestChecking").detail("Title", test.title);
     std::vector<flow::Future<bool>> checks;
     for (Workload* w : ws) {
@@ -133,9 +190,23 @@ std::string run_tests(const Spec& spec, const RunSettings& settings, sim::Simula
     const std::optional<flow::Void> done =
         flow::wait(flow::timeout(flow::wait_all(checks), settings.liveness));
     if (!done) {
+      // Name what each stuck check waits on: the actor, the process it waits for and that
+      // process's state and roles.
       std::string stuck;
-      for (size_t i = 0; i < ws.size(); ++i)
-        if (!checks[i].is_ready()) stuck += (stuck.empty() ? "" : ", ") + ws[i]->name();
+      for (size_t i = 0; i < ws.size(); ++i) {
+        if (checks[i].is_ready()) continue;
+        std::string what = ws[i]->name();
+        if (std::optional<Waiting> waiting = ws[i]->waiting_on()) {
+          what += fmt::format(" (its {} waits on {}", waiting->actor, waiting->what);
+          if (waiting->process) what += ": " + sim.describe_process(*waiting->process);
+          what += ")";
+        }
+        flow::TraceEvent(flow::SevWarnAlways, "TestStuck")
+            .detail("Title", test.title)
+            .detail("Workload", ws[i]->name())
+            .detail("Stuck", what);
+        stuck += (stuck.empty() ? "" : ", ") + what;
+      }
       return fmt::format(
           "test '{}': stuck: check of {} did not finish within {} s after the faults healed",
           test.title, stuck, settings.liveness.count() / 1'000'000'000);
@@ -148,6 +219,8 @@ std::string run_tests(const Spec& spec, const RunSettings& settings, sim::Simula
     for (Workload* w : ws)
       w->metrics(result.metrics);
     flow::TraceEvent(flow::SevInfo, "TestPassed").detail("Title", test.title);
+    // clearAfterTest: the next test starts on an empty cluster (every cluster disk wiped).
+    if (clear_after) sim.clear_cluster();
   }
   return "";
 }

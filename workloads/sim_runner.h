@@ -10,7 +10,22 @@
 // [configuration] keys (all optional): machineCount, or minMachines/maxMachines (3..8);
 // datacenters; processesPerMachine; maxDeadMachines (1); allowWipe (false); livenessSeconds (60);
 // maxSimSeconds (3600: a run past this much simulated time fails as stuck); buggify (true/false:
-// the default for --buggify random). Unknown keys are reported as warnings.
+// the default for --buggify random). Unknown keys are reported as warnings; a value out of range
+// is an error naming it (a spec never reaches one of the simulator's assertions).
+//
+// [[test]] options, with FoundationDB's meaning where Strata has the thing they act on:
+//   runSetup (true)            false: the workloads' setup() is skipped.
+//   clearAfterTest (false)     true: after the test passes, every cluster machine restarts on an
+//                              empty disk, so the next test starts on an empty cluster. (FDB clears
+//                              its keyspace by default; Strata keeps the cluster's state between
+//                              tests unless asked, as its workloads check their own files.)
+//   runFailureWorkloads (true) false: the swarm's own faults (random connection failures, disk
+//                              errors and stalls) stay off for the test; the fault workloads the
+//                              spec names still run.
+//   connectionFailuresDisableDuration (0 s)  no random connection failure within this long of
+//                              the test's start or of the previous one (100000: none).
+// A stall past the liveness bound names, for each stuck check, what it waits on (the workload's
+// waiting_on(): its actor, the process and role) and that process's state and roles.
 
 #include <cstdint>
 #include <functional>

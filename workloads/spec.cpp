@@ -9,11 +9,37 @@
 namespace workloads {
 namespace {
 
-std::optional<OptionValue> to_option(const toml::node& node) {
+// Arrays nest at most this deep (TOML allows any depth; an option has no use for more).
+constexpr int kOptionDepthMax = 8;
+
+// A TOML value as an option: scalars as themselves, dates and times as their ISO 8601 text,
+// arrays as lists. Tables (inline or not) are no option value: empty, with `why` set.
+std::optional<OptionValue> to_option(const toml::node& node, int depth, std::string& why) {
   if (auto v = node.as_boolean()) return OptionValue(v->get());
   if (auto v = node.as_integer()) return OptionValue(v->get());
   if (auto v = node.as_floating_point()) return OptionValue(v->get());
   if (auto v = node.as_string()) return OptionValue(v->get());
+  if (node.is_date() || node.is_time() || node.is_date_time()) {
+    std::ostringstream out;
+    node.visit([&out](const auto& n) { out << n; });
+    return OptionValue(out.str());
+  }
+  if (const toml::array* a = node.as_array()) {
+    if (depth >= kOptionDepthMax) {
+      why = fmt::format("is an array nested more than {} deep", kOptionDepthMax);
+      return std::nullopt;
+    }
+    OptionList list;
+    for (const toml::node& item : *a) {
+      auto v = to_option(item, depth + 1, why);
+      if (!v) return std::nullopt;
+      list.items.push_back(std::move(*v));
+    }
+    return OptionValue(std::move(list));
+  }
+  why = node.is_table() ? "is a table (options are booleans, numbers, strings, dates and times, "
+                          "or arrays of them)"
+                        : "has a type strata-sim does not read";
   return std::nullopt;
 }
 
@@ -28,9 +54,11 @@ std::string option_text(const toml::node& node) {
 bool read_options(const toml::table& table, const std::string& where,
                   std::map<std::string, OptionValue>& out, std::string& error) {
   for (const auto& [key, node] : table) {
-    auto value = to_option(node);
+    std::string why;
+    auto value = to_option(node, 0, why);
     if (!value) {
-      error = fmt::format("{}: option '{}' must be a boolean, number or string", where, key.str());
+      const auto& at = node.source().begin;
+      error = fmt::format("{}: option '{}' (line {}) {}", where, key.str(), at.line, why);
       return false;
     }
     out.emplace(std::string(key.str()), std::move(*value));
@@ -115,12 +143,19 @@ SpecLoad parse_spec(const std::string& text, const std::string& source_name) {
           fmt::format("{}: test '{}' has no [[test.workload]] entries", source_name, test.title);
       return result;
     }
+    // The test's own options (everything but testTitle and its workloads); the runner reads them
+    // and warns about those it does not know.
     for (const auto& [key, node] : *t) {
       const std::string k(key.str());
-      if (k != "testTitle" && k != "workload") {
-        result.warnings.push_back(
-            fmt::format("{}: test '{}': unknown option '{}' ignored", source_name, test.title, k));
+      if (k == "testTitle" || k == "workload") continue;
+      std::string why;
+      auto value = to_option(node, 0, why);
+      if (!value) {
+        result.error = fmt::format("{}: test '{}': option '{}' (line {}) {}", source_name,
+                                   test.title, k, node.source().begin.line, why);
+        return result;
       }
+      test.options.emplace(k, std::move(*value));
     }
     for (const toml::node& w : *workloads) {
       const toml::table* wt = w.as_table();

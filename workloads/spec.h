@@ -11,6 +11,11 @@
 //
 // Loading checks everything that can be checked before a run: TOML syntax, the shape above, and
 // that every workload named exists (an unknown one is an error naming it and listing the known).
+// Every TOML value type is read: booleans, integers, floats, strings, dates and times (as their
+// ISO 8601 text) and arrays of them (FoundationDB's files use lists, e.g.
+// storageEngineExcludeTypes); a table where an option belongs is an error naming the option.
+// Nothing in a spec file reaches an assertion: whatever is wrong with one is an error that says
+// where.
 
 #include <map>
 #include <optional>
@@ -28,6 +33,8 @@ struct WorkloadSpec {
 
 struct TestSpec {
   std::string title;
+  // The test's options (connectionFailuresDisableDuration, runSetup, ...; see sim_runner.h).
+  std::map<std::string, OptionValue> options;
   std::vector<WorkloadSpec> workloads;
 };
 

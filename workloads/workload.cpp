@@ -43,6 +43,27 @@ std::string WorkloadOptions::get_string(const std::string& name, const std::stri
   return fallback;
 }
 
+std::vector<std::string> WorkloadOptions::get_strings(const std::string& name) {
+  auto it = values_.find(name);
+  if (it == values_.end()) return {};
+  used_[name] = true;
+  if (const auto* s = std::get_if<std::string>(&it->second)) return {*s};
+  std::vector<std::string> out;
+  if (const auto* l = std::get_if<OptionList>(&it->second)) {
+    for (const OptionValue& v : l->items) {
+      const auto* s = std::get_if<std::string>(&v);
+      if (s == nullptr) {
+        type_errors_.push_back(name + ": expected a list of strings");
+        return {};
+      }
+      out.push_back(*s);
+    }
+    return out;
+  }
+  type_errors_.push_back(name + ": expected a list of strings");
+  return {};
+}
+
 std::vector<std::string> WorkloadOptions::unused() const {
   std::vector<std::string> out;
   for (const auto& [name, value] : values_)

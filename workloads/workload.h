@@ -15,17 +15,25 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
 #include <vector>
 
+#include "flow/network.h"
 #include "flow/time.h"
 #include "sim/simulator.h"
 
 namespace workloads {
 
-using OptionValue = std::variant<bool, int64_t, double, std::string>;
+struct OptionList;
+// An option's value as a spec gave it. TOML dates and times arrive as their ISO 8601 text (a
+// string); arrays as an OptionList; tables are refused by the spec reader with a named error.
+using OptionValue = std::variant<bool, int64_t, double, std::string, OptionList>;
+struct OptionList {
+  std::vector<OptionValue> items;
+};
 
 // A workload's options, as the spec gave them. Reading one marks it used.
 class WorkloadOptions {
@@ -38,19 +46,34 @@ class WorkloadOptions {
   int64_t get_int(const std::string& name, int64_t fallback);
   bool get_bool(const std::string& name, bool fallback);
   std::string get_string(const std::string& name, const std::string& fallback);
+  // A list of strings (a single string is a list of one).
+  std::vector<std::string> get_strings(const std::string& name);
   flow::Duration get_seconds(const std::string& name, double fallback) {
     return flow::Duration(static_cast<int64_t>(get_double(name, fallback) * 1e9));
   }
 
+  // Records "name: what" as an error unless `ok`: a workload checks the values it read here, so a
+  // value from a spec never reaches one of its assertions.
+  void require(bool ok, const std::string& name, const std::string& what) {
+    if (!ok) type_errors_.push_back(name + ": " + what);
+  }
+
   // Options given but never read, sorted.
   std::vector<std::string> unused() const;
-  // Options whose value had the wrong type, as "name: expected a number".
+  // Options whose value had the wrong type or range, as "name: expected a number".
   const std::vector<std::string>& type_errors() const { return type_errors_; }
 
  private:
   std::map<std::string, OptionValue> values_;
   std::map<std::string, bool> used_;
   std::vector<std::string> type_errors_;
+};
+
+// What a workload's check is waiting on, for the runner to name when the check stalls.
+struct Waiting {
+  std::string actor;  // which of the workload's actors, e.g. "check"
+  std::string what;   // what it waits for, e.g. "an echo reply from 10.0.1.1:4500"
+  std::optional<flow::NetworkAddress> process;  // the process it waits on, if one
 };
 
 struct WorkloadContext {
@@ -69,6 +92,8 @@ class Workload {
   // Whether the workload's results hold. May suspend.
   virtual bool check(WorkloadContext&) { return true; }
   virtual void metrics(std::vector<std::pair<std::string, double>>&) const {}
+  // What check() waits on now, if it knows (the runner names it when the check stalls).
+  virtual std::optional<Waiting> waiting_on() const { return std::nullopt; }
 };
 
 using WorkloadFactory = std::function<std::unique_ptr<Workload>(WorkloadOptions&)>;
