@@ -1,5 +1,7 @@
 #include "flow/file_system.h"
 
+#include <optional>
+
 #include "flow/actor.h"
 #include "flow/error.h"
 #include "flow/process.h"
@@ -17,9 +19,15 @@ Future<Void> IAsyncFile::write_and_sync(std::span<const uint8_t> data, int64_t o
 
 namespace {
 
-// Ends the process if `e` leaves the durable state of `file` unknown.
-void fail_stop_if_sync_failed(const Error& e, const IAsyncFile& file) {
-  if (e.code() != ErrorCode::io_error && e.code() != ErrorCode::io_timeout) return;
+// Whether `e`, from a sync, leaves the durable state of a file unknown.
+bool is_sync_failure(const Error& e) {
+  return e.code() == ErrorCode::io_error || e.code() == ErrorCode::io_timeout;
+}
+
+// Ends the process: the durable state of `file` is unknown. Called outside any catch block, since
+// ending a simulated process switches fibers (a fiber switch inside a handler would hand the
+// caught exception to another actor).
+[[noreturn]] void fail_stop_after(const Error& e, const IAsyncFile& file) {
   TraceEvent(SevWarnAlways, "DurableSyncFailed").detail("File", file.path()).error(e);
   fail_stop("DurableSyncFailed");
 }
@@ -27,21 +35,25 @@ void fail_stop_if_sync_failed(const Error& e, const IAsyncFile& file) {
 }  // namespace
 
 void sync_or_fail_stop(IAsyncFile& file) {
+  std::optional<Error> failed;
   try {
     wait(file.sync());
   } catch (const Error& e) {
-    fail_stop_if_sync_failed(e, file);
-    throw;
+    if (!is_sync_failure(e)) throw;
+    failed = e;
   }
+  if (failed) fail_stop_after(*failed, file);
 }
 
 void write_and_sync_or_fail_stop(IAsyncFile& file, std::span<const uint8_t> data, int64_t offset) {
+  std::optional<Error> failed;
   try {
     wait(file.write_and_sync(data, offset));
   } catch (const Error& e) {
-    fail_stop_if_sync_failed(e, file);
-    throw;
+    if (!is_sync_failure(e)) throw;
+    failed = e;
   }
+  if (failed) fail_stop_after(*failed, file);
 }
 
 }  // namespace flow

@@ -129,7 +129,8 @@ Process& current_process();
 //    so the caller's actor unwinds and ends like every other actor of the process;
 //  - without one (a real process), flushes the trace and exits the program with
 //    kFailStopExitCode, without unwinding or running destructors.
-// Never returns.
+// Never returns. REQUIRES: not inside a catch block (killing a simulated process switches fibers).
+// May suspend.
 [[noreturn]] void fail_stop(std::string_view reason);
 
 }  // namespace flow
