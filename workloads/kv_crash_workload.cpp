@@ -167,6 +167,7 @@ class KeyValueStoreCrashWorkload final : public Workload {
     committing_ = false;
     ++lives_;
     for (;;) {
+      bool wipe_store = false;  // wiped after the catch block: an actor may not wait inside one
       try {
         if (engine_ == "queue") {
           queue_life();
@@ -183,12 +184,13 @@ class KeyValueStoreCrashWorkload final : public Workload {
           ++corruption_detected_;
           flow::TraceEvent(flow::SevInfo, "KeyValueStoreCrashCorruptionDetected")
               .detail("Engine", engine_);
-          wipe();
+          wipe_store = true;
         } else {
           violation("KeyValueStoreCrashUnexpectedError", std::string(e.what()));
           return;
         }
       }
+      if (wipe_store) wipe();
       flow::wait(flow::delay(std::chrono::milliseconds(10)));
     }
   }
