@@ -176,7 +176,7 @@ Scheduler::~Scheduler() {
   ASSERT_EQ(all_.size(), 0u);
   // Dropping the timers' promises may wake waiters; nobody is left to run them.
   while (!timers_.empty())
-    (void)pop_timer();
+    pop_timer().sav->del_promise_ref();
   while (!ready_.empty()) {
     TaskPriority p;
     (void)ready_.pop(&p);

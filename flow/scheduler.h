@@ -134,7 +134,7 @@ class Scheduler : public SchedulerCore {
   bool run_one();
   // Fires every timer due at loop_now_; returns whether any was.
   bool fire_due_timers();
-  // Takes the first timer off the heap and drops the heap's promise reference to it.
+  // Takes the first timer off the heap; the caller then drops the heap's promise reference.
   TimerEntry pop_timer();
   // Drops abandoned timers from the top of the heap, so the next timer is one someone waits for.
   void drop_abandoned_timers_on_top();
