@@ -32,41 +32,21 @@ EndpointTable::EndpointTable(uint64_t nonce) : nonce_(nonce) {
 }
 
 Token EndpointTable::add(MessageReceiver* receiver) {
-  uint32_t index;
-  if (!free_slots_.empty()) {
-    index = free_slots_.back();
-    free_slots_.pop_back();
-  } else {
-    ASSERT_MSG(slots_.size() < UINT32_MAX, "too many endpoints");
-    index = static_cast<uint32_t>(slots_.size());
-    slots_.emplace_back();
-  }
-  Slot& slot = slots_[index];
-  slot.receiver = receiver;
-  ++size_;
-  return Token{nonce_, (static_cast<uint64_t>(slot.generation) << 32) | index};
+  return Token{nonce_, fresh_.add(receiver)};
 }
 
 void EndpointTable::add_fixed(Token token, MessageReceiver* receiver) {
   ASSERT_MSG(token.first != nonce_, "fixed token {} looks fresh", token.to_string());
   const bool inserted = fixed_.emplace(token, receiver).second;
   ASSERT_MSG(inserted, "endpoint token {} registered twice", token.to_string());
-  ++size_;
 }
 
 void EndpointTable::remove(Token token) {
   if (token.first != nonce_) {
-    size_ -= fixed_.erase(token);
+    fixed_.erase(token);
     return;
   }
-  const auto index = static_cast<uint32_t>(token.second);
-  if (index >= slots_.size()) return;
-  Slot& slot = slots_[index];
-  if (slot.generation != (token.second >> 32) || slot.receiver == nullptr) return;
-  slot.receiver = nullptr;
-  ++slot.generation;  // the old token now finds nothing
-  free_slots_.push_back(index);
-  --size_;
+  fresh_.remove(token.second);
 }
 
 MessageReceiver* EndpointTable::find_fixed(Token token) const {
@@ -122,28 +102,12 @@ Transport::~Transport() {
 }
 
 ChannelId Transport::register_channel(Channel* channel) {
-  uint32_t index;
-  if (!free_channel_slots_.empty()) {
-    index = free_channel_slots_.back();
-    free_channel_slots_.pop_back();
-  } else {
-    ASSERT_MSG(channel_slots_.size() < UINT32_MAX, "too many channels");
-    index = static_cast<uint32_t>(channel_slots_.size());
-    channel_slots_.emplace_back();
-  }
-  ChannelSlot& slot = channel_slots_[index];
-  ASSERT(slot.channel == nullptr);
-  slot.channel = channel;
-  return (static_cast<uint64_t>(slot.generation) << 32) | index;
+  return channels_.add(channel);
 }
 
 void Transport::unregister_channel(ChannelId id) {
-  const auto index = static_cast<uint32_t>(id);
-  ASSERT_MSG(find_channel(id) != nullptr, "channel {:#x} unregistered twice", id);
-  ChannelSlot& slot = channel_slots_[index];
-  slot.channel = nullptr;
-  ++slot.generation;  // the old id now finds nothing
-  free_channel_slots_.push_back(index);
+  const bool removed = channels_.remove(id);
+  ASSERT_MSG(removed, "channel {:#x} unregistered twice", id);
 }
 
 Transport& Transport::current() {

@@ -43,6 +43,7 @@
 #include "flow/future.h"
 #include "flow/network.h"
 #include "flow/process.h"
+#include "net/detail/slot_table.h"
 #include "net/endpoint.h"
 #include "net/failure_monitor.h"
 
@@ -94,28 +95,16 @@ class EndpointTable {
   // Unregisters `token`; nothing happens if it is not registered.
   void remove(Token token);
   MessageReceiver* find(Token token) const {
-    if (token.first == nonce_) {
-      const auto index = static_cast<uint32_t>(token.second);
-      if (index < slots_.size() && slots_[index].generation == (token.second >> 32))
-        return slots_[index].receiver;
-      return nullptr;
-    }
-    return find_fixed(token);
+    return token.first == nonce_ ? fresh_.find(token.second) : find_fixed(token);
   }
-  size_t size() const { return size_; }
+  size_t size() const { return fresh_.size() + fixed_.size(); }
 
  private:
-  struct Slot {
-    MessageReceiver* receiver = nullptr;
-    uint32_t generation = 0;
-  };
   MessageReceiver* find_fixed(Token token) const;
 
   uint64_t nonce_;
-  std::vector<Slot> slots_;
-  std::vector<uint32_t> free_slots_;  // reused last-freed first: the hot ones
+  detail::SlotTable<MessageReceiver> fresh_;
   std::map<Token, MessageReceiver*> fixed_;
-  size_t size_ = 0;
 };
 
 // Whether a transport still exists, for objects of its process that may be destroyed after it (a
@@ -275,21 +264,11 @@ class Transport final : public flow::ProcessExtension {
   // Open channels by id (see ChannelId): a channel registers when made, and leaves when it ends.
   ChannelId register_channel(Channel* channel);
   void unregister_channel(ChannelId id);
-  Channel* find_channel(ChannelId id) const {
-    const auto index = static_cast<uint32_t>(id);
-    if (index < channel_slots_.size() && channel_slots_[index].generation == (id >> 32))
-      return channel_slots_[index].channel;
-    return nullptr;
-  }
-  struct ChannelSlot {
-    Channel* channel = nullptr;
-    uint32_t generation = 0;
-  };
+  Channel* find_channel(ChannelId id) const { return channels_.find(id); }
   flow::Process& process_;
   TransportLife* life_;
   std::shared_ptr<EndpointTable> endpoints_;
-  std::vector<ChannelSlot> channel_slots_;
-  std::vector<uint32_t> free_channel_slots_;
+  detail::SlotTable<Channel> channels_;
   FailureMonitor failure_monitor_;
   TransportCounters counters_;
   std::map<flow::NetworkAddress, PeerState> peers_;
