@@ -85,6 +85,9 @@ class ReplyPromise {
 
   // Whether a reply can still be sent (not yet sent, and not a one-way message).
   bool can_be_set() const { return armed_; }
+  // Gives up replying without sending anything (the request was malformed: its connection is
+  // closing, and the requester learns that instead).
+  void disarm() { armed_ = false; }
 
   void send(const Rep& reply) {
     if (!std::exchange(armed_, false)) return;
@@ -186,14 +189,19 @@ class RequestQueue final : public MessageReceiver {
   const RequestQuota& quota() const { return *quota_; }
 
   bool receive(std::span<const uint8_t> body, const MessageContext& context) override {
-    flow::ErrorOr<Req> request = decode_message<Req>(body);
-    if (!request.ok()) return false;
     ReplyPromise<Rep> reply(context.reply_to.is_zero() ? TransportRef() : transport_.life(),
                             context.channel_id, context.reply_to);
+    // The bound first: a flood is refused without the cost of verifying and decoding it.
     if (!quota_->admit(requests_.size(), body.size())) {
       transport_.count_refused_request();
       reply.send_error(flow::Error(flow::ErrorCode::endpoint_queue_full));
       return true;
+    }
+    flow::ErrorOr<Req> request = decode_message<Req>(body);
+    if (!request.ok()) {
+      quota_->release(body.size());
+      reply.disarm();  // the connection closes, which its requester learns
+      return false;
     }
     stream_.send(ReceivedRequest<Req, Rep>{std::move(request.get()), std::move(reply),
                                            RequestCharge(quota_, body.size())});
