@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "flow/actor.h"
+#include "flow/code_probe.h"
 #include "flow/combinators.h"
 #include "flow/deterministic_random.h"
 #include "flow/error.h"
@@ -28,13 +29,14 @@ class SimFile final : public flow::IAsyncFile {
       : disk_(disk), data_(std::move(data)), path_(std::move(path)), writable_(writable) {}
 
   flow::Future<size_t> read(std::span<uint8_t> buffer, int64_t offset) override {
-    return flow::spawn([&disk = disk_, data = data_, buffer, offset]() -> size_t {
+    return flow::spawn([&disk = disk_, data = data_, buffer, offset, path = path_]() -> size_t {
       ASSERT_GE(offset, 0);
-      disk.operation_delay(false);
+      disk.operation_delay(false, static_cast<int64_t>(buffer.size()));
       const auto& content = data->current;
       if (static_cast<size_t>(offset) >= content.size()) return 0;
       const size_t n = std::min(buffer.size(), content.size() - static_cast<size_t>(offset));
       std::memcpy(buffer.data(), content.data() + offset, n);
+      disk.maybe_corrupt_read(std::span(buffer.data(), n), offset, path);
       return n;
     });
   }
@@ -43,18 +45,25 @@ class SimFile final : public flow::IAsyncFile {
     ASSERT_MSG(writable_, "write to {} opened read-only", path_);
     // Copy now: the model applies the bytes as they were when the write was issued.
     return flow::spawn([&disk = disk_, file = data_,
-                        bytes = std::vector<uint8_t>(data.begin(), data.end()), offset]() mutable {
+                        bytes = std::vector<uint8_t>(data.begin(), data.end()), offset,
+                        path = path_]() mutable {
       ASSERT_GE(offset, 0);
-      disk.operation_delay(false);
+      const bool done = disk.serve(false, static_cast<int64_t>(bytes.size()));
       const int64_t end = offset + static_cast<int64_t>(bytes.size());
       const int64_t growth = std::max<int64_t>(0, end - static_cast<int64_t>(file->current.size()));
       if (disk.used_bytes() + growth > disk.model().capacity_bytes) {
         throw Error(ErrorCode::disk_full);
       }
-      if (static_cast<size_t>(end) > file->current.size())
-        disk.resize_current(*file, static_cast<size_t>(end));
-      write_into(file->current, offset, bytes);
-      file->add_pending(false, offset, std::move(bytes));
+      if (!done) {
+        disk.write_part(*file, offset, bytes, path);
+        throw Error(ErrorCode::io_error);
+      }
+      const int64_t at = disk.maybe_misdirect(*file, offset, bytes.size(), path);
+      const int64_t at_end = at + static_cast<int64_t>(bytes.size());
+      if (static_cast<size_t>(at_end) > file->current.size())
+        disk.resize_current(*file, static_cast<size_t>(at_end));
+      write_into(file->current, at, bytes);
+      file->add_pending(false, at, std::move(bytes));
     });
   }
 
@@ -230,20 +239,117 @@ bool SimDisk::corrupt_random_bit() {
   const auto byte = static_cast<size_t>(rng.random_int(0, static_cast<int64_t>(d.durable.size())));
   const auto bit = static_cast<uint8_t>(1u << rng.random_int(0, 8));
   d.durable[byte] ^= bit;
+  ++counts_.bits_flipped;
   // The flip is in the medium: what is read back (cached or not) shows it.
   if (byte < d.current.size()) d.current[byte] ^= bit;
   flow::TraceEvent(flow::SevInfo, "SimDiskBitFlip").detail("Offset", static_cast<int64_t>(byte));
   return true;
 }
 
-void SimDisk::operation_delay(bool is_sync) {
+void SimDisk::write_part(FileData& file, int64_t offset, const std::vector<uint8_t>& bytes,
+                         const std::string& path) {
+  auto& rng = flow::deterministic_random();
+  const auto sector = static_cast<size_t>(model_.sector_bytes);
+  const auto begin = static_cast<size_t>(offset);
+  const size_t end = begin + bytes.size();
+  int64_t landed = 0;
+  // Sector by sector (sectors of the file), each landed or not; a run of landed sectors is one
+  // unsynced write.
+  size_t run_begin = begin, run_end = begin;
+  auto flush_run = [&] {
+    if (run_end == run_begin) return;
+    if (file.current.size() < run_end) resize_current(file, run_end);
+    std::vector<uint8_t> part(bytes.begin() + static_cast<std::ptrdiff_t>(run_begin - begin),
+                              bytes.begin() + static_cast<std::ptrdiff_t>(run_end - begin));
+    write_into(file.current, static_cast<int64_t>(run_begin), part);
+    file.add_pending(false, static_cast<int64_t>(run_begin), std::move(part));
+  };
+  for (size_t s = begin / sector * sector; s < end; s += sector) {
+    const size_t lo = std::max(s, begin);
+    const size_t hi = std::min(s + sector, end);
+    if (rng.coinflip()) {
+      if (run_end != lo) {
+        flush_run();
+        run_begin = lo;
+      }
+      run_end = hi;
+      landed += static_cast<int64_t>(hi - lo);
+    }
+  }
+  flush_run();
+  CODE_PROBE(landed > 0 && landed < static_cast<int64_t>(bytes.size()),
+             "a failed write leaves part of itself on the disk");
+  ++counts_.writes_failed_partly;
+  flow::TraceEvent(flow::SevInfo, "SimDiskWriteFailedPartly")
+      .detail("File", path)
+      .detail("Offset", offset)
+      .detail("Bytes", static_cast<int64_t>(bytes.size()))
+      .detail("Landed", landed);
+}
+
+int64_t SimDisk::maybe_misdirect(const FileData& file, int64_t offset, size_t bytes,
+                                 const std::string& path) {
+  if (!faults_.enabled || faults_.misdirect_probability <= 0 || bytes == 0) return offset;
+  const auto sector = static_cast<size_t>(model_.sector_bytes);
+  // Somewhere else in the file as it stands, a whole number of sectors away.
+  if (file.current.size() < 2 * bytes + sector) return offset;
+  auto& rng = flow::deterministic_random();
+  if (!rng.random_bool(faults_.misdirect_probability)) return offset;
+  const auto slots = static_cast<int64_t>((file.current.size() - bytes) / sector);
+  int64_t at = offset;
+  for (int tries = 0; tries < 4 && at == offset; ++tries) {
+    const int64_t shift = rng.random_int(-slots, slots + 1) * static_cast<int64_t>(sector);
+    const int64_t candidate = offset + shift;
+    if (candidate >= 0 &&
+        static_cast<size_t>(candidate) + bytes <= file.current.size()) {
+      at = candidate;
+    }
+  }
+  if (at == offset) return offset;
+  CODE_PROBE(true, "the disk misdirects a write");
+  ++counts_.writes_misdirected;
+  flow::TraceEvent(flow::SevInfo, "SimDiskMisdirectedWrite")
+      .detail("File", path)
+      .detail("Meant", offset)
+      .detail("Landed", at)
+      .detail("Bytes", static_cast<int64_t>(bytes));
+  return at;
+}
+
+void SimDisk::maybe_corrupt_read(std::span<uint8_t> got, int64_t offset, const std::string& path) {
+  if (!faults_.enabled || faults_.read_corruption_probability <= 0 || got.empty()) return;
+  auto& rng = flow::deterministic_random();
+  if (!rng.random_bool(faults_.read_corruption_probability)) return;
+  const auto byte = static_cast<size_t>(rng.random_int(0, static_cast<int64_t>(got.size())));
+  got[byte] ^= static_cast<uint8_t>(1u << rng.random_int(0, 8));
+  CODE_PROBE(true, "a read returns a flipped bit");
+  ++counts_.reads_corrupted;
+  flow::TraceEvent(flow::SevInfo, "SimDiskReadCorrupted")
+      .detail("File", path)
+      .detail("Offset", offset + static_cast<int64_t>(byte));
+}
+
+flow::Duration SimDisk::transfer_time(int64_t bytes) const {
+  if (bytes <= 0) return flow::Duration(0);
+  const double seconds =
+      static_cast<double>(bytes) / static_cast<double>(std::max<int64_t>(model_.bytes_per_second, 1));
+  return flow::Duration(static_cast<int64_t>(seconds * 1e9));
+}
+
+void SimDisk::operation_delay(bool is_sync, int64_t bytes) {
+  if (!serve(is_sync, bytes)) throw Error(ErrorCode::io_error);
+}
+
+bool SimDisk::serve(bool is_sync, int64_t bytes) {
   auto& rng = flow::deterministic_random();
   const flow::Time now = flow::now();
   const flow::Time start = std::max(now, busy_until_);
-  busy_until_ = start + flow::Duration(1'000'000'000 / std::max<int64_t>(model_.iops, 1));
+  // The disk is busy with this operation for its share of the iops and its bytes' transfer.
+  const flow::Duration transfer = transfer_time(bytes);
+  busy_until_ = start + flow::Duration(1'000'000'000 / std::max<int64_t>(model_.iops, 1)) + transfer;
   flow::Duration latency =
-      is_sync ? detail::draw_between(rng, model_.min_sync_latency, model_.max_sync_latency)
-              : detail::draw_between(rng, model_.min_latency, model_.max_latency);
+      transfer + (is_sync ? detail::draw_between(rng, model_.min_sync_latency, model_.max_sync_latency)
+                          : detail::draw_between(rng, model_.min_latency, model_.max_latency));
   if (faults_.enabled) {
     if (rng.random_bool(faults_.stall_probability)) {
       latency += detail::draw_between(rng, flow::Duration(0), faults_.stall_max);
@@ -256,10 +362,11 @@ void SimDisk::operation_delay(bool is_sync) {
                             rng.random_bool(faults_.sync_error_probability);
     if (rng.random_bool(faults_.io_error_probability) || sync_fails) {
       flow::wait(flow::delay_until(start + latency));
-      throw Error(ErrorCode::io_error);
+      return false;
     }
   }
   flow::wait(flow::delay_until(start + latency));
+  return true;
 }
 
 std::string SimFileSystem::full_path(const std::string& path) const {

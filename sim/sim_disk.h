@@ -12,10 +12,17 @@
 // on, and what the durability workload checks. Creating, removing and renaming files is durable
 // when the operation completes (as if the directory were synced).
 //
-// Time: every operation takes a latency drawn from the model, and the disk serves at most `iops`
-// operations per second (operations queue behind each other). Faults, while enabled: injected
-// io_error and io_timeout, stalls (a long extra latency), a full disk (capacity), and bit flips in
-// durable data (corrupt_random_bit, called by the fault injector, never by the model itself).
+// Time: every operation takes a latency drawn from the model, and holds the disk for 1/iops plus
+// its bytes at `bytes_per_second` (operations queue behind each other: a 64 MiB write delays what
+// comes after it).
+//
+// Faults, while enabled: injected io_error and io_timeout, stalls (a long extra latency), and a
+// full disk (capacity). A write that fails with io_error may have been partly done, as on a real
+// disk: each of its sectors independently landed or not (unsynced, like any write). Corruption
+// (see sim/fault_atlas.h: only where the fault atlas allows it): bit flips in durable data
+// (corrupt_random_bit, called by a fault injector), misdirected writes (the write lands whole on
+// other sectors of the same file and the sectors it meant keep their old bytes; the caller sees
+// success) and reads that return one flipped bit while the medium is fine.
 //
 // Operations run as actors of the calling process, so killing the process abandons them: an
 // operation that had not completed is as if never issued.
@@ -23,6 +30,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -38,6 +46,7 @@ struct DiskModel {
   flow::Duration min_sync_latency = std::chrono::microseconds(500);
   flow::Duration max_sync_latency = std::chrono::milliseconds(5);
   int64_t iops = 20'000;
+  int64_t bytes_per_second = int64_t{200} << 20;
   int64_t capacity_bytes = int64_t{1} << 30;
   int64_t sector_bytes = 512;
   // Fates of unsynced operations on a kill; the rest are dropped.
@@ -55,6 +64,17 @@ struct DiskFaults {
   flow::Duration timeout_delay = std::chrono::seconds(5);
   double stall_probability = 0;  // per operation: an extra latency up to stall_max
   flow::Duration stall_max = std::chrono::seconds(1);
+  // Corruption; set only through Simulator::set_disk_corruption, which asks the fault atlas.
+  double misdirect_probability = 0;        // per write of a file at least twice its length
+  double read_corruption_probability = 0;  // per read that returns bytes
+};
+
+// What the disk has injected so far: a spec that asked for a fault can show it fired.
+struct DiskFaultCounts {
+  int64_t writes_failed_partly = 0;
+  int64_t writes_misdirected = 0;
+  int64_t reads_corrupted = 0;
+  int64_t bits_flipped = 0;
 };
 
 class SimDisk {
@@ -69,6 +89,7 @@ class SimDisk {
 
   const DiskModel& model() const { return model_; }
   DiskFaults& faults() { return faults_; }
+  const DiskFaultCounts& fault_counts() const { return counts_; }
   // Bytes held by every file's current contents; writes beyond capacity fail with disk_full.
   // A removed file that is still open no longer counts.
   int64_t used_bytes() const { return used_bytes_; }
@@ -79,6 +100,7 @@ class SimDisk {
   // Every file is gone (a machine replaced, or reboot-and-wipe).
   void wipe();
   // Flips one random bit of one random durable byte; returns false if there is no data to corrupt.
+  // A corruption fault: call it through Simulator::corrupt_disk, which asks the fault atlas.
   bool corrupt_random_bit();
 
   // Sorted paths of every file on the disk.
@@ -93,15 +115,30 @@ class SimDisk {
   void rename(const std::string& from, const std::string& to);
   // Sets a file's current size (zero-filling growth), keeping used_bytes() in step.
   void resize_current(FileData& file, size_t size);
-  // Waits out one operation's latency (queueing behind earlier ones) and maybe injects a fault:
-  // throws io_error or io_timeout. May suspend.
-  void operation_delay(bool is_sync);
+  // Waits out one operation's latency (queueing behind earlier ones, and `bytes` at the disk's
+  // bandwidth) and maybe injects a fault: throws io_error or io_timeout. May suspend.
+  void operation_delay(bool is_sync, int64_t bytes = 0);
+  // The same, but an injected io_error is returned (false, after the latency) instead of thrown,
+  // so that a write can leave part of itself behind. May suspend.
+  bool serve(bool is_sync, int64_t bytes);
+  // For SimFile. A write that failed: a random part of it lands, sector by sector (unsynced).
+  void write_part(FileData& file, int64_t offset, const std::vector<uint8_t>& bytes,
+                  const std::string& path);
+  // Where a write of `bytes` at `offset` lands: `offset`, or, if the disk misdirects it, another
+  // place in the file a whole number of sectors away.
+  int64_t maybe_misdirect(const FileData& file, int64_t offset, size_t bytes,
+                          const std::string& path);
+  // Maybe flips one bit of what a read returned (the medium keeps its bytes).
+  void maybe_corrupt_read(std::span<uint8_t> got, int64_t offset, const std::string& path);
 
  private:
   DiskModel model_;
   DiskFaults faults_;
+  DiskFaultCounts counts_;
   // Forgets `file` (removed, replaced or wiped): it stops counting towards used_bytes().
   void unlink(FileData& file);
+  // How long `bytes` take to move at the disk's bandwidth.
+  flow::Duration transfer_time(int64_t bytes) const;
 
   std::map<std::string, std::shared_ptr<FileData>> files_;  // ordered: iteration is by path
   int64_t used_bytes_ = 0;  // the sum of linked files' current sizes

@@ -33,18 +33,20 @@ SwarmConfig draw_swarm(flow::DeterministicRandom& rng, int min_machines, int max
   c.max_clock_skew = milliseconds(rng.random_int(0, 200));
   c.max_clock_drift_ppm = static_cast<double>(rng.random_int(0, 200));
   c.max_clock_jump = rng.coinflip() ? milliseconds(rng.random_int(1, 2000)) : milliseconds(0);
+  c.disk.bytes_per_second = rng.random_int(20, 1000) << 20;
   return c;
 }
 
 std::string describe(const SwarmConfig& c) {
   return fmt::format(
       "{} dc, {} machines x {} processes; latency {}-{} us; conn failure p={:.4f}; "
-      "disk iops={} keep={:.2f} tear={:.2f} io_error p={:.4f} io_timeout p={:.5f} stall p={:.4f}; "
+      "disk iops={} {} MiB/s keep={:.2f} tear={:.2f} io_error p={:.4f} io_timeout p={:.5f} stall p={:.4f}; "
       "clock skew <= {} ms, drift <= {} ppm, jumps <= {} ms",
       c.datacenters, c.machines > 0 ? c.machines : c.datacenters * c.machines_per_datacenter,
       c.processes_per_machine,
       c.network.min_latency.count() / 1000, c.network.max_latency.count() / 1000,
-      c.connection_failure_probability, c.disk.iops, c.disk.keep_probability,
+      c.connection_failure_probability, c.disk.iops, c.disk.bytes_per_second >> 20,
+      c.disk.keep_probability,
       c.disk.tear_probability, c.io_error_probability, c.io_timeout_probability,
       c.disk_stall_probability,
       std::chrono::duration_cast<std::chrono::milliseconds>(c.max_clock_skew).count(),
@@ -209,6 +211,26 @@ void Simulator::heal() {
   network_.heal();
   set_faults_enabled(false);
   flow::TraceEvent(flow::SevInfo, "SimulatorHealed");
+}
+
+bool Simulator::corrupt_disk(Machine& m) {
+  if (!atlas_.allow_corruption) {
+    flow::TraceEvent(flow::SevWarn, "FaultAtlasRefusedCorruption").detail("Machine", m.name);
+    return false;
+  }
+  return m.disk.corrupt_random_bit();
+}
+
+bool Simulator::set_disk_corruption(Machine& m, double misdirect_probability,
+                                    double read_corruption_probability) {
+  if (!atlas_.allow_corruption) {
+    if (misdirect_probability > 0 || read_corruption_probability > 0)
+      flow::TraceEvent(flow::SevWarn, "FaultAtlasRefusedCorruption").detail("Machine", m.name);
+    return false;
+  }
+  m.disk.faults().misdirect_probability = misdirect_probability;
+  m.disk.faults().read_corruption_probability = read_corruption_probability;
+  return true;
 }
 
 int Simulator::dead_machines() const {

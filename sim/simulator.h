@@ -32,6 +32,7 @@
 #include "flow/process.h"
 #include "flow/runtime.h"
 #include "sim/sim_clock.h"
+#include "sim/fault_atlas.h"
 #include "sim/sim_disk.h"
 #include "sim/sim_network.h"
 
@@ -55,13 +56,6 @@ struct SwarmConfig {
   double max_clock_drift_ppm = 0;
   // While faults are on, now and then a random process's clock jumps forward by up to this.
   flow::Duration max_clock_jump = flow::Duration(0);
-};
-
-// What the configuration claims to survive.
-struct FaultAtlas {
-  int max_dead_machines = 1;
-  bool allow_wipe = false;
-  bool allow_corruption = false;
 };
 
 // Draws a cluster shape and fault rates within the given bounds. Fault rates apply only while
@@ -127,6 +121,12 @@ class Simulator final : public flow::IProcessTerminator {
 
   // The fault atlas's verdict on killing machine `m` now.
   bool can_kill_machine(const Machine& m) const;
+  // Corruption, if the fault atlas allows it (else these do nothing and return false). Flips one
+  // random bit of `m`'s durable data; false also when there is nothing to corrupt.
+  bool corrupt_disk(Machine& m);
+  // While disk faults are on, `m`'s disk misdirects writes and corrupts reads at these rates.
+  bool set_disk_corruption(Machine& m, double misdirect_probability,
+                           double read_corruption_probability);
   bool can_cut_off(const SimProcess& p) const { return !p.is_protected; }
   int dead_machines() const;
 

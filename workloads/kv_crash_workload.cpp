@@ -12,13 +12,20 @@
 // way), or, only if a bit was flipped, a detected error (checksum_failed), after which it wipes the
 // store and starts over. A wrong answer is a SevError.
 //
+// Corruption goes through the fault atlas (sim/fault_atlas.h): it is injected only where the
+// configuration sets allowCorruption, and asking for it elsewhere is an error in the spec. While
+// disk faults are on, the machine's disk may also misdirect writes and return reads with a flipped
+// bit (misdirectProbability, readCorruptionProbability); a store that saw any of these may answer
+// checksum_failed, never a wrong state.
+//
 // Disk errors. A sync that fails (or times out) ends the writer's process (flow::fail_stop): the
 // simulator reboots it a little later, with its machine's cache, and the next incarnation must
 // find the last committed state or the one under way, as after a power loss. Any other disk error
 // fails the store, and the writer reopens it in the same process.
 //
 // Options: engine ("memory"), testDuration (s, 10), meanKillInterval (s, 1),
-// killDuringCommitProbability (0.5), corruptProbability (per power loss, 0.2),
+// killDuringCommitProbability (0.5), corruptProbability (per power loss, 0.2 where the atlas allows
+// corruption, else 0), misdirectProbability (per write, 0), readCorruptionProbability (per read, 0),
 // ioErrorProbability (per disk operation, 0.001), syncErrorProbability (per sync, besides
 // ioErrorProbability: the sync fails and what it covered stays unsynced, 0), fullDiskProbability
 // (per power loss: until the next one the disk has room for at most 64 KiB more, 0), keys (200), maxValueBytes (400),
@@ -56,7 +63,9 @@ class KeyValueStoreCrashWorkload final : public Workload {
         duration_(o.get_seconds("testDuration", 10.0)),
         mean_kill_interval_(o.get_double("meanKillInterval", 1.0)),
         kill_during_commit_(o.get_double("killDuringCommitProbability", 0.5)),
-        corrupt_probability_(o.get_double("corruptProbability", 0.2)),
+        corrupt_probability_(o.get_double("corruptProbability", -1)),
+        misdirect_probability_(o.get_double("misdirectProbability", 0)),
+        read_corruption_probability_(o.get_double("readCorruptionProbability", 0)),
         io_error_probability_(o.get_double("ioErrorProbability", 0.001)),
         sync_error_probability_(o.get_double("syncErrorProbability", 0)),
         full_disk_probability_(o.get_double("fullDiskProbability", 0)),
@@ -68,7 +77,11 @@ class KeyValueStoreCrashWorkload final : public Workload {
     for (const auto& [name, p] : {std::pair{"ioErrorProbability", io_error_probability_},
                                   std::pair{"syncErrorProbability", sync_error_probability_},
                                   std::pair{"fullDiskProbability", full_disk_probability_},
-                                  std::pair{"corruptProbability", corrupt_probability_},
+                                  std::pair{"corruptProbability",
+                                            corrupt_probability_ == -1 ? 0 : corrupt_probability_},
+                                  std::pair{"misdirectProbability", misdirect_probability_},
+                                  std::pair{"readCorruptionProbability",
+                                            read_corruption_probability_},
                                   std::pair{"killDuringCommitProbability", kill_during_commit_}})
       o.require(p >= 0 && p <= 1, name, "must be a probability, 0..1");
     o.require(mean_kill_interval_ > 0 && mean_kill_interval_ <= 1e6, "meanKillInterval",
@@ -92,6 +105,18 @@ class KeyValueStoreCrashWorkload final : public Workload {
       if (!m.processes.empty() && !m.processes.front()->is_protected) candidates.push_back(&m);
     }
     ASSERT(!candidates.empty());
+    // Corruption only where the fault atlas allows it; asked for elsewhere, the spec is wrong.
+    const bool allowed = ctx.sim.atlas().allow_corruption;
+    if (corrupt_probability_ == -1) corrupt_probability_ = allowed ? 0.2 : 0;
+    if (!allowed &&
+        (corrupt_probability_ > 0 || misdirect_probability_ > 0 ||
+         read_corruption_probability_ > 0)) {
+      flow::TraceEvent(flow::SevError, "KeyValueStoreCrashCorruptionNotAllowed")
+          .detail("Engine", engine_)
+          .detail("Fix", "set allowCorruption = true in [configuration], or the corruption "
+                         "probabilities to 0");
+      return;
+    }
     machine_ = candidates[static_cast<size_t>(machine_index_) % candidates.size()];
     ctx.sim.add_role(*machine_->processes.front(), "kv_crash_" + engine_, [this] { writer(); });
   }
@@ -100,9 +125,14 @@ class KeyValueStoreCrashWorkload final : public Workload {
     if (machine_ == nullptr) return;
     auto& rng = flow::deterministic_random();
     sim::DiskFaults& faults = machine_->disk.faults();
-    faults.enabled = io_error_probability_ > 0 || sync_error_probability_ > 0;
+    faults.enabled = io_error_probability_ > 0 || sync_error_probability_ > 0 ||
+                     misdirect_probability_ > 0 || read_corruption_probability_ > 0;
     faults.io_error_probability = io_error_probability_;
     faults.sync_error_probability = sync_error_probability_;
+    if (misdirect_probability_ > 0 || read_corruption_probability_ > 0) {
+      ctx.sim.set_disk_corruption(*machine_, misdirect_probability_, read_corruption_probability_);
+      live_corruption_ = corruption_injected_ = true;  // until the faults stop and a wipe
+    }
     const int64_t capacity = machine_->disk.model().capacity_bytes;
     const flow::Time end = flow::now() + duration_;
     while (flow::now() < end) {
@@ -125,12 +155,14 @@ class KeyValueStoreCrashWorkload final : public Workload {
         ++full_disks_;
         machine_->disk.set_capacity(machine_->disk.used_bytes() + rng.random_int(0, 64 << 10));
       }
-      if (rng.random01() < corrupt_probability_ && machine_->disk.corrupt_random_bit()) {
+      if (rng.random01() < corrupt_probability_ && ctx.sim.corrupt_disk(*machine_)) {
         corruption_injected_ = true;
         ++bits_flipped_;
       }
     }
     faults.enabled = false;
+    ctx.sim.set_disk_corruption(*machine_, 0, 0);
+    live_corruption_ = false;
     machine_->disk.set_capacity(capacity);
   }
 
@@ -154,6 +186,12 @@ class KeyValueStoreCrashWorkload final : public Workload {
     out.emplace_back(p + "DiskErrors", static_cast<double>(disk_errors_));
     out.emplace_back(p + "Lives", static_cast<double>(lives_));
     out.emplace_back(p + "FullDisks", static_cast<double>(full_disks_));
+    if (machine_ != nullptr) {
+      const sim::DiskFaultCounts& c = machine_->disk.fault_counts();
+      out.emplace_back(p + "WritesFailedPartly", static_cast<double>(c.writes_failed_partly));
+      out.emplace_back(p + "WritesMisdirected", static_cast<double>(c.writes_misdirected));
+      out.emplace_back(p + "ReadsCorrupted", static_cast<double>(c.reads_corrupted));
+    }
   }
 
  private:
@@ -203,7 +241,7 @@ class KeyValueStoreCrashWorkload final : public Workload {
     committed_.clear();
     in_flight_.reset();
     queue_ = QueueModel{};
-    corruption_injected_ = false;
+    corruption_injected_ = live_corruption_;
   }
 
   // ---- engines ----
@@ -358,7 +396,9 @@ class KeyValueStoreCrashWorkload final : public Workload {
   flow::Duration duration_;
   double mean_kill_interval_;
   double kill_during_commit_;
-  double corrupt_probability_;
+  double corrupt_probability_;  // -1 until setup: the default depends on the fault atlas
+  double misdirect_probability_;
+  double read_corruption_probability_;
   double io_error_probability_;
   double sync_error_probability_;
   double full_disk_probability_;
@@ -373,6 +413,7 @@ class KeyValueStoreCrashWorkload final : public Workload {
   QueueModel queue_;
   bool committing_ = false;
   bool corruption_injected_ = false;  // since the store was last wiped
+  bool live_corruption_ = false;      // the disk misdirects writes or corrupts reads now
   bool violated_ = false;
   uint64_t power_losses_ = 0;
   uint64_t verifications_ = 0;

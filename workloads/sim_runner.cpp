@@ -65,6 +65,7 @@ RunSettings read_configuration(const Spec& spec, std::vector<std::string>& warni
   }
   s.atlas.max_dead_machines = clamp_int(o.get_int("maxDeadMachines", 1));
   s.atlas.allow_wipe = o.get_bool("allowWipe", false);
+  s.atlas.allow_corruption = o.get_bool("allowCorruption", false);
   const double liveness_seconds = o.get_double("livenessSeconds", 60);
   const double max_sim_seconds = o.get_double("maxSimSeconds", 3600);
   // Every value is checked before it is used: a spec never reaches one of the simulator's

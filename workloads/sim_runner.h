@@ -8,7 +8,8 @@
 // SevError trace event, a stall past the liveness bound, or a deadlock; the reason says which.
 //
 // [configuration] keys (all optional): machineCount, or minMachines/maxMachines (3..8);
-// datacenters; processesPerMachine; maxDeadMachines (1); allowWipe (false); livenessSeconds (60);
+// datacenters; processesPerMachine; maxDeadMachines (1); allowWipe (false); allowCorruption
+// (false: see sim/fault_atlas.h); livenessSeconds (60);
 // maxSimSeconds (3600: a run past this much simulated time fails as stuck); buggify (true/false:
 // the default for --buggify random). Unknown keys are reported as warnings; a value out of range
 // is an error naming it (a spec never reaches one of the simulator's assertions).

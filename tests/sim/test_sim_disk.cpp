@@ -245,3 +245,174 @@ TEST_CASE("sim clock: jumps forward while faults are on, never backwards") {
   (void)skew_before;
   CHECK(jumped_max > 1ms);  // some clock jumped (drift is 0 here)
 }
+
+// ---- issue 15 point 10: bandwidth, partly done failed writes, misdirected writes, read-time
+// corruption, and the fault atlas in front of every corruption ----
+
+namespace {
+
+// Runs `body` in process 0 of `s` to the end; it must not fail.
+template <typename F>
+void run_in(flow::Runtime& rt, sim::Simulator& s, F body) {
+  auto f = flow::spawn_in(*s.process(0).process, std::move(body));
+  rt.run_until(f);
+  REQUIRE(f.is_ready());
+  REQUIRE_FALSE(f.is_error());
+}
+
+std::vector<uint8_t> pattern(size_t n, uint8_t seed) {
+  std::vector<uint8_t> v(n);
+  for (size_t i = 0; i < n; ++i)
+    v[i] = static_cast<uint8_t>(seed + i * 7 + (i >> 8));
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("sim disk: a write's bytes take time at the disk's bandwidth, and hold up the next") {
+  flow::Runtime rt({.seed = 21});
+  sim::SwarmConfig c = one_machine(0, 0);
+  c.disk.bytes_per_second = 100 << 20;  // 100 MiB/s: 64 MiB take 640 ms
+  c.disk.max_latency = c.disk.min_latency;
+  sim::Simulator s(rt, c);
+  run_in(rt, s, [&] {
+    auto f = flow::wait(
+        flow::current_process().file_system().open("d", flow::OpenMode::kReadWriteCreate));
+    flow::Time t0 = flow::now();
+    flow::wait(f->write(filled(1, 1), 0));
+    const flow::Duration small = flow::now() - t0;
+    CHECK(small < 1ms);
+    t0 = flow::now();
+    flow::Future<flow::Void> big = f->write(filled(64 << 20, 2), 0);
+    flow::Future<flow::Void> after = f->write(filled(1, 3), 0);  // queues behind the big one
+    flow::wait(after);
+    CHECK(flow::now() - t0 >= 640ms);
+    CHECK(big.is_ready());
+    std::vector<uint8_t> got(1 << 20);
+    t0 = flow::now();
+    flow::wait(f->read(got, 0));
+    CHECK(flow::now() - t0 >= 10ms);  // 1 MiB at 100 MiB/s
+  });
+}
+
+TEST_CASE("sim disk: a failed write may be left partly done, and only within its own range") {
+  flow::Runtime rt({.seed = 22});
+  sim::SwarmConfig c = one_machine(0, 0);  // unsynced writes are dropped by a kill
+  sim::Simulator s(rt, c);
+  sim::SimDisk& disk = s.process(0).machine->disk;
+  const std::vector<uint8_t> old_bytes = filled(16 * 512, 0xaa);
+  const std::vector<uint8_t> new_bytes = pattern(8 * 512 + 100, 1);
+  const size_t at = 3 * 512 + 17;  // not sector-aligned: the first and last sectors are partial
+  int partial = 0, none = 0;
+  for (int trial = 0; trial < 20; ++trial) {
+    run_in(rt, s, [&] {
+      auto& fs = flow::current_process().file_system();
+      auto f = flow::wait(fs.open("d", flow::OpenMode::kReadWriteCreate));
+      flow::wait(f->write(old_bytes, 0));
+      flow::wait(f->sync());
+      disk.faults().enabled = true;
+      disk.faults().io_error_probability = 1;
+      flow::Future<flow::Void> w = f->write(new_bytes, static_cast<int64_t>(at));
+      flow::wait_any(w);  // ready, value or error
+      disk.faults().enabled = false;
+      REQUIRE(w.is_error());
+      CHECK(w.get_error().code() == ErrorCode::io_error);
+      std::vector<uint8_t> got(old_bytes.size());
+      flow::wait(f->read(got, 0));
+      size_t landed = 0;
+      for (size_t i = 0; i < got.size(); ++i) {
+        const bool inside = i >= at && i < at + new_bytes.size();
+        if (!inside) {
+          REQUIRE(got[i] == old_bytes[i]);  // nothing outside the write changes
+        } else if (got[i] == new_bytes[i - at] && got[i] != old_bytes[i]) {
+          ++landed;
+        }
+      }
+      if (landed > 0 && landed < new_bytes.size()) ++partial;
+      if (landed == 0) ++none;
+    });
+    // What landed is unsynced: a power loss that drops unsynced writes takes it away.
+    s.reboot_machine(*s.process(0).machine, false);
+    run_in(rt, s, [&] {
+      auto f = flow::wait(
+          flow::current_process().file_system().open("d", flow::OpenMode::kReadOnly));
+      std::vector<uint8_t> got(old_bytes.size());
+      flow::wait(f->read(got, 0));
+      CHECK(got == old_bytes);
+    });
+  }
+  CHECK(partial > 10);
+  CHECK(disk.fault_counts().writes_failed_partly == 20);
+}
+
+TEST_CASE("sim disk: a misdirected write lands elsewhere in the file and misses its own place") {
+  flow::Runtime rt({.seed = 23});
+  sim::Simulator s(rt, one_machine(0, 0), sim::FaultAtlas{.allow_corruption = true});
+  sim::SimDisk& disk = s.process(0).machine->disk;
+  const std::vector<uint8_t> old_bytes = pattern(64 * 512, 9);
+  const std::vector<uint8_t> page = filled(512, 0x5c);
+  REQUIRE(s.set_disk_corruption(*s.process(0).machine, 1, 0));
+  run_in(rt, s, [&] {
+    auto f = flow::wait(
+        flow::current_process().file_system().open("d", flow::OpenMode::kReadWriteCreate));
+    flow::wait(f->write(old_bytes, 0));  // faults off: lands where it should
+    disk.faults().enabled = true;
+    flow::wait(f->write(page, 10 * 512));  // succeeds, as far as the caller can tell
+    disk.faults().enabled = false;
+    std::vector<uint8_t> got(old_bytes.size());
+    flow::wait(f->read(got, 0));
+    // Its own place keeps the old bytes; exactly one other whole sector took the page.
+    CHECK(std::equal(got.begin() + 10 * 512, got.begin() + 11 * 512, old_bytes.begin() + 10 * 512));
+    int replaced = 0;
+    for (size_t sector = 0; sector < 64; ++sector) {
+      const auto b = got.begin() + static_cast<std::ptrdiff_t>(sector * 512);
+      if (std::equal(b, b + 512, page.begin())) ++replaced;
+    }
+    CHECK(replaced == 1);
+  });
+  CHECK(disk.fault_counts().writes_misdirected == 1);
+}
+
+TEST_CASE("sim disk: a corrupted read returns one flipped bit; the medium keeps its bytes") {
+  flow::Runtime rt({.seed = 24});
+  sim::Simulator s(rt, one_machine(0, 0), sim::FaultAtlas{.allow_corruption = true});
+  sim::SimDisk& disk = s.process(0).machine->disk;
+  const std::vector<uint8_t> bytes = pattern(4096, 3);
+  REQUIRE(s.set_disk_corruption(*s.process(0).machine, 0, 1));
+  run_in(rt, s, [&] {
+    auto f = flow::wait(
+        flow::current_process().file_system().open("d", flow::OpenMode::kReadWriteCreate));
+    flow::wait(f->write(bytes, 0));
+    disk.faults().enabled = true;
+    std::vector<uint8_t> got(bytes.size());
+    flow::wait(f->read(got, 0));
+    disk.faults().enabled = false;
+    int bits = 0;
+    for (size_t i = 0; i < got.size(); ++i)
+      bits += std::popcount(static_cast<unsigned>(got[i] ^ bytes[i]));
+    CHECK(bits == 1);
+    flow::wait(f->read(got, 0));
+    CHECK(got == bytes);
+  });
+  CHECK(disk.fault_counts().reads_corrupted == 1);
+}
+
+TEST_CASE("sim disk: the fault atlas refuses corruption a run has not allowed") {
+  flow::Runtime rt({.seed = 25});
+  sim::Simulator s(rt, one_machine(0, 0));  // the default atlas: no corruption
+  sim::Simulator::Machine& m = *s.process(0).machine;
+  run_in(rt, s, [&] {
+    auto f = flow::wait(
+        flow::current_process().file_system().open("d", flow::OpenMode::kReadWriteCreate));
+    flow::wait(f->write(filled(4096, 1), 0));
+    flow::wait(f->sync());
+  });
+  CHECK_FALSE(s.corrupt_disk(m));
+  CHECK_FALSE(s.set_disk_corruption(m, 1, 1));
+  CHECK(m.disk.faults().misdirect_probability == 0);
+  CHECK(m.disk.faults().read_corruption_probability == 0);
+  CHECK(m.disk.fault_counts().bits_flipped == 0);
+  s.atlas().allow_corruption = true;
+  CHECK(s.corrupt_disk(m));
+  CHECK(m.disk.fault_counts().bits_flipped == 1);
+}
