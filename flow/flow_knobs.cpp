@@ -16,19 +16,19 @@ void FlowKnobs::declare(KnobSet& set) {
                          if (r.random_bool(0.25)) v = r.random_int(1, 8);
                        });
   set.declare<int64_t>("max_message_bytes", &max_message_bytes);
-  set.declare<double>("initial_reconnect_seconds", &initial_reconnect_seconds,
-                      [](DeterministicRandom& r, double& v) {
-                        if (r.random_bool(0.25)) v = 0.001 + r.random01() * 0.5;
-                      });
-  set.declare<double>("max_reconnect_seconds", &max_reconnect_seconds);
-  set.declare<double>("connection_idle_seconds", &connection_idle_seconds,
-                      [](DeterministicRandom& r, double& v) {
-                        if (r.random_bool(0.25)) v = 0.5 + r.random01() * 4.5;
-                      });
-  set.declare<double>("connection_idle_timeout_seconds", &connection_idle_timeout_seconds,
-                      [](DeterministicRandom& r, double& v) {
-                        if (r.random_bool(0.25)) v = 1.0 + r.random01() * 14.0;
-                      });
+  set.declare<Duration>("initial_reconnect_seconds", &initial_reconnect,
+                        [](DeterministicRandom& r, Duration& v) {
+                          if (r.random_bool(0.25)) v = from_seconds(0.001 + r.random01() * 0.5);
+                        });
+  set.declare<Duration>("max_reconnect_seconds", &max_reconnect);
+  set.declare<Duration>("connection_idle_seconds", &connection_idle,
+                        [](DeterministicRandom& r, Duration& v) {
+                          if (r.random_bool(0.25)) v = from_seconds(0.5 + r.random01() * 4.5);
+                        });
+  set.declare<Duration>("connection_idle_timeout_seconds", &connection_idle_timeout,
+                        [](DeterministicRandom& r, Duration& v) {
+                          if (r.random_bool(0.25)) v = from_seconds(1.0 + r.random01() * 14.0);
+                        });
   set.declare<int64_t>("endpoint_queue_max", &endpoint_queue_max);
   set.declare<int64_t>("endpoint_queue_bytes_max", &endpoint_queue_bytes_max);
   set.declare<int64_t>("connection_send_queue_bytes_max", &connection_send_queue_bytes_max);

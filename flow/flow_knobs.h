@@ -3,6 +3,8 @@
 
 #include <cstdint>
 
+#include "flow/time.h"
+
 namespace flow {
 
 class KnobSet;
@@ -18,15 +20,16 @@ struct FlowKnobs {
   // The wire (net/). They live here until net has a knob set of its own.
   // Largest frame payload accepted or sent; a bigger incoming frame closes the connection.
   int64_t max_message_bytes = 64 << 20;
+  // Durations are set by knob name in seconds: initial_reconnect_seconds=0.05.
   // Reconnection backoff after a failed connection: starts here, doubles to the max, with jitter.
-  double initial_reconnect_seconds = 0.05;
-  double max_reconnect_seconds = 2.0;
+  Duration initial_reconnect = std::chrono::milliseconds(50);
+  Duration max_reconnect = std::chrono::seconds(2);
   // A connection that moves no bytes either way for this long is pinged. With requests
   // outstanding, it is closed (IdleTimeout) if the ping then goes unanswered as long again;
-  // without, if it goes unanswered for connection_idle_timeout_seconds (a busy peer is not a dead
-  // one, and only the failure monitor is waiting for the verdict).
-  double connection_idle_seconds = 2.0;
-  double connection_idle_timeout_seconds = 10.0;
+  // without, if it goes unanswered for connection_idle_timeout (a busy peer is not a dead one, and
+  // only the failure monitor is waiting for the verdict).
+  Duration connection_idle = std::chrono::seconds(2);
+  Duration connection_idle_timeout = std::chrono::seconds(10);
   // Requests waiting in one endpoint's queue, and bytes of requests an endpoint holds (waiting or
   // being served); a request beyond either gets endpoint_queue_full (net/request_quota.h).
   int64_t endpoint_queue_max = 100'000;

@@ -77,6 +77,11 @@ ErrorOr<Void> KnobSet::set(std::string_view name, std::string_view text) {
         } else if constexpr (std::is_same_v<T, std::string>) {
           *p = std::string(text);
           return true;
+        } else if constexpr (std::is_same_v<T, Duration>) {
+          double seconds = 0;
+          if (!parse_number(text, &seconds) || !(seconds >= 0 && seconds <= 1e9)) return false;
+          *p = from_seconds(seconds);
+          return true;
         } else {
           return parse_number(text, p);
         }
@@ -95,7 +100,15 @@ ErrorOr<Void> KnobSet::set_assignment(std::string_view assignment) {
 std::string KnobSet::value_text(std::string_view name) const {
   const Entry* e = find(name);
   ASSERT_MSG(e != nullptr, "no knob named {}", name);
-  return std::visit([](auto* p) { return fmt::format("{}", *p); }, e->storage);
+  return std::visit(
+      [](auto* p) {
+        if constexpr (std::is_same_v<std::remove_pointer_t<decltype(p)>, Duration>) {
+          return fmt::format("{}", to_seconds(*p));
+        } else {
+          return fmt::format("{}", *p);
+        }
+      },
+      e->storage);
 }
 
 std::vector<std::string> KnobSet::names() const {

@@ -16,6 +16,7 @@
 
 #include "flow/error_or.h"
 #include "flow/future.h"
+#include "flow/time.h"
 
 namespace flow {
 
@@ -23,7 +24,8 @@ class DeterministicRandom;
 
 class KnobSet {
  public:
-  using Storage = std::variant<int64_t*, double*, bool*, std::string*>;
+  // A Duration knob is set and shown in seconds (decimal, 0 to 1e9).
+  using Storage = std::variant<int64_t*, double*, bool*, std::string*, Duration*>;
 
   // Declares a knob stored at `storage`. `randomize`, when given, may change the value.
   template <class T>
@@ -36,7 +38,7 @@ class KnobSet {
 
   // Sets a knob from text. unknown_knob if no knob has that name; invalid_knob_value if the text
   // does not parse as the knob's type (integers: decimal, optional sign; doubles: decimal or
-  // exponent form; bools: true/false/1/0/on/off).
+  // exponent form; bools: true/false/1/0/on/off; durations: seconds as a double, 0 to 1e9).
   ErrorOr<Void> set(std::string_view name, std::string_view text);
   // Parses "name=value" and sets it.
   ErrorOr<Void> set_assignment(std::string_view assignment);

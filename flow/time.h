@@ -36,6 +36,15 @@ constexpr int64_t to_ns(Time t) {
 constexpr Time time_from_ns(int64_t ns) {
   return Time(Duration(ns));
 }
+// Seconds (from a spec, a knob or a command line) as a Duration, truncated to the nanosecond and
+// saturating at Duration's range; NaN is zero. Check the value's bounds first where they matter.
+constexpr Duration from_seconds(double seconds) {
+  if (seconds != seconds) return Duration(0);
+  const double ns = seconds * 1e9;
+  if (ns >= 9.2e18) return Duration::max();
+  if (ns <= -9.2e18) return Duration::min();
+  return Duration(static_cast<int64_t>(ns));
+}
 // Seconds as a double, for printing only.
 constexpr double to_seconds(Duration d) {
   return static_cast<double>(d.count()) / 1e9;

@@ -275,9 +275,8 @@ void Channel::write_loop() {
 
 void Channel::idle_loop() {
   const auto& knobs = flow::Runtime::checked_current().knobs();
-  const flow::Duration idle(static_cast<int64_t>(knobs.connection_idle_seconds * 1e9));
-  const flow::Duration idle_timeout(
-      static_cast<int64_t>(knobs.connection_idle_timeout_seconds * 1e9));
+  const flow::Duration idle = knobs.connection_idle;
+  const flow::Duration idle_timeout = knobs.connection_idle_timeout;
   bool pinged = false;
   flow::Time pinged_at{};
   for (;;) {

@@ -178,7 +178,7 @@ Channel& Transport::channel_to(const flow::NetworkAddress& peer) {
   if (!state.channel || state.channel->closed()) {
     state.channel = std::make_shared<Channel>(*this, Channel::Kind::kOutgoing, peer);
     actors_.add(flow::spawn_in(
-        process_, [this, c = state.channel, b = state.backoff_seconds] { connect_loop(c, b); }));
+        process_, [this, c = state.channel, b = state.backoff] { connect_loop(c, b); }));
   }
   // peers_ owns the channel until another replaces it, and that happens only here, after it
   // closed: the cached pointer is checked for closed() before use.
@@ -187,12 +187,12 @@ Channel& Transport::channel_to(const flow::NetworkAddress& peer) {
   return *state.channel;
 }
 
-void Transport::connect_loop(std::shared_ptr<Channel> channel, double backoff_seconds) {
+void Transport::connect_loop(std::shared_ptr<Channel> channel, flow::Duration backoff) {
   try {
-    if (backoff_seconds > 0) {
+    if (backoff > flow::Duration(0)) {
       // Jitter spreads the reconnections of many peers after a shared failure.
-      const double jittered = backoff_seconds * (0.5 + flow::deterministic_random().random01());
-      flow::wait(flow::delay(flow::Duration(static_cast<int64_t>(jittered * 1e9))));
+      const double jitter = 0.5 + flow::deterministic_random().random01();
+      flow::wait(flow::delay(flow::from_seconds(flow::to_seconds(backoff) * jitter)));
     }
     if (channel->closed()) return;
     std::shared_ptr<flow::IConnection> c = flow::wait(process_.network().connect(channel->peer()));
@@ -217,7 +217,7 @@ void Transport::listen_loop(std::shared_ptr<flow::IListener> listener) {
 }
 
 void Transport::channel_up(Channel& channel) {
-  if (channel.kind() == Channel::Kind::kOutgoing) peers_[channel.peer()].backoff_seconds = 0;
+  if (channel.kind() == Channel::Kind::kOutgoing) peers_[channel.peer()].backoff = flow::Duration(0);
   if (!channel.peer_known()) return;
   ++connections_up_[channel.peer()];
   failure_monitor_.set_status(channel.peer(), FailureMonitor::Status::kAvailable);
@@ -230,9 +230,8 @@ void Transport::channel_down(Channel& channel) {
   if (channel.kind() == Channel::Kind::kOutgoing) {
     const auto& knobs = flow::Runtime::checked_current().knobs();
     PeerState& state = peers_[channel.peer()];
-    state.backoff_seconds =
-        std::min(knobs.max_reconnect_seconds,
-                 std::max(knobs.initial_reconnect_seconds, state.backoff_seconds * 2));
+    state.backoff =
+        std::min(knobs.max_reconnect, std::max(knobs.initial_reconnect, state.backoff * 2));
   }
   if (!channel.peer_known()) return;
   // The peer is failed once no connection to it is left up: a connection that ended, or an

@@ -249,13 +249,13 @@ class Transport final : public flow::ProcessExtension {
   friend class Channel;
   struct PeerState {
     std::shared_ptr<Channel> channel;
-    double backoff_seconds = 0;
+    flow::Duration backoff{0};
   };
 
   void check_size(std::span<const uint8_t> body);
   void trim_builders();
   void listen_loop(std::shared_ptr<flow::IListener> listener);
-  void connect_loop(std::shared_ptr<Channel> channel, double backoff_seconds);
+  void connect_loop(std::shared_ptr<Channel> channel, flow::Duration backoff);
   // Called by a channel: it finished its handshake, or it ended.
   void channel_up(Channel& channel);
   void channel_down(Channel& channel);

@@ -331,9 +331,8 @@ void SimDisk::maybe_corrupt_read(std::span<uint8_t> got, int64_t offset, const s
 
 flow::Duration SimDisk::transfer_time(int64_t bytes) const {
   if (bytes <= 0) return flow::Duration(0);
-  const double seconds =
-      static_cast<double>(bytes) / static_cast<double>(std::max<int64_t>(model_.bytes_per_second, 1));
-  return flow::Duration(static_cast<int64_t>(seconds * 1e9));
+  return flow::from_seconds(static_cast<double>(bytes) /
+                            static_cast<double>(std::max<int64_t>(model_.bytes_per_second, 1)));
 }
 
 void SimDisk::operation_delay(bool is_sync, int64_t bytes) {

@@ -40,7 +40,7 @@ class AttritionWorkload final : public Workload {
     for (int64_t killed = 0; killed < to_kill_ && flow::now() < end;) {
       const double gap = -std::log(1.0 - rng.random01()) * mean_delay_;
       flow::wait(flow::delay_until(
-          std::min(end, flow::now() + flow::Duration(static_cast<int64_t>(gap * 1e9)))));
+          std::min(end, flow::now() + flow::from_seconds(gap))));
       if (flow::now() >= end) break;
       std::vector<sim::Simulator::Machine*> candidates;
       int64_t alive = 0;

@@ -61,7 +61,7 @@ class DurabilityWorkload final : public Workload {
     while (flow::now() < end) {
       const double gap = -std::log(1.0 - rng.random01()) * mean_kill_interval_;
       flow::wait(flow::delay_until(
-          std::min(end, flow::now() + flow::Duration(static_cast<int64_t>(gap * 1e9)))));
+          std::min(end, flow::now() + flow::from_seconds(gap))));
       if (flow::now() >= end) break;
       if (!ctx.sim.can_kill_machine(*machine_)) continue;
       ++power_losses_;

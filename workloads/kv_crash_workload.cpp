@@ -138,7 +138,7 @@ class KeyValueStoreCrashWorkload final : public Workload {
     while (flow::now() < end) {
       const double gap = -std::log(1.0 - rng.random01()) * mean_kill_interval_;
       flow::wait(flow::delay_until(
-          std::min(end, flow::now() + flow::Duration(static_cast<int64_t>(gap * 1e9)))));
+          std::min(end, flow::now() + flow::from_seconds(gap))));
       if (rng.random01() < kill_during_commit_) {
         // Catch a commit on the disk, then cut at a random point in it.
         const flow::Time give_up = flow::now() + std::chrono::seconds(1);

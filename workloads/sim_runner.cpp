@@ -127,7 +127,7 @@ std::string run_tests(const Spec& spec, const RunSettings& settings, sim::Simula
                                      test.title, name));
     }
     sim.network().set_connection_failure_gap(
-        flow::Duration(static_cast<int64_t>(no_failures_seconds * 1e9)));
+        flow::from_seconds(no_failures_seconds));
     std::vector<Workload*> ws;
     for (const WorkloadSpec& w : test.workloads) {
       WorkloadOptions options(w.options);

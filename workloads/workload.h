@@ -49,7 +49,7 @@ class WorkloadOptions {
   // A list of strings (a single string is a list of one).
   std::vector<std::string> get_strings(const std::string& name);
   flow::Duration get_seconds(const std::string& name, double fallback) {
-    return flow::Duration(static_cast<int64_t>(get_double(name, fallback) * 1e9));
+    return flow::from_seconds(get_double(name, fallback));
   }
 
   // Records "name: what" as an error unless `ok`: a workload checks the values it read here, so a

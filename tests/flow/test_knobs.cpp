@@ -62,3 +62,31 @@ TEST_CASE("buggify randomizes knobs per seed; explicit overrides win") {
   Runtime plain({.seed = 1});
   CHECK(plain.knobs().fiber_stack_pool_max == FlowKnobs().fiber_stack_pool_max);
 }
+
+TEST_CASE("a duration knob is set and shown in seconds, and refuses what is not a duration") {
+  Duration t = std::chrono::seconds(2);
+  KnobSet k;
+  k.declare("my_timeout_seconds", &t);
+  CHECK(k.set("my_timeout_seconds", "0.05").ok());
+  CHECK(t == std::chrono::milliseconds(50));
+  CHECK(k.value_text("my_timeout_seconds") == "0.05");
+  CHECK(k.set("my_timeout_seconds", "1e3").ok());
+  CHECK(t == std::chrono::seconds(1000));
+  for (const char* bad : {"-1", "nan", "inf", "1e10", "2s", ""})
+    CHECK_MESSAGE(k.set("my_timeout_seconds", bad).error() == ErrorCode::invalid_knob_value, bad);
+  CHECK(t == std::chrono::seconds(1000));
+  // The runtime's own: connection_idle_seconds sets FlowKnobs::connection_idle.
+  Runtime rt({.knobs = {"connection_idle_seconds=0.25"}});
+  CHECK(rt.knobs().connection_idle == std::chrono::milliseconds(250));
+}
+
+TEST_CASE("from_seconds truncates to the nanosecond and saturates; NaN is zero") {
+  static_assert(from_seconds(1.5) == std::chrono::milliseconds(1500));
+  CHECK(from_seconds(0) == Duration(0));
+  CHECK(from_seconds(1e-9) == Duration(1));
+  CHECK(from_seconds(-0.25) == std::chrono::milliseconds(-250));
+  CHECK(from_seconds(1e30) == Duration::max());
+  CHECK(from_seconds(-1e30) == Duration::min());
+  CHECK(from_seconds(std::numeric_limits<double>::quiet_NaN()) == Duration(0));
+  CHECK(from_seconds(std::numeric_limits<double>::infinity()) == Duration::max());
+}

@@ -338,9 +338,8 @@ TEST_CASE("failure monitor: an idle peer that goes silent is noticed by both sid
   // Checked every idle period: silence is seen within two, the ping waits out the idle timeout
   // (nothing is outstanding either way), and the close is seen at the next check.
   const auto& knobs = flow::Runtime::checked_current().knobs();
-  const auto idle = flow::Duration(static_cast<int64_t>(knobs.connection_idle_seconds * 1e9));
-  const auto timeout =
-      flow::Duration(static_cast<int64_t>(knobs.connection_idle_timeout_seconds * 1e9));
+  const auto idle = knobs.connection_idle;
+  const auto timeout = knobs.connection_idle_timeout;
   CHECK(client_sees.get() - silent_from <= 3 * idle + timeout);
   CHECK(server_sees.get() - silent_from <= 3 * idle + timeout);
   // And not before the ping has waited its whole timeout: a busy peer is not a dead one.
