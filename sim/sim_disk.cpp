@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "flow/actor.h"
+#include "flow/code_probe.h"
 #include "flow/combinators.h"
 #include "flow/deterministic_random.h"
 #include "flow/error.h"
@@ -49,6 +50,7 @@ class SimFile final : public flow::IAsyncFile {
       const int64_t end = offset + static_cast<int64_t>(bytes.size());
       const int64_t growth = std::max<int64_t>(0, end - static_cast<int64_t>(file->current.size()));
       if (disk.used_bytes() + growth > disk.model().capacity_bytes) {
+        CODE_PROBE(true, "a write finds the disk full");
         throw Error(ErrorCode::disk_full);
       }
       if (static_cast<size_t>(end) > file->current.size())
@@ -76,6 +78,7 @@ class SimFile final : public flow::IAsyncFile {
       const int64_t growth = bytes - static_cast<int64_t>(file->current.size());
       if (growth <= 0) return;
       if (disk.used_bytes() + growth > disk.model().capacity_bytes) {
+        CODE_PROBE(true, "an allocation finds the disk full");
         throw Error(ErrorCode::disk_full);
       }
       disk.resize_current(*file, static_cast<size_t>(bytes));
@@ -185,6 +188,7 @@ void SimDisk::kill() {
     for (const FileData::Pending& p : d.pending) {
       const double fate = rng.random01();
       if (fate < model_.keep_probability) {
+        CODE_PROBE(true, "a power loss keeps an unsynced write");
         ++kept;
         if (p.is_truncate) {
           d.durable.resize(static_cast<size_t>(p.offset), 0);
@@ -192,6 +196,7 @@ void SimDisk::kill() {
           write_into(d.durable, p.offset, p.bytes);
         }
       } else if (!p.is_truncate && fate < model_.keep_probability + model_.tear_probability) {
+        CODE_PROBE(true, "a power loss tears an unsynced write");
         ++torn;
         // Sector by sector (sectors of the file, not of the write), each new or old.
         const auto begin = static_cast<size_t>(p.offset);
@@ -206,6 +211,8 @@ void SimDisk::kill() {
                     d.durable.begin() + static_cast<std::ptrdiff_t>(lo));
         }
       } else {
+        CODE_PROBE(!p.is_truncate, "a power loss drops an unsynced write");
+        CODE_PROBE(p.is_truncate, "a power loss drops an unsynced truncate");
         ++dropped;
       }
     }
@@ -229,6 +236,7 @@ bool SimDisk::corrupt_random_bit() {
       *candidates[static_cast<size_t>(rng.random_int(0, static_cast<int64_t>(candidates.size())))];
   const auto byte = static_cast<size_t>(rng.random_int(0, static_cast<int64_t>(d.durable.size())));
   const auto bit = static_cast<uint8_t>(1u << rng.random_int(0, 8));
+  CODE_PROBE(true, "a bit flips in durable data");
   d.durable[byte] ^= bit;
   // The flip is in the medium: what is read back (cached or not) shows it.
   if (byte < d.current.size()) d.current[byte] ^= bit;
@@ -246,15 +254,20 @@ void SimDisk::operation_delay(bool is_sync) {
               : detail::draw_between(rng, model_.min_latency, model_.max_latency);
   if (faults_.enabled) {
     if (rng.random_bool(faults_.stall_probability)) {
+      CODE_PROBE(true, "a disk operation stalls");
       latency += detail::draw_between(rng, flow::Duration(0), faults_.stall_max);
     }
     if (rng.random_bool(faults_.io_timeout_probability)) {
+      CODE_PROBE(is_sync, "a sync times out");
+      CODE_PROBE(!is_sync, "a disk operation other than a sync times out");
       flow::wait(flow::delay_until(start + faults_.timeout_delay));
       throw Error(ErrorCode::io_timeout);
     }
     const bool sync_fails = is_sync && faults_.sync_error_probability > 0 &&
                             rng.random_bool(faults_.sync_error_probability);
     if (rng.random_bool(faults_.io_error_probability) || sync_fails) {
+      CODE_PROBE(is_sync, "a sync fails with an I/O error");
+      CODE_PROBE(!is_sync, "a disk operation other than a sync fails with an I/O error");
       flow::wait(flow::delay_until(start + latency));
       throw Error(ErrorCode::io_error);
     }
