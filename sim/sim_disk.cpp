@@ -258,17 +258,18 @@ void SimDisk::operation_delay(bool is_sync) {
       latency += detail::draw_between(rng, flow::Duration(0), faults_.stall_max);
     }
     if (rng.random_bool(faults_.io_timeout_probability)) {
+      flow::wait(flow::delay_until(start + faults_.timeout_delay));
+      // After the wait: a fault counts once it reaches the caller, not when a kill cancels it.
       CODE_PROBE(is_sync, "a sync times out");
       CODE_PROBE(!is_sync, "a disk operation other than a sync times out");
-      flow::wait(flow::delay_until(start + faults_.timeout_delay));
       throw Error(ErrorCode::io_timeout);
     }
     const bool sync_fails = is_sync && faults_.sync_error_probability > 0 &&
                             rng.random_bool(faults_.sync_error_probability);
     if (rng.random_bool(faults_.io_error_probability) || sync_fails) {
+      flow::wait(flow::delay_until(start + latency));
       CODE_PROBE(is_sync, "a sync fails with an I/O error");
       CODE_PROBE(!is_sync, "a disk operation other than a sync fails with an I/O error");
-      flow::wait(flow::delay_until(start + latency));
       throw Error(ErrorCode::io_error);
     }
   }
