@@ -1,5 +1,6 @@
 #include "flow/buggify.h"
 
+#include "flow/code_probe.h"
 #include "flow/deterministic_random.h"
 #include "flow/runtime.h"
 
@@ -9,7 +10,9 @@ bool Buggify::evaluate(double fire_probability, const std::source_location& site
   if (!enabled_) return false;
   auto [it, inserted] = sites_.try_emplace(SiteKey(site.file_name(), site.line(), site.column()));
   if (inserted) it->second = random_.random_bool(kActivationProbability);
-  return it->second && random_.random_bool(fire_probability);
+  const bool fires = it->second && random_.random_bool(fire_probability);
+  CODE_PROBE(fires, "a buggify site fires");
+  return fires;
 }
 
 size_t Buggify::sites_active() const {

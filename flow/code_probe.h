@@ -6,6 +6,11 @@
 // Every probe in the binary registers itself when the program starts, whether or not it is ever
 // evaluated, so a run (or a seed sweep) can report which probes it hit and which it never reached.
 // Hit counts belong to the current flow::Runtime; the site list is fixed for the program.
+//
+// A probe only counts: evaluating one never draws a random number, emits a trace event or
+// changes what the run does next, so adding or moving probes leaves every seed's run as it was.
+// The condition must be free of side effects. A probe in a template or an inline function of a
+// header exists only in programs that instantiate it.
 
 #include <cstddef>
 #include <cstdint>
@@ -14,15 +19,30 @@
 
 namespace flow {
 
+class Runtime;
+
 struct CodeProbeSite {
-  const char* file;
+  const char* file;  // relative to the source tree's root where it lies under it
   int line;
   const char* what;
   size_t index;  // registration number: indexes Runtime::code_probe_hits()
 };
 
-// Every probe site in the program, sorted by file and line.
+// Every probe site in the program, sorted by file, line and text (never by address or
+// registration order, which depends on the link).
 std::vector<const CodeProbeSite*> code_probe_sites();
+
+// "file:line what": a probe's name in reports, stable across runs and builds of one commit.
+std::string code_probe_name(const CodeProbeSite& site);
+
+struct CodeProbeCount {
+  const CodeProbeSite* site;
+  uint64_t hits;
+};
+
+// Every probe site in the program (in code_probe_sites() order) with its hits in `runtime`;
+// zero for a site the run never reached.
+std::vector<CodeProbeCount> code_probe_counts(const Runtime& runtime);
 
 namespace detail {
 

@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "flow/actor.h"
+#include "flow/code_probe.h"
 #include "flow/error.h"
 #include "flow/process.h"
 #include "flow/trace_event.h"
@@ -28,6 +29,8 @@ bool is_sync_failure(const Error& e) {
 // ending a simulated process switches fibers (a fiber switch inside a handler would hand the
 // caught exception to another actor).
 [[noreturn]] void fail_stop_after(const Error& e, const IAsyncFile& file) {
+  CODE_PROBE(e.code() == ErrorCode::io_error, "a sync's I/O error fail-stops the process");
+  CODE_PROBE(e.code() == ErrorCode::io_timeout, "a sync's timeout fail-stops the process");
   TraceEvent(SevWarnAlways, "DurableSyncFailed").detail("File", file.path()).error(e);
   fail_stop("DurableSyncFailed");
 }

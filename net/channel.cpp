@@ -81,6 +81,7 @@ void Channel::send_envelope(Token destination, Token reply_to, int32_t error,
   if (out_.size() + frame > send_queue_bytes_max_) {
     // The peer (or the way to it) does not take bytes as fast as we make them. Waiting longer
     // only grows memory; closing tells every requester (request_maybe_delivered) at once.
+    CODE_PROBE(true, "a connection's send queue overflows and closes it");
     ++transport_->counters_.send_queues_overflowed;
     flow::TraceEvent(flow::SevWarnAlways, "ConnectionSendQueueFull")
         .detail("Peer", peer_.to_string())
@@ -110,6 +111,7 @@ void Channel::close(const char* why, std::optional<Error> error) {
   out_.shrink_to_fit();
   Transport* t = std::exchange(transport_, nullptr);
   if (t) t->channel_down(*this);
+  CODE_PROBE(pending_head_ != nullptr, "a closing connection fails the requests waiting on it");
   // connection_lost() may free the reply (nobody else wanted it), so it stops pending first.
   while (PendingReply* reply = pending_head_) {
     reply->stop_pending();
@@ -147,6 +149,14 @@ void Channel::run(std::shared_ptr<flow::IConnection> connection) {
     }
     error = e;
   }
+  CODE_PROBE(error && error->code() == ErrorCode::connection_failed,
+             "a connection fails under its reader or writer");
+  CODE_PROBE(error && error->code() == ErrorCode::checksum_failed,
+             "a connection closes on a frame whose checksum fails");
+  CODE_PROBE(error && error->code() == ErrorCode::malformed_message,
+             "a connection closes on a malformed message");
+  CODE_PROBE(error && error->code() == ErrorCode::incompatible_protocol_version,
+             "a connection closes on a rejected hello");
   if (error && error->code() == ErrorCode::checksum_failed) why = "ChecksumFailed";
   if (error && error->code() == ErrorCode::message_too_large) why = "FrameTooLarge";
   if (error && error->code() == ErrorCode::malformed_message) why = "MalformedMessage";
@@ -203,6 +213,7 @@ void Channel::read_loop() {
 bool Channel::accept_hello(std::span<const uint8_t> payload) {
   flatbuffers::Verifier v(payload.data(), payload.size(), 8, 16);
   if (payload.size() < 4 || !v.VerifyBuffer<wire::Hello>(nullptr)) {
+    CODE_PROBE(true, "a malformed hello is rejected");
     flow::TraceEvent(flow::SevWarnAlways, "ConnectionRejected")
         .detail("Peer", peer_.to_string())
         .detail("Reason", "MalformedHello");
@@ -213,6 +224,7 @@ bool Channel::accept_hello(std::span<const uint8_t> payload) {
       hello->address() ? flow::NetworkAddress{hello->address()->ip(), hello->address()->port()}
                        : flow::NetworkAddress{};
   if (hello->protocol_version() != kProtocolVersion) {
+    CODE_PROBE(true, "a hello of another protocol version is rejected");
     flow::TraceEvent(flow::SevWarnAlways, "ConnectionRejected")
         .detail("Peer", peer_.to_string())
         .detail("Reason", "ProtocolVersionMismatch")
@@ -221,6 +233,7 @@ bool Channel::accept_hello(std::span<const uint8_t> payload) {
     return false;
   }
   if (kind_ == Kind::kOutgoing && announced != peer_) {
+    CODE_PROBE(true, "a peer that announces another identity is rejected");
     flow::TraceEvent(flow::SevWarnAlways, "ConnectionRejected")
         .detail("Peer", peer_.to_string())
         .detail("Reason", "PeerIdentityMismatch")
@@ -232,6 +245,7 @@ bool Channel::accept_hello(std::span<const uint8_t> payload) {
     // listens on. A peer that claims another host's address gets its socket's IP instead, so it
     // can never speak (or fail) in another process's name.
     if (announced.ip != peer_.ip) {
+      CODE_PROBE(true, "an incoming hello claims another host's address");
       flow::TraceEvent(flow::SevWarnAlways, "HelloAddressMismatch")
           .detail("Peer", peer_.to_string())
           .detail("Announced", announced.to_string());
@@ -302,6 +316,7 @@ void Channel::idle_loop() {
     // itself was busy, does not count against the peer: the ping's clock starts when it is sent.
     const flow::Duration patience = outstanding_ > 0 ? idle : std::max(idle, idle_timeout);
     if (pinged && now - pinged_at >= patience && now - last_heard >= patience) {
+      CODE_PROBE(stalled, "a ping verdict waits: this process itself was stalled");
       if (stalled) continue;
       // Let the reader take whatever has arrived before giving the verdict.
       flow::wait(flow::delay(std::min<flow::Duration>(idle / 10, std::chrono::milliseconds(100))));
@@ -314,6 +329,7 @@ void Channel::idle_loop() {
       continue;
     }
     if (!pinged) {
+      CODE_PROBE(true, "a silent connection sends a ping");
       send_envelope(Token{}, Token{}, 0, {}, /*ping=*/true, /*pong=*/false);
       pinged = true;
       pinged_at = now;

@@ -1,5 +1,6 @@
 #include "net/request_quota.h"
 
+#include "flow/code_probe.h"
 #include "flow/trace_event.h"
 
 namespace net {
@@ -24,6 +25,8 @@ bool RequestQuota::admit(size_t queued, size_t bytes) {
         .detail("BytesMax", bytes_max_)
         .detail("RequestBytes", bytes);
   }
+  CODE_PROBE(queued >= queue_max_, "an endpoint refuses a request: its queue is full");
+  CODE_PROBE(queued < queue_max_, "an endpoint refuses a request: its bytes are spent");
   ++refused_total_;
   return false;
 }

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "flow/actor.h"
+#include "flow/code_probe.h"
 #include "flow/combinators.h"
 #include "flow/deterministic_random.h"
 #include "flow/flow_knobs.h"
@@ -157,6 +158,7 @@ void Transport::send_reply(ChannelId channel, Token reply_to, std::span<const ui
                            int32_t error) {
   Channel* c = find_channel(channel);
   if (c == nullptr || c->closed()) {
+    CODE_PROBE(true, "a reply finds its connection gone");
     ++counters_.replies_undeliverable;
     return;
   }
@@ -190,6 +192,7 @@ Channel& Transport::channel_to(const flow::NetworkAddress& peer) {
 void Transport::connect_loop(std::shared_ptr<Channel> channel, flow::Duration backoff) {
   try {
     if (backoff > flow::Duration(0)) {
+      CODE_PROBE(true, "a reconnect waits out its backoff");
       // Jitter spreads the reconnections of many peers after a shared failure.
       const double jitter = 0.5 + flow::deterministic_random().random01();
       flow::wait(flow::delay(flow::from_seconds(flow::to_seconds(backoff) * jitter)));
@@ -203,6 +206,7 @@ void Transport::connect_loop(std::shared_ptr<Channel> channel, flow::Duration ba
       channel->close("Cancelled");
       throw;
     }
+    CODE_PROBE(true, "a connect attempt fails");
     channel->close("ConnectFailed", e);
   }
 }
@@ -217,7 +221,11 @@ void Transport::listen_loop(std::shared_ptr<flow::IListener> listener) {
 }
 
 void Transport::channel_up(Channel& channel) {
-  if (channel.kind() == Channel::Kind::kOutgoing) peers_[channel.peer()].backoff = flow::Duration(0);
+  if (channel.kind() == Channel::Kind::kOutgoing) {
+    CODE_PROBE(peers_[channel.peer()].backoff > flow::Duration(0),
+               "a reconnect after a failure succeeds");
+    peers_[channel.peer()].backoff = flow::Duration(0);
+  }
   if (!channel.peer_known()) return;
   ++connections_up_[channel.peer()];
   failure_monitor_.set_status(channel.peer(), FailureMonitor::Status::kAvailable);
@@ -245,6 +253,10 @@ void Transport::channel_down(Channel& channel) {
   } else if (auto it = connections_up_.find(channel.peer()); it != connections_up_.end()) {
     up = it->second;
   }
+  CODE_PROBE(
+      up == 0 && failure_monitor_.status(channel.peer()) == FailureMonitor::Status::kAvailable,
+      "the failure monitor marks a peer failed");
+  CODE_PROBE(up > 0, "a connection to a peer ends while another stays up");
   if (up == 0) {
     failure_monitor_.set_status(channel.peer(), FailureMonitor::Status::kFailed);
   } else {
@@ -255,6 +267,7 @@ void Transport::channel_down(Channel& channel) {
 bool Transport::dispatch(std::span<const uint8_t> payload, Channel& from) {
   const std::optional<ReceivedEnvelope> env = parse_envelope(payload);
   if (!env) {
+    CODE_PROBE(true, "a malformed envelope closes its connection");
     flow::TraceEvent(flow::SevWarnAlways, "MalformedEnvelope")
         .detail("Peer", from.peer().to_string());
     return false;
@@ -268,6 +281,9 @@ bool Transport::dispatch(std::span<const uint8_t> payload, Channel& from) {
   if (f.flags & kEnvelopePong) return true;
   MessageReceiver* receiver = endpoints_->find(f.destination);
   if (receiver == nullptr) {
+    CODE_PROBE(!f.reply_to.is_zero(),
+               "a request to an unknown endpoint is answered broken_promise");
+    CODE_PROBE(f.reply_to.is_zero(), "a reply or one-way message finds its endpoint gone");
     ++counters_.unknown_endpoint;
     flow::TraceEvent(flow::SevDebug, "UnknownEndpoint")
         .detail("Token", f.destination.to_string())
@@ -287,6 +303,7 @@ bool Transport::dispatch(std::span<const uint8_t> payload, Channel& from) {
   }
   const MessageContext context{f.reply_to, f.error, &from, from.id()};
   if (!receiver->receive(body, context)) {
+    CODE_PROBE(true, "a message that does not decode closes its connection");
     flow::TraceEvent(flow::SevWarnAlways, "MalformedMessage")
         .detail("Token", f.destination.to_string())
         .detail("Peer", from.peer().to_string());

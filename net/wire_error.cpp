@@ -1,5 +1,7 @@
 #include "net/wire_error.h"
 
+#include "flow/code_probe.h"
+
 namespace net {
 
 using flow::Error;
@@ -29,6 +31,7 @@ bool error_travels(int32_t code) {
 }
 
 Error error_from_wire(int32_t code) {
+  CODE_PROBE(!error_travels(code), "a reply carries an error that cannot travel (unexpected)");
   return error_travels(code) ? Error::from_number(code) : Error(ErrorCode::unexpected_remote_error);
 }
 

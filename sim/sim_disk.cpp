@@ -52,6 +52,7 @@ class SimFile final : public flow::IAsyncFile {
       const int64_t end = offset + static_cast<int64_t>(bytes.size());
       const int64_t growth = std::max<int64_t>(0, end - static_cast<int64_t>(file->current.size()));
       if (disk.used_bytes() + growth > disk.model().capacity_bytes) {
+        CODE_PROBE(true, "a write finds the disk full");
         throw Error(ErrorCode::disk_full);
       }
       if (!done) {
@@ -85,6 +86,7 @@ class SimFile final : public flow::IAsyncFile {
       const int64_t growth = bytes - static_cast<int64_t>(file->current.size());
       if (growth <= 0) return;
       if (disk.used_bytes() + growth > disk.model().capacity_bytes) {
+        CODE_PROBE(true, "an allocation finds the disk full");
         throw Error(ErrorCode::disk_full);
       }
       disk.resize_current(*file, static_cast<size_t>(bytes));
@@ -194,6 +196,7 @@ void SimDisk::kill() {
     for (const FileData::Pending& p : d.pending) {
       const double fate = rng.random01();
       if (fate < model_.keep_probability) {
+        CODE_PROBE(true, "a power loss keeps an unsynced write");
         ++kept;
         if (p.is_truncate) {
           d.durable.resize(static_cast<size_t>(p.offset), 0);
@@ -201,6 +204,7 @@ void SimDisk::kill() {
           write_into(d.durable, p.offset, p.bytes);
         }
       } else if (!p.is_truncate && fate < model_.keep_probability + model_.tear_probability) {
+        CODE_PROBE(true, "a power loss tears an unsynced write");
         ++torn;
         // Sector by sector (sectors of the file, not of the write), each new or old.
         const auto begin = static_cast<size_t>(p.offset);
@@ -215,6 +219,8 @@ void SimDisk::kill() {
                     d.durable.begin() + static_cast<std::ptrdiff_t>(lo));
         }
       } else {
+        CODE_PROBE(!p.is_truncate, "a power loss drops an unsynced write");
+        CODE_PROBE(p.is_truncate, "a power loss drops an unsynced truncate");
         ++dropped;
       }
     }
@@ -238,6 +244,7 @@ bool SimDisk::corrupt_random_bit() {
       *candidates[static_cast<size_t>(rng.random_int(0, static_cast<int64_t>(candidates.size())))];
   const auto byte = static_cast<size_t>(rng.random_int(0, static_cast<int64_t>(d.durable.size())));
   const auto bit = static_cast<uint8_t>(1u << rng.random_int(0, 8));
+  CODE_PROBE(true, "a bit flips in durable data");
   d.durable[byte] ^= bit;
   ++counts_.bits_flipped;
   // The flip is in the medium: what is read back (cached or not) shows it.
@@ -351,16 +358,22 @@ bool SimDisk::serve(bool is_sync, int64_t bytes) {
                           : detail::draw_between(rng, model_.min_latency, model_.max_latency));
   if (faults_.enabled) {
     if (rng.random_bool(faults_.stall_probability)) {
+      CODE_PROBE(true, "a disk operation stalls");
       latency += detail::draw_between(rng, flow::Duration(0), faults_.stall_max);
     }
     if (rng.random_bool(faults_.io_timeout_probability)) {
       flow::wait(flow::delay_until(start + faults_.timeout_delay));
+      // After the wait: a fault counts once it reaches the caller, not when a kill cancels it.
+      CODE_PROBE(is_sync, "a sync times out");
+      CODE_PROBE(!is_sync, "a disk operation other than a sync times out");
       throw Error(ErrorCode::io_timeout);
     }
     const bool sync_fails = is_sync && faults_.sync_error_probability > 0 &&
                             rng.random_bool(faults_.sync_error_probability);
     if (rng.random_bool(faults_.io_error_probability) || sync_fails) {
       flow::wait(flow::delay_until(start + latency));
+      CODE_PROBE(is_sync, "a sync fails with an I/O error");
+      CODE_PROBE(!is_sync, "a disk operation other than a sync fails with an I/O error");
       return false;
     }
   }

@@ -8,6 +8,7 @@
 #include "flow/actor.h"
 #include "flow/async_trigger.h"
 #include "flow/buggify.h"
+#include "flow/code_probe.h"
 #include "flow/combinators.h"
 #include "flow/deterministic_random.h"
 #include "flow/error.h"
@@ -53,6 +54,9 @@ struct Pipe {
   }
   // A silent cut ended: what it held arrives from `due` on, after what came before, in order.
   void release_held(Time due) {
+    CODE_PROBE(std::any_of(chunks.begin(), chunks.end(),
+                           [](const Chunk& c) { return c.at == SimNetwork::kHeld; }),
+               "a silent partition ends and releases the bytes it held");
     Time previous = flow::kTimeZero;
     for (Chunk& c : chunks) {
       if (c.at == SimNetwork::kHeld) c.at = std::max(previous, due);
@@ -117,12 +121,15 @@ class SimConnection final : public flow::IConnection,
       return Error(ErrorCode::connection_failed);
     }
     const std::optional<PartitionKind> cut = net_.cut(local_.ip, peer_.ip);
+    CODE_PROBE(cut == PartitionKind::kReset,
+               "a write across a reset partition breaks its connection");
     if (cut == PartitionKind::kReset || net_.draw_random_failure()) {
       fail();
       return Error(ErrorCode::connection_failed);
     }
     Pipe& out = *out_;
     // Across a silent cut the bytes are held, with no error, until the cut ends.
+    CODE_PROBE(cut == PartitionKind::kSilent, "a silent partition holds a write's bytes");
     Time at = cut ? SimNetwork::kHeld
                   : std::max(net_.delivery_time(local_.ip, peer_.ip), out.last_at);
     size_t pos = 0;
@@ -130,6 +137,7 @@ class SimConnection final : public flow::IConnection,
       size_t n = data.size() - pos;
       // Partial writes: the peer sees the bytes arrive in pieces, some of them later.
       if (n > 1 && flow::buggify()) {
+        CODE_PROBE(true, "a write reaches its peer in pieces");
         n = static_cast<size_t>(
             flow::deterministic_random().random_int(1, static_cast<int64_t>(n)));
         const flow::Duration later = detail::draw_between(
@@ -150,6 +158,7 @@ class SimConnection final : public flow::IConnection,
     // The peer reads what was sent, then learns of the close one latency later (when a silent cut
     // ends, if one is in the way).
     const bool cut = net_.cut(local_.ip, peer_.ip) == PartitionKind::kSilent;
+    CODE_PROBE(cut, "a silent partition holds a close from the peer");
     out_->end_at(cut ? SimNetwork::kHeld
                      : std::max(out_->last_at, flow::now() + net_.latency(local_.ip, peer_.ip)));
     in_->end_at(flow::now());
@@ -179,6 +188,9 @@ class SimConnection final : public flow::IConnection,
     // Behind a silent cut the peer learns nothing until the cut ends (a reset one tells it).
     const bool cut = net_.cut(local_.ip, peer_.ip) == PartitionKind::kSilent;
     out_->end_at(cut ? flow::now() : flow::now() + net_.latency(local_.ip, peer_.ip));
+    CODE_PROBE(cut, "a connection breaks behind a silent partition");
+    CODE_PROBE(!out_->chunks.empty() && out_->chunks.back().at > *out_->ends_at,
+               "a broken connection loses bytes in flight");
     // Chunks in flight towards the peer are lost.
     while (!out_->chunks.empty() && out_->chunks.back().at > *out_->ends_at)
       out_->chunks.pop_back();
@@ -242,12 +254,17 @@ class SimProcessNetwork final : public flow::INetwork {
         return net.cut(ip, peer.ip) == PartitionKind::kSilent ||
                net.cut(peer.ip, ip) == PartitionKind::kSilent;
       };
+      CODE_PROBE(silent(), "a connect waits on a silent partition");
       while (silent() && flow::now() < deadline) {
         flow::Future<flow::Void> changed = net.cuts_changed_.on_trigger();
         (void)flow::wait_any(flow::delay_until(deadline), changed);
       }
       auto it = net.listeners_.find(peer);
       if (it == net.listeners_.end() || !net.can_send(ip, peer.ip) || !net.can_send(peer.ip, ip)) {
+        CODE_PROBE(silent(), "a connect gives up behind a silent partition");
+        CODE_PROBE(!silent() && it != net.listeners_.end(),
+                   "a connect is refused across a reset partition");
+        CODE_PROBE(it == net.listeners_.end(), "a connect finds nobody listening (a dead process)");
         throw Error(ErrorCode::connection_failed);
       }
       const flow::NetworkAddress local{ip, net.next_ephemeral_port_++};
@@ -290,9 +307,9 @@ flow::Duration SimNetwork::latency(uint32_t a, uint32_t b) {
   if (a == b) return model_.min_latency;
   auto& rng = flow::deterministic_random();
   // FoundationDB's halfLatency(): most packets are fast, a few are far slower.
-  const flow::Duration max = rng.random_bool(model_.slow_probability)
-                                 ? model_.max_latency * model_.slow_factor
-                                 : model_.max_latency;
+  const bool slow = rng.random_bool(model_.slow_probability);
+  CODE_PROBE(slow, "a packet takes the network's slow tail");
+  const flow::Duration max = slow ? model_.max_latency * model_.slow_factor : model_.max_latency;
   return detail::draw_between(rng, model_.min_latency, max);
 }
 
@@ -313,33 +330,46 @@ bool SimNetwork::draw_random_failure() {
   if (!flow::deterministic_random().random_bool(faults_.connection_failure_probability))
     return false;
   last_random_failure_ = flow::now();
+  CODE_PROBE(true, "a random connection failure breaks a connection");
   return true;
 }
 
 flow::Time SimNetwork::delivery_time(uint32_t from, uint32_t to) {
   Time at = flow::now() + latency(from, to);
-  if (auto it = send_clogs_.find(from); it != send_clogs_.end()) at = std::max(at, it->second);
-  if (auto it = receive_clogs_.find(to); it != receive_clogs_.end()) at = std::max(at, it->second);
+  if (auto it = send_clogs_.find(from); it != send_clogs_.end()) {
+    CODE_PROBE(it->second > at, "a send clog delays a message");
+    at = std::max(at, it->second);
+  }
+  if (auto it = receive_clogs_.find(to); it != receive_clogs_.end()) {
+    CODE_PROBE(it->second > at, "a receive clog delays a message");
+    at = std::max(at, it->second);
+  }
   if (auto it = pair_clogs_.find({from, to}); it != pair_clogs_.end()) {
+    CODE_PROBE(it->second > at, "a pair clog delays a message");
     at = std::max(at, it->second);
   }
   return at;
 }
 
 void SimNetwork::clog_send(uint32_t ip, flow::Duration d) {
+  CODE_PROBE(true, "a process's sending is clogged");
   Time& until = send_clogs_[ip];
   until = std::max(until, flow::now() + d);
 }
 void SimNetwork::clog_receive(uint32_t ip, flow::Duration d) {
+  CODE_PROBE(true, "a process's receiving is clogged");
   Time& until = receive_clogs_[ip];
   until = std::max(until, flow::now() + d);
 }
 void SimNetwork::clog_pair(uint32_t from, uint32_t to, flow::Duration d) {
+  CODE_PROBE(true, "a pair of processes is clogged one way");
   Time& until = pair_clogs_[{from, to}];
   until = std::max(until, flow::now() + d);
 }
 
 void SimNetwork::unclog(uint32_t ip) {
+  CODE_PROBE(send_clogs_.contains(ip) || receive_clogs_.contains(ip),
+             "a clogged process is unclogged before its clog ends (swizzle)");
   send_clogs_.erase(ip);
   receive_clogs_.erase(ip);
   // Connections from ip, and connections of others towards ip, in creation order per address.
@@ -354,6 +384,9 @@ void SimNetwork::partition(uint32_t from, uint32_t to, bool symmetric, Partition
       .detail("To", flow::NetworkAddress{to, 0}.to_string())
       .detail("Symmetric", symmetric)
       .detail("Kind", kind == PartitionKind::kSilent ? "silent" : "reset");
+  CODE_PROBE(kind == PartitionKind::kSilent, "a silent partition is cut");
+  CODE_PROBE(kind == PartitionKind::kReset, "a reset partition is cut");
+  CODE_PROBE(!symmetric, "a one-way partition is cut");
   blocked_[{from, to}] = kind;
   if (symmetric) blocked_[{to, from}] = kind;
 }
@@ -377,6 +410,9 @@ void SimNetwork::release_held(uint32_t from, uint32_t to) {
 }
 
 void SimNetwork::heal() {
+  CODE_PROBE(!blocked_.empty(), "healing ends a partition early");
+  CODE_PROBE(!send_clogs_.empty() || !receive_clogs_.empty() || !pair_clogs_.empty(),
+             "healing ends a clog early");
   blocked_.clear();
   cuts_changed_.trigger();
   send_clogs_.clear();

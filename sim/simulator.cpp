@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "flow/actor.h"
+#include "flow/code_probe.h"
 #include "flow/combinators.h"
 #include "flow/trace_event.h"
 #include "sim/detail/model_draw.h"
@@ -191,6 +192,7 @@ void Simulator::jump_clocks() {
     if (p.is_protected) continue;
     const flow::Duration by =
         detail::draw_between(rng, std::chrono::milliseconds(1), config_.max_clock_jump);
+    CODE_PROBE(true, "a process's clock jumps forward");
     flow::TraceEvent(flow::SevInfo, "SimClockJump").detail("Process", p.name).detail("By", by);
     p.clock->jump(by);
   }
@@ -260,6 +262,7 @@ void Simulator::kill_process(SimProcess& p) {
 
 void Simulator::kill_machine(Machine& m) {
   if (!m.alive) return;
+  CODE_PROBE(true, "a machine loses power");
   flow::TraceEvent(flow::SevInfo, "SimKillMachine").detail("Victim", m.name);
   for (SimProcess* p : m.processes)
     kill_process(*p);
@@ -268,6 +271,7 @@ void Simulator::kill_machine(Machine& m) {
 }
 
 void Simulator::kill_datacenter(int dc) {
+  CODE_PROBE(true, "a datacenter loses power");
   flow::TraceEvent(flow::SevInfo, "SimKillDatacenter").detail("Datacenter", dc);
   for (auto& m : machines_)
     if (m->datacenter == dc && m.get() != (tester_ ? tester_->machine : nullptr)) kill_machine(*m);
@@ -276,6 +280,7 @@ void Simulator::kill_datacenter(int dc) {
 void Simulator::reboot_process(SimProcess& p) {
   if (p.alive) kill_process(p);
   if (!p.machine->alive) return;  // comes back with its machine
+  CODE_PROBE(true, "a process reboots on its running machine");
   flow::TraceEvent(flow::SevInfo, "SimRebootProcess").detail("Victim", p.name);
   p.alive = true;
   start_roles(p);
@@ -322,6 +327,8 @@ std::string Simulator::describe_process(flow::NetworkAddress address) const {
 void Simulator::reboot_machine(Machine& m, bool wipe) {
   kill_machine(m);
   ASSERT_MSG(!wipe || atlas_.allow_wipe, "the fault atlas forbids wiping {}", m.name);
+  CODE_PROBE(wipe, "a machine reboots on a wiped disk");
+  CODE_PROBE(!wipe, "a machine reboots with its disk");
   if (wipe) m.disk.wipe();
   flow::TraceEvent(flow::SevInfo, "SimRebootMachine").detail("Victim", m.name).detail("Wipe", wipe);
   m.alive = true;
@@ -338,6 +345,7 @@ void Simulator::terminate(flow::Process& process, std::string_view reason) {
   ASSERT_MSG(victim != nullptr, "fail_stop() in {}, which is no simulated process", process.name());
   ASSERT_MSG(!victim->is_protected, "fail_stop() in protected process {}: {}", victim->name,
              reason);
+  CODE_PROBE(true, "a process fail-stops and is rebooted later");
   ++fail_stops_;
   flow::TraceEvent(flow::SevInfo, "SimFailStop")
       .detail("Victim", victim->name)

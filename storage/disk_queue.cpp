@@ -9,6 +9,7 @@
 
 #include "flow/actor.h"
 #include "flow/assert.h"
+#include "flow/code_probe.h"
 #include "flow/error.h"
 #include "flow/runtime.h"
 #include "flow/trace_event.h"
@@ -186,6 +187,7 @@ Chain read_chain(const std::vector<uint8_t>& bytes, size_t max_payload,
       // Damage, a stale record of an earlier lap, or the end of the log.
       const int64_t next = find_record(bytes, want, max_payload);
       if (next < 0) break;
+      CODE_PROBE(true, "disk queue recovery finds a record out of place and reads on elsewhere");
       lost_at = static_cast<int64_t>(at);
       at = static_cast<size_t>(next);
       continue;
@@ -320,6 +322,7 @@ void DiskQueue::preallocate(const std::string& name) {
       flow::wait(f.file->allocate(options_.file_bytes));
     } catch (const Error& e) {
       if (e.code() != ErrorCode::disk_full) throw;
+      CODE_PROBE(true, "disk queue cannot preallocate a file: the disk is full");
       // The queue still works; a later recovery may then need space it cannot get.
       flow::TraceEvent(flow::SevWarnAlways, "DiskQueueNotPreallocated")
           .detail("Queue", name)
@@ -366,6 +369,10 @@ void DiskQueue::recover(const std::string& name) {
       const bool whole = c.records.back().first_unpopped >= c.first() && c.last() > o.last();
       const bool needed_older = !o.records.empty() && c.last() + 1 == o.first() &&
                                 o.records.back().first_unpopped <= c.last();
+      CODE_PROBE(continues || whole || needed_older,
+                 "disk queue starts a file's chain at the copy of its damaged first record");
+      CODE_PROBE(!(continues || whole || needed_older),
+                 "disk queue takes a file whose start is torn for stale");
       if (continues || whole || needed_older) chains[i] = std::move(c);
     }
     older = -1;
@@ -378,6 +385,7 @@ void DiskQueue::recover(const std::string& name) {
     }
   };
   const auto fail = [&](const char* why) {
+    CODE_PROBE(true, "disk queue recovery finds the log damaged beyond repair");
     flow::TraceEvent(flow::SevWarnAlways, "DiskQueueCorrupt")
         .detail("Queue", name)
         .detail("Reason", why);
@@ -436,6 +444,14 @@ void DiskQueue::recover(const std::string& name) {
     }
   }
   if (older >= 0) ASSERT_EQ(chains[older].last() + 1, act.first());
+  CODE_PROBE(older >= 0, "disk queue recovers a log that spans both files");
+  CODE_PROBE(older < 0 && chains[1 - active_].last() != 0,
+             "disk queue recovery finds a stale file of an earlier lap");
+  // Bytes after the log's end that are not zero: a commit the crash tore, or one of an earlier
+  // lap's records.
+  CODE_PROBE(std::any_of(bytes[active_].begin() + act.end, bytes[active_].end(),
+                         [](uint8_t b) { return b != 0; }),
+             "disk queue recovery finds a torn or stale tail after its log");
   files_[active_].end = act.end;
   files_[active_].last_sequence = act.last();
   const int other = 1 - active_;
@@ -458,11 +474,13 @@ void DiskQueue::recover(const std::string& name) {
             bytes[i].begin() + r.copy_at + static_cast<int64_t>(r.record_bytes));
         set_magic(original.data(), kMagic);
         ASSERT_LE(r.original_at + static_cast<int64_t>(r.record_bytes), r.copy_at);
+        CODE_PROBE(true, "disk queue repairs a damaged record from its copy");
         flow::wait(files_[i].file->write(original, r.original_at));
         ++repaired, wrote = true;
       }
     }
     for (const Parsed& p : records_at_or_after(bytes[i], next_sequence_, max_payload)) {
+      CODE_PROBE(true, "disk queue scrubs a record of a commit the crash cut off");
       static constexpr uint8_t kZeros[8] = {};
       flow::wait(files_[i].file->write(kZeros, p.offset));
       ++scrubbed, wrote = true;
@@ -483,6 +501,7 @@ void DiskQueue::recover(const std::string& name) {
         f.size = options_.file_bytes;
       } catch (const Error& e) {
         if (e.code() != ErrorCode::disk_full) throw;
+        CODE_PROBE(true, "disk queue cannot preallocate a cut file again: the disk is full");
         flow::TraceEvent(flow::SevWarnAlways, "DiskQueueNotPreallocated")
             .detail("Queue", name)
             .detail("File", f.file->path());
@@ -509,8 +528,10 @@ void DiskQueue::recover(const std::string& name) {
         files_[active_].size =
             std::max(files_[active_].size, act.end + static_cast<int64_t>(copy.size()));
         copy_restored = true;
+        CODE_PROBE(true, "disk queue restores the copy of a commit the crash tore");
       } catch (const Error& e) {
         if (e.code() != ErrorCode::disk_full) throw;
+        CODE_PROBE(true, "disk queue cannot restore a torn commit's copy: the disk is full");
         // Only where the file was never preallocated: the log is whole, just not its copy.
         flow::TraceEvent(flow::SevWarnAlways, "DiskQueueCopyNotRestored")
             .detail("Queue", name)
@@ -554,6 +575,8 @@ uint64_t DiskQueue::push(std::span<const uint8_t> payload) {
 }
 
 void DiskQueue::pop(uint64_t up_to) {
+  CODE_PROBE(up_to > first_unpopped_ && first_unpopped_ < next_sequence_,
+             "disk queue pops records");
   first_unpopped_ = std::max(first_unpopped_, std::min(up_to, next_sequence_));
 }
 
@@ -583,6 +606,8 @@ void DiskQueue::commit() {
     // commit (being cancelled is not their news).
     if (!failed_) {
       const bool cancelled = e.code() == ErrorCode::operation_cancelled;
+      CODE_PROBE(cancelled, "a disk queue commit is cancelled part way");
+      CODE_PROBE(!cancelled, "a disk queue commit fails and the queue becomes unusable");
       failed_ = cancelled ? Error(ErrorCode::io_error) : e;
       flow::TraceEvent(flow::SevWarnAlways, "DiskQueueCommitFailed")
           .detail("Cancelled", cancelled)
@@ -600,6 +625,7 @@ void DiskQueue::write_and_sync(std::vector<uint8_t>& bytes, uint64_t last_sequen
   File& other = files_[1 - active_];
   // Lap to the other file once this one is big and the other's records are popped for good.
   if (target->end >= options_.file_bytes && other.last_sequence < durable_first_unpopped_) {
+    CODE_PROBE(true, "disk queue laps to its other file");
     active_ = 1 - active_;
     target = &other;
     target->end = 0;

@@ -87,6 +87,7 @@ void LoggedPageFile::recover(const std::string& path) {
   std::vector<const DiskQueueRecord*> pending;
   uint64_t commits = 0;
   auto corrupt = [&](const char* why) {
+    CODE_PROBE(true, "page file recovery finds a malformed log record");
     flow::TraceEvent(flow::SevWarnAlways, "PageFileCorrupt")
         .detail("File", path)
         .detail("Reason", why);
@@ -122,6 +123,7 @@ void LoggedPageFile::recover(const std::string& path) {
     }
   }
   CODE_PROBE(!pending.empty(), "page file drops uncommitted pages at its log's tail");
+  CODE_PROBE(!overlay_.empty(), "page file replays committed pages from its log");
   if (!pending.empty()) {
     // Those pages never committed; mark them so no later commit mark can adopt them.
     uint8_t rollback[RollbackRecord::kBytes];
@@ -149,6 +151,7 @@ void LoggedPageFile::check_usable() const {
 }
 
 void LoggedPageFile::fail(const Error& e) {
+  CODE_PROBE(!failed_, "page file fails and becomes unusable");
   if (!failed_)
     failed_ = e.code() == ErrorCode::operation_cancelled ? Error(ErrorCode::io_error) : e;
 }
@@ -161,6 +164,8 @@ const uint8_t* LoggedPageFile::page(uint64_t number, std::vector<uint8_t>& scrat
   if (offset + static_cast<int64_t>(kPageBytes) > file_size_) return scratch.data();
   const size_t n = flow::wait(file_->read(scratch, offset));
   if (n != kPageBytes || !stamped(scratch.data(), number)) {
+    CODE_PROBE(n == kPageBytes, "page file reads a page whose checksum fails");
+    CODE_PROBE(n != kPageBytes, "page file reads a page cut short");
     flow::TraceEvent(flow::SevWarnAlways, "PageFileChecksumFailed")
         .detail("File", file_->path())
         .detail("Page", number)
@@ -268,6 +273,7 @@ void LoggedPageFile::checkpoint() {
   }
   flush();
   flow::sync_or_fail_stop(*file_);
+  CODE_PROBE(true, "page file checkpoints its log into the file");
   file_size_ = bytes;
   overlay_.clear();
   logged_bytes_ = 0;

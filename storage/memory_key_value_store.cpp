@@ -72,6 +72,7 @@ bool parses_back(std::span<const uint8_t> record, size_t ops, int64_t bytes) {
 }
 
 [[noreturn]] void corrupt(const std::string& name, const char* why) {
+  CODE_PROBE(true, "memory engine recovery finds its log malformed");
   flow::TraceEvent(flow::SevWarnAlways, "MemoryStoreCorrupt")
       .detail("Store", name)
       .detail("Reason", why);
@@ -310,6 +311,7 @@ void MemoryKeyValueStore::commit() {
   try {
     queue_->commit();
   } catch (const Error& e) {
+    CODE_PROBE(true, "memory engine commit fails and the store becomes unusable");
     failed_ = e.code() == ErrorCode::operation_cancelled ? Error(ErrorCode::io_error) : e;
     throw;
   }

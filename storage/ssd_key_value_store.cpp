@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include "flow/code_probe.h"
 #include "flow/error.h"
 #include "flow/trace_event.h"
 
@@ -70,6 +71,7 @@ void SsdKeyValueStore::connect() {
   reserve = -1;
   sqlite3_file_control(db_, "main", SQLITE_FCNTL_RESERVE_BYTES, &reserve);
   if (reserve != kReservedBytes || pragma_int("PRAGMA page_size") != 4096) {
+    CODE_PROBE(true, "ssd engine refuses a file not in its format");
     flow::TraceEvent(flow::SevWarnAlways, "SsdStoreNotStrataFormat")
         .detail("Store", name_)
         .detail("ReservedBytes", static_cast<int64_t>(reserve));
@@ -120,6 +122,9 @@ void SsdKeyValueStore::raise(int rc, const char* what) {
         cause = Error(rc == SQLITE_IOERR_DATA ? ErrorCode::checksum_failed : ErrorCode::io_error);
     }
   }
+  CODE_PROBE(cause->code() == ErrorCode::checksum_failed, "ssd engine finds corruption");
+  CODE_PROBE(cause->code() == ErrorCode::disk_full, "ssd engine finds the disk full");
+  CODE_PROBE(cause->code() == ErrorCode::io_error, "ssd engine fails on an I/O error");
   if (cause->code() == ErrorCode::operation_cancelled) {
     failed_ = Error(ErrorCode::io_error);
   } else {
@@ -186,6 +191,7 @@ void SsdKeyValueStore::commit() {
   try {
     vfs_->file().commit();
   } catch (const Error& e) {
+    CODE_PROBE(true, "ssd engine commit fails and the store becomes unusable");
     failed_ = e.code() == ErrorCode::operation_cancelled ? Error(ErrorCode::io_error) : e;
     throw;
   }

@@ -301,6 +301,7 @@ RunResult run_spec(const Spec& spec, const RunConfig& config) {
       result.failure = failure;
     }
   }
+  result.probes = flow::code_probe_counts(*rt);
   simulator.reset();
   workloads.clear();
   if (rt->trace().error_count() > 0) {
@@ -367,6 +368,13 @@ std::string first_divergence(const RunResult& a, const RunResult& b) {
   if (a.unseed != b.unseed || a.digest != b.digest) {
     return "unseeds or digests differ though every trace event matched (nondeterminism after the "
            "last event)";
+  }
+  for (size_t i = 0; i < std::min(a.probes.size(), b.probes.size()); ++i) {
+    if (a.probes[i].hits != b.probes[i].hits) {
+      return fmt::format("code probe '{}' was hit {} times in the first run, {} in the second",
+                         flow::code_probe_name(*a.probes[i].site), a.probes[i].hits,
+                         b.probes[i].hits);
+    }
   }
   return "";
 }

@@ -35,6 +35,7 @@
 #include <string>
 #include <vector>
 
+#include "flow/code_probe.h"
 #include "flow/task_log.h"
 #include "workloads/spec.h"
 
@@ -73,6 +74,9 @@ struct RunResult {
   uint64_t digest = 0;
   uint64_t draws = 0;
   std::vector<std::pair<std::string, double>> metrics;
+  // Every probe site in the program with its hits in this run (flow::code_probe_counts), taken
+  // before the cluster is torn down: the teardown's cancellations are not the run's doing.
+  std::vector<flow::CodeProbeCount> probes;
   std::vector<CapturedEvent> captured;
   // The order of work (which actor of which process ran, task by task), kept with `captured`.
   std::shared_ptr<flow::TaskLog> tasks;
@@ -82,7 +86,8 @@ RunResult run_spec(const Spec& spec, const RunConfig& config);
 
 // Compares two captured runs of one seed: empty when they agree, else a description of the first
 // event, random draw or task (which actor ran) at which they diverge, with both versions. A
-// divergence that emits no event and draws nothing still shows in the order of tasks.
+// divergence that emits no event and draws nothing still shows in the order of tasks, and one
+// that changes only which code probes were hit shows in their counts.
 std::string first_divergence(const RunResult& a, const RunResult& b);
 
 }  // namespace workloads

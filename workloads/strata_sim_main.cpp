@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -12,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "flow/code_probe.h"
 #include "workloads/sim_runner.h"
 #include "workloads/spec.h"
 
@@ -20,18 +22,24 @@ namespace {
 constexpr const char* kUsage =
     "usage: strata-sim SPEC.toml [--seed N] [--buggify on|off|random] [--trace FILE]\n"
     "                  [--check-determinism] [--knob name=value ...] [--json] [--quiet]\n"
+    "                  [--probes FILE]\n"
     "\n"
     "Runs the simulation test SPEC.toml (FoundationDB's spec format) under seed N and prints PASS\n"
     "or FAIL, simulated and wall time, events run, the unseed, the trace digest, and the command\n"
-    "that replays the run. Exit status: 0 on PASS, 1 on FAIL, 2 on bad usage or a bad spec.\n"
+    "that replays the run, and how many of the program's code probes the run reached.\n"
+    "Exit status: 0 on PASS, 1 on FAIL, 2 on bad usage or a bad spec.\n"
     "\n"
     "  --seed N               the seed (default: a random one, printed)\n"
     "  --buggify MODE         on, off, or random (default: random, drawn from the seed)\n"
     "  --trace FILE           write the run's trace events to FILE (JSON lines)\n"
     "  --check-determinism    run the seed twice and compare; name the first divergence\n"
     "  --knob name=value      override a knob (repeatable)\n"
-    "  --json                 print the summary as one JSON object\n"
-    "  --quiet                print only the summary\n";
+    "  --json                 print the summary as one JSON object; its \"probes\" holds the\n"
+    "                         number of probe sites, each probe hit (\"file:line what\": hits)\n"
+    "                         and the probes never reached, in file and line order\n"
+    "  --quiet                print only the summary\n"
+    "  --probes FILE          write every probe site to FILE, one \"HITS<tab>file:line what\"\n"
+    "                         line each, zero for a probe not reached (scripts/seed-sweep)\n";
 
 struct Args {
   std::string spec;
@@ -42,6 +50,7 @@ struct Args {
   std::vector<std::string> knobs;
   bool json = false;
   bool quiet = false;
+  std::string probes;
 };
 
 [[noreturn]] void usage_error(const std::string& message) {
@@ -93,6 +102,8 @@ Args parse_args(int argc, char** argv) {
       a.json = true;
     } else if (arg == "--quiet") {
       a.quiet = true;
+    } else if (arg == "--probes") {
+      a.probes = value("--probes");
     } else if (!arg.empty() && arg[0] == '-') {
       usage_error(fmt::format("unknown option '{}'", arg));
     } else if (a.spec.empty()) {
@@ -126,6 +137,28 @@ std::string json_string(const std::string& s) {
     }
   }
   return out + "\"";
+}
+
+// The run's probes as JSON: {"sites": N, "hit": {name: hits, ...}, "never_hit": [name, ...]}.
+std::string probes_json(const std::vector<flow::CodeProbeCount>& probes) {
+  std::string hit, never;
+  for (const flow::CodeProbeCount& p : probes) {
+    const std::string name = json_string(flow::code_probe_name(*p.site));
+    if (p.hits > 0) {
+      hit += fmt::format("{}{}: {}", hit.empty() ? "" : ", ", name, p.hits);
+    } else {
+      never += fmt::format("{}{}", never.empty() ? "" : ", ", name);
+    }
+  }
+  return fmt::format("{{\"sites\": {}, \"hit\": {{{}}}, \"never_hit\": [{}]}}", probes.size(), hit,
+                     never);
+}
+
+size_t probes_reached(const std::vector<flow::CodeProbeCount>& probes) {
+  size_t n = 0;
+  for (const flow::CodeProbeCount& p : probes)
+    n += p.hits > 0 ? 1 : 0;
+  return n;
 }
 
 }  // namespace
@@ -195,7 +228,8 @@ int main(int argc, char** argv) {
         "\"swarm\": %s, \"sim_seconds\": %.6f, \"wall_seconds\": %.6f, \"sim_to_wall_ratio\": "
         "%.3f, "
         "\"events\": %llu, \"trace_events\": %llu, \"unseed\": \"0x%016llx\", \"digest\": "
-        "\"0x%016llx\", \"determinism_checked\": %s, \"metrics\": {%s}, \"replay\": %s}\n",
+        "\"0x%016llx\", \"determinism_checked\": %s, \"metrics\": {%s}, \"replay\": %s, "
+        "\"probes\": %s}\n",
         result.passed ? "\"PASS\"" : "\"FAIL\"", json_string(args.spec).c_str(),
         static_cast<unsigned long long>(seed), result.buggify ? "true" : "false",
         json_string(result.failure).c_str(), json_string(result.swarm).c_str(), result.sim_seconds,
@@ -203,7 +237,7 @@ int main(int argc, char** argv) {
         static_cast<unsigned long long>(result.trace_events),
         static_cast<unsigned long long>(result.unseed),
         static_cast<unsigned long long>(result.digest), args.check_determinism ? "true" : "false",
-        metrics.c_str(), json_string(replay).c_str());
+        metrics.c_str(), json_string(replay).c_str(), probes_json(result.probes).c_str());
   } else {
     std::printf("%s  %s  seed %llu\n", result.passed ? "PASS" : "FAIL", args.spec.c_str(),
                 static_cast<unsigned long long>(seed));
@@ -221,7 +255,24 @@ int main(int argc, char** argv) {
         line += fmt::format("{}{}={}", line.empty() ? "" : ", ", name, value);
       std::printf("  metrics: %s\n", line.c_str());
     }
+    std::printf("  probes: %zu of %zu reached\n", probes_reached(result.probes),
+                result.probes.size());
     std::printf("  replay: %s\n", replay.c_str());
+  }
+  if (!args.probes.empty()) {
+    std::FILE* f = std::fopen(args.probes.c_str(), "w");
+    if (f == nullptr) {
+      std::fprintf(stderr, "strata-sim: cannot write %s: %s\n", args.probes.c_str(),
+                   std::strerror(errno));
+      return 2;
+    }
+    for (const flow::CodeProbeCount& p : result.probes)
+      std::fprintf(f, "%llu\t%s\n", static_cast<unsigned long long>(p.hits),
+                   flow::code_probe_name(*p.site).c_str());
+    if (std::fclose(f) != 0) {
+      std::fprintf(stderr, "strata-sim: cannot write %s\n", args.probes.c_str());
+      return 2;
+    }
   }
   return result.passed ? 0 : 1;
 }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <string_view>
 
 #include "flow/flow.h"
 #include "sim/simulator.h"
@@ -53,6 +54,13 @@ std::vector<uint8_t> after_power_loss(sim::Simulator& s, const std::vector<uint8
   });
   flow::Runtime::checked_current().run_until(reader);
   return reader.get();
+}
+
+// Hits of the probe whose text is `what` in the current run; -1 if the program has no such probe.
+int64_t probe_hits(const char* what) {
+  for (const flow::CodeProbeCount& c : flow::code_probe_counts(flow::Runtime::checked_current()))
+    if (std::string_view(c.site->what) == what) return static_cast<int64_t>(c.hits);
+  return -1;
 }
 
 }  // namespace
@@ -415,4 +423,25 @@ TEST_CASE("sim disk: the fault atlas refuses corruption a run has not allowed") 
   s.atlas().allow_corruption = true;
   CHECK(s.corrupt_disk(m));
   CHECK(m.disk.fault_counts().bits_flipped == 1);
+}
+
+TEST_CASE("sim disk: each fate of an unsynced write at a power loss hits its probe") {
+  // A fault the simulator stops injecting must show in a sweep as a probe never reached.
+  const char* const fates[] = {"a power loss keeps an unsynced write",
+                               "a power loss drops an unsynced write",
+                               "a power loss tears an unsynced write"};
+  struct Case {
+    double keep, tear;
+    const char* fired;
+  };
+  for (const Case& c : {Case{1, 0, fates[0]}, Case{0, 0, fates[1]}, Case{0, 1, fates[2]}}) {
+    INFO(c.fired);
+    flow::Runtime rt({.seed = 5});
+    sim::Simulator s(rt, one_machine(c.keep, c.tear));
+    for (const char* fate : fates)
+      REQUIRE(probe_hits(fate) == 0);
+    (void)after_power_loss(s, filled(4096, 1), filled(4096, 2), false);
+    for (const char* fate : fates)
+      CHECK(probe_hits(fate) == (fate == c.fired ? 1 : 0));
+  }
 }
