@@ -377,6 +377,47 @@ struct AsioWorld::Impl {
     return f;
   }
 
+  // Runs `fn(bytes)` on a pool thread, with a copy of `data` made here into a recycled buffer,
+  // and delivers its result on the scheduler's thread, where the buffer goes back to the spares.
+  // The caller's `data` may change or go away as soon as this returns. Recycling matters: a log
+  // writes a fresh batch of up to megabytes per commit, and a new buffer each time costs a page
+  // fault per 4 KiB (more than the copy and the kernel's own copy together).
+  template <class T, class Fn>
+  flow::Future<T> run_blocking_with_copy(std::span<const uint8_t> data, Fn fn) {
+    struct Op {
+      flow::Promise<T> promise;
+      std::vector<uint8_t> bytes;
+      std::optional<flow::ErrorOr<T>> result;
+    };
+    auto* op = new Op();
+    if (!spare_buffers.empty()) {
+      op->bytes = std::move(spare_buffers.back());
+      spare_buffers.pop_back();
+    }
+    op->bytes.assign(data.begin(), data.end());
+    flow::Future<T> f = op->promise.get_future();
+    io.get_executor().on_work_started();
+    pool.post([this, op, fn = std::move(fn)]() mutable {
+      op->result.emplace(fn(std::span<const uint8_t>(op->bytes)));
+      asio::post(io, [this, op] {
+        io.get_executor().on_work_finished();
+        if (spare_buffers.size() < kSpareBuffersMax && op->bytes.capacity() <= kSpareBufferBytesMax)
+          spare_buffers.push_back(std::move(op->bytes));
+        if (op->result->ok()) {
+          op->promise.send(std::move(op->result->get()));
+        } else {
+          op->promise.send_error(op->result->error());
+        }
+        delete op;
+      });
+    });
+    return f;
+  }
+
+  static constexpr size_t kSpareBuffersMax = 8;
+  static constexpr size_t kSpareBufferBytesMax = size_t{16} << 20;
+  std::vector<std::vector<uint8_t>> spare_buffers;  // this thread only
+
   // Sockets and timers are touched by this thread alone, so the reactor's per-descriptor locks
   // are off; the I/O threads only post completions, which keeps the scheduler's own lock on.
   asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
@@ -428,7 +469,7 @@ void create_folder_durably(const std::string& folder) {
 }
 
 // Writes all of `bytes` at `offset`; returns 0, or the errno that stopped it.
-int write_all(int fd, const std::vector<uint8_t>& bytes, int64_t offset) {
+int write_all(int fd, std::span<const uint8_t> bytes, int64_t offset) {
   size_t put = 0;
   while (put < bytes.size()) {
     const ssize_t n = ::pwrite(fd, bytes.data() + put, bytes.size() - put,
@@ -485,19 +526,17 @@ class PosixFile final : public flow::IAsyncFile {
   }
 
   flow::Future<flow::Void> write(std::span<const uint8_t> data, int64_t offset) override {
-    auto owned = std::make_shared<std::vector<uint8_t>>(data.begin(), data.end());
-    return world_.run_blocking<flow::Void>(
-        [fd_ref = fd_, owned, offset]() -> flow::ErrorOr<flow::Void> {
-          if (const int e = write_all(fd_ref->fd, *owned, offset)) return errno_error(e);
+    return world_.run_blocking_with_copy<flow::Void>(
+        data, [fd_ref = fd_, offset](std::span<const uint8_t> bytes) -> flow::ErrorOr<flow::Void> {
+          if (const int e = write_all(fd_ref->fd, bytes, offset)) return errno_error(e);
           return flow::Void{};
         });
   }
 
   flow::Future<flow::Void> write_and_sync(std::span<const uint8_t> data, int64_t offset) override {
-    auto owned = std::make_shared<std::vector<uint8_t>>(data.begin(), data.end());
-    return world_.run_blocking<flow::Void>(
-        [fd_ref = fd_, owned, offset]() -> flow::ErrorOr<flow::Void> {
-          if (const int e = write_all(fd_ref->fd, *owned, offset)) return errno_error(e);
+    return world_.run_blocking_with_copy<flow::Void>(
+        data, [fd_ref = fd_, offset](std::span<const uint8_t> bytes) -> flow::ErrorOr<flow::Void> {
+          if (const int e = write_all(fd_ref->fd, bytes, offset)) return errno_error(e);
           if (::fdatasync(fd_ref->fd) < 0) return errno_error(errno);
           return flow::Void{};
         });
