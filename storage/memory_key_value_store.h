@@ -38,6 +38,7 @@
 #include <string_view>
 #include <vector>
 
+#include "flow/huge_page_heap.h"
 #include "storage/detail/key_index.h"
 #include "storage/detail/memory_entry.h"
 #include "storage/detail/memory_store_format.h"
@@ -84,7 +85,9 @@ class MemoryKeyValueStore final : public IKeyValueStore {
   KeyValueStoreOptions options_;
   std::unique_ptr<DiskQueue> queue_;
   // The entries, in key order; owned here (freed by clear and the destructor).
-  std::set<detail::MemoryEntry*, detail::MemoryEntryLess> data_;
+  std::set<detail::MemoryEntry*, detail::MemoryEntryLess,
+           flow::HugePageAllocator<detail::MemoryEntry*>>
+      data_;
   // Each key of data_ to its entry (storage/detail/key_index.h).
   detail::KeyIndex<detail::MemoryEntry> index_;
   int64_t live_bytes_ = 0;

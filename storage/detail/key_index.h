@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "flow/assert.h"
+#include "flow/huge_page_heap.h"
 
 namespace storage::detail {
 
@@ -105,13 +106,15 @@ class KeyIndex {
   void resize(size_t count) {
     ASSERT((count & (count - 1)) == 0);
     ASSERT_GE(count * 3, size_ * 4);
-    std::vector<Slot> old = std::exchange(slots_, std::vector<Slot>(count));
+    Slots old = std::exchange(slots_, Slots(count));
     mask_ = count - 1;
     for (const Slot& s : old)
       if (s.entry != nullptr) place(s.hash, s.entry);
   }
 
-  std::vector<Slot> slots_;
+  // Large arrays: from the huge-page heap, so growing to millions of slots costs few faults.
+  using Slots = std::vector<Slot, flow::HugePageAllocator<Slot>>;
+  Slots slots_;
   size_t mask_ = 0;
   size_t size_ = 0;
 };

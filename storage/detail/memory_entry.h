@@ -8,8 +8,8 @@
 // std::set node take two, 192. Loading a million keys is mostly paging in that memory, so this
 // is a quarter less of the load's page faults, and a third fewer malloc calls.
 //
-// Ownership: whoever holds the pointer frees it with destroy() (MemoryEntryPtr does). Not
-// thread-safe.
+// Ownership: whoever holds the pointer frees it with destroy() (MemoryEntryPtr does). The memory
+// comes from flow/huge_page_heap.h. Not thread-safe.
 
 #include <cstddef>
 #include <cstdint>
@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "flow/assert.h"
+#include "flow/huge_page_heap.h"
 
 namespace storage::detail {
 
@@ -28,7 +29,7 @@ class MemoryEntry {
   static MemoryEntry* make(std::string_view key, std::string_view value) {
     ASSERT_LE(key.size(), UINT32_MAX);
     ASSERT_LE(value.size(), UINT32_MAX);
-    void* memory = ::operator new(sizeof(MemoryEntry) + key.size() + value.size());
+    void* memory = flow::huge_page_allocate(sizeof(MemoryEntry) + key.size() + value.size());
     auto* e = new (memory)
         MemoryEntry(static_cast<uint32_t>(key.size()), static_cast<uint32_t>(value.size()));
     if (!key.empty()) std::memcpy(e->bytes(), key.data(), key.size());
@@ -37,8 +38,9 @@ class MemoryEntry {
   }
   static void destroy(MemoryEntry* e) {
     if (e == nullptr) return;
+    const size_t bytes = sizeof(MemoryEntry) + e->key_bytes_ + e->value_capacity_;
     e->~MemoryEntry();
-    ::operator delete(static_cast<void*>(e));
+    flow::huge_page_free(e, bytes);
   }
 
   std::string_view key() const { return {bytes(), key_bytes_}; }
