@@ -7,13 +7,15 @@
 // issued since the last completed sync. Meanwhile the workload cuts the machine's power at random
 // times and reboots it; each new incarnation of the writer first reads the whole file and checks it
 // against the model, byte by byte. Injected io_error and io_timeout are tolerated: a failed write
-// may or may not have happened, a failed sync made nothing durable.
+// may have been partly done (each byte it covered holds its old value or the write's, for reads
+// and, after a later sync, for good), a failed sync made nothing durable.
 //
 // Options: testDuration (s, 10), fileBytes (65536), maxWriteBytes (4096), syncProbability (0.2),
 // meanKillInterval (s, 1).
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "flow/actor.h"
 #include "flow/combinators.h"
@@ -83,6 +85,10 @@ class DurabilityWorkload final : public Workload {
     out.emplace_back("DurabilityVerifications", static_cast<double>(verifications_));
     out.emplace_back("DurabilitySyncs", static_cast<double>(syncs_));
     out.emplace_back("DurabilityWrites", static_cast<double>(writes_));
+    out.emplace_back("DurabilityFailedWrites", static_cast<double>(failed_writes_));
+    if (machine_ != nullptr)
+      out.emplace_back("DurabilityWritesFailedPartly",
+                       static_cast<double>(machine_->disk.fault_counts().writes_failed_partly));
   }
 
  private:
@@ -107,6 +113,8 @@ class DurabilityWorkload final : public Workload {
       retry([&] { flow::wait(file->sync()); });
       durable_ = zeros;
       applied_ = zeros;
+      maybe_applied_.clear();
+      maybe_durable_.clear();
       possible_.clear();
       initialized_ = true;
     }
@@ -116,6 +124,7 @@ class DurabilityWorkload final : public Workload {
         try {
           flow::wait(file->sync());
           durable_ = applied_;
+          maybe_durable_ = maybe_applied_;
           possible_.clear();
           ++syncs_;
         } catch (const Error& e) {
@@ -134,10 +143,15 @@ class DurabilityWorkload final : public Workload {
         try {
           flow::wait(file->write(w.bytes, w.offset));
           std::copy(w.bytes.begin(), w.bytes.end(), applied_.begin() + w.offset);
+          maybe_applied_.erase(maybe_applied_.lower_bound(w.offset),
+                               maybe_applied_.lower_bound(w.offset + len));
           ++writes_;
         } catch (const Error& e) {
           if (!is_io_fault(e)) throw;
-          // A failed write did not reach the file; later reads must not see it.
+          // A failed write may have been partly done: each of its bytes may now read either way.
+          ++failed_writes_;
+          for (int64_t i = 0; i < len; ++i)
+            maybe_applied_[w.offset + i].push_back(w.bytes[static_cast<size_t>(i)]);
         }
       }
     }
@@ -151,7 +165,10 @@ class DurabilityWorkload final : public Workload {
     std::vector<uint8_t> got(static_cast<size_t>(len));
     try {
       const size_t n = flow::wait(file.read(got, offset));
-      if (n != got.size() || !std::equal(got.begin(), got.end(), applied_.begin() + offset)) {
+      bool matches = n == got.size();
+      for (int64_t i = 0; matches && i < len; ++i)
+        matches = could_be(maybe_applied_, applied_, offset + i, got[static_cast<size_t>(i)]);
+      if (!matches) {
         violated_ = true;
         flow::TraceEvent(flow::SevError, "DurabilityReadMismatch")
             .detail("Offset", offset)
@@ -177,7 +194,7 @@ class DurabilityWorkload final : public Workload {
     }
     for (int64_t i = 0; i < file_bytes_; ++i) {
       const uint8_t v = got[static_cast<size_t>(i)];
-      if (v == durable_[static_cast<size_t>(i)]) continue;
+      if (could_be(maybe_durable_, durable_, i, v)) continue;
       const bool explained = std::any_of(possible_.begin(), possible_.end(), [&](const Write& w) {
         return i >= w.offset && i < w.offset + static_cast<int64_t>(w.bytes.size()) &&
                w.bytes[static_cast<size_t>(i - w.offset)] == v;
@@ -198,7 +215,17 @@ class DurabilityWorkload final : public Workload {
     // What survived is now the durable state.
     durable_ = got;
     applied_ = got;
+    maybe_applied_.clear();
+    maybe_durable_.clear();
     possible_.clear();
+  }
+
+  // Whether byte `i` may hold `v`: the image's value, or one a failed write may have left there.
+  static bool could_be(const std::map<int64_t, std::vector<uint8_t>>& maybe,
+                       const std::vector<uint8_t>& image, int64_t i, uint8_t v) {
+    if (image[static_cast<size_t>(i)] == v) return true;
+    auto it = maybe.find(i);
+    return it != maybe.end() && std::find(it->second.begin(), it->second.end(), v) != it->second.end();
   }
 
   // Runs fn until it gets through without an injected disk fault. May suspend.
@@ -222,6 +249,10 @@ class DurabilityWorkload final : public Workload {
   sim::Simulator::Machine* machine_ = nullptr;
   bool initialized_ = false;
   std::vector<uint8_t> durable_;
+  // Per byte, values failed writes may have left since the last completed write over it: in the
+  // file as read now (maybe_applied_), and as of the last completed sync (maybe_durable_).
+  std::map<int64_t, std::vector<uint8_t>> maybe_applied_;
+  std::map<int64_t, std::vector<uint8_t>> maybe_durable_;
   std::vector<uint8_t> applied_;
   std::vector<Write> possible_;
   bool violated_ = false;
@@ -230,6 +261,7 @@ class DurabilityWorkload final : public Workload {
   uint64_t verifications_ = 0;
   uint64_t syncs_ = 0;
   uint64_t writes_ = 0;
+  uint64_t failed_writes_ = 0;
 };
 
 }  // namespace
