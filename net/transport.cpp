@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "flow/actor.h"
+#include "flow/buggify.h"
 #include "flow/code_probe.h"
 #include "flow/combinators.h"
 #include "flow/deterministic_random.h"
@@ -197,6 +198,9 @@ void Transport::connect_loop(std::shared_ptr<Channel> channel, flow::Duration ba
       const double jitter = 0.5 + flow::deterministic_random().random01();
       flow::wait(flow::delay(flow::from_seconds(flow::to_seconds(backoff) * jitter)));
     }
+    // A slow connect: requests pile up in the channel's send queue before it is up.
+    if (flow::buggify(0.1))
+      flow::wait(flow::delay(std::chrono::milliseconds(flow::deterministic_random().random_int(0, 500))));
     if (channel->closed()) return;
     std::shared_ptr<flow::IConnection> c = flow::wait(process_.network().connect(channel->peer()));
     ++counters_.connections_opened;

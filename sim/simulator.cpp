@@ -35,13 +35,14 @@ SwarmConfig draw_swarm(flow::DeterministicRandom& rng, int min_machines, int max
   c.max_clock_drift_ppm = static_cast<double>(rng.random_int(0, 200));
   c.max_clock_jump = rng.coinflip() ? milliseconds(rng.random_int(1, 2000)) : milliseconds(0);
   c.disk.bytes_per_second = rng.random_int(20, 1000) << 20;
+  c.io_timeout_delay = milliseconds(rng.random_int(20, 5000));
   return c;
 }
 
 std::string describe(const SwarmConfig& c) {
   return fmt::format(
       "{} dc, {} machines x {} processes; latency {}-{} us; conn failure p={:.4f}; "
-      "disk iops={} {} MiB/s keep={:.2f} tear={:.2f} io_error p={:.4f} io_timeout p={:.5f} stall p={:.4f}; "
+      "disk iops={} {} MiB/s keep={:.2f} tear={:.2f} io_error p={:.4f} io_timeout p={:.5f} after {} ms stall p={:.4f}; "
       "clock skew <= {} ms, drift <= {} ppm, jumps <= {} ms",
       c.datacenters, c.machines > 0 ? c.machines : c.datacenters * c.machines_per_datacenter,
       c.processes_per_machine,
@@ -49,6 +50,7 @@ std::string describe(const SwarmConfig& c) {
       c.connection_failure_probability, c.disk.iops, c.disk.bytes_per_second >> 20,
       c.disk.keep_probability,
       c.disk.tear_probability, c.io_error_probability, c.io_timeout_probability,
+      std::chrono::duration_cast<std::chrono::milliseconds>(c.io_timeout_delay).count(),
       c.disk_stall_probability,
       std::chrono::duration_cast<std::chrono::milliseconds>(c.max_clock_skew).count(),
       c.max_clock_drift_ppm,
@@ -89,6 +91,7 @@ Simulator::Simulator(flow::Runtime& runtime, const SwarmConfig& config, FaultAtl
   auto faults = [&](SimDisk& d) {
     d.faults().io_error_probability = config.io_error_probability;
     d.faults().io_timeout_probability = config.io_timeout_probability;
+    d.faults().timeout_delay = config.io_timeout_delay;
     d.faults().stall_probability = config.disk_stall_probability;
   };
   for (auto& m : machines_)

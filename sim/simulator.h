@@ -51,6 +51,9 @@ struct SwarmConfig {
   DiskModel disk{};
   double io_error_probability = 0;
   double io_timeout_probability = 0;
+  // How long an operation that times out waits before it fails: drawn per run, since a fixed 5 s
+  // never reached a caller between kills a second apart.
+  flow::Duration io_timeout_delay = std::chrono::seconds(5);
   double disk_stall_probability = 0;
   flow::Duration max_clock_skew = std::chrono::milliseconds(0);
   double max_clock_drift_ppm = 0;

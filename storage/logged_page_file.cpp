@@ -8,6 +8,7 @@
 #include <span>
 
 #include "flow/assert.h"
+#include "flow/buggify.h"
 #include "flow/code_probe.h"
 #include "flow/error.h"
 #include "flow/little_endian.h"
@@ -246,7 +247,8 @@ void LoggedPageFile::commit() {
     written_.clear();
     truncated_since_commit_ = false;
     log_->commit();
-    if (logged_bytes_ >= checkpoint_bytes_) checkpoint();
+    // Under buggify, checkpoints come after a commit or two: crashes then land in them often.
+    if (logged_bytes_ >= checkpoint_bytes_ || flow::buggify(0.1)) checkpoint();
   } catch (const Error& e) {
     fail(e);
     throw;

@@ -7,6 +7,7 @@
 #include <span>
 
 #include "flow/assert.h"
+#include "flow/buggify.h"
 #include "flow/code_probe.h"
 #include "flow/error.h"
 #include "flow/trace_event.h"
@@ -297,8 +298,12 @@ void MemoryKeyValueStore::commit() {
     // A pass starts once the log holds more than one and a half passes' worth (docs/storage.md):
     // before that there is little in the log for it to reclaim.
     const int64_t log_bytes = logged_total_bytes_ - popped_logged_bytes_;
-    if (pass_in_progress_ || 2 * log_bytes > 3 * pass_bytes()) {
-      const int64_t budget = std::max(kMinSnapshotSlice, 2 * bytes_since_commit_);
+    // Under buggify a pass may start early and go in tiny slices: passes that straddle many
+    // commits, and crashes, are where replay's rules are tested.
+    const bool buggify_pass = flow::buggify(0.05);
+    if (pass_in_progress_ || 2 * log_bytes > 3 * pass_bytes() || buggify_pass) {
+      const int64_t budget =
+          flow::buggify() ? 1 : std::max(kMinSnapshotSlice, 2 * bytes_since_commit_);
       if (log_snapshot_slice(budget)) {
         popped_up_to = pass_start_;
         popped_logged_bytes = pass_start_logged_bytes_;

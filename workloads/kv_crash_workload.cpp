@@ -27,7 +27,8 @@
 // killDuringCommitProbability (0.5), corruptProbability (per power loss, 0.2 where the atlas allows
 // corruption, else 0), misdirectProbability (per write, 0), readCorruptionProbability (per read, 0),
 // ioErrorProbability (per disk operation, 0.001), syncErrorProbability (per sync, besides
-// ioErrorProbability: the sync fails and what it covered stays unsynced, 0), fullDiskProbability
+// ioErrorProbability: the sync fails and what it covered stays unsynced, 0), ioTimeoutProbability
+// (per disk operation: it fails with io_timeout after 10-500 ms, drawn per run; 0), fullDiskProbability
 // (per power loss: until the next one the disk has room for at most 64 KiB more, 0), keys (200), maxValueBytes (400),
 // machineIndex (which of the killable machines; default by engine, so engines do not share one).
 
@@ -68,6 +69,7 @@ class KeyValueStoreCrashWorkload final : public Workload {
         read_corruption_probability_(o.get_double("readCorruptionProbability", 0)),
         io_error_probability_(o.get_double("ioErrorProbability", 0.001)),
         sync_error_probability_(o.get_double("syncErrorProbability", 0)),
+        io_timeout_probability_(o.get_double("ioTimeoutProbability", 0)),
         full_disk_probability_(o.get_double("fullDiskProbability", 0)),
         keys_(std::max<int64_t>(1, o.get_int("keys", 200))),
         max_value_(std::max<int64_t>(0, o.get_int("maxValueBytes", 400))),
@@ -76,6 +78,7 @@ class KeyValueStoreCrashWorkload final : public Workload {
                                                                        : 2)) {
     for (const auto& [name, p] : {std::pair{"ioErrorProbability", io_error_probability_},
                                   std::pair{"syncErrorProbability", sync_error_probability_},
+                                  std::pair{"ioTimeoutProbability", io_timeout_probability_},
                                   std::pair{"fullDiskProbability", full_disk_probability_},
                                   std::pair{"corruptProbability",
                                             corrupt_probability_ == -1 ? 0 : corrupt_probability_},
@@ -126,9 +129,13 @@ class KeyValueStoreCrashWorkload final : public Workload {
     auto& rng = flow::deterministic_random();
     sim::DiskFaults& faults = machine_->disk.faults();
     faults.enabled = io_error_probability_ > 0 || sync_error_probability_ > 0 ||
+                     io_timeout_probability_ > 0 ||
                      misdirect_probability_ > 0 || read_corruption_probability_ > 0;
     faults.io_error_probability = io_error_probability_;
     faults.sync_error_probability = sync_error_probability_;
+    faults.io_timeout_probability = io_timeout_probability_;
+    // Short enough to land between power losses, long enough to hold up the commits behind it.
+    faults.timeout_delay = std::chrono::milliseconds(rng.random_int(10, 500));
     if (misdirect_probability_ > 0 || read_corruption_probability_ > 0) {
       ctx.sim.set_disk_corruption(*machine_, misdirect_probability_, read_corruption_probability_);
       live_corruption_ = corruption_injected_ = true;  // until the faults stop and a wipe
@@ -401,6 +408,7 @@ class KeyValueStoreCrashWorkload final : public Workload {
   double read_corruption_probability_;
   double io_error_probability_;
   double sync_error_probability_;
+  double io_timeout_probability_;
   double full_disk_probability_;
   uint64_t full_disks_ = 0;
   int64_t keys_;
