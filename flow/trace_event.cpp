@@ -6,6 +6,7 @@
 #include <xxhash.h>
 
 #include "flow/assert.h"
+#include "flow/error.h"
 #include "flow/runtime.h"
 
 namespace flow {
@@ -15,7 +16,8 @@ class FileTraceSink final : public ITraceSink {
  public:
   FileTraceSink(const std::string& path, Severity min_severity)
       : file_(std::fopen(path.c_str(), "w")), min_(min_severity) {
-    ASSERT_MSG(file_ != nullptr, "cannot open trace file {}", path);
+    // A path from outside (a command line): an error for the caller, never an assertion.
+    if (file_ == nullptr) throw Error(ErrorCode::io_error);
   }
   ~FileTraceSink() override { std::fclose(file_); }
   void write(Severity severity, std::string_view line) override {

@@ -42,7 +42,8 @@ class ITraceSink {
 };
 
 // Writes lines at or above a severity to a file. A sink of the runtime itself: it never reads
-// anything back, so it may touch a real file even inside a simulation.
+// anything back, so it may touch a real file even inside a simulation. Throws io_error if the file
+// cannot be opened for writing.
 std::unique_ptr<ITraceSink> make_file_trace_sink(const std::string& path, Severity min_severity);
 
 class TraceLog {

@@ -263,7 +263,9 @@ RunResult run_spec(const Spec& spec, const RunConfig& config) {
                                                               .trace_file = config.trace_file,
                                                               .task_log = result.tasks.get()});
   } catch (const Error& e) {
-    result.failure = fmt::format("bad knob override: {}", e.name());
+    result.failure = fmt::format("the runtime refused its options (a --knob override, or the trace "
+                                 "file): {}",
+                                 e.name());
     return result;
   }
   if (config.capture_trace)

@@ -91,6 +91,12 @@ Args parse_args(int argc, char** argv) {
       }
     } else if (arg == "--trace") {
       a.trace = value("--trace");
+      // Checked here, so that a path that cannot be written is a usage error, not a failed run.
+      if (std::FILE* f = std::fopen(a.trace.c_str(), "w")) {
+        std::fclose(f);
+      } else {
+        usage_error(fmt::format("--trace: cannot write '{}': {}", a.trace, std::strerror(errno)));
+      }
     } else if (arg == "--check-determinism") {
       a.check_determinism = true;
     } else if (arg == "--knob") {

@@ -63,3 +63,18 @@ TEST_CASE("SevError events are counted and the first one kept") {
   CHECK(rt.trace().error_count() == 2);
   CHECK(rt.trace().first_error().find("\"Broken\"") != std::string::npos);
 }
+
+TEST_CASE("a trace file that cannot be written is an error, not an assertion") {
+  try {
+    auto sink = flow::make_file_trace_sink("/nonexistent-strata-dir/trace.json", flow::SevInfo);
+    FAIL("opened a trace file in a missing directory");
+  } catch (const flow::Error& e) {
+    CHECK(e.code() == flow::ErrorCode::io_error);
+  }
+  try {
+    flow::Runtime rt({.trace_file = "/nonexistent-strata-dir/trace.json"});
+    FAIL("a runtime started with an unwritable trace file");
+  } catch (const flow::Error& e) {
+    CHECK(e.code() == flow::ErrorCode::io_error);
+  }
+}
