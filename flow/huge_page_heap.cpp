@@ -5,6 +5,7 @@
 #include <cstdint>
 
 namespace flow {
+#if !defined(STRATA_ASAN)
 namespace {
 
 constexpr size_t kGranule = 16;
@@ -44,6 +45,7 @@ size_t large_mapping_bytes(size_t bytes) {
 }
 
 }  // namespace
+#endif  // !STRATA_ASAN: under ASan every block goes to the ordinary allocator
 
 void* huge_page_allocate(size_t bytes) {
 #if defined(STRATA_ASAN)
