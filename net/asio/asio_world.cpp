@@ -15,6 +15,7 @@
 #include <cstring>
 #include <optional>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "flow/actor.h"
@@ -355,26 +356,9 @@ struct AsioWorld::Impl {
   // only plain data it owns (no flow objects): the promise never leaves this thread.
   template <class T, class Fn>
   flow::Future<T> run_blocking(Fn fn) {
-    struct Op {
-      flow::Promise<T> promise;
-      std::optional<flow::ErrorOr<T>> result;
-    };
-    auto* op = new Op();
-    flow::Future<T> f = op->promise.get_future();
-    io.get_executor().on_work_started();
-    pool.post([this, op, fn = std::move(fn)]() mutable {
-      op->result.emplace(fn());
-      asio::post(io, [this, op] {
-        io.get_executor().on_work_finished();
-        if (op->result->ok()) {
-          op->promise.send(std::move(op->result->get()));
-        } else {
-          op->promise.send_error(op->result->error());
-        }
-        delete op;
-      });
-    });
-    return f;
+    return run_blocking_holding<T>(
+        std::monostate{}, [fn = std::move(fn)](std::monostate&) mutable { return fn(); },
+        [](std::monostate&&) {});
   }
 
   // Runs `fn(bytes)` on a pool thread, with a copy of `data` made here into a recycled buffer,
@@ -384,25 +368,40 @@ struct AsioWorld::Impl {
   // fault per 4 KiB (more than the copy and the kernel's own copy together).
   template <class T, class Fn>
   flow::Future<T> run_blocking_with_copy(std::span<const uint8_t> data, Fn fn) {
-    struct Op {
-      flow::Promise<T> promise;
-      std::vector<uint8_t> bytes;
-      std::optional<flow::ErrorOr<T>> result;
-    };
-    auto* op = new Op();
+    std::vector<uint8_t> bytes;
     if (!spare_buffers.empty()) {
-      op->bytes = std::move(spare_buffers.back());
+      bytes = std::move(spare_buffers.back());
       spare_buffers.pop_back();
     }
-    op->bytes.assign(data.begin(), data.end());
+    bytes.assign(data.begin(), data.end());
+    return run_blocking_holding<T>(
+        std::move(bytes),
+        [fn = std::move(fn)](std::vector<uint8_t>& b) mutable {
+          return fn(std::span<const uint8_t>(b));
+        },
+        [this](std::vector<uint8_t>&& b) {
+          if (spare_buffers.size() < kSpareBuffersMax && b.capacity() <= kSpareBufferBytesMax)
+            spare_buffers.push_back(std::move(b));
+        });
+  }
+
+  // The two above: `fn(held)` runs on a pool thread; `release(held)` and the result's delivery
+  // happen on the scheduler's thread, after the pool thread is done with `held`.
+  template <class T, class Held, class Fn, class Release>
+  flow::Future<T> run_blocking_holding(Held held, Fn fn, Release release) {
+    struct Op {
+      flow::Promise<T> promise;
+      Held held;
+      std::optional<flow::ErrorOr<T>> result;
+    };
+    auto* op = new Op{flow::Promise<T>(), std::move(held), std::nullopt};
     flow::Future<T> f = op->promise.get_future();
     io.get_executor().on_work_started();
-    pool.post([this, op, fn = std::move(fn)]() mutable {
-      op->result.emplace(fn(std::span<const uint8_t>(op->bytes)));
-      asio::post(io, [this, op] {
+    pool.post([this, op, fn = std::move(fn), release = std::move(release)]() mutable {
+      op->result.emplace(fn(op->held));
+      asio::post(io, [this, op, release = std::move(release)]() mutable {
         io.get_executor().on_work_finished();
-        if (spare_buffers.size() < kSpareBuffersMax && op->bytes.capacity() <= kSpareBufferBytesMax)
-          spare_buffers.push_back(std::move(op->bytes));
+        release(std::move(op->held));
         if (op->result->ok()) {
           op->promise.send(std::move(op->result->get()));
         } else {
