@@ -131,6 +131,40 @@ TEST_CASE("asio files: write_and_sync lands the bytes; reads at and across the e
   ::rmdir(folder.c_str());
 }
 
+TEST_CASE("asio files: a write owns its bytes once issued, through many recycled buffers") {
+  net::AsioWorld world;
+  flow::Runtime rt(real(world));
+  const std::string folder = scratch_folder("recycle");
+  world.attach(rt.main_process(), folder);
+  rt.run([] {
+    flow::IFileSystem& fs = flow::current_process().file_system();
+    auto f = flow::wait(fs.open("r.dat", flow::OpenMode::kReadWriteCreate));
+    // Each round issues writes of different sizes from one buffer that is scribbled over (and
+    // then freed) before they complete; every write must land as it was when issued, whichever
+    // spare buffer carried it.
+    std::vector<uint8_t> expected;
+    for (int round = 0; round < 20; ++round) {
+      std::vector<flow::Future<flow::Void>> writes;
+      for (int i = 0; i < 12; ++i) {
+        const size_t n = static_cast<size_t>(1 + (round * 12 + i) * 997 % 70000);
+        auto source = std::make_unique<std::vector<uint8_t>>(n, static_cast<uint8_t>(round * 12 + i));
+        const int64_t at = static_cast<int64_t>(expected.size());
+        writes.push_back(i % 2 ? f->write(*source, at) : f->write_and_sync(*source, at));
+        expected.insert(expected.end(), source->begin(), source->end());
+        std::fill(source->begin(), source->end(), 0xee);
+        source.reset();
+      }
+      for (auto& w : writes)
+        flow::wait(w);
+    }
+    std::vector<uint8_t> got(expected.size());
+    REQUIRE(flow::wait(f->read(got, 0)) == expected.size());
+    CHECK(got == expected);
+    flow::wait(fs.remove("r.dat"));
+  });
+  ::rmdir(folder.c_str());
+}
+
 TEST_CASE("asio reactor: timers fire on the steady clock; a quiet world is quiescent") {
   net::AsioWorld world;
   flow::Runtime rt(real(world));
