@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <memory>
 
@@ -299,6 +300,18 @@ RunResult run_spec(const Spec& spec, const RunConfig& config) {
                                    settings.max_sim.count() / 1'000'000'000);
     } else {
       result.failure = failure;
+    }
+  }
+  // Buggify is a fault the simulator injects: with it on, it must be seen working.
+  if (result.failure.empty() && result.buggify) {
+    const flow::Buggify& b = rt->buggify();
+    if (b.evaluations() > 0 && b.sites_seen() == 0) {
+      result.failure = fmt::format("buggify is on and was asked {} times, but decided no site",
+                                   b.evaluations());
+    } else if (b.fires() == 0 && b.log_chance_of_no_fire() < std::log(1e-9)) {
+      result.failure =
+          fmt::format("buggify is on but never fired in {} evaluations at {} active sites",
+                      b.evaluations(), b.sites_active());
     }
   }
   result.probes = flow::code_probe_counts(*rt);
