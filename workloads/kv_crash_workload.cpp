@@ -33,7 +33,7 @@
 // the store's log size), machineIndex (which of the killable machines; default by engine, so
 // engines do not share one).
 //
-// Defaults: meanKillInterval 1 s, keys 200, maxValueBytes 400 (2000 for the queue's records),
+// Defaults: meanKillInterval 1 s, keys 200, maxValueBytes 400 (1999 for the queue's records),
 // commitProbability 0.17 (0.3 for the queue), logFileBytes 512 KiB (64 KiB for the queue).
 // With swarm = true those the spec leaves unset are drawn from the seed instead (ranges at
 // draw_swarm()), so that the rate of power losses against the rate of commits, the size of a
@@ -117,7 +117,7 @@ class KeyValueStoreCrashWorkload final : public Workload {
     if (!swarm_) {
       if (mean_kill_interval_ <= 0) mean_kill_interval_ = 1.0;
       if (keys_ <= 0) keys_ = 200;
-      if (max_value_ < 0) max_value_ = queue ? 2000 : 400;
+      if (max_value_ < 0) max_value_ = queue ? 1999 : 400;
       if (commit_probability_ <= 0) commit_probability_ = queue ? 0.3 : 0.17;
       if (log_file_bytes_ <= 0) log_file_bytes_ = queue ? 64 << 10 : 512 << 10;
       return;
@@ -367,8 +367,10 @@ class KeyValueStoreCrashWorkload final : public Workload {
     ++verifications_;
     Map model = committed_;
     for (;;) {
-      const bool commit_now = rng.random01() < commit_probability_;
-      const double dice = rng.random01() * 0.83;
+      // Without swarm, one draw decides, as before the swarm (so fixed seeds keep their runs).
+      const double first = rng.random01();
+      const bool commit_now = swarm_ ? first < commit_probability_ : first >= 0.83;
+      const double dice = swarm_ ? rng.random01() * 0.83 : first;
       if (commit_now) {
         in_flight_ = model;
         committing_ = true;
@@ -444,8 +446,9 @@ class KeyValueStoreCrashWorkload final : public Workload {
     m.payloads.erase(m.payloads.upper_bound(m.acked_last), m.payloads.end());
     uint64_t carried_popped = m.acked_popped;
     for (;;) {
-      const bool commit_now = rng.random01() < commit_probability_;
-      const double dice = rng.random01() * 0.7;
+      const double first = rng.random01();
+      const bool commit_now = swarm_ ? first < commit_probability_ : first >= 0.7;
+      const double dice = swarm_ ? rng.random01() * 0.7 : first;
       if (!commit_now && dice < 0.6) {
         std::vector<uint8_t> payload(static_cast<size_t>(rng.random_int(0, max_value_ + 1)));
         for (uint8_t& b : payload)
