@@ -31,6 +31,13 @@ class Buggify {
 
   size_t sites_seen() const { return sites_.size(); }
   size_t sites_active() const;
+  // How often buggify() was asked, how often it fired, and the log of the chance that an honest
+  // buggify never fires over all the evaluations at active sites so far. With buggify on, every
+  // evaluation decides its site, and a run that never fired though this is far below zero has
+  // lost its fault injection (the simulator checks both at the end of a run).
+  uint64_t evaluations() const { return evaluations_; }
+  uint64_t fires() const { return fires_; }
+  double log_chance_of_no_fire() const { return log_chance_of_no_fire_; }
 
  private:
   // Ordered by file, line, column: lookups only, and reports come out in source order.
@@ -38,6 +45,9 @@ class Buggify {
   bool enabled_;
   DeterministicRandom& random_;
   std::map<SiteKey, bool> sites_;
+  uint64_t evaluations_ = 0;
+  uint64_t fires_ = 0;
+  double log_chance_of_no_fire_ = 0;
 };
 
 // REQUIRES: a flow::Runtime exists.

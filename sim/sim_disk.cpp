@@ -300,6 +300,7 @@ int64_t SimDisk::maybe_misdirect(const FileData& file, int64_t offset, size_t by
   const auto sector = static_cast<size_t>(model_.sector_bytes);
   // Somewhere else in the file as it stands, a whole number of sectors away.
   if (file.current.size() < 2 * bytes + sector) return offset;
+  ++counts_.writes_misdirectable;
   auto& rng = flow::deterministic_random();
   if (!rng.random_bool(faults_.misdirect_probability)) return offset;
   const auto slots = static_cast<int64_t>((file.current.size() - bytes) / sector);

@@ -73,6 +73,9 @@ struct DiskFaults {
 struct DiskFaultCounts {
   int64_t writes_failed_partly = 0;
   int64_t writes_misdirected = 0;
+  // Writes that misdirection could have moved (on, and the file large enough): with the
+  // probability, how many misdirected writes to expect.
+  int64_t writes_misdirectable = 0;
   int64_t reads_corrupted = 0;
   int64_t bits_flipped = 0;
 };

@@ -7,15 +7,22 @@
 // issued since the last completed sync. Meanwhile the workload cuts the machine's power at random
 // times and reboots it; each new incarnation of the writer first reads the whole file and checks it
 // against the model, byte by byte. Injected io_error and io_timeout are tolerated: a failed write
-// may have been partly done (each byte it covered holds its old value or the write's, for reads
-// and, after a later sync, for good), a failed sync made nothing durable.
+// may have been partly done (each byte it covered holds its old value or the write's: the writer
+// reads it back and takes that as the file), a failed sync made nothing durable.
 //
-// Options: testDuration (s, 10), fileBytes (65536), maxWriteBytes (4096), syncProbability (0.2),
-// meanKillInterval (s, 1).
+// Each power loss's effect is measured too, so a simulator that forgets a fault is caught: every
+// unsynced write that completed, overlaps no other and is long enough to tell apart comes back
+// whole, not at all, or torn (part of it). From the disk model's keep and tear probabilities the
+// workload knows how likely each outcome was; check() fails if an outcome had a chance of at
+// least 1 - 1e-9 over the run and never showed.
+//
+// Options: testDuration (s, 10), fileBytes (65536), maxWriteBytes (drawn from 64..16384 by the
+// seed), syncProbability (drawn from 0.02..0.5 by the seed), meanKillInterval (s, drawn from
+// 0.1..2 by the seed). Drawn values swarm the ratio of syncs, writes and power losses, so some
+// seeds lose dozens of unsynced writes at once and others almost none.
 
 #include <algorithm>
 #include <cmath>
-#include <map>
 
 #include "flow/actor.h"
 #include "flow/combinators.h"
@@ -38,14 +45,22 @@ class DurabilityWorkload final : public Workload {
   explicit DurabilityWorkload(WorkloadOptions& o)
       : duration_(o.get_seconds("testDuration", 10.0)),
         file_bytes_(std::max<int64_t>(1, o.get_int("fileBytes", 65536))),
-        max_write_(std::max<int64_t>(1, o.get_int("maxWriteBytes", 4096))),
-        sync_probability_(o.get_double("syncProbability", 0.2)),
-        mean_kill_interval_(o.get_double("meanKillInterval", 1.0)) {}
+        max_write_(o.get_int("maxWriteBytes", 0)),
+        sync_probability_(o.get_double("syncProbability", -1)),
+        mean_kill_interval_(o.get_double("meanKillInterval", -1)) {}
 
   std::string name() const override { return "Durability"; }
 
   void setup(WorkloadContext& ctx) override {
     auto& rng = flow::deterministic_random();
+    // Options not given are drawn here, from the seed (the constructor runs before seeding).
+    if (max_write_ <= 0) max_write_ = int64_t{64} << rng.random_int(0, 9);
+    if (sync_probability_ < 0) sync_probability_ = 0.02 * std::pow(25.0, rng.random01());
+    if (mean_kill_interval_ <= 0) mean_kill_interval_ = 0.1 * std::pow(20.0, rng.random01());
+    flow::TraceEvent(flow::SevInfo, "DurabilitySwarm")
+        .detail("MaxWriteBytes", max_write_)
+        .detail("SyncProbability", sync_probability_)
+        .detail("MeanKillInterval", mean_kill_interval_);
     std::vector<sim::Simulator::Machine*> candidates;
     for (size_t i = 0; i < ctx.sim.machine_count(); ++i) {
       sim::Simulator::Machine& m = ctx.sim.machine(i);
@@ -77,6 +92,7 @@ class DurabilityWorkload final : public Workload {
     ctx.sim.reboot_machine(*machine_, false);
     while (verifications_ == before && !violated_)
       flow::wait(flow::delay(std::chrono::milliseconds(10)));
+    check_fault_effects();
     return !violated_ && verifications_ > 0;
   }
 
@@ -89,13 +105,27 @@ class DurabilityWorkload final : public Workload {
     if (machine_ != nullptr)
       out.emplace_back("DurabilityWritesFailedPartly",
                        static_cast<double>(machine_->disk.fault_counts().writes_failed_partly));
+    out.emplace_back("DurabilityUnsyncedWhole", static_cast<double>(outcomes_[kWhole].seen));
+    out.emplace_back("DurabilityUnsyncedLost", static_cast<double>(outcomes_[kLost].seen));
+    out.emplace_back("DurabilityUnsyncedTorn", static_cast<double>(outcomes_[kTorn].seen));
   }
 
  private:
   struct Write {
     int64_t offset;
     std::vector<uint8_t> bytes;
+    bool completed = false;  // it returned: it reached the disk's cache
   };
+
+  // What a power loss can do to an unsynced write, as seen after it.
+  enum Outcome { kWhole, kLost, kTorn, kOutcomes };
+  struct OutcomeTally {
+    uint64_t seen = 0;
+    double log_never = 0;  // log of the chance that it never happened over the run
+  };
+  static constexpr const char* kOutcomeNames[kOutcomes] = {"kept whole", "lost", "torn"};
+  // The shortest write whose outcome is told apart: a byte of it equals the old byte 1 in 256.
+  static constexpr int64_t kMeasuredWriteBytesMin = 16;
 
   // The writer role; restarted with the machine. May suspend.
   void writer() {
@@ -113,8 +143,6 @@ class DurabilityWorkload final : public Workload {
       retry([&] { flow::wait(file->sync()); });
       durable_ = zeros;
       applied_ = zeros;
-      maybe_applied_.clear();
-      maybe_durable_.clear();
       possible_.clear();
       initialized_ = true;
     }
@@ -122,12 +150,14 @@ class DurabilityWorkload final : public Workload {
       const double dice = rng.random01();
       if (dice < sync_probability_) {
         try {
+          syncing_ = true;
           flow::wait(file->sync());
+          syncing_ = false;
           durable_ = applied_;
-          maybe_durable_ = maybe_applied_;
           possible_.clear();
           ++syncs_;
         } catch (const Error& e) {
+          syncing_ = false;
           if (!is_io_fault(e)) throw;
         }
       } else if (dice < sync_probability_ + 0.1) {
@@ -140,21 +170,39 @@ class DurabilityWorkload final : public Workload {
         for (uint8_t& b : w.bytes)
           b = static_cast<uint8_t>(rng.random_uint64());
         possible_.push_back(w);  // issued: from now on it may be on disk
+        bool failed_write = false;
         try {
           flow::wait(file->write(w.bytes, w.offset));
           std::copy(w.bytes.begin(), w.bytes.end(), applied_.begin() + w.offset);
-          maybe_applied_.erase(maybe_applied_.lower_bound(w.offset),
-                               maybe_applied_.lower_bound(w.offset + len));
+          possible_.back().completed = true;
           ++writes_;
         } catch (const Error& e) {
           if (!is_io_fault(e)) throw;
-          // A failed write may have been partly done: each of its bytes may now read either way.
+          failed_write = true;
           ++failed_writes_;
-          for (int64_t i = 0; i < len; ++i)
-            maybe_applied_[w.offset + i].push_back(w.bytes[static_cast<size_t>(i)]);
         }
+        // A failed write may have landed in part, sector by sector (a disk's promise is no
+        // more): read back what it left, each byte old or new, and take that as the file.
+        if (failed_write) learn_failed_write(*file, w);
       }
     }
+  }
+
+  // After write `w` failed: what the file now holds in its range, each byte the old one or the
+  // write's, becomes the model's. May suspend.
+  void learn_failed_write(flow::IAsyncFile& file, const Write& w) {
+    std::vector<uint8_t> got(w.bytes.size());
+    const size_t n = retry([&] { return flow::wait(file.read(got, w.offset)); });
+    for (size_t i = 0; i < got.size(); ++i) {
+      const uint8_t old = applied_[static_cast<size_t>(w.offset) + i];
+      if (i < n && (got[i] == old || got[i] == w.bytes[i])) continue;
+      violated_ = true;
+      flow::TraceEvent(flow::SevError, "DurabilityFailedWriteGarbage")
+          .detail("Offset", w.offset + static_cast<int64_t>(i))
+          .detail("Read", static_cast<int64_t>(n));
+      return;
+    }
+    std::copy(got.begin(), got.end(), applied_.begin() + w.offset);
   }
 
   // Reads a random range, which must match every completed write exactly. May suspend.
@@ -165,10 +213,7 @@ class DurabilityWorkload final : public Workload {
     std::vector<uint8_t> got(static_cast<size_t>(len));
     try {
       const size_t n = flow::wait(file.read(got, offset));
-      bool matches = n == got.size();
-      for (int64_t i = 0; matches && i < len; ++i)
-        matches = could_be(maybe_applied_, applied_, offset + i, got[static_cast<size_t>(i)]);
-      if (!matches) {
+      if (n != got.size() || !std::equal(got.begin(), got.end(), applied_.begin() + offset)) {
         violated_ = true;
         flow::TraceEvent(flow::SevError, "DurabilityReadMismatch")
             .detail("Offset", offset)
@@ -194,7 +239,7 @@ class DurabilityWorkload final : public Workload {
     }
     for (int64_t i = 0; i < file_bytes_; ++i) {
       const uint8_t v = got[static_cast<size_t>(i)];
-      if (could_be(maybe_durable_, durable_, i, v)) continue;
+      if (v == durable_[static_cast<size_t>(i)]) continue;
       const bool explained = std::any_of(possible_.begin(), possible_.end(), [&](const Write& w) {
         return i >= w.offset && i < w.offset + static_cast<int64_t>(w.bytes.size()) &&
                w.bytes[static_cast<size_t>(i - w.offset)] == v;
@@ -209,23 +254,66 @@ class DurabilityWorkload final : public Workload {
         return;
       }
     }
+    // A power loss during a sync: the sync may have made the writes durable just before it.
+    if (!syncing_) measure_power_loss(got);
+    syncing_ = false;
     ++verifications_;
     flow::TraceEvent(flow::SevInfo, "DurabilityVerified")
         .detail("UnsyncedWrites", static_cast<int64_t>(possible_.size()));
     // What survived is now the durable state.
     durable_ = got;
     applied_ = got;
-    maybe_applied_.clear();
-    maybe_durable_.clear();
     possible_.clear();
   }
 
-  // Whether byte `i` may hold `v`: the image's value, or one a failed write may have left there.
-  static bool could_be(const std::map<int64_t, std::vector<uint8_t>>& maybe,
-                       const std::vector<uint8_t>& image, int64_t i, uint8_t v) {
-    if (image[static_cast<size_t>(i)] == v) return true;
-    auto it = maybe.find(i);
-    return it != maybe.end() && std::find(it->second.begin(), it->second.end(), v) != it->second.end();
+  // Sorts each unsynced write the power loss found into kept whole, lost, or torn, and adds up
+  // how likely each was under the disk model. Only writes that completed (so were pending on the
+  // disk), overlap no other unsynced write (so their fate is theirs alone) and are long enough.
+  void measure_power_loss(const std::vector<uint8_t>& got) {
+    const sim::DiskModel& model = machine_->disk.model();
+    const auto sector = static_cast<int64_t>(model.sector_bytes);
+    for (size_t i = 0; i < possible_.size(); ++i) {
+      const Write& w = possible_[i];
+      const auto len = static_cast<int64_t>(w.bytes.size());
+      if (!w.completed || len < kMeasuredWriteBytesMin) continue;
+      const bool overlaps = std::any_of(possible_.begin(), possible_.end(), [&](const Write& o) {
+        return &o != &w && o.offset < w.offset + len &&
+               w.offset < o.offset + static_cast<int64_t>(o.bytes.size());
+      });
+      if (overlaps) continue;
+      int64_t new_bytes = 0, old_bytes = 0;
+      for (int64_t b = 0; b < len; ++b) {
+        const uint8_t mine = w.bytes[static_cast<size_t>(b)];
+        const uint8_t old = durable_[static_cast<size_t>(w.offset + b)];
+        if (mine == old) continue;  // tells nothing
+        (got[static_cast<size_t>(w.offset + b)] == mine ? new_bytes : old_bytes) += 1;
+      }
+      const Outcome seen = old_bytes == 0 ? kWhole : new_bytes == 0 ? kLost : kTorn;
+      ++outcomes_[seen].seen;
+      // A torn write lands each sector it touches or not: all or none with 2^-sectors each.
+      const int64_t sectors = (w.offset + len - 1) / sector - w.offset / sector + 1;
+      const double all = std::pow(0.5, static_cast<double>(std::min<int64_t>(sectors, 60)));
+      const double keep = model.keep_probability, tear = model.tear_probability;
+      const double p[kOutcomes] = {keep + tear * all, 1 - keep - tear + tear * all,
+                                   tear * (1 - 2 * all)};
+      for (int o = 0; o < kOutcomes; ++o)
+        outcomes_[o].log_never += std::log1p(-std::min(p[o], 1.0 - 1e-12));
+    }
+  }
+
+  // Each outcome all but certain to show over the run must have shown.
+  void check_fault_effects() {
+    for (int o = 0; o < kOutcomes; ++o) {
+      const bool expected = outcomes_[o].log_never < std::log(1e-9);
+      if (!expected || outcomes_[o].seen > 0) continue;
+      violated_ = true;
+      flow::TraceEvent(flow::SevError, "DurabilityFaultNeverSeen")
+          .detail("Outcome", kOutcomeNames[o])
+          .detail("LogChanceOfNever", outcomes_[o].log_never)
+          .detail("Whole", outcomes_[kWhole].seen)
+          .detail("Lost", outcomes_[kLost].seen)
+          .detail("Torn", outcomes_[kTorn].seen);
+    }
   }
 
   // Runs fn until it gets through without an injected disk fault. May suspend.
@@ -249,12 +337,10 @@ class DurabilityWorkload final : public Workload {
   sim::Simulator::Machine* machine_ = nullptr;
   bool initialized_ = false;
   std::vector<uint8_t> durable_;
-  // Per byte, values failed writes may have left since the last completed write over it: in the
-  // file as read now (maybe_applied_), and as of the last completed sync (maybe_durable_).
-  std::map<int64_t, std::vector<uint8_t>> maybe_applied_;
-  std::map<int64_t, std::vector<uint8_t>> maybe_durable_;
   std::vector<uint8_t> applied_;
   std::vector<Write> possible_;
+  OutcomeTally outcomes_[kOutcomes];
+  bool syncing_ = false;  // the writer waits on a sync (still set if the power loss came then)
   bool violated_ = false;
   uint64_t power_losses_ = 0;
   uint64_t incarnations_ = 0;

@@ -107,8 +107,9 @@ class RpcWorkload final : public Workload {
     }
   }
 
-  // One round of a random check against a random server. May suspend.
-  void one_check(flow::DeterministicRandom& rng, bool may_send_large) {
+  // One round of a random check against a random server; `on_tester`: from the tester process,
+  // which no server ever connects to. May suspend.
+  void one_check(flow::DeterministicRandom& rng, bool may_send_large, bool on_tester) {
     const flow::NetworkAddress server = random_server(rng);
     nt::TestService s(server);
     const int64_t pick = rng.random_int(0, 100);
@@ -131,6 +132,13 @@ class RpcWorkload final : public Workload {
         if (e.code() == ErrorCode::operation_cancelled) throw;
         if (e.code() != ErrorCode::request_maybe_delivered) {
           report(server, "held", {fmt::format("held request ended with {}", e.name())});
+        } else if (on_tester && net::Transport::current().failure_monitor().status(server) !=
+                                    net::FailureMonitor::Status::kFailed) {
+          // The connection carrying it closed, and it was the tester's only one to the server
+          // (a new one cannot be up yet: its handshake takes a round trip): the failure monitor
+          // must say so.
+          report(server, "held", {"the connection was lost but the failure monitor does not "
+                                  "mark the server failed"});
         }
         ++held_lost_;
       }
@@ -143,7 +151,7 @@ class RpcWorkload final : public Workload {
   void tester_client(flow::Time end, bool may_send_large) {
     auto& rng = flow::deterministic_random();
     while (flow::now() < end) {
-      one_check(rng, may_send_large);
+      one_check(rng, may_send_large, true);
       flow::wait(flow::delay(rng.random_duration(std::chrono::milliseconds(0),
                                                  std::chrono::milliseconds(50))));
     }
@@ -153,7 +161,7 @@ class RpcWorkload final : public Workload {
   void client_role() {
     auto& rng = flow::deterministic_random();
     for (;;) {
-      one_check(rng, false);
+      one_check(rng, false, false);
       flow::wait(flow::delay(rng.random_duration(std::chrono::milliseconds(10),
                                                  std::chrono::milliseconds(200))));
     }

@@ -3,11 +3,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <memory>
 
 #include "flow/actor.h"
 #include "flow/combinators.h"
+#include "flow/deterministic_random.h"
 #include "flow/runtime.h"
 #include "flow/trace_event.h"
 #include "sim/simulator.h"
@@ -103,6 +105,52 @@ RunSettings read_configuration(const Spec& spec, std::vector<std::string>& warni
 
 // Runs every test of the spec on the cluster; returns the failure, or "" on success.
 // May suspend.
+// The runtime's ordering promises, checked all through a run on the tester: timers due at the
+// same time wake their waiters highest priority first, ties in the order they were set, and each
+// waiter runs at its timer's priority. Every so often it sets a few such timers and watches them.
+// Returns (sets `failure`) at the first broken promise. May suspend.
+void check_runtime_order(std::string& failure) {
+  auto& rng = flow::deterministic_random();
+  static constexpr flow::TaskPriority kPriorities[] = {
+      flow::TaskPriority::Low, flow::TaskPriority::DefaultDelay, flow::TaskPriority::ReadSocket};
+  struct Woken {
+    int index;
+    flow::TaskPriority asked;
+    flow::TaskPriority ran_at;
+  };
+  for (;;) {
+    flow::wait(flow::delay(rng.random_duration(std::chrono::milliseconds(10),
+                                               std::chrono::milliseconds(500))));
+    const flow::Time due = flow::now() + rng.random_duration(std::chrono::microseconds(0),
+                                                             std::chrono::milliseconds(5));
+    std::vector<Woken> woken;
+    std::vector<flow::Future<flow::Void>> waiters;
+    const int n = static_cast<int>(rng.random_int(2, 7));
+    for (int i = 0; i < n; ++i) {
+      const flow::TaskPriority p = kPriorities[rng.random_int(0, 3)];
+      waiters.push_back(flow::spawn([&woken, i, p, due] {
+        flow::wait(flow::delay_until(due, p));
+        woken.push_back({i, p, flow::Runtime::checked_current().scheduler().current_priority()});
+      }));
+    }
+    flow::wait(flow::wait_all(waiters));
+    std::vector<Woken> expected = woken;
+    std::stable_sort(expected.begin(), expected.end(), [](const Woken& a, const Woken& b) {
+      return a.asked != b.asked ? a.asked > b.asked : a.index < b.index;
+    });
+    for (size_t i = 0; i < woken.size(); ++i) {
+      if (woken[i].index != expected[i].index || woken[i].ran_at != woken[i].asked) {
+        failure = fmt::format(
+            "the runtime broke its order: of {} timers due at once, #{} (priority {}) woke {}th "
+            "at priority {}, expected #{}",
+            n, woken[i].index, static_cast<int>(woken[i].asked), i + 1,
+            static_cast<int>(woken[i].ran_at), expected[i].index);
+        return;
+      }
+    }
+  }
+}
+
 std::string run_tests(const Spec& spec, const RunSettings& settings, sim::Simulator& sim,
                       std::vector<std::unique_ptr<Workload>>& keep, RunResult& result,
                       std::vector<std::string>& warnings) {
@@ -289,7 +337,11 @@ RunResult run_spec(const Spec& spec, const RunConfig& config) {
   std::string failure;
   {
     flow::Future<flow::Void> root = flow::spawn_in(*simulator->tester().process, [&] {
+      std::string order_failure;
+      flow::Future<flow::Void> order =
+          flow::spawn([&order_failure] { check_runtime_order(order_failure); });
       failure = run_tests(spec, settings, *simulator, workloads, result, warnings);
+      if (failure.empty()) failure = order_failure;
     });
     const flow::Future<std::optional<flow::Void>> bounded = flow::timeout(root, settings.max_sim);
     if (!rt->run_until(bounded)) {
@@ -301,6 +353,18 @@ RunResult run_spec(const Spec& spec, const RunConfig& config) {
                                    settings.max_sim.count() / 1'000'000'000);
     } else {
       result.failure = failure;
+    }
+  }
+  // Buggify is a fault the simulator injects: with it on, it must be seen working.
+  if (result.failure.empty() && result.buggify) {
+    const flow::Buggify& b = rt->buggify();
+    if (b.evaluations() > 0 && b.sites_seen() == 0) {
+      result.failure = fmt::format("buggify is on and was asked {} times, but decided no site",
+                                   b.evaluations());
+    } else if (b.fires() == 0 && b.log_chance_of_no_fire() < std::log(1e-9)) {
+      result.failure =
+          fmt::format("buggify is on but never fired in {} evaluations at {} active sites",
+                      b.evaluations(), b.sites_active());
     }
   }
   result.probes = flow::code_probe_counts(*rt);
