@@ -1,8 +1,10 @@
 #include "flow/deterministic_random.h"
 
+#include <algorithm>
 #include <fstream>
 
 #include "flow/assert.h"
+#include "flow/little_endian.h"
 
 namespace flow {
 namespace {
@@ -65,6 +67,11 @@ std::string DeterministicRandom::random_alphanumeric(size_t length) {
   for (char& c : s)
     c = kChars[random_int(0, sizeof(kChars) - 1)];
   return s;
+}
+
+void DeterministicRandom::random_bytes(std::span<uint8_t> out) {
+  for (size_t i = 0; i < out.size(); i += 8)
+    put_le(out.data() + i, random_uint64(), static_cast<int>(std::min<size_t>(8, out.size() - i)));
 }
 
 DeterministicRandom& nondeterministic_random() {

@@ -15,6 +15,7 @@
 // not affect a run.
 
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include "flow/time.h"
@@ -39,6 +40,8 @@ class DeterministicRandom {
   }
   // Letters and digits only.
   std::string random_alphanumeric(size_t length);
+  // Fills `out` with random bytes, eight to a draw.
+  void random_bytes(std::span<uint8_t> out);
 
   // How many 64-bit outputs have been drawn: lets two runs of one seed find where they diverge.
   uint64_t draw_count() const { return draws_; }

@@ -6,6 +6,7 @@
 #include <bit>
 #include <cstring>
 #include <optional>
+#include <span>
 
 #include "flow/actor.h"
 #include "flow/assert.h"
@@ -68,6 +69,9 @@ constexpr size_t kSpareBytesMax = size_t{32} << 20;
 // it. A flipped bit or two differ by that much; another record by far more.
 constexpr int kRepairBitsMax = 8;
 
+// A whole file as recovery reads it.
+using FileBytes = std::vector<uint8_t>;
+
 // XXH3-64 of the payload, seeded with XXH3-64 of the header before the checksum field.
 uint64_t record_checksum(const uint8_t* record, size_t payload_bytes) {
   return XXH3_64bits_withSeed(record + Header::kBytes, payload_bytes,
@@ -89,7 +93,7 @@ bool is_magic(uint32_t m) {
 }
 
 // The record at `at` in `bytes` if it is whole and its checksum holds.
-std::optional<Parsed> parse_at(const std::vector<uint8_t>& bytes, size_t at, size_t max_payload) {
+std::optional<Parsed> parse_at(std::span<const uint8_t> bytes, size_t at, size_t max_payload) {
   if (at + Header::kBytes > bytes.size()) return std::nullopt;
   const uint8_t* r = bytes.data() + at;
   if (!is_magic(Header::decode_magic(r))) return std::nullopt;
@@ -103,7 +107,7 @@ std::optional<Parsed> parse_at(const std::vector<uint8_t>& bytes, size_t at, siz
 
 // Where in `bytes` a readable record (or copy) with `sequence` starts, the first one from the
 // start of the file; -1 if nowhere.
-int64_t find_record(const std::vector<uint8_t>& bytes, uint64_t sequence, size_t max_payload) {
+int64_t find_record(std::span<const uint8_t> bytes, uint64_t sequence, size_t max_payload) {
   for (size_t at = 0; at + Header::kBytes <= bytes.size(); at += 8) {
     const uint8_t* r = bytes.data() + at;
     if (!is_magic(Header::decode_magic(r)) || Header::decode_sequence(r) != sequence) continue;
@@ -113,7 +117,7 @@ int64_t find_record(const std::vector<uint8_t>& bytes, uint64_t sequence, size_t
 }
 
 // Every readable record or copy numbered `from` or later, anywhere in `bytes`.
-std::vector<Parsed> records_at_or_after(const std::vector<uint8_t>& bytes, uint64_t from,
+std::vector<Parsed> records_at_or_after(std::span<const uint8_t> bytes, uint64_t from,
                                         size_t max_payload) {
   std::vector<Parsed> found;
   for (size_t at = 0; at + Header::kBytes <= bytes.size(); at += 8) {
@@ -126,7 +130,7 @@ std::vector<Parsed> records_at_or_after(const std::vector<uint8_t>& bytes, uint6
 
 // Whether the slot at `at` is the damaged original of the copy `copy`: it is not a readable record,
 // lies before the copy, and differs from it (the magic and checksum aside) by a few bits only.
-bool is_damaged_original(const std::vector<uint8_t>& bytes, int64_t at, const Parsed& copy) {
+bool is_damaged_original(std::span<const uint8_t> bytes, int64_t at, const Parsed& copy) {
   const size_t n = Header::record_bytes(copy.payload_bytes);
   if (at < 0 || static_cast<size_t>(at) + n > static_cast<size_t>(copy.offset)) return false;
   if (parse_at(bytes, static_cast<size_t>(at), SIZE_MAX)) return false;  // readable: not damaged
@@ -147,7 +151,7 @@ bool is_damaged_original(const std::vector<uint8_t>& bytes, int64_t at, const Pa
 // record (after or before the place: the chain may have moved on to the copies), or past a
 // damaged copy the next commit. A record read from its copy whose original's place is known and
 // damaged is listed in `repairs`.
-Chain read_chain(const std::vector<uint8_t>& bytes, size_t max_payload,
+Chain read_chain(std::span<const uint8_t> bytes, size_t max_payload,
                  uint64_t expected_first = 0) {
   Chain c;
   size_t at = 0;
@@ -203,7 +207,7 @@ Chain read_chain(const std::vector<uint8_t>& bytes, size_t max_payload,
 // record further on is either a later record of the commit, whose own copy gives that shift and
 // so where the copy of the first record is, or a copy (all the commit's records before it were
 // damaged), which starts the chain itself.
-Chain read_chain_past_damaged_start(const std::vector<uint8_t>& bytes, size_t max_payload) {
+Chain read_chain_past_damaged_start(std::span<const uint8_t> bytes, size_t max_payload) {
   std::optional<Parsed> q;
   for (size_t at = 8; at + Header::kBytes <= bytes.size(); at += 8) {
     q = parse_at(bytes, at, max_payload);
@@ -230,20 +234,19 @@ Chain read_chain_past_damaged_start(const std::vector<uint8_t>& bytes, size_t ma
 // read_chain_past_damaged_start, but only if the bytes up to the chain's end alone give it:
 // recovery may cut the file there, and the next recovery must find the same start without what
 // was cut.
-Chain stable_chain_past_damaged_start(const std::vector<uint8_t>& bytes, size_t max_payload) {
+Chain stable_chain_past_damaged_start(std::span<const uint8_t> bytes, size_t max_payload) {
   Chain c = read_chain_past_damaged_start(bytes, max_payload);
   if (c.records.empty() || static_cast<size_t>(c.end) == bytes.size()) return c;
-  const std::vector<uint8_t> kept(bytes.begin(), bytes.begin() + c.end);
-  const Chain again = read_chain_past_damaged_start(kept, max_payload);
+  const Chain again =
+      read_chain_past_damaged_start(bytes.first(static_cast<size_t>(c.end)), max_payload);
   if (again.first() != c.first() || again.last() != c.last()) return {};
   return c;
 }
 
 // Whether a readable record numbered after `newest`, anywhere in either file, says that the
 // record after `newest` was durable: then the log's end is corruption, not a torn write.
-bool later_record_vouches(const std::vector<uint8_t> (&bytes)[2], uint64_t newest,
-                          size_t max_payload) {
-  for (const std::vector<uint8_t>& b : bytes) {
+bool later_record_vouches(const FileBytes (&bytes)[2], uint64_t newest, size_t max_payload) {
+  for (const FileBytes& b : bytes) {
     for (const Parsed& p : records_at_or_after(b, newest + 2, max_payload))
       if (p.durable_through > newest) return true;
   }
@@ -251,9 +254,9 @@ bool later_record_vouches(const std::vector<uint8_t> (&bytes)[2], uint64_t newes
 }
 
 // The whole of `file`, read in pieces. May suspend.
-std::vector<uint8_t> read_file(flow::IAsyncFile& file) {
+FileBytes read_file(flow::IAsyncFile& file) {
   const int64_t size = flow::wait(file.size());
-  std::vector<uint8_t> bytes(static_cast<size_t>(size));
+  FileBytes bytes(static_cast<size_t>(size));
   size_t at = 0;
   while (at < bytes.size()) {
     const size_t want = std::min(kReadPiece, bytes.size() - at);
@@ -340,7 +343,7 @@ void DiskQueue::preallocate(const std::string& name) {
 
 void DiskQueue::recover(const std::string& name) {
   const size_t max_payload = options_.max_record_bytes;
-  std::vector<uint8_t> bytes[2];
+  FileBytes bytes[2];
   Chain chains[2];
   for (int i = 0; i < 2; ++i) {
     // Bytes whose sync failed may sit in the cache and not on the disk (a commit whose sync

@@ -159,8 +159,8 @@ int vfs_full_pathname(sqlite3_vfs*, const char* name, int size, char* out) {
 }
 
 int vfs_randomness(sqlite3_vfs*, int bytes, char* out) {
-  for (int i = 0; i < bytes; ++i)
-    out[i] = static_cast<char>(flow::deterministic_random().random_uint64());
+  flow::deterministic_random().random_bytes(
+      std::span(reinterpret_cast<uint8_t*>(out), static_cast<size_t>(bytes)));
   return bytes;
 }
 

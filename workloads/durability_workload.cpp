@@ -167,8 +167,7 @@ class DurabilityWorkload final : public Workload {
         const int64_t len = rng.random_int(1, std::min(max_write_, file_bytes_) + 1);
         w.offset = rng.random_int(0, file_bytes_ - len + 1);
         w.bytes.resize(static_cast<size_t>(len));
-        for (uint8_t& b : w.bytes)
-          b = static_cast<uint8_t>(rng.random_uint64());
+        rng.random_bytes(w.bytes);
         possible_.push_back(w);  // issued: from now on it may be on disk
         bool failed_write = false;
         try {

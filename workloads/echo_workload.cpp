@@ -171,8 +171,7 @@ class EchoWorkload final : public Workload {
         std::vector<std::vector<uint8_t>> sent;
         for (int64_t i = 0; i < pipeline; ++i) {
           std::vector<uint8_t> payload(static_cast<size_t>(rng.random_int(0, max_payload_ + 1)));
-          for (uint8_t& b : payload)
-            b = static_cast<uint8_t>(rng.random_uint64());
+          rng.random_bytes(payload);
           sent.push_back(make_frame(next_id_++, payload));
           flow::wait((*c)->write(sent.back()));
         }

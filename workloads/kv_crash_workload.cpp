@@ -48,6 +48,8 @@
 #include <map>
 #include <optional>
 
+#include <xxhash.h>
+
 #include "flow/actor.h"
 #include "flow/combinators.h"
 #include "flow/deterministic_random.h"
@@ -307,11 +309,10 @@ class KeyValueStoreCrashWorkload final : public Workload {
 
   // A digest of every file's durable bytes on the machine's disk (the medium, not its cache).
   uint64_t medium_digest() const {
-    uint64_t h = 0xcbf29ce484222325;  // FNV-1a
+    uint64_t h = 0;
     for (const std::string& path : machine_->disk.paths()) {
-      for (const uint8_t b : machine_->disk.find(path)->durable)
-        h = (h ^ b) * 0x100000001b3;
-      h = (h ^ 0xff) * 0x100000001b3;  // the end of a file
+      const std::vector<uint8_t>& durable = machine_->disk.find(path)->durable;
+      h = XXH3_64bits_withSeed(durable.data(), durable.size(), h + 1);  // +1: an empty file counts
     }
     return h;
   }
@@ -474,8 +475,7 @@ class KeyValueStoreCrashWorkload final : public Workload {
       const double dice = swarm_ ? rng.random01() * 0.7 : first;
       if (!commit_now && dice < 0.6) {
         std::vector<uint8_t> payload(static_cast<size_t>(rng.random_int(0, max_value_ + 1)));
-        for (uint8_t& b : payload)
-          b = static_cast<uint8_t>(rng.random_uint64());
+        rng.random_bytes(payload);
         const uint64_t seq = q->push(payload);
         m.payloads[seq] = std::move(payload);
         carried_popped = q->first_unpopped();  // a record carries the pop point at its push

@@ -2,6 +2,9 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
+#include <functional>
+
 #include "flow/assert.h"
 
 #if defined(STRATA_ASAN)
@@ -18,8 +21,22 @@ StackPool::StackPool(size_t stack_bytes, size_t cached_max)
 }
 
 StackPool::~StackPool() {
-  for (const Stack& s : cache_)
-    unmap(s);
+  // Neighbouring mappings are unmapped together: each munmap costs a TLB shootdown, and a pool
+  // of thousands of cached stacks unmapped one by one took a tenth of a short simulation's time.
+  // (Address order here decides nothing a run can observe.)
+  std::sort(cache_.begin(), cache_.end(),
+            [](const Stack& a, const Stack& b) { return std::less<>{}(a.mapping, b.mapping); });
+  for (size_t i = 0; i < cache_.size();) {
+    char* const start = static_cast<char*>(cache_[i].mapping);
+    char* end = start;
+    for (; i < cache_.size() && cache_[i].mapping == end; ++i) {
+      end += cache_[i].mapping_bytes;
+      if (cache_[i].guarded) --guarded_;
+      --mapped_;
+    }
+    ASSERT(munmap(start, static_cast<size_t>(end - start)) == 0);
+  }
+  cache_.clear();
   ASSERT_EQ(mapped_, 0u);
 }
 

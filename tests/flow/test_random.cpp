@@ -68,3 +68,20 @@ TEST_CASE("same seed, same stream; different seed, different stream") {
   CHECK(DeterministicRandom(5).random_alphanumeric(12) ==
         DeterministicRandom(5).random_alphanumeric(12));
 }
+
+TEST_CASE("random_bytes takes eight bytes from each draw, least significant first, and no more") {
+  for (size_t n : {size_t{0}, size_t{1}, size_t{7}, size_t{8}, size_t{9}, size_t{33}}) {
+    CAPTURE(n);
+    DeterministicRandom a(17), b(17);
+    std::vector<uint8_t> got(n + 1, 0xee);
+    a.random_bytes(std::span(got).first(n));
+    CHECK(got[n] == 0xee);  // nothing past the span
+    for (size_t i = 0; i < n; i += 8) {
+      const uint64_t r = b.random_uint64();
+      for (size_t j = i; j < std::min(n, i + 8); ++j)
+        CHECK(got[j] == static_cast<uint8_t>(r >> (8 * (j - i))));
+    }
+    CHECK(a.draw_count() == (n + 7) / 8);
+    CHECK(a.random_uint64() == b.random_uint64());  // the streams stay in step
+  }
+}
