@@ -14,7 +14,10 @@
 // unsynced write that completed, overlaps no other and is long enough to tell apart comes back
 // whole, not at all, or torn (part of it). From the disk model's keep and tear probabilities the
 // workload knows how likely each outcome was; check() fails if an outcome had a chance of at
-// least 1 - 1e-9 over the run and never showed.
+// least 1 - 1e-9 over the run and never showed. Half the syncs are raced: writes are issued while
+// the sync is on the disk, and those that return before it are not the sync's to make durable
+// (a disk promises only what completed before the call); their losses are tallied apart, so a
+// simulated sync that covers more than it may is caught.
 //
 // Options: testDuration (s, 10), fileBytes (65536), maxWriteBytes (drawn from 64..16384 by the
 // seed), syncProbability (drawn from 0.02..0.5 by the seed), meanKillInterval (s, drawn from
@@ -108,6 +111,10 @@ class DurabilityWorkload final : public Workload {
     out.emplace_back("DurabilityUnsyncedWhole", static_cast<double>(outcomes_[kWhole].seen));
     out.emplace_back("DurabilityUnsyncedLost", static_cast<double>(outcomes_[kLost].seen));
     out.emplace_back("DurabilityUnsyncedTorn", static_cast<double>(outcomes_[kTorn].seen));
+    out.emplace_back("DurabilityWritesRacingSyncs", static_cast<double>(raced_writes_));
+    out.emplace_back("DurabilityRacedLost", static_cast<double>(raced_outcomes_[kLost].seen));
+    // How sure the run was to see a raced write lost: check() insists below log(1e-9) = -20.7.
+    out.emplace_back("DurabilityRacedLostLogChanceOfNever", raced_outcomes_[kLost].log_never);
   }
 
  private:
@@ -115,6 +122,9 @@ class DurabilityWorkload final : public Workload {
     int64_t offset;
     std::vector<uint8_t> bytes;
     bool completed = false;  // it returned: it reached the disk's cache
+    // Issued after a sync was called and returned before that sync did: the sync must not have
+    // covered it (a disk promises only what completed before the call).
+    bool raced = false;
   };
 
   // What a power loss can do to an unsynced write, as seen after it.
@@ -126,6 +136,8 @@ class DurabilityWorkload final : public Workload {
   static constexpr const char* kOutcomeNames[kOutcomes] = {"kept whole", "lost", "torn"};
   // The shortest write whose outcome is told apart: a byte of it equals the old byte 1 in 256.
   static constexpr int64_t kMeasuredWriteBytesMin = 16;
+  // At most this many writes are issued behind one sync.
+  static constexpr int kRacingWritesMax = 16;
 
   // The writer role; restarted with the machine. May suspend.
   void writer() {
@@ -149,42 +161,67 @@ class DurabilityWorkload final : public Workload {
     for (;;) {
       const double dice = rng.random01();
       if (dice < sync_probability_) {
-        try {
-          syncing_ = true;
-          flow::wait(file->sync());
-          syncing_ = false;
-          durable_ = applied_;
-          possible_.clear();
-          ++syncs_;
-        } catch (const Error& e) {
-          syncing_ = false;
-          if (!is_io_fault(e)) throw;
-        }
+        sync(*file, rng.coinflip());
       } else if (dice < sync_probability_ + 0.1) {
         read_back(*file);
       } else {
-        Write w;
-        const int64_t len = rng.random_int(1, std::min(max_write_, file_bytes_) + 1);
-        w.offset = rng.random_int(0, file_bytes_ - len + 1);
-        w.bytes.resize(static_cast<size_t>(len));
-        rng.random_bytes(w.bytes);
-        possible_.push_back(w);  // issued: from now on it may be on disk
-        bool failed_write = false;
-        try {
-          flow::wait(file->write(w.bytes, w.offset));
-          std::copy(w.bytes.begin(), w.bytes.end(), applied_.begin() + w.offset);
-          possible_.back().completed = true;
-          ++writes_;
-        } catch (const Error& e) {
-          if (!is_io_fault(e)) throw;
-          failed_write = true;
-          ++failed_writes_;
-        }
-        // A failed write may have landed in part, sector by sector (a disk's promise is no
-        // more): read back what it left, each byte old or new, and take that as the file.
-        if (failed_write) learn_failed_write(*file, w);
+        write(*file, nullptr);
       }
     }
+  }
+
+  // A sync; if `raced`, with a write issued while it is on the disk. May suspend.
+  void sync(flow::IAsyncFile& file, bool raced) {
+    std::vector<uint8_t> at_call;
+    if (raced) at_call = applied_;
+    const size_t covered = possible_.size();
+    try {
+      syncing_ = true;
+      flow::Future<flow::Void> done = file.sync();
+      // Writes issued while the sync is on the disk, as many as complete before it does.
+      for (int i = 0; raced && i < kRacingWritesMax && !done.is_ready(); ++i)
+        write(file, &done);
+      flow::wait(done);
+      syncing_ = false;
+      durable_ = raced ? std::move(at_call) : applied_;
+      possible_.erase(possible_.begin(), possible_.begin() + static_cast<std::ptrdiff_t>(covered));
+      ++syncs_;
+    } catch (const Error& e) {
+      // A power loss (the process is killed) leaves syncing_ set for verify() to see.
+      if (!is_io_fault(e)) throw;
+      syncing_ = false;
+      // The sync failed: the writes that raced it are plain unsynced writes.
+      for (size_t i = covered; i < possible_.size(); ++i)
+        possible_[i].raced = false;
+    }
+  }
+
+  // A random write; `racing` is a sync in flight it was issued after, if any. May suspend.
+  void write(flow::IAsyncFile& file, const flow::Future<flow::Void>* racing) {
+    auto& rng = flow::deterministic_random();
+    Write w;
+    const int64_t len = rng.random_int(1, std::min(max_write_, file_bytes_) + 1);
+    w.offset = rng.random_int(0, file_bytes_ - len + 1);
+    w.bytes.resize(static_cast<size_t>(len));
+    rng.random_bytes(w.bytes);
+    possible_.push_back(w);  // issued: from now on it may be on disk
+    const size_t at = possible_.size() - 1;
+    bool failed_write = false;
+    try {
+      flow::wait(file.write(w.bytes, w.offset));
+      std::copy(w.bytes.begin(), w.bytes.end(), applied_.begin() + w.offset);
+      possible_[at].completed = true;
+      possible_[at].raced = racing != nullptr && !racing->is_ready();
+      raced_writes_ += possible_[at].raced ? 1 : 0;
+      ++writes_;
+    } catch (const Error& e) {
+      if (!is_io_fault(e)) throw;
+      failed_write = true;
+      ++failed_writes_;
+    }
+    // A failed write may have landed in part, sector by sector (a disk's promise is no
+    // more): read back what it left, each byte old or new, and take that as the file.
+    if (failed_write) learn_failed_write(file, w);
   }
 
   // After write `w` failed: what the file now holds in its range, each byte the old one or the
@@ -289,29 +326,38 @@ class DurabilityWorkload final : public Workload {
       }
       const Outcome seen = old_bytes == 0 ? kWhole : new_bytes == 0 ? kLost : kTorn;
       ++outcomes_[seen].seen;
+      if (w.raced) ++raced_outcomes_[seen].seen;
       // A torn write lands each sector it touches or not: all or none with 2^-sectors each.
       const int64_t sectors = (w.offset + len - 1) / sector - w.offset / sector + 1;
       const double all = std::pow(0.5, static_cast<double>(std::min<int64_t>(sectors, 60)));
       const double keep = model.keep_probability, tear = model.tear_probability;
       const double p[kOutcomes] = {keep + tear * all, 1 - keep - tear + tear * all,
                                    tear * (1 - 2 * all)};
-      for (int o = 0; o < kOutcomes; ++o)
-        outcomes_[o].log_never += std::log1p(-std::min(p[o], 1.0 - 1e-12));
+      for (int o = 0; o < kOutcomes; ++o) {
+        const double log_not = std::log1p(-std::min(p[o], 1.0 - 1e-12));
+        outcomes_[o].log_never += log_not;
+        if (w.raced) raced_outcomes_[o].log_never += log_not;
+      }
     }
   }
 
-  // Each outcome all but certain to show over the run must have shown.
+  // Each outcome all but certain to show over the run must have shown: over all measured writes,
+  // and over the writes that raced a sync (which that sync must not have made durable).
   void check_fault_effects() {
-    for (int o = 0; o < kOutcomes; ++o) {
-      const bool expected = outcomes_[o].log_never < std::log(1e-9);
-      if (!expected || outcomes_[o].seen > 0) continue;
-      violated_ = true;
-      flow::TraceEvent(flow::SevError, "DurabilityFaultNeverSeen")
-          .detail("Outcome", kOutcomeNames[o])
-          .detail("LogChanceOfNever", outcomes_[o].log_never)
-          .detail("Whole", outcomes_[kWhole].seen)
-          .detail("Lost", outcomes_[kLost].seen)
-          .detail("Torn", outcomes_[kTorn].seen);
+    for (const bool raced : {false, true}) {
+      const OutcomeTally* tally = raced ? raced_outcomes_ : outcomes_;
+      for (int o = 0; o < kOutcomes; ++o) {
+        const bool expected = tally[o].log_never < std::log(1e-9);
+        if (!expected || tally[o].seen > 0) continue;
+        violated_ = true;
+        flow::TraceEvent(flow::SevError, "DurabilityFaultNeverSeen")
+            .detail("Outcome", kOutcomeNames[o])
+            .detail("Writes", raced ? "raced a sync" : "all")
+            .detail("LogChanceOfNever", tally[o].log_never)
+            .detail("Whole", tally[kWhole].seen)
+            .detail("Lost", tally[kLost].seen)
+            .detail("Torn", tally[kTorn].seen);
+      }
     }
   }
 
@@ -339,6 +385,7 @@ class DurabilityWorkload final : public Workload {
   std::vector<uint8_t> applied_;
   std::vector<Write> possible_;
   OutcomeTally outcomes_[kOutcomes];
+  OutcomeTally raced_outcomes_[kOutcomes];
   bool syncing_ = false;  // the writer waits on a sync (still set if the power loss came then)
   bool violated_ = false;
   uint64_t power_losses_ = 0;
@@ -347,6 +394,7 @@ class DurabilityWorkload final : public Workload {
   uint64_t syncs_ = 0;
   uint64_t writes_ = 0;
   uint64_t failed_writes_ = 0;
+  uint64_t raced_writes_ = 0;
 };
 
 }  // namespace
