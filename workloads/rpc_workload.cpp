@@ -74,6 +74,8 @@ class RpcWorkload final : public Workload {
       flow::wait(net::Transport::current().failure_monitor().on_available(server));
       waiting_->what = "replies to check_errors (role rpc_server)";
       report(server, "liveness", nt::check_errors(s, false, server == servers_.front()));
+      waiting_->what = "replies to check_abandoned_request (role rpc_server)";
+      report(server, "liveness", nt::check_abandoned_request(s, false));
       waiting_->what = "replies to check_key_value (role rpc_server)";
       report(server, "liveness", nt::check_key_value(s, false, rng));
       waiting_->what = "replies to check_echo_burst (role rpc_server)";
@@ -117,8 +119,10 @@ class RpcWorkload final : public Workload {
       report(server, "echo_burst",
              nt::check_echo_burst(s, static_cast<int>(rng.random_int(1, burst_ + 1)),
                                   static_cast<size_t>(max_payload_), true, rng));
-    } else if (pick < 60) {
+    } else if (pick < 55) {
       report(server, "errors", nt::check_errors(s, true, false));
+    } else if (pick < 60) {
+      report(server, "abandoned", nt::check_abandoned_request(s, true));
     } else if (pick < 80) {
       report(server, "key_value", nt::check_key_value(s, true, rng));
     } else if (pick < 97 || !may_send_large || !large_messages_) {

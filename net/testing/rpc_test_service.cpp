@@ -259,6 +259,24 @@ std::vector<std::string> check_key_value(const TestService& s, bool faults,
   return violations;
 }
 
+std::vector<std::string> check_abandoned_request(const TestService& s, bool faults) {
+  constexpr uint32_t kAbandonedHoldMs = 1;
+  constexpr uint32_t kHoldMs = 200;
+  std::vector<std::string> violations;
+  (void)hold_request(s, kAbandonedHoldMs);  // sent, and its future dropped at once: given up on
+  const flow::Time sent = flow::now();
+  flow::Future<wt::ControlReplyT> f = hold_request(s, kHoldMs);
+  if (!settle(f, faults, "a request after an abandoned one", violations)) return violations;
+  // The requester's clock only runs forward, within parts per million of the server's timers.
+  const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(flow::now() - sent);
+  if (waited < std::chrono::milliseconds(kHoldMs)) {
+    violations.push_back(fmt::format(
+        "a request the server holds {} ms was answered after {} ms: by another request's reply",
+        kHoldMs, waited.count()));
+  }
+  return violations;
+}
+
 flow::Future<wt::ControlReplyT> hold_request(const TestService& s, uint32_t hold_ms) {
   wt::ControlRequestT hold;
   hold.hold_ms = hold_ms;

@@ -63,6 +63,11 @@ std::vector<std::string> check_errors(const TestService& s, bool faults, bool ov
 std::vector<std::string> check_key_value(const TestService& s, bool faults,
                                          flow::DeterministicRandom& rng);
 
+// A request given up on before its reply, then at once another, held longer by the server: the
+// second must get its own reply (not before its hold), never the first one's late reply, though
+// it may reuse the first one's reply slot. May suspend.
+std::vector<std::string> check_abandoned_request(const TestService& s, bool faults);
+
 // A request the server holds for `hold_ms` before answering: what a test kills a peer during.
 flow::Future<wt::ControlReplyT> hold_request(const TestService& s, uint32_t hold_ms);
 
