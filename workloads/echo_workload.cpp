@@ -4,7 +4,9 @@
 // pipelined frames [length u32][id u64][payload]; the server returns each frame unchanged. Checks:
 // every reply matches its request byte for byte, in order, and no reply arrives without a request.
 // Connection failures (kills, partitions, random failures) are expected and counted; the client
-// reconnects. After the faults heal, check() requires every process to answer again.
+// reconnects. After the faults heal, check() requires every process to answer again, and to
+// answer a last frame it closes the connection right after (a close must not overtake the bytes
+// written before it: the peer reads them all, then learns of the close).
 //
 // Options: testDuration (s, 10), clients (10), maxPayload (bytes, 512), maxPipeline (4).
 
@@ -29,6 +31,9 @@ using Connection = std::shared_ptr<flow::IConnection>;
 constexpr uint16_t kEchoPort = 4500;
 constexpr size_t kHeaderBytes = 12;
 constexpr uint32_t kMaxFrameBytes = 1 << 20;
+// A frame whose id has this bit set is the connection's last: the server closes it right after
+// echoing the frame.
+constexpr uint64_t kLastFrameBit = uint64_t{1} << 63;
 
 // Reads exactly buffer.size() bytes. May suspend.
 void read_exact(flow::IConnection& c, std::span<uint8_t> buffer) {
@@ -69,6 +74,10 @@ void serve_connection(Connection c) {
     for (;;) {
       std::vector<uint8_t> frame = read_frame(*c);
       flow::wait(c->write(frame));
+      if ((frame_id(frame) & kLastFrameBit) != 0) {
+        c->close();
+        return;
+      }
     }
   } catch (const Error& e) {
     if (e.code() != ErrorCode::connection_failed) throw;
@@ -131,6 +140,14 @@ class EchoWorkload final : public Workload {
         flow::TraceEvent(flow::SevError, "EchoServerUnreachableAfterHeal")
             .detail("Address", target.to_string());
         return false;
+      }
+    }
+    // A reply written just before a close reaches the requester, however the close is timed.
+    for (const flow::NetworkAddress& target : targets_) {
+      waiting_ = Waiting{"check", fmt::format("a last echo reply before a close (role echo_server, "
+                                              "port {})", kEchoPort), target};
+      for (int i = 0; i < kLastFrameRounds; ++i) {
+        if (!last_frame_round_trip(target)) return false;
       }
     }
     (void)ctx;
@@ -207,11 +224,58 @@ class EchoWorkload final : public Workload {
 
   static std::vector<uint8_t> read_frame_of(Connection c) { return read_frame(*c); }
 
+  // Sends one frame marked last; its echo must arrive whole before the server's close. Faults
+  // are off: a connection that ends first lost the reply. May suspend.
+  bool last_frame_round_trip(flow::NetworkAddress target) {
+    auto& rng = flow::deterministic_random();
+    std::optional<Connection> c;
+    for (int attempt = 0; attempt < 100 && !c; ++attempt) {
+      try {
+        c = flow::wait(flow::timeout(
+            flow::current_process().network().connect({target.ip, kEchoPort}),
+            std::chrono::seconds(5)));
+      } catch (const Error& e) {
+        if (e.code() != ErrorCode::connection_failed) throw;
+      }
+      if (!c) flow::wait(flow::delay(std::chrono::milliseconds(100)));
+    }
+    if (!c) {
+      flow::TraceEvent(flow::SevError, "EchoServerUnreachableAfterHeal")
+          .detail("Address", target.to_string());
+      return false;
+    }
+    std::vector<uint8_t> payload(static_cast<size_t>(rng.random_int(0, max_payload_ + 1)));
+    rng.random_bytes(payload);
+    const std::vector<uint8_t> request = make_frame(kLastFrameBit | next_id_++, payload);
+    try {
+      flow::wait((*c)->write(request));
+      std::optional<std::vector<uint8_t>> reply =
+          flow::wait(flow::timeout(flow::spawn(read_frame_of, *c), std::chrono::seconds(30)));
+      if (reply && *reply == request) {
+        ++replies_;
+        (*c)->close();
+        return true;
+      }
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::connection_failed) throw;
+    }
+    violated_ = true;
+    flow::TraceEvent(flow::SevError, "EchoLastReplyLost")
+        .detail("Server", target.to_string())
+        .detail("Id", frame_id(request) & ~kLastFrameBit);
+    (*c)->close();
+    return false;
+  }
+
   static bool outstanding_id(uint64_t id, const std::vector<std::vector<uint8_t>>& sent) {
     for (const auto& f : sent)
       if (frame_id(f) == id) return true;
     return false;
   }
+
+  // Last-frame round trips per server in check(): a close overtakes a reply in about half of
+  // them when it can.
+  static constexpr int kLastFrameRounds = 4;
 
   flow::Duration duration_;
   int64_t clients_;
