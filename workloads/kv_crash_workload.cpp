@@ -31,17 +31,19 @@
 // (per disk operation: it fails with io_timeout after 10-500 ms, drawn per run; 0), fullDiskProbability
 // (per power loss: until the next one the disk has room for at most 64 KiB more, 0), keys,
 // maxValueBytes, commitProbability (per operation), logFileBytes (the DiskQueue's file size, or
-// the store's log size), machineIndex (which of the killable machines; default by engine, so
+// the store's log size), popStride (the queue's pops each move the pop point 0..popStride
+// records), machineIndex (which of the killable machines; default by engine, so
 // engines do not share one).
 //
 // Defaults: meanKillInterval 1 s, keys 200, maxValueBytes 400 (1999 for the queue's records),
-// commitProbability 0.17 (0.3 for the queue), logFileBytes 512 KiB (64 KiB for the queue).
+// commitProbability 0.17 (0.3 for the queue), logFileBytes 512 KiB (64 KiB for the queue),
+// popStride 19.
 // With swarm = true those the spec leaves unset are drawn from the seed instead (ranges at
 // draw_swarm()), so that the rate of power losses against the rate of commits, the size of a
 // commit and how often the log laps vary from seed to seed: some windows (a power loss during
 // recovery, a lap during a commit) are hit only at one end of these ranges.
-// tests/specs/open/kv_crash_swarm.toml does so; it fails on seeds that fixed parameters never
-// reach (listed there), open bugs.
+// tests/specs/fast/kv_crash_swarm.toml does so (tests/specs/open/kv_crash_swarm.toml adds
+// misdirected writes, which the DiskQueue cannot yet tell apart: an open gap).
 
 #include <algorithm>
 #include <cmath>
@@ -88,6 +90,7 @@ class KeyValueStoreCrashWorkload final : public Workload {
         max_value_(o.get_int("maxValueBytes", -1)),
         commit_probability_(o.get_double("commitProbability", 0)),
         log_file_bytes_(o.get_int("logFileBytes", 0)),
+        pop_stride_(o.get_int("popStride", 0)),
         swarm_(o.get_bool("swarm", false)),
         machine_index_(o.get_int("machineIndex", engine_ == "queue"    ? 0
                                                  : engine_ == "memory" ? 1
@@ -125,6 +128,7 @@ class KeyValueStoreCrashWorkload final : public Workload {
       if (max_value_ < 0) max_value_ = queue ? 1999 : 400;
       if (commit_probability_ <= 0) commit_probability_ = queue ? 0.3 : 0.17;
       if (log_file_bytes_ <= 0) log_file_bytes_ = queue ? 64 << 10 : 512 << 10;
+      if (pop_stride_ <= 0) pop_stride_ = 19;
       return;
     }
     auto& rng = flow::deterministic_random();
@@ -136,13 +140,17 @@ class KeyValueStoreCrashWorkload final : public Workload {
       log_file_bytes_ = queue ? int64_t{8 << 10} << rng.random_int(0, 6)  // 8..256 KiB
                                            : int64_t{64 << 10} << rng.random_int(0, 5);  // ..1 MiB
     }
+    // A consumer that pops one record at a time stops exactly at a file's last record now and
+    // then: where a lap decided one record too early overwrites what the log still needs.
+    if (pop_stride_ <= 0) pop_stride_ = int64_t{1} << rng.random_int(0, 6);  // 1 .. 32 records
     flow::TraceEvent(flow::SevInfo, "KeyValueStoreCrashSwarm")
         .detail("Engine", engine_)
         .detail("MeanKillInterval", mean_kill_interval_)
         .detail("Keys", keys_)
         .detail("MaxValueBytes", max_value_)
         .detail("CommitProbability", commit_probability_)
-        .detail("LogFileBytes", log_file_bytes_);
+        .detail("LogFileBytes", log_file_bytes_)
+        .detail("PopStride", pop_stride_);
   }
 
   void setup(WorkloadContext& ctx) override {
@@ -482,7 +490,7 @@ class KeyValueStoreCrashWorkload final : public Workload {
         m.payloads[seq] = std::move(payload);
         carried_popped = q->first_unpopped();  // a record carries the pop point at its push
       } else if (!commit_now) {
-        q->pop(q->first_unpopped() + static_cast<uint64_t>(rng.random_int(0, 20)));
+        q->pop(q->first_unpopped() + static_cast<uint64_t>(rng.random_int(0, pop_stride_ + 1)));
       } else {
         // A commit runs while the writer goes on pushing and popping, as a log's does: pops made
         // while it is on the disk are not its to make durable, and a lap it decides on must not
@@ -521,6 +529,7 @@ class KeyValueStoreCrashWorkload final : public Workload {
   int64_t max_value_;
   double commit_probability_;
   int64_t log_file_bytes_;
+  int64_t pop_stride_;  // each of the queue's pops moves the pop point 0..pop_stride_ records
   bool swarm_;
   int64_t machine_index_;
   sim::Simulator::Machine* machine_ = nullptr;
