@@ -269,6 +269,27 @@ FileBytes read_file(flow::IAsyncFile& file) {
   return bytes;
 }
 
+// The whole of `file`, read until two reads agree. Recovery acts on what it finds damaged (it
+// repairs, scrubs and cuts), so a read that returned a flipped bit once (a fault of the read, not
+// of the medium) must not be taken for damage: with a flipped bit on the medium in one copy of a
+// record, it could make both copies look lost and the record be scrubbed. Throws io_error if the
+// file never reads the same twice. May suspend.
+FileBytes read_file_stable(flow::IAsyncFile& file, const std::string& name) {
+  constexpr int kReadsMax = 6;
+  FileBytes last = read_file(file);
+  for (int reads = 1; reads < kReadsMax; ++reads) {
+    FileBytes again = read_file(file);
+    if (again == last) return again;
+    CODE_PROBE(true, "disk queue recovery reads a file differently twice");
+    last = std::move(again);
+  }
+  flow::TraceEvent(flow::SevWarnAlways, "DiskQueueUnstableRead")
+      .detail("Queue", name)
+      .detail("File", file.path())
+      .detail("Reads", kReadsMax);
+  throw Error(ErrorCode::io_error);
+}
+
 // In simulation, the writer's half of a pair assertion: the bytes of a commit (its records, then
 // their copies) parse back as the records `first`..`last`, each followed in the same order by its
 // copy, and say `first_unpopped` in the last one. Recovery asserts the reading half.
@@ -350,7 +371,7 @@ void DiskQueue::recover(const std::string& name) {
     // failed ended the process, but the OS kept its cache): sync first, so recovery builds only
     // on durable bytes.
     flow::sync_or_fail_stop(*files_[i].file);
-    bytes[i] = read_file(*files_[i].file);
+    bytes[i] = read_file_stable(*files_[i].file, name);
     files_[i].size = static_cast<int64_t>(bytes[i].size());
   }
   int older = -1;

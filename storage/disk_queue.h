@@ -27,8 +27,9 @@
 // tail. A pop is carried by the records pushed after it: pop() then commit() with no push between
 // makes the pop durable only with a later commit that pushes.
 //
-// Recovery first syncs both files, so it never builds on records whose commit's sync failed.
-// Afterwards it makes the leftovers of a torn commit unreadable and cuts each file after the end
+// Recovery first syncs both files, so it never builds on records whose commit's sync failed,
+// and reads each file until two reads agree, so it never acts on a bit a read flipped in passing
+// (io_error if a file never reads the same twice). Afterwards it makes the leftovers of a torn commit unreadable and cuts each file after the end
 // of the log (then gives it back its preallocated size, as zeros), so those records can never be
 // read as the continuation of records written later under the same numbers. It asserts its own
 // result.
@@ -36,7 +37,7 @@
 // Memory: the records pushed and not yet committed, a spare buffer of up to twice the last
 // commit's bytes (at most 32 MiB) for the next commit to reuse, and what open() recovered
 // (handed to the caller, who must hold what it has not popped anyway). Recovery reads each file
-// whole, in 1 MiB pieces, so it needs a file's size in memory for a moment. Disk: every record
+// whole, twice, in 1 MiB pieces, so it needs twice a file's size in memory for a moment. Disk: every record
 // twice, and at least file_bytes per file.
 //
 // Errors: a sync that fails (io_error, io_timeout), in a commit or in recovery, ends the process
