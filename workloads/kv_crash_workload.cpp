@@ -48,6 +48,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <memory>
 #include <optional>
 
 #include <xxhash.h>
@@ -448,7 +449,10 @@ class KeyValueStoreCrashWorkload final : public Workload {
     auto& rng = flow::deterministic_random();
     storage::DiskQueueOptions options;
     options.file_bytes = log_file_bytes_;
-    auto q = storage::DiskQueue::open(flow::current_process().file_system(), "q", options);
+    // Shared with the commit under way: a cancelled actor runs once more (to unwind) after its
+    // future is dropped, so the queue must outlive it, not this frame.
+    std::shared_ptr<storage::DiskQueue> q =
+        storage::DiskQueue::open(flow::current_process().file_system(), "q", options);
     QueueModel& m = queue_;
     auto& got = q->recovered();
     const uint64_t newest = got.empty() ? 0 : got.back().sequence;
@@ -477,7 +481,7 @@ class KeyValueStoreCrashWorkload final : public Workload {
     m.acked_popped = m.started_popped = q->first_unpopped();
     m.payloads.erase(m.payloads.upper_bound(m.acked_last), m.payloads.end());
     uint64_t carried_popped = m.acked_popped;
-    // The commit under way, if any. Declared after q: dropped (and so cancelled) before q goes.
+    // The commit under way, if any (dropped, and so cancelled, when this frame goes).
     flow::Future<flow::Void> commit;
     for (;;) {
       const double first = rng.random01();
@@ -499,7 +503,7 @@ class KeyValueStoreCrashWorkload final : public Workload {
         m.started_last = q->next_sequence() - 1;
         m.started_popped = carried_popped;
         committing_ = true;
-        commit = flow::spawn([this, &m, queue = q.get(), last = m.started_last,
+        commit = flow::spawn([this, &m, queue = q, last = m.started_last,
                               popped = m.started_popped] {
           queue->commit();
           committing_ = false;
