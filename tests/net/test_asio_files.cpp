@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <utility>
 
 #include "flow/flow.h"
 #include "net/asio/asio_world.h"
@@ -24,14 +25,22 @@ flow::RuntimeOptions real(net::AsioWorld& world) {
   return o;
 }
 
+// Runs `body` as the main actor of a real runtime whose files live in a fresh scratch folder
+// named after `name`; removes the folder afterwards (the body removes what it created).
+template <class Body>
+void run_with_files(const char* name, Body body) {
+  net::AsioWorld world;
+  flow::Runtime rt(real(world));
+  const std::string folder = scratch_folder(name);
+  world.attach(rt.main_process(), folder);
+  rt.run(std::move(body));
+  ::rmdir(folder.c_str());
+}
+
 }  // namespace
 
 TEST_CASE("asio files: write, sync, read back, size, truncate, rename, list, remove") {
-  net::AsioWorld world;
-  flow::Runtime rt(real(world));
-  const std::string folder = scratch_folder("files");
-  world.attach(rt.main_process(), folder);
-  rt.run([] {
+  run_with_files("files", [] {
     flow::IFileSystem& fs = flow::current_process().file_system();
     auto f = flow::wait(fs.open("a.dat", flow::OpenMode::kReadWriteCreate));
     const std::string text = "hello, disk";
@@ -51,16 +60,11 @@ TEST_CASE("asio files: write, sync, read back, size, truncate, rename, list, rem
     flow::wait(fs.remove("b.dat"));  // removing a missing file is fine
     CHECK(flow::wait(fs.list(".")).empty());
   });
-  ::rmdir(folder.c_str());
 }
 
 TEST_CASE(
     "asio files: a missing file is file_not_found; exclusive create refuses an existing one") {
-  net::AsioWorld world;
-  flow::Runtime rt(real(world));
-  const std::string folder = scratch_folder("missing");
-  world.attach(rt.main_process(), folder);
-  rt.run([] {
+  run_with_files("missing", [] {
     flow::IFileSystem& fs = flow::current_process().file_system();
     auto missing = fs.open("nope", flow::OpenMode::kReadOnly);
     CHECK_THROWS_AS(flow::wait(missing), flow::Error);
@@ -70,15 +74,10 @@ TEST_CASE(
     CHECK_THROWS_AS(flow::wait(again), flow::Error);
     flow::wait(fs.remove("x"));
   });
-  ::rmdir(folder.c_str());
 }
 
 TEST_CASE("asio files: many writes in flight at once all land; a dropped read is harmless") {
-  net::AsioWorld world;
-  flow::Runtime rt(real(world));
-  const std::string folder = scratch_folder("many");
-  world.attach(rt.main_process(), folder);
-  rt.run([] {
+  run_with_files("many", [] {
     flow::IFileSystem& fs = flow::current_process().file_system();
     auto f = flow::wait(fs.open("m.dat", flow::OpenMode::kReadWriteCreate));
     std::vector<flow::Future<flow::Void>> writes;
@@ -102,15 +101,10 @@ TEST_CASE("asio files: many writes in flight at once all land; a dropped read is
     flow::wait(flow::delay(10ms));  // the dropped read completes into nothing
     flow::wait(fs.remove("m.dat"));
   });
-  ::rmdir(folder.c_str());
 }
 
 TEST_CASE("asio files: write_and_sync lands the bytes; reads at and across the end are short") {
-  net::AsioWorld world;
-  flow::Runtime rt(real(world));
-  const std::string folder = scratch_folder("wsync");
-  world.attach(rt.main_process(), folder);
-  rt.run([] {
+  run_with_files("wsync", [] {
     flow::IFileSystem& fs = flow::current_process().file_system();
     auto f = flow::wait(fs.open("w.dat", flow::OpenMode::kReadWriteCreate));
     const std::vector<uint8_t> bytes = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
@@ -128,15 +122,10 @@ TEST_CASE("asio files: write_and_sync lands the bytes; reads at and across the e
     }
     flow::wait(fs.remove("w.dat"));
   });
-  ::rmdir(folder.c_str());
 }
 
 TEST_CASE("asio files: a write owns its bytes once issued, through many recycled buffers") {
-  net::AsioWorld world;
-  flow::Runtime rt(real(world));
-  const std::string folder = scratch_folder("recycle");
-  world.attach(rt.main_process(), folder);
-  rt.run([] {
+  run_with_files("recycle", [] {
     flow::IFileSystem& fs = flow::current_process().file_system();
     auto f = flow::wait(fs.open("r.dat", flow::OpenMode::kReadWriteCreate));
     // Each round issues writes of different sizes from one buffer that is scribbled over (and
@@ -162,7 +151,6 @@ TEST_CASE("asio files: a write owns its bytes once issued, through many recycled
     CHECK(got == expected);
     flow::wait(fs.remove("r.dat"));
   });
-  ::rmdir(folder.c_str());
 }
 
 TEST_CASE("asio reactor: timers fire on the steady clock; a quiet world is quiescent") {
