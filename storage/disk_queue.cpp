@@ -69,9 +69,6 @@ constexpr size_t kSpareBytesMax = size_t{32} << 20;
 // it. A flipped bit or two differ by that much; another record by far more.
 constexpr int kRepairBitsMax = 8;
 
-// A whole file as recovery reads it.
-using FileBytes = std::vector<uint8_t>;
-
 // XXH3-64 of the payload, seeded with XXH3-64 of the header before the checksum field.
 uint64_t record_checksum(const uint8_t* record, size_t payload_bytes) {
   return XXH3_64bits_withSeed(record + Header::kBytes, payload_bytes,
@@ -245,8 +242,9 @@ Chain stable_chain_past_damaged_start(std::span<const uint8_t> bytes, size_t max
 
 // Whether a readable record numbered after `newest`, anywhere in either file, says that the
 // record after `newest` was durable: then the log's end is corruption, not a torn write.
-bool later_record_vouches(const FileBytes (&bytes)[2], uint64_t newest, size_t max_payload) {
-  for (const FileBytes& b : bytes) {
+bool later_record_vouches(const std::vector<uint8_t> (&bytes)[2], uint64_t newest,
+                          size_t max_payload) {
+  for (const std::vector<uint8_t>& b : bytes) {
     for (const Parsed& p : records_at_or_after(b, newest + 2, max_payload))
       if (p.durable_through > newest) return true;
   }
@@ -254,9 +252,9 @@ bool later_record_vouches(const FileBytes (&bytes)[2], uint64_t newest, size_t m
 }
 
 // The whole of `file`, read in pieces. May suspend.
-FileBytes read_file(flow::IAsyncFile& file) {
+std::vector<uint8_t> read_file(flow::IAsyncFile& file) {
   const int64_t size = flow::wait(file.size());
-  FileBytes bytes(static_cast<size_t>(size));
+  std::vector<uint8_t> bytes(static_cast<size_t>(size));
   size_t at = 0;
   while (at < bytes.size()) {
     const size_t want = std::min(kReadPiece, bytes.size() - at);
@@ -274,11 +272,11 @@ FileBytes read_file(flow::IAsyncFile& file) {
 // of the medium) must not be taken for damage: with a flipped bit on the medium in one copy of a
 // record, it could make both copies look lost and the record be scrubbed. Throws io_error if the
 // file never reads the same twice. May suspend.
-FileBytes read_file_stable(flow::IAsyncFile& file, const std::string& name) {
+std::vector<uint8_t> read_file_stable(flow::IAsyncFile& file, const std::string& name) {
   constexpr int kReadsMax = 6;
-  FileBytes last = read_file(file);
+  std::vector<uint8_t> last = read_file(file);
   for (int reads = 1; reads < kReadsMax; ++reads) {
-    FileBytes again = read_file(file);
+    std::vector<uint8_t> again = read_file(file);
     if (again == last) return again;
     CODE_PROBE(true, "disk queue recovery reads a file differently twice");
     last = std::move(again);
@@ -364,7 +362,7 @@ void DiskQueue::preallocate(const std::string& name) {
 
 void DiskQueue::recover(const std::string& name) {
   const size_t max_payload = options_.max_record_bytes;
-  FileBytes bytes[2];
+  std::vector<uint8_t> bytes[2];
   Chain chains[2];
   for (int i = 0; i < 2; ++i) {
     // Bytes whose sync failed may sit in the cache and not on the disk (a commit whose sync
