@@ -26,6 +26,10 @@
 //                                                               KeyValueStoreCrash workload, which
 //                                                               holds the only copy, it wipes the
 //                                                               store and starts again)
+//                            at most one flip at rest between   an open repairs what it finds (a
+//                            two opens of a store that finish   DiskQueue record from its copy); a
+//                            (kept by the workload that flips)  second flip before then can take a
+//                                                               record's last intact copy
 //
 // Known gap: no storage engine survives misdirected writes yet, so no spec turns them on. In the
 // ssd engine's page file, the page a write missed keeps its old bytes, whose checksum (seeded only

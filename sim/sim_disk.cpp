@@ -193,6 +193,12 @@ void SimDisk::kill() {
   int64_t kept = 0, dropped = 0, torn = 0;
   for (auto& [path, data] : files_) {
     FileData& d = *data;
+    if (d.pending.empty()) continue;  // the current bytes are the durable ones
+    // The current bytes are the durable ones with the pending operations applied, so they differ
+    // from what the power loss leaves only inside a pending write or from a change of size on.
+    size_t differ_from = d.current.size();
+    for (const FileData::Pending& p : d.pending)
+      if (p.is_truncate) differ_from = std::min(differ_from, static_cast<size_t>(p.offset));
     for (const FileData::Pending& p : d.pending) {
       const double fate = rng.random01();
       if (fate < model_.keep_probability) {
@@ -224,9 +230,22 @@ void SimDisk::kill() {
         ++dropped;
       }
     }
-    d.pending.clear();
     used_bytes_ += static_cast<int64_t>(d.durable.size()) - static_cast<int64_t>(d.current.size());
-    d.current = d.durable;
+    d.current.resize(d.durable.size());
+    differ_from = std::min(differ_from, d.durable.size());
+    const auto copy_back = [&d](size_t lo, size_t hi) {
+      std::copy(d.durable.begin() + static_cast<std::ptrdiff_t>(lo),
+                d.durable.begin() + static_cast<std::ptrdiff_t>(hi),
+                d.current.begin() + static_cast<std::ptrdiff_t>(lo));
+    };
+    copy_back(differ_from, d.durable.size());
+    for (const FileData::Pending& p : d.pending) {
+      if (p.is_truncate) continue;
+      const auto lo = static_cast<size_t>(p.offset);
+      const size_t hi = std::min(lo + p.bytes.size(), differ_from);
+      if (lo < hi) copy_back(lo, hi);
+    }
+    d.pending.clear();
   }
   flow::TraceEvent(flow::SevInfo, "SimDiskKilled")
       .detail("Kept", kept)
@@ -236,12 +255,13 @@ void SimDisk::kill() {
 
 bool SimDisk::corrupt_random_bit() {
   auto& rng = flow::deterministic_random();
-  std::vector<FileData*> candidates;
+  std::vector<std::pair<const std::string*, FileData*>> candidates;
   for (auto& [path, data] : files_)
-    if (!data->durable.empty()) candidates.push_back(data.get());
+    if (!data->durable.empty()) candidates.emplace_back(&path, data.get());
   if (candidates.empty()) return false;
-  FileData& d =
-      *candidates[static_cast<size_t>(rng.random_int(0, static_cast<int64_t>(candidates.size())))];
+  const auto [path, file] =
+      candidates[static_cast<size_t>(rng.random_int(0, static_cast<int64_t>(candidates.size())))];
+  FileData& d = *file;
   const auto byte = static_cast<size_t>(rng.random_int(0, static_cast<int64_t>(d.durable.size())));
   const auto bit = static_cast<uint8_t>(1u << rng.random_int(0, 8));
   CODE_PROBE(true, "a bit flips in durable data");
@@ -249,7 +269,9 @@ bool SimDisk::corrupt_random_bit() {
   ++counts_.bits_flipped;
   // The flip is in the medium: what is read back (cached or not) shows it.
   if (byte < d.current.size()) d.current[byte] ^= bit;
-  flow::TraceEvent(flow::SevInfo, "SimDiskBitFlip").detail("Offset", static_cast<int64_t>(byte));
+  flow::TraceEvent(flow::SevInfo, "SimDiskBitFlip")
+      .detail("File", *path)
+      .detail("Offset", static_cast<int64_t>(byte));
   return true;
 }
 

@@ -69,6 +69,27 @@ constexpr size_t kSpareBytesMax = size_t{32} << 20;
 // it. A flipped bit or two differ by that much; another record by far more.
 constexpr int kRepairBitsMax = 8;
 
+// Allocates without zeroing what it default-constructs: a file image is read over whole, and
+// zeroing tens of MiB first (then faulting the pages in twice) was most of a large recovery.
+template <class T>
+struct NoZeroAllocator : std::allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = NoZeroAllocator<U>;
+  };
+  template <class U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+
+// A file's bytes as recovery read them.
+using FileImage = std::vector<uint8_t, NoZeroAllocator<uint8_t>>;
+
 // XXH3-64 of the payload, seeded with XXH3-64 of the header before the checksum field.
 uint64_t record_checksum(const uint8_t* record, size_t payload_bytes) {
   return XXH3_64bits_withSeed(record + Header::kBytes, payload_bytes,
@@ -242,29 +263,41 @@ Chain stable_chain_past_damaged_start(std::span<const uint8_t> bytes, size_t max
 
 // Whether a readable record numbered after `newest`, anywhere in either file, says that the
 // record after `newest` was durable: then the log's end is corruption, not a torn write.
-bool later_record_vouches(const std::vector<uint8_t> (&bytes)[2], uint64_t newest,
-                          size_t max_payload) {
-  for (const std::vector<uint8_t>& b : bytes) {
+bool later_record_vouches(const FileImage (&bytes)[2], uint64_t newest, size_t max_payload) {
+  for (const FileImage& b : bytes) {
     for (const Parsed& p : records_at_or_after(b, newest + 2, max_payload))
       if (p.durable_through > newest) return true;
   }
   return false;
 }
 
-// The whole of `file`, read in pieces. May suspend.
-std::vector<uint8_t> read_file(flow::IAsyncFile& file) {
-  const int64_t size = flow::wait(file.size());
-  std::vector<uint8_t> bytes(static_cast<size_t>(size));
+// Reads `file` whole into `image`, in pieces, and returns whether what it read differs from what
+// `image` held. Where the size is the same, each piece is read into `scratch` and compared, so
+// that a second read of a large file needs no second image. May suspend.
+bool read_file(flow::IAsyncFile& file, FileImage& image, std::vector<uint8_t>& scratch) {
+  const auto size = static_cast<size_t>(flow::wait(file.size()));
+  const bool compare = image.size() == size;
+  bool differs = !compare;
+  image.resize(size);
   size_t at = 0;
-  while (at < bytes.size()) {
-    const size_t want = std::min(kReadPiece, bytes.size() - at);
-    const size_t n =
-        flow::wait(file.read(std::span(bytes).subspan(at, want), static_cast<int64_t>(at)));
+  while (at < size) {
+    const size_t want = std::min(kReadPiece, size - at);
+    std::span<uint8_t> piece = std::span(image).subspan(at, want);
+    if (compare) {
+      scratch.resize(kReadPiece);
+      piece = std::span(scratch).first(want);
+    }
+    const size_t n = flow::wait(file.read(piece, static_cast<int64_t>(at)));
     if (n == 0) break;
+    if (compare && std::memcmp(piece.data(), image.data() + at, n) != 0) {
+      differs = true;
+      std::memcpy(image.data() + at, piece.data(), n);
+    }
     at += n;
   }
-  bytes.resize(at);
-  return bytes;
+  if (at < size) differs = true;
+  image.resize(at);
+  return differs;
 }
 
 // The whole of `file`, read until two reads agree. Recovery acts on what it finds damaged (it
@@ -272,14 +305,14 @@ std::vector<uint8_t> read_file(flow::IAsyncFile& file) {
 // of the medium) must not be taken for damage: with a flipped bit on the medium in one copy of a
 // record, it could make both copies look lost and the record be scrubbed. Throws io_error if the
 // file never reads the same twice. May suspend.
-std::vector<uint8_t> read_file_stable(flow::IAsyncFile& file, const std::string& name) {
+FileImage read_file_stable(flow::IAsyncFile& file, const std::string& name) {
   constexpr int kReadsMax = 6;
-  std::vector<uint8_t> last = read_file(file);
+  FileImage image;
+  std::vector<uint8_t> scratch;
+  if (!read_file(file, image, scratch)) return image;  // an empty file: nothing to read twice
   for (int reads = 1; reads < kReadsMax; ++reads) {
-    std::vector<uint8_t> again = read_file(file);
-    if (again == last) return again;
+    if (!read_file(file, image, scratch)) return image;
     CODE_PROBE(true, "disk queue recovery reads a file differently twice");
-    last = std::move(again);
   }
   flow::TraceEvent(flow::SevWarnAlways, "DiskQueueUnstableRead")
       .detail("Queue", name)
@@ -362,7 +395,7 @@ void DiskQueue::preallocate(const std::string& name) {
 
 void DiskQueue::recover(const std::string& name) {
   const size_t max_payload = options_.max_record_bytes;
-  std::vector<uint8_t> bytes[2];
+  FileImage bytes[2];
   Chain chains[2];
   for (int i = 0; i < 2; ++i) {
     // Bytes whose sync failed may sit in the cache and not on the disk (a commit whose sync

@@ -7,7 +7,8 @@
 // simulated process, so it survives the kills: the state as of the last commit that returned, and
 // the state a commit under way would make durable. Meanwhile the workload cuts the machine's power
 // at random moments — half of the time while a commit is waiting on the disk — and sometimes flips
-// a bit of the machine's durable data while it is down. Each new incarnation of the writer opens
+// a bit of the machine's durable data while it is down (not again until the store has opened
+// whole since: an open repairs what it finds). Each new incarnation of the writer opens
 // the store and reads it whole; it must find exactly the last committed state (or the one under
 // way), or, only if a bit was flipped, a detected error (checksum_failed), after which it wipes the
 // store and starts over. A wrong answer is a SevError.
@@ -222,10 +223,12 @@ class KeyValueStoreCrashWorkload final : public Workload {
         ++full_disks_;
         machine_->disk.set_capacity(machine_->disk.used_bytes() + rng.random_int(0, 64 << 10));
       }
-      if (rng.random01() < corrupt_probability_) {
+      // One flip at rest between two opens that finish: an open repairs what it finds (a record
+      // from its copy), and a second flip before then may take a record's last intact copy.
+      if (rng.random01() < corrupt_probability_ && !flip_unrepaired_) {
         const uint64_t before = medium_digest();
         if (ctx.sim.corrupt_disk(*machine_)) {
-          corruption_injected_ = true;
+          corruption_injected_ = flip_unrepaired_ = true;
           ++bits_flipped_;
           // The fault's effect, measured: the flip must be in the medium, not only a cache.
           if (medium_digest() == before)
@@ -350,6 +353,7 @@ class KeyValueStoreCrashWorkload final : public Workload {
     in_flight_.reset();
     queue_ = QueueModel{};
     corruption_injected_ = live_corruption_;
+    flip_unrepaired_ = false;
   }
 
   // ---- engines ----
@@ -398,6 +402,7 @@ class KeyValueStoreCrashWorkload final : public Workload {
     }
     in_flight_.reset();
     ++verifications_;
+    flip_unrepaired_ = false;
     Map model = committed_;
     for (;;) {
       // Without swarm, one draw decides, as before the swarm (so fixed seeds keep their runs).
@@ -477,6 +482,7 @@ class KeyValueStoreCrashWorkload final : public Workload {
                        std::to_string(must_from) + ".." + std::to_string(must_to));
     }
     ++verifications_;
+    flip_unrepaired_ = false;
     m.acked_last = m.started_last = q->next_sequence() - 1;
     m.acked_popped = m.started_popped = q->first_unpopped();
     m.payloads.erase(m.payloads.upper_bound(m.acked_last), m.payloads.end());
@@ -544,6 +550,7 @@ class KeyValueStoreCrashWorkload final : public Workload {
   bool committing_ = false;
   bool corruption_injected_ = false;  // since the store was last wiped
   bool live_corruption_ = false;      // the disk misdirects writes or corrupts reads now
+  bool flip_unrepaired_ = false;      // a bit flipped at rest since the store last opened whole
   bool wipe_pending_ = false;         // a wipe began and has not finished
   bool violated_ = false;
   uint64_t power_losses_ = 0;
