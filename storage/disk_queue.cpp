@@ -274,19 +274,17 @@ bool later_record_vouches(const FileImage (&bytes)[2], uint64_t newest, size_t m
 // Reads `file` whole into `image`, in pieces, and returns whether what it read differs from what
 // `image` held. Where the size is the same, each piece is read into `scratch` and compared, so
 // that a second read of a large file needs no second image. May suspend.
-bool read_file(flow::IAsyncFile& file, FileImage& image, std::vector<uint8_t>& scratch) {
+bool read_file(flow::IAsyncFile& file, FileImage& image, FileImage& scratch) {
   const auto size = static_cast<size_t>(flow::wait(file.size()));
   const bool compare = image.size() == size;
   bool differs = !compare;
   image.resize(size);
+  if (compare) scratch.resize(std::min(kReadPiece, size));
   size_t at = 0;
   while (at < size) {
     const size_t want = std::min(kReadPiece, size - at);
     std::span<uint8_t> piece = std::span(image).subspan(at, want);
-    if (compare) {
-      scratch.resize(kReadPiece);
-      piece = std::span(scratch).first(want);
-    }
+    if (compare) piece = std::span(scratch).first(want);
     const size_t n = flow::wait(file.read(piece, static_cast<int64_t>(at)));
     if (n == 0) break;
     if (compare && std::memcmp(piece.data(), image.data() + at, n) != 0) {
@@ -307,8 +305,7 @@ bool read_file(flow::IAsyncFile& file, FileImage& image, std::vector<uint8_t>& s
 // file never reads the same twice. May suspend.
 FileImage read_file_stable(flow::IAsyncFile& file, const std::string& name) {
   constexpr int kReadsMax = 6;
-  FileImage image;
-  std::vector<uint8_t> scratch;
+  FileImage image, scratch;
   if (!read_file(file, image, scratch)) return image;  // an empty file: nothing to read twice
   for (int reads = 1; reads < kReadsMax; ++reads) {
     if (!read_file(file, image, scratch)) return image;
