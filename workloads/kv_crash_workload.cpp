@@ -10,8 +10,11 @@
 // a bit of the machine's durable data while it is down (not again until the store has opened
 // whole since: an open repairs what it finds). Each new incarnation of the writer opens
 // the store and reads it whole; it must find exactly the last committed state (or the one under
-// way), or, only if a bit was flipped, a detected error (checksum_failed), after which it wipes the
-// store and starts over. A wrong answer is a SevError.
+// way), or, only if a bit of the ssd engine's files was flipped, a detected error (checksum_failed),
+// after which it wipes the store and starts over. The queue and the memory engine (whose log is a
+// DiskQueue) keep a copy of every record and must read past a flipped bit, so checksum_failed is
+// theirs to answer only while the disk misdirects writes or corrupts reads. A wrong answer is a
+// SevError.
 //
 // Corruption goes through the fault atlas (sim/fault_atlas.h): it is injected only where the
 // configuration sets allowCorruption, and asking for it elsewhere is an error in the spec. While
@@ -228,7 +231,10 @@ class KeyValueStoreCrashWorkload final : public Workload {
       if (rng.random01() < corrupt_probability_ && !flip_unrepaired_) {
         const uint64_t before = medium_digest();
         if (ctx.sim.corrupt_disk(*machine_)) {
-          corruption_injected_ = flip_unrepaired_ = true;
+          flip_unrepaired_ = true;
+          // The queue (and the memory engine, on one) keeps two copies of every record and
+          // repairs on open: it must read past one flip, not merely detect it.
+          if (engine_ == "ssd") corruption_injected_ = true;
           ++bits_flipped_;
           // The fault's effect, measured: the flip must be in the medium, not only a cache.
           if (medium_digest() == before)
@@ -548,7 +554,7 @@ class KeyValueStoreCrashWorkload final : public Workload {
   std::optional<Map> in_flight_;  // what a commit under way would make durable
   QueueModel queue_;
   bool committing_ = false;
-  bool corruption_injected_ = false;  // since the store was last wiped
+  bool corruption_injected_ = false;  // since the last wipe: checksum_failed may be the answer
   bool live_corruption_ = false;      // the disk misdirects writes or corrupts reads now
   bool flip_unrepaired_ = false;      // a bit flipped at rest since the store last opened whole
   bool wipe_pending_ = false;         // a wipe began and has not finished
