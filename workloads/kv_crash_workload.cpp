@@ -41,7 +41,9 @@
 //
 // Defaults: meanKillInterval 1 s, keys 200, maxValueBytes 400 (1999 for the queue's records),
 // commitProbability 0.17 (0.3 for the queue), logFileBytes 512 KiB (64 KiB for the queue),
-// popStride 19.
+// popStride 19. shadowRecoveryProbability (per commit of the queue engine, 0.1): the queue is
+// also recovered from a copy of the medium as it stands after the commit (a power loss there,
+// without one) and checked against the model.
 // With swarm = true those the spec leaves unset are drawn from the seed instead (ranges at
 // draw_swarm()), so that the rate of power losses against the rate of commits, the size of a
 // commit and how often the log laps vary from seed to seed: some windows (a power loss during
@@ -96,6 +98,7 @@ class KeyValueStoreCrashWorkload final : public Workload {
         commit_probability_(o.get_double("commitProbability", 0)),
         log_file_bytes_(o.get_int("logFileBytes", 0)),
         pop_stride_(o.get_int("popStride", 0)),
+        shadow_recovery_probability_(o.get_double("shadowRecoveryProbability", 0.1)),
         swarm_(o.get_bool("swarm", false)),
         machine_index_(o.get_int("machineIndex", engine_ == "queue"    ? 0
                                                  : engine_ == "memory" ? 1
@@ -109,7 +112,9 @@ class KeyValueStoreCrashWorkload final : public Workload {
                                   std::pair{"misdirectProbability", misdirect_probability_},
                                   std::pair{"readCorruptionProbability",
                                             read_corruption_probability_},
-                                  std::pair{"killDuringCommitProbability", kill_during_commit_}})
+                                  std::pair{"killDuringCommitProbability", kill_during_commit_},
+                                  std::pair{"shadowRecoveryProbability",
+                                            shadow_recovery_probability_}})
       o.require(p >= 0 && p <= 1, name, "must be a probability, 0..1");
     o.require(mean_kill_interval_ >= 0 && mean_kill_interval_ <= 1e6, "meanKillInterval",
               "must be in (0, 1e6] seconds");
@@ -276,6 +281,7 @@ class KeyValueStoreCrashWorkload final : public Workload {
     out.emplace_back(p + "CorruptionDetected", static_cast<double>(corruption_detected_));
     out.emplace_back(p + "DiskErrors", static_cast<double>(disk_errors_));
     out.emplace_back(p + "Lives", static_cast<double>(lives_));
+    out.emplace_back(p + "ShadowRecoveries", static_cast<double>(shadow_recoveries_));
     out.emplace_back(p + "FullDisks", static_cast<double>(full_disks_));
     if (machine_ != nullptr) {
       const sim::DiskFaultCounts& c = machine_->disk.fault_counts();
@@ -456,6 +462,65 @@ class KeyValueStoreCrashWorkload final : public Workload {
     uint64_t started_popped = 1;  // and its first_unpopped
   };
 
+  // Whether `got`, what a recovery of the queue returned, is what the model allows: consecutive
+  // records the writer pushed, none newer than the newest committed (or under way), and every
+  // record acknowledged and not possibly popped. Else a SevError (`when` names a shadow recovery).
+  bool queue_matches_model(const std::vector<storage::DiskQueueRecord>& got, const char* when) {
+    const QueueModel& m = queue_;
+    const uint64_t newest = got.empty() ? 0 : got.back().sequence;
+    const uint64_t may_be_popped = std::max(m.acked_popped, m.started_popped);
+    const uint64_t newest_allowed = std::max(m.acked_last, m.started_last);
+    for (size_t i = 0; i < got.size(); ++i) {
+      const uint64_t seq = got[i].sequence;
+      auto it = m.payloads.find(seq);
+      if ((i > 0 && seq != got[i - 1].sequence + 1) || it == m.payloads.end() ||
+          it->second != got[i].payload || seq > newest_allowed) {
+        violation("KeyValueStoreCrashQueueWrongRecord",
+                  std::string(when) + "sequence " + std::to_string(seq) +
+                      (it == m.payloads.end() ? " unknown" : "") + ", newest allowed " +
+                      std::to_string(newest_allowed));
+        return false;
+      }
+    }
+    const uint64_t must_from = may_be_popped, must_to = m.acked_last;
+    if (must_from <= must_to &&
+        (got.empty() || got.front().sequence > must_from || newest < must_to)) {
+      violation("KeyValueStoreCrashQueueLostRecord",
+                std::string(when) + std::to_string(must_from) + ".." + std::to_string(must_to));
+      return false;
+    }
+    return true;
+  }
+
+  // A power loss now, without one: the queue recovered from a copy of what the medium holds (no
+  // unsynced byte), on a scratch disk, and checked as a reboot would be. Run after a share of the
+  // commits, it tries the lap and pop points the writer passes, of which power losses hit few.
+  // May suspend.
+  void shadow_recovery(const storage::DiskQueueOptions& options) {
+    ++shadow_recoveries_;
+    shadow_disk_.wipe();  // what an earlier one left (one cut short by a power loss included)
+    const std::string folder = flow::current_process().data_folder();
+    for (const std::string& path : machine_->disk.paths()) {
+      if (!path.starts_with(folder + "/")) continue;
+      const std::vector<uint8_t>& medium = machine_->disk.find(path)->durable;
+      const auto copy = shadow_disk_.create(path);
+      shadow_disk_.resize_current(*copy, medium.size());
+      copy->current = medium;
+      copy->durable = medium;
+    }
+    sim::SimFileSystem fs(shadow_disk_, folder);
+    std::unique_ptr<storage::DiskQueue> q;
+    try {
+      q = storage::DiskQueue::open(fs, "q", options);
+    } catch (const Error& e) {
+      if (e.code() == ErrorCode::operation_cancelled) throw;
+      violation("KeyValueStoreCrashShadowRecoveryFailed", std::string(e.what()));
+      return;
+    }
+    queue_matches_model(q->recovered(), "shadow recovery: ");
+    shadow_disk_.wipe();
+  }
+
   void queue_life() {
     auto& rng = flow::deterministic_random();
     storage::DiskQueueOptions options;
@@ -465,28 +530,7 @@ class KeyValueStoreCrashWorkload final : public Workload {
     std::shared_ptr<storage::DiskQueue> q =
         storage::DiskQueue::open(flow::current_process().file_system(), "q", options);
     QueueModel& m = queue_;
-    auto& got = q->recovered();
-    const uint64_t newest = got.empty() ? 0 : got.back().sequence;
-    const uint64_t may_be_popped = std::max(m.acked_popped, m.started_popped);
-    const uint64_t newest_allowed = std::max(m.acked_last, m.started_last);
-    for (size_t i = 0; i < got.size(); ++i) {
-      const uint64_t seq = got[i].sequence;
-      auto it = m.payloads.find(seq);
-      if ((i > 0 && seq != got[i - 1].sequence + 1) || it == m.payloads.end() ||
-          it->second != got[i].payload || seq > newest_allowed) {
-        return violation("KeyValueStoreCrashQueueWrongRecord",
-                         "sequence " + std::to_string(seq) +
-                             (it == m.payloads.end() ? " unknown" : "") + ", newest allowed " +
-                             std::to_string(newest_allowed));
-      }
-    }
-    // Every acknowledged record not possibly popped must be there.
-    const uint64_t must_from = may_be_popped, must_to = m.acked_last;
-    if (must_from <= must_to &&
-        (got.empty() || got.front().sequence > must_from || newest < must_to)) {
-      return violation("KeyValueStoreCrashQueueLostRecord",
-                       std::to_string(must_from) + ".." + std::to_string(must_to));
-    }
+    if (!queue_matches_model(q->recovered(), "")) return;
     ++verifications_;
     flip_unrepaired_ = false;
     m.acked_last = m.started_last = q->next_sequence() - 1;
@@ -515,14 +559,22 @@ class KeyValueStoreCrashWorkload final : public Workload {
         m.started_last = q->next_sequence() - 1;
         m.started_popped = carried_popped;
         committing_ = true;
+        // Not while writes may be misdirected: the medium is then beyond what the queue survives.
+        // (Reads are not corrupted on the scratch disk.)
+        // Over 1 MiB on the disk, less often: a shadow reads and copies all of it.
+        const double bytes = static_cast<double>(machine_->disk.used_bytes());
+        const bool shadow = !(live_corruption_ && misdirect_probability_ > 0) &&
+                            rng.random01() < shadow_recovery_probability_ *
+                                                 std::min(1.0, double{1 << 20} / (bytes + 1));
         commit = flow::spawn([this, &m, queue = q, last = m.started_last,
-                              popped = m.started_popped] {
+                              popped = m.started_popped, shadow, options] {
           queue->commit();
           committing_ = false;
           m.acked_last = last;
           m.acked_popped = popped;
           m.payloads.erase(m.payloads.begin(), m.payloads.lower_bound(m.acked_popped));
           ++commits_;
+          if (shadow) shadow_recovery(options);
         });
         if (rng.coinflip()) flow::wait(commit);
       }
@@ -546,6 +598,15 @@ class KeyValueStoreCrashWorkload final : public Workload {
   double commit_probability_;
   int64_t log_file_bytes_;
   int64_t pop_stride_;  // each of the queue's pops moves the pop point 0..pop_stride_ records
+  double shadow_recovery_probability_;  // per queue commit
+  // The shadow recoveries' scratch disk: as fast as can be, and outliving any recovery cut short.
+  sim::SimDisk shadow_disk_{sim::DiskModel{.min_latency = std::chrono::microseconds(1),
+                                           .max_latency = std::chrono::microseconds(1),
+                                           .min_sync_latency = std::chrono::microseconds(1),
+                                           .max_sync_latency = std::chrono::microseconds(1),
+                                           .iops = int64_t{1} << 40,
+                                           .bytes_per_second = int64_t{1} << 50}};
+  uint64_t shadow_recoveries_ = 0;
   bool swarm_;
   int64_t machine_index_;
   sim::Simulator::Machine* machine_ = nullptr;
