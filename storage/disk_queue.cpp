@@ -33,11 +33,13 @@ struct Parsed {
   bool copy;  // a commit's second copy of the record
 };
 
-// A record the chain read from its copy, whose original at `original_at` is damaged.
+// A record of the chain one of whose two copies, at `target_at`, is damaged: it is written back
+// there from the intact one at `source_at`, with the magic of the one it replaces.
 struct Repair {
-  int64_t original_at;
-  int64_t copy_at;
+  int64_t target_at;
+  int64_t source_at;
   size_t record_bytes;
+  bool copy;  // the damaged one is the record's copy (else its original)
 };
 
 // A file's consecutive chain of records from its start, and where it ends.
@@ -146,14 +148,17 @@ std::vector<Parsed> records_at_or_after(std::span<const uint8_t> bytes, uint64_t
   return found;
 }
 
-// Whether the slot at `at` is the damaged original of the copy `copy`: it is not a readable record,
-// lies before the copy, and differs from it (the magic and checksum aside) by a few bits only.
-bool is_damaged_original(std::span<const uint8_t> bytes, int64_t at, const Parsed& copy) {
-  const size_t n = Header::record_bytes(copy.payload_bytes);
-  if (at < 0 || static_cast<size_t>(at) + n > static_cast<size_t>(copy.offset)) return false;
+// Whether the slot at `at` is a damaged twin of the readable record (or copy) `intact`: it does
+// not overlap it, is not a readable record, and differs from it (the magic and checksum aside) by
+// a few bits only.
+bool is_damaged_twin(std::span<const uint8_t> bytes, int64_t at, const Parsed& intact) {
+  const size_t n = Header::record_bytes(intact.payload_bytes);
+  if (at < 0 || static_cast<size_t>(at) + n > bytes.size()) return false;
+  if (at < intact.offset + static_cast<int64_t>(n) && intact.offset < at + static_cast<int64_t>(n))
+    return false;
   if (parse_at(bytes, static_cast<size_t>(at), SIZE_MAX)) return false;  // readable: not damaged
   const uint8_t* a = bytes.data() + at;
-  const uint8_t* b = bytes.data() + copy.offset;
+  const uint8_t* b = bytes.data() + intact.offset;
   int bits = 0;
   for (size_t i = 4; i < n && bits <= kRepairBitsMax; ++i) {
     if (i >= Header::kChecksummedBytes && i < Header::kBytes) continue;
@@ -167,8 +172,9 @@ bool is_damaged_original(std::span<const uint8_t> bytes, int64_t at, const Parse
 // taken are stepped over. Where the wanted record is not readable at its place, the first readable
 // record or copy with its number anywhere in the file continues the chain: the copy of a damaged
 // record (after or before the place: the chain may have moved on to the copies), or past a
-// damaged copy the next commit. A record read from its copy whose original's place is known and
-// damaged is listed in `repairs`.
+// damaged copy the next commit. Damage found where the place of the other copy is known is listed
+// in `repairs`: a record read from its copy whose original is damaged, and a damaged copy (of a
+// commit read from its originals) in its place among the commit's copies, which is stepped over.
 Chain read_chain(std::span<const uint8_t> bytes, size_t max_payload,
                  uint64_t expected_first = 0) {
   Chain c;
@@ -177,6 +183,12 @@ Chain read_chain(std::span<const uint8_t> bytes, size_t max_payload,
   // distance from original to copy of the records it is reading from copies; -1 if unknown.
   int64_t lost_at = -1;
   int64_t shift = -1;
+  // The first record of the commit whose originals the chain is reading (0 if it is reading
+  // copies or does not know), whether the last step took an original, and the record whose copy
+  // is due at `at` among that commit's copies (0 if none).
+  uint64_t commit_first = 0;
+  bool after_original = false;
+  uint64_t copy_due = 0;
   if (expected_first != 0) {
     const int64_t found = find_record(bytes, expected_first, max_payload);
     if (found < 0) return c;
@@ -192,26 +204,54 @@ Chain read_chain(std::span<const uint8_t> bytes, size_t max_payload,
       if (p->copy) {
         if (lost_at >= 0) shift = p->offset - lost_at;
         const int64_t original_at = shift >= 0 ? p->offset - shift : -1;
-        if (is_damaged_original(bytes, original_at, *p)) {
-          c.repairs.push_back({original_at, p->offset, Header::record_bytes(p->payload_bytes)});
+        const auto n = static_cast<int64_t>(Header::record_bytes(p->payload_bytes));
+        if (original_at >= 0 && original_at + n <= p->offset &&
+            is_damaged_twin(bytes, original_at, *p)) {
+          c.repairs.push_back({original_at, p->offset, static_cast<size_t>(n), false});
         }
+        commit_first = 0;
+        after_original = false;
       } else {
         shift = -1;
+        if (!after_original) commit_first = p->sequence;
+        after_original = true;
       }
       lost_at = -1;
+      copy_due = 0;
       c.records.push_back(*p);
       c.ends_with_copy = false;
     } else if (p && p->copy && !c.records.empty() && p->sequence >= c.first() &&
                p->sequence < want) {
       c.ends_with_copy = p->sequence == c.last();
+      copy_due = p->sequence < c.last() ? p->sequence + 1 : 0;
+      after_original = false;
     } else {
       if (c.records.empty()) break;
+      // Where the commit's copies are being read, the copy due here may be damaged in place.
+      const uint64_t due = after_original ? commit_first : copy_due;
+      if (commit_first != 0 && due >= commit_first && due <= c.last()) {
+        const Parsed& intact = c.records[due - c.first()];
+        const size_t n = Header::record_bytes(intact.payload_bytes);
+        if (!intact.copy && static_cast<int64_t>(at) >= intact.offset + static_cast<int64_t>(n) &&
+            is_damaged_twin(bytes, static_cast<int64_t>(at), intact)) {
+          CODE_PROBE(true, "disk queue recovery finds a damaged copy in its place");
+          c.repairs.push_back({static_cast<int64_t>(at), intact.offset, n, true});
+          c.ends_with_copy = due == c.last();
+          copy_due = due < c.last() ? due + 1 : 0;
+          after_original = false;
+          at += n;
+          c.end = std::max(c.end, static_cast<int64_t>(at));
+          continue;
+        }
+      }
       // Damage, a stale record of an earlier lap, or the end of the log.
       const int64_t next = find_record(bytes, want, max_payload);
       if (next < 0) break;
       CODE_PROBE(true, "disk queue recovery finds a record out of place and reads on elsewhere");
       lost_at = static_cast<int64_t>(at);
       at = static_cast<size_t>(next);
+      after_original = false;
+      copy_due = 0;
       continue;
     }
     at += Header::record_bytes(p->payload_bytes);
@@ -510,8 +550,9 @@ void DiskQueue::recover(const std::string& name) {
   files_[other].end = 0;
   files_[other].last_sequence = other == older ? chains[other].last() : 0;
 
-  // Records read from their copies get their damaged originals back, so that damage does not
-  // build up over recoveries until both copies of a record are gone. Records numbered
+  // Records read from their copies get their damaged originals back, and damaged copies of
+  // records read from their originals get their copies back, so that damage does not build up
+  // over recoveries until both copies of a record are gone. Records numbered
   // next_sequence_ or later anywhere in either file are what is left of commits a crash cut off:
   // those numbers will be used again, so a later recovery looking for a record by its number
   // could take such a leftover for the new record: they are made unreadable. Both are writes in
@@ -521,13 +562,15 @@ void DiskQueue::recover(const std::string& name) {
     bool wrote = false;
     if (i == older || i == active_) {
       for (const Repair& r : chains[i].repairs) {
-        std::vector<uint8_t> original(
-            bytes[i].begin() + r.copy_at,
-            bytes[i].begin() + r.copy_at + static_cast<int64_t>(r.record_bytes));
-        set_magic(original.data(), kMagic);
-        ASSERT_LE(r.original_at + static_cast<int64_t>(r.record_bytes), r.copy_at);
-        CODE_PROBE(true, "disk queue repairs a damaged record from its copy");
-        flow::wait(files_[i].file->write(original, r.original_at));
+        const auto n = static_cast<int64_t>(r.record_bytes);
+        std::vector<uint8_t> twin(bytes[i].begin() + r.source_at,
+                                  bytes[i].begin() + r.source_at + n);
+        set_magic(twin.data(), r.copy ? kCopyMagic : kMagic);
+        // An original lies before its copy.
+        ASSERT(r.copy ? r.source_at + n <= r.target_at : r.target_at + n <= r.source_at);
+        CODE_PROBE(!r.copy, "disk queue repairs a damaged record from its copy");
+        CODE_PROBE(r.copy, "disk queue repairs a damaged copy from its record");
+        flow::wait(files_[i].file->write(twin, r.target_at));
         ++repaired, wrote = true;
       }
     }

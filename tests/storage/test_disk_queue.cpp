@@ -608,6 +608,47 @@ TEST_CASE("disk queue: a record read from its copy is repaired, so damage does n
     CHECK(got.at(i) == record_bytes(i, 50));
 }
 
+TEST_CASE("disk queue: a damaged copy of a record read from its original is repaired") {
+  // Records 1..5 as in the test above: record r at `original`, its copy at `copy`. A bit of the
+  // copy flips and a recovery reads the record from its original; later a bit of the original
+  // flips. Unless the first recovery wrote the copy back, the record is then gone in both places
+  // (checksum_failed, or for the last commit a shorter log). Each record's place in its commit
+  // is tried: the first copy after the commit's records, a middle one, the commit's last, and
+  // the last commit's.
+  struct Case {
+    uint64_t record;
+    int64_t original;
+    int64_t copy;
+  };
+  for (const Case c : {Case{1, 0, 96}, Case{2, 192, 480}, Case{3, 288, 576}, Case{4, 384, 672},
+                       Case{5, 768, 864}}) {
+    CAPTURE(c.record);
+    World w(24 + c.record);
+    commit_one_then_three(w);
+    w.run([] {
+      auto q = DiskQueue::open(flow::current_process().file_system(), "q", small());
+      q->push(record_bytes(5, 50));  // 768-960
+      q->commit();
+      return 0;
+    });
+    w.run([c] {
+      flip_bit("q.0", c.copy + 40 + 3);
+      return 0;
+    });
+    REQUIRE(reopen(w).size() == 5);
+    w.power_loss();
+    w.run([c] {
+      CHECK(read_bytes("q.0", c.copy + 40, 50) == record_bytes(c.record, 50));  // written back
+      flip_bit("q.0", c.original + 40 + 3);
+      return 0;
+    });
+    const auto got = reopen(w);
+    REQUIRE(got.size() == 5);
+    for (uint64_t i = 1; i <= 5; ++i)
+      CHECK(got.at(i) == record_bytes(i, 50));
+  }
+}
+
 TEST_CASE("disk queue: recovery on a full disk needs no new space") {
   // Commit 2-4's copies are gone (a power loss cut the commit after its records), so recovery
   // writes them again, after the records; and the disk has no free byte.
