@@ -1,0 +1,207 @@
+// resolver-bench — the resolver's conflict history (roles/resolver/conflict_history.h) beside a
+// plain std::map step function, on the same writes and the same reads, in one run.
+//
+// The window: WRITES written ranges (default 1,000,000) over 5,000,000 versions, in batches of
+// 1,000 at rising versions, as a resolver would record them; keys are 8 random bytes, each write
+// covers one key to a little past it. Then both answer the same conflict checks (the newest write
+// over a range, compared with a read version inside the window):
+//   point_checks_per_s   a range of one key
+//   range_checks_per_s   a range spanning about SPAN written keys (default 1,000); C/20 of them
+//   mixed_checks_per_s   90% point, 10% range; C/5 of them
+// each for `history` and `map`, and each ratio history/map. Fill rates (writes recorded per
+// second) are printed too. Both must give the same answers: a difference is an error (exit 1).
+//
+//   build/bin/resolver-bench [--json] [--writes N] [--span K] [--checks C]
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <iterator>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "roles/resolver/conflict_history.h"
+
+namespace {
+
+using roles::ConflictHistory;
+using roles::Version;
+using Clock = std::chrono::steady_clock;
+
+// The baseline: step boundaries in a std::map, each with the version of the step it starts.
+class MapHistory {
+ public:
+  MapHistory() { steps_[""] = ConflictHistory::kNever; }
+  Version newest_write(const std::string& begin, const std::string& end) const {
+    auto it = std::prev(steps_.upper_bound(begin));
+    Version newest = ConflictHistory::kNever;
+    for (; it != steps_.end() && it->first < end; ++it)
+      newest = std::max(newest, it->second);
+    return newest;
+  }
+  void add_write(const std::string& begin, const std::string& end, Version version) {
+    const Version after = std::prev(steps_.upper_bound(end))->second;
+    steps_.erase(steps_.lower_bound(begin), steps_.lower_bound(end));
+    steps_[begin] = version;
+    steps_.emplace(end, after);  // kept if a step already starts there
+  }
+
+ private:
+  std::map<std::string, Version> steps_;
+};
+
+// xorshift64*: the bench's own numbers (not the simulation's).
+struct Numbers {
+  uint64_t s = 0x2545f4914f6cdd1dULL;
+  uint64_t next() {
+    s ^= s >> 12;
+    s ^= s << 25;
+    s ^= s >> 27;
+    return s * 0x2545f4914f6cdd1dULL;
+  }
+};
+
+std::string key_of(uint64_t x) {
+  std::string k(8, '\0');
+  for (int i = 0; i < 8; ++i)
+    k[static_cast<size_t>(i)] = static_cast<char>(x >> (56 - 8 * i));
+  return k;
+}
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+[[noreturn]] void usage() {
+  std::fprintf(stderr, "usage: resolver-bench [--json] [--writes N] [--span K] [--checks C]\n");
+  std::exit(2);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool json = false;
+  uint64_t writes = 1'000'000, span = 1'000, checks = 200'000;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    const auto number = [&](uint64_t& out) {
+      if (i + 1 >= argc) usage();
+      char* end = nullptr;
+      out = std::strtoull(argv[++i], &end, 10);
+      if (*end != '\0' || out == 0) usage();
+    };
+    if (a == "--json") {
+      json = true;
+    } else if (a == "--writes") {
+      number(writes);
+    } else if (a == "--span") {
+      number(span);
+    } else if (a == "--checks") {
+      number(checks);
+    } else {
+      usage();
+    }
+  }
+
+  Numbers rng;
+  ConflictHistory history;
+  MapHistory map;
+  constexpr uint64_t kBatch = 1'000;
+  constexpr Version kWindow = 5'000'000;
+  const Version step = std::max<Version>(1, kWindow / static_cast<Version>(writes / kBatch + 1));
+  std::vector<std::pair<std::string, std::string>> ranges;
+  ranges.reserve(writes);
+  for (uint64_t i = 0; i < writes; ++i) {
+    const uint64_t k = std::min(rng.next(), UINT64_MAX - 1001);
+    ranges.emplace_back(key_of(k), key_of(k + (rng.next() % 1000) + 1));
+  }
+  auto fill = [&](auto& h) {
+    const auto start = Clock::now();
+    for (uint64_t i = 0; i < writes; ++i)
+      h.add_write(ranges[i].first, ranges[i].second, static_cast<Version>(i / kBatch + 1) * step);
+    return static_cast<double>(writes) / seconds_since(start);
+  };
+  const double fill_history = fill(history);
+  const double fill_map = fill(map);
+  const Version newest = static_cast<Version>(writes / kBatch + 1) * step;
+
+  // The same checks for both: a read range and a read version inside the window.
+  struct Check {
+    std::string begin, end;
+    Version read_version;
+  };
+  const uint64_t gap = UINT64_MAX / writes;  // about one written key per gap
+  // Range checks are slow on the map: a twentieth as many.
+  auto make_checks = [&](double range_share, uint64_t count) {
+    std::vector<Check> out;
+    out.reserve(count);
+    for (uint64_t i = 0; i < count; ++i) {
+      const bool is_range = static_cast<double>(rng.next() % 1000) < range_share * 1000;
+      const uint64_t width = is_range && span < UINT64_MAX / gap ? gap * span : 1;
+      const uint64_t k = std::min(rng.next(), UINT64_MAX - width);
+      out.push_back({key_of(k), key_of(k + width),
+                     static_cast<Version>(rng.next() % static_cast<uint64_t>(newest))});
+    }
+    return out;
+  };
+  int mismatches = 0;
+  auto run = [&](const std::vector<Check>& cs, double& history_rate, double& map_rate) {
+    std::vector<char> conflict_history(cs.size()), conflict_map(cs.size());
+    auto start = Clock::now();
+    for (size_t i = 0; i < cs.size(); ++i)
+      conflict_history[i] = history.newest_write(cs[i].begin, cs[i].end) > cs[i].read_version;
+    history_rate = static_cast<double>(cs.size()) / seconds_since(start);
+    start = Clock::now();
+    for (size_t i = 0; i < cs.size(); ++i)
+      conflict_map[i] = map.newest_write(cs[i].begin, cs[i].end) > cs[i].read_version;
+    map_rate = static_cast<double>(cs.size()) / seconds_since(start);
+    for (size_t i = 0; i < cs.size(); ++i)
+      mismatches += conflict_history[i] != conflict_map[i];
+  };
+  double point_h, point_m, range_h, range_m, mixed_h, mixed_m;
+  run(make_checks(0, checks), point_h, point_m);
+  run(make_checks(1, std::max<uint64_t>(1, checks / 20)), range_h, range_m);
+  run(make_checks(0.1, std::max<uint64_t>(1, checks / 5)), mixed_h, mixed_m);
+
+  struct Figure {
+    const char* name;
+    double value;
+    const char* unit;
+  };
+  const Figure figures[] = {
+      {"writes", static_cast<double>(writes), ""},
+      {"boundaries", static_cast<double>(history.boundaries()), ""},
+      {"fill_writes_per_s_history", fill_history, "/s"},
+      {"fill_writes_per_s_map", fill_map, "/s"},
+      {"point_checks_per_s_history", point_h, "/s"},
+      {"point_checks_per_s_map", point_m, "/s"},
+      {"point_ratio", point_h / point_m, ""},
+      {"range_checks_per_s_history", range_h, "/s"},
+      {"range_checks_per_s_map", range_m, "/s"},
+      {"range_ratio", range_h / range_m, ""},
+      {"mixed_checks_per_s_history", mixed_h, "/s"},
+      {"mixed_checks_per_s_map", mixed_m, "/s"},
+      {"mixed_ratio", mixed_h / mixed_m, ""},
+      {"mismatches", static_cast<double>(mismatches), ""},
+  };
+  if (json) {
+    std::printf("{");
+    for (size_t i = 0; i < std::size(figures); ++i)
+      std::printf("%s\"%s\": %.6g", i ? ", " : "", figures[i].name, figures[i].value);
+    std::printf("}\n");
+  } else {
+    for (const Figure& f : figures)
+      std::printf("%-28s = %.4g%s\n", f.name, f.value, f.unit);
+  }
+  if (mismatches != 0) {
+    std::fprintf(stderr, "resolver-bench: the history and the map disagree on %d checks\n",
+                 mismatches);
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,250 @@
+#include "roles/resolver/conflict_history.h"
+
+#include <algorithm>
+#include <memory>
+#include <new>
+
+#include "flow/assert.h"
+
+namespace roles {
+
+namespace {
+
+// A key's first 8 bytes as a big-endian number, zeros past its end: when two keys' prefixes
+// differ, they order the keys; when equal, the keys themselves must be compared.
+uint64_t key_prefix(std::string_view key) {
+  uint64_t p = 0;
+  for (size_t i = 0; i < 8; ++i)
+    p = (p << 8) | (i < key.size() ? static_cast<uint8_t>(key[i]) : 0u);
+  return p;
+}
+
+// Whether the key `a` (whose prefix is `pa`) is below `b` (prefix `pb`); or at most `b`.
+bool key_less(uint64_t pa, std::string_view a, uint64_t pb, std::string_view b) {
+  return pa != pb ? pa < pb : a < b;
+}
+bool key_at_most(uint64_t pa, std::string_view a, uint64_t pb, std::string_view b) {
+  return pa != pb ? pa < pb : a <= b;
+}
+
+}  // namespace
+
+// A node and its links, in one allocation: the links follow the node, so that a search step
+// touches one block of memory, not two.
+struct ConflictHistory::Node {
+  struct Link {
+    Node* next = nullptr;
+    // The newest version among the nodes from this one up to `next` (exclusive).
+    Version newest = kNever;
+    // next's key prefix, here so that a search compares most keys without touching their node.
+    uint64_t next_prefix = 0;
+    void point_to(Node* n) {
+      next = n;
+      next_prefix = n != nullptr ? n->prefix : 0;
+    }
+  };
+  static Node* make(std::string_view key, Version version, int levels) {
+    static_assert(sizeof(Node) % alignof(Link) == 0 && alignof(Node) >= alignof(Link));
+    void* memory = ::operator new(sizeof(Node) + sizeof(Link) * static_cast<size_t>(levels));
+    Node* n = new (memory) Node(key, version, levels);
+    for (int level = 0; level < levels; ++level)
+      new (&n->links()[level]) Link{};
+    return n;
+  }
+  static void destroy(Node* n) {
+    n->~Node();
+    ::operator delete(n);
+  }
+  Link* links() { return reinterpret_cast<Link*>(this + 1); }
+  const Link* links() const { return reinterpret_cast<const Link*>(this + 1); }
+
+  std::string key;
+  uint64_t prefix;  // key_prefix(key)
+  Version version;  // the newest write of the step [key, the next node's key)
+  int levels;
+
+ private:
+  Node(std::string_view k, Version v, int level_count)
+      : key(k), prefix(key_prefix(k)), version(v), levels(level_count) {}
+};
+
+ConflictHistory::ConflictHistory() : head_(Node::make("", kNever, kLevels)) {}
+
+ConflictHistory::~ConflictHistory() {
+  for (Node* n = head_; n != nullptr;) {
+    Node* next = n->links()[0].next;
+    Node::destroy(n);
+    n = next;
+  }
+}
+
+int ConflictHistory::random_level() {
+  // splitmix64: one draw gives 64 coins; each level is half as likely as the one below. (Half,
+  // not a quarter: with the next key's prefix in each link, a search pays for the nodes it moves
+  // to, about one per level at a half and three at a quarter, over half as many levels.)
+  uint64_t z = (level_state_ += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  z ^= z >> 31;
+  int level = 1;
+  while (level < kLevels && (z & 1) == 0) {
+    ++level;
+    z >>= 1;
+  }
+  return level;
+}
+
+void ConflictHistory::predecessors(std::string_view key, bool inclusive,
+                                   Node* (&out)[kLevels]) const {
+  const uint64_t prefix = key_prefix(key);
+  Node* x = head_;
+  for (int level = kLevels - 1; level >= 0; --level) {
+    for (;;) {
+      const Node::Link& l = x->links()[level];
+      if (l.next == nullptr) break;
+      if (!(inclusive ? key_at_most(l.next_prefix, l.next->key, prefix, key)
+                      : key_less(l.next_prefix, l.next->key, prefix, key)))
+        break;
+      x = l.next;
+    }
+    out[level] = x;
+  }
+}
+
+Version ConflictHistory::span_newest(const Node* n, int level) {
+  if (level == 0) return n->version;
+  Version newest = kNever;
+  for (const Node* y = n; y != n->links()[level].next; y = y->links()[level - 1].next)
+    newest = std::max(newest, y->links()[level - 1].newest);
+  return newest;
+}
+
+ConflictHistory::Node* ConflictHistory::boundary_at(std::string_view key) {
+  Node* pred[kLevels];
+  predecessors(key, /*inclusive=*/true, pred);
+  if (pred[0]->key == key) return pred[0];
+  // A new step boundary inside pred[0]'s step, with its version: spans above the new node's
+  // levels keep their members' versions, so only the spans it splits are recomputed, bottom up.
+  const int levels = random_level();
+  Node* n = Node::make(key, pred[0]->version, levels);
+  for (int level = 0; level < levels; ++level) {
+    n->links()[level].point_to(pred[level]->links()[level].next);
+    pred[level]->links()[level].point_to(n);
+    n->links()[level].newest = span_newest(n, level);
+    pred[level]->links()[level].newest = span_newest(pred[level], level);
+  }
+  ++boundaries_;
+  return n;
+}
+
+Version ConflictHistory::newest_write(std::string_view begin, std::string_view end) const {
+  ASSERT(begin < end);
+  const uint64_t begin_prefix = key_prefix(begin), end_prefix = key_prefix(end);
+  const Node* x = head_;
+  for (int level = kLevels - 1; level >= 0; --level) {
+    for (;;) {
+      const Node::Link& l = x->links()[level];
+      if (l.next == nullptr || !key_at_most(l.next_prefix, l.next->key, begin_prefix, begin)) break;
+      x = l.next;
+    }
+  }
+  // x holds `begin`. Take the longest link that stays within the range, again and again.
+  Version newest = kNever;
+  for (;;) {
+    int level = x->levels - 1;
+    while (level >= 0) {
+      const Node::Link& l = x->links()[level];
+      if (l.next != nullptr && key_at_most(l.next_prefix, l.next->key, end_prefix, end)) break;
+      --level;
+    }
+    if (level < 0) return std::max(newest, x->version);  // x's step runs past the range
+    newest = std::max(newest, x->links()[level].newest);
+    x = x->links()[level].next;
+    if (!key_less(x->prefix, x->key, end_prefix, end)) return newest;
+  }
+}
+
+void ConflictHistory::add_write(std::string_view begin, std::string_view end, Version version) {
+  ASSERT(begin < end);
+  ASSERT_GE(version, newest_);
+  newest_ = version;
+  Node* const end_node = boundary_at(end);  // the step after the range keeps its version
+  Node* const begin_node = boundary_at(begin);
+  Node* pred[kLevels];
+  predecessors(begin, /*inclusive=*/true, pred);
+  ASSERT(pred[0] == begin_node);
+  // Every node strictly inside the range goes: the range is one step now. Every span holding
+  // `begin` holds the newest version there is.
+  Node* inside = begin_node->links()[0].next;
+  for (int level = 0; level < kLevels; ++level) {
+    Node* z = pred[level]->links()[level].next;
+    while (z != nullptr && z->key < end)
+      z = z->links()[level].next;
+    pred[level]->links()[level].point_to(z);
+    pred[level]->links()[level].newest = version;
+  }
+  while (inside != end_node) {
+    Node* next = inside->links()[0].next;
+    Node::destroy(inside);
+    --boundaries_;
+    inside = next;
+  }
+  begin_node->version = version;
+}
+
+void ConflictHistory::forget_before(Version oldest, size_t budget) {
+  oldest_ = std::max(oldest_, oldest);
+  Node* pred[kLevels];
+  predecessors(forget_cursor_, /*inclusive=*/false, pred);
+  Node* x = pred[0]->links()[0].next;
+  for (size_t visited = 0; visited < budget && x != nullptr; ++visited) {
+    Node* next = x->links()[0].next;
+    if (x->version < oldest_ && pred[0]->version < oldest_) {
+      // Two old steps side by side become one (the earlier one's version, also old): each span
+      // that ended at x now runs to where x's did, with the newer of the two versions.
+      for (int level = 0; level < x->levels; ++level) {
+        pred[level]->links()[level].point_to(x->links()[level].next);
+        pred[level]->links()[level].newest =
+            std::max(pred[level]->links()[level].newest, x->links()[level].newest);
+      }
+      Node::destroy(x);
+      --boundaries_;
+    } else {
+      for (int level = 0; level < x->levels; ++level)
+        pred[level] = x;
+    }
+    x = next;
+  }
+  if (x == nullptr) {
+    forget_cursor_.clear();  // round again next time
+  } else {
+    forget_cursor_ = x->key;
+  }
+}
+
+void ConflictHistory::check_invariants() const {
+  ASSERT(head_->key.empty());
+  size_t count = 0;
+  for (const Node* n = head_; n != nullptr; n = n->links()[0].next) {
+    ++count;
+    ASSERT_LE(n->version, newest_);
+    if (n->links()[0].next != nullptr) ASSERT(n->key < n->links()[0].next->key);
+    for (int level = 0; level < n->levels; ++level) {
+      // The link goes to the next node that has this level, and carries the newest version of
+      // the nodes it jumps (or more, for steps merged below oldest()).
+      const Node* y = n->links()[0].next;
+      Version newest = n->version;
+      while (y != nullptr && y->levels <= level) {
+        newest = std::max(newest, y->version);
+        y = y->links()[0].next;
+      }
+      ASSERT(n->links()[level].next == y);
+      if (y != nullptr) ASSERT_EQ(n->links()[level].next_prefix, y->prefix);
+      ASSERT_GE(n->links()[level].newest, newest);
+      ASSERT(n->links()[level].newest == newest || n->links()[level].newest < oldest_);
+    }
+  }
+  ASSERT_EQ(count, boundaries_);
+}
+
+}  // namespace roles

@@ -1,0 +1,79 @@
+#pragma once
+// ConflictHistory — the resolver's memory of recent writes (docs/database.md, "resolver").
+//
+// For every key it knows the newest version that wrote a range holding it. A transaction that
+// read [b, e) at version R conflicts if newest_write(b, e) > R. Writes are recorded batch by
+// batch in version order, so a new write is always the newest: that is what keeps add_write
+// cheap, and it is asserted.
+//
+// The keys are boundaries of a step function, kept in a skip list whose every link also carries
+// the newest version among the boundaries it jumps over: a query over a range that spans many
+// writes follows a few long links instead of visiting each write (FoundationDB's resolver does
+// the same). Writes older than the window are merged away a little at a time (forget_before),
+// so memory follows the writes of the window.
+//
+// Levels are drawn from a generator of the object's own with a fixed seed: they shape only speed,
+// never an answer, and a run replays them exactly.
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <string_view>
+
+namespace roles {
+
+using Version = int64_t;
+
+class ConflictHistory {
+ public:
+  // What newest_write answers for keys nothing wrote.
+  static constexpr Version kNever = std::numeric_limits<Version>::min();
+
+  ConflictHistory();
+  ~ConflictHistory();
+  ConflictHistory(const ConflictHistory&) = delete;
+  ConflictHistory& operator=(const ConflictHistory&) = delete;
+
+  // The newest version that wrote a key of [begin, end), or one below oldest() (kNever at most)
+  // if none did since. REQUIRES: begin < end.
+  Version newest_write(std::string_view begin, std::string_view end) const;
+
+  // Records that `version` wrote every key of [begin, end). REQUIRES: begin < end, and `version`
+  // at least every version recorded before.
+  void add_write(std::string_view begin, std::string_view end, Version version);
+
+  // Writes below `oldest` need no longer be told apart from none: no read older than `oldest` is
+  // checked again (the resolver answers those transaction_too_old). Merges at most `budget`
+  // boundaries' worth, from where the last call stopped, wrapping round; call it once per batch.
+  void forget_before(Version oldest, size_t budget = 64);
+
+  // Writes below this may read as none. Never falls.
+  Version oldest() const { return oldest_; }
+  // The boundaries held (the step function's steps): what memory follows.
+  size_t boundaries() const { return boundaries_; }
+  // Walks the whole list and asserts its links and their versions. For tests. O(n log n).
+  void check_invariants() const;
+
+ private:
+  struct Node;
+  static constexpr int kLevels = 26;  // 2^26 boundaries before searches slow down
+
+  int random_level();
+  // The last node at each level whose key is below `key` (or at most `key`, if `inclusive`).
+  void predecessors(std::string_view key, bool inclusive, Node* (&out)[kLevels]) const;
+  // Makes sure a boundary sits at `key` (splitting the step that holds it); returns its node.
+  Node* boundary_at(std::string_view key);
+  // The newest version among the nodes from `n` up to its link at `level` (exclusive), from the
+  // links a level down.
+  static Version span_newest(const Node* n, int level);
+
+  Node* head_;  // key "": the step below every key
+  Version newest_ = kNever;
+  Version oldest_ = kNever;
+  size_t boundaries_ = 1;
+  std::string forget_cursor_;  // where forget_before resumes
+  uint64_t level_state_ = 0x9e3779b97f4a7c15ULL;
+};
+
+}  // namespace roles
