@@ -227,8 +227,14 @@ Chain read_chain(std::span<const uint8_t> bytes, size_t max_payload,
       after_original = false;
     } else {
       if (c.records.empty()) break;
-      // Where the commit's copies are being read, the copy due here may be damaged in place.
-      const uint64_t due = after_original ? commit_first : copy_due;
+      // Damage, a stale record of an earlier lap, or the end of the log.
+      const int64_t next = find_record(bytes, want, max_payload);
+      // Or a damaged copy in its place. Among a commit's copies, the one due next is known. Right
+      // after a commit's records, the slot holds either the next record (damaged: its copy is
+      // found further on) or, if that was the commit's last record, its first copy.
+      const bool wanted_has_copy_ahead = next >= 0 && parse_at(bytes, static_cast<size_t>(next),
+                                                               max_payload)->copy;
+      const uint64_t due = after_original ? (wanted_has_copy_ahead ? 0 : commit_first) : copy_due;
       if (commit_first != 0 && due >= commit_first && due <= c.last()) {
         const Parsed& intact = c.records[due - c.first()];
         const size_t n = Header::record_bytes(intact.payload_bytes);
@@ -244,8 +250,6 @@ Chain read_chain(std::span<const uint8_t> bytes, size_t max_payload,
           continue;
         }
       }
-      // Damage, a stale record of an earlier lap, or the end of the log.
-      const int64_t next = find_record(bytes, want, max_payload);
       if (next < 0) break;
       CODE_PROBE(true, "disk queue recovery finds a record out of place and reads on elsewhere");
       lost_at = static_cast<int64_t>(at);

@@ -649,6 +649,39 @@ TEST_CASE("disk queue: a damaged copy of a record read from its original is repa
   }
 }
 
+TEST_CASE("disk queue: a damaged record is not taken for the damaged copy of its twin") {
+  // Records 2-4 carry the same payload, so record 3 differs from record 2 by a bit of its
+  // sequence number. A bit of record 3 flips: right after record 2 the slot could be record 3
+  // or, were 2 the commit's last, 2's copy; 3's copy further on says which. Writing a copy of 2
+  // there would leave record 3 in its copy only, and a flip there would lose it.
+  World w(30);
+  const std::vector<uint8_t> same = record_bytes(7, 50);
+  w.run([&same] {
+    auto q = DiskQueue::open(flow::current_process().file_system(), "q", small());
+    q->push(record_bytes(1, 50));
+    q->commit();
+    for (int i = 0; i < 3; ++i)
+      q->push(same);
+    q->commit();
+    q->push(record_bytes(5, 50));  // 768-960: commit 5 vouches for 2-4
+    q->commit();
+    return 0;
+  });
+  w.run([] {
+    flip_bit("q.0", 288 + 40 + 3);
+    return 0;
+  });
+  REQUIRE(reopen(w).size() == 5);
+  w.power_loss();
+  w.run([] {
+    flip_bit("q.0", 576 + 40 + 3);  // record 3's copy
+    return 0;
+  });
+  const auto got = reopen(w);
+  REQUIRE(got.size() == 5);
+  CHECK(got.at(3) == same);
+}
+
 TEST_CASE("disk queue: recovery on a full disk needs no new space") {
   // Commit 2-4's copies are gone (a power loss cut the commit after its records), so recovery
   // writes them again, after the records; and the disk has no free byte.
