@@ -21,9 +21,9 @@
 #include <string>
 #include <string_view>
 
-namespace roles {
+#include "roles/common/types.h"
 
-using Version = int64_t;
+namespace roles {
 
 class ConflictHistory {
  public:
