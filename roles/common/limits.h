@@ -1,0 +1,19 @@
+#pragma once
+// The database's limits, in one place (STYLE.md), units last. The client checks them before it
+// sends; the commit proxy checks them again and answers a violation with the same named error,
+// never an assertion. FoundationDB's values.
+
+#include <cstddef>
+
+#include "roles/common/types.h"
+
+namespace roles {
+
+inline constexpr size_t key_bytes_max = 10'000;
+inline constexpr size_t value_bytes_max = 100'000;
+// Keys, values and conflict ranges of one transaction together.
+inline constexpr size_t transaction_bytes_max = 10'000'000;
+// A transaction older than this (five seconds of versions) can no longer read or commit.
+inline constexpr Version transaction_age_versions_max = kMaxReadTransactionLifeVersions;
+
+}  // namespace roles
