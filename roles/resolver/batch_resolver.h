@@ -41,13 +41,15 @@ struct BatchVerdicts {
 
 class BatchResolver {
  public:
-  // `window`: how many versions back reads are still checked.
-  explicit BatchResolver(Version window = kMaxReadTransactionLifeVersions) : window_(window) {}
+  // `window`: how many versions back reads are still checked; `start`: the version before the
+  // first batch.
+  explicit BatchResolver(Version window = kMaxReadTransactionLifeVersions, Version start = 0)
+      : window_(window), version_(start) {}
 
   // Decides the batch committing at `version`. REQUIRES: `version` above every earlier batch's.
   BatchVerdicts resolve(Version version, std::span<const TransactionConflictRanges> transactions);
 
-  // The newest batch resolved (0 before any).
+  // The newest batch resolved (the start version before any).
   Version version() const { return version_; }
   // Reads older than this are too old.
   Version oldest_readable() const { return version_ - window_; }
@@ -55,7 +57,7 @@ class BatchResolver {
 
  private:
   Version window_;
-  Version version_ = 0;
+  Version version_;
   ConflictHistory history_;
 };
 
