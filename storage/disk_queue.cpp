@@ -230,11 +230,22 @@ Chain read_chain(std::span<const uint8_t> bytes, size_t max_payload,
       // Damage, a stale record of an earlier lap, or the end of the log.
       const int64_t next = find_record(bytes, want, max_payload);
       // Or a damaged copy in its place. Among a commit's copies, the one due next is known. Right
-      // after a commit's records, the slot holds either the next record (damaged: its copy is
-      // found further on) or, if that was the commit's last record, its first copy.
-      const bool wanted_has_copy_ahead = next >= 0 && parse_at(bytes, static_cast<size_t>(next),
-                                                               max_payload)->copy;
-      const uint64_t due = after_original ? (wanted_has_copy_ahead ? 0 : commit_first) : copy_due;
+      // after a commit's records, the slot holds either the next record, damaged — then its copy
+      // lies further on, with the copy of the commit's first record as far before it as that
+      // record is before the slot — or, if that was the commit's last record, its first copy.
+      bool slot_is_next_record = false;
+      if (after_original && next >= 0 && commit_first != 0) {
+        const std::optional<Parsed> copy = parse_at(bytes, static_cast<size_t>(next), max_payload);
+        const Parsed& first = c.records[commit_first - c.first()];
+        const int64_t first_copy_at = next - (static_cast<int64_t>(at) - first.offset);
+        if (copy && copy->copy && first_copy_at >= 0) {
+          const std::optional<Parsed> first_copy =
+              parse_at(bytes, static_cast<size_t>(first_copy_at), max_payload);
+          slot_is_next_record =
+              first_copy && first_copy->copy && first_copy->sequence == commit_first;
+        }
+      }
+      const uint64_t due = after_original ? (slot_is_next_record ? 0 : commit_first) : copy_due;
       if (commit_first != 0 && due >= commit_first && due <= c.last()) {
         const Parsed& intact = c.records[due - c.first()];
         const size_t n = Header::record_bytes(intact.payload_bytes);
@@ -611,8 +622,20 @@ void DiskQueue::recover(const std::string& name) {
   cut(files_[active_], act.end);
   if (other != older) cut(files_[other], 0);
   // The records no later record vouches for get their copy back, as a commit would have left it.
+  // Also where the newest commit ends with its copies but one of its records was read from its
+  // copy and its original could not be repaired (torn, not flipped): that record has one copy.
+  bool single_copy = false;
+  for (const Parsed& p : act.records) {
+    if (newest == nullptr || p.sequence <= newest->durable_through || !p.copy) continue;
+    single_copy = single_copy || std::none_of(act.repairs.begin(), act.repairs.end(),
+                                              [&p](const Repair& r) {
+                                                return !r.copy && r.source_at == p.offset;
+                                              });
+  }
+  CODE_PROBE(single_copy && act.ends_with_copy,
+             "disk queue restores the copies of a commit with a record left in one copy");
   bool copy_restored = false;
-  if (newest != nullptr && !act.ends_with_copy) {
+  if (newest != nullptr && (!act.ends_with_copy || single_copy)) {
     std::vector<uint8_t> copy;
     for (const Parsed& p : act.records) {
       if (p.sequence <= newest->durable_through) continue;
@@ -626,6 +649,8 @@ void DiskQueue::recover(const std::string& name) {
         flow::write_and_sync_or_fail_stop(*files_[active_].file, copy, act.end);
         files_[active_].size =
             std::max(files_[active_].size, act.end + static_cast<int64_t>(copy.size()));
+        // The next commit goes after the copy, as after any commit's.
+        files_[active_].end = act.end + static_cast<int64_t>(copy.size());
         copy_restored = true;
         CODE_PROBE(true, "disk queue restores the copy of a commit the crash tore");
       } catch (const Error& e) {
