@@ -55,15 +55,17 @@ class Resolver {
   explicit Resolver(const ResolverInit& init)
       : init_(init), batches_(kMaxReadTransactionLifeVersions, init.start_version) {}
 
-  // Answers `in` now, or holds it for its turn, or (malformed, of another epoch, or one too
-  // many) drops it: its sender sees broken_promise. Never asserts on what a peer sent.
+  // Answers `in` now, or holds it for its turn, or refuses it (another epoch: stale_epoch), or
+  // (malformed, or one too many) drops it: its sender sees broken_promise. Never asserts on what
+  // a peer sent.
   void receive(Received in) {
     const auto& r = in.request;
     if (r.epoch != init_.epoch) {
-      CODE_PROBE(true, "resolver drops a batch of another epoch");
+      CODE_PROBE(true, "resolver refuses a batch of another epoch");
       flow::TraceEvent(flow::SevWarn, "ResolverWrongEpoch")
           .detail("Epoch", static_cast<int64_t>(r.epoch))
           .detail("Expected", static_cast<int64_t>(init_.epoch));
+      in.reply.send_error(flow::Error(flow::ErrorCode::stale_epoch));
       return;
     }
     if (r.version <= r.prev_version) {

@@ -9,6 +9,7 @@
 #include "flow/flow.h"
 #include "roles/resolver/resolver_interface.h"
 #include "sim/simulator.h"
+#include "tests/roles/role_cluster.h"
 
 using namespace std::chrono_literals;
 using roles::ResolverInterface;
@@ -16,34 +17,14 @@ namespace wr = strata::wire::resolver;
 
 namespace {
 
-struct Cluster {
-  explicit Cluster(uint64_t seed) : rt({.seed = seed}), sim(rt, quiet()) {}
-  static sim::SwarmConfig quiet() {
-    sim::SwarmConfig c;
-    c.datacenters = 1;
-    c.machines_per_datacenter = 2;
-    c.processes_per_machine = 1;
-    c.network.min_latency = 100us;
-    c.network.max_latency = 200us;
-    return c;
-  }
-  // Starts a resolver on process 1 and returns its interface.
+// A cluster with a resolver on process 1.
+struct Cluster : roles_testing::RoleCluster {
+  explicit Cluster(uint64_t seed) : RoleCluster(seed) {}
   ResolverInterface start_resolver(roles::ResolverInit init) {
-    auto made = flow::spawn_in(*sim.process(1).process, [] { return ResolverInterface{}; });
-    REQUIRE(rt.run_until(made));
-    ResolverInterface in = made.get();
-    sim.add_role(sim.process(1), "resolver", [in, init] { roles::run_resolver(in, init); });
+    const auto in = make_interface<ResolverInterface>(1);
+    start(1, "resolver", [in, init] { roles::run_resolver(in, init); });
     return in;
   }
-  template <class Fn>
-  auto client(Fn fn) {
-    auto f = flow::spawn_in(*sim.process(0).process, fn);
-    REQUIRE(rt.run_until(f));
-    if (f.is_error()) FAIL("the client ended with " << f.get_error().name());
-    return f.get();
-  }
-  flow::Runtime rt;
-  sim::Simulator sim;
 };
 
 std::unique_ptr<wr::KeyRangeT> range(const std::string& b, const std::string& e) {
@@ -102,21 +83,13 @@ TEST_CASE("resolver role: a retried batch gets the answer it had, not a second r
   CHECK(verdicts == std::vector{wr::Verdict::Committed, wr::Verdict::Committed});
 }
 
-TEST_CASE("resolver role: another epoch's or a malformed batch is dropped, and the role goes on") {
+TEST_CASE("resolver role: another epoch's batch is refused (stale_epoch), a malformed one dropped, and the role goes on") {
   Cluster c(3);
   const ResolverInterface r = c.start_resolver({.epoch = 7, .start_version = 0});
   c.client([&r] {
-    const auto outcome = [](flow::Future<wr::ResolveBatchReplyT> f) {
-      try {
-        flow::wait(f);
-        return flow::ErrorCode::success;
-      } catch (const flow::Error& e) {
-        if (e.code() == flow::ErrorCode::operation_cancelled) throw;
-        return e.code();
-      }
-    };
+    using roles_testing::outcome;
     CHECK(outcome(r.resolve.get_reply(batch(0, 10, 5, "a", "", /*epoch=*/6))) ==
-          flow::ErrorCode::broken_promise);
+          flow::ErrorCode::stale_epoch);
     CHECK(outcome(r.resolve.get_reply(batch(10, 10, 5, "a", "", 7))) ==
           flow::ErrorCode::broken_promise);  // version not after prev_version
     CHECK(outcome(r.resolve.get_reply(batch(0, 10, 5, "a", "", 7))) == flow::ErrorCode::success);

@@ -1,0 +1,151 @@
+// The GRV proxy role (docs/database.md, "GRV proxy"): read-version requests are gathered into
+// batches, and each batch costs one GetLiveCommittedVersion of the master. A read version is the
+// newest version the master knows committed, asked for after every request of the batch
+// arrived: so a transaction started after another's commit was acknowledged reads at or after
+// that commit.
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+#include <vector>
+
+#include "flow/actor.h"
+#include "flow/actor_collection.h"
+#include "flow/assert.h"
+#include "flow/buggify.h"
+#include "flow/code_probe.h"
+#include "flow/combinators.h"
+#include "flow/deterministic_random.h"
+#include "flow/trace_event.h"
+#include "roles/grv_proxy/grv_proxy_interface.h"
+
+namespace roles {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// How long a batch stays open after its first request: long enough for the requests of a busy
+// moment to share one round trip to the master, short beside a commit's latency.
+constexpr flow::Duration kBatchInterval = 1ms;
+// Requests in one batch at most (a flood is answered in several).
+constexpr size_t kBatchMax = 10'000;
+// Backoff between attempts to reach the master.
+constexpr flow::Duration kRetryDelayMin = 10ms;
+constexpr flow::Duration kRetryDelayMax = 1s;
+
+using Received =
+    net::ReceivedRequest<wire_grv::GetReadVersionRequestT, wire_grv::GetReadVersionReplyT>;
+
+enum class GrvProxyPhase { kStarting, kServing };
+
+class GrvProxy {
+ public:
+  explicit GrvProxy(const GrvProxyInit& init) : init_(init) {}
+
+  void start() {
+    phase_ = GrvProxyPhase::kServing;
+    flow::TraceEvent(flow::SevInfo, "GrvProxyStarted")
+        .detail("Epoch", static_cast<int64_t>(init_.epoch));
+  }
+
+  flow::Duration batch_interval() const {
+    return flow::buggify() ? flow::deterministic_random().random_duration(0ms, 20ms)
+                           : kBatchInterval;
+  }
+  size_t batch_max() const {
+    return flow::buggify() ? static_cast<size_t>(flow::deterministic_random().random_int(1, 4))
+                           : kBatchMax;
+  }
+
+  // Asks the master for the live committed version until it answers, and answers `batch` with
+  // it. Ends with stale_epoch (answered to the batch too) if the master's epoch is not ours.
+  // May suspend.
+  void answer(std::vector<Received> batch) {
+    // Pair: a batch's version is never below one already answered when it opened.
+    const Version floor = answered_max_;
+    flow::Duration backoff = kRetryDelayMin;
+    for (;;) {
+      wire_master::GetLiveCommittedVersionRequestT request;
+      request.epoch = init_.epoch;
+      std::optional<flow::Error> failed;
+      Version version = 0;
+      try {
+        version = flow::wait(init_.master.get_live_committed_version.get_reply(request)).version;
+      } catch (const flow::Error& e) {
+        if (e.code() == flow::ErrorCode::operation_cancelled) throw;
+        failed = e;
+      }
+      if (!failed) {
+        if (version < floor) {
+          flow::TraceEvent(flow::SevError, "GrvProxyReadVersionWentBack")
+              .detail("Version", version)
+              .detail("Answered", floor);
+          return;  // the batch's requests break: no client gets a version that went back
+        }
+        answered_max_ = std::max(answered_max_, version);
+        ++batches_answered_;
+        wire_grv::GetReadVersionReplyT reply;
+        reply.version = version;
+        for (Received& in : batch) in.reply.send(reply);
+        return;
+      }
+      if (failed->code() == flow::ErrorCode::stale_epoch) {
+        flow::TraceEvent(flow::SevWarn, "GrvProxyEpochEnded")
+            .detail("Epoch", static_cast<int64_t>(init_.epoch));
+        for (Received& in : batch) in.reply.send_error(*failed);
+        throw *failed;
+      }
+      CODE_PROBE(true, "GRV proxy retries the master");
+      flow::TraceEvent(flow::SevWarn, "GrvProxyMasterUnreachable")
+          .detail("Error", failed->name())
+          .detail("BackoffSeconds", flow::to_seconds(backoff));
+      flow::wait(flow::delay(backoff));
+      backoff = std::min(backoff * 2, kRetryDelayMax);
+    }
+  }
+
+  void check_invariants() const {
+    ASSERT(phase_ == GrvProxyPhase::kServing);
+    ASSERT_GE(answered_max_, 0);
+  }
+
+ private:
+  GrvProxyInit init_;
+  GrvProxyPhase phase_ = GrvProxyPhase::kStarting;
+  Version answered_max_ = 0;
+  int64_t batches_answered_ = 0;
+};
+
+// Gathers requests into batches and starts answering each as it closes. May suspend.
+void gather(const GetReadVersionStream& stream, GrvProxy& proxy, flow::ActorCollection& batches) {
+  const auto requests = stream.requests();
+  for (;;) {
+    std::vector<Received> batch;
+    batch.push_back(flow::wait_next(requests));
+    if (batch.back().request.priority != wire_grv::ReadVersionPriority::Immediate) {
+      flow::wait(flow::delay(proxy.batch_interval()));
+    } else {
+      CODE_PROBE(true, "GRV proxy closes a batch at once for an immediate request");
+    }
+    const size_t most = proxy.batch_max();
+    while (requests.is_ready() && batch.size() < most) batch.push_back(flow::wait_next(requests));
+    CODE_PROBE(batch.size() > 1, "GRV proxy answers several requests with one master request");
+    batches.add(flow::spawn([&proxy, b = std::move(batch)]() mutable {
+      proxy.answer(std::move(b));
+      proxy.check_invariants();
+    }));
+  }
+}
+
+}  // namespace
+
+void run_grv_proxy(GrvProxyInterface interface, GrvProxyInit init) {
+  GrvProxy proxy(init);
+  proxy.start();
+  flow::ActorCollection batches;
+  batches.add(flow::spawn([&] { gather(interface.get_read_version, proxy, batches); }));
+  flow::wait(batches.get_result());
+}
+
+}  // namespace roles
