@@ -1,0 +1,355 @@
+// The transaction log role (docs/database.md, "transaction log"; docs/database_disk.md for its
+// records): each version's tagged mutations are appended to a DiskQueue in version order, one
+// record per version, and acknowledged once durable; storage servers peek their tag's mutations
+// (only durable versions are served) and pop what they have made durable themselves; the queue is
+// popped once every tag in a record has popped past it.
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "flow/actor.h"
+#include "flow/actor_collection.h"
+#include "flow/assert.h"
+#include "flow/async_var.h"
+#include "flow/buggify.h"
+#include "flow/code_probe.h"
+#include "flow/combinators.h"
+#include "flow/deterministic_random.h"
+#include "flow/process.h"
+#include "flow/trace_event.h"
+#include "roles/tlog/tlog_interface.h"
+#include "roles/tlog/tlog_record.h"
+#include "storage/disk_queue.h"
+
+namespace roles {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// Commits held for their turn. A few proxies have a few batches in flight each; past this, a
+// peer is flooding.
+constexpr size_t kWaitingCommitsMax = 1000;
+// How long a peek with nothing new waits for a version before it answers empty.
+constexpr flow::Duration kPeekWaitMax = 1s;
+// A peek reply's mutation bytes, about: the rest comes with the next peek.
+constexpr size_t kPeekReplyBytesMax = size_t{1} << 20;
+
+using ReceivedCommit =
+    net::ReceivedRequest<wire_tlog::TLogCommitRequestT, wire_tlog::TLogCommitReplyT>;
+using ReceivedPeek = net::ReceivedRequest<wire_tlog::TLogPeekRequestT, wire_tlog::TLogPeekReplyT>;
+using ReceivedPop = net::ReceivedRequest<wire_tlog::TLogPopRequestT, wire_tlog::TLogPopReplyT>;
+
+enum class TLogPhase { kRecovering, kServing };
+
+// What the log knows of one version whose record is in its queue.
+struct QueuedVersion {
+  Version version = 0;
+  uint64_t sequence = 0;  // the record's DiskQueue sequence number
+  std::vector<Tag> tags;  // every tag with mutations at this version, ascending
+};
+
+class TLog {
+ public:
+  TLog(const TLogInit& init, std::unique_ptr<storage::DiskQueue> queue)
+      : init_(init), queue_(std::move(queue)), version_(init.start_version),
+        durable_(init.start_version) {}
+
+  // Rebuilds the log from the records its queue recovered. Throws checksum_failed if one does
+  // not parse or the versions do not chain.
+  void recover() {
+    std::vector<storage::DiskQueueRecord> records = std::move(queue_->recovered());
+    bool first = true;
+    for (const storage::DiskQueueRecord& raw : records) {
+      flow::ErrorOr<TLogRecord> decoded = decode_tlog_record(raw.payload);
+      if (!decoded.ok()) throw decoded.error();
+      TLogRecord& r = decoded.get();
+      if (!first && r.prev_version != version_) {
+        flow::TraceEvent(flow::SevWarnAlways, "TLogRecoveredChainBroken")
+            .detail("Version", r.version)
+            .detail("PrevVersion", r.prev_version)
+            .detail("Expected", version_);
+        throw flow::Error(flow::ErrorCode::checksum_failed);
+      }
+      first = false;
+      index(r, raw.sequence);
+    }
+    durable_.set(version_);
+    CODE_PROBE(!records.empty(), "a log recovers versions from its queue");
+    phase_ = TLogPhase::kServing;
+    flow::TraceEvent(flow::SevInfo, "TLogStarted")
+        .detail("Name", init_.name)
+        .detail("Epoch", static_cast<int64_t>(init_.epoch))
+        .detail("RecoveredVersions", static_cast<int64_t>(records.size()))
+        .detail("Version", version_);
+  }
+
+  // Appends `in` now (answering it once durable), holds it for its turn, answers a retry once
+  // its version is durable, or drops it (malformed, flooding): never asserts on what a peer
+  // sent.
+  void receive(ReceivedCommit in) {
+    const auto& r = in.request;
+    if (!same_epoch(r.epoch, in.reply, "TLogCommit")) return;
+    if (r.version <= r.prev_version) {
+      flow::TraceEvent(flow::SevWarnAlways, "TLogMalformedCommit")
+          .detail("PrevVersion", r.prev_version)
+          .detail("Version", r.version);
+      return;
+    }
+    if (r.version <= version_) {
+      CODE_PROBE(true, "log answers a retried commit once durable");
+      actors_.add(flow::spawn([this, v = r.version, reply = std::move(in.reply)]() mutable {
+        wait_durable(v);
+        reply.send(committed_reply(v));
+      }));
+      return;
+    }
+    if (waiting_.size() >= kWaitingCommitsMax && !waiting_.contains(r.prev_version)) {
+      flow::TraceEvent(flow::SevWarnAlways, "TLogTooManyWaitingCommits")
+          .detail("Waiting", static_cast<int64_t>(waiting_.size()));
+      return;
+    }
+    CODE_PROBE(r.prev_version != version_, "log holds a commit for its turn");
+    waiting_.insert_or_assign(r.prev_version, std::move(in));
+    append_ready();
+  }
+
+  // Answers now, or once a version past the tag's end is durable, or after kPeekWaitMax. May
+  // suspend.
+  void peek(ReceivedPeek in) {
+    const auto& r = in.request;
+    if (!same_epoch(r.epoch, in.reply, "TLogPeek")) return;
+    const Version popped = popped_of(r.tag);
+    if (r.begin_version < popped) {
+      CODE_PROBE(true, "log answers a peek of popped data with the popped version only");
+      wire_tlog::TLogPeekReplyT reply;
+      reply.end_version = r.begin_version;
+      reply.popped_version = popped;
+      in.reply.send(reply);
+      return;
+    }
+    if (durable_.get() < r.begin_version) {
+      const flow::Duration wait_max =
+          flow::buggify() ? flow::deterministic_random().random_duration(0ms, 100ms) : kPeekWaitMax;
+      const flow::Time deadline = flow::now() + wait_max;
+      while (durable_.get() < r.begin_version) {
+        if (flow::wait_any(durable_.on_change(), flow::delay_until(deadline)) == 1) break;
+      }
+      CODE_PROBE(durable_.get() < r.begin_version, "log answers a long poll with nothing new");
+    }
+    in.reply.send(peek_reply(r.tag, r.begin_version));
+  }
+
+  void receive(ReceivedPop in) {
+    const auto& r = in.request;
+    if (!same_epoch(r.epoch, in.reply, "TLogPop")) return;
+    if (r.version > durable_.get() + 1) {
+      // A tag cannot have made durable what the log has not: a bug somewhere, or a hostile peer.
+      flow::TraceEvent(flow::SevError, "TLogPopAboveDurable")
+          .detail("Tag", r.tag)
+          .detail("Version", r.version)
+          .detail("Durable", durable_.get());
+      return;
+    }
+    Version& popped = popped_[r.tag];
+    if (r.version > popped) {
+      popped = r.version;
+      auto it = tag_data_.find(r.tag);
+      if (it != tag_data_.end()) {
+        it->second.erase(it->second.begin(), it->second.lower_bound(r.version));
+        if (it->second.empty()) tag_data_.erase(it);
+      }
+      pop_queue();
+    }
+    in.reply.send({});
+  }
+
+  void check_invariants() const {
+    ASSERT(phase_ == TLogPhase::kServing);
+    ASSERT_LE(durable_.get(), version_);
+    if (!queued_.empty()) ASSERT_EQ(queued_.back().version, version_);
+    for (size_t i = 1; i < queued_.size(); ++i) {
+      ASSERT_LT(queued_[i - 1].version, queued_[i].version);
+      ASSERT_LT(queued_[i - 1].sequence, queued_[i].sequence);
+    }
+    for (const auto& [prev, in] : waiting_) ASSERT_GT(prev, version_);
+    for (const auto& [tag, versions] : tag_data_) {
+      ASSERT(!versions.empty());
+      ASSERT_GE(versions.begin()->first, popped_of(tag));
+      ASSERT_LE(versions.rbegin()->first, version_);
+    }
+  }
+
+  flow::ActorCollection& actors() { return actors_; }
+
+ private:
+  template <class Reply>
+  bool same_epoch(uint64_t epoch, Reply& reply, const char* what) {
+    if (epoch == init_.epoch) return true;
+    CODE_PROBE(true, "log refuses a request of another epoch");
+    flow::TraceEvent(flow::SevWarn, "TLogWrongEpoch")
+        .detail("Request", what)
+        .detail("Epoch", static_cast<int64_t>(epoch))
+        .detail("Expected", static_cast<int64_t>(init_.epoch));
+    reply.send_error(flow::Error(flow::ErrorCode::stale_epoch));
+    return false;
+  }
+
+  Version popped_of(Tag tag) const {
+    auto it = popped_.find(tag);
+    return it == popped_.end() ? 0 : it->second;
+  }
+
+  static wire_tlog::TLogCommitReplyT committed_reply(Version v) {
+    wire_tlog::TLogCommitReplyT reply;
+    reply.version = v;
+    return reply;
+  }
+
+  // May suspend.
+  void wait_durable(Version v) {
+    while (durable_.get() < v) flow::wait(durable_.on_change());
+  }
+
+  // Appends every waiting commit whose turn has come, in version order.
+  void append_ready() {
+    for (auto it = waiting_.find(version_); it != waiting_.end(); it = waiting_.find(version_)) {
+      ReceivedCommit in = std::move(it->second);
+      waiting_.erase(it);
+      append(std::move(in));
+    }
+  }
+
+  void append(ReceivedCommit in) {
+    const auto& r = in.request;
+    TLogRecord record;
+    record.epoch = r.epoch;
+    record.version = r.version;
+    record.prev_version = r.prev_version;
+    record.known_committed_version = r.known_committed_version;
+    record.messages.reserve(r.messages.size());
+    for (const auto& m : r.messages) {
+      std::optional<Mutation> mutation = m && m->mutation ? from_wire(*m->mutation) : std::nullopt;
+      if (!mutation) {
+        // Dropped whole: a version is appended with all its mutations or not at all. Later
+        // commits wait for it, as they must.
+        flow::TraceEvent(flow::SevWarnAlways, "TLogMalformedMutation").detail("Version", r.version);
+        return;
+      }
+      std::vector<Tag> tags(m->tags.begin(), m->tags.end());
+      std::sort(tags.begin(), tags.end());
+      tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
+      record.messages.push_back({std::move(tags), std::move(*mutation)});
+    }
+    const uint64_t sequence = queue_->push(encode_tlog_record(record));
+    index(record, sequence);
+    actors_.add(flow::spawn([this, v = r.version, reply = std::move(in.reply)]() mutable {
+      queue_->commit();
+      if (v > durable_.get()) durable_.set(v);
+      reply.send(committed_reply(v));
+    }));
+  }
+
+  // Takes `r` (the next version) into the in-memory index.
+  void index(const TLogRecord& r, uint64_t sequence) {
+    QueuedVersion q{r.version, sequence, {}};
+    for (const TaggedMutation& m : r.messages) {
+      for (Tag t : m.tags) {
+        if (r.version < popped_of(t)) continue;
+        tag_data_[t][r.version].push_back(m.mutation);
+        q.tags.push_back(t);
+      }
+    }
+    std::sort(q.tags.begin(), q.tags.end());
+    q.tags.erase(std::unique(q.tags.begin(), q.tags.end()), q.tags.end());
+    queued_.push_back(std::move(q));
+    version_ = r.version;
+  }
+
+  // Pops the queue past every version whose tags have all popped past it. The newest record
+  // stays, so that a restarted log knows its version.
+  void pop_queue() {
+    bool popped_any = false;
+    while (queued_.size() > 1 && queued_.front().version <= durable_.get() &&
+           std::all_of(queued_.front().tags.begin(), queued_.front().tags.end(),
+                       [&](Tag t) { return popped_of(t) > queued_.front().version; })) {
+      queued_.pop_front();
+      popped_any = true;
+    }
+    if (popped_any) queue_->pop(queued_.front().sequence);
+  }
+
+  wire_tlog::TLogPeekReplyT peek_reply(Tag tag, Version begin) const {
+    wire_tlog::TLogPeekReplyT reply;
+    reply.popped_version = popped_of(tag);
+    reply.end_version = std::max(begin, durable_.get() + 1);
+    const size_t bytes_max = flow::buggify() ? 1 : kPeekReplyBytesMax;
+    auto data = tag_data_.find(tag);
+    if (data == tag_data_.end()) return reply;
+    size_t bytes = 0;
+    for (auto it = data->second.lower_bound(begin);
+         it != data->second.end() && it->first <= durable_.get(); ++it) {
+      if (bytes >= bytes_max) {
+        CODE_PROBE(true, "log cuts a peek reply at its size limit");
+        reply.end_version = it->first;
+        break;
+      }
+      auto v = std::make_unique<wire_tlog::VersionMutationsT>();
+      v->version = it->first;
+      for (const Mutation& m : it->second) {
+        bytes += m.param1.size() + m.param2.size();
+        v->mutations.push_back(std::make_unique<strata::wire::MutationT>(to_wire(m)));
+      }
+      reply.versions.push_back(std::move(v));
+    }
+    return reply;
+  }
+
+  TLogInit init_;
+  TLogPhase phase_ = TLogPhase::kRecovering;
+  std::unique_ptr<storage::DiskQueue> queue_;
+  Version version_;                          // the newest version appended
+  flow::AsyncVar<Version> durable_;          // the newest version durable
+  std::map<Version, ReceivedCommit> waiting_;  // by prev_version
+  std::deque<QueuedVersion> queued_;         // the versions in the queue, oldest first
+  std::map<Tag, std::map<Version, std::vector<Mutation>>> tag_data_;
+  std::map<Tag, Version> popped_;
+  // Last: destroyed first, so no actor outlives what it uses.
+  flow::ActorCollection actors_;
+};
+
+template <class Stream>
+void serve(const Stream& stream, TLog& log) {
+  const auto requests = stream.requests();
+  for (;;) {
+    log.receive(flow::wait_next(requests));
+    log.check_invariants();
+  }
+}
+
+}  // namespace
+
+void run_tlog(TLogInterface interface, TLogInit init) {
+  storage::DiskQueueOptions options;
+  options.file_bytes = flow::buggify() ? int64_t{1} << 20 : options.file_bytes;
+  TLog log(init, storage::DiskQueue::open(flow::current_process().file_system(), init.name, options));
+  log.recover();
+  flow::ActorCollection& actors = log.actors();
+  actors.add(flow::spawn([&] { serve(interface.commit, log); }));
+  actors.add(flow::spawn([&] { serve(interface.pop, log); }));
+  actors.add(flow::spawn([&] {
+    const auto requests = interface.peek.requests();
+    for (;;) {
+      actors.add(flow::spawn([&log](ReceivedPeek in) { log.peek(std::move(in)); },
+                             flow::wait_next(requests)));
+    }
+  }));
+  flow::wait(actors.get_result());
+}
+
+}  // namespace roles
