@@ -1,0 +1,419 @@
+// The storage server role (docs/database.md, "storage server"; docs/database_disk.md for what it
+// keeps in its engine): pulls its tag's mutations from a log, keeps the versions of the read
+// window in memory (VersionedData) over its engine, makes older versions durable in one engine
+// commit with the version they reach, pops the logs, and serves reads at a version.
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "flow/actor.h"
+#include "flow/actor_collection.h"
+#include "flow/assert.h"
+#include "flow/async_var.h"
+#include "flow/buggify.h"
+#include "flow/code_probe.h"
+#include "flow/combinators.h"
+#include "flow/deterministic_random.h"
+#include "flow/process.h"
+#include "flow/trace_event.h"
+#include "roles/common/atomic.h"
+#include "roles/common/limits.h"
+#include "roles/storage_server/read_at_version.h"
+#include "roles/storage_server/storage_server_interface.h"
+#include "roles/storage_server/versioned_data.h"
+#include "storage/key_value_store.h"
+
+namespace roles {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// Well-known endpoint tokens: kTokenBase + 4 * tag + {0, 1, 2}.
+constexpr uint64_t kTokenBase = 0x5353'0000;
+// How long a read at a version the server has not reached waits before future_version.
+constexpr flow::Duration kFutureVersionWait = 1s;
+// How often versions older than the window are made durable.
+constexpr flow::Duration kDurabilityInterval = 250ms;
+// Backoff when a log cannot be reached.
+constexpr flow::Duration kPeekRetryDelay = 50ms;
+// The server's own records in its engine (docs/database_disk.md); no client key is this high.
+constexpr std::string_view kMetaPrefix = "\xff\xff/ss/";
+constexpr std::string_view kFormat = "SSF1";
+
+std::string meta_key(std::string_view name) {
+  return std::string(kMetaPrefix) + std::string(name);
+}
+
+std::string encode_version(Version v) {
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(static_cast<uint64_t>(v) >> (56 - 8 * i));
+  return out;
+}
+
+std::optional<Version> decode_version(std::string_view s) {
+  if (s.size() != 8) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : s) v = (v << 8) | static_cast<uint8_t>(c);
+  return static_cast<Version>(v);
+}
+
+std::string as_string(const std::vector<uint8_t>& bytes) {
+  return std::string(bytes.begin(), bytes.end());
+}
+
+std::vector<uint8_t> as_bytes(std::string_view s) {
+  return std::vector<uint8_t>(s.begin(), s.end());
+}
+
+using ReceivedGetValue =
+    net::ReceivedRequest<wire_storage::GetValueRequestT, wire_storage::GetValueReplyT>;
+using ReceivedGetKey = net::ReceivedRequest<wire_storage::GetKeyRequestT, wire_storage::GetKeyReplyT>;
+using ReceivedGetKeyValues =
+    net::ReceivedRequest<wire_storage::GetKeyValuesRequestT, wire_storage::GetKeyValuesReplyT>;
+
+enum class StorageServerPhase { kOpening, kServing };
+
+class StorageServer {
+ public:
+  explicit StorageServer(StorageServerInit init) : init_(std::move(init)), data_(0) {}
+
+  // Opens the engine and reads (or, for an empty one, writes) the server's own records. May
+  // suspend.
+  void open() {
+    engine_ = storage::open_key_value_store(init_.engine, flow::current_process().file_system(),
+                                            init_.name);
+    const std::optional<std::string> format = engine_->read_value(meta_key("format"));
+    if (!format) {
+      if (!engine_->read_range("", "\xff\xff\xff", {.rows = 1}).rows.empty()) {
+        flow::TraceEvent(flow::SevWarnAlways, "StorageServerMetadataMissing").detail("Name", init_.name);
+        throw flow::Error(flow::ErrorCode::checksum_failed);
+      }
+      engine_->set(meta_key("format"), kFormat);
+      engine_->set(meta_key("tag"), std::string{static_cast<char>(init_.tag >> 8),
+                                                static_cast<char>(init_.tag & 0xff)});
+      engine_->set(meta_key("durable_version"), encode_version(init_.start_version));
+      engine_->commit();
+    }
+    const std::optional<std::string> tag = engine_->read_value(meta_key("tag"));
+    const std::optional<std::string> durable = engine_->read_value(meta_key("durable_version"));
+    const std::optional<Version> durable_version = durable ? decode_version(*durable) : std::nullopt;
+    if (engine_->read_value(meta_key("format")) != std::string(kFormat) || !tag ||
+        tag->size() != 2 || !durable_version) {
+      flow::TraceEvent(flow::SevWarnAlways, "StorageServerMetadataMissing").detail("Name", init_.name);
+      throw flow::Error(flow::ErrorCode::checksum_failed);
+    }
+    const Tag stored = static_cast<Tag>((static_cast<uint8_t>((*tag)[0]) << 8) |
+                                        static_cast<uint8_t>((*tag)[1]));
+    if (stored != init_.tag) {
+      flow::TraceEvent(flow::SevWarnAlways, "StorageServerWrongTag")
+          .detail("Stored", stored)
+          .detail("Expected", init_.tag);
+      throw flow::Error(flow::ErrorCode::checksum_failed);
+    }
+    data_ = VersionedData(*durable_version);
+    oldest_readable_ = *durable_version;
+    version_.set(*durable_version);
+    phase_ = StorageServerPhase::kServing;
+    CODE_PROBE(*durable_version > init_.start_version, "storage server recovers from its engine");
+    flow::TraceEvent(flow::SevInfo, "StorageServerStarted")
+        .detail("Tag", init_.tag)
+        .detail("Engine", init_.engine)
+        .detail("DurableVersion", *durable_version);
+  }
+
+  // Pulls the tag's versions from a log and applies them, for ever. May suspend.
+  void pull() {
+    size_t log = init_.tag % std::max<size_t>(init_.logs.size(), 1);
+    for (;;) {
+      ASSERT(!init_.logs.empty());
+      wire_tlog::TLogPeekRequestT request;
+      request.epoch = init_.epoch;
+      request.tag = init_.tag;
+      request.begin_version = version_.get() + 1;
+      std::optional<wire_tlog::TLogPeekReplyT> reply;
+      std::optional<flow::Error> failed;
+      try {
+        reply = flow::wait(init_.logs[log].peek.get_reply(request));
+      } catch (const flow::Error& e) {
+        if (e.code() == flow::ErrorCode::operation_cancelled) throw;
+        failed = e;
+      }
+      if (failed) {
+        if (failed->code() == flow::ErrorCode::stale_epoch) throw *failed;
+        CODE_PROBE(true, "storage server peeks another log after a failed peek");
+        log = (log + 1) % init_.logs.size();
+        flow::wait(flow::delay(kPeekRetryDelay));
+        continue;
+      }
+      apply(request.begin_version, *reply);
+    }
+  }
+
+  // Makes versions older than the window durable, every so often, for ever. May suspend.
+  void make_durable() {
+    for (;;) {
+      flow::wait(flow::delay(flow::buggify() ? flow::deterministic_random().random_duration(0ms, 1s)
+                                             : kDurabilityInterval));
+      const Version window = flow::buggify() ? 1'000'000 : kMaxReadTransactionLifeVersions;
+      const Version desired = std::min(version_.get(), data_.latest()) - window;
+      if (desired <= data_.durable()) continue;
+      // Reads below `desired` could see the engine as it takes these versions: they are too old
+      // from now on.
+      oldest_readable_ = std::max(oldest_readable_, desired);
+      for (const VersionedMutation& m : data_.mutations_through(desired)) {
+        if (m.mutation.type == MutationType::kSet) engine_->set(m.mutation.param1, m.mutation.param2);
+        else engine_->clear(m.mutation.param1, m.mutation.param2);
+      }
+      engine_->set(meta_key("durable_version"), encode_version(desired));
+      engine_->commit();
+      data_.forget_through(desired);
+      CODE_PROBE(true, "storage server makes versions durable");
+      for (const TLogInterface& log : init_.logs) {
+        wire_tlog::TLogPopRequestT pop;
+        pop.epoch = init_.epoch;
+        pop.tag = init_.tag;
+        pop.version = desired + 1;
+        log.pop.send(pop);  // one-way: a lost pop is sent again with the next
+      }
+      check_invariants();
+    }
+  }
+
+  // May suspend.
+  void get_value(ReceivedGetValue in) {
+    const std::string key = as_string(in.request.key);
+    const std::optional<flow::Error> refused = check_read(key, key, in.request.version);
+    if (refused) return in.reply.send_error(*refused);
+    std::optional<std::string> value = read_value_at(*engine_, data_, key, in.request.version);
+    if (in.request.version < oldest_readable_) return in.reply.send_error(too_old());
+    wire_storage::GetValueReplyT reply;
+    reply.present = value.has_value();
+    if (value) reply.value = as_bytes(*value);
+    in.reply.send(reply);
+  }
+
+  // May suspend.
+  void get_key_values(ReceivedGetKeyValues in) {
+    const auto& r = in.request;
+    const std::string begin = as_string(r.begin), end = as_string(r.end);
+    if (begin > end) return in.reply.send_error(flow::Error(flow::ErrorCode::inverted_range));
+    if (r.limit_rows <= 0 || r.limit_bytes <= 0)
+      return in.reply.send_error(flow::Error(flow::ErrorCode::client_invalid_operation));
+    const std::optional<flow::Error> refused = check_read(begin, end, r.version);
+    if (refused) return in.reply.send_error(*refused);
+    storage::RangeResult rows = read_range_at(*engine_, data_, begin, end, r.version,
+                                              {.rows = r.limit_rows, .bytes = r.limit_bytes,
+                                               .reverse = r.reverse});
+    if (r.version < oldest_readable_) return in.reply.send_error(too_old());
+    wire_storage::GetKeyValuesReplyT reply;
+    reply.more = rows.more;
+    reply.rows.reserve(rows.rows.size());
+    for (const storage::KeyValue& kv : rows.rows) {
+      auto row = std::make_unique<wire_storage::KeyValueT>();
+      row->key = as_bytes(kv.key);
+      row->value = as_bytes(kv.value);
+      reply.rows.push_back(std::move(row));
+    }
+    in.reply.send(reply);
+  }
+
+  // May suspend.
+  void get_key(ReceivedGetKey in) {
+    const auto& r = in.request;
+    if (!r.selector) return in.reply.send_error(flow::Error(flow::ErrorCode::client_invalid_operation));
+    const std::string key = as_string(r.selector->key);
+    const int32_t offset = r.selector->offset;
+    const bool forward = offset > 0;
+    // The shard holding the selector's key (its end counts: the selector may point at keys before
+    // it, or at the shard's end itself).
+    const KeyRange* shard = nullptr;
+    for (const KeyRange& s : init_.shards)
+      if (s.begin <= key && key <= s.end) shard = &s;
+    if (!shard) return in.reply.send_error(flow::Error(flow::ErrorCode::wrong_shard_server));
+    const std::optional<flow::Error> refused = check_read(shard->begin, shard->begin, r.version);
+    if (refused) return in.reply.send_error(*refused);
+    // The base is the last key < key (<= key with or_equal); offset 1 is the first key after it.
+    const std::string split = r.selector->or_equal ? key + '\0' : key;
+    // Forward: the offset-th key at or after `split`; backward: the (1 - offset)-th before it.
+    const int64_t want = forward ? offset : 1 - static_cast<int64_t>(offset);
+    const std::string lo = forward ? std::min(std::max(split, shard->begin), shard->end) : shard->begin;
+    const std::string hi = forward ? shard->end : std::max(std::min(split, shard->end), shard->begin);
+    storage::RangeResult rows =
+        read_range_at(*engine_, data_, lo, hi, r.version, {.rows = want, .reverse = !forward});
+    if (r.version < oldest_readable_) return in.reply.send_error(too_old());
+    wire_storage::GetKeyReplyT reply;
+    if (static_cast<int64_t>(rows.rows.size()) == want) {
+      reply.resolved = true;
+      reply.key = as_bytes(rows.rows.back().key);
+    } else {
+      CODE_PROBE(true, "storage server's key selector runs off its shard");
+      const auto found = static_cast<int32_t>(rows.rows.size());
+      reply.resolved = false;
+      reply.key = as_bytes(forward ? shard->end : shard->begin);
+      reply.offset = forward ? offset - found : offset + found;
+    }
+    in.reply.send(reply);
+  }
+
+  void check_invariants() const {
+    ASSERT(phase_ == StorageServerPhase::kServing);
+    ASSERT_LE(data_.durable(), oldest_readable_);
+    ASSERT_LE(data_.durable(), data_.latest());
+    ASSERT_EQ(data_.latest(), version_.get());
+  }
+
+ private:
+  static flow::Error too_old() {
+    CODE_PROBE(true, "storage server refuses a read too old for its window");
+    return flow::Error(flow::ErrorCode::transaction_too_old);
+  }
+
+  // Waits (bounded) for the server to reach `version`; then whether it may serve [begin, end]
+  // at it: the error to answer with if not. May suspend.
+  std::optional<flow::Error> check_read(std::string_view begin, std::string_view end, Version version) {
+    if (!owns(begin, end)) {
+      CODE_PROBE(true, "storage server refuses keys it does not own");
+      return flow::Error(flow::ErrorCode::wrong_shard_server);
+    }
+    if (version < oldest_readable_) return too_old();
+    if (version_.get() < version) {
+      const flow::Time deadline = flow::now() + kFutureVersionWait;
+      while (version_.get() < version) {
+        if (flow::wait_any(version_.on_change(), flow::delay_until(deadline)) == 1) {
+          CODE_PROBE(true, "storage server answers future_version");
+          return flow::Error(flow::ErrorCode::future_version);
+        }
+      }
+    }
+    if (version < oldest_readable_) return too_old();
+    return std::nullopt;
+  }
+
+  // Whether one shard holds [begin, end) (a point read passes begin == end).
+  bool owns(std::string_view begin, std::string_view end) const {
+    for (const KeyRange& s : init_.shards) {
+      if (s.begin <= begin && begin < s.end && end <= s.end) return true;
+      if (begin == end && s.begin <= begin && begin < s.end) return true;
+    }
+    return false;
+  }
+
+  // Applies a peek reply for versions from `begin`. May suspend (atomic operations read).
+  void apply(Version begin, const wire_tlog::TLogPeekReplyT& reply) {
+    if (reply.popped_version > begin) {
+      // The log no longer has versions this server has not applied: its data would have a gap.
+      flow::TraceEvent(flow::SevError, "StorageServerDataPopped")
+          .detail("Tag", init_.tag)
+          .detail("Begin", begin)
+          .detail("Popped", reply.popped_version);
+      throw flow::Error(flow::ErrorCode::internal_error);
+    }
+    for (const auto& v : reply.versions) {
+      if (!v || v->version < begin || v->version >= reply.end_version || v->version <= data_.latest()) {
+        flow::TraceEvent(flow::SevError, "StorageServerPeekOutOfOrder")
+            .detail("Version", v ? v->version : -1)
+            .detail("Begin", begin)
+            .detail("End", reply.end_version);
+        throw flow::Error(flow::ErrorCode::internal_error);
+      }
+      for (const auto& wm : v->mutations) {
+        std::optional<Mutation> m = wm ? from_wire(*wm) : std::nullopt;
+        if (!m) {
+          flow::TraceEvent(flow::SevError, "StorageServerMalformedMutation").detail("Version", v->version);
+          continue;
+        }
+        apply(v->version, *m);
+      }
+      data_.advance(v->version);
+    }
+    if (reply.end_version - 1 > data_.latest()) data_.advance(reply.end_version - 1);
+    version_.set(data_.latest());
+  }
+
+  void apply(Version v, const Mutation& m) {
+    switch (m.type) {
+      case MutationType::kSet:
+        data_.set(v, m.param1, m.param2);
+        return;
+      case MutationType::kClearRange:
+        data_.clear(v, m.param1, m.param2);
+        return;
+      case MutationType::kSetVersionstampedKey:
+      case MutationType::kSetVersionstampedValue:
+        // The commit proxy turns these into sets: one here is a bug upstream.
+        flow::TraceEvent(flow::SevError, "StorageServerUnresolvedVersionstamp").detail("Version", v);
+        return;
+      default: {
+        const std::optional<std::string> existing = read_value_at(*engine_, data_, m.param1, data_.latest());
+        const std::optional<std::string> result =
+            apply_atomic(m.type, existing, m.param2, value_bytes_max);
+        if (result) data_.set(v, m.param1, *result);
+        else data_.clear(v, m.param1, m.param1 + '\0');
+        return;
+      }
+    }
+  }
+
+  StorageServerInit init_;
+  StorageServerPhase phase_ = StorageServerPhase::kOpening;
+  std::unique_ptr<storage::IKeyValueStore> engine_;
+  VersionedData data_;
+  flow::AsyncVar<Version> version_{0};  // the newest version applied
+  Version oldest_readable_ = 0;
+};
+
+template <class Received, class Fn>
+void serve(const flow::FutureStream<Received>& requests, flow::ActorCollection& actors, Fn handle) {
+  for (;;) actors.add(flow::spawn(handle, flow::wait_next(requests)));
+}
+
+}  // namespace
+
+StorageServerInterface StorageServerInterface::remote(flow::NetworkAddress address, Tag tag) {
+  const uint64_t base = kTokenBase + 4 * static_cast<uint64_t>(tag);
+  return {GetValueStream(net::Endpoint{address, net::well_known_token(base)}),
+          GetKeyStream(net::Endpoint{address, net::well_known_token(base + 1)}),
+          GetKeyValuesStream(net::Endpoint{address, net::well_known_token(base + 2)})};
+}
+
+void run_storage_server(StorageServerInit init) {
+  const uint64_t base = kTokenBase + 4 * static_cast<uint64_t>(init.tag);
+  const StorageServerInterface interface{
+      GetValueStream::well_known(net::well_known_token(base)),
+      GetKeyStream::well_known(net::well_known_token(base + 1)),
+      GetKeyValuesStream::well_known(net::well_known_token(base + 2))};
+  StorageServer server(std::move(init));
+  server.open();
+  flow::ActorCollection actors;
+  actors.add(flow::spawn([&] { server.pull(); }));
+  actors.add(flow::spawn([&] { server.make_durable(); }));
+  actors.add(flow::spawn([&] {
+    serve(interface.get_value.requests(), actors,
+          [&server](ReceivedGetValue in) {
+            server.get_value(std::move(in));
+            server.check_invariants();
+          });
+  }));
+  actors.add(flow::spawn([&] {
+    serve(interface.get_key.requests(), actors,
+          [&server](ReceivedGetKey in) {
+            server.get_key(std::move(in));
+            server.check_invariants();
+          });
+  }));
+  actors.add(flow::spawn([&] {
+    serve(interface.get_key_values.requests(), actors,
+          [&server](ReceivedGetKeyValues in) {
+            server.get_key_values(std::move(in));
+            server.check_invariants();
+          });
+  }));
+  flow::wait(actors.get_result());
+}
+
+}  // namespace roles

@@ -1,0 +1,249 @@
+// The storage server role in a quiet simulated cluster, beside a log the test commits to
+// directly: reads at a version see exactly that version (waiting for one not reached yet, a
+// bounded while), atomic operations apply against the value before, keys it does not own are
+// refused, key selectors run to the shard's edge and say how far is left, old versions become
+// durable and too old to read, and a rebooted server recovers from its engine and catches up
+// from the log.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "flow/flow.h"
+#include "roles/storage_server/storage_server_interface.h"
+#include "roles/tlog/tlog_interface.h"
+#include "tests/roles/role_cluster.h"
+
+using namespace std::chrono_literals;
+using roles::MutationType;
+using roles::StorageServerInterface;
+using roles::TLogInterface;
+using roles::Version;
+using roles_testing::outcome;
+namespace wt = strata::wire::tlog;
+namespace ws = strata::wire::storage;
+namespace ww = strata::wire;
+
+namespace {
+
+constexpr roles::Tag kTag = 3;
+
+// A log on process 1 and a storage server (tag 3, owning [b, m)) on process 2.
+struct Cluster : roles_testing::RoleCluster {
+  explicit Cluster(uint64_t seed, std::string engine = "memory") : RoleCluster(seed, 3) {
+    log = make_interface<TLogInterface>(1);
+    start(1, "tlog", [l = log] { roles::run_tlog(l, {.epoch = 1, .start_version = 0, .name = "log"}); });
+    start(2, "storage", [l = log, engine] {
+      roles::run_storage_server({.epoch = 1,
+                                 .tag = kTag,
+                                 .shards = {{"b", "m"}},
+                                 .logs = {l},
+                                 .engine = engine,
+                                 .name = "ss",
+                                 .start_version = 0});
+    });
+    ss = StorageServerInterface::remote(sim.process(2).address, kTag);
+  }
+  TLogInterface log;
+  StorageServerInterface ss;
+  Version last = 0;
+
+  // Commits one version holding `mutations` (all tagged for the server). May suspend.
+  Version commit(Version v, std::vector<roles::Mutation> mutations) {
+    wt::TLogCommitRequestT r;
+    r.epoch = 1;
+    r.prev_version = last;
+    r.version = v;
+    r.known_committed_version = last;
+    for (const roles::Mutation& m : mutations) {
+      auto t = std::make_unique<ww::TaggedMutationT>();
+      t->tags = {kTag};
+      t->mutation = std::make_unique<ww::MutationT>(roles::to_wire(m));
+      r.messages.push_back(std::move(t));
+    }
+    flow::wait(log.commit.get_reply(r));
+    last = v;
+    return v;
+  }
+};
+
+roles::Mutation set(std::string k, std::string v) {
+  return {MutationType::kSet, std::move(k), std::move(v)};
+}
+
+ws::GetValueRequestT get(const std::string& key, Version v) {
+  ws::GetValueRequestT r;
+  r.key.assign(key.begin(), key.end());
+  r.version = v;
+  return r;
+}
+
+// The value of `key` at `v` ("-" if absent), retrying a connection a reboot broke. May suspend.
+std::string value_at(const StorageServerInterface& ss, const std::string& key, Version v) {
+  for (int attempt = 0;; ++attempt) {
+    auto f = ss.get_value.get_reply(get(key, v));
+    const flow::ErrorCode e = outcome(f);
+    if (e == flow::ErrorCode::request_maybe_delivered && attempt < 20) {
+      flow::wait(flow::delay(100ms));
+      continue;
+    }
+    if (e != flow::ErrorCode::success) return "error:" + std::string(flow::Error(e).name());
+    const auto& r = f.get();
+    return r.present ? std::string(r.value.begin(), r.value.end()) : "-";
+  }
+}
+
+std::string range_at(const StorageServerInterface& ss, const std::string& b, const std::string& e,
+                     Version v, int rows = 100, bool reverse = false) {
+  ws::GetKeyValuesRequestT r;
+  r.begin.assign(b.begin(), b.end());
+  r.end.assign(e.begin(), e.end());
+  r.version = v;
+  r.limit_rows = rows;
+  r.limit_bytes = 1 << 20;
+  r.reverse = reverse;
+  auto f = ss.get_key_values.get_reply(r);
+  const flow::ErrorCode code = outcome(f);
+  if (code != flow::ErrorCode::success) return "error:" + std::string(flow::Error(code).name());
+  std::string out;
+  for (const auto& kv : f.get().rows)
+    out += std::string(kv->key.begin(), kv->key.end()) + "=" + std::string(kv->value.begin(), kv->value.end()) + ",";
+  if (f.get().more) out += "more";
+  return out;
+}
+
+// The key selector (key, or_equal, offset) at `v`: "key" if resolved, else "key+offset" to go on.
+std::string select(const StorageServerInterface& ss, const std::string& key, bool or_equal,
+                   int offset, Version v) {
+  ws::GetKeyRequestT r;
+  r.selector = std::make_unique<ws::KeySelectorT>();
+  r.selector->key.assign(key.begin(), key.end());
+  r.selector->or_equal = or_equal;
+  r.selector->offset = offset;
+  r.version = v;
+  auto f = ss.get_key.get_reply(r);
+  const flow::ErrorCode code = outcome(f);
+  if (code != flow::ErrorCode::success) return "error:" + std::string(flow::Error(code).name());
+  const auto& reply = f.get();
+  std::string k(reply.key.begin(), reply.key.end());
+  return reply.resolved ? k : k + std::to_string(reply.offset);
+}
+
+}  // namespace
+
+TEST_CASE("storage server: a read at a version sees exactly that version") {
+  Cluster c(1);
+  c.client([&c] {
+    c.commit(100, {set("c", "1"), set("d", "1")});
+    c.commit(200, {set("c", "2"), {MutationType::kClearRange, "d", "e"}});
+    c.commit(300, {{MutationType::kClearRange, "a", "z"}, set("e", "3")});
+    CHECK(value_at(c.ss, "c", 100) == "1");
+    CHECK(value_at(c.ss, "c", 150) == "1");
+    CHECK(value_at(c.ss, "c", 200) == "2");
+    CHECK(value_at(c.ss, "c", 300) == "-");
+    CHECK(value_at(c.ss, "d", 100) == "1");
+    CHECK(value_at(c.ss, "d", 200) == "-");
+    CHECK(value_at(c.ss, "e", 300) == "3");
+    CHECK(range_at(c.ss, "b", "m", 100) == "c=1,d=1,");
+    CHECK(range_at(c.ss, "b", "m", 200) == "c=2,");
+    CHECK(range_at(c.ss, "b", "m", 100, 1, true) == "d=1,more");
+    CHECK(range_at(c.ss, "b", "m", 300) == "e=3,");
+    return 0;
+  });
+}
+
+TEST_CASE("storage server: a version not reached yet is waited for, then future_version") {
+  Cluster c(2);
+  c.client([&c] {
+    c.commit(100, {set("c", "1")});
+    auto later = c.ss.get_value.get_reply(get("c", 200));
+    flow::wait(flow::delay(200ms));
+    CHECK(!later.is_ready());
+    c.commit(200, {set("c", "2")});
+    const auto reply = flow::wait(later);
+    CHECK(std::string(reply.value.begin(), reply.value.end()) == "2");
+    CHECK(value_at(c.ss, "c", 5000) == "error:future_version");
+    return 0;
+  });
+}
+
+TEST_CASE("storage server: atomic operations apply against the value at the version before") {
+  Cluster c(3);
+  c.client([&c] {
+    const std::string one("\x01\0\0\0", 4);
+    c.commit(100, {{MutationType::kAdd, "c", one}, {MutationType::kAdd, "c", one}});
+    c.commit(200, {{MutationType::kAdd, "c", one}, {MutationType::kAppendIfFits, "d", "xy"}});
+    CHECK(value_at(c.ss, "c", 100) == std::string("\x02\0\0\0", 4));
+    CHECK(value_at(c.ss, "c", 200) == std::string("\x03\0\0\0", 4));
+    CHECK(value_at(c.ss, "d", 200) == "xy");
+    c.commit(300, {{MutationType::kCompareAndClear, "d", "xy"}});
+    CHECK(value_at(c.ss, "d", 300) == "-");
+    return 0;
+  });
+}
+
+TEST_CASE("storage server: keys it does not own are refused; bad requests get named errors") {
+  Cluster c(4);
+  c.client([&c] {
+    c.commit(100, {set("c", "1")});
+    CHECK(value_at(c.ss, "a", 100) == "error:wrong_shard_server");
+    CHECK(value_at(c.ss, "m", 100) == "error:wrong_shard_server");
+    CHECK(value_at(c.ss, std::string("\xff\xff/ss/format"), 100) == "error:wrong_shard_server");
+    CHECK(range_at(c.ss, "c", "n", 100) == "error:wrong_shard_server");
+    CHECK(range_at(c.ss, "d", "c", 100) == "error:inverted_range");
+    CHECK(range_at(c.ss, "c", "d", 100, 0) == "error:client_invalid_operation");
+    return 0;
+  });
+}
+
+TEST_CASE("storage server: key selectors resolve in the shard or say how far is left") {
+  Cluster c(5);
+  c.client([&c] {
+    c.commit(100, {set("c", ""), set("e", ""), set("g", "")});
+    CHECK(select(c.ss, "d", false, 1, 100) == "e");  // first greater or equal
+    CHECK(select(c.ss, "e", false, 1, 100) == "e");
+    CHECK(select(c.ss, "e", true, 1, 100) == "g");   // first greater than
+    CHECK(select(c.ss, "e", true, 0, 100) == "e");   // last less or equal
+    CHECK(select(c.ss, "e", false, 0, 100) == "c");  // last less than
+    CHECK(select(c.ss, "c", false, 2, 100) == "e");
+    CHECK(select(c.ss, "c", false, 5, 100) == "m2");   // three keys here; two more past m
+    // Offset 0 is e, -1 is c, -2 lies before the shard: the last key before b.
+    CHECK(select(c.ss, "g", false, -2, 100) == "b0");
+    CHECK(select(c.ss, "a", false, 1, 100) == "error:wrong_shard_server");
+    return 0;
+  });
+}
+
+TEST_CASE("storage server: old versions become durable and too old; a reboot recovers and catches up") {
+  std::string engine;
+  SUBCASE("memory") { engine = "memory"; }
+  SUBCASE("ssd") { engine = "ssd"; }
+  Cluster c(6, engine);
+  c.client([&c] {
+    Version v = 0;
+    for (int i = 1; i <= 40; ++i) {
+      v += 250'000;  // a quarter of a second's versions each
+      c.commit(v, {set("c", std::to_string(i)), set("k" + std::to_string(i % 5), std::to_string(i))});
+      flow::wait(flow::delay(250ms));
+    }
+    // Versions older than the window (five seconds' worth) have become durable.
+    CHECK(value_at(c.ss, "c", 250'000) == "error:transaction_too_old");
+    CHECK(value_at(c.ss, "c", v) == "40");
+    return 0;
+  });
+  c.sim.kill_process(c.sim.process(2));
+  c.client([&c] {
+    // Committed while the server is down: it catches up from the log.
+    c.commit(c.last + 100, {set("c", "after")});
+    return 0;
+  });
+  c.sim.reboot_process(c.sim.process(2));
+  c.client([&c] {
+    CHECK(value_at(c.ss, "c", c.last) == "after");
+    CHECK(value_at(c.ss, "k0", c.last) == "40");
+    CHECK(range_at(c.ss, "k", "l", c.last) == "k0=40,k1=36,k2=37,k3=38,k4=39,");
+    return 0;
+  });
+}
