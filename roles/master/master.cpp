@@ -90,10 +90,18 @@ class Master {
       }
       return;
     }
-    if (p.waiting.size() >= kWaitingPerProxyMax && !p.waiting.contains(r.request_number)) {
-      flow::TraceEvent(flow::SevWarnAlways, "MasterTooManyWaitingRequests")
-          .detail("Proxy", static_cast<int64_t>(r.proxy_id));
-      return;
+    if (r.request_number != p.latest_answered + 1 && p.waiting.size() >= kWaitingPerProxyMax &&
+        !p.waiting.contains(r.request_number)) {
+      // Full: the request furthest ahead goes (its sender retries), so that one nearer its turn
+      // is never shut out by a flood of far-off ones.
+      auto furthest = std::prev(p.waiting.end());
+      if (furthest->first < r.request_number) {
+        flow::TraceEvent(flow::SevWarnAlways, "MasterTooManyWaitingRequests")
+            .detail("Proxy", static_cast<int64_t>(r.proxy_id));
+        return;
+      }
+      CODE_PROBE(true, "master drops the furthest held request for a nearer one");
+      p.waiting.erase(furthest);
     }
     CODE_PROBE(r.request_number != p.latest_answered + 1,
                "master holds a commit version request for its turn");

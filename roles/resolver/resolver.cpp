@@ -86,10 +86,26 @@ class Resolver {
       flow::TraceEvent(flow::SevWarn, "ResolverBatchForgotten").detail("Version", r.version);
       return;
     }
-    if (waiting_.size() >= kWaitingBatchesMax && !waiting_.contains(r.prev_version)) {
-      flow::TraceEvent(flow::SevWarnAlways, "ResolverTooManyWaitingBatches")
-          .detail("Waiting", static_cast<int64_t>(waiting_.size()));
+    if (r.prev_version < batches_.version()) {
+      // It forks the chain: its prev_version was passed by another batch. Never resolvable.
+      flow::TraceEvent(flow::SevWarnAlways, "ResolverBatchForksChain")
+          .detail("PrevVersion", r.prev_version)
+          .detail("Version", r.version)
+          .detail("Resolved", batches_.version());
       return;
+    }
+    if (r.prev_version != batches_.version() && waiting_.size() >= kWaitingBatchesMax &&
+        !waiting_.contains(r.prev_version)) {
+      // Full: the batch furthest ahead goes (its sender retries), so that one nearer its turn
+      // is never shut out by a flood of far-off ones.
+      auto furthest = std::prev(waiting_.end());
+      if (furthest->first < r.prev_version) {
+        flow::TraceEvent(flow::SevWarnAlways, "ResolverTooManyWaitingBatches")
+            .detail("Waiting", static_cast<int64_t>(waiting_.size()));
+        return;
+      }
+      CODE_PROBE(true, "resolver drops the furthest held batch for a nearer one");
+      waiting_.erase(furthest);
     }
     CODE_PROBE(r.prev_version != batches_.version(), "resolver holds a batch for its turn");
     // A second copy of a waiting batch (a retry) replaces the first, whose sender gave up.

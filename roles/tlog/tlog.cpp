@@ -39,6 +39,12 @@ constexpr size_t kWaitingCommitsMax = 1000;
 constexpr flow::Duration kPeekWaitMax = 1s;
 // A peek reply's mutation bytes, about: the rest comes with the next peek.
 constexpr size_t kPeekReplyBytesMax = size_t{1} << 20;
+// Peeks waiting for a new version at once; past this, a peek is answered at once (a flood of
+// long polls would otherwise hold a fiber each).
+constexpr size_t kWaitingPeeksMax = 10'000;
+// A version's record at most. The database's own batches stay far below (transactions are at
+// most 10 MB and a batch closes at 8 MiB); a message may be larger.
+constexpr size_t kRecordBytesMax = size_t{64} << 20;
 
 using ReceivedCommit =
     net::ReceivedRequest<wire_tlog::TLogCommitRequestT, wire_tlog::TLogCommitReplyT>;
@@ -50,6 +56,7 @@ enum class TLogPhase { kRecovering, kServing };
 // What the log knows of one version whose record is in its queue.
 struct QueuedVersion {
   Version version = 0;
+  Version prev_version = 0;
   uint64_t sequence = 0;  // the record's DiskQueue sequence number
   std::vector<Tag> tags;  // every tag with mutations at this version, ascending
 };
@@ -102,6 +109,13 @@ class TLog {
       return;
     }
     if (r.version <= version_) {
+      // A retry: answered once durable, if it is a version of the chain.
+      if (!in_chain(r.version)) {
+        flow::TraceEvent(flow::SevWarnAlways, "TLogCommitNotInChain")
+            .detail("Version", r.version)
+            .detail("LogVersion", version_);
+        return;
+      }
       CODE_PROBE(true, "log answers a retried commit once durable");
       actors_.add(flow::spawn([this, v = r.version, reply = std::move(in.reply)]() mutable {
         wait_durable(v);
@@ -109,14 +123,34 @@ class TLog {
       }));
       return;
     }
-    if (waiting_.size() >= kWaitingCommitsMax && !waiting_.contains(r.prev_version)) {
-      flow::TraceEvent(flow::SevWarnAlways, "TLogTooManyWaitingCommits")
-          .detail("Waiting", static_cast<int64_t>(waiting_.size()));
+    if (r.prev_version < version_) {
+      // It forks the chain: its prev_version was passed by another version. Never appendable.
+      flow::TraceEvent(flow::SevWarnAlways, "TLogCommitForksChain")
+          .detail("PrevVersion", r.prev_version)
+          .detail("Version", r.version)
+          .detail("LogVersion", version_);
       return;
     }
-    CODE_PROBE(r.prev_version != version_, "log holds a commit for its turn");
+    if (r.prev_version == version_) {
+      append(std::move(in));
+      append_ready();
+      return;
+    }
+    if (waiting_.size() >= kWaitingCommitsMax && !waiting_.contains(r.prev_version)) {
+      // Full: the commit furthest ahead goes (its sender retries), so that one nearer its turn,
+      // which the chain needs first, is never shut out by a flood of far-off ones.
+      auto furthest = std::prev(waiting_.end());
+      if (furthest->first < r.prev_version) {
+        flow::TraceEvent(flow::SevWarnAlways, "TLogTooManyWaitingCommits")
+            .detail("Waiting", static_cast<int64_t>(waiting_.size()));
+        return;
+      }
+      CODE_PROBE(true, "log drops the furthest held commit for a nearer one");
+      waiting_.erase(furthest);
+    }
+    CODE_PROBE(true, "log holds a commit for its turn");
+    // A second copy of a waiting commit (a retry) replaces the first, whose sender gave up.
     waiting_.insert_or_assign(r.prev_version, std::move(in));
-    append_ready();
   }
 
   // Answers now, or once a version past the tag's end is durable, or after kPeekWaitMax. May
@@ -133,7 +167,12 @@ class TLog {
       in.reply.send(reply);
       return;
     }
-    if (durable_.get() < r.begin_version) {
+    if (durable_.get() < r.begin_version && waiting_peeks_ < kWaitingPeeksMax) {
+      ++waiting_peeks_;
+      struct Done {
+        size_t& n;
+        ~Done() { --n; }
+      } done{waiting_peeks_};
       const flow::Duration wait_max =
           flow::buggify() ? flow::deterministic_random().random_duration(0ms, 100ms) : kPeekWaitMax;
       const flow::Time deadline = flow::now() + wait_max;
@@ -141,6 +180,15 @@ class TLog {
         if (flow::wait_any(durable_.on_change(), flow::delay_until(deadline)) == 1) break;
       }
       CODE_PROBE(durable_.get() < r.begin_version, "log answers a long poll with nothing new");
+    }
+    if (r.begin_version < popped_of(r.tag)) {
+      // Popped while the peek waited.
+      CODE_PROBE(true, "log's long poll finds the tag popped past it");
+      wire_tlog::TLogPeekReplyT reply;
+      reply.end_version = r.begin_version;
+      reply.popped_version = popped_of(r.tag);
+      in.reply.send(reply);
+      return;
     }
     in.reply.send(peek_reply(r.tag, r.begin_version));
   }
@@ -200,6 +248,15 @@ class TLog {
     return false;
   }
 
+  // Whether `v` (at most version_) is a version of the log's chain: one it holds, or one at or
+  // before the oldest it holds (popped, or before it started).
+  bool in_chain(Version v) const {
+    if (queued_.empty() || v <= queued_.front().prev_version) return v <= version_;
+    const auto it = std::lower_bound(queued_.begin(), queued_.end(), v,
+                                     [](const QueuedVersion& q, Version x) { return q.version < x; });
+    return it != queued_.end() && it->version == v;
+  }
+
   Version popped_of(Tag tag) const {
     auto it = popped_.find(tag);
     return it == popped_.end() ? 0 : it->second;
@@ -244,9 +301,24 @@ class TLog {
       std::vector<Tag> tags(m->tags.begin(), m->tags.end());
       std::sort(tags.begin(), tags.end());
       tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
+      if (tags.size() > kTLogTagsPerMessageMax) {
+        flow::TraceEvent(flow::SevWarnAlways, "TLogTooManyTags")
+            .detail("Version", r.version)
+            .detail("Tags", static_cast<int64_t>(tags.size()));
+        return;
+      }
       record.messages.push_back({std::move(tags), std::move(*mutation)});
     }
-    const uint64_t sequence = queue_->push(encode_tlog_record(record));
+    std::vector<uint8_t> encoded = encode_tlog_record(record);
+    if (encoded.size() > kRecordBytesMax) {
+      // No batch of the database's own is this large (a transaction is at most 10 MB, a batch
+      // closes at 8 MiB): a hostile or broken peer. Dropped, like any malformed commit.
+      flow::TraceEvent(flow::SevWarnAlways, "TLogCommitTooLarge")
+          .detail("Version", r.version)
+          .detail("Bytes", static_cast<int64_t>(encoded.size()));
+      return;
+    }
+    const uint64_t sequence = queue_->push(encoded);
     index(record, sequence);
     actors_.add(flow::spawn([this, v = r.version, reply = std::move(in.reply)]() mutable {
       queue_->commit();
@@ -257,7 +329,7 @@ class TLog {
 
   // Takes `r` (the next version) into the in-memory index.
   void index(const TLogRecord& r, uint64_t sequence) {
-    QueuedVersion q{r.version, sequence, {}};
+    QueuedVersion q{r.version, r.prev_version, sequence, {}};
     for (const TaggedMutation& m : r.messages) {
       for (Tag t : m.tags) {
         if (r.version < popped_of(t)) continue;
@@ -319,6 +391,7 @@ class TLog {
   std::deque<QueuedVersion> queued_;         // the versions in the queue, oldest first
   std::map<Tag, std::map<Version, std::vector<Mutation>>> tag_data_;
   std::map<Tag, Version> popped_;
+  size_t waiting_peeks_ = 0;
   // Last: destroyed first, so no actor outlives what it uses.
   flow::ActorCollection actors_;
 };
@@ -336,6 +409,7 @@ void serve(const Stream& stream, TLog& log) {
 
 void run_tlog(TLogInterface interface, TLogInit init) {
   storage::DiskQueueOptions options;
+  options.max_record_bytes = kRecordBytesMax;
   options.file_bytes = flow::buggify() ? int64_t{1} << 20 : options.file_bytes;
   TLog log(init, storage::DiskQueue::open(flow::current_process().file_system(), init.name, options));
   log.recover();

@@ -1,5 +1,6 @@
 #include "roles/tlog/tlog_record.h"
 
+#include "flow/assert.h"
 #include "flow/little_endian.h"
 #include "flow/trace_event.h"
 
@@ -23,6 +24,9 @@ flow::Error malformed(const char* why, size_t at) {
 std::vector<uint8_t> encode_tlog_record(const TLogRecord& record) {
   size_t bytes = TLogRecordHeader::kBytes;
   for (const TaggedMutation& m : record.messages) {
+    ASSERT_LE(m.tags.size(), kTLogTagsPerMessageMax);
+    ASSERT_LT(m.mutation.param1.size(), size_t{1} << 32);
+    ASSERT_LT(m.mutation.param2.size(), size_t{1} << 32);
     bytes += padded(TLogMessageHeader::kBytes + 2 * m.tags.size() + m.mutation.param1.size() +
                     m.mutation.param2.size());
   }

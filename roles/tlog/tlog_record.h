@@ -15,6 +15,8 @@
 namespace roles {
 
 inline constexpr uint32_t kTLogRecordFormat = 0x31564c54;  // "TLV1"
+// A message's tags at most (its count is 2 bytes).
+inline constexpr size_t kTLogTagsPerMessageMax = 0xffff;
 
 // The record's header.
 struct TLogRecordHeader {
@@ -55,6 +57,7 @@ struct TLogRecord {
   friend bool operator==(const TLogRecord&, const TLogRecord&) = default;
 };
 
+// REQUIRES: each message has at most kTLogTagsPerMessageMax tags, and parameters below 4 GiB.
 std::vector<uint8_t> encode_tlog_record(const TLogRecord& record);
 // The record in `bytes`; checksum_failed (with a TLogRecordMalformed trace event) if they do not
 // parse: a wrong format, lengths past the end, a nonzero reserved or padding byte, an unknown
