@@ -114,6 +114,10 @@ flow::ErrorOr<Transaction> check_transaction(ReceivedCommit& in) {
       case MutationType::kSetVersionstampedKey: {
         if (!versionstamp_offset(m->param1)) return flow::Error(flow::ErrorCode::client_invalid_operation);
         if (m->param1.size() - 4 > key_bytes_max) return flow::Error(flow::ErrorCode::key_too_large);
+        // The stamp's first byte is the version's highest, zero for any version there will be:
+        // the key with its placeholder (zeros) is writable exactly when the stamped one is.
+        if (!writable(std::string_view(m->param1).substr(0, m->param1.size() - 4)))
+          return flow::Error(flow::ErrorCode::key_outside_legal_range);
         if (m->param2.size() > value_bytes_max) return flow::Error(flow::ErrorCode::value_too_large);
         break;
       }
@@ -172,16 +176,12 @@ class CommitProxy {
       take(flow::wait_next(requests));
       const size_t count_max = flow::buggify() ? static_cast<size_t>(flow::deterministic_random().random_int(1, 5))
                                                : kBatchCountMax;
-      const flow::Time deadline =
-          flow::now() + (flow::buggify() ? flow::deterministic_random().random_duration(0ms, 20ms)
-                                         : kBatchInterval);
-      while (batch.size() < count_max && bytes < kBatchBytesMax) {
-        if (!requests.is_ready()) {
-          if (flow::wait_any(flow::delay_until(deadline), flow::ready(requests)) == 0) break;
-          continue;
-        }
+      // The batch stays open a while, then takes what came, up to its bounds (the rest starts
+      // the next batch).
+      flow::wait(flow::delay(flow::buggify() ? flow::deterministic_random().random_duration(0ms, 20ms)
+                                             : kBatchInterval));
+      while (batch.size() < count_max && bytes < kBatchBytesMax && requests.is_ready())
         take(flow::wait_next(requests));
-      }
       if (batch.empty()) continue;
       CODE_PROBE(batch.size() > 1, "commit proxy commits several transactions in one batch");
       const uint64_t number = ++requests_made_;
@@ -337,7 +337,11 @@ class CommitProxy {
       for (Mutation m : batch[t].mutations) {
         if (m.type == MutationType::kSetVersionstampedKey) {
           m = {MutationType::kSet, place_versionstamp(m.param1, stamp), std::move(m.param2)};
-          if (!writable(m.param1)) continue;  // a stamp made it a key no one may write: dropped
+          if (!writable(m.param1)) {
+            // Checked with the placeholder before the batch: cannot happen.
+            flow::TraceEvent(flow::SevError, "CommitProxyStampedKeyNotWritable").detail("Version", v.version);
+            continue;
+          }
         } else if (m.type == MutationType::kSetVersionstampedValue) {
           m = {MutationType::kSet, std::move(m.param1), place_versionstamp(m.param2, stamp)};
         }
