@@ -7,6 +7,7 @@
 #include <limits>
 #include <memory>
 
+#include "client/database.h"
 #include "flow/actor.h"
 #include "flow/combinators.h"
 #include "flow/deterministic_random.h"
@@ -153,7 +154,8 @@ void check_runtime_order(std::string& failure) {
 
 std::string run_tests(const Spec& spec, const RunSettings& settings, sim::Simulator& sim,
                       std::vector<std::unique_ptr<Workload>>& keep, RunResult& result,
-                      std::vector<std::string>& warnings) {
+                      std::vector<std::string>& warnings,
+                      std::unique_ptr<client::Database>& database) {
   for (const TestSpec& test : spec.tests) {
     // The test's own options, with the meaning FoundationDB gives them (see sim_runner.h).
     WorkloadOptions test_options(test.options);
@@ -193,7 +195,7 @@ std::string run_tests(const Spec& spec, const RunSettings& settings, sim::Simula
                                        spec.path, test.title, w.test_name, name));
       }
     }
-    WorkloadContext ctx{sim, test.title};
+    WorkloadContext ctx{sim, test.title, &database};
     flow::TraceEvent(flow::SevInfo, "TestStarting").detail("Title", test.title);
     if (run_setup) {
       for (Workload* w : ws)
@@ -323,6 +325,7 @@ RunResult run_spec(const Spec& spec, const RunConfig& config) {
   // Declared in destruction order: the root actor goes first, then the cluster (which cancels every
   // simulated process's actors), then the workloads those actors used.
   std::vector<std::unique_ptr<Workload>> workloads;
+  std::unique_ptr<client::Database> database;
   sim::SwarmConfig swarm =
       sim::draw_swarm(rt->random(), settings.min_machines, settings.max_machines);
   if (settings.datacenters) {
@@ -340,7 +343,7 @@ RunResult run_spec(const Spec& spec, const RunConfig& config) {
       std::string order_failure;
       flow::Future<flow::Void> order =
           flow::spawn([&order_failure] { check_runtime_order(order_failure); });
-      failure = run_tests(spec, settings, *simulator, workloads, result, warnings);
+      failure = run_tests(spec, settings, *simulator, workloads, result, warnings, database);
       if (failure.empty()) failure = order_failure;
     });
     const flow::Future<std::optional<flow::Void>> bounded = flow::timeout(root, settings.max_sim);

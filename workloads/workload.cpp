@@ -75,6 +75,7 @@ const std::map<std::string, WorkloadFactory>& workload_registry() {
   static const std::map<std::string, WorkloadFactory> registry = {
       {"Attrition", make_attrition_workload},
       {"Durability", make_durability_workload},
+      {"Cycle", make_cycle_workload},
       {"Echo", make_echo_workload},
       {"RandomClogging", make_random_clogging_workload},
       {"Rpc", make_rpc_workload},

@@ -25,6 +25,10 @@
 #include "flow/time.h"
 #include "sim/simulator.h"
 
+namespace client {
+class Database;
+}
+
 namespace workloads {
 
 struct OptionList;
@@ -79,6 +83,9 @@ struct Waiting {
 struct WorkloadContext {
   sim::Simulator& sim;
   std::string test_title;
+  // The run's simulated database, started by the first workload that asks for it
+  // (workloads/database_cluster.h); it lasts across the run's tests.
+  std::unique_ptr<client::Database>* database = nullptr;
 };
 
 class Workload {
@@ -108,5 +115,6 @@ std::unique_ptr<Workload> make_random_clogging_workload(WorkloadOptions& options
 std::unique_ptr<Workload> make_attrition_workload(WorkloadOptions& options);
 std::unique_ptr<Workload> make_rpc_workload(WorkloadOptions& options);
 std::unique_ptr<Workload> make_kv_crash_workload(WorkloadOptions& options);
+std::unique_ptr<Workload> make_cycle_workload(WorkloadOptions& options);
 
 }  // namespace workloads

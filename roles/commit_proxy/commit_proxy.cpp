@@ -228,15 +228,19 @@ class CommitProxy {
 
  private:
   // Sends `request` on `stream` until an answer comes: a failed connection (the peer may or may
-  // not have it) means sending it again; any other error is thrown. May suspend.
+  // not have it) means sending it again, and so does a dropped request where `restarts` (a log
+  // restarts in place after a disk error and drops what it held); any other error is thrown.
+  // May suspend.
   template <class Stream, class Request>
-  static auto ask(const Stream& stream, const Request& request) {
+  static auto ask(const Stream& stream, const Request& request, bool restarts = false) {
     for (;;) {
       std::optional<flow::Error> failed;
       try {
         return flow::wait(stream.get_reply(request));
       } catch (const flow::Error& e) {
-        if (e.code() != flow::ErrorCode::request_maybe_delivered) throw;
+        const bool again = e.code() == flow::ErrorCode::request_maybe_delivered ||
+                           (restarts && e.code() == flow::ErrorCode::broken_promise);
+        if (!again) throw;
         failed = e;
       }
       CODE_PROBE(true, "commit proxy sends a request again after a failed connection");
@@ -356,7 +360,7 @@ class CommitProxy {
     std::vector<flow::Future<wire_tlog::TLogCommitReplyT>> pushed;
     for (const TLogInterface& log : init_.logs) {
       pushed.push_back(flow::spawn([stream = log.commit, &request = *tlog_commit] {
-        return ask(stream, request);
+        return ask(stream, request, /*restarts=*/true);
       }));
     }
     for (auto& p : pushed) flow::wait(p);

@@ -1,0 +1,87 @@
+#pragma once
+// Database — a client's handle on a Strata database (docs/database.md, "client"): the proxies it
+// asks for read versions and commits, and a cache of which storage servers hold which keys.
+// Transactions are made from it and run through it (Database::run retries them).
+//
+// Step 1: built from the generation's interfaces by whoever started the cluster (the simulator's
+// bring-up); a cluster file and the coordinators come with step 4.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "flow/error.h"
+#include "roles/commit_proxy/commit_proxy_interface.h"
+#include "roles/grv_proxy/grv_proxy_interface.h"
+#include "roles/storage_server/storage_server_interface.h"
+
+namespace client {
+
+class Transaction;
+
+struct ClusterInterfaces {
+  std::vector<roles::GrvProxyInterface> grv_proxies;
+  std::vector<roles::CommitProxyInterface> commit_proxies;
+};
+
+// Where a key's shard lives, as the commit proxies said.
+struct ShardLocation {
+  std::string begin;
+  std::string end;
+  std::vector<roles::StorageServerInterface> servers;
+};
+
+class Database {
+ public:
+  explicit Database(ClusterInterfaces interfaces);
+
+  // Runs fn(Transaction&) and commits, retrying on retryable errors (Transaction::on_error)
+  // until it commits or throws another error; returns what fn returned. May suspend.
+  template <class Fn>
+  auto run(Fn fn);
+
+  // The shard holding `key`, from the cache or asked of a commit proxy. May suspend.
+  const ShardLocation& location_of(std::string_view key);
+  // Forgets what the cache says of `key` (a server answered wrong_shard_server).
+  void invalidate(std::string_view key);
+
+  const roles::GrvProxyInterface& grv_proxy() const;
+  const roles::CommitProxyInterface& commit_proxy() const;
+
+ private:
+  ClusterInterfaces interfaces_;
+  std::map<std::string, ShardLocation, std::less<>> locations_;  // by begin
+};
+
+}  // namespace client
+
+#include "client/transaction.h"
+
+namespace client {
+
+template <class Fn>
+auto Database::run(Fn fn) {
+  Transaction t(*this);
+  for (;;) {
+    std::optional<flow::Error> failed;
+    try {
+      if constexpr (std::is_void_v<std::invoke_result_t<Fn&, Transaction&>>) {
+        fn(t);
+        t.commit();
+        return;
+      } else {
+        auto result = fn(t);
+        t.commit();
+        return result;
+      }
+    } catch (const flow::Error& e) {
+      if (e.code() == flow::ErrorCode::operation_cancelled) throw;
+      failed = e;
+    }
+    t.on_error(*failed);  // waits (backoff) and resets, or rethrows
+  }
+}
+
+}  // namespace client

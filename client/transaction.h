@@ -1,0 +1,100 @@
+#pragma once
+// Transaction — FoundationDB's transaction (docs/database.md, "client"): reads at one read
+// version, its own writes seen by its own reads, and a commit that succeeds only if nothing it
+// read was written by another transaction since its read version (strict serializability).
+//
+// Built in step 1 so far: point reads (get) with read-your-writes over sets, clears and atomic
+// operations; set, clear, clear_range, atomic operations; read and write conflict ranges (manual
+// ones too); get_read_version / set_read_version; commit, get_committed_version,
+// get_versionstamp; on_error with backoff; reset. Range reads and key selectors come next.
+//
+// Every bad input is a named error and changes nothing: key_too_large, value_too_large,
+// inverted_range, key_outside_legal_range (system keys without access_system_keys, or at or past
+// \xff\xff), transaction_too_large, used_during_commit, client_invalid_operation (use after a
+// commit, an unknown atomic operation).
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "flow/error.h"
+#include "flow/time.h"
+#include "roles/common/mutation.h"
+#include "roles/common/types.h"
+#include "roles/common/versionstamp.h"
+
+namespace client {
+
+class Database;
+
+class Transaction {
+ public:
+  explicit Transaction(Database& db) : db_(&db) {}
+
+  // Allows reads and writes of system keys (\xff up to \xff\xff).
+  void set_access_system_keys(bool on) { access_system_keys_ = on; }
+
+  // The transaction's read version, asked of a GRV proxy the first time. May suspend.
+  roles::Version get_read_version();
+  // Uses `v` as the read version. Throws read_version_already_set once one is known.
+  void set_read_version(roles::Version v);
+
+  // The value of `key` as of the read version, with this transaction's writes applied; with
+  // `snapshot`, adds no read conflict. May suspend.
+  std::optional<std::string> get(std::string_view key, bool snapshot = false);
+
+  void set(std::string_view key, std::string_view value);
+  void clear(std::string_view key);
+  void clear_range(std::string_view begin, std::string_view end);
+  // An atomic operation (roles::MutationType: add, bit_and, ..., the versionstamp ones).
+  void atomic_op(roles::MutationType type, std::string_view key, std::string_view operand);
+  void add_read_conflict_range(std::string_view begin, std::string_view end);
+  void add_write_conflict_range(std::string_view begin, std::string_view end);
+
+  // Commits: returns once durable, or throws not_committed (a conflict), transaction_too_old,
+  // commit_unknown_result (the outcome cannot be known), or a named error. May suspend.
+  void commit();
+  // The version it committed at; -1 for a read-only transaction. REQUIRES: commit() returned.
+  roles::Version get_committed_version() const;
+  // Its versionstamp. Throws transaction_invalid_version unless it committed writes.
+  roles::Versionstamp get_versionstamp() const;
+
+  // After `e` from a read or a commit: waits (backing off) and resets for a retry if `e` is
+  // retryable; otherwise rethrows it. May suspend.
+  void on_error(flow::Error e);
+  // Back to a fresh transaction (keeping the options and the backoff).
+  void reset();
+
+ private:
+  // What this transaction wrote to a key it holds a definite answer for, or the atomic
+  // operations it applies to whatever the key holds.
+  struct KeyWrite {
+    bool known = false;                         // set or cleared by this transaction
+    std::optional<std::string> value;           // if known: the value (nullopt: cleared)
+    std::vector<roles::Mutation> atomics;       // if !known: applied in order to the stored value
+  };
+  void check_writable(std::string_view key) const;
+  void check_usable();
+  void add_mutation(roles::Mutation m);
+  std::optional<std::string> read_stored(std::string_view key);
+
+  Database* db_;
+  bool access_system_keys_ = false;
+  std::optional<roles::Version> read_version_;
+  std::vector<roles::KeyRange> reads_;
+  std::vector<roles::KeyRange> writes_;
+  std::vector<roles::Mutation> mutations_;
+  std::map<std::string, KeyWrite, std::less<>> written_;
+  std::vector<roles::KeyRange> cleared_;  // clear_range()s, in order
+  size_t bytes_ = 0;
+  bool committing_ = false;
+  bool committed_ = false;
+  roles::Version committed_version_ = -1;
+  uint16_t batch_index_ = 0;
+  flow::Duration backoff_ = std::chrono::milliseconds(10);
+};
+
+}  // namespace client
