@@ -155,6 +155,12 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
   const size_t log_count = static_cast<size_t>(rng.random_int(1, 5));
   const size_t storage_count = static_cast<size_t>(rng.random_int(1, 9));
   const std::string engine = rng.coinflip() ? "memory" : "ssd";
+  // Small files: laps of the logs' and the memory engine's DiskQueues come sooner, and the
+  // simulated disks need not zero 64 MiB per file.
+  const int64_t queue_file_bytes = int64_t{1} << rng.random_int(20, 23);
+  storage::KeyValueStoreOptions engine_options;
+  engine_options.log_file_bytes = queue_file_bytes;
+  engine_options.cache_kib = 4 * 1024;
   const uint64_t epoch = 1;
   const Version start_version = 0;
 
@@ -169,10 +175,11 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
   for (size_t i = 0; i < log_count; ++i) {
     sim::Simulator::SimProcess* p = pick_durable();
     logs.push_back(log_interface(&p->address, i));
-    ctx.sim.add_role(*p, fmt::format("tlog{}", i), [i] {
-      restarting(fmt::format("tlog{}", i), [i] {
+    ctx.sim.add_role(*p, fmt::format("tlog{}", i), [i, queue_file_bytes] {
+      restarting(fmt::format("tlog{}", i), [i, queue_file_bytes] {
         run_tlog(log_interface(nullptr, i),
-                 {.epoch = epoch, .start_version = start_version, .name = fmt::format("tlog{}", i)});
+                 {.epoch = epoch, .start_version = start_version, .name = fmt::format("tlog{}", i),
+                  .queue_file_bytes = queue_file_bytes});
       });
     });
     placement += fmt::format(", tlog{} {}", i, p->name);
@@ -196,11 +203,11 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
     const Tag tag = static_cast<Tag>(i + 1);
     const KeyRange range{shard_cuts[i], shard_cuts[i + 1]};
     shards.push_back({range, {{p->address, tag}}});
-    ctx.sim.add_role(*p, fmt::format("storage{}", tag), [tag, range, logs, engine] {
+    ctx.sim.add_role(*p, fmt::format("storage{}", tag), [tag, range, logs, engine, engine_options] {
       restarting(fmt::format("storage{}", tag), [&] {
         run_storage_server({.epoch = epoch, .tag = tag, .shards = {range}, .logs = logs,
                             .engine = engine, .name = fmt::format("storage{}", tag),
-                            .start_version = start_version});
+                            .engine_options = engine_options, .start_version = start_version});
       });
     });
     placement += fmt::format(", storage{} {}", tag, p->name);
@@ -236,6 +243,7 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
       .detail("Logs", static_cast<int64_t>(log_count))
       .detail("StorageServers", static_cast<int64_t>(shards.size()))
       .detail("Engine", engine)
+      .detail("QueueFileBytes", queue_file_bytes)
       .detail("Placement", placement);
   return std::make_unique<client::Database>(std::move(interfaces));
 }

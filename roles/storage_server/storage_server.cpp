@@ -86,7 +86,7 @@ class StorageServer {
   // suspend.
   void open() {
     engine_ = storage::open_key_value_store(init_.engine, flow::current_process().file_system(),
-                                            init_.name);
+                                            init_.name, init_.engine_options);
     const std::optional<std::string> format = engine_->read_value(meta_key("format"));
     if (!format) {
       if (!engine_->read_range("", "\xff\xff\xff", {.rows = 1}).rows.empty()) {

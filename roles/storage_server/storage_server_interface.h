@@ -11,6 +11,7 @@
 #include "roles/common/types.h"
 #include "roles/storage_server/storage_server_generated.h"
 #include "roles/tlog/tlog_interface.h"
+#include "storage/key_value_store.h"
 
 namespace roles {
 
@@ -43,6 +44,8 @@ struct StorageServerInit {
   // Its engine ("memory" or "ssd") and its files' name in the process's file system.
   std::string engine = "memory";
   std::string name = "storage";
+  // The engine's options (the memory engine's log file size, the ssd engine's cache).
+  storage::KeyValueStoreOptions engine_options;
   // The version its engine starts at when it is empty.
   Version start_version = 0;
 };

@@ -406,7 +406,7 @@ void serve(const Stream& stream, TLog& log) {
 void run_tlog(TLogInterface interface, TLogInit init) {
   storage::DiskQueueOptions options;
   options.max_record_bytes = kRecordBytesMax;
-  options.file_bytes = flow::buggify() ? int64_t{1} << 20 : options.file_bytes;
+  options.file_bytes = flow::buggify() ? int64_t{1} << 20 : init.queue_file_bytes;
   TLog log(init, storage::DiskQueue::open(flow::current_process().file_system(), init.name, options));
   log.recover();
   flow::ActorCollection& actors = log.actors();

@@ -31,8 +31,10 @@ struct TLogInit {
   // The version before the first commit, for a log with no files yet. A log that finds its files
   // goes on from the newest version in them instead.
   Version start_version = 0;
-  // Its DiskQueue's files are `<name>.0` and `<name>.1` in the process's file system.
+  // Its DiskQueue's files are `<name>.0` and `<name>.1` in the process's file system, each
+  // preallocated to `queue_file_bytes` (storage/disk_queue.h).
   std::string name = "tlog";
+  int64_t queue_file_bytes = int64_t{64} << 20;
 };
 
 // Recovers the log from its files (or creates them), then serves `interface` (made in the
