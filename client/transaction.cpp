@@ -132,7 +132,7 @@ std::optional<std::string> Transaction::get(std::string_view key, bool snapshot)
 }
 
 void Transaction::add_mutation(roles::Mutation m) {
-  bytes_ += m.param1.size() + m.param2.size();
+  bytes_ += m.param1.size() + m.param2.size() + roles::mutation_overhead_bytes;
   mutations_.push_back(std::move(m));
 }
 
@@ -220,8 +220,8 @@ void Transaction::commit() {
     committed_version_ = -1;
     return;
   }
-  for (const auto& r : reads_) bytes_ += r.begin.size() + r.end.size();
-  for (const auto& r : writes_) bytes_ += r.begin.size() + r.end.size();
+  for (const auto& r : reads_) bytes_ += r.begin.size() + r.end.size() + roles::mutation_overhead_bytes;
+  for (const auto& r : writes_) bytes_ += r.begin.size() + r.end.size() + roles::mutation_overhead_bytes;
   if (bytes_ > roles::transaction_bytes_max) throw Error(ErrorCode::transaction_too_large);
   const roles::Version rv = get_read_version();
   roles::wire_proxy::CommitTransactionRequestT request;

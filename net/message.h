@@ -16,9 +16,11 @@
 namespace net {
 
 // Depth and table-count bounds for verification, so a hostile buffer cannot make verification
-// itself slow.
+// itself slow. Verification is linear in the bytes anyway; the table bound only has to stay above
+// what an honest message of the largest size holds (a table takes at least 4 bytes): a commit
+// batch of a million small mutations is two million tables.
 inline constexpr flatbuffers::uoffset_t kVerifyMaxDepth = 64;
-inline constexpr flatbuffers::uoffset_t kVerifyMaxTables = 1'000'000;
+inline constexpr flatbuffers::uoffset_t kVerifyMaxTables = flatbuffers::uoffset_t{1} << 24;
 
 template <class T>
 concept WireMessage = requires { typename T::TableType; };

@@ -258,6 +258,10 @@ void Simulator::kill_process(SimProcess& p) {
   flow::TraceEvent(flow::SevInfo, "SimKillProcess").detail("Victim", p.name);
   p.alive = false;
   network_.kill_address(p.address.ip);
+  cancel_process(p);
+}
+
+void Simulator::cancel_process(SimProcess& p) {
   p.process->cancel_all_actors();
   p.running.clear();
   p.process->clear_extensions();  // a rebooted process starts with fresh state (its transport)
@@ -282,6 +286,7 @@ void Simulator::kill_datacenter(int dc) {
 
 void Simulator::reboot_process(SimProcess& p) {
   if (p.alive) kill_process(p);
+  else cancel_process(p);  // whatever a fail-stop left to cancel (see terminate())
   if (!p.machine->alive) return;  // comes back with its machine
   CODE_PROBE(true, "a process reboots on its running machine");
   flow::TraceEvent(flow::SevInfo, "SimRebootProcess").detail("Victim", p.name);
@@ -353,8 +358,19 @@ void Simulator::terminate(flow::Process& process, std::string_view reason) {
   flow::TraceEvent(flow::SevInfo, "SimFailStop")
       .detail("Victim", victim->name)
       .detail("Reason", reason);
-  kill_process(*victim);
+  // The actor that called fail_stop() is still on the call stack, inside objects that other
+  // actors of the process may own: cancelling those now would free what it is about to unwind
+  // through (a log's durability actor inside its DiskQueue, whose owner is the role's actor). So
+  // the process is cut off now, and its actors are cancelled as soon as this one has unwound:
+  // by a task of the highest priority, before anything it woke runs.
+  flow::TraceEvent(flow::SevInfo, "SimKillProcess").detail("Victim", victim->name);
+  victim->alive = false;
+  network_.kill_address(victim->address.ip);
   std::erase_if(reboots_, [](const flow::Future<flow::Void>& f) { return f.is_ready(); });
+  reboots_.push_back(flow::spawn_in(runtime_.main_process(), [victim] {
+    flow::yield(flow::TaskPriority::Max);
+    if (!victim->alive) cancel_process(*victim);
+  }));
   const flow::Duration after =
       detail::draw_between(runtime_.random(), std::chrono::milliseconds(100), std::chrono::seconds(2));
   reboots_.push_back(flow::spawn_in(runtime_.main_process(), [this, victim, after] {

@@ -159,6 +159,8 @@ class Simulator final : public flow::IProcessTerminator {
 
  private:
   void start_roles(SimProcess& p);
+  // The end of a kill: every actor of `p` cancelled, its per-process state dropped.
+  static void cancel_process(SimProcess& p);
   SimProcess& make_process(Machine& m, const std::string& name, bool is_protected);
 
   flow::Runtime& runtime_;

@@ -70,6 +70,22 @@ bool writable(std::string_view key) {
          !key.starts_with(kServerKeysPrefix);
 }
 
+// The keys under `prefix`: [prefix, prefix with its last byte one higher).
+KeyRange prefix_range(std::string_view prefix) {
+  std::string end(prefix);
+  end.back() = static_cast<char>(end.back() + 1);
+  return {std::string(prefix), end};
+}
+
+// Whether [begin, end) holds a key of the shard map.
+bool overlaps_shard_map(std::string_view begin, std::string_view end) {
+  for (std::string_view prefix : {kKeyServersPrefix, kServerKeysPrefix}) {
+    const KeyRange r = prefix_range(prefix);
+    if (begin < r.end && r.begin < end) return true;
+  }
+  return false;
+}
+
 std::optional<flow::Error> check_range(const std::unique_ptr<strata::wire::KeyRangeT>& w,
                                        std::vector<KeyRange>& out, size_t& bytes) {
   if (!w) return flow::Error(flow::ErrorCode::client_invalid_operation);
@@ -78,7 +94,7 @@ std::optional<flow::Error> check_range(const std::unique_ptr<strata::wire::KeyRa
   if (r.end > kKeyspaceEnd) return flow::Error(flow::ErrorCode::key_outside_legal_range);
   if (r.begin.size() > key_bytes_max || r.end.size() > key_bytes_max + 1)
     return flow::Error(flow::ErrorCode::key_too_large);
-  bytes += r.begin.size() + r.end.size();
+  bytes += r.begin.size() + r.end.size() + mutation_overhead_bytes;
   out.push_back(std::move(r));
   return std::nullopt;
 }
@@ -98,7 +114,7 @@ flow::ErrorOr<Transaction> check_transaction(ReceivedCommit& in) {
   for (const auto& w : r.mutations) {
     std::optional<Mutation> m = w ? from_wire(*w) : std::nullopt;
     if (!m) return flow::Error(flow::ErrorCode::client_invalid_operation);
-    t.bytes += m->param1.size() + m->param2.size();
+    t.bytes += m->param1.size() + m->param2.size() + mutation_overhead_bytes;
     switch (m->type) {
       case MutationType::kClearRange:
         if (m->param2 < m->param1) return flow::Error(flow::ErrorCode::inverted_range);
@@ -108,7 +124,7 @@ flow::ErrorOr<Transaction> check_transaction(ReceivedCommit& in) {
         if (m->param1.size() > key_bytes_max || m->param2.size() > key_bytes_max + 1)
           return flow::Error(flow::ErrorCode::key_too_large);
         // A clear over the shard map's keys would change it behind the proxies' backs.
-        if (m->param1 < std::string(kServerKeysPrefix) + "\xff" && std::string(kKeyServersPrefix) < m->param2)
+        if (overlaps_shard_map(m->param1, m->param2))
           return flow::Error(flow::ErrorCode::key_outside_legal_range);
         break;
       case MutationType::kSetVersionstampedKey: {
@@ -116,8 +132,11 @@ flow::ErrorOr<Transaction> check_transaction(ReceivedCommit& in) {
         if (m->param1.size() - 4 > key_bytes_max) return flow::Error(flow::ErrorCode::key_too_large);
         // The stamp's first byte is the version's highest, zero for any version there will be:
         // the key with its placeholder (zeros) is writable exactly when the stamped one is.
-        if (!writable(std::string_view(m->param1).substr(0, m->param1.size() - 4)))
-          return flow::Error(flow::ErrorCode::key_outside_legal_range);
+        {
+          std::string zeros = m->param1.substr(0, m->param1.size() - 4);
+          std::fill_n(zeros.begin() + *versionstamp_offset(m->param1), 10, '\0');
+          if (!writable(zeros)) return flow::Error(flow::ErrorCode::key_outside_legal_range);
+        }
         if (m->param2.size() > value_bytes_max) return flow::Error(flow::ErrorCode::value_too_large);
         break;
       }
@@ -160,9 +179,15 @@ class CommitProxy {
   // Gathers transactions into batches and starts committing each as it closes. May suspend.
   void gather(const CommitTransactionStream& stream, flow::ActorCollection& batches) {
     const auto requests = stream.requests();
+    // A transaction that would have taken a batch past its bytes starts the next one.
+    std::optional<Transaction> carried;
     for (;;) {
       std::vector<Transaction> batch;
       size_t bytes = 0;
+      const auto add = [&](Transaction t) {
+        bytes += t.bytes;
+        batch.push_back(std::move(t));
+      };
       const auto take = [&](ReceivedCommit in) {
         flow::ErrorOr<Transaction> t = check_transaction(in);
         if (!t.ok()) {
@@ -170,17 +195,26 @@ class CommitProxy {
           in.reply.send_error(t.error());
           return;
         }
-        bytes += t.get().bytes;
-        batch.push_back(std::move(t.get()));
+        if (!batch.empty() && bytes + t.get().bytes > kBatchBytesMax) {
+          CODE_PROBE(true, "commit proxy carries a transaction over to the next batch");
+          carried = std::move(t.get());
+          return;
+        }
+        add(std::move(t.get()));
       };
-      take(flow::wait_next(requests));
+      if (carried) {
+        add(std::move(*carried));
+        carried.reset();
+      } else {
+        take(flow::wait_next(requests));
+      }
       const size_t count_max = flow::buggify() ? static_cast<size_t>(flow::deterministic_random().random_int(1, 5))
                                                : kBatchCountMax;
       // The batch stays open a while, then takes what came, up to its bounds (the rest starts
       // the next batch).
       flow::wait(flow::delay(flow::buggify() ? flow::deterministic_random().random_duration(0ms, 20ms)
                                              : kBatchInterval));
-      while (batch.size() < count_max && bytes < kBatchBytesMax && requests.is_ready())
+      while (batch.size() < count_max && !carried && requests.is_ready())
         take(flow::wait_next(requests));
       if (batch.empty()) continue;
       CODE_PROBE(batch.size() > 1, "commit proxy commits several transactions in one batch");

@@ -4,10 +4,13 @@
 #include <cstdint>
 #include <vector>
 
+#include "flow/error.h"
+
 namespace roles {
 
 std::optional<std::string> read_value_at(storage::IKeyValueStore& engine, const VersionedData& data,
                                          std::string_view key, Version v) {
+  if (v < data.durable()) throw flow::Error(flow::ErrorCode::transaction_too_old);
   const VersionedData::Lookup l = data.lookup(key, v);
   if (l.kind == VersionedData::Kind::kValue) return std::string(l.value);
   if (l.kind == VersionedData::Kind::kAbsent) return std::nullopt;
@@ -35,6 +38,9 @@ storage::RangeResult read_range_at(storage::IKeyValueStore& engine, const Versio
       if (limits.reverse) settled_lo = chunk.rows.back().key;
       else settled_hi = chunk.rows.back().key + '\0';
     }
+    // A flush may have taken versions up to and past `v` while the engine read waited: the
+    // memory no longer knows what `v` saw.
+    if (v < data.durable()) throw flow::Error(flow::ErrorCode::transaction_too_old);
     // The engine's rows and the memory's keys of [settled_lo, settled_hi), merged in order.
     std::vector<std::string_view> memory = data.keys_set_in(settled_lo, settled_hi);
     if (limits.reverse) std::reverse(memory.begin(), memory.end());

@@ -17,12 +17,13 @@
 
 namespace roles {
 
-// REQUIRES: v >= data.durable(). May suspend.
+// Throws transaction_too_old if v < data.durable() (a flush took the version). May suspend.
 std::optional<std::string> read_value_at(storage::IKeyValueStore& engine, const VersionedData& data,
                                          std::string_view key, Version v);
 
 // The rows of [begin, end) at `v` within `limits` (as IKeyValueStore::read_range's).
-// REQUIRES: v >= data.durable(). May suspend.
+// Throws transaction_too_old if v < data.durable(), also when a flush takes the version while the
+// read waits on the engine. May suspend.
 storage::RangeResult read_range_at(storage::IKeyValueStore& engine, const VersionedData& data,
                                    std::string_view begin, std::string_view end, Version v,
                                    storage::RangeLimits limits);

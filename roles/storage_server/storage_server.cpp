@@ -189,8 +189,10 @@ class StorageServer {
     const std::string key = as_string(in.request.key);
     const std::optional<flow::Error> refused = check_read(key, key, in.request.version);
     if (refused) return in.reply.send_error(*refused);
-    std::optional<std::string> value = read_value_at(*engine_, data_, key, in.request.version);
-    if (in.request.version < oldest_readable_) return in.reply.send_error(too_old());
+    std::optional<std::string> value;
+    if (!too_old_if_overtaken([&] { value = read_value_at(*engine_, data_, key, in.request.version); }) ||
+        in.request.version < oldest_readable_)
+      return in.reply.send_error(too_old());
     wire_storage::GetValueReplyT reply;
     reply.present = value.has_value();
     if (value) reply.value = as_bytes(*value);
@@ -206,10 +208,13 @@ class StorageServer {
       return in.reply.send_error(flow::Error(flow::ErrorCode::client_invalid_operation));
     const std::optional<flow::Error> refused = check_read(begin, end, r.version);
     if (refused) return in.reply.send_error(*refused);
-    storage::RangeResult rows = read_range_at(*engine_, data_, begin, end, r.version,
-                                              {.rows = r.limit_rows, .bytes = r.limit_bytes,
-                                               .reverse = r.reverse});
-    if (r.version < oldest_readable_) return in.reply.send_error(too_old());
+    storage::RangeResult rows;
+    if (!too_old_if_overtaken([&] {
+          rows = read_range_at(*engine_, data_, begin, end, r.version,
+                               {.rows = r.limit_rows, .bytes = r.limit_bytes, .reverse = r.reverse});
+        }) ||
+        r.version < oldest_readable_)
+      return in.reply.send_error(too_old());
     wire_storage::GetKeyValuesReplyT reply;
     reply.more = rows.more;
     reply.rows.reserve(rows.rows.size());
@@ -229,23 +234,35 @@ class StorageServer {
     const std::string key = as_string(r.selector->key);
     const int32_t offset = r.selector->offset;
     const bool forward = offset > 0;
-    // The shard holding the selector's key (its end counts: the selector may point at keys before
-    // it, or at the shard's end itself).
+    // The base is the last key < key (<= key with or_equal), so the keys that count lie at or
+    // after `split` going forward, before it going back; offset 1 is the first key at or after it.
+    const std::string split = r.selector->or_equal ? key + '\0' : key;
+    // The shard to read: the one holding keys on the selector's side of `split`, or else the one
+    // whose edge `split` is (nothing of it counts: the answer is to go on past that edge).
     const KeyRange* shard = nullptr;
-    for (const KeyRange& s : init_.shards)
-      if (s.begin <= key && key <= s.end) shard = &s;
+    for (const KeyRange& s : init_.shards) {
+      if (forward ? (s.begin <= split && split < s.end) : (s.begin < split && split <= s.end)) {
+        shard = &s;
+        break;
+      }
+    }
+    if (!shard) {
+      for (const KeyRange& s : init_.shards)
+        if (forward ? s.end == split : s.begin == split) shard = &s;
+    }
     if (!shard) return in.reply.send_error(flow::Error(flow::ErrorCode::wrong_shard_server));
     const std::optional<flow::Error> refused = check_read(shard->begin, shard->begin, r.version);
     if (refused) return in.reply.send_error(*refused);
-    // The base is the last key < key (<= key with or_equal); offset 1 is the first key after it.
-    const std::string split = r.selector->or_equal ? key + '\0' : key;
     // Forward: the offset-th key at or after `split`; backward: the (1 - offset)-th before it.
     const int64_t want = forward ? offset : 1 - static_cast<int64_t>(offset);
-    const std::string lo = forward ? std::min(std::max(split, shard->begin), shard->end) : shard->begin;
-    const std::string hi = forward ? shard->end : std::max(std::min(split, shard->end), shard->begin);
-    storage::RangeResult rows =
-        read_range_at(*engine_, data_, lo, hi, r.version, {.rows = want, .reverse = !forward});
-    if (r.version < oldest_readable_) return in.reply.send_error(too_old());
+    const std::string& lo = forward ? std::max(split, shard->begin) : shard->begin;
+    const std::string& hi = forward ? shard->end : std::min(split, shard->end);
+    storage::RangeResult rows;
+    if (!too_old_if_overtaken([&] {
+          rows = read_range_at(*engine_, data_, lo, hi, r.version, {.rows = want, .reverse = !forward});
+        }) ||
+        r.version < oldest_readable_)
+      return in.reply.send_error(too_old());
     wire_storage::GetKeyReplyT reply;
     if (static_cast<int64_t>(rows.rows.size()) == want) {
       reply.resolved = true;
@@ -268,6 +285,20 @@ class StorageServer {
   }
 
  private:
+  // Runs the read `f`; false if a flush overtook it (transaction_too_old), any other error
+  // thrown on. May suspend.
+  template <class F>
+  static bool too_old_if_overtaken(F f) {
+    try {
+      f();
+      return true;
+    } catch (const flow::Error& e) {
+      if (e.code() != flow::ErrorCode::transaction_too_old) throw;
+      CODE_PROBE(true, "storage server's read is overtaken by a flush");
+      return false;
+    }
+  }
+
   static flow::Error too_old() {
     CODE_PROBE(true, "storage server refuses a read too old for its window");
     return flow::Error(flow::ErrorCode::transaction_too_old);

@@ -210,6 +210,17 @@ TEST_CASE("commit proxy: a bad transaction gets a named error and changes nothin
     bad_stamp.mutations.push_back(mutation(MutationType::kSetVersionstampedKey, "short", "v"));
     CHECK(refused(std::move(bad_stamp)) == flow::ErrorCode::client_invalid_operation);
     CHECK(db.get("k", db.read_version()) == "-");
+    // What is refused is only what must be: a clear near the shard map's keys, and a
+    // versionstamped key whose placeholder bytes would be refused as they are, pass.
+    auto near_map = txn(rv, {}, "", "");
+    near_map.mutations.push_back(mutation(MutationType::kClearRange, "\xff/l", "\xff/m"));
+    CHECK(refused(std::move(near_map)) == flow::ErrorCode::success);
+    auto stamped = txn(rv, {}, "", "");
+    std::string key = std::string(10, '\xff') + "tail";
+    const uint32_t zero = 0;
+    key += std::string(reinterpret_cast<const char*>(&zero), 4);
+    stamped.mutations.push_back(mutation(MutationType::kSetVersionstampedKey, key, "v"));
+    CHECK(refused(std::move(stamped)) == flow::ErrorCode::success);
     return 0;
   });
 }

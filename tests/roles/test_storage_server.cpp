@@ -32,13 +32,15 @@ constexpr roles::Tag kTag = 3;
 
 // A log on process 1 and a storage server (tag 3, owning [b, m)) on process 2.
 struct Cluster : roles_testing::RoleCluster {
-  explicit Cluster(uint64_t seed, std::string engine = "memory") : RoleCluster(seed, 3) {
+  explicit Cluster(uint64_t seed, std::string engine = "memory",
+                   std::vector<roles::KeyRange> shards = {{"b", "m"}})
+      : RoleCluster(seed, 3) {
     log = make_interface<TLogInterface>(1);
     start(1, "tlog", [l = log] { roles::run_tlog(l, {.epoch = 1, .start_version = 0, .name = "log"}); });
-    start(2, "storage", [l = log, engine] {
+    start(2, "storage", [l = log, engine, shards] {
       roles::run_storage_server({.epoch = 1,
                                  .tag = kTag,
-                                 .shards = {{"b", "m"}},
+                                 .shards = shards,
                                  .logs = {l},
                                  .engine = engine,
                                  .name = "ss",
@@ -244,6 +246,32 @@ TEST_CASE("storage server: old versions become durable and too old; a reboot rec
     CHECK(value_at(c.ss, "c", c.last) == "after");
     CHECK(value_at(c.ss, "k0", c.last) == "40");
     CHECK(range_at(c.ss, "k", "l", c.last) == "k0=40,k1=36,k2=37,k3=38,k4=39,");
+    return 0;
+  });
+}
+
+TEST_CASE("storage server: a selector at a shard's edge is answered by the shard it points into") {
+  // One server with two shards, [b, m) and [m, z): a selector about m is this server's either way.
+  Cluster c(7, "memory", {{"b", "m"}, {"m", "z"}});
+  c.client([&c] {
+    c.commit(100, {set("c", "1"), set("m", "1"), set("n", "1")});
+    CHECK(select(c.ss, "m", false, 0, 100) == "c");  // last less than m: in [b, m)
+    CHECK(select(c.ss, "m", true, 0, 100) == "m");   // last less or equal: m itself
+    CHECK(select(c.ss, "m", true, 1, 100) == "n");   // first greater than m
+    CHECK(select(c.ss, "m", false, 1, 100) == "m");  // first greater or equal
+    return 0;
+  });
+}
+
+TEST_CASE("storage server: a selector whose answer may lie past its shard's end is not its to answer") {
+  // A server with only [b, m): a selector whose answer may be m is another's.
+  Cluster d(8);
+  d.client([&d] {
+    d.commit(100, {set("c", "1")});
+    CHECK(select(d.ss, "m", true, 0, 100) == "error:wrong_shard_server");
+    CHECK(select(d.ss, "m", true, 1, 100) == "error:wrong_shard_server");
+    CHECK(select(d.ss, "m", false, 1, 100) == "m1");  // nothing at or after m here: go on at m
+    CHECK(select(d.ss, "m", false, 0, 100) == "c");
     return 0;
   });
 }
