@@ -65,7 +65,8 @@ TEST_CASE("spec: FoundationDB's DiskFailureCycle.toml is read; what stops it is 
   auto load = workloads::load_spec(path);
   CHECK_FALSE(load.spec);
   CHECK(load.error.find("must be a boolean") == std::string::npos);
-  CHECK(load.error.find("unknown workloads 'Cycle', 'DiskFailureInjection'") != std::string::npos);
+  // Cycle exists now (issue 16); the disk failure injector does not yet.
+  CHECK(load.error.find("unknown workload 'DiskFailureInjection'") != std::string::npos);
 }
 
 TEST_CASE("spec: a test's options are read, and the runner gives them their meaning") {
