@@ -101,7 +101,8 @@ class StorageServer {
     }
     const std::optional<std::string> tag = engine_->read_value(meta_key("tag"));
     const std::optional<std::string> durable = engine_->read_value(meta_key("durable_version"));
-    const std::optional<Version> durable_version = durable ? decode_version(*durable) : std::nullopt;
+    std::optional<Version> durable_version;
+    if (durable) durable_version = decode_version(*durable);
     if (engine_->read_value(meta_key("format")) != std::string(kFormat) || !tag ||
         tag->size() != 2 || !durable_version) {
       flow::TraceEvent(flow::SevWarnAlways, "StorageServerMetadataMissing").detail("Name", init_.name);

@@ -46,7 +46,7 @@ struct Database : roles_testing::RoleCluster {
       start(3, "storage", [log, s] {
         run_storage_server({.epoch = 1, .tag = s.servers[0].tag, .shards = {s.range}, .logs = {log},
                             .engine = "memory", .name = "ss" + std::to_string(s.servers[0].tag),
-                            .start_version = 0});
+                            .engine_options = {}, .start_version = 0});
       });
       servers.push_back(StorageServerInterface::remote(ss, s.servers[0].tag));
     }

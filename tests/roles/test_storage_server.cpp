@@ -44,6 +44,7 @@ struct Cluster : roles_testing::RoleCluster {
                                  .logs = {l},
                                  .engine = engine,
                                  .name = "ss",
+                                 .engine_options = {},
                                  .start_version = 0});
     });
     ss = StorageServerInterface::remote(sim.process(2).address, kTag);
