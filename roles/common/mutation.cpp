@@ -2,25 +2,11 @@
 
 namespace roles {
 
-bool is_known_mutation_type(uint8_t type) {
-  switch (static_cast<MutationType>(type)) {
-    case MutationType::kSet:
-    case MutationType::kClearRange:
-    case MutationType::kAdd:
-    case MutationType::kBitAnd:
-    case MutationType::kBitOr:
-    case MutationType::kBitXor:
-    case MutationType::kAppendIfFits:
-    case MutationType::kMax:
-    case MutationType::kMin:
-    case MutationType::kSetVersionstampedKey:
-    case MutationType::kSetVersionstampedValue:
-    case MutationType::kByteMin:
-    case MutationType::kByteMax:
-    case MutationType::kCompareAndClear:
-      return true;
-  }
-  return false;
+bool is_known_mutation_type(uint8_t raw) {
+  const auto type = static_cast<MutationType>(raw);
+  return type == MutationType::kSet || type == MutationType::kClearRange ||
+         type == MutationType::kSetVersionstampedKey ||
+         type == MutationType::kSetVersionstampedValue || is_atomic_operation(type);
 }
 
 strata::wire::MutationT to_wire(const Mutation& m) {
