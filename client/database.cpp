@@ -22,14 +22,23 @@ const roles::CommitProxyInterface& Database::commit_proxy() const {
   return interfaces_.commit_proxies[static_cast<size_t>(flow::deterministic_random().random_int(0, n))];
 }
 
-const ShardLocation& Database::location_of(std::string_view key) {
-  auto it = locations_.upper_bound(key);
-  if (it != locations_.begin() && key < std::prev(it)->second.end) return std::prev(it)->second;
-  // Not cached: ask a commit proxy for the shards from this key on (a few at a time).
+const ShardLocation* Database::cached(std::string_view key, bool before) const {
+  if (before) {
+    auto it = locations_.lower_bound(key);  // the first shard beginning at or after key
+    if (it != locations_.begin() && key <= std::prev(it)->second.end) return &std::prev(it)->second;
+  } else {
+    auto it = locations_.upper_bound(key);
+    if (it != locations_.begin() && key < std::prev(it)->second.end) return &std::prev(it)->second;
+  }
+  return nullptr;
+}
+
+void Database::fetch_locations(std::string_view begin, std::string_view end, bool reverse) {
   roles::wire_proxy::GetKeyServerLocationsRequestT request;
-  request.begin.assign(key.begin(), key.end());
-  request.end.assign(roles::kKeyspaceEnd.begin(), roles::kKeyspaceEnd.end());
-  request.limit = 8;
+  request.begin.assign(begin.begin(), begin.end());
+  request.end.assign(end.begin(), end.end());
+  request.limit = 8;  // a few shards at a time: reads usually go on into the next ones
+  request.reverse = reverse;
   const auto reply = flow::wait(commit_proxy().get_key_server_locations.get_reply(request));
   for (const auto& s : reply.shards) {
     if (!s) continue;
@@ -45,9 +54,21 @@ const ShardLocation& Database::location_of(std::string_view key) {
       locations_.erase(std::prev(before));
     locations_.emplace(location.begin, std::move(location));
   }
-  it = locations_.upper_bound(key);
-  if (it != locations_.begin() && key < std::prev(it)->second.end) return std::prev(it)->second;
+}
+
+const ShardLocation& Database::location_of(std::string_view key) {
+  if (const ShardLocation* hit = cached(key, false)) return *hit;
+  fetch_locations(key, roles::kKeyspaceEnd, false);
+  if (const ShardLocation* hit = cached(key, false)) return *hit;
   // A proxy that does not name the key's shard: treat it as a server we could not reach.
+  throw flow::Error(flow::ErrorCode::broken_promise);
+}
+
+const ShardLocation& Database::location_before(std::string_view key) {
+  ASSERT(!key.empty());
+  if (const ShardLocation* hit = cached(key, true)) return *hit;
+  fetch_locations("", key, true);
+  if (const ShardLocation* hit = cached(key, true)) return *hit;
   throw flow::Error(flow::ErrorCode::broken_promise);
 }
 

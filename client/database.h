@@ -44,6 +44,9 @@ class Database {
 
   // The shard holding `key`, from the cache or asked of a commit proxy. May suspend.
   const ShardLocation& location_of(std::string_view key);
+  // The shard holding the keys just below `key` (begin < key <= end). REQUIRES: key > "". May
+  // suspend.
+  const ShardLocation& location_before(std::string_view key);
   // Forgets what the cache says of `key` (a server answered wrong_shard_server).
   void invalidate(std::string_view key);
 
@@ -51,6 +54,11 @@ class Database {
   const roles::CommitProxyInterface& commit_proxy() const;
 
  private:
+  // Asks a commit proxy for the shards overlapping [begin, end) (from end back with `reverse`)
+  // and caches them. May suspend.
+  void fetch_locations(std::string_view begin, std::string_view end, bool reverse);
+  const ShardLocation* cached(std::string_view key, bool before) const;
+
   ClusterInterfaces interfaces_;
   std::map<std::string, ShardLocation, std::less<>> locations_;  // by begin
 };

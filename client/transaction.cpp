@@ -23,6 +23,9 @@ constexpr flow::Duration kBackoffMin = 10ms;
 constexpr flow::Duration kBackoffMax = 1s;
 // A read of a server that cannot be reached is tried again this much later.
 constexpr flow::Duration kReadRetryDelay = 20ms;
+// A range read asks a server for at most this much at a time.
+constexpr int64_t kChunkRows = 1000;
+constexpr int32_t kChunkBytes = 1 << 20;
 
 bool retryable(ErrorCode code) {
   switch (code) {
@@ -47,6 +50,7 @@ bool covers(const roles::KeyRange& r, std::string_view key) {
 }  // namespace
 
 void Transaction::check_usable() {
+  check_not_cancelled();
   if (committing_) throw Error(ErrorCode::used_during_commit);
   if (committed_) throw Error(ErrorCode::client_invalid_operation);
 }
@@ -74,29 +78,41 @@ void Transaction::set_read_version(roles::Version v) {
   read_version_ = v;
 }
 
-std::optional<std::string> Transaction::read_stored(std::string_view key) {
-  const roles::Version version = get_read_version();
-  roles::wire_storage::GetValueRequestT request;
-  request.key.assign(key.begin(), key.end());
-  request.version = version;
+void Transaction::check_not_cancelled() const {
+  if (cancelled_) throw Error(ErrorCode::transaction_cancelled);
+}
+
+std::string_view Transaction::max_read_key() const {
+  return access_system_keys_ ? roles::kKeyspaceEnd : std::string_view("\xff");
+}
+
+void Transaction::add_read_conflict(std::string_view begin, std::string_view end) {
+  if (begin < end) reads_.push_back({std::string(begin), std::string(end)});
+}
+
+template <class Ask>
+auto Transaction::ask_shard(std::string_view key, bool before, Ask ask) {
   for (;;) {
-    const ShardLocation& shard = db_->location_of(key);
-    const roles::StorageServerInterface server =
+    // A copy: the cache may change while this waits.
+    const ShardLocation shard = before ? db_->location_before(key) : db_->location_of(key);
+    check_not_cancelled();
+    const roles::StorageServerInterface& server =
         shard.servers[static_cast<size_t>(flow::deterministic_random().random_int(
             0, static_cast<int64_t>(shard.servers.size())))];
     std::optional<Error> failed;
     try {
-      const auto reply = flow::wait(server.get_value.get_reply(request));
-      if (!reply.present) return std::nullopt;
-      return std::string(reply.value.begin(), reply.value.end());
+      auto reply = flow::wait(ask(shard, server));
+      check_not_cancelled();
+      return reply;
     } catch (const Error& e) {
-      if (e.code() == ErrorCode::operation_cancelled) throw;
+      if (e.code() == ErrorCode::operation_cancelled || e.code() == ErrorCode::transaction_cancelled) throw;
       failed = e;
     }
+    check_not_cancelled();
     switch (failed->code()) {
       case ErrorCode::wrong_shard_server:
         CODE_PROBE(true, "client reads again after wrong_shard_server");
-        db_->invalidate(key);
+        db_->invalidate(before ? shard.begin : std::string(key));
         break;
       case ErrorCode::request_maybe_delivered:
       case ErrorCode::broken_promise:
@@ -111,24 +127,227 @@ std::optional<std::string> Transaction::read_stored(std::string_view key) {
   }
 }
 
+std::optional<std::string> Transaction::read_stored(std::string_view key) {
+  roles::wire_storage::GetValueRequestT request;
+  request.key.assign(key.begin(), key.end());
+  request.version = get_read_version();
+  const auto reply = ask_shard(key, false, [&](const ShardLocation&, const roles::StorageServerInterface& server) {
+    return server.get_value.get_reply(request);
+  });
+  if (!reply.present) return std::nullopt;
+  return std::string(reply.value.begin(), reply.value.end());
+}
+
+Transaction::StoredChunk Transaction::read_stored_chunk(std::string_view lo, std::string_view hi, int64_t rows,
+                                                        bool reverse) {
+  const roles::Version version = get_read_version();
+  std::string sub_lo, sub_hi;
+  const auto reply = ask_shard(reverse ? hi : lo, reverse,
+                               [&](const ShardLocation& shard, const roles::StorageServerInterface& server) {
+                                 sub_lo = std::max(std::string(lo), shard.begin);
+                                 sub_hi = std::min(std::string(hi), shard.end);
+                                 roles::wire_storage::GetKeyValuesRequestT request;
+                                 request.begin.assign(sub_lo.begin(), sub_lo.end());
+                                 request.end.assign(sub_hi.begin(), sub_hi.end());
+                                 request.version = version;
+                                 request.limit_rows = static_cast<int32_t>(std::min<int64_t>(rows, kChunkRows));
+                                 request.limit_bytes = kChunkBytes;
+                                 request.reverse = reverse;
+                                 return server.get_key_values.get_reply(request);
+                               });
+  StoredChunk chunk;
+  chunk.rows.reserve(reply.rows.size());
+  for (const auto& row : reply.rows) {
+    if (!row) continue;
+    chunk.rows.push_back({std::string(row->key.begin(), row->key.end()),
+                          std::string(row->value.begin(), row->value.end())});
+  }
+  // Checked, not trusted: rows outside the range asked for or out of order would corrupt what
+  // the transaction sees.
+  for (size_t i = 0; i < chunk.rows.size(); ++i) {
+    const std::string& k = chunk.rows[i].key;
+    const bool ordered = i == 0 || (reverse ? k < chunk.rows[i - 1].key : chunk.rows[i - 1].key < k);
+    if (k < sub_lo || k >= sub_hi || !ordered) throw Error(ErrorCode::operation_failed);
+  }
+  if (reply.more && !chunk.rows.empty())
+    chunk.bound = reverse ? chunk.rows.back().key : chunk.rows.back().key + '\0';
+  else
+    chunk.bound = reverse ? sub_lo : sub_hi;
+  return chunk;
+}
+
+std::optional<std::string> Transaction::seen_value(const std::string& key, std::optional<std::string> stored) const {
+  const auto w = written_.find(key);
+  if (w != written_.end()) {
+    if (w->second.known) return w->second.value;
+    // Read-your-writes over atomic operations on a value not read before.
+    for (const roles::Mutation& m : w->second.atomics)
+      stored = roles::apply_atomic(m.type, stored, m.param2, roles::value_bytes_max);
+    return stored;
+  }
+  if (std::any_of(cleared_.begin(), cleared_.end(), [&](const roles::KeyRange& r) { return covers(r, key); }))
+    return std::nullopt;
+  return stored;
+}
+
 std::optional<std::string> Transaction::get(std::string_view key, bool snapshot) {
   check_usable();
   if (key.size() > roles::key_bytes_max) throw Error(ErrorCode::key_too_large);
   if (key >= roles::kKeyspaceEnd || (!access_system_keys_ && key >= "\xff"))
     throw Error(ErrorCode::key_outside_legal_range);
-  if (!snapshot) reads_.push_back({std::string(key), std::string(key) + '\0'});
-  const auto w = written_.find(key);
-  if (w != written_.end() && w->second.known) return w->second.value;
-  if (w == written_.end() &&
-      std::any_of(cleared_.begin(), cleared_.end(), [&](const roles::KeyRange& r) { return covers(r, key); }))
-    return std::nullopt;
-  std::optional<std::string> value = read_stored(key);
-  if (w != written_.end()) {
-    // Read-your-writes over atomic operations on a value not read before.
-    for (const roles::Mutation& m : w->second.atomics)
-      value = roles::apply_atomic(m.type, value, m.param2, roles::value_bytes_max);
+  if (!snapshot) add_read_conflict(key, std::string(key) + '\0');
+  const std::string k(key);
+  const auto w = written_.find(k);
+  const bool known = w != written_.end() && w->second.known;
+  const bool cleared = w == written_.end() && std::any_of(cleared_.begin(), cleared_.end(),
+                                                           [&](const roles::KeyRange& r) { return covers(r, k); });
+  // Nothing to read when this transaction's writes decide the value alone.
+  const std::optional<std::string> stored = known || cleared ? std::nullopt : read_stored(key);
+  return seen_value(k, stored);
+}
+
+RangeResult Transaction::read_seen(std::string_view lo, std::string_view hi, RangeLimits limits) {
+  RangeResult out;
+  int64_t bytes = 0;
+  const auto full = [&] {
+    return (limits.rows > 0 && static_cast<int64_t>(out.rows.size()) >= limits.rows) ||
+           (limits.bytes > 0 && bytes >= limits.bytes);
+  };
+  std::string cursor(limits.reverse ? hi : lo);  // forward: [cursor, hi) left; reverse: [lo, cursor)
+  while (limits.reverse ? std::string_view(cursor) > lo : std::string_view(cursor) < hi) {
+    const int64_t want = limits.rows > 0 ? limits.rows - static_cast<int64_t>(out.rows.size()) : kChunkRows;
+    StoredChunk chunk = limits.reverse ? read_stored_chunk(lo, cursor, want, true)
+                                       : read_stored_chunk(cursor, hi, want, false);
+    // This transaction's writes to keys in the chunk's span, merged with the stored rows in order.
+    const std::string span_lo = limits.reverse ? chunk.bound : cursor;
+    const std::string span_hi = limits.reverse ? cursor : chunk.bound;
+    std::vector<std::string> written;
+    for (auto it = written_.lower_bound(span_lo); it != written_.end() && it->first < span_hi; ++it)
+      written.push_back(it->first);
+    if (limits.reverse) std::reverse(written.begin(), written.end());
+    size_t si = 0, wi = 0;
+    const auto before = [&](const std::string& a, const std::string& b) { return limits.reverse ? b < a : a < b; };
+    while ((si < chunk.rows.size() || wi < written.size()) && !full()) {
+      std::string key;
+      std::optional<std::string> stored;
+      if (wi == written.size() || (si < chunk.rows.size() && before(chunk.rows[si].key, written[wi]))) {
+        key = chunk.rows[si].key;
+        stored = std::move(chunk.rows[si].value);
+        ++si;
+      } else {
+        key = written[wi];
+        if (si < chunk.rows.size() && chunk.rows[si].key == key) stored = std::move(chunk.rows[si++].value);
+        ++wi;
+      }
+      std::optional<std::string> value = seen_value(key, std::move(stored));
+      if (!value) continue;
+      bytes += static_cast<int64_t>(key.size() + value->size());
+      out.rows.push_back({std::move(key), std::move(*value)});
+    }
+    if (full()) {
+      out.more = true;
+      return out;
+    }
+    cursor = chunk.bound;
   }
-  return value;
+  return out;
+}
+
+std::string Transaction::resolve_seen(const KeySelector& selector) {
+  const std::string_view max = max_read_key();
+  const std::string split = selector.or_equal ? selector.key + '\0' : selector.key;
+  if (selector.offset > 0) {
+    // The offset-th key at or after `split`.
+    if (split >= max) return std::string(max);
+    const RangeResult r = read_seen(split, max, {.rows = selector.offset});
+    return static_cast<int64_t>(r.rows.size()) == selector.offset ? r.rows.back().key : std::string(max);
+  }
+  // The (1 - offset)-th key before `split`.
+  const int64_t want = 1 - static_cast<int64_t>(selector.offset);
+  const RangeResult r = read_seen("", std::min(std::string_view(split), max), {.rows = want, .reverse = true});
+  return static_cast<int64_t>(r.rows.size()) == want ? r.rows.back().key : std::string();
+}
+
+std::string Transaction::resolve_stored(KeySelector selector) {
+  const std::string_view max = max_read_key();
+  const roles::Version version = get_read_version();
+  for (;;) {
+    const std::string split = selector.or_equal ? selector.key + '\0' : selector.key;
+    const bool forward = selector.offset > 0;
+    if (forward && split >= max) return std::string(max);
+    if (!forward && split.empty()) return std::string();
+    roles::wire_storage::GetKeyRequestT request;
+    request.selector = std::make_unique<roles::wire_storage::KeySelectorT>();
+    request.selector->key.assign(selector.key.begin(), selector.key.end());
+    request.selector->or_equal = selector.or_equal;
+    request.selector->offset = selector.offset;
+    request.version = version;
+    const auto reply = ask_shard(split, !forward, [&](const ShardLocation&, const roles::StorageServerInterface& server) {
+      return server.get_key.get_reply(request);
+    });
+    std::string key(reply.key.begin(), reply.key.end());
+    if (reply.resolved) return std::min(key, std::string(max));
+    // Ran off the shard: go on from its edge with what is left of the offset. Checked, not
+    // trusted: the edge must lie on the selector's side, and the offset must shrink.
+    const bool progress = forward ? (key > split || (key == split && reply.offset < selector.offset))
+                                  : (key < split || (key == split && reply.offset > selector.offset));
+    const bool same_direction = forward ? reply.offset > 0 : reply.offset <= 0;
+    if (!progress || !same_direction) {
+      CODE_PROBE(true, "client refuses a storage server's key selector answer");
+      throw Error(ErrorCode::operation_failed);
+    }
+    selector = {std::move(key), false, reply.offset};
+  }
+}
+
+std::string Transaction::resolve(const KeySelector& selector, bool snapshot) {
+  const std::string_view max = max_read_key();
+  if (selector.key.size() > roles::key_bytes_max + 1) throw Error(ErrorCode::key_too_large);
+  if (selector.key > max) throw Error(ErrorCode::key_outside_legal_range);
+  // Without writes of its own the transaction sees what is stored: servers resolve the selector
+  // (fewer rows travel); with writes, it is resolved over the merged view.
+  std::string key = has_writes() ? resolve_seen(selector) : resolve_stored(selector);
+  if (!snapshot) {
+    // The answer depends on the keys between the selector's anchor and the answer.
+    const std::string split = selector.or_equal ? selector.key + '\0' : selector.key;
+    if (selector.offset > 0)
+      add_read_conflict(split, key == max ? std::string(max) : key + '\0');
+    else
+      add_read_conflict(key, std::min(std::string_view(split), max));
+  }
+  return key;
+}
+
+std::string Transaction::get_key(const KeySelector& selector, bool snapshot) {
+  check_usable();
+  return resolve(selector, snapshot);
+}
+
+RangeResult Transaction::get_range(const KeySelector& begin, const KeySelector& end, RangeLimits limits,
+                                   bool snapshot) {
+  check_usable();
+  if (limits.rows < 0 || limits.bytes < 0) throw Error(ErrorCode::client_invalid_operation);
+  const std::string b = resolve(begin, snapshot);
+  const std::string e = resolve(end, snapshot);
+  if (b >= e) return {};
+  RangeResult r = read_seen(b, e, limits);
+  if (!snapshot) {
+    // What a read stopped by a limit saw ends at its last row.
+    if (!r.more || r.rows.empty())
+      add_read_conflict(b, e);
+    else if (limits.reverse)
+      add_read_conflict(r.rows.back().key, e);
+    else
+      add_read_conflict(b, r.rows.back().key + '\0');
+  }
+  return r;
+}
+
+RangeResult Transaction::get_range(std::string_view begin, std::string_view end, RangeLimits limits, bool snapshot) {
+  check_usable();
+  if (end < begin) throw Error(ErrorCode::inverted_range);
+  return get_range(KeySelector::first_greater_or_equal(begin), KeySelector::first_greater_or_equal(end), limits,
+                   snapshot);
 }
 
 void Transaction::add_mutation(roles::Mutation m) {

@@ -3,15 +3,17 @@
 // version, its own writes seen by its own reads, and a commit that succeeds only if nothing it
 // read was written by another transaction since its read version (strict serializability).
 //
-// Built in step 1 so far: point reads (get) with read-your-writes over sets, clears and atomic
-// operations; set, clear, clear_range, atomic operations; read and write conflict ranges (manual
-// ones too); get_read_version / set_read_version; commit, get_committed_version,
-// get_versionstamp; on_error with backoff; reset. Range reads and key selectors come next.
+// Reads (get, get_key, get_range) see the transaction's own writes made before the read was
+// called — sets, clears, clear ranges and atomic operations, over ranges too — and, unless
+// `snapshot`, add what they saw to the transaction's read conflict ranges. A write made while a
+// read of the same transaction is waiting may or may not be seen by that read. Readable keys are
+// those below \xff (below \xff\xff with access_system_keys): a selector that runs past them
+// resolves to \xff (\xff\xff), one that runs before the first key to "".
 //
 // Every bad input is a named error and changes nothing: key_too_large, value_too_large,
 // inverted_range, key_outside_legal_range (system keys without access_system_keys, or at or past
 // \xff\xff), transaction_too_large, used_during_commit, client_invalid_operation (use after a
-// commit, an unknown atomic operation).
+// commit, an unknown atomic operation, a negative limit), transaction_cancelled (after cancel()).
 
 #include <cstdint>
 #include <map>
@@ -22,6 +24,8 @@
 
 #include "flow/error.h"
 #include "flow/time.h"
+#include "client/key_selector.h"
+#include "client/range_result.h"
 #include "roles/common/mutation.h"
 #include "roles/common/types.h"
 #include "roles/common/versionstamp.h"
@@ -46,6 +50,16 @@ class Transaction {
   // `snapshot`, adds no read conflict. May suspend.
   std::optional<std::string> get(std::string_view key, bool snapshot = false);
 
+  // The key `selector` names, among the keys as this transaction sees them. May suspend.
+  std::string get_key(const KeySelector& selector, bool snapshot = false);
+  // The rows from the key `begin` names up to (not including) the key `end` names, within
+  // `limits`. May suspend.
+  RangeResult get_range(const KeySelector& begin, const KeySelector& end, RangeLimits limits = {},
+                        bool snapshot = false);
+  // The rows of [begin, end). May suspend.
+  RangeResult get_range(std::string_view begin, std::string_view end, RangeLimits limits = {},
+                        bool snapshot = false);
+
   void set(std::string_view key, std::string_view value);
   void clear(std::string_view key);
   void clear_range(std::string_view begin, std::string_view end);
@@ -67,6 +81,9 @@ class Transaction {
   void on_error(flow::Error e);
   // Back to a fresh transaction (keeping the options and the backoff).
   void reset();
+  // Every later call, and every read waiting now once it wakes, throws transaction_cancelled
+  // (not retryable) until reset().
+  void cancel() { cancelled_ = true; }
 
  private:
   // What this transaction wrote to a key it holds a definite answer for, or the atomic
@@ -76,10 +93,34 @@ class Transaction {
     std::optional<std::string> value;           // if known: the value (nullopt: cleared)
     std::vector<roles::Mutation> atomics;       // if !known: applied in order to the stored value
   };
+  // Stored rows of [lo, hi) from one shard: the first one going forward (the last going back),
+  // and how far they are complete: [lo, bound) forward, [bound, hi) in reverse.
+  struct StoredChunk {
+    std::vector<KeyValue> rows;
+    std::string bound;
+  };
   void check_writable(std::string_view key) const;
   void check_usable();
+  // After a wait: throws transaction_cancelled if cancel() came meanwhile.
+  void check_not_cancelled() const;
+  std::string_view max_read_key() const;
   void add_mutation(roles::Mutation m);
+  void add_read_conflict(std::string_view begin, std::string_view end);
+  // What this transaction's writes make of `key` when the database holds `stored`.
+  std::optional<std::string> seen_value(const std::string& key, std::optional<std::string> stored) const;
+  bool has_writes() const { return !written_.empty() || !cleared_.empty(); }
+  // Asks a server of the shard holding `key` (with `before`: the keys just below `key`) with
+  // ask(location, server), again after failures a retry may cure. May suspend.
+  template <class Ask>
+  auto ask_shard(std::string_view key, bool before, Ask ask);
   std::optional<std::string> read_stored(std::string_view key);
+  StoredChunk read_stored_chunk(std::string_view lo, std::string_view hi, int64_t rows, bool reverse);
+  // [lo, hi) as this transaction sees it, within limits; adds no conflict range. May suspend.
+  RangeResult read_seen(std::string_view lo, std::string_view hi, RangeLimits limits);
+  // The key `selector` names as this transaction sees it; adds no conflict range. May suspend.
+  std::string resolve_seen(const KeySelector& selector);
+  std::string resolve_stored(KeySelector selector);
+  std::string resolve(const KeySelector& selector, bool snapshot);
 
   Database* db_;
   bool access_system_keys_ = false;
@@ -92,6 +133,7 @@ class Transaction {
   size_t bytes_ = 0;
   bool committing_ = false;
   bool committed_ = false;
+  bool cancelled_ = false;
   roles::Version committed_version_ = -1;
   uint16_t batch_index_ = 0;
   flow::Duration backoff_ = std::chrono::milliseconds(10);

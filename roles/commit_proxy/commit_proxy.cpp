@@ -235,7 +235,9 @@ class CommitProxy {
     if (end > kKeyspaceEnd) end = std::string(kKeyspaceEnd);
     if (begin == end) end = begin + '\0';
     wire_proxy::GetKeyServerLocationsReplyT reply;
-    for (size_t i : init_.shards.shards_overlapping(begin, end)) {
+    std::vector<size_t> overlapping = init_.shards.shards_overlapping(begin, end);
+    if (r.reverse) std::reverse(overlapping.begin(), overlapping.end());
+    for (size_t i : overlapping) {
       if (static_cast<int32_t>(reply.shards.size()) >= r.limit) break;
       const Shard& s = init_.shards.shards()[i];
       auto location = std::make_unique<wire_proxy::ShardLocationT>();

@@ -16,7 +16,7 @@
 #include "roles/common/versionstamp.h"
 #include "roles/grv_proxy/grv_proxy_interface.h"
 #include "roles/storage_server/storage_server_interface.h"
-#include "tests/roles/role_cluster.h"
+#include "tests/roles/database_stack.h"
 
 using namespace std::chrono_literals;
 using namespace roles;
@@ -27,55 +27,7 @@ namespace ww = strata::wire;
 
 namespace {
 
-// Process 1: master, resolvers, GRV and commit proxies; 2: the log; 3: the storage servers.
-struct Database : roles_testing::RoleCluster {
-  explicit Database(uint64_t seed) : RoleCluster(seed, 4) {
-    const MasterInterface master = make_interface<MasterInterface>(1);
-    start(1, "master", [master] { run_master(master, {.epoch = 1, .start_version = 0}); });
-    std::vector<ResolverAssignment> resolvers;
-    for (const KeyRange& keys : {KeyRange{"", "m"}, KeyRange{"m", std::string(kKeyspaceEnd)}}) {
-      const auto r = make_interface<ResolverInterface>(1);
-      start(1, "resolver", [r] { run_resolver(r, {.epoch = 1, .start_version = 0}); });
-      resolvers.push_back({keys, r});
-    }
-    const TLogInterface log = make_interface<TLogInterface>(2);
-    start(2, "tlog", [log] { run_tlog(log, {.epoch = 1, .start_version = 0, .name = "log"}); });
-    const flow::NetworkAddress ss = sim.process(3).address;
-    std::vector<Shard> shards{{{"", "m"}, {{ss, 1}}}, {{"m", std::string(kKeyspaceEnd)}, {{ss, 2}}}};
-    for (const Shard& s : shards) {
-      start(3, "storage", [log, s] {
-        run_storage_server({.epoch = 1, .tag = s.servers[0].tag, .shards = {s.range}, .logs = {log},
-                            .engine = "memory", .name = "ss" + std::to_string(s.servers[0].tag),
-                            .engine_options = {}, .start_version = 0});
-      });
-      servers.push_back(StorageServerInterface::remote(ss, s.servers[0].tag));
-    }
-    grv = make_interface<GrvProxyInterface>(1);
-    start(1, "grv_proxy", [g = grv, master] { run_grv_proxy(g, {.epoch = 1, .master = master}); });
-    proxy = make_interface<CommitProxyInterface>(1);
-    auto map = ShardMap::make(shards);
-    REQUIRE(map.ok());
-    start(1, "commit_proxy", [p = proxy, master, resolvers, log, map = map.get()] {
-      run_commit_proxy(p, {.epoch = 1, .proxy_id = 1, .master = master, .resolvers = resolvers,
-                           .logs = {log}, .shards = map});
-    });
-  }
-  GrvProxyInterface grv;
-  CommitProxyInterface proxy;
-  std::vector<StorageServerInterface> servers;  // [""..m), [m..)
-
-  Version read_version() {
-    return flow::wait(grv.get_read_version.get_reply({})).version;
-  }
-  // The value of `key` at `v` ("-" if absent).
-  std::string get(const std::string& key, Version v) {
-    ws::GetValueRequestT r;
-    r.key.assign(key.begin(), key.end());
-    r.version = v;
-    const auto reply = flow::wait(servers[key < "m" ? 0 : 1].get_value.get_reply(r));
-    return reply.present ? std::string(reply.value.begin(), reply.value.end()) : "-";
-  }
-};
+using Database = roles_testing::DatabaseStack;
 
 std::unique_ptr<ww::KeyRangeT> range(const std::string& b, const std::string& e) {
   auto r = std::make_unique<ww::KeyRangeT>();

@@ -1,0 +1,86 @@
+#pragma once
+// One generation of the database on a quiet simulated cluster, for the tests of the commit proxy
+// and the client. Process 1: master, two resolvers split at "m", GRV and commit proxies;
+// process 2: the log; process 3: a storage server per shard (the shards split at `splits`).
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "client/database.h"
+#include "roles/commit_proxy/commit_proxy_interface.h"
+#include "roles/common/shard_map.h"
+#include "roles/grv_proxy/grv_proxy_interface.h"
+#include "roles/master/master_interface.h"
+#include "roles/resolver/resolver_interface.h"
+#include "roles/storage_server/storage_server_interface.h"
+#include "roles/tlog/tlog_interface.h"
+#include "tests/roles/role_cluster.h"
+
+namespace roles_testing {
+
+struct DatabaseStack : RoleCluster {
+  explicit DatabaseStack(uint64_t seed, std::vector<std::string> splits = {"m"}) : RoleCluster(seed, 4) {
+    using namespace roles;
+    const MasterInterface master = make_interface<MasterInterface>(1);
+    start(1, "master", [master] { run_master(master, {.epoch = 1, .start_version = 0}); });
+    std::vector<ResolverAssignment> resolvers;
+    for (const KeyRange& keys : {KeyRange{"", "m"}, KeyRange{"m", std::string(kKeyspaceEnd)}}) {
+      const auto r = make_interface<ResolverInterface>(1);
+      start(1, "resolver", [r] { run_resolver(r, {.epoch = 1, .start_version = 0}); });
+      resolvers.push_back({keys, r});
+    }
+    const TLogInterface log = make_interface<TLogInterface>(2);
+    start(2, "tlog", [log] { run_tlog(log, {.epoch = 1, .start_version = 0, .name = "log"}); });
+    const flow::NetworkAddress ss = sim.process(3).address;
+    std::vector<Shard> shards;
+    std::string begin;
+    splits.push_back(std::string(kKeyspaceEnd));
+    for (const std::string& end : splits) {
+      shards.push_back({{begin, end}, {{ss, static_cast<Tag>(shards.size() + 1)}}});
+      begin = end;
+    }
+    for (const Shard& s : shards) {
+      start(3, "storage", [log, s] {
+        run_storage_server({.epoch = 1, .tag = s.servers[0].tag, .shards = {s.range}, .logs = {log},
+                            .engine = "memory", .name = "ss" + std::to_string(s.servers[0].tag),
+                            .engine_options = {}, .start_version = 0});
+      });
+      servers.push_back(StorageServerInterface::remote(ss, s.servers[0].tag));
+      shard_ends.push_back(s.range.end);
+    }
+    grv = make_interface<GrvProxyInterface>(1);
+    start(1, "grv_proxy", [g = grv, master] { run_grv_proxy(g, {.epoch = 1, .master = master}); });
+    proxy = make_interface<CommitProxyInterface>(1);
+    auto map = ShardMap::make(shards);
+    REQUIRE(map.ok());
+    start(1, "commit_proxy", [p = proxy, master, resolvers, log, map = map.get()] {
+      run_commit_proxy(p, {.epoch = 1, .proxy_id = 1, .master = master, .resolvers = resolvers,
+                           .logs = {log}, .shards = map});
+    });
+  }
+  roles::GrvProxyInterface grv;
+  roles::CommitProxyInterface proxy;
+  std::vector<roles::StorageServerInterface> servers;  // one per shard, in key order
+  std::vector<std::string> shard_ends;
+
+  // A client's handle on this database (made in the client's process). May suspend.
+  std::unique_ptr<client::Database> open() {
+    return std::make_unique<client::Database>(client::ClusterInterfaces{{grv}, {proxy}});
+  }
+
+  roles::Version read_version() { return flow::wait(grv.get_read_version.get_reply({})).version; }
+
+  // The value of `key` at `v` ("-" if absent), asked of its storage server directly. May suspend.
+  std::string get(const std::string& key, roles::Version v) {
+    strata::wire::storage::GetValueRequestT r;
+    r.key.assign(key.begin(), key.end());
+    r.version = v;
+    size_t i = 0;
+    while (shard_ends[i] <= key) ++i;
+    const auto reply = flow::wait(servers[i].get_value.get_reply(r));
+    return reply.present ? std::string(reply.value.begin(), reply.value.end()) : "-";
+  }
+};
+
+}  // namespace roles_testing
