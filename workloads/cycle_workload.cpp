@@ -97,6 +97,7 @@ class CycleWorkload final : public Workload {
     out.emplace_back("CycleRetries", static_cast<double>(retries_));
   }
   std::optional<Waiting> waiting_on() const override { return waiting_; }
+  std::vector<std::string> key_hints() const override { return {prefix_ + "0000"}; }
 
  private:
   std::string key(int64_t i) const { return fmt::format("{}{:08}", prefix_, i); }

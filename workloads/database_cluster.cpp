@@ -105,13 +105,24 @@ void restarting(const std::string& role, Body body) {
 }
 
 // Boundaries that split ["", kKeyspaceEnd) into `n` ranges: "\xff" first (the system keys get a
-// range of their own when there are two or more), then short random keys.
-std::vector<std::string> draw_boundaries(flow::DeterministicRandom& rng, size_t n) {
+// range of their own when there are two or more), then short keys: about half among the
+// workloads' keys (a hint and a few of the characters keys are made of), the rest random.
+std::vector<std::string> draw_boundaries(flow::DeterministicRandom& rng, size_t n,
+                                         const std::vector<std::string>& hints) {
+  static constexpr std::string_view kKeyChars = "0123456789/akxz";
   std::vector<std::string> cuts;
   if (n >= 2) cuts.push_back("\xff");
   while (cuts.size() + 1 < n) {
-    std::string k(static_cast<size_t>(rng.random_int(1, 3)), '\0');
-    for (char& c : k) c = static_cast<char>(rng.random_int(0, 255));  // below \xff
+    std::string k;
+    if (!hints.empty() && rng.coinflip()) {
+      k = hints[static_cast<size_t>(rng.random_int(0, static_cast<int64_t>(hints.size())))];
+      for (int64_t i = rng.random_int(0, 4); i > 0; --i)
+        k += kKeyChars[static_cast<size_t>(rng.random_int(0, static_cast<int64_t>(kKeyChars.size())))];
+      if (k.empty() || k >= "\xff") continue;
+    } else {
+      k.assign(static_cast<size_t>(rng.random_int(1, 3)), '\0');
+      for (char& c : k) c = static_cast<char>(rng.random_int(0, 255));  // below \xff
+    }
     if (std::find(cuts.begin(), cuts.end(), k) == cuts.end()) cuts.push_back(k);
   }
   std::sort(cuts.begin(), cuts.end());
@@ -185,7 +196,7 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
     placement += fmt::format(", tlog{} {}", i, p->name);
   }
 
-  const std::vector<std::string> resolver_cuts = draw_boundaries(rng, resolver_count);
+  const std::vector<std::string> resolver_cuts = draw_boundaries(rng, resolver_count, ctx.key_hints);
   std::vector<ResolverAssignment> resolvers;
   for (size_t i = 0; i + 1 < resolver_cuts.size(); ++i) {
     sim::Simulator::SimProcess* p = pick();
@@ -196,7 +207,7 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
     placement += fmt::format(", resolver{} {}", i, p->name);
   }
 
-  const std::vector<std::string> shard_cuts = draw_boundaries(rng, storage_count);
+  const std::vector<std::string> shard_cuts = draw_boundaries(rng, storage_count, ctx.key_hints);
   std::vector<Shard> shards;
   for (size_t i = 0; i + 1 < shard_cuts.size(); ++i) {
     sim::Simulator::SimProcess* p = pick_durable();

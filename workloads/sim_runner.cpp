@@ -195,7 +195,9 @@ std::string run_tests(const Spec& spec, const RunSettings& settings, sim::Simula
                                        spec.path, test.title, w.test_name, name));
       }
     }
-    WorkloadContext ctx{sim, test.title, &database};
+    WorkloadContext ctx{sim, test.title, &database, {}};
+    for (Workload* w : ws)
+      for (std::string& hint : w->key_hints()) ctx.key_hints.push_back(std::move(hint));
     flow::TraceEvent(flow::SevInfo, "TestStarting").detail("Title", test.title);
     if (run_setup) {
       for (Workload* w : ws)

@@ -80,6 +80,7 @@ const std::map<std::string, WorkloadFactory>& workload_registry() {
       {"RandomClogging", make_random_clogging_workload},
       {"Rpc", make_rpc_workload},
       {"KeyValueStoreCrash", make_kv_crash_workload},
+      {"WriteDuringRead", make_write_during_read_workload},
   };
   return registry;
 }

@@ -86,6 +86,9 @@ struct WorkloadContext {
   // The run's simulated database, started by the first workload that asks for it
   // (workloads/database_cluster.h); it lasts across the run's tests.
   std::unique_ptr<client::Database>* database = nullptr;
+  // Keys the test's workloads use (Workload::key_hints): the database's swarm puts some shard
+  // and resolver boundaries among them, so that reads and commits cross servers.
+  std::vector<std::string> key_hints;
 };
 
 class Workload {
@@ -99,6 +102,8 @@ class Workload {
   // Whether the workload's results hold. May suspend.
   virtual bool check(WorkloadContext&) { return true; }
   virtual void metrics(std::vector<std::pair<std::string, double>>&) const {}
+  // Where the keys it uses begin (prefixes): boundaries drawn near them split its work.
+  virtual std::vector<std::string> key_hints() const { return {}; }
   // What check() waits on now, if it knows (the runner names it when the check stalls).
   virtual std::optional<Waiting> waiting_on() const { return std::nullopt; }
 };
@@ -116,5 +121,6 @@ std::unique_ptr<Workload> make_attrition_workload(WorkloadOptions& options);
 std::unique_ptr<Workload> make_rpc_workload(WorkloadOptions& options);
 std::unique_ptr<Workload> make_kv_crash_workload(WorkloadOptions& options);
 std::unique_ptr<Workload> make_cycle_workload(WorkloadOptions& options);
+std::unique_ptr<Workload> make_write_during_read_workload(WorkloadOptions& options);
 
 }  // namespace workloads
