@@ -445,6 +445,7 @@ void Transaction::commit() {
   const roles::Version rv = get_read_version();
   roles::wire_proxy::CommitTransactionRequestT request;
   request.read_version = rv;
+  request.report_conflicting_keys = report_conflicting_keys_;
   const auto wire_range = [](const roles::KeyRange& r) {
     auto w = std::make_unique<strata::wire::KeyRangeT>();
     w->begin.assign(r.begin.begin(), r.begin.end());
@@ -476,6 +477,9 @@ void Transaction::commit() {
   }
   if (reply->outcome != roles::wire_proxy::CommitOutcome::Committed) {
     CODE_PROBE(true, "client's commit conflicts");
+    conflicting_.clear();
+    for (uint32_t i : reply->conflicting_read_ranges)
+      if (i < reads_.size()) conflicting_.push_back(reads_[i]);  // a bad index from the wire is dropped
     throw Error(ErrorCode::not_committed);
   }
   committed_ = true;
@@ -504,10 +508,12 @@ void Transaction::on_error(Error e) {
 void Transaction::reset() {
   const flow::Duration backoff = backoff_;
   const bool system = access_system_keys_;
+  const bool report = report_conflicting_keys_;
   Database* db = db_;
   *this = Transaction(*db);
   backoff_ = backoff;
   access_system_keys_ = system;
+  report_conflicting_keys_ = report;
 }
 
 }  // namespace client

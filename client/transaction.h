@@ -40,6 +40,11 @@ class Transaction {
 
   // Allows reads and writes of system keys (\xff up to \xff\xff).
   void set_access_system_keys(bool on) { access_system_keys_ = on; }
+  // Asks the resolvers, when a commit conflicts, which of its read conflict ranges did.
+  void set_report_conflicting_keys(bool on) { report_conflicting_keys_ = on; }
+  // After a commit that threw not_committed with report_conflicting_keys: the read conflict
+  // ranges that conflicted (as added, in the order added); empty otherwise.
+  const std::vector<roles::KeyRange>& conflicting_read_ranges() const { return conflicting_; }
 
   // The transaction's read version, asked of a GRV proxy the first time. May suspend.
   roles::Version get_read_version();
@@ -124,6 +129,8 @@ class Transaction {
 
   Database* db_;
   bool access_system_keys_ = false;
+  bool report_conflicting_keys_ = false;
+  std::vector<roles::KeyRange> conflicting_;
   std::optional<roles::Version> read_version_;
   std::vector<roles::KeyRange> reads_;
   std::vector<roles::KeyRange> writes_;

@@ -73,10 +73,16 @@ std::vector<std::string> WorkloadOptions::unused() const {
 
 const std::map<std::string, WorkloadFactory>& workload_registry() {
   static const std::map<std::string, WorkloadFactory> registry = {
+      {"AtomicOps", make_atomic_ops_workload},
       {"Attrition", make_attrition_workload},
       {"Durability", make_durability_workload},
       {"Cycle", make_cycle_workload},
       {"Echo", make_echo_workload},
+      {"Increment", make_increment_workload},
+      {"Ledger", make_ledger_workload},
+      {"ReportConflictingKeys", make_report_conflicting_keys_workload},
+      {"Sideband", make_sideband_workload},
+      {"SimpleAtomicAdd", make_simple_atomic_add_workload},
       {"RandomClogging", make_random_clogging_workload},
       {"Rpc", make_rpc_workload},
       {"KeyValueStoreCrash", make_kv_crash_workload},

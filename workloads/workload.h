@@ -122,5 +122,11 @@ std::unique_ptr<Workload> make_rpc_workload(WorkloadOptions& options);
 std::unique_ptr<Workload> make_kv_crash_workload(WorkloadOptions& options);
 std::unique_ptr<Workload> make_cycle_workload(WorkloadOptions& options);
 std::unique_ptr<Workload> make_write_during_read_workload(WorkloadOptions& options);
+std::unique_ptr<Workload> make_simple_atomic_add_workload(WorkloadOptions& options);
+std::unique_ptr<Workload> make_increment_workload(WorkloadOptions& options);
+std::unique_ptr<Workload> make_sideband_workload(WorkloadOptions& options);
+std::unique_ptr<Workload> make_ledger_workload(WorkloadOptions& options);
+std::unique_ptr<Workload> make_atomic_ops_workload(WorkloadOptions& options);
+std::unique_ptr<Workload> make_report_conflicting_keys_workload(WorkloadOptions& options);
 
 }  // namespace workloads

@@ -4,8 +4,9 @@
 // get_key, get_range (limits, reverse, snapshot), set, clear, clear_range and the atomic
 // operations — and checks every read against a model: what the database held after its last
 // commit, with the transaction's own writes applied. A commit updates the model; a
-// commit_unknown_result is settled by reading the stretch back, which must equal the state
-// before or after the transaction. check() compares each stretch with its model.
+// commit_unknown_result is settled through a generation key that every transaction reads and
+// advances (see client()), and the stretch must then hold the state before or after it. check()
+// compares each stretch with its model.
 //
 // Options: testDuration (s, 10), nodeCount (keys per client, 40), clients (2),
 // operationsPerTransaction (upper bound, 30), maxValueBytes (16), keyPrefix ("wdr/").
@@ -118,6 +119,7 @@ class WriteDuringReadWorkload final : public Workload {
   void setup(WorkloadContext& ctx) override {
     client::Database& db = database(ctx);
     models_.assign(static_cast<size_t>(clients_), {});
+    generations_.assign(static_cast<size_t>(clients_), 0);
     for (int64_t c = 0; c < clients_; ++c) {
       Model& m = models_[static_cast<size_t>(c)];
       for (int i = 0; i < kSentinels; ++i) {
@@ -125,8 +127,9 @@ class WriteDuringReadWorkload final : public Workload {
         m[high(c) + std::to_string(i)] = "sentinel";
       }
       db.run([&](Transaction& t) {
-        t.clear_range(low(c), high(c) + "~");
+        t.clear_range(base(c), base(c) + "\xff");
         for (const auto& [k, v] : m) t.set(k, v);
+        t.set(generation_key(c), "0");
       });
     }
   }
@@ -160,6 +163,7 @@ class WriteDuringReadWorkload final : public Workload {
     out.emplace_back("WriteDuringReadTransactions", static_cast<double>(committed_));
     out.emplace_back("WriteDuringReadReads", static_cast<double>(reads_checked_));
     out.emplace_back("WriteDuringReadRetries", static_cast<double>(retries_));
+    out.emplace_back("WriteDuringReadUnknownResults", static_cast<double>(unknown_));
   }
   std::optional<Waiting> waiting_on() const override { return waiting_; }
   std::vector<std::string> key_hints() const override {
@@ -172,6 +176,8 @@ class WriteDuringReadWorkload final : public Workload {
   std::string base(int64_t c) const { return fmt::format("{}{:03}/", prefix_, c); }
   std::string low(int64_t c) const { return base(c) + "a"; }
   std::string high(int64_t c) const { return base(c) + "z"; }
+  // Outside every client's stretch: "gen" sorts after the stretches' numbers.
+  std::string generation_key(int64_t c) const { return fmt::format("{}gen/{:03}", prefix_, c); }
   std::string node(int64_t c, int64_t i) const { return fmt::format("{}k{:05}", base(c), i); }
 
   // Client c's stretch as stored now. May suspend.
@@ -291,20 +297,28 @@ class WriteDuringReadWorkload final : public Workload {
     }
   }
 
-  // Runs transactions of random operations until `end`. May suspend.
+  // Runs transactions of random operations until `end`. Each also reads and advances the
+  // client's generation key: a retry after commit_unknown_result is settled by a transaction
+  // that reads and rewrites it, after which the unknown one can no longer commit (it read the
+  // generation too, and this rewrote it after its read version). May suspend.
   void client(client::Database& db, int64_t c, flow::Time end) {
     auto& rng = flow::deterministic_random();
     Model& model = models_[static_cast<size_t>(c)];
+    int64_t& generation = generations_[static_cast<size_t>(c)];
     while (flow::now() < end && !failed_) {
       Transaction t(db);
       for (;;) {
         Model seen = model;
         std::optional<flow::Error> failed;
         try {
+          const std::optional<std::string> g = t.get(generation_key(c));
+          if (g != std::to_string(generation)) mismatch("generation", g.value_or("(absent)"), std::to_string(generation));
+          t.set(generation_key(c), std::to_string(generation + 1));
           const int64_t ops = rng.random_int(1, ops_max_ + 1);
           for (int64_t i = 0; i < ops; ++i) operate(t, c, seen);
           t.commit();
           model = std::move(seen);
+          ++generation;
           ++committed_;
           break;
         } catch (const flow::Error& e) {
@@ -312,14 +326,23 @@ class WriteDuringReadWorkload final : public Workload {
           failed = e;
         }
         if (failed->code() == flow::ErrorCode::commit_unknown_result) {
-          // Settle it: the stretch holds the state before the transaction or the one after.
-          const Model stored = read_all(db, c);
-          if (stored == seen) {
+          ++unknown_;
+          const auto [g, stored] = db.run([&](Transaction& s) {
+            const std::optional<std::string> now = s.get(generation_key(c));
+            s.set(generation_key(c), now.value_or(""));
+            Model m;
+            for (const auto& kv : s.get_range(base(c), base(c) + "\xff").rows) m[kv.key] = kv.value;
+            return std::pair(now, m);
+          });
+          if (g == std::to_string(generation + 1)) {
+            if (stored != seen) mismatch("commit_unknown_result settled as committed", "other keys", "its writes");
             model = std::move(seen);
+            ++generation;
             ++committed_;
             break;
           }
-          if (stored != model) mismatch("commit_unknown_result settled", "neither", "before or after");
+          if (g != std::to_string(generation) || stored != model)
+            mismatch("commit_unknown_result settled", g.value_or("(absent)"), "the generation before or after");
         }
         ++retries_;
         t.on_error(*failed);  // rethrows what is not retryable: the run fails with it
@@ -335,10 +358,12 @@ class WriteDuringReadWorkload final : public Workload {
   int64_t value_max_;
   std::string prefix_;
   std::vector<Model> models_;
+  std::vector<int64_t> generations_;
   bool failed_ = false;
   int64_t committed_ = 0;
   int64_t reads_checked_ = 0;
   int64_t retries_ = 0;
+  int64_t unknown_ = 0;
   std::optional<Waiting> waiting_;
 };
 
