@@ -158,8 +158,17 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
   const auto pick_from = [&rng](const std::vector<sim::Simulator::SimProcess*>& from) {
     return from[static_cast<size_t>(rng.random_int(0, static_cast<int64_t>(from.size())))];
   };
+  // With two or more durable processes, the logs and the storage servers get their own, so
+  // that a storage server can be rebooted alone (RebootStorage).
+  const size_t log_processes = durable.size() >= 2 ? durable.size() / 2 : durable.size();
+  const std::vector<sim::Simulator::SimProcess*> log_hosts(durable.begin(),
+                                                           durable.begin() + static_cast<std::ptrdiff_t>(log_processes));
+  const std::vector<sim::Simulator::SimProcess*> storage_hosts(
+      durable.size() >= 2 ? durable.begin() + static_cast<std::ptrdiff_t>(log_processes) : durable.begin(),
+      durable.end());
   const auto pick = [&] { return pick_from(stateless); };
-  const auto pick_durable = [&] { return pick_from(durable); };
+  const auto pick_log_host = [&] { return pick_from(log_hosts); };
+  const auto pick_storage_host = [&] { return pick_from(storage_hosts); };
   const size_t grv_count = static_cast<size_t>(rng.random_int(1, 4));
   const size_t proxy_count = static_cast<size_t>(rng.random_int(1, 5));
   const size_t resolver_count = static_cast<size_t>(rng.random_int(1, 5));
@@ -184,7 +193,7 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
   std::vector<TLogInterface> logs;
   std::string placement = fmt::format("master {}", master_at->name);
   for (size_t i = 0; i < log_count; ++i) {
-    sim::Simulator::SimProcess* p = pick_durable();
+    sim::Simulator::SimProcess* p = pick_log_host();
     logs.push_back(log_interface(&p->address, i));
     ctx.sim.add_role(*p, fmt::format("tlog{}", i), [i, queue_file_bytes] {
       restarting(fmt::format("tlog{}", i), [i, queue_file_bytes] {
@@ -210,7 +219,7 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
   const std::vector<std::string> shard_cuts = draw_boundaries(rng, storage_count, ctx.key_hints);
   std::vector<Shard> shards;
   for (size_t i = 0; i + 1 < shard_cuts.size(); ++i) {
-    sim::Simulator::SimProcess* p = pick_durable();
+    sim::Simulator::SimProcess* p = pick_storage_host();
     const Tag tag = static_cast<Tag>(i + 1);
     const KeyRange range{shard_cuts[i], shard_cuts[i + 1]};
     shards.push_back({range, {{p->address, tag}}});
