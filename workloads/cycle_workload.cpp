@@ -3,7 +3,9 @@
 // of the cycle from a random key, a -> b -> c -> d, and swaps b and c: a -> c -> b -> d. Any
 // interleaving of such transactions that is serializable keeps one cycle of length N; a lost
 // write, a read of a stale or torn state, or two conflicting transactions both committing breaks
-// it. check() walks the cycle at one read version.
+// it. Each read is, at random, a get, a one-row range read (forward or back) or a key selector
+// and a get: each must add the right read conflict range. check() walks the cycle at one read
+// version.
 //
 // Options: testDuration (s, 10), nodeCount (100), clients (4), transactionsPerSecond (100, over
 // all clients), keyPrefix ("cycle/").
@@ -103,9 +105,38 @@ class CycleWorkload final : public Workload {
   std::string key(int64_t i) const { return fmt::format("{}{:08}", prefix_, i); }
   static std::string value(int64_t i) { return std::to_string(i); }
 
+  // Node i's value, read one of four ways (the seed picks): a get; a range read limited to one
+  // row, forward from the key or backward to it; a key selector, then a get. Each must make the
+  // transaction conflict with a write of that key, or the cycle breaks. May suspend.
+  std::optional<std::string> read_value(client::Transaction& t, int64_t i) {
+    auto& rng = flow::deterministic_random();
+    const std::string k = key(i);
+    switch (rng.random_int(0, 4)) {
+      case 0:
+        return t.get(k);
+      case 1: {
+        const auto rows = t.get_range(k, prefix_ + "\xff", {.rows = 1}).rows;
+        if (rows.empty() || rows[0].key != k) return std::nullopt;
+        return rows[0].value;
+      }
+      case 2: {
+        const auto rows = t.get_range(prefix_, k + '\0', {.rows = 1, .reverse = true}).rows;
+        if (rows.empty() || rows[0].key != k) return std::nullopt;
+        return rows[0].value;
+      }
+      default: {
+        // The key after the one before it: k itself.
+        const std::string found = t.get_key(i == 0 ? client::KeySelector::first_greater_or_equal(prefix_)
+                                                   : client::KeySelector::first_greater_than(key(i - 1)));
+        if (found != k) return std::nullopt;
+        return t.get(k);
+      }
+    }
+  }
+
   // Node i's successor, or nullopt (after a SevError event) if the database lost it. May suspend.
   std::optional<int64_t> read(client::Transaction& t, int64_t i) {
-    const std::optional<std::string> v = t.get(key(i));
+    const std::optional<std::string> v = read_value(t, i);
     int64_t n = -1;
     if (v) std::from_chars(v->data(), v->data() + v->size(), n);
     if (!v || n < 0 || n >= nodes_) {

@@ -311,11 +311,13 @@ class WriteDuringReadWorkload final : public Workload {
         Model seen = model;
         std::optional<flow::Error> failed;
         try {
+          const int64_t ops = rng.random_int(1, ops_max_ + 1);
+          for (int64_t i = 0; i < ops; ++i) operate(t, c, seen);
+          // Last, so that the operations before it run in a transaction that has not written
+          // yet (whose selectors the storage servers resolve) until its first write.
           const std::optional<std::string> g = t.get(generation_key(c));
           if (g != std::to_string(generation)) mismatch("generation", g.value_or("(absent)"), std::to_string(generation));
           t.set(generation_key(c), std::to_string(generation + 1));
-          const int64_t ops = rng.random_int(1, ops_max_ + 1);
-          for (int64_t i = 0; i < ops; ++i) operate(t, c, seen);
           t.commit();
           model = std::move(seen);
           ++generation;
