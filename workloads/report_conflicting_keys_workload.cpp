@@ -68,8 +68,11 @@ class ReportConflictingKeysWorkload final : public Workload {
   }
   roles::KeyRange random_range() const {
     auto& rng = flow::deterministic_random();
+    // Mostly short ranges, some long: rounds both with and without conflicts, and conflicts
+    // of one range or of several.
     int64_t a = rng.random_int(0, nodes_), b = rng.random_int(0, nodes_);
     if (b < a) std::swap(a, b);
+    if (rng.random_int(0, 4) != 0) b = std::min(nodes_ - 1, a + rng.random_int(0, 1 + nodes_ / 50));
     return {key(a), key(b) + '\0'};  // keys a to b
   }
 

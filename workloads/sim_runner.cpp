@@ -14,6 +14,7 @@
 #include "flow/runtime.h"
 #include "flow/trace_event.h"
 #include "sim/simulator.h"
+#include "workloads/consistency_check.h"
 
 namespace workloads {
 namespace {
@@ -268,6 +269,16 @@ std::string run_tests(const Spec& spec, const RunSettings& settings, sim::Simula
     for (size_t i = 0; i < ws.size(); ++i) {
       if (!checks[i].get())
         return fmt::format("test '{}': workload {} check failed", test.title, ws[i]->name());
+    }
+    // After every test that used the database, as FoundationDB does: the database agrees with
+    // itself (workloads/consistency_check.h).
+    if (database) {
+      const std::optional<bool> consistent =
+          flow::wait(flow::timeout(flow::spawn([&ctx] { return check_database_consistency(ctx); }), settings.liveness));
+      if (!consistent)
+        return fmt::format("test '{}': stuck: the consistency check did not finish within {} s", test.title,
+                           settings.liveness.count() / 1'000'000'000);
+      if (!*consistent) return fmt::format("test '{}': the consistency check failed", test.title);
     }
     for (Workload* w : ws)
       w->metrics(result.metrics);

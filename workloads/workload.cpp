@@ -76,6 +76,7 @@ const std::map<std::string, WorkloadFactory>& workload_registry() {
       {"AtomicOps", make_atomic_ops_workload},
       {"Attrition", make_attrition_workload},
       {"Durability", make_durability_workload},
+      {"ConsistencyCheck", make_consistency_check_workload},
       {"Cycle", make_cycle_workload},
       {"Echo", make_echo_workload},
       {"Increment", make_increment_workload},
