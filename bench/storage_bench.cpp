@@ -26,6 +26,8 @@
 //   build/bin/storage-bench [--json] [--dir PARENT] [--keys N] [--seconds S] [--rounds R]
 //                           [--only PART,...] [--load-only]
 
+#include "bench/raw_disk.h"
+
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/vfs.h>
@@ -136,23 +138,13 @@ double median(std::vector<double> v) {
 
 // ---- the raw disk ---------------------------------------------------------------------------
 
-// Appends `bytes` and fdatasyncs, in a loop on this thread, for `seconds`.
+// The disk's own rate (bench/raw_disk.h); a failure ends the benchmark.
 double raw_fdatasync_rate(const std::string& path, size_t bytes, double seconds) {
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) die(fmt::format("cannot create {}: {}", path, std::strerror(errno)));
-  const std::vector<uint8_t> block(bytes, 0x5a);
-  off_t at = 0;
-  const double r = rate(seconds, [&] {
-    if (::pwrite(fd, block.data(), block.size(), at) != static_cast<ssize_t>(block.size()) ||
-        ::fdatasync(fd) != 0) {
-      die(fmt::format("raw write to {} failed: {}", path, std::strerror(errno)));
-    }
-    at += static_cast<off_t>(block.size());
-    return 1;
-  });
-  ::close(fd);
-  ::unlink(path.c_str());
-  return r;
+  try {
+    return bench::raw_fdatasync_rate(path, bytes, seconds);
+  } catch (const std::runtime_error& e) {
+    die(e.what());
+  }
 }
 
 // ---- the DiskQueue ---------------------------------------------------------------------------

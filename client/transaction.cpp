@@ -308,14 +308,18 @@ std::string Transaction::resolve(const KeySelector& selector, bool snapshot) {
   // (fewer rows travel); with writes, it is resolved over the merged view.
   std::string key = has_writes() ? resolve_seen(selector) : resolve_stored(selector);
   if (!snapshot) {
-    // The answer depends on the keys between the selector's anchor and the answer.
-    const std::string split = selector.or_equal ? selector.key + '\0' : selector.key;
-    if (selector.offset > 0)
-      add_read_conflict(split, key == max ? std::string(max) : key + '\0');
-    else
-      add_read_conflict(key, std::min(std::string_view(split), max));
+    const roles::KeyRange depends = selector_span(selector, key);
+    add_read_conflict(depends.begin, depends.end);
   }
   return key;
+}
+
+roles::KeyRange Transaction::selector_span(const KeySelector& selector, const std::string& key) const {
+  // The answer depends on the keys between the selector's anchor and the answer.
+  const std::string_view max = max_read_key();
+  const std::string split = selector.or_equal ? selector.key + '\0' : selector.key;
+  if (selector.offset > 0) return {split, key == max ? std::string(max) : key + '\0'};
+  return {key, std::string(std::min(std::string_view(split), max))};
 }
 
 std::string Transaction::get_key(const KeySelector& selector, bool snapshot) {
@@ -327,8 +331,18 @@ RangeResult Transaction::get_range(const KeySelector& begin, const KeySelector& 
                                    bool snapshot) {
   check_usable();
   if (limits.rows < 0 || limits.bytes < 0) throw Error(ErrorCode::client_invalid_operation);
-  const std::string b = resolve(begin, snapshot);
-  const std::string e = resolve(end, snapshot);
+  const std::string b = resolve(begin, true);
+  const std::string e = resolve(end, true);
+  if (!snapshot) {
+    // What the ends' selectors depended on. A begin going forward stops short of its answer:
+    // the read itself covers that key when it reads anything, and nothing depends on it when
+    // the range is empty.
+    roles::KeyRange from = selector_span(begin, b);
+    if (begin.offset > 0 && from.end > b) from.end = b;
+    add_read_conflict(from.begin, from.end);
+    const roles::KeyRange to = selector_span(end, e);
+    add_read_conflict(to.begin, to.end);
+  }
   if (b >= e) return {};
   RangeResult r = read_seen(b, e, limits);
   if (!snapshot) {

@@ -126,6 +126,8 @@ class Transaction {
   std::string resolve_seen(const KeySelector& selector);
   std::string resolve_stored(KeySelector selector);
   std::string resolve(const KeySelector& selector, bool snapshot);
+  // The keys whose presence decided that `selector` names `key`.
+  roles::KeyRange selector_span(const KeySelector& selector, const std::string& key) const;
 
   Database* db_;
   bool access_system_keys_ = false;

@@ -1,0 +1,324 @@
+// db-bench — the database in the real world: one process hosting every role (a master, a
+// resolver, a GRV proxy, a commit proxy, a log and a storage server) on real files in a scratch
+// folder, and N client actors in the same process, talking through the transport's loopback.
+// Beside its figures it measures the disk's own fdatasync rate in the same run.
+//
+// Phases, each for --seconds after loading --keys keys (16-byte keys, 100-byte values):
+//   reads      each client runs read-only transactions of 10 random gets
+//   writes     each client commits transactions that set one random key
+//   mix        transactions of 10 operations, each a get (90%) or a set (10%)
+//   half_load  writes again, paced to half the write phase's rate: commit latency at that load
+// Figures: reads_per_s, write_commits_per_s, mix_ops_per_s, and the p50/p99 latencies (ms) of
+// getting a read version, of a get and of a commit (from the reads and writes phases, and the
+// commit latency at half load), raw_fdatasync_per_s.
+//
+//   build/bin/db-bench [--engine memory|ssd] [--clients N] [--seconds S] [--keys N] [--dir PARENT]
+//                      [--json]
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bench/raw_disk.h"
+#include "client/database.h"
+#include "flow/flow.h"
+#include "net/asio/asio_world.h"
+#include "roles/commit_proxy/commit_proxy_interface.h"
+#include "roles/common/shard_map.h"
+#include "roles/grv_proxy/grv_proxy_interface.h"
+#include "roles/master/master_interface.h"
+#include "roles/resolver/resolver_interface.h"
+#include "roles/storage_server/storage_server_interface.h"
+#include "roles/tlog/tlog_interface.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string engine = "memory";
+  int64_t clients = 64;
+  double seconds = 3.0;
+  int64_t keys = 10'000;
+  std::string dir_parent;
+  bool json = false;
+};
+
+[[noreturn]] void usage(const std::string& why) {
+  std::fprintf(stderr,
+               "db-bench: %s\nusage: db-bench [--engine memory|ssd] [--clients N] [--seconds S] [--keys N] "
+               "[--dir PARENT] [--json]\n",
+               why.c_str());
+  std::exit(2);
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    const auto value = [&]() -> std::string {
+      if (i + 1 >= argc) usage(fmt::format("{} needs a value", a));
+      return argv[++i];
+    };
+    const auto integer = [&](int64_t lo, int64_t hi) {
+      const std::string v = value();
+      char* end = nullptr;
+      const long long n = std::strtoll(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || n < lo || n > hi) usage(fmt::format("{} must be a whole number in [{}, {}]", a, lo, hi));
+      return static_cast<int64_t>(n);
+    };
+    if (a == "--engine") {
+      o.engine = value();
+      if (o.engine != "memory" && o.engine != "ssd") usage("--engine must be memory or ssd");
+    } else if (a == "--clients") {
+      o.clients = integer(1, 100'000);
+    } else if (a == "--keys") {
+      o.keys = integer(1, 100'000'000);
+    } else if (a == "--seconds") {
+      const std::string v = value();
+      char* end = nullptr;
+      o.seconds = std::strtod(v.c_str(), &end);
+      if (v.empty() || *end != '\0' || !(o.seconds > 0 && o.seconds <= 3600)) usage("--seconds must be in (0, 3600]");
+    } else if (a == "--dir") {
+      o.dir_parent = value();
+    } else if (a == "--json") {
+      o.json = true;
+    } else if (a == "--help" || a == "-h") {
+      usage("the database in one real process, measured");
+    } else {
+      usage(fmt::format("unknown argument '{}'", a));
+    }
+  }
+  return o;
+}
+
+double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+}
+
+std::string key(int64_t i) { return fmt::format("key{:013}", i); }
+
+struct Latencies {
+  std::vector<double> grv, read, commit;
+};
+
+struct Figures {
+  double raw_fdatasync_per_s = 0;
+  double reads_per_s = 0;
+  double write_commits_per_s = 0;
+  double mix_ops_per_s = 0;
+  double half_load_commits_per_s = 0;
+  Latencies phase_latencies;
+  std::vector<double> half_load_commit_ms;
+  int64_t retries = 0;
+};
+
+// The one process's database: every role started as an actor of the main process, its future
+// kept in `roles` (dropping it would cancel the role). May suspend.
+client::ClusterInterfaces start_database(const Options& o, std::vector<flow::Future<flow::Void>>& roles) {
+  using namespace roles;
+  const flow::NetworkAddress self = flow::current_process().address();
+  const MasterInterface master;
+  roles.push_back(flow::spawn([master] { run_master(master, {.epoch = 1, .start_version = 0}); }));
+  const ResolverInterface resolver;
+  roles.push_back(flow::spawn([resolver] { run_resolver(resolver, {.epoch = 1, .start_version = 0}); }));
+  const TLogInterface log;
+  roles.push_back(flow::spawn([log] { run_tlog(log, {.epoch = 1, .start_version = 0, .name = "tlog"}); }));
+  const KeyRange all{"", std::string(kKeyspaceEnd)};
+  roles.push_back(flow::spawn([log, all, engine = o.engine] {
+    run_storage_server({.epoch = 1, .tag = 1, .shards = {all}, .logs = {log}, .engine = engine, .name = "storage",
+                        .engine_options = {}, .start_version = 0});
+  }));
+  const GrvProxyInterface grv;
+  roles.push_back(flow::spawn([grv, master] { run_grv_proxy(grv, {.epoch = 1, .master = master}); }));
+  const CommitProxyInterface proxy;
+  flow::ErrorOr<ShardMap> map = ShardMap::make({{all, {{self, 1}}}});
+  if (!map.ok()) throw map.error();
+  roles.push_back(flow::spawn([proxy, master, resolver, log, map = map.get(), all] {
+    run_commit_proxy(proxy, {.epoch = 1, .proxy_id = 1, .master = master, .resolvers = {{all, resolver}},
+                             .logs = {log}, .shards = map});
+  }));
+  return {{grv}, {proxy}};
+}
+
+// Runs `body(stop)` in `clients` actors for `seconds`; returns the phase's wall seconds. May suspend.
+template <class Body>
+double phase(int64_t clients, double seconds, Body body) {
+  bool stop = false;
+  const auto start = Clock::now();
+  std::vector<flow::Future<flow::Void>> actors;
+  for (int64_t c = 0; c < clients; ++c) actors.push_back(flow::spawn([&, c] { body(c, stop); }));
+  flow::wait(flow::delay(std::chrono::duration_cast<flow::Duration>(std::chrono::duration<double>(seconds))));
+  stop = true;
+  flow::wait(flow::wait_all(actors));
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// May suspend.
+Figures measure(const Options& o, client::Database& db) {
+  Figures f;
+  auto& rng = flow::deterministic_random();
+  const std::string value(100, 'v');
+  for (int64_t first = 0; first < o.keys; first += 1000)
+    db.run([&](client::Transaction& t) {
+      for (int64_t i = first; i < std::min(o.keys, first + 1000); ++i) t.set(key(i), value);
+    });
+
+  int64_t reads = 0;
+  double wall = phase(o.clients, o.seconds, [&](int64_t, const bool& stop) {
+    while (!stop) {
+      db.run([&](client::Transaction& t) {
+        auto t0 = Clock::now();
+        t.get_read_version();
+        f.phase_latencies.grv.push_back(ms(Clock::now() - t0));
+        for (int i = 0; i < 10; ++i) {
+          t0 = Clock::now();
+          t.get(key(rng.random_int(0, o.keys)));
+          f.phase_latencies.read.push_back(ms(Clock::now() - t0));
+        }
+      });
+      reads += 10;
+    }
+  });
+  f.reads_per_s = static_cast<double>(reads) / wall;
+
+  int64_t commits = 0;
+  // One transaction that sets one key, its commit timed (retried as Database::run would).
+  const auto write_one = [&](std::vector<double>& latencies) {
+    client::Transaction t(db);
+    for (;;) {
+      std::optional<flow::Error> failed;
+      try {
+        t.set(key(rng.random_int(0, o.keys)), value);
+        const auto t0 = Clock::now();
+        t.commit();
+        latencies.push_back(ms(Clock::now() - t0));
+        return;
+      } catch (const flow::Error& e) {
+        if (e.code() == flow::ErrorCode::operation_cancelled) throw;
+        failed = e;
+      }
+      ++f.retries;
+      t.on_error(*failed);
+    }
+  };
+  wall = phase(o.clients, o.seconds, [&](int64_t, const bool& stop) {
+    while (!stop) {
+      write_one(f.phase_latencies.commit);
+      ++commits;
+    }
+  });
+  f.write_commits_per_s = static_cast<double>(commits) / wall;
+
+  int64_t ops = 0;
+  wall = phase(o.clients, o.seconds, [&](int64_t, const bool& stop) {
+    while (!stop) {
+      db.run([&](client::Transaction& t) {
+        for (int i = 0; i < 10; ++i) {
+          if (rng.random_int(0, 10) == 0) t.set(key(rng.random_int(0, o.keys)), value);
+          else t.get(key(rng.random_int(0, o.keys)));
+        }
+      });
+      ops += 10;
+    }
+  });
+  f.mix_ops_per_s = static_cast<double>(ops) / wall;
+
+  // Half the write rate, paced: each client starts a commit every clients / rate seconds.
+  const double rate = std::max(1.0, f.write_commits_per_s / 2);
+  const auto gap = std::chrono::duration_cast<flow::Duration>(std::chrono::duration<double>(static_cast<double>(o.clients) / rate));
+  int64_t paced = 0;
+  wall = phase(o.clients, o.seconds, [&](int64_t c, const bool& stop) {
+    flow::wait(flow::delay(gap * c / o.clients));  // spread the clients' starts
+    auto next = flow::now();
+    while (!stop) {
+      write_one(f.half_load_commit_ms);
+      ++paced;
+      next += gap;
+      if (next > flow::now()) flow::wait(flow::delay_until(next));
+    }
+  });
+  f.half_load_commits_per_s = static_cast<double>(paced) / wall;
+  return f;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = parse(argc, argv);
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path parent = o.dir_parent.empty() ? fs::temp_directory_path(ec) : fs::path(o.dir_parent);
+  const fs::path dir = parent / fmt::format("db-bench-{}", ::getpid());
+  if (ec || !fs::create_directories(dir, ec) || ec) usage(fmt::format("cannot create the scratch folder {}", dir.string()));
+  Figures f;
+  int status = 0;
+  try {
+    f.raw_fdatasync_per_s = bench::raw_fdatasync_rate((dir / "raw").string(), 4096, 1.0);
+    net::AsioWorld world;
+    flow::RuntimeOptions options;
+    options.simulated = false;
+    options.reactor = &world.reactor();
+    flow::Runtime rt(options);
+    world.attach(rt.main_process(), dir.string());
+    rt.main_process().set_address(net::free_loopback_address());
+    rt.run([&] {
+      std::vector<flow::Future<flow::Void>> roles;
+      client::Database db(start_database(o, roles));
+      f = [&] {
+        Figures measured = measure(o, db);
+        measured.raw_fdatasync_per_s = f.raw_fdatasync_per_s;
+        return measured;
+      }();
+    });
+  } catch (const flow::Error& e) {
+    std::fprintf(stderr, "db-bench: failed: %s\n", std::string(e.name()).c_str());
+    status = 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "db-bench: failed: %s\n", e.what());
+    status = 1;
+  }
+  fs::remove_all(dir, ec);
+  if (status != 0) return status;
+
+  const std::vector<std::pair<std::string, double>> figures{
+      {"reads_per_s", f.reads_per_s},
+      {"write_commits_per_s", f.write_commits_per_s},
+      {"mix_ops_per_s", f.mix_ops_per_s},
+      {"grv_p50_ms", percentile(f.phase_latencies.grv, 0.5)},
+      {"grv_p99_ms", percentile(f.phase_latencies.grv, 0.99)},
+      {"read_p50_ms", percentile(f.phase_latencies.read, 0.5)},
+      {"read_p99_ms", percentile(f.phase_latencies.read, 0.99)},
+      {"commit_p50_ms", percentile(f.phase_latencies.commit, 0.5)},
+      {"commit_p99_ms", percentile(f.phase_latencies.commit, 0.99)},
+      {"half_load_commits_per_s", f.half_load_commits_per_s},
+      {"half_load_commit_p50_ms", percentile(f.half_load_commit_ms, 0.5)},
+      {"half_load_commit_p99_ms", percentile(f.half_load_commit_ms, 0.99)},
+      {"raw_fdatasync_per_s", f.raw_fdatasync_per_s},
+      {"commit_retries", static_cast<double>(f.retries)},
+  };
+  if (o.json) {
+    std::string out = fmt::format("{{\"engine\": \"{}\", \"clients\": {}, \"seconds\": {}, \"keys\": {}", o.engine,
+                                  o.clients, o.seconds, o.keys);
+    for (const auto& [name, v] : figures) out += fmt::format(", \"{}\": {:.3f}", name, v);
+    std::printf("%s}\n", out.c_str());
+  } else {
+    std::printf("db-bench: engine %s, %lld clients, %.1f s per phase, %lld keys\n", o.engine.c_str(),
+                static_cast<long long>(o.clients), o.seconds, static_cast<long long>(o.keys));
+    for (const auto& [name, v] : figures) std::printf("  %-26s %12.3f\n", name.c_str(), v);
+  }
+  return 0;
+}
