@@ -208,3 +208,28 @@ TEST_CASE("client: bad reads are named errors; cancel ends the transaction until
     CHECK(t.get("a") == "va");
   });
 }
+
+// The README's first transaction, word for word.
+std::optional<std::string> first_transaction(client::Database& db) {
+  db.run([](client::Transaction& t) {
+    t.set("hello", "world");
+    t.atomic_op(roles::MutationType::kAdd, "visits", std::string("\x01\0\0\0\0\0\0\0", 8));
+  });
+  return db.run([](client::Transaction& t) {
+    const client::RangeResult r = t.get_range("a", "z", {.rows = 10});  // hello=world, visits=1
+    (void)r;
+    return t.get("hello");  // "world"
+  });
+}
+
+TEST_CASE("README: a first transaction") {
+  Stack db(6, {"m"});
+  db.client([&] {
+    auto d = db.open();
+    CHECK(first_transaction(*d) == "world");
+    Transaction t(*d);
+    CHECK(t.get_range("a", "z").rows ==
+          std::vector<KeyValue>{{"hello", "world"}, {"visits", std::string("\x01\0\0\0\0\0\0\0", 8)}});
+    return 0;
+  });
+}
