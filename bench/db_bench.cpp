@@ -149,7 +149,7 @@ client::ClusterInterfaces start_database(const Options& o, std::vector<flow::Fut
   if (!map.ok()) throw map.error();
   roles.push_back(flow::spawn([proxy, master, resolver, log, map = map.get(), all] {
     run_commit_proxy(proxy, {.epoch = 1, .proxy_id = 1, .master = master, .resolvers = {{all, resolver}},
-                             .logs = {log}, .shards = map});
+                             .logs = {log}, .shards = map, .first_batch_mutations = shard_map_mutations(map)});
   }));
   return {{grv}, {proxy}};
 }

@@ -30,6 +30,7 @@ struct TryAgain {};
 
 struct Shard {
   std::string begin, end;
+  std::vector<roles::StorageServerRef> refs;
   std::vector<roles::StorageServerInterface> servers;
   std::vector<std::string> names;  // "ip:port tag N", for the events
 };
@@ -96,8 +97,31 @@ class Checker {
           .detail("ServerRows", static_cast<int64_t>(whole.size()));
       return false;
     }
+    if (!system_keys_hold(shards, whole)) return false;
     rows_checked_ = static_cast<int64_t>(whole.size());
     return true;
+  }
+
+  // Whether \xff/keyServers/ and \xff/serverKeys/ hold the map the proxies give out, exactly.
+  static bool system_keys_hold(const std::vector<Shard>& shards, const Rows& rows) {
+    std::vector<roles::Shard> map_shards;
+    for (const Shard& s : shards) map_shards.push_back({{s.begin, s.end}, s.refs});
+    const flow::ErrorOr<roles::ShardMap> map = roles::ShardMap::make(map_shards);
+    if (!map.ok()) return false;  // checked as coherent above
+    Rows expected;
+    for (const roles::Mutation& m : roles::shard_map_mutations(map.get())) expected.emplace_back(m.param1, m.param2);
+    std::sort(expected.begin(), expected.end());
+    Rows held;
+    for (const auto& row : rows)
+      if (row.first.starts_with(roles::kKeyServersPrefix) || row.first.starts_with(roles::kServerKeysPrefix))
+        held.push_back(row);
+    if (held == expected) return true;
+    flow::TraceEvent(flow::SevError, "ConsistencyCheckSystemShardMapDiffers")
+        .detail("Held", static_cast<int64_t>(held.size()))
+        .detail("Expected", static_cast<int64_t>(expected.size()))
+        .detail("FirstHeld", held.empty() ? std::string() : held.front().first)
+        .detail("FirstExpected", expected.empty() ? std::string() : expected.front().first);
+    return false;
   }
 
   int64_t rows_checked() const { return rows_checked_; }
@@ -112,10 +136,11 @@ class Checker {
     std::string expected_begin;
     for (const auto& l : reply.shards) {
       if (!l) return incoherent("a missing shard", expected_begin);
-      Shard s{as_string(l->begin), as_string(l->end), {}, {}};
+      Shard s{as_string(l->begin), as_string(l->end), {}, {}, {}};
       if (s.begin != expected_begin || !(s.begin < s.end)) return incoherent("a gap or an overlap", s.begin);
       for (const auto& a : l->servers) {
         if (!a) return incoherent("a missing server", s.begin);
+        s.refs.push_back({{a->ip, a->port}, a->tag});
         s.servers.push_back(roles::StorageServerInterface::remote({a->ip, a->port}, a->tag));
         s.names.push_back(fmt::format("{} tag {}", flow::NetworkAddress{a->ip, a->port}.to_string(), a->tag));
       }

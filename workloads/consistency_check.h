@@ -8,7 +8,9 @@
 //     forward range read, a reverse one, reads in small random row limits both ways, a point
 //     read of every key, a key selector from the shard's start; and a key past its shard is
 //     refused with wrong_shard_server;
-//   - the client's read of the whole keyspace is the servers' shards put end to end.
+//   - the client's read of the whole keyspace is the servers' shards put end to end;
+//   - \xff/keyServers/ and \xff/serverKeys/ hold that shard map, exactly (the bring-up's first
+//     transaction wrote them).
 // A server that cannot be reached, or a version that goes too old while it reads, is tried
 // again at a new version (a bounded number of times). A disagreement is a SevError event naming
 // the server, the key and both answers.

@@ -137,7 +137,8 @@ struct DatabaseCluster {
 };
 
 // Starts every role, from the seed's draws. May suspend.
-std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
+// `first_proxy`: the GRV proxies and the first commit proxy, for the bring-up's transaction.
+std::unique_ptr<client::Database> start(WorkloadContext& ctx, client::ClusterInterfaces& first_proxy) {
   auto& rng = flow::deterministic_random();
   std::vector<sim::Simulator::SimProcess*> processes;
   for (size_t i = 0; i < ctx.sim.process_count(); ++i)
@@ -247,12 +248,14 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
   for (size_t i = 0; i < proxy_count; ++i) {
     sim::Simulator::SimProcess* p = pick();
     interfaces.commit_proxies.push_back(proxy_interface(&p->address, i));
+    // The first proxy writes the shard map to the system keyspace with its first batch.
+    std::vector<Mutation> first = i == 0 ? shard_map_mutations(map.get()) : std::vector<Mutation>{};
     ctx.sim.add_role(*p, fmt::format("commit_proxy{}", i),
-                     [i, master, resolvers, logs, map = map.get()] {
+                     [i, master, resolvers, logs, map = map.get(), first] {
                        run_commit_proxy(proxy_interface(nullptr, i),
                                         {.epoch = epoch, .proxy_id = static_cast<uint32_t>(i + 1),
                                          .master = master, .resolvers = resolvers, .logs = logs,
-                                         .shards = map});
+                                         .shards = map, .first_batch_mutations = first});
                      });
     placement += fmt::format(", commit_proxy{} {}", i, p->name);
   }
@@ -265,6 +268,7 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
       .detail("Engine", engine)
       .detail("QueueFileBytes", queue_file_bytes)
       .detail("Placement", placement);
+  first_proxy = {interfaces.grv_proxies, {interfaces.commit_proxies.front()}};
   return std::make_unique<client::Database>(std::move(interfaces));
 }
 
@@ -272,7 +276,17 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
 
 client::Database& database(WorkloadContext& ctx) {
   if (!ctx.database) throw flow::Error(flow::ErrorCode::operation_failed);
-  if (!*ctx.database) *ctx.database = start(ctx);
+  if (!*ctx.database) {
+    client::ClusterInterfaces first_proxy;
+    *ctx.database = start(ctx, first_proxy);
+    // The first transaction, through the first proxy: its batch writes the shard map to
+    // \xff/keyServers/ and \xff/serverKeys/. (Other workloads may use the database meanwhile.)
+    client::Database bring_up(std::move(first_proxy));
+    bring_up.run([](client::Transaction& t) {
+      t.set_access_system_keys(true);
+      t.add_write_conflict_range("\xff/bringUp", "\xff/bringUp\x00");
+    });
+  }
   return **ctx.database;
 }
 

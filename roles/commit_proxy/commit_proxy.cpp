@@ -37,8 +37,6 @@ constexpr size_t kBatchBytesMax = size_t{8} << 20;
 // Between attempts of a request whose connection failed (the peer may or may not have it).
 constexpr flow::Duration kRetryDelay = 20ms;
 
-constexpr std::string_view kKeyServersPrefix = "\xff/keyServers/";
-constexpr std::string_view kServerKeysPrefix = "\xff/serverKeys/";
 
 using ReceivedCommit = net::ReceivedRequest<wire_proxy::CommitTransactionRequestT,
                                             wire_proxy::CommitTransactionReplyT>;
@@ -360,6 +358,15 @@ class CommitProxy {
     tlog_commit->prev_version = v.prev_version;
     tlog_commit->version = v.version;
     tlog_commit->known_committed_version = known_committed_;
+    if (number == 1) {
+      CODE_PROBE(!init_.first_batch_mutations.empty(), "commit proxy writes the bring-up's mutations with its first batch");
+      for (const Mutation& m : init_.first_batch_mutations) {
+        auto tagged = std::make_unique<strata::wire::TaggedMutationT>();
+        tagged->tags = init_.shards.tags_for(m);
+        tagged->mutation = std::make_unique<strata::wire::MutationT>(to_wire(m));
+        tlog_commit->messages.push_back(std::move(tagged));
+      }
+    }
     for (size_t t = 0; t < batch.size(); ++t) {
       for (size_t r = 0; r < verdicts.size(); ++r) {
         const auto verdict = verdicts[r].verdicts[t];

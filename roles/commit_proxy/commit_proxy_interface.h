@@ -43,6 +43,9 @@ struct CommitProxyInit {
   std::vector<ResolverAssignment> resolvers;
   std::vector<TLogInterface> logs;
   ShardMap shards;
+  // Mutations written with the first batch this proxy commits, whatever its transactions' fates:
+  // the bring-up's shard map (shard_map_mutations), given to one proxy of the generation.
+  std::vector<Mutation> first_batch_mutations;
 };
 
 // Serves `interface` (made in the current process) until cancelled, or until a role it depends

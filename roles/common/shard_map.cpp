@@ -1,6 +1,9 @@
 #include "roles/common/shard_map.h"
 
 #include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
 
 #include "flow/assert.h"
 
@@ -47,6 +50,33 @@ std::vector<Tag> ShardMap::tags_for(const Mutation& m) const {
   std::sort(tags.begin(), tags.end());
   tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
   return tags;
+}
+
+std::string key_servers_value(const std::vector<StorageServerRef>& servers) {
+  std::string out;
+  for (const StorageServerRef& s : servers)
+    out += fmt::format("{}{}@{}", out.empty() ? "" : ",", s.tag, s.address.to_string());
+  return out;
+}
+
+std::vector<Mutation> shard_map_mutations(const ShardMap& map) {
+  std::vector<Mutation> out;
+  // Per server, its ranges' edges in key order: "1" where one begins, "0" where one ends.
+  std::map<Tag, std::map<std::string, std::string>> edges;
+  for (const Shard& s : map.shards()) {
+    std::string key(kKeyServersPrefix);
+    key.append(s.range.begin);
+    out.push_back({MutationType::kSet, std::move(key), key_servers_value(s.servers)});
+    for (const StorageServerRef& server : s.servers) {
+      auto& e = edges[server.tag];
+      e.insert_or_assign(s.range.begin, std::string(1, '1'));
+      e.try_emplace(s.range.end, 1, '0');  // a range that begins here wins
+    }
+  }
+  for (const auto& [tag, e] : edges)
+    for (const auto& [key, value] : e)
+      out.push_back({MutationType::kSet, fmt::format("{}{:05}/{}", kServerKeysPrefix, tag, key), value});
+  return out;
 }
 
 }  // namespace roles

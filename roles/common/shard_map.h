@@ -19,6 +19,10 @@ namespace roles {
 // Every legal key is below this; system keys are [\xff, \xff\xff).
 inline constexpr std::string_view kKeyspaceEnd = "\xff\xff";
 
+// Where the system keyspace holds the shard map (see shard_map_mutations).
+inline constexpr std::string_view kKeyServersPrefix = "\xff/keyServers/";
+inline constexpr std::string_view kServerKeysPrefix = "\xff/serverKeys/";
+
 struct StorageServerRef {
   flow::NetworkAddress address;
   Tag tag = 0;
@@ -51,5 +55,13 @@ class ShardMap {
   explicit ShardMap(std::vector<Shard> shards) : shards_(std::move(shards)) {}
   std::vector<Shard> shards_;
 };
+
+// The map as the system keyspace holds it (docs/database.md, "commit proxy"), as sets:
+// \xff/keyServers/<shard begin> = its servers ("tag@ip:port", comma-separated, in order), and
+// \xff/serverKeys/<tag, 5 digits>/<key> = "1" where a range the server owns begins and "0"
+// where it ends (unless another of its ranges begins there).
+std::vector<Mutation> shard_map_mutations(const ShardMap& map);
+// The value of a shard's \xff/keyServers/ key.
+std::string key_servers_value(const std::vector<StorageServerRef>& servers);
 
 }  // namespace roles

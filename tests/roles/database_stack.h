@@ -56,7 +56,7 @@ struct DatabaseStack : RoleCluster {
     REQUIRE(map.ok());
     start(1, "commit_proxy", [p = proxy, master, resolvers, log, map = map.get()] {
       run_commit_proxy(p, {.epoch = 1, .proxy_id = 1, .master = master, .resolvers = resolvers,
-                           .logs = {log}, .shards = map});
+                           .logs = {log}, .shards = map, .first_batch_mutations = shard_map_mutations(map)});
     });
   }
   roles::GrvProxyInterface grv;

@@ -233,3 +233,24 @@ TEST_CASE("README: a first transaction") {
     return 0;
   });
 }
+
+TEST_CASE("the first batch writes the shard map to \\xff/keyServers/ and \\xff/serverKeys/; clients may not") {
+  Stack db(7, {"m"});
+  db.client([&] {
+    auto d = db.open();
+    load(*d, {"a"});  // the first commit: its batch carries the shard map
+    Transaction t(*d);
+    t.set_access_system_keys(true);
+    const std::string ss = db.sim.process(3).address.to_string();
+    CHECK(t.get_range("\xff/keyServers/", "\xff/keyServers0").rows ==
+          std::vector<KeyValue>{{"\xff/keyServers/", "1@" + ss}, {"\xff/keyServers/m", "2@" + ss}});
+    CHECK(t.get_range("\xff/serverKeys/", "\xff/serverKeys0").rows ==
+          std::vector<KeyValue>{{"\xff/serverKeys/00001/", "1"},
+                                {"\xff/serverKeys/00001/m", "0"},
+                                {"\xff/serverKeys/00002/m", "1"},
+                                {"\xff/serverKeys/00002/\xff\xff", "0"}});
+    t.set("\xff/keyServers/x", "1@1.2.3.4:5");
+    CHECK(outcome(flow::spawn([&] { t.commit(); })) == flow::ErrorCode::key_outside_legal_range);
+    return 0;
+  });
+}
