@@ -284,7 +284,8 @@ client::Database& database(WorkloadContext& ctx) {
     client::Database bring_up(std::move(first_proxy));
     bring_up.run([](client::Transaction& t) {
       t.set_access_system_keys(true);
-      t.add_write_conflict_range("\xff/bringUp", "\xff/bringUp\x00");
+      const std::string key = "\xff/bringUp";
+      t.add_write_conflict_range(key, key + '\0');  // a write: the transaction is committed
     });
   }
   return **ctx.database;
