@@ -45,8 +45,9 @@ class SidebandWorkload final : public Workload {
     flow::Future<flow::Void> checker = flow::spawn([this, &db, stream = side.get_future()] { check_each(db, stream); });
     auto& rng = flow::deterministic_random();
     const flow::Duration gap = flow::from_seconds(1.0 / rate_);
-    for (int64_t n = 0; flow::now() < end; ++n) {
+    for (int64_t n = 0;; ++n) {
       flow::wait(flow::delay(rng.random_duration(flow::Duration(0), 2 * gap)));
+      if (flow::now() >= end) break;
       run_once(db, key(n), [](client::Transaction&) { return std::optional<std::string>("committed"); });
       ++sent_;
       side.send(n);
