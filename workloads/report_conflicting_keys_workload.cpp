@@ -3,8 +3,10 @@
 // takes a read version and random read conflict ranges; another commits random write conflict
 // ranges after it; the first then commits with report_conflicting_keys. It must conflict exactly
 // when one of its ranges meets one of the other's, and the ranges it is told conflicted must be
-// exactly those. (A round where either commit's outcome is unknown is not judged.) It runs alone
-// on its keys: any other writer there could make a real conflict the round cannot predict.
+// exactly those. A round where either commit's outcome is unknown is not judged, and is followed
+// by a commit of a fence key both of its transactions read, so that neither can land later as a
+// conflict of another round. It runs alone on its keys: any other writer there could make a real
+// conflict the round cannot predict.
 //
 // Options (FoundationDB's): testDuration (s, 10), nodeCount (100), keyPrefix ("RCK"), keyBytes
 // (16: keys are the prefix and a zero-padded number this long), readConflictRangeCountPerTx (1),
@@ -76,6 +78,16 @@ class ReportConflictingKeysWorkload final : public Workload {
     return {key(a), key(b) + '\0'};  // keys a to b
   }
 
+  // Beyond every node key: both transactions of a round read it.
+  std::string fence_key() const { return prefix_ + "~fence"; }
+
+  // After a round whose outcome is unknown: a commit of the fence key, after which neither of
+  // that round's transactions can commit any more (each read the fence before it), so none
+  // lands in a later round as a conflict it could not predict. May suspend.
+  void fence(client::Database& db) {
+    db.run([&](client::Transaction& t) { t.set(fence_key(), std::to_string(++fences_)); });
+  }
+
   // One round; a mismatch sets failed_ after a SevError. May suspend.
   void round(client::Database& db) {
     client::Transaction reader(db), writer(db);
@@ -84,6 +96,8 @@ class ReportConflictingKeysWorkload final : public Workload {
     std::optional<flow::Error> error;
     try {
       reader.get_read_version();
+      reader.add_read_conflict_range(fence_key(), fence_key() + '\0');
+      writer.add_read_conflict_range(fence_key(), fence_key() + '\0');
       for (int64_t i = 0; i < reads_per_tx_; ++i) {
         reads.push_back(random_range());
         reader.add_read_conflict_range(reads.back().begin, reads.back().end);
@@ -99,7 +113,7 @@ class ReportConflictingKeysWorkload final : public Workload {
       error = e;
     }
     if (error) {  // the round cannot be judged
-      flow::wait(flow::delay(std::chrono::milliseconds(10)));
+      fence(db);
       return;
     }
     std::vector<roles::KeyRange> expected;
@@ -111,8 +125,12 @@ class ReportConflictingKeysWorkload final : public Workload {
       reader.commit();
     } catch (const flow::Error& e) {
       if (e.code() == flow::ErrorCode::operation_cancelled) throw;
-      if (e.code() != flow::ErrorCode::not_committed) return;  // unknown or too old: not judged
-      conflicted = true;
+      if (e.code() != flow::ErrorCode::not_committed) error = e;  // unknown or too old: not judged
+      else conflicted = true;
+    }
+    if (error) {
+      fence(db);
+      return;
     }
     ++judged_;
     std::vector<roles::KeyRange> reported = conflicted ? reader.conflicting_read_ranges() : std::vector<roles::KeyRange>{};
@@ -140,6 +158,7 @@ class ReportConflictingKeysWorkload final : public Workload {
   bool failed_ = false;
   int64_t judged_ = 0;
   int64_t conflicts_ = 0;
+  int64_t fences_ = 0;
 };
 
 }  // namespace
