@@ -87,7 +87,7 @@ class Transaction {
   // Back to a fresh transaction (keeping the options and the backoff).
   void reset();
   // Every later call, and every read waiting now once it wakes, throws transaction_cancelled
-  // (not retryable) until reset().
+  // (not retryable) until reset(). reset() also ends the reads waiting when it comes.
   void cancel() { cancelled_ = true; }
 
  private:
@@ -106,26 +106,34 @@ class Transaction {
   };
   void check_writable(std::string_view key) const;
   void check_usable();
-  // After a wait: throws transaction_cancelled if cancel() came meanwhile.
-  void check_not_cancelled() const;
+  // After a wait of a call that started at `started` (generation_ then): throws
+  // transaction_cancelled if cancel() or reset() came meanwhile.
+  void check_not_cancelled(uint64_t started) const;
+  roles::Version read_version(uint64_t started);
   std::string_view max_read_key() const;
   void add_mutation(roles::Mutation m);
   void add_read_conflict(std::string_view begin, std::string_view end);
+  // [lo, hi) less the ranges this transaction cleared.
+  void add_read_conflict_except_cleared(const std::string& lo, const std::string& hi);
   // What this transaction's writes make of `key` when the database holds `stored`.
   std::optional<std::string> seen_value(const std::string& key, std::optional<std::string> stored) const;
   bool has_writes() const { return !written_.empty() || !cleared_.empty(); }
   // Asks a server of the shard holding `key` (with `before`: the keys just below `key`) with
   // ask(location, server), again after failures a retry may cure. May suspend.
   template <class Ask>
-  auto ask_shard(std::string_view key, bool before, Ask ask);
-  std::optional<std::string> read_stored(std::string_view key);
-  StoredChunk read_stored_chunk(std::string_view lo, std::string_view hi, int64_t rows, bool reverse);
+  auto ask_shard(uint64_t started, std::string_view key, bool before, Ask ask);
+  std::optional<std::string> read_stored(uint64_t started, std::string_view key);
+  StoredChunk read_stored_chunk(uint64_t started, std::string_view lo, std::string_view hi, int64_t rows,
+                                bool reverse);
   // [lo, hi) as this transaction sees it, within limits; adds no conflict range. May suspend.
-  RangeResult read_seen(std::string_view lo, std::string_view hi, RangeLimits limits);
+  RangeResult read_seen(uint64_t started, std::string_view lo, std::string_view hi, RangeLimits limits);
   // The key `selector` names as this transaction sees it; adds no conflict range. May suspend.
-  std::string resolve_seen(const KeySelector& selector);
-  std::string resolve_stored(KeySelector selector);
-  std::string resolve(const KeySelector& selector, bool snapshot);
+  std::string resolve(uint64_t started, const KeySelector& selector);
+  std::string resolve_seen(uint64_t started, const KeySelector& selector);
+  std::string resolve_stored(uint64_t started, KeySelector selector);
+  // The rows of [b, e) (keys), with their conflict range unless `snapshot`. May suspend.
+  RangeResult read_range(uint64_t started, const std::string& b, const std::string& e, RangeLimits limits,
+                         bool snapshot);
   // The keys whose presence decided that `selector` names `key`.
   roles::KeyRange selector_span(const KeySelector& selector, const std::string& key) const;
 
@@ -143,6 +151,7 @@ class Transaction {
   bool committing_ = false;
   bool committed_ = false;
   bool cancelled_ = false;
+  uint64_t generation_ = 0;  // reset() counts up: a call waiting across it is cancelled
   roles::Version committed_version_ = -1;
   uint16_t batch_index_ = 0;
   flow::Duration backoff_ = std::chrono::milliseconds(10);
