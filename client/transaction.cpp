@@ -50,7 +50,7 @@ bool covers(const roles::KeyRange& r, std::string_view key) {
 }  // namespace
 
 void Transaction::check_usable() {
-  check_not_cancelled();
+  check_not_cancelled(generation_);
   if (committing_) throw Error(ErrorCode::used_during_commit);
   if (committed_) throw Error(ErrorCode::client_invalid_operation);
 }
@@ -63,9 +63,14 @@ void Transaction::check_writable(std::string_view key) const {
 
 roles::Version Transaction::get_read_version() {
   check_usable();
+  return read_version(generation_);
+}
+
+roles::Version Transaction::read_version(uint64_t started) {
   if (!read_version_) {
     roles::wire_grv::GetReadVersionRequestT request;
     const roles::Version v = flow::wait(db_->grv_proxy().get_read_version.get_reply(request)).version;
+    check_not_cancelled(started);
     if (!read_version_) read_version_ = v;  // another read may have set it while this waited
   }
   return *read_version_;
@@ -78,8 +83,8 @@ void Transaction::set_read_version(roles::Version v) {
   read_version_ = v;
 }
 
-void Transaction::check_not_cancelled() const {
-  if (cancelled_) throw Error(ErrorCode::transaction_cancelled);
+void Transaction::check_not_cancelled(uint64_t started) const {
+  if (cancelled_ || generation_ != started) throw Error(ErrorCode::transaction_cancelled);
 }
 
 std::string_view Transaction::max_read_key() const {
@@ -91,24 +96,24 @@ void Transaction::add_read_conflict(std::string_view begin, std::string_view end
 }
 
 template <class Ask>
-auto Transaction::ask_shard(std::string_view key, bool before, Ask ask) {
+auto Transaction::ask_shard(uint64_t started, std::string_view key, bool before, Ask ask) {
   for (;;) {
     // A copy: the cache may change while this waits.
     const ShardLocation shard = before ? db_->location_before(key) : db_->location_of(key);
-    check_not_cancelled();
+    check_not_cancelled(started);
     const roles::StorageServerInterface& server =
         shard.servers[static_cast<size_t>(flow::deterministic_random().random_int(
             0, static_cast<int64_t>(shard.servers.size())))];
     std::optional<Error> failed;
     try {
       auto reply = flow::wait(ask(shard, server));
-      check_not_cancelled();
+      check_not_cancelled(started);
       return reply;
     } catch (const Error& e) {
       if (e.code() == ErrorCode::operation_cancelled || e.code() == ErrorCode::transaction_cancelled) throw;
       failed = e;
     }
-    check_not_cancelled();
+    check_not_cancelled(started);
     switch (failed->code()) {
       case ErrorCode::wrong_shard_server:
         CODE_PROBE(true, "client reads again after wrong_shard_server");
@@ -127,22 +132,22 @@ auto Transaction::ask_shard(std::string_view key, bool before, Ask ask) {
   }
 }
 
-std::optional<std::string> Transaction::read_stored(std::string_view key) {
+std::optional<std::string> Transaction::read_stored(uint64_t started, std::string_view key) {
   roles::wire_storage::GetValueRequestT request;
   request.key.assign(key.begin(), key.end());
-  request.version = get_read_version();
-  const auto reply = ask_shard(key, false, [&](const ShardLocation&, const roles::StorageServerInterface& server) {
+  request.version = read_version(started);
+  const auto reply = ask_shard(started, key, false, [&](const ShardLocation&, const roles::StorageServerInterface& server) {
     return server.get_value.get_reply(request);
   });
   if (!reply.present) return std::nullopt;
   return std::string(reply.value.begin(), reply.value.end());
 }
 
-Transaction::StoredChunk Transaction::read_stored_chunk(std::string_view lo, std::string_view hi, int64_t rows,
-                                                        bool reverse) {
-  const roles::Version version = get_read_version();
+Transaction::StoredChunk Transaction::read_stored_chunk(uint64_t started, std::string_view lo, std::string_view hi,
+                                                        int64_t rows, bool reverse) {
+  const roles::Version version = read_version(started);
   std::string sub_lo, sub_hi;
-  const auto reply = ask_shard(reverse ? hi : lo, reverse,
+  const auto reply = ask_shard(started, reverse ? hi : lo, reverse,
                                [&](const ShardLocation& shard, const roles::StorageServerInterface& server) {
                                  sub_lo = std::max(std::string(lo), shard.begin);
                                  sub_hi = std::min(std::string(hi), shard.end);
@@ -195,18 +200,19 @@ std::optional<std::string> Transaction::get(std::string_view key, bool snapshot)
   if (key.size() > roles::key_bytes_max) throw Error(ErrorCode::key_too_large);
   if (key >= roles::kKeyspaceEnd || (!access_system_keys_ && key >= "\xff"))
     throw Error(ErrorCode::key_outside_legal_range);
-  if (!snapshot) add_read_conflict(key, std::string(key) + '\0');
   const std::string k(key);
   const auto w = written_.find(k);
   const bool known = w != written_.end() && w->second.known;
   const bool cleared = w == written_.end() && std::any_of(cleared_.begin(), cleared_.end(),
                                                            [&](const roles::KeyRange& r) { return covers(r, k); });
-  // Nothing to read when this transaction's writes decide the value alone.
-  const std::optional<std::string> stored = known || cleared ? std::nullopt : read_stored(key);
-  return seen_value(k, stored);
+  // When this transaction's writes decide the value alone, nothing is read and the answer
+  // depends on no other transaction.
+  if (known || cleared) return seen_value(k, std::nullopt);
+  if (!snapshot) add_read_conflict(key, k + '\0');
+  return seen_value(k, read_stored(generation_, key));
 }
 
-RangeResult Transaction::read_seen(std::string_view lo, std::string_view hi, RangeLimits limits) {
+RangeResult Transaction::read_seen(uint64_t started, std::string_view lo, std::string_view hi, RangeLimits limits) {
   RangeResult out;
   int64_t bytes = 0;
   const auto full = [&] {
@@ -216,8 +222,8 @@ RangeResult Transaction::read_seen(std::string_view lo, std::string_view hi, Ran
   std::string cursor(limits.reverse ? hi : lo);  // forward: [cursor, hi) left; reverse: [lo, cursor)
   while (limits.reverse ? std::string_view(cursor) > lo : std::string_view(cursor) < hi) {
     const int64_t want = limits.rows > 0 ? limits.rows - static_cast<int64_t>(out.rows.size()) : kChunkRows;
-    StoredChunk chunk = limits.reverse ? read_stored_chunk(lo, cursor, want, true)
-                                       : read_stored_chunk(cursor, hi, want, false);
+    StoredChunk chunk = limits.reverse ? read_stored_chunk(started, lo, cursor, want, true)
+                                       : read_stored_chunk(started, cursor, hi, want, false);
     // This transaction's writes to keys in the chunk's span, merged with the stored rows in order.
     const std::string span_lo = limits.reverse ? chunk.bound : cursor;
     const std::string span_hi = limits.reverse ? cursor : chunk.bound;
@@ -253,27 +259,32 @@ RangeResult Transaction::read_seen(std::string_view lo, std::string_view hi, Ran
   return out;
 }
 
-std::string Transaction::resolve_seen(const KeySelector& selector) {
+std::string Transaction::resolve_seen(uint64_t started, const KeySelector& selector) {
   const std::string_view max = max_read_key();
   const std::string split = selector.or_equal ? selector.key + '\0' : selector.key;
   if (selector.offset > 0) {
     // The offset-th key at or after `split`.
     if (split >= max) return std::string(max);
-    const RangeResult r = read_seen(split, max, {.rows = selector.offset});
+    const RangeResult r = read_seen(started, split, max, {.rows = selector.offset});
     return static_cast<int64_t>(r.rows.size()) == selector.offset ? r.rows.back().key : std::string(max);
   }
   // The (1 - offset)-th key before `split`.
   const int64_t want = 1 - static_cast<int64_t>(selector.offset);
-  const RangeResult r = read_seen("", std::min(std::string_view(split), max), {.rows = want, .reverse = true});
+  const RangeResult r = read_seen(started, "", std::min(std::string_view(split), max), {.rows = want, .reverse = true});
   return static_cast<int64_t>(r.rows.size()) == want ? r.rows.back().key : std::string();
 }
 
-std::string Transaction::resolve_stored(KeySelector selector) {
+std::string Transaction::resolve_stored(uint64_t started, KeySelector selector) {
   const std::string_view max = max_read_key();
-  const roles::Version version = get_read_version();
+  const roles::Version version = read_version(started);
   for (;;) {
-    const std::string split = selector.or_equal ? selector.key + '\0' : selector.key;
     const bool forward = selector.offset > 0;
+    if (!forward && (selector.or_equal ? selector.key + '\0' : selector.key) > max) {
+      // Going back from past the readable keys: from their end, so that an unreadable key there
+      // (\xff itself without system keys) does not count.
+      selector = {std::string(max), false, selector.offset};
+    }
+    const std::string split = selector.or_equal ? selector.key + '\0' : selector.key;
     if (forward && split >= max) return std::string(max);
     if (!forward && split.empty()) return std::string();
     roles::wire_storage::GetKeyRequestT request;
@@ -282,9 +293,10 @@ std::string Transaction::resolve_stored(KeySelector selector) {
     request.selector->or_equal = selector.or_equal;
     request.selector->offset = selector.offset;
     request.version = version;
-    const auto reply = ask_shard(split, !forward, [&](const ShardLocation&, const roles::StorageServerInterface& server) {
-      return server.get_key.get_reply(request);
-    });
+    const auto reply = ask_shard(started, split, !forward,
+                                 [&](const ShardLocation&, const roles::StorageServerInterface& server) {
+                                   return server.get_key.get_reply(request);
+                                 });
     std::string key(reply.key.begin(), reply.key.end());
     if (reply.resolved) return std::min(key, std::string(max));
     // Ran off the shard: go on from its edge with what is left of the offset. Checked, not
@@ -300,18 +312,13 @@ std::string Transaction::resolve_stored(KeySelector selector) {
   }
 }
 
-std::string Transaction::resolve(const KeySelector& selector, bool snapshot) {
+std::string Transaction::resolve(uint64_t started, const KeySelector& selector) {
   const std::string_view max = max_read_key();
   if (selector.key.size() > roles::key_bytes_max + 1) throw Error(ErrorCode::key_too_large);
   if (selector.key > max) throw Error(ErrorCode::key_outside_legal_range);
   // Without writes of its own the transaction sees what is stored: servers resolve the selector
   // (fewer rows travel); with writes, it is resolved over the merged view.
-  std::string key = has_writes() ? resolve_seen(selector) : resolve_stored(selector);
-  if (!snapshot) {
-    const roles::KeyRange depends = selector_span(selector, key);
-    add_read_conflict(depends.begin, depends.end);
-  }
-  return key;
+  return has_writes() ? resolve_seen(started, selector) : resolve_stored(started, selector);
 }
 
 roles::KeyRange Transaction::selector_span(const KeySelector& selector, const std::string& key) const {
@@ -324,44 +331,86 @@ roles::KeyRange Transaction::selector_span(const KeySelector& selector, const st
 
 std::string Transaction::get_key(const KeySelector& selector, bool snapshot) {
   check_usable();
-  return resolve(selector, snapshot);
+  std::string key = resolve(generation_, selector);
+  if (!snapshot) {
+    const roles::KeyRange depends = selector_span(selector, key);
+    add_read_conflict(depends.begin, depends.end);
+  }
+  return key;
+}
+
+RangeResult Transaction::read_range(uint64_t started, const std::string& b, const std::string& e, RangeLimits limits,
+                                    bool snapshot) {
+  if (b >= e) return {};
+  RangeResult r = read_seen(started, b, e, limits);
+  if (!snapshot) {
+    // What a read stopped by a limit saw ends at its last row.
+    std::string lo = b, hi = e;
+    if (r.more && !r.rows.empty()) {
+      if (limits.reverse) lo = r.rows.back().key;
+      else hi = r.rows.back().key + '\0';
+    }
+    add_read_conflict_except_cleared(lo, hi);
+  }
+  return r;
+}
+
+void Transaction::add_read_conflict_except_cleared(const std::string& lo, const std::string& hi) {
+  // Keys this transaction cleared read as its own writes decide (a key it wrote after the clear
+  // is known too): no other transaction's write there changes what it saw.
+  std::vector<roles::KeyRange> cleared;
+  for (const roles::KeyRange& c : cleared_)
+    if (c.begin < hi && lo < c.end) cleared.push_back(c);
+  std::sort(cleared.begin(), cleared.end(),
+            [](const roles::KeyRange& x, const roles::KeyRange& y) { return x.begin < y.begin; });
+  std::string from = lo;
+  for (const roles::KeyRange& c : cleared) {
+    if (c.begin > from) add_read_conflict(from, std::min(c.begin, hi));
+    from = std::max(from, c.end);
+    if (from >= hi) return;
+  }
+  add_read_conflict(from, hi);
 }
 
 RangeResult Transaction::get_range(const KeySelector& begin, const KeySelector& end, RangeLimits limits,
                                    bool snapshot) {
   check_usable();
   if (limits.rows < 0 || limits.bytes < 0) throw Error(ErrorCode::client_invalid_operation);
-  const std::string b = resolve(begin, true);
-  const std::string e = resolve(end, true);
+  const uint64_t started = generation_;
+  const std::string b = resolve(started, begin);
+  const std::string e = resolve(started, end);
+  RangeResult r = read_range(started, b, e, limits, snapshot);
   if (!snapshot) {
     // What the ends' selectors depended on. A begin going forward stops short of its answer:
-    // the read itself covers that key when it reads anything, and nothing depends on it when
-    // the range is empty.
-    roles::KeyRange from = selector_span(begin, b);
-    if (begin.offset > 0 && from.end > b) from.end = b;
-    add_read_conflict(from.begin, from.end);
-    const roles::KeyRange to = selector_span(end, e);
-    add_read_conflict(to.begin, to.end);
-  }
-  if (b >= e) return {};
-  RangeResult r = read_seen(b, e, limits);
-  if (!snapshot) {
-    // What a read stopped by a limit saw ends at its last row.
-    if (!r.more || r.rows.empty())
-      add_read_conflict(b, e);
-    else if (limits.reverse)
-      add_read_conflict(r.rows.back().key, e);
-    else
-      add_read_conflict(b, r.rows.back().key + '\0');
+    // the read covers that key when it reads anything, and nothing depends on it when the range
+    // is empty. A read that a limit stopped depends on the far end's selector only if moving
+    // that end could reach the rows it returned.
+    const bool stopped = r.more && !r.rows.empty();
+    const std::string& last = stopped ? r.rows.back().key : b;
+    const std::string begin_split = begin.or_equal ? begin.key + '\0' : begin.key;
+    const std::string end_split = end.or_equal ? end.key + '\0' : end.key;
+    if (!(stopped && limits.reverse && begin.offset <= 0 && begin_split <= last)) {
+      roles::KeyRange from = selector_span(begin, b);
+      if (begin.offset > 0 && from.end > b) from.end = b;
+      add_read_conflict(from.begin, from.end);
+    }
+    if (!(stopped && !limits.reverse && end.offset > 0 && end_split > last)) {
+      const roles::KeyRange to = selector_span(end, e);
+      add_read_conflict(to.begin, to.end);
+    }
   }
   return r;
 }
 
 RangeResult Transaction::get_range(std::string_view begin, std::string_view end, RangeLimits limits, bool snapshot) {
   check_usable();
+  if (limits.rows < 0 || limits.bytes < 0) throw Error(ErrorCode::client_invalid_operation);
   if (end < begin) throw Error(ErrorCode::inverted_range);
-  return get_range(KeySelector::first_greater_or_equal(begin), KeySelector::first_greater_or_equal(end), limits,
-                   snapshot);
+  if (begin.size() > roles::key_bytes_max + 1 || end.size() > roles::key_bytes_max + 1)
+    throw Error(ErrorCode::key_too_large);
+  if (end > max_read_key()) throw Error(ErrorCode::key_outside_legal_range);
+  // Keys, not selectors: the rows of [begin, end) depend on those keys alone.
+  return read_range(generation_, std::string(begin), std::string(end), limits, snapshot);
 }
 
 void Transaction::add_mutation(roles::Mutation m) {
@@ -523,11 +572,13 @@ void Transaction::reset() {
   const flow::Duration backoff = backoff_;
   const bool system = access_system_keys_;
   const bool report = report_conflicting_keys_;
+  const uint64_t generation = generation_ + 1;  // what was waiting ends with transaction_cancelled
   Database* db = db_;
   *this = Transaction(*db);
   backoff_ = backoff;
   access_system_keys_ = system;
   report_conflicting_keys_ = report;
+  generation_ = generation;
 }
 
 }  // namespace client
