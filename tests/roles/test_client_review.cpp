@@ -540,10 +540,11 @@ void conflict_trials(uint64_t seed) {
           m[k] = "q";
           changes = model_view_answer(m, ops, rd) != before;
         } else {
+          const std::string held = it->second;  // erase frees what `it` points at
           m.erase(k);
           changes = model_view_answer(m, ops, rd) != before;
           m = base;
-          m[k] = it->second + "q";
+          m[k] = held + "q";
           changes = changes || model_view_answer(m, ops, rd) != before;
         }
         if (changes) sensitive.push_back(k);
