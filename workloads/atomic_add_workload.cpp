@@ -57,13 +57,11 @@ class AtomicAddWorkload final : public Workload {
         nodes_(simple ? 1 : o.get_int("nodeCount", 10)),
         clients_(simple ? 1 : o.get_int("clients", 4)),
         rate_(simple ? 1.0 : o.get_double("transactionsPerSecond", 200.0)),
-        prefix_(o.get_string("keyPrefix", simple ? "SimpleAtomicAdd/" : "Increment/")) {
+        prefix_(o.get_key_prefix(simple ? "SimpleAtomicAdd/" : "Increment/")) {
     o.require(iterations_ >= 0 && iterations_ <= 1'000'000, "iterations", "must be in [0, 1000000]");
     o.require(nodes_ >= 1 && nodes_ <= 100'000, "nodeCount", "must be in [1, 100000]");
     o.require(clients_ >= 1 && clients_ <= 1000, "clients", "must be in [1, 1000]");
     o.require(rate_ > 0 && rate_ <= 1e6, "transactionsPerSecond", "must be in (0, 1e6]");
-    o.require(prefix_.size() <= 100 && (prefix_.empty() || prefix_[0] != '\xff'), "keyPrefix",
-              "must be at most 100 bytes and not a system key");
   }
 
   std::string name() const override { return simple_ ? "SimpleAtomicAdd" : "Increment"; }

@@ -35,12 +35,10 @@ class CycleWorkload final : public Workload {
         nodes_(o.get_int("nodeCount", 100)),
         clients_(o.get_int("clients", 4)),
         rate_(o.get_double("transactionsPerSecond", 100.0)),
-        prefix_(o.get_string("keyPrefix", "cycle/")) {
+        prefix_(o.get_key_prefix("cycle/")) {
     o.require(nodes_ >= 4 && nodes_ <= 1'000'000, "nodeCount", "must be in [4, 1000000]");
     o.require(clients_ >= 1 && clients_ <= 1000, "clients", "must be in [1, 1000]");
     o.require(rate_ > 0 && rate_ <= 1e6, "transactionsPerSecond", "must be in (0, 1e6]");
-    o.require(prefix_.size() <= 100 && (prefix_.empty() || prefix_[0] != '\xff'), "keyPrefix",
-              "must be at most 100 bytes and not a system key");
   }
 
   std::string name() const override { return "Cycle"; }

@@ -46,13 +46,11 @@ class LedgerWorkload final : public Workload {
         clients_(o.get_int("clients", 4)),
         rate_(o.get_double("transactionsPerSecond", 100.0)),
         start_balance_(o.get_int("startingBalance", 1000)),
-        prefix_(o.get_string("keyPrefix", "ledger/")) {
+        prefix_(o.get_key_prefix("ledger/")) {
     o.require(accounts_ >= 2 && accounts_ <= 100'000, "accounts", "must be in [2, 100000]");
     o.require(clients_ >= 1 && clients_ <= 1000, "clients", "must be in [1, 1000]");
     o.require(rate_ > 0 && rate_ <= 1e6, "transactionsPerSecond", "must be in (0, 1e6]");
     o.require(start_balance_ >= 1 && start_balance_ <= 1'000'000'000, "startingBalance", "must be in [1, 1e9]");
-    o.require(prefix_.size() <= 100 && (prefix_.empty() || prefix_[0] != '\xff'), "keyPrefix",
-              "must be at most 100 bytes and not a system key");
   }
 
   std::string name() const override { return "Ledger"; }

@@ -35,13 +35,11 @@ class ReportConflictingKeysWorkload final : public Workload {
   explicit ReportConflictingKeysWorkload(WorkloadOptions& o)
       : duration_(o.get_seconds("testDuration", 10.0)),
         nodes_(o.get_int("nodeCount", 100)),
-        prefix_(o.get_string("keyPrefix", "RCK")),
+        prefix_(o.get_key_prefix("RCK")),
         key_bytes_(o.get_int("keyBytes", 16)),
         reads_per_tx_(o.get_int("readConflictRangeCountPerTx", 1)),
         writes_per_tx_(o.get_int("writeConflictRangeCountPerTx", 1)) {
     o.require(nodes_ >= 1 && nodes_ <= 100'000'000, "nodeCount", "must be in [1, 1e8]");
-    o.require(prefix_.size() <= 100 && (prefix_.empty() || prefix_[0] != '\xff'), "keyPrefix",
-              "must be at most 100 bytes and not a system key");
     o.require(key_bytes_ >= static_cast<int64_t>(prefix_.size()) + 9 && key_bytes_ <= 10'000, "keyBytes",
               "must leave room for the prefix and 9 digits, and be at most 10000");
     o.require(reads_per_tx_ >= 1 && reads_per_tx_ <= 1000, "readConflictRangeCountPerTx", "must be in [1, 1000]");

@@ -30,10 +30,8 @@ class SidebandWorkload final : public Workload {
   explicit SidebandWorkload(WorkloadOptions& o)
       : duration_(o.get_seconds("testDuration", 10.0)),
         rate_(o.get_double("operationsPerSecond", 50.0)),
-        prefix_(o.get_string("keyPrefix", "sideband/")) {
+        prefix_(o.get_key_prefix("sideband/")) {
     o.require(rate_ > 0 && rate_ <= 1e6, "operationsPerSecond", "must be in (0, 1e6]");
-    o.require(prefix_.size() <= 100 && (prefix_.empty() || prefix_[0] != '\xff'), "keyPrefix",
-              "must be at most 100 bytes and not a system key");
   }
 
   std::string name() const override { return "Sideband"; }

@@ -50,6 +50,14 @@ class WorkloadOptions {
   int64_t get_int(const std::string& name, int64_t fallback);
   bool get_bool(const std::string& name, bool fallback);
   std::string get_string(const std::string& name, const std::string& fallback);
+  // keyPrefix: where a database workload's keys live; a named error unless it is at most 100
+  // bytes and not a system key.
+  std::string get_key_prefix(const std::string& fallback) {
+    std::string prefix = get_string("keyPrefix", fallback);
+    require(prefix.size() <= 100 && (prefix.empty() || prefix[0] != '\xff'), "keyPrefix",
+            "must be at most 100 bytes and not a system key");
+    return prefix;
+  }
   // A list of strings (a single string is a list of one).
   std::vector<std::string> get_strings(const std::string& name);
   flow::Duration get_seconds(const std::string& name, double fallback) {

@@ -105,13 +105,11 @@ class WriteDuringReadWorkload final : public Workload {
         clients_(o.get_int("clients", 2)),
         ops_max_(o.get_int("operationsPerTransaction", 30)),
         value_max_(o.get_int("maxValueBytes", 16)),
-        prefix_(o.get_string("keyPrefix", "wdr/")) {
+        prefix_(o.get_key_prefix("wdr/")) {
     o.require(nodes_ >= 1 && nodes_ <= 10'000, "nodeCount", "must be in [1, 10000]");
     o.require(clients_ >= 1 && clients_ <= 100, "clients", "must be in [1, 100]");
     o.require(ops_max_ >= 1 && ops_max_ <= 1000, "operationsPerTransaction", "must be in [1, 1000]");
     o.require(value_max_ >= 1 && value_max_ <= 1000, "maxValueBytes", "must be in [1, 1000]");
-    o.require(prefix_.size() <= 100 && (prefix_.empty() || prefix_[0] != '\xff'), "keyPrefix",
-              "must be at most 100 bytes and not a system key");
   }
 
   std::string name() const override { return "WriteDuringRead"; }

@@ -1,7 +1,9 @@
 #pragma once
 // One generation of the database on a quiet simulated cluster, for the tests of the commit proxy
 // and the client. Process 1: master, two resolvers split at "m", GRV and commit proxies;
-// process 2: the log; process 3: a storage server per shard (the shards split at `splits`).
+// process 2: the log; process 3: a storage server per shard (the shards split at `splits`), or
+// with `process_per_server` each server on a process of its own, from 3 on (one process's disk
+// holds about six servers' files).
 
 #include <memory>
 #include <string>
@@ -20,7 +22,8 @@
 namespace roles_testing {
 
 struct DatabaseStack : RoleCluster {
-  explicit DatabaseStack(uint64_t seed, std::vector<std::string> splits = {"m"}) : RoleCluster(seed, 4) {
+  explicit DatabaseStack(uint64_t seed, std::vector<std::string> splits = {"m"}, bool process_per_server = false)
+      : RoleCluster(seed, process_per_server ? static_cast<int>(splits.size()) + 4 : 4) {
     using namespace roles;
     const MasterInterface master = make_interface<MasterInterface>(1);
     start(1, "master", [master] { run_master(master, {.epoch = 1, .start_version = 0}); });
@@ -32,21 +35,22 @@ struct DatabaseStack : RoleCluster {
     }
     const TLogInterface log = make_interface<TLogInterface>(2);
     start(2, "tlog", [log] { run_tlog(log, {.epoch = 1, .start_version = 0, .name = "log"}); });
-    const flow::NetworkAddress ss = sim.process(3).address;
     std::vector<Shard> shards;
     std::string begin;
     splits.push_back(std::string(kKeyspaceEnd));
     for (const std::string& end : splits) {
-      shards.push_back({{begin, end}, {{ss, static_cast<Tag>(shards.size() + 1)}}});
+      const int p = process_per_server ? static_cast<int>(shards.size()) + 3 : 3;
+      shards.push_back({{begin, end}, {{sim.process(p).address, static_cast<Tag>(shards.size() + 1)}}});
       begin = end;
     }
     for (const Shard& s : shards) {
-      start(3, "storage", [log, s] {
+      const int p = process_per_server ? static_cast<int>(s.servers[0].tag) + 2 : 3;
+      start(p, "storage", [log, s] {
         run_storage_server({.epoch = 1, .tag = s.servers[0].tag, .shards = {s.range}, .logs = {log},
                             .engine = "memory", .name = "ss" + std::to_string(s.servers[0].tag),
                             .engine_options = {}, .start_version = 0});
       });
-      servers.push_back(StorageServerInterface::remote(ss, s.servers[0].tag));
+      servers.push_back(StorageServerInterface::remote(s.servers[0].address, s.servers[0].tag));
       shard_ends.push_back(s.range.end);
     }
     grv = make_interface<GrvProxyInterface>(1);

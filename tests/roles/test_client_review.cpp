@@ -330,54 +330,6 @@ std::vector<std::string> keys_of_review(const RangeResult& r) {
 }  // namespace
 
 
-// DatabaseStack with each storage server on a process of its own (so that more than six shards fit).
-struct MultiStack : roles_testing::RoleCluster {
-  MultiStack(uint64_t seed, std::vector<std::string> splits)
-      : RoleCluster(seed, static_cast<int>(splits.size()) + 4) {
-    using namespace roles;
-    const MasterInterface master = make_interface<MasterInterface>(1);
-    start(1, "master", [master] { run_master(master, {.epoch = 1, .start_version = 0}); });
-    std::vector<ResolverAssignment> resolvers;
-    for (const KeyRange& keys : {KeyRange{"", "m"}, KeyRange{"m", std::string(kKeyspaceEnd)}}) {
-      const auto r = make_interface<ResolverInterface>(1);
-      start(1, "resolver", [r] { run_resolver(r, {.epoch = 1, .start_version = 0}); });
-      resolvers.push_back({keys, r});
-    }
-    const TLogInterface log = make_interface<TLogInterface>(2);
-    start(2, "tlog", [log] { run_tlog(log, {.epoch = 1, .start_version = 0, .name = "log"}); });
-    std::vector<Shard> shards;
-    std::string begin;
-    splits.push_back(std::string(kKeyspaceEnd));
-    for (const std::string& end : splits) {
-      const int p = static_cast<int>(shards.size()) + 3;
-      shards.push_back({{begin, end}, {{sim.process(p).address, static_cast<Tag>(shards.size() + 1)}}});
-      begin = end;
-    }
-    for (size_t i = 0; i < shards.size(); ++i) {
-      const Shard s = shards[i];
-      start(static_cast<int>(i) + 3, "storage", [log, s] {
-        run_storage_server({.epoch = 1, .tag = s.servers[0].tag, .shards = {s.range}, .logs = {log},
-                            .engine = "memory", .name = "ss" + std::to_string(s.servers[0].tag),
-                            .engine_options = {}, .start_version = 0});
-      });
-    }
-    grv = make_interface<GrvProxyInterface>(1);
-    start(1, "grv_proxy", [g = grv, master] { run_grv_proxy(g, {.epoch = 1, .master = master}); });
-    proxy = make_interface<CommitProxyInterface>(1);
-    auto map = ShardMap::make(shards);
-    REQUIRE(map.ok());
-    start(1, "commit_proxy", [p = proxy, master, resolvers, log, map = map.get()] {
-      run_commit_proxy(p, {.epoch = 1, .proxy_id = 1, .master = master, .resolvers = resolvers,
-                           .logs = {log}, .shards = map, .first_batch_mutations = shard_map_mutations(map)});
-    });
-  }
-  roles::GrvProxyInterface grv;
-  roles::CommitProxyInterface proxy;
-  std::unique_ptr<client::Database> open() {
-    return std::make_unique<client::Database>(client::ClusterInterfaces{{grv}, {proxy}});
-  }
-};
-
 // ---------------------------------------------------------------------------------------------
 // 1. Randomized: reads interleaved with writes, compared with the model, many shards.
 // ---------------------------------------------------------------------------------------------
@@ -401,7 +353,7 @@ void model_reads(uint64_t seed, bool system, int many) {
   if (system)
     for (const char* k : {"\xff", "\xff\x01", "\xff/a", "\xff/serverKeys0", "\xff\xfe", "\xff\xfe\xff"}) c.push_back(k);
   std::printf("[review model] system=%d seed=%llu splits=%s\n", static_cast<int>(system), static_cast<unsigned long long>(seed), show_splits(splits).c_str());
-  MultiStack db(seed, splits);
+  Stack db(seed, splits, /*process_per_server=*/true);
   int failures = 0, reads = 0;
   db.client([&] {
     auto d = db.open();

@@ -31,3 +31,20 @@ testTitle = 'OnlyBringUp'
     CHECK_MESSAGE(r.passed, r.failure);
   }
 }
+
+TEST_CASE("database workloads: a keyPrefix over 100 bytes is a named error, no assertion") {
+  // (TOML strings are UTF-8: a prefix starting with the byte \xff cannot be written in a spec.)
+  for (const char* workload : {"Cycle", "Ledger", "WriteDuringRead", "AtomicOps", "Increment", "Sideband",
+                               "ReportConflictingKeys", "SimpleAtomicAdd"}) {
+    CAPTURE(workload);
+    auto load = workloads::parse_spec(std::string("[[test]]\ntestTitle = 'Bad'\n    [[test.workload]]\n    testName = '") +
+                                          workload + "'\n    keyPrefix = \"" + std::string(101, 'k') + "\"\n",
+                                      "bad_prefix.toml");
+    REQUIRE_MESSAGE(load.spec, load.error);
+    workloads::RunConfig config;
+    config.seed = 1;
+    const workloads::RunResult r = workloads::run_spec(*load.spec, config);
+    CHECK_FALSE(r.passed);
+    CHECK_MESSAGE(r.failure.find("keyPrefix") != std::string::npos, r.failure);
+  }
+}
