@@ -18,6 +18,8 @@
 #include "roles/resolver/resolver_interface.h"
 #include "roles/storage_server/storage_server_interface.h"
 #include "roles/tlog/tlog_interface.h"
+#include "roles/worker/interface_wire.h"
+#include "roles/worker/worker_interface.h"
 
 namespace workloads {
 
@@ -27,81 +29,33 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Well-known tokens of the transaction system's roles: kTokenBase + role kind + index.
-constexpr uint64_t kTokenBase = 0x4442'0000;
-constexpr uint64_t kMasterTokens = kTokenBase;
-constexpr uint64_t kGrvTokens = kTokenBase + 0x100;
-constexpr uint64_t kProxyTokens = kTokenBase + 0x200;
-constexpr uint64_t kResolverTokens = kTokenBase + 0x300;
-constexpr uint64_t kLogTokens = kTokenBase + 0x400;
-
-net::Token token(uint64_t n) {
-  return net::well_known_token(n);
-}
-
-template <class Stream>
-Stream local(uint64_t n) {
-  return Stream::well_known(token(n));
-}
-
-template <class Stream>
-Stream remote(flow::NetworkAddress a, uint64_t n) {
-  return Stream(net::Endpoint{a, token(n)});
-}
-
-MasterInterface master_interface(const flow::NetworkAddress* a) {
-  const uint64_t t = kMasterTokens;
-  if (!a) return {local<GetCommitVersionStream>(t), local<ReportCommittedStream>(t + 1),
-                  local<GetLiveCommittedVersionStream>(t + 2)};
-  return {remote<GetCommitVersionStream>(*a, t), remote<ReportCommittedStream>(*a, t + 1),
-          remote<GetLiveCommittedVersionStream>(*a, t + 2)};
-}
-
-GrvProxyInterface grv_interface(const flow::NetworkAddress* a, uint64_t i) {
-  const uint64_t t = kGrvTokens + i;
-  if (!a) return {local<GetReadVersionStream>(t)};
-  return {remote<GetReadVersionStream>(*a, t)};
-}
-
-CommitProxyInterface proxy_interface(const flow::NetworkAddress* a, uint64_t i) {
-  const uint64_t t = kProxyTokens + 2 * i;
-  if (!a) return {local<CommitTransactionStream>(t), local<GetKeyServerLocationsStream>(t + 1)};
-  return {remote<CommitTransactionStream>(*a, t), remote<GetKeyServerLocationsStream>(*a, t + 1)};
-}
-
-ResolverInterface resolver_interface(const flow::NetworkAddress* a, uint64_t i) {
-  const uint64_t t = kResolverTokens + i;
-  if (!a) return {local<ResolveBatchStream>(t)};
-  return {remote<ResolveBatchStream>(*a, t)};
-}
-
-TLogInterface log_interface(const flow::NetworkAddress* a, uint64_t i) {
-  const uint64_t t = kLogTokens + 3 * i;
-  if (!a) return {local<TLogCommitStream>(t), local<TLogPeekStream>(t + 1), local<TLogPopStream>(t + 2)};
-  return {remote<TLogCommitStream>(*a, t), remote<TLogPeekStream>(*a, t + 1),
-          remote<TLogPopStream>(*a, t + 2)};
-}
-
-// Runs `body` again after it fails with an error of its disk (it recovers from what is durable),
-// after a pause. May suspend.
-template <class Body>
-void restarting(const std::string& role, Body body) {
+// Sends `request` until the worker answers it: a request lost with its connection, or one the
+// worker's disk failed, is sent again (the worker answers a repeat as the first). Throws what the
+// worker refuses with (invalid_role_request, role_already_running). May suspend.
+template <class Req, class Rep>
+Rep ask(const net::RequestStream<Req, Rep>& stream, const Req& request) {
   for (;;) {
-    std::optional<flow::Error> failed;
     try {
-      body();
-      return;
+      return flow::wait(stream.get_reply(request));
     } catch (const flow::Error& e) {
-      if (e.code() == flow::ErrorCode::operation_cancelled) throw;
-      failed = e;
+      if (e.code() == flow::ErrorCode::operation_cancelled || e.code() == flow::ErrorCode::invalid_role_request ||
+          e.code() == flow::ErrorCode::role_already_running)
+        throw;
+      flow::TraceEvent(flow::SevInfo, "BringUpRetrying").detail("Error", e);
     }
-    const bool disk = failed->code() == flow::ErrorCode::io_error ||
-                      failed->code() == flow::ErrorCode::io_timeout ||
-                      failed->code() == flow::ErrorCode::disk_full;
-    if (!disk) throw *failed;
-    flow::TraceEvent(flow::SevWarn, "RoleRestarting").detail("Role", role).detail("Error", *failed);
-    flow::wait(flow::delay(flow::deterministic_random().random_duration(100ms, 1s)));
+    flow::wait(flow::delay(100ms));
   }
+}
+
+// The interface in a worker's reply; operation_failed if it is not whole.
+template <class Wire>
+auto interface_of(const std::unique_ptr<Wire>& w) {
+  auto i = from_wire_ptr(w);
+  if (!i) {
+    flow::TraceEvent(flow::SevError, "BringUpInterfaceNotWhole");
+    throw flow::Error(flow::ErrorCode::operation_failed);
+  }
+  return std::move(*i);
 }
 
 // Boundaries that split ["", kKeyspaceEnd) into `n` ranges: "\xff" first (the system keys get a
@@ -131,10 +85,6 @@ std::vector<std::string> draw_boundaries(flow::DeterministicRandom& rng, size_t 
   out.emplace_back(kKeyspaceEnd);
   return out;
 }
-
-struct DatabaseCluster {
-  std::unique_ptr<client::Database> db;
-};
 
 // Starts every role, from the seed's draws. May suspend.
 // `first_proxy`: the GRV proxies and the first commit proxy, for the bring-up's transaction.
@@ -185,35 +135,40 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx, client::ClusterInt
   const uint64_t epoch = 1;
   const Version start_version = 0;
 
+  // A worker on every process; the bring-up asks them for the roles.
+  for (sim::Simulator::SimProcess* p : processes) ctx.sim.add_role(*p, "worker", [] { run_worker(); });
+  const auto worker = [](const sim::Simulator::SimProcess* p) { return WorkerInterface::remote(p->address); };
+
   sim::Simulator::SimProcess* master_at = pick();
-  const MasterInterface master = master_interface(&master_at->address);
-  ctx.sim.add_role(*master_at, "master", [] {
-    run_master(master_interface(nullptr), {.epoch = epoch, .start_version = start_version});
-  });
+  wire_worker::InitializeMasterRequestT master_request;
+  master_request.epoch = epoch;
+  master_request.start_version = start_version;
+  const MasterInterface master =
+      interface_of(ask(worker(master_at).initialize_master, master_request).interface);
+  std::string placement = fmt::format("master {}", master_at->name);
 
   std::vector<TLogInterface> logs;
-  std::string placement = fmt::format("master {}", master_at->name);
-  for (size_t i = 0; i < log_count; ++i) {
+  for (uint32_t i = 0; i < log_count; ++i) {
     sim::Simulator::SimProcess* p = pick_log_host();
-    logs.push_back(log_interface(&p->address, i));
-    ctx.sim.add_role(*p, fmt::format("tlog{}", i), [i, queue_file_bytes] {
-      restarting(fmt::format("tlog{}", i), [i, queue_file_bytes] {
-        run_tlog(log_interface(nullptr, i),
-                 {.epoch = epoch, .start_version = start_version, .name = fmt::format("tlog{}", i),
-                  .queue_file_bytes = queue_file_bytes});
-      });
-    });
+    wire_worker::InitializeTLogRequestT r;
+    r.epoch = epoch;
+    r.index = i;
+    r.start_version = start_version;
+    r.queue_file_bytes = queue_file_bytes;
+    logs.push_back(interface_of(ask(worker(p).initialize_tlog, r).interface));
     placement += fmt::format(", tlog{} {}", i, p->name);
   }
 
   const std::vector<std::string> resolver_cuts = draw_boundaries(rng, resolver_count, ctx.key_hints);
   std::vector<ResolverAssignment> resolvers;
-  for (size_t i = 0; i + 1 < resolver_cuts.size(); ++i) {
+  for (uint32_t i = 0; i + 1 < resolver_cuts.size(); ++i) {
     sim::Simulator::SimProcess* p = pick();
-    resolvers.push_back({{resolver_cuts[i], resolver_cuts[i + 1]}, resolver_interface(&p->address, i)});
-    ctx.sim.add_role(*p, fmt::format("resolver{}", i), [i] {
-      run_resolver(resolver_interface(nullptr, i), {.epoch = epoch, .start_version = start_version});
-    });
+    wire_worker::InitializeResolverRequestT r;
+    r.epoch = epoch;
+    r.index = i;
+    r.start_version = start_version;
+    resolvers.push_back({{resolver_cuts[i], resolver_cuts[i + 1]},
+                         interface_of(ask(worker(p).initialize_resolver, r).interface)});
     placement += fmt::format(", resolver{} {}", i, p->name);
   }
 
@@ -223,40 +178,52 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx, client::ClusterInt
     sim::Simulator::SimProcess* p = pick_storage_host();
     const Tag tag = static_cast<Tag>(i + 1);
     const KeyRange range{shard_cuts[i], shard_cuts[i + 1]};
+    wire_worker::InitializeStorageServerRequestT r;
+    r.epoch = epoch;
+    r.tag = tag;
+    r.shards.push_back(std::make_unique<strata::wire::KeyRangeT>(to_wire(range)));
+    for (const TLogInterface& log : logs) r.logs.push_back(std::make_unique<wire_worker::TLogInterfaceT>(to_wire(log)));
+    r.engine = engine;
+    r.start_version = start_version;
+    r.log_file_bytes = engine_options.log_file_bytes;
+    r.cache_kib = engine_options.cache_kib;
+    ask(worker(p).initialize_storage_server, r);
     shards.push_back({range, {{p->address, tag}}});
-    ctx.sim.add_role(*p, fmt::format("storage{}", tag), [tag, range, logs, engine, engine_options] {
-      restarting(fmt::format("storage{}", tag), [&] {
-        run_storage_server({.epoch = epoch, .tag = tag, .shards = {range}, .logs = logs,
-                            .engine = engine, .name = fmt::format("storage{}", tag),
-                            .engine_options = engine_options, .start_version = start_version});
-      });
-    });
     placement += fmt::format(", storage{} {}", tag, p->name);
   }
   flow::ErrorOr<ShardMap> map = ShardMap::make(shards);
   ASSERT(map.ok());  // drawn here: sorted, contiguous, covering
 
   client::ClusterInterfaces interfaces;
-  for (size_t i = 0; i < grv_count; ++i) {
+  for (uint32_t i = 0; i < grv_count; ++i) {
     sim::Simulator::SimProcess* p = pick();
-    interfaces.grv_proxies.push_back(grv_interface(&p->address, i));
-    ctx.sim.add_role(*p, fmt::format("grv_proxy{}", i), [i, master] {
-      run_grv_proxy(grv_interface(nullptr, i), {.epoch = epoch, .master = master});
-    });
+    wire_worker::InitializeGrvProxyRequestT r;
+    r.epoch = epoch;
+    r.index = i;
+    r.master = std::make_unique<wire_worker::MasterInterfaceT>(to_wire(master));
+    interfaces.grv_proxies.push_back(interface_of(ask(worker(p).initialize_grv_proxy, r).interface));
     placement += fmt::format(", grv_proxy{} {}", i, p->name);
   }
-  for (size_t i = 0; i < proxy_count; ++i) {
+  for (uint32_t i = 0; i < proxy_count; ++i) {
     sim::Simulator::SimProcess* p = pick();
-    interfaces.commit_proxies.push_back(proxy_interface(&p->address, i));
+    wire_worker::InitializeCommitProxyRequestT r;
+    r.epoch = epoch;
+    r.index = i;
+    r.proxy_id = i + 1;
+    r.master = std::make_unique<wire_worker::MasterInterfaceT>(to_wire(master));
+    for (const ResolverAssignment& a : resolvers) {
+      auto w = std::make_unique<wire_worker::ResolverAssignmentT>();
+      w->keys = std::make_unique<strata::wire::KeyRangeT>(to_wire(a.keys));
+      w->resolver = std::make_unique<wire_worker::ResolverInterfaceT>(to_wire(a.resolver));
+      r.resolvers.push_back(std::move(w));
+    }
+    for (const TLogInterface& log : logs) r.logs.push_back(std::make_unique<wire_worker::TLogInterfaceT>(to_wire(log)));
+    r.shards = to_wire(map.get());
     // The first proxy writes the shard map to the system keyspace with its first batch.
-    std::vector<Mutation> first = i == 0 ? shard_map_mutations(map.get()) : std::vector<Mutation>{};
-    ctx.sim.add_role(*p, fmt::format("commit_proxy{}", i),
-                     [i, master, resolvers, logs, map = map.get(), first] {
-                       run_commit_proxy(proxy_interface(nullptr, i),
-                                        {.epoch = epoch, .proxy_id = static_cast<uint32_t>(i + 1),
-                                         .master = master, .resolvers = resolvers, .logs = logs,
-                                         .shards = map, .first_batch_mutations = first});
-                     });
+    if (i == 0)
+      for (const Mutation& m : shard_map_mutations(map.get()))
+        r.first_batch_mutations.push_back(std::make_unique<strata::wire::MutationT>(to_wire(m)));
+    interfaces.commit_proxies.push_back(interface_of(ask(worker(p).initialize_commit_proxy, r).interface));
     placement += fmt::format(", commit_proxy{} {}", i, p->name);
   }
   flow::TraceEvent(flow::SevInfo, "DatabaseSwarm")

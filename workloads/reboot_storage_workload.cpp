@@ -1,8 +1,8 @@
 // RebootStorage — storage servers crash and come back while the database works (issue 16: the
 // transaction system cannot recover from a loss until step 3, but a storage server can). During
-// testDuration it picks, at random times, a process whose every role is a storage server and
-// crashes it (its writes stay in the machine's cache) or, when the whole machine holds only
-// storage servers, cuts the machine's power (its disk keeps, drops or tears what was not
+// testDuration it picks, at random times, a process whose worker hosts storage servers only (as
+// its GetRoles report says) and crashes it (its writes stay in the machine's cache) or, when the
+// whole machine holds only storage servers, cuts the machine's power (its disk keeps, drops or tears what was not
 // synced); each comes back after a while with its disk. A rebooted storage server recovers from
 // its engine and catches up from the logs, which kept its versions until it popped them. Never
 // a wipe: each shard has one storage server in step 1.
@@ -12,20 +12,46 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 #include "flow/actor.h"
 #include "flow/combinators.h"
 #include "flow/deterministic_random.h"
 #include "flow/trace_event.h"
+#include "roles/worker/worker_interface.h"
 #include "sim/simulator.h"
 #include "workloads/workload.h"
 
 namespace workloads {
 namespace {
 
-bool only_storage(const sim::Simulator::SimProcess& p) {
-  return !p.is_protected && !p.roles.empty() &&
-         std::all_of(p.roles.begin(), p.roles.end(), [](const auto& r) { return r.first.starts_with("storage"); });
+// The processes whose workers host storage servers and nothing else, as each worker reports
+// (GetRoles); a worker that does not answer within a second is left out. May suspend.
+std::set<int> storage_only_processes(sim::Simulator& sim) {
+  std::vector<std::pair<int, flow::Future<std::optional<roles::wire_worker::GetRolesReplyT>>>> asked;
+  for (size_t i = 0; i < sim.process_count(); ++i) {
+    sim::Simulator::SimProcess& p = sim.process(i);
+    if (p.is_protected || !p.alive || !p.machine->alive) continue;
+    roles::wire_worker::GetRolesRequestT request;
+    request.after_change = 0;
+    asked.emplace_back(p.index, flow::timeout(roles::WorkerInterface::remote(p.address).get_roles.get_reply(request),
+                                              std::chrono::seconds(1)));
+  }
+  std::set<int> out;
+  for (auto& [index, reply] : asked) {
+    std::optional<roles::wire_worker::GetRolesReplyT> roles;
+    try {
+      roles = flow::wait(reply);
+    } catch (const flow::Error& e) {
+      if (e.code() == flow::ErrorCode::operation_cancelled) throw;
+      continue;  // its process went down while asked
+    }
+    if (roles && !roles->roles.empty() &&
+        std::all_of(roles->roles.begin(), roles->roles.end(),
+                    [](const auto& r) { return r && r->name.starts_with("storage"); }))
+      out.insert(index);
+  }
+  return out;
 }
 
 class RebootStorageWorkload final : public Workload {
@@ -51,6 +77,8 @@ class RebootStorageWorkload final : public Workload {
       const double gap_s = -std::log(1.0 - rng.random01()) * mean_delay_s_;
       flow::wait(flow::delay_until(std::min(end, flow::now() + flow::from_seconds(gap_s))));
       if (flow::now() >= end) break;
+      const std::set<int> storage_only = storage_only_processes(ctx.sim);
+      const auto only_storage = [&](const sim::Simulator::SimProcess& p) { return storage_only.contains(p.index); };
       std::vector<sim::Simulator::SimProcess*> candidates;
       for (size_t i = 0; i < ctx.sim.process_count(); ++i) {
         sim::Simulator::SimProcess& p = ctx.sim.process(i);
@@ -62,7 +90,7 @@ class RebootStorageWorkload final : public Workload {
       sim::Simulator::Machine& machine = *victim.machine;
       const bool whole_machine = rng.coinflip() && ctx.sim.can_kill_machine(machine) &&
                                  std::all_of(machine.processes.begin(), machine.processes.end(),
-                                             [](const sim::Simulator::SimProcess* p) { return only_storage(*p); });
+                                             [&](const sim::Simulator::SimProcess* p) { return only_storage(*p); });
       flow::TraceEvent(flow::SevInfo, "RebootStorageKill")
           .detail("Process", victim.name)
           .detail("WholeMachine", whole_machine);

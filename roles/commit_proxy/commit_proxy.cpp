@@ -237,18 +237,7 @@ class CommitProxy {
     if (r.reverse) std::reverse(overlapping.begin(), overlapping.end());
     for (size_t i : overlapping) {
       if (static_cast<int32_t>(reply.shards.size()) >= r.limit) break;
-      const Shard& s = init_.shards.shards()[i];
-      auto location = std::make_unique<wire_proxy::ShardLocationT>();
-      location->begin = as_bytes(s.range.begin);
-      location->end = as_bytes(s.range.end);
-      for (const StorageServerRef& server : s.servers) {
-        auto a = std::make_unique<wire_proxy::StorageServerAddressT>();
-        a->ip = server.address.ip;
-        a->port = server.address.port;
-        a->tag = server.tag;
-        location->servers.push_back(std::move(a));
-      }
-      reply.shards.push_back(std::move(location));
+      reply.shards.push_back(std::make_unique<wire_proxy::ShardLocationT>(to_wire(init_.shards.shards()[i])));
     }
     in.reply.send(reply);
   }
@@ -470,6 +459,20 @@ void run_commit_proxy(CommitProxyInterface interface, CommitProxyInit init) {
     }
   }));
   flow::wait(actors.get_result());
+}
+
+wire_proxy::ShardLocationT to_wire(const Shard& s) {
+  wire_proxy::ShardLocationT location;
+  location.begin = as_bytes(s.range.begin);
+  location.end = as_bytes(s.range.end);
+  for (const StorageServerRef& server : s.servers) {
+    auto a = std::make_unique<wire_proxy::StorageServerAddressT>();
+    a->ip = server.address.ip;
+    a->port = server.address.port;
+    a->tag = server.tag;
+    location.servers.push_back(std::move(a));
+  }
+  return location;
 }
 
 }  // namespace roles

@@ -48,6 +48,9 @@ struct CommitProxyInit {
   std::vector<Mutation> first_batch_mutations;
 };
 
+// A shard as GetKeyServerLocations answers it.
+wire_proxy::ShardLocationT to_wire(const Shard& s);
+
 // Serves `interface` (made in the current process) until cancelled, or until a role it depends
 // on says its epoch is over (then it ends with stale_epoch). May suspend.
 void run_commit_proxy(CommitProxyInterface interface, CommitProxyInit init);
