@@ -1,6 +1,7 @@
-// db-bench — the database in the real world: one process hosting every role (a master, a
-// resolver, a GRV proxy, a commit proxy, a log and a storage server) on real files in a scratch
-// folder, and N client actors in the same process, talking through the transport's loopback.
+// db-bench — the database in the real world: one process whose worker hosts every role (a
+// master, a resolver, a GRV proxy, a commit proxy, a log and a storage server, asked for as a
+// cluster's workers are) on real files in a scratch folder, and N client actors in the same
+// process, talking through the transport's loopback.
 // Beside its figures it measures the disk's own fdatasync rate in the same run.
 //
 // Phases, each for --seconds after loading --keys keys (16-byte keys, 100-byte values):
@@ -31,13 +32,9 @@
 #include "client/database.h"
 #include "flow/flow.h"
 #include "net/asio/asio_world.h"
-#include "roles/commit_proxy/commit_proxy_interface.h"
 #include "roles/common/shard_map.h"
-#include "roles/grv_proxy/grv_proxy_interface.h"
-#include "roles/master/master_interface.h"
-#include "roles/resolver/resolver_interface.h"
-#include "roles/storage_server/storage_server_interface.h"
-#include "roles/tlog/tlog_interface.h"
+#include "roles/worker/start_generation.h"
+#include "roles/worker/worker_interface.h"
 
 namespace {
 
@@ -126,32 +123,23 @@ struct Figures {
   int64_t retries = 0;
 };
 
-// The one process's database: every role started as an actor of the main process, its future
-// kept in `roles` (dropping it would cancel the role). May suspend.
+// The one process's database: its worker, kept in `roles` (dropping it would cancel every role),
+// asked for every role as a cluster's would be. May suspend.
 client::ClusterInterfaces start_database(const Options& o, std::vector<flow::Future<flow::Void>>& roles) {
   using namespace roles;
   const flow::NetworkAddress self = flow::current_process().address();
-  const MasterInterface master;
-  roles.push_back(flow::spawn([master] { run_master(master, {.epoch = 1, .start_version = 0}); }));
-  const ResolverInterface resolver;
-  roles.push_back(flow::spawn([resolver] { run_resolver(resolver, {.epoch = 1, .start_version = 0}); }));
-  const TLogInterface log;
-  roles.push_back(flow::spawn([log] { run_tlog(log, {.epoch = 1, .start_version = 0, .name = "tlog"}); }));
+  roles.push_back(flow::spawn([] { run_worker(); }));
   const KeyRange all{"", std::string(kKeyspaceEnd)};
-  roles.push_back(flow::spawn([log, all, engine = o.engine] {
-    run_storage_server({.epoch = 1, .tag = 1, .shards = {all}, .logs = {log}, .engine = engine, .name = "storage",
-                        .engine_options = {}, .start_version = 0});
-  }));
-  const GrvProxyInterface grv;
-  roles.push_back(flow::spawn([grv, master] { run_grv_proxy(grv, {.epoch = 1, .master = master}); }));
-  const CommitProxyInterface proxy;
-  flow::ErrorOr<ShardMap> map = ShardMap::make({{all, {{self, 1}}}});
-  if (!map.ok()) throw map.error();
-  roles.push_back(flow::spawn([proxy, master, resolver, log, map = map.get(), all] {
-    run_commit_proxy(proxy, {.epoch = 1, .proxy_id = 1, .master = master, .resolvers = {{all, resolver}},
-                             .logs = {log}, .shards = map, .first_batch_mutations = shard_map_mutations(map)});
-  }));
-  return {{grv}, {proxy}};
+  GenerationPlan plan;
+  plan.master = self;
+  plan.grv_proxies = {self};
+  plan.commit_proxies = {self};
+  plan.logs = {self};
+  plan.resolvers = {{all, self}};
+  plan.storage_servers = {{all, self}};
+  plan.engine = o.engine;
+  Generation g = start_generation(plan);
+  return {std::move(g.grv_proxies), std::move(g.commit_proxies)};
 }
 
 // Runs `body(stop)` in `clients` actors for `seconds`; returns the phase's wall seconds. May suspend.

@@ -12,13 +12,7 @@
 #include "flow/combinators.h"
 #include "flow/deterministic_random.h"
 #include "flow/trace_event.h"
-#include "roles/commit_proxy/commit_proxy_interface.h"
-#include "roles/grv_proxy/grv_proxy_interface.h"
-#include "roles/master/master_interface.h"
-#include "roles/resolver/resolver_interface.h"
-#include "roles/storage_server/storage_server_interface.h"
-#include "roles/tlog/tlog_interface.h"
-#include "roles/worker/interface_wire.h"
+#include "roles/worker/start_generation.h"
 #include "roles/worker/worker_interface.h"
 
 namespace workloads {
@@ -28,35 +22,6 @@ using namespace roles;
 namespace {
 
 using namespace std::chrono_literals;
-
-// Sends `request` until the worker answers it: a request lost with its connection, or one the
-// worker's disk failed, is sent again (the worker answers a repeat as the first). Throws what the
-// worker refuses with (invalid_role_request, role_already_running). May suspend.
-template <class Req, class Rep>
-Rep ask(const net::RequestStream<Req, Rep>& stream, const Req& request) {
-  for (;;) {
-    try {
-      return flow::wait(stream.get_reply(request));
-    } catch (const flow::Error& e) {
-      if (e.code() == flow::ErrorCode::operation_cancelled || e.code() == flow::ErrorCode::invalid_role_request ||
-          e.code() == flow::ErrorCode::role_already_running)
-        throw;
-      flow::TraceEvent(flow::SevInfo, "BringUpRetrying").detail("Error", e);
-    }
-    flow::wait(flow::delay(100ms));
-  }
-}
-
-// The interface in a worker's reply; operation_failed if it is not whole.
-template <class Wire>
-auto interface_of(const std::unique_ptr<Wire>& w) {
-  auto i = from_wire_ptr(w);
-  if (!i) {
-    flow::TraceEvent(flow::SevError, "BringUpInterfaceNotWhole");
-    throw flow::Error(flow::ErrorCode::operation_failed);
-  }
-  return std::move(*i);
-}
 
 // Boundaries that split ["", kKeyspaceEnd) into `n` ranges: "\xff" first (the system keys get a
 // range of their own when there are two or more), then short keys: about half among the
@@ -137,105 +102,52 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx, client::ClusterInt
 
   // A worker on every process; the bring-up asks them for the roles.
   for (sim::Simulator::SimProcess* p : processes) ctx.sim.add_role(*p, "worker", [] { run_worker(); });
-  const auto worker = [](const sim::Simulator::SimProcess* p) { return WorkerInterface::remote(p->address); };
 
+  GenerationPlan plan{.epoch = epoch, .start_version = start_version, .master = {}, .grv_proxies = {},
+                      .commit_proxies = {}, .logs = {}, .resolvers = {}, .storage_servers = {},
+                      .engine = engine, .queue_file_bytes = queue_file_bytes, .engine_options = engine_options};
   sim::Simulator::SimProcess* master_at = pick();
-  wire_worker::InitializeMasterRequestT master_request;
-  master_request.epoch = epoch;
-  master_request.start_version = start_version;
-  const MasterInterface master =
-      interface_of(ask(worker(master_at).initialize_master, master_request).interface);
+  plan.master = master_at->address;
   std::string placement = fmt::format("master {}", master_at->name);
-
-  std::vector<TLogInterface> logs;
-  for (uint32_t i = 0; i < log_count; ++i) {
+  for (size_t i = 0; i < log_count; ++i) {
     sim::Simulator::SimProcess* p = pick_log_host();
-    wire_worker::InitializeTLogRequestT r;
-    r.epoch = epoch;
-    r.index = i;
-    r.start_version = start_version;
-    r.queue_file_bytes = queue_file_bytes;
-    logs.push_back(interface_of(ask(worker(p).initialize_tlog, r).interface));
+    plan.logs.push_back(p->address);
     placement += fmt::format(", tlog{} {}", i, p->name);
   }
-
   const std::vector<std::string> resolver_cuts = draw_boundaries(rng, resolver_count, ctx.key_hints);
-  std::vector<ResolverAssignment> resolvers;
-  for (uint32_t i = 0; i + 1 < resolver_cuts.size(); ++i) {
+  for (size_t i = 0; i + 1 < resolver_cuts.size(); ++i) {
     sim::Simulator::SimProcess* p = pick();
-    wire_worker::InitializeResolverRequestT r;
-    r.epoch = epoch;
-    r.index = i;
-    r.start_version = start_version;
-    resolvers.push_back({{resolver_cuts[i], resolver_cuts[i + 1]},
-                         interface_of(ask(worker(p).initialize_resolver, r).interface)});
+    plan.resolvers.push_back({{resolver_cuts[i], resolver_cuts[i + 1]}, p->address});
     placement += fmt::format(", resolver{} {}", i, p->name);
   }
-
   const std::vector<std::string> shard_cuts = draw_boundaries(rng, storage_count, ctx.key_hints);
-  std::vector<Shard> shards;
   for (size_t i = 0; i + 1 < shard_cuts.size(); ++i) {
     sim::Simulator::SimProcess* p = pick_storage_host();
-    const Tag tag = static_cast<Tag>(i + 1);
-    const KeyRange range{shard_cuts[i], shard_cuts[i + 1]};
-    wire_worker::InitializeStorageServerRequestT r;
-    r.epoch = epoch;
-    r.tag = tag;
-    r.shards.push_back(std::make_unique<strata::wire::KeyRangeT>(to_wire(range)));
-    for (const TLogInterface& log : logs) r.logs.push_back(std::make_unique<wire_worker::TLogInterfaceT>(to_wire(log)));
-    r.engine = engine;
-    r.start_version = start_version;
-    r.log_file_bytes = engine_options.log_file_bytes;
-    r.cache_kib = engine_options.cache_kib;
-    ask(worker(p).initialize_storage_server, r);
-    shards.push_back({range, {{p->address, tag}}});
-    placement += fmt::format(", storage{} {}", tag, p->name);
+    plan.storage_servers.push_back({{shard_cuts[i], shard_cuts[i + 1]}, p->address});
+    placement += fmt::format(", storage{} {}", i + 1, p->name);
   }
-  flow::ErrorOr<ShardMap> map = ShardMap::make(shards);
-  ASSERT(map.ok());  // drawn here: sorted, contiguous, covering
-
-  client::ClusterInterfaces interfaces;
-  for (uint32_t i = 0; i < grv_count; ++i) {
+  for (size_t i = 0; i < grv_count; ++i) {
     sim::Simulator::SimProcess* p = pick();
-    wire_worker::InitializeGrvProxyRequestT r;
-    r.epoch = epoch;
-    r.index = i;
-    r.master = std::make_unique<wire_worker::MasterInterfaceT>(to_wire(master));
-    interfaces.grv_proxies.push_back(interface_of(ask(worker(p).initialize_grv_proxy, r).interface));
+    plan.grv_proxies.push_back(p->address);
     placement += fmt::format(", grv_proxy{} {}", i, p->name);
   }
-  for (uint32_t i = 0; i < proxy_count; ++i) {
+  for (size_t i = 0; i < proxy_count; ++i) {
     sim::Simulator::SimProcess* p = pick();
-    wire_worker::InitializeCommitProxyRequestT r;
-    r.epoch = epoch;
-    r.index = i;
-    r.proxy_id = i + 1;
-    r.master = std::make_unique<wire_worker::MasterInterfaceT>(to_wire(master));
-    for (const ResolverAssignment& a : resolvers) {
-      auto w = std::make_unique<wire_worker::ResolverAssignmentT>();
-      w->keys = std::make_unique<strata::wire::KeyRangeT>(to_wire(a.keys));
-      w->resolver = std::make_unique<wire_worker::ResolverInterfaceT>(to_wire(a.resolver));
-      r.resolvers.push_back(std::move(w));
-    }
-    for (const TLogInterface& log : logs) r.logs.push_back(std::make_unique<wire_worker::TLogInterfaceT>(to_wire(log)));
-    r.shards = to_wire(map.get());
-    // The first proxy writes the shard map to the system keyspace with its first batch.
-    if (i == 0)
-      for (const Mutation& m : shard_map_mutations(map.get()))
-        r.first_batch_mutations.push_back(std::make_unique<strata::wire::MutationT>(to_wire(m)));
-    interfaces.commit_proxies.push_back(interface_of(ask(worker(p).initialize_commit_proxy, r).interface));
+    plan.commit_proxies.push_back(p->address);
     placement += fmt::format(", commit_proxy{} {}", i, p->name);
   }
   flow::TraceEvent(flow::SevInfo, "DatabaseSwarm")
       .detail("GrvProxies", static_cast<int64_t>(grv_count))
       .detail("CommitProxies", static_cast<int64_t>(proxy_count))
-      .detail("Resolvers", static_cast<int64_t>(resolvers.size()))
+      .detail("Resolvers", static_cast<int64_t>(plan.resolvers.size()))
       .detail("Logs", static_cast<int64_t>(log_count))
-      .detail("StorageServers", static_cast<int64_t>(shards.size()))
+      .detail("StorageServers", static_cast<int64_t>(plan.storage_servers.size()))
       .detail("Engine", engine)
       .detail("QueueFileBytes", queue_file_bytes)
       .detail("Placement", placement);
-  first_proxy = {interfaces.grv_proxies, {interfaces.commit_proxies.front()}};
+  Generation g = start_generation(plan);
+  first_proxy = {g.grv_proxies, {g.commit_proxies.front()}};
+  client::ClusterInterfaces interfaces{std::move(g.grv_proxies), std::move(g.commit_proxies)};
   return std::make_unique<client::Database>(std::move(interfaces));
 }
 

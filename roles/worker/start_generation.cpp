@@ -1,0 +1,152 @@
+#include "roles/worker/start_generation.h"
+
+#include <chrono>
+#include <memory>
+#include <utility>
+
+#include "flow/actor.h"
+#include "flow/trace_event.h"
+#include "roles/worker/interface_wire.h"
+#include "roles/worker/role_endpoints.h"
+#include "roles/worker/worker_interface.h"
+
+namespace roles {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// Sends `request` until the worker answers it: a request lost with its connection, or one the
+// worker's disk failed, is sent again (the worker answers a repeat as the first). Throws what the
+// worker refuses with. May suspend.
+template <class Req, class Rep>
+Rep ask(const net::RequestStream<Req, Rep>& stream, const Req& request) {
+  for (;;) {
+    try {
+      return flow::wait(stream.get_reply(request));
+    } catch (const flow::Error& e) {
+      if (e.code() == flow::ErrorCode::operation_cancelled || e.code() == flow::ErrorCode::invalid_role_request ||
+          e.code() == flow::ErrorCode::role_already_running)
+        throw;
+      flow::TraceEvent(flow::SevInfo, "StartGenerationRetrying")
+          .detail("Worker", stream.endpoint().address.to_string())
+          .detail("Error", e);
+    }
+    flow::wait(flow::delay(100ms));
+  }
+}
+
+// The interface in a worker's reply; operation_failed if it is not whole.
+template <class Wire>
+auto interface_of(const std::unique_ptr<Wire>& w) {
+  auto i = from_wire_ptr(w);
+  if (!i) {
+    flow::TraceEvent(flow::SevWarnAlways, "StartGenerationInterfaceNotWhole");
+    throw flow::Error(flow::ErrorCode::operation_failed);
+  }
+  return std::move(*i);
+}
+
+bool tiles_keyspace(const std::vector<GenerationPlan::Placed>& placed) {
+  std::string covered;
+  for (const GenerationPlan::Placed& p : placed) {
+    if (p.keys.begin != covered || p.keys.empty()) return false;
+    covered = p.keys.end;
+  }
+  return covered == kKeyspaceEnd;
+}
+
+template <class T>
+std::unique_ptr<T> boxed(T t) {
+  return std::make_unique<T>(std::move(t));
+}
+
+}  // namespace
+
+Generation start_generation(const GenerationPlan& plan) {
+  if (!tiles_keyspace(plan.resolvers) || !tiles_keyspace(plan.storage_servers) || plan.logs.empty() ||
+      plan.grv_proxies.empty() || plan.commit_proxies.empty() || plan.logs.size() > kRoleIndexMax ||
+      plan.resolvers.size() > kRoleIndexMax || plan.grv_proxies.size() > kRoleIndexMax ||
+      plan.commit_proxies.size() > kRoleIndexMax || plan.storage_servers.size() >= 0xffff)
+    throw flow::Error(flow::ErrorCode::invalid_option_value);
+  const auto worker = [](const flow::NetworkAddress& a) { return WorkerInterface::remote(a); };
+  Generation g;
+
+  wire_worker::InitializeMasterRequestT master;
+  master.epoch = plan.epoch;
+  master.start_version = plan.start_version;
+  g.master = interface_of(ask(worker(plan.master).initialize_master, master).interface);
+
+  std::vector<TLogInterface> logs;
+  for (uint32_t i = 0; i < plan.logs.size(); ++i) {
+    wire_worker::InitializeTLogRequestT r;
+    r.epoch = plan.epoch;
+    r.index = i;
+    r.start_version = plan.start_version;
+    r.queue_file_bytes = plan.queue_file_bytes;
+    logs.push_back(interface_of(ask(worker(plan.logs[i]).initialize_tlog, r).interface));
+  }
+
+  std::vector<ResolverAssignment> resolvers;
+  for (uint32_t i = 0; i < plan.resolvers.size(); ++i) {
+    wire_worker::InitializeResolverRequestT r;
+    r.epoch = plan.epoch;
+    r.index = i;
+    r.start_version = plan.start_version;
+    resolvers.push_back(
+        {plan.resolvers[i].keys, interface_of(ask(worker(plan.resolvers[i].at).initialize_resolver, r).interface)});
+  }
+
+  std::vector<Shard> shards;
+  for (size_t i = 0; i < plan.storage_servers.size(); ++i) {
+    const GenerationPlan::Placed& s = plan.storage_servers[i];
+    const Tag tag = static_cast<Tag>(i + 1);
+    wire_worker::InitializeStorageServerRequestT r;
+    r.epoch = plan.epoch;
+    r.tag = tag;
+    r.shards.push_back(boxed(to_wire(s.keys)));
+    for (const TLogInterface& log : logs) r.logs.push_back(boxed(to_wire(log)));
+    r.engine = plan.engine;
+    r.start_version = plan.start_version;
+    r.log_file_bytes = plan.engine_options.log_file_bytes;
+    r.cache_kib = plan.engine_options.cache_kib;
+    ask(worker(s.at).initialize_storage_server, r);
+    shards.push_back({s.keys, {{s.at, tag}}});
+  }
+  flow::ErrorOr<ShardMap> map = ShardMap::make(shards);
+  if (!map.ok()) throw map.error();
+  g.shards = std::move(map.get());
+
+  for (uint32_t i = 0; i < plan.grv_proxies.size(); ++i) {
+    wire_worker::InitializeGrvProxyRequestT r;
+    r.epoch = plan.epoch;
+    r.index = i;
+    r.master = boxed(to_wire(g.master));
+    g.grv_proxies.push_back(interface_of(ask(worker(plan.grv_proxies[i]).initialize_grv_proxy, r).interface));
+  }
+  for (uint32_t i = 0; i < plan.commit_proxies.size(); ++i) {
+    wire_worker::InitializeCommitProxyRequestT r;
+    r.epoch = plan.epoch;
+    r.index = i;
+    r.proxy_id = i + 1;
+    r.master = boxed(to_wire(g.master));
+    for (const ResolverAssignment& a : resolvers) {
+      auto w = std::make_unique<wire_worker::ResolverAssignmentT>();
+      w->keys = boxed(to_wire(a.keys));
+      w->resolver = boxed(to_wire(a.resolver));
+      r.resolvers.push_back(std::move(w));
+    }
+    for (const TLogInterface& log : logs) r.logs.push_back(boxed(to_wire(log)));
+    r.shards = to_wire(g.shards);
+    if (i == 0)
+      for (const Mutation& m : shard_map_mutations(g.shards)) r.first_batch_mutations.push_back(boxed(to_wire(m)));
+    g.commit_proxies.push_back(interface_of(ask(worker(plan.commit_proxies[i]).initialize_commit_proxy, r).interface));
+  }
+  flow::TraceEvent(flow::SevInfo, "GenerationStarted")
+      .detail("Epoch", static_cast<int64_t>(plan.epoch))
+      .detail("Logs", static_cast<int64_t>(logs.size()))
+      .detail("StorageServers", static_cast<int64_t>(shards.size()));
+  return g;
+}
+
+}  // namespace roles

@@ -1,0 +1,55 @@
+#pragma once
+// Starting one generation of the transaction system and its storage servers through the
+// workers of the processes that host them (docs/database.md, "Bring-up"): the simulator's
+// bring-up, db-bench and, later, the cluster controller's recruitment use it.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "flow/network_address.h"
+#include "roles/commit_proxy/commit_proxy_interface.h"
+#include "roles/common/shard_map.h"
+#include "roles/grv_proxy/grv_proxy_interface.h"
+#include "roles/master/master_interface.h"
+#include "storage/key_value_store.h"
+
+namespace roles {
+
+// Where each role goes: the address of the process whose worker hosts it.
+struct GenerationPlan {
+  uint64_t epoch = 1;
+  Version start_version = 0;
+  flow::NetworkAddress master;
+  std::vector<flow::NetworkAddress> grv_proxies;
+  std::vector<flow::NetworkAddress> commit_proxies;
+  std::vector<flow::NetworkAddress> logs;
+  // Sorted, contiguous, covering ["", kKeyspaceEnd).
+  struct Placed {
+    KeyRange keys;
+    flow::NetworkAddress at;
+  };
+  std::vector<Placed> resolvers;
+  // One storage server a shard (its tag: its index + 1); the same tiling.
+  std::vector<Placed> storage_servers;
+  std::string engine = "memory";
+  int64_t queue_file_bytes = 0;  // the logs'; 0: their default
+  storage::KeyValueStoreOptions engine_options;
+};
+
+struct Generation {
+  MasterInterface master;
+  std::vector<GrvProxyInterface> grv_proxies;
+  std::vector<CommitProxyInterface> commit_proxies;
+  ShardMap shards;
+};
+
+// Asks the workers for every role of `plan`: the master, the logs, the resolvers, the storage
+// servers, then the proxies (each is told the interfaces of those it talks to). A request lost
+// with its connection, or refused by the worker's disk, is sent again until answered; the first
+// commit proxy writes the shard map with its first batch. Throws invalid_option_value for a plan
+// whose ranges do not tile the keyspace or that has no proxy or log, and what a worker refuses
+// with (invalid_role_request, role_already_running). May suspend.
+Generation start_generation(const GenerationPlan& plan);
+
+}  // namespace roles
