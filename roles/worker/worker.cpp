@@ -3,6 +3,7 @@
 // them back after a reboot, restarts one that ends with an error of its disk, and reports every
 // role it hosts and how each ended.
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -41,6 +42,8 @@ constexpr uint64_t kWorkerTokens = 0x5752'0000;
 // A log or storage server that ended with an error of its disk starts again after this long.
 constexpr flow::Duration kRestartDelayMin = 100ms;
 constexpr flow::Duration kRestartDelayMax = 1s;
+// The longest wait between attempts to read the worker's records through errors of its disk.
+constexpr flow::Duration kDiskRetryDelayMax = 5s;
 // GetRoles requests waiting for a change at most; more are answered at once.
 constexpr size_t kRoleWaitersMax = 100;
 // Bounds of what a request may ask for.
@@ -216,6 +219,23 @@ wire_worker::InitializeCommitProxyReplyT reply_for(const wire_worker::Initialize
   return reply;
 }
 
+// Runs `fn` until it ends without an error of the disk, waiting longer after each. May suspend.
+template <class Fn>
+auto despite_disk_errors(Fn fn) {
+  flow::Duration backoff = kRestartDelayMin;
+  for (;;) {
+    try {
+      return fn();
+    } catch (const flow::Error& e) {
+      if (!disk_error(e)) throw;
+      CODE_PROBE(true, "worker waits out an error of its disk while it recovers");
+      flow::TraceEvent(flow::SevWarnAlways, "WorkerDiskErrorRetrying").detail("Error", e);
+    }
+    flow::wait(flow::delay(backoff));
+    backoff = std::min(backoff * 2, kDiskRetryDelayMax);
+  }
+}
+
 enum class WorkerPhase { kRecovering, kServing };
 
 struct HostedRole {
@@ -230,18 +250,27 @@ class Worker {
  public:
   explicit Worker(flow::IFileSystem& fs) : fs_(fs) {}
 
-  // Brings back the logs and storage servers whose records the process's disk holds. May suspend.
+  // Brings back the logs and storage servers whose records the process's disk holds. An error
+  // of the disk is waited out (the worker is what brings the roles back: it must not end with
+  // it). May suspend.
   void recover() {
-    std::vector<std::string> files = flow::wait(fs_.list(""));
+    const std::vector<std::string> files = despite_disk_errors([this] { return flow::wait(fs_.list("")); });
     for (const std::string& file : files) {
       if (file.ends_with(std::string(kRoleRecordSuffix) + ".tmp")) {
         CODE_PROBE(true, "worker removes a role record it did not finish writing");
-        flow::wait(fs_.remove(file));
+        despite_disk_errors([&] { return flow::wait(fs_.remove(file)); });
         continue;
       }
       if (!file.ends_with(kRoleRecordSuffix)) continue;
       const std::string name = file.substr(0, file.size() - kRoleRecordSuffix.size());
-      flow::ErrorOr<RoleRecord> record = read_role_record(fs_, file);
+      flow::ErrorOr<RoleRecord> record = despite_disk_errors([&]() -> flow::ErrorOr<RoleRecord> {
+        try {
+          return read_role_record(fs_, file);
+        } catch (const flow::Error& e) {
+          if (e.code() == flow::ErrorCode::operation_cancelled || disk_error(e)) throw;
+          return e;  // gone, or not a file: reported below
+        }
+      });
       std::optional<Checked> checked;
       if (record.ok()) {
         if (record.get().kind == RoleRecordKind::kTLog) {
