@@ -14,6 +14,7 @@
 
 #include "flow/actor.h"
 #include "flow/actor_collection.h"
+#include "flow/async_trigger.h"
 #include "flow/assert.h"
 #include "flow/buggify.h"
 #include "flow/code_probe.h"
@@ -30,8 +31,12 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A batch closes this long after its first transaction, or at these sizes.
-constexpr flow::Duration kBatchInterval = 2ms;
+// A batch closes as soon as fewer than kBatchesInFlightMax batches are being committed (at once
+// when the proxy is idle: no latency is added), else when one of them ends, or this long after
+// its first transaction at most; and at these sizes. So batches grow with the load, by as much
+// as the pipeline is behind, and a quiet proxy answers at the speed of its log.
+constexpr size_t kBatchesInFlightMax = 3;
+constexpr flow::Duration kBatchIntervalMax = 10ms;
 constexpr size_t kBatchCountMax = 1000;
 constexpr size_t kBatchBytesMax = size_t{8} << 20;
 // Between attempts of a request whose connection failed (the peer may or may not have it).
@@ -208,16 +213,31 @@ class CommitProxy {
       }
       const size_t count_max = flow::buggify() ? static_cast<size_t>(flow::deterministic_random().random_int(1, 5))
                                                : kBatchCountMax;
-      // The batch stays open a while, then takes what came, up to its bounds (the rest starts
-      // the next batch).
-      flow::wait(flow::delay(flow::buggify() ? flow::deterministic_random().random_duration(0ms, 20ms)
-                                             : kBatchInterval));
+      // The batch stays open while the pipeline is full, then takes what came, up to its bounds
+      // (the rest starts the next batch).
+      if (flow::buggify()) {
+        flow::wait(flow::delay(flow::deterministic_random().random_duration(0ms, 20ms)));
+      } else {
+        const flow::Time deadline = flow::now() + kBatchIntervalMax;
+        while (batches_in_flight_ >= kBatchesInFlightMax && flow::now() < deadline)
+          flow::wait_any(batch_done_.on_trigger(), flow::delay_until(deadline));
+        CODE_PROBE(batches_in_flight_ >= kBatchesInFlightMax, "commit proxy closes a batch at its longest interval");
+        flow::yield();  // what already arrived joins
+      }
       while (batch.size() < count_max && !carried && requests.is_ready())
         take(flow::wait_next(requests));
       if (batch.empty()) continue;
       CODE_PROBE(batch.size() > 1, "commit proxy commits several transactions in one batch");
       const uint64_t number = ++requests_made_;
+      ++batches_in_flight_;
       batches.add(flow::spawn([this, number, b = std::move(batch)]() mutable {
+        struct Done {
+          CommitProxy& proxy;
+          ~Done() {
+            --proxy.batches_in_flight_;
+            proxy.batch_done_.trigger();
+          }
+        } done{*this};
         commit_batch(number, std::move(b));
         check_invariants();
       }));
@@ -438,6 +458,8 @@ class CommitProxy {
   CommitProxyInit init_;
   CommitProxyPhase phase_ = CommitProxyPhase::kStarting;
   uint64_t requests_made_ = 0;           // commit version requests numbered so far
+  size_t batches_in_flight_ = 0;         // batches between their close and their end
+  flow::AsyncTrigger batch_done_;        // a batch ended
   uint64_t most_recent_processed_ = 0;   // every reply up to this one has been used
   std::set<uint64_t> processed_out_of_order_;
   Version last_version_ = 0;             // the newest version the master gave this proxy

@@ -6,11 +6,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <utility>
 #include <vector>
 
 #include "flow/actor.h"
 #include "flow/actor_collection.h"
+#include "flow/async_trigger.h"
 #include "flow/assert.h"
 #include "flow/buggify.h"
 #include "flow/code_probe.h"
@@ -25,9 +27,12 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// How long a batch stays open after its first request: long enough for the requests of a busy
-// moment to share one round trip to the master, short beside a commit's latency.
-constexpr flow::Duration kBatchInterval = 1ms;
+// A batch closes as soon as fewer than kBatchesInFlightMax batches wait on the master (at once
+// when the proxy is idle), else when one of them is answered, or this long after its first
+// request at most: under load the requests of a busy moment share one round trip to the master,
+// and a quiet proxy adds no wait.
+constexpr size_t kBatchesInFlightMax = 2;
+constexpr flow::Duration kBatchIntervalMax = 5ms;
 // Requests in one batch at most (a flood is answered in several).
 constexpr size_t kBatchMax = 10'000;
 // Backoff between attempts to reach the master.
@@ -49,10 +54,30 @@ class GrvProxy {
         .detail("Epoch", static_cast<int64_t>(init_.epoch));
   }
 
-  flow::Duration batch_interval() const {
-    return flow::buggify() ? flow::deterministic_random().random_duration(0ms, 20ms)
-                           : kBatchInterval;
+  // Keeps a batch open while the proxy's batches in flight are at their bound (buggified: a
+  // random while). May suspend.
+  void hold_open() {
+    if (flow::buggify()) {
+      flow::wait(flow::delay(flow::deterministic_random().random_duration(0ms, 20ms)));
+      return;
+    }
+    const flow::Time deadline = flow::now() + kBatchIntervalMax;
+    while (in_flight_ >= kBatchesInFlightMax && flow::now() < deadline)
+      flow::wait_any(batch_done_.on_trigger(), flow::delay_until(deadline));
+    flow::yield();  // what already arrived joins
   }
+
+  // Counts a batch from its close to its answer.
+  struct InFlight {
+    explicit InFlight(GrvProxy& p) : proxy(p) { ++proxy.in_flight_; }
+    ~InFlight() {
+      --proxy.in_flight_;
+      proxy.batch_done_.trigger();
+    }
+    InFlight(const InFlight&) = delete;
+    InFlight& operator=(const InFlight&) = delete;
+    GrvProxy& proxy;
+  };
   size_t batch_max() const {
     return flow::buggify() ? static_cast<size_t>(flow::deterministic_random().random_int(1, 4))
                            : kBatchMax;
@@ -115,6 +140,8 @@ class GrvProxy {
   GrvProxyPhase phase_ = GrvProxyPhase::kStarting;
   Version answered_max_ = 0;
   int64_t batches_answered_ = 0;
+  size_t in_flight_ = 0;  // batches closed and not yet answered
+  flow::AsyncTrigger batch_done_;
 };
 
 // Gathers requests into batches and starts answering each as it closes. May suspend.
@@ -124,15 +151,16 @@ void gather(const GetReadVersionStream& stream, GrvProxy& proxy, flow::ActorColl
     std::vector<Received> batch;
     batch.push_back(flow::wait_next(requests));
     if (batch.back().request.priority != wire_grv::ReadVersionPriority::Immediate) {
-      flow::wait(flow::delay(proxy.batch_interval()));
+      proxy.hold_open();
     } else {
       CODE_PROBE(true, "GRV proxy closes a batch at once for an immediate request");
     }
     const size_t most = proxy.batch_max();
     while (requests.is_ready() && batch.size() < most) batch.push_back(flow::wait_next(requests));
     CODE_PROBE(batch.size() > 1, "GRV proxy answers several requests with one master request");
-    batches.add(flow::spawn([&proxy, b = std::move(batch)]() mutable {
+    batches.add(flow::spawn([&proxy, b = std::move(batch), counted = std::make_shared<GrvProxy::InFlight>(proxy)]() mutable {
       proxy.answer(std::move(b));
+      counted.reset();  // answered: the next batch may close
       proxy.check_invariants();
     }));
   }
