@@ -11,7 +11,8 @@
 //   half_load  writes again, paced to half the write phase's rate: commit latency at that load
 // Figures: reads_per_s, write_commits_per_s, mix_ops_per_s, and the p50/p99 latencies (ms) of
 // getting a read version, of a get and of a commit (from the reads and writes phases, and the
-// commit latency at half load), raw_fdatasync_per_s.
+// commit latency at half load), how late the run loop wakes a 1 ms timer at half load (p99 and
+// max: what holds the one thread), raw_fdatasync_per_s and the p99 of one raw write and sync.
 //
 //   build/bin/db-bench [--engine memory|ssd] [--clients N] [--seconds S] [--keys N] [--dir PARENT]
 //                      [--json]
@@ -114,12 +115,14 @@ struct Latencies {
 
 struct Figures {
   double raw_fdatasync_per_s = 0;
+  double raw_fdatasync_p99_ms = 0;
   double reads_per_s = 0;
   double write_commits_per_s = 0;
   double mix_ops_per_s = 0;
   double half_load_commits_per_s = 0;
   Latencies phase_latencies;
   std::vector<double> half_load_commit_ms;
+  std::vector<double> half_load_loop_lag_ms;
   int64_t retries = 0;
 };
 
@@ -229,7 +232,17 @@ Figures measure(const Options& o, client::Database& db) {
   const double rate = std::max(1.0, f.write_commits_per_s / 2);
   const auto gap = std::chrono::duration_cast<flow::Duration>(std::chrono::duration<double>(static_cast<double>(o.clients) / rate));
   int64_t paced = 0;
-  wall = phase(o.clients, o.seconds, [&](int64_t c, const bool& stop) {
+  wall = phase(o.clients + 1, o.seconds, [&](int64_t c, const bool& stop) {
+    if (c == o.clients) {
+      // One more actor measures how late the run loop wakes a 1 ms timer: what a commit waits
+      // on when something holds the one thread.
+      while (!stop) {
+        const auto t0 = Clock::now();
+        flow::wait(flow::delay(std::chrono::milliseconds(1)));
+        f.half_load_loop_lag_ms.push_back(std::max(0.0, ms(Clock::now() - t0) - 1.0));
+      }
+      return;
+    }
     flow::wait(flow::delay(gap * c / o.clients));  // spread the clients' starts
     auto next = flow::now();
     while (!stop) {
@@ -255,7 +268,9 @@ int main(int argc, char** argv) {
   Figures f;
   int status = 0;
   try {
-    f.raw_fdatasync_per_s = bench::raw_fdatasync_rate((dir / "raw").string(), 4096, 1.0);
+    const bench::RawSync raw = bench::raw_fdatasync((dir / "raw").string(), 4096, 1.0);
+    f.raw_fdatasync_per_s = raw.per_s;
+    f.raw_fdatasync_p99_ms = raw.p99_ms;
     net::AsioWorld world;
     flow::RuntimeOptions options;
     options.simulated = false;
@@ -269,6 +284,7 @@ int main(int argc, char** argv) {
       f = [&] {
         Figures measured = measure(o, db);
         measured.raw_fdatasync_per_s = f.raw_fdatasync_per_s;
+        measured.raw_fdatasync_p99_ms = f.raw_fdatasync_p99_ms;
         return measured;
       }();
     });
@@ -295,7 +311,10 @@ int main(int argc, char** argv) {
       {"half_load_commits_per_s", f.half_load_commits_per_s},
       {"half_load_commit_p50_ms", percentile(f.half_load_commit_ms, 0.5)},
       {"half_load_commit_p99_ms", percentile(f.half_load_commit_ms, 0.99)},
+      {"half_load_loop_lag_p99_ms", percentile(f.half_load_loop_lag_ms, 0.99)},
+      {"half_load_loop_lag_max_ms", percentile(f.half_load_loop_lag_ms, 1.0)},
       {"raw_fdatasync_per_s", f.raw_fdatasync_per_s},
+      {"raw_fdatasync_p99_ms", f.raw_fdatasync_p99_ms},
       {"commit_retries", static_cast<double>(f.retries)},
   };
   if (o.json) {

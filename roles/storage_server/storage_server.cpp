@@ -39,6 +39,8 @@ constexpr uint64_t kTokenBase = 0x5353'0000;
 constexpr flow::Duration kFutureVersionWait = 1s;
 // How often versions older than the window are made durable.
 constexpr flow::Duration kDurabilityInterval = 250ms;
+// Mutations made durable in one engine commit, about (a version goes whole).
+constexpr size_t kDurableStepMutations = 1000;
 // Backoff when a log cannot be reached.
 constexpr flow::Duration kPeekRetryDelay = 50ms;
 // The server's own records in its engine (docs/database_disk.md); no client key is this high.
@@ -161,27 +163,35 @@ class StorageServer {
       flow::wait(flow::delay(flow::buggify() ? flow::deterministic_random().random_duration(0ms, 1s)
                                              : kDurabilityInterval));
       const Version window = flow::buggify() ? 1'000'000 : kMaxReadTransactionLifeVersions;
-      const Version desired = std::min(version_.get(), data_.latest()) - window;
-      if (desired <= data_.durable()) continue;
-      // Reads below `desired` could see the engine as it takes these versions: they are too old
-      // from now on.
-      oldest_readable_ = std::max(oldest_readable_, desired);
-      for (const VersionedMutation& m : data_.mutations_through(desired)) {
-        if (m.mutation.type == MutationType::kSet) engine_->set(m.mutation.param1, m.mutation.param2);
-        else engine_->clear(m.mutation.param1, m.mutation.param2);
+      const Version target = std::min(version_.get(), data_.latest()) - window;
+      // In steps of about kDurableStepMutations, so that a busy interval's versions do not hold
+      // the process's one thread for long (reads and commits wait behind it).
+      while (target > data_.durable()) {
+        const size_t most = flow::buggify() ? static_cast<size_t>(flow::deterministic_random().random_int(1, 10))
+                                            : kDurableStepMutations;
+        const Version desired = data_.step_towards(target, most);
+        CODE_PROBE(desired < target, "storage server makes versions durable in more than one step");
+        // Reads below `desired` could see the engine as it takes these versions: they are too
+        // old from now on.
+        oldest_readable_ = std::max(oldest_readable_, desired);
+        for (const VersionedMutation& m : data_.mutations_through(desired)) {
+          if (m.mutation.type == MutationType::kSet) engine_->set(m.mutation.param1, m.mutation.param2);
+          else engine_->clear(m.mutation.param1, m.mutation.param2);
+        }
+        engine_->set(meta_key("durable_version"), encode_version(desired));
+        engine_->commit();
+        data_.forget_through(desired);
+        CODE_PROBE(true, "storage server makes versions durable");
+        for (const TLogInterface& log : init_.logs) {
+          wire_tlog::TLogPopRequestT pop;
+          pop.epoch = init_.epoch;
+          pop.tag = init_.tag;
+          pop.version = desired + 1;
+          log.pop.send(pop);  // one-way: a lost pop is sent again with the next
+        }
+        check_invariants();
+        flow::yield();
       }
-      engine_->set(meta_key("durable_version"), encode_version(desired));
-      engine_->commit();
-      data_.forget_through(desired);
-      CODE_PROBE(true, "storage server makes versions durable");
-      for (const TLogInterface& log : init_.logs) {
-        wire_tlog::TLogPopRequestT pop;
-        pop.epoch = init_.epoch;
-        pop.tag = init_.tag;
-        pop.version = desired + 1;
-        log.pop.send(pop);  // one-way: a lost pop is sent again with the next
-      }
-      check_invariants();
     }
   }
 

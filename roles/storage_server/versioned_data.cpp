@@ -77,6 +77,22 @@ std::vector<VersionedMutation> VersionedData::mutations_through(Version v) const
   return out;
 }
 
+Version VersionedData::step_towards(Version limit, size_t most) const {
+  size_t taken = 0;
+  Version through = durable_;
+  for (size_t i = 0; i < applied_.size();) {
+    const Version v = applied_[i].version;
+    if (v > limit) break;
+    size_t next = i;
+    while (next < applied_.size() && applied_[next].version == v) ++next;
+    if (through > durable_ && taken + (next - i) > most) return through;
+    taken += next - i;
+    through = v;
+    i = next;
+  }
+  return limit;
+}
+
 void VersionedData::forget_through(Version v) {
   ASSERT_GE(v, durable_);
   ASSERT_LE(v, latest_);

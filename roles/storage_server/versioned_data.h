@@ -58,6 +58,11 @@ class VersionedData {
   // The mutations of versions in (durable(), v], in the order applied: what the engine must
   // apply to reach `v`.
   std::vector<VersionedMutation> mutations_through(Version v) const;
+  // How far one step towards `limit` (durable() <= limit <= latest()) may go with about `most`
+  // mutations: the newest version <= limit whose mutations and all older ones held number at
+  // most `most`; but at least the oldest version held (a version goes whole), and `limit` itself
+  // when every mutation up to it fits.
+  Version step_towards(Version limit, size_t most) const;
   // The engine now holds everything through `v` (durable() <= v <= latest()): forgets it.
   void forget_through(Version v);
 
