@@ -22,10 +22,12 @@
 #include "flow/async_trigger.h"
 #include "flow/buggify.h"
 #include "flow/code_probe.h"
+#include "flow/combinators.h"
 #include "flow/deterministic_random.h"
 #include "flow/process.h"
 #include "flow/trace_event.h"
 #include "net/message.h"
+#include "roles/common/limits.h"
 #include "roles/common/mutation.h"
 #include "roles/worker/interface_wire.h"
 #include "roles/worker/role_endpoints.h"
@@ -44,11 +46,18 @@ constexpr flow::Duration kRestartDelayMin = 100ms;
 constexpr flow::Duration kRestartDelayMax = 1s;
 // The longest wait between attempts to read the worker's records through errors of its disk.
 constexpr flow::Duration kDiskRetryDelayMax = 5s;
-// GetRoles requests waiting for a change at most; more are answered at once.
+// GetRoles requests waiting for a change at most; more are answered at once. Each waits 5 s at
+// most, so the places of askers that went away come back.
 constexpr size_t kRoleWaitersMax = 100;
+constexpr flow::Duration kRoleWaitMax = 5s;
 // Bounds of what a request may ask for.
 constexpr int64_t kQueueFileBytesMin = int64_t{64} << 10;
 constexpr int64_t kQueueFileBytesMax = int64_t{16} << 30;
+// A start version leaves room for centuries of versions (about 2^62: 146,000 years at a million a
+// second) and for the arithmetic on them.
+constexpr Version kStartVersionMax = Version{1} << 62;
+
+bool start_version_ok(Version v) { return v >= 0 && v <= kStartVersionMax; }
 
 template <class T>
 std::vector<uint8_t> encoded(const T& message) {
@@ -86,7 +95,7 @@ std::optional<std::vector<TLogInterface>> logs_from_wire(
 }
 
 Checked check(const wire_worker::InitializeMasterRequestT& r) {
-  if (r.start_version < 0) return std::string("start_version is negative");
+  if (!start_version_ok(r.start_version)) return std::string("start_version out of bounds");
   return RoleStart{"master", std::nullopt, [init = MasterInit{.epoch = r.epoch, .start_version = r.start_version}] {
                      run_master(master_endpoints(nullptr), init);
                    }};
@@ -104,7 +113,7 @@ Checked check(const wire_worker::InitializeGrvProxyRequestT& r) {
 
 Checked check(const wire_worker::InitializeResolverRequestT& r) {
   if (r.index >= kRoleIndexMax) return std::string("index out of bounds");
-  if (r.start_version < 0) return std::string("start_version is negative");
+  if (!start_version_ok(r.start_version)) return std::string("start_version out of bounds");
   return RoleStart{fmt::format("resolver{}", r.index), std::nullopt,
                    [index = r.index, init = ResolverInit{.epoch = r.epoch, .start_version = r.start_version}] {
                      run_resolver(resolver_endpoints(nullptr, index), init);
@@ -113,7 +122,7 @@ Checked check(const wire_worker::InitializeResolverRequestT& r) {
 
 Checked check(const wire_worker::InitializeTLogRequestT& r) {
   if (r.index >= kRoleIndexMax) return std::string("index out of bounds");
-  if (r.start_version < 0) return std::string("start_version is negative");
+  if (!start_version_ok(r.start_version)) return std::string("start_version out of bounds");
   if (r.queue_file_bytes != 0 && (r.queue_file_bytes < kQueueFileBytesMin || r.queue_file_bytes > kQueueFileBytesMax))
     return std::string("queue_file_bytes out of bounds");
   TLogInit init{.epoch = r.epoch, .start_version = r.start_version, .name = fmt::format("tlog{}", r.index)};
@@ -125,7 +134,7 @@ Checked check(const wire_worker::InitializeTLogRequestT& r) {
 Checked check(const wire_worker::InitializeStorageServerRequestT& r) {
   if (r.tag == 0) return std::string("tag 0");
   if (r.engine != "memory" && r.engine != "ssd") return std::string("unknown engine");
-  if (r.start_version < 0) return std::string("start_version is negative");
+  if (!start_version_ok(r.start_version)) return std::string("start_version out of bounds");
   if (r.log_file_bytes != 0 && (r.log_file_bytes < kQueueFileBytesMin || r.log_file_bytes > kQueueFileBytesMax))
     return std::string("log_file_bytes out of bounds");
   if (r.cache_kib < 0 || r.cache_kib > (int64_t{1} << 30)) return std::string("cache_kib out of bounds");
@@ -170,9 +179,22 @@ Checked check(const wire_worker::InitializeCommitProxyRequestT& r) {
     init.resolvers.push_back({std::move(keys), std::move(*resolver)});
   }
   if (covered != kKeyspaceEnd) return std::string("resolver ranges not covering");
+  // The first batch writes the shard map: plain sets and clears of keys in the keyspace.
+  size_t first_batch_bytes = 0;
   for (const auto& m : r.first_batch_mutations) {
     std::optional<Mutation> mutation = m ? from_wire(*m) : std::nullopt;
     if (!mutation) return std::string("first batch mutation malformed");
+    const bool set = mutation->type == MutationType::kSet;
+    if (!set && mutation->type != MutationType::kClearRange)
+      return std::string("first batch mutation neither a set nor a clear");
+    if (mutation->param1.size() > key_bytes_max || (set ? mutation->param2.size() > value_bytes_max
+                                                        : mutation->param2.size() > key_bytes_max + 1))
+      return std::string("first batch mutation too large");
+    if (set ? mutation->param1 >= kKeyspaceEnd
+            : mutation->param2 < mutation->param1 || mutation->param2 > kKeyspaceEnd)
+      return std::string("first batch mutation outside the keyspace");
+    first_batch_bytes += mutation->param1.size() + mutation->param2.size() + mutation_overhead_bytes;
+    if (first_batch_bytes > transaction_bytes_max) return std::string("first batch too large");
     init.first_batch_mutations.push_back(std::move(*mutation));
   }
   return RoleStart{fmt::format("commit_proxy{}", r.index), std::nullopt,
@@ -337,8 +359,15 @@ class Worker {
 
   // Answers `in` once the report has changed past what it knows. May suspend.
   void report_when_changed(net::ReceivedRequest<wire_worker::GetRolesRequestT, wire_worker::GetRolesReplyT> in) {
-    while (change_ <= in.request.after_change) flow::wait(changed_.on_trigger());
+    if (in.request.incarnation == incarnation_) {
+      const flow::Time deadline = flow::now() + kRoleWaitMax;
+      while (change_ <= in.request.after_change && flow::now() < deadline)
+        flow::wait_any(changed_.on_trigger(), flow::delay_until(deadline));
+    } else {
+      CODE_PROBE(in.request.after_change != 0, "worker answers a report asked of another incarnation at once");
+    }
     wire_worker::GetRolesReplyT reply;
+    reply.incarnation = incarnation_;
     reply.change = change_;
     for (const auto& [name, role] : roles_) {
       auto r = std::make_unique<wire_worker::RoleReportT>();
@@ -409,6 +438,8 @@ class Worker {
   flow::NetworkAddress self_ = flow::current_process().address();
   WorkerPhase phase_ = WorkerPhase::kRecovering;
   std::map<std::string, HostedRole> roles_;  // by name: reported in order
+  // Drawn at start (never 0): an asker's report from before a reboot names another.
+  const uint64_t incarnation_ = flow::deterministic_random().random_uint64() | 1;
   uint64_t change_ = 1;
   flow::AsyncTrigger changed_;
 };
