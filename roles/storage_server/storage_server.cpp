@@ -40,7 +40,7 @@ constexpr flow::Duration kFutureVersionWait = 1s;
 // How often versions older than the window are made durable.
 constexpr flow::Duration kDurabilityInterval = 250ms;
 // Mutations made durable in one engine commit, about (a version goes whole).
-constexpr size_t kDurableStepMutations = 1000;
+constexpr size_t kDurableStepMutations = 250;
 // Backoff when a log cannot be reached.
 constexpr flow::Duration kPeekRetryDelay = 50ms;
 // The server's own records in its engine (docs/database_disk.md); no client key is this high.
