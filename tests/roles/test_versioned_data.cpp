@@ -142,3 +142,39 @@ TEST_CASE("versioned data: reads at every version in the window match the model,
     }
   }
 }
+
+TEST_CASE("versioned data: step_towards takes whole versions, about `most` mutations, and the limit when all fit") {
+  VersionedData d(10);
+  // Version 11: 3 sets; 12: none; 13: 2 sets and a clear; 15: 1 set.
+  d.set(11, "a", "1");
+  d.set(11, "b", "1");
+  d.set(11, "c", "1");
+  d.advance(12);
+  d.set(13, "a", "2");
+  d.set(13, "d", "2");
+  d.clear(13, "x", "y");
+  d.set(15, "e", "3");
+  d.advance(20);
+  CHECK(d.step_towards(20, 100) == 20);  // every mutation fits: the limit itself
+  CHECK(d.step_towards(14, 100) == 14);
+  CHECK(d.step_towards(20, 3) == 11);    // 11's three; 13's would pass the bound
+  CHECK(d.step_towards(20, 6) == 13);    // 11 and 13: six
+  CHECK(d.step_towards(20, 1) == 11);    // the oldest version goes whole, past the bound
+  CHECK(d.step_towards(12, 1) == 12);    // 11 whole, and 12 holds nothing: up to the limit
+  CHECK(d.step_towards(10, 5) == 10);    // nothing to take
+  // Stepping until the limit makes the same versions durable as one step would.
+  const auto all = d.mutations_through(20);
+  std::vector<roles::VersionedMutation> stepped;
+  while (d.durable() < 20) {
+    const Version to = d.step_towards(20, 2);
+    REQUIRE(to > d.durable());
+    for (const auto& m : d.mutations_through(to)) stepped.push_back(m);
+    d.forget_through(to);
+    d.check_invariants();
+  }
+  REQUIRE(stepped.size() == all.size());
+  for (size_t i = 0; i < all.size(); ++i) {
+    CHECK(stepped[i].version == all[i].version);
+    CHECK(stepped[i].mutation.param1 == all[i].mutation.param1);
+  }
+}
