@@ -15,7 +15,7 @@
 // max: what holds the one thread), raw_fdatasync_per_s and the p99 of one raw write and sync.
 //
 //   build/bin/db-bench [--engine memory|ssd] [--clients N] [--seconds S] [--keys N] [--dir PARENT]
-//                      [--json]
+//                      [--malloc tuned|default] [--json]
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -49,12 +49,27 @@ struct Options {
   int64_t keys = 10'000;
   std::string dir_parent;
   bool json = false;
+  bool tune_malloc = true;
 };
+
+// glibc's malloc consolidates its fast bins before every allocation of 1 KiB or more, a cost that
+// grows with the small blocks freed since; a larger per-thread cache keeps most small blocks out
+// of the fast bins. Measured here: write commits and 90/10 ops about 1.3-1.5x. Tunables are read
+// when a process starts, so db-bench starts itself again with them, unless GLIBC_TUNABLES is set
+// already (the user's choice wins) or --malloc default asks for glibc's defaults.
+constexpr const char* kMallocTunables = "glibc.malloc.tcache_count=2000";
+
+void restart_with_tuned_malloc(char** argv) {
+  if (std::getenv("GLIBC_TUNABLES") != nullptr) return;
+  if (::setenv("GLIBC_TUNABLES", kMallocTunables, 1) != 0) return;
+  ::execv("/proc/self/exe", argv);
+  ::unsetenv("GLIBC_TUNABLES");  // exec failed: go on with the defaults
+}
 
 [[noreturn]] void usage(const std::string& why) {
   std::fprintf(stderr,
                "db-bench: %s\nusage: db-bench [--engine memory|ssd] [--clients N] [--seconds S] [--keys N] "
-               "[--dir PARENT] [--json]\n",
+               "[--dir PARENT] [--malloc tuned|default] [--json]\n",
                why.c_str());
   std::exit(2);
 }
@@ -90,6 +105,10 @@ Options parse(int argc, char** argv) {
       o.dir_parent = value();
     } else if (a == "--json") {
       o.json = true;
+    } else if (a == "--malloc") {
+      const std::string v = value();
+      if (v != "tuned" && v != "default") usage("--malloc must be tuned or default");
+      o.tune_malloc = v == "tuned";
     } else if (a == "--help" || a == "-h") {
       usage("the database in one real process, measured");
     } else {
@@ -260,6 +279,9 @@ Figures measure(const Options& o, client::Database& db) {
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
+  if (o.tune_malloc) restart_with_tuned_malloc(argv);
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  const std::string malloc_settings = tunables != nullptr ? tunables : "default";
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::path parent = o.dir_parent.empty() ? fs::temp_directory_path(ec) : fs::path(o.dir_parent);
@@ -318,13 +340,13 @@ int main(int argc, char** argv) {
       {"commit_retries", static_cast<double>(f.retries)},
   };
   if (o.json) {
-    std::string out = fmt::format("{{\"engine\": \"{}\", \"clients\": {}, \"seconds\": {}, \"keys\": {}", o.engine,
-                                  o.clients, o.seconds, o.keys);
+    std::string out = fmt::format("{{\"engine\": \"{}\", \"clients\": {}, \"seconds\": {}, \"keys\": {}, \"malloc\": \"{}\"",
+                                  o.engine, o.clients, o.seconds, o.keys, malloc_settings);
     for (const auto& [name, v] : figures) out += fmt::format(", \"{}\": {:.3f}", name, v);
     std::printf("%s}\n", out.c_str());
   } else {
-    std::printf("db-bench: engine %s, %lld clients, %.1f s per phase, %lld keys\n", o.engine.c_str(),
-                static_cast<long long>(o.clients), o.seconds, static_cast<long long>(o.keys));
+    std::printf("db-bench: engine %s, %lld clients, %.1f s per phase, %lld keys, malloc %s\n", o.engine.c_str(),
+                static_cast<long long>(o.clients), o.seconds, static_cast<long long>(o.keys), malloc_settings.c_str());
     for (const auto& [name, v] : figures) std::printf("  %-26s %12.3f\n", name.c_str(), v);
   }
   return 0;
