@@ -19,30 +19,19 @@
 #include "roles/worker/role_record.h"
 #include "roles/worker/worker_interface.h"
 #include "tests/flow/child_process.h"
-#include "tests/roles/role_cluster.h"
+#include "tests/roles/worker_cluster.h"
 
 using namespace std::chrono_literals;
 using roles::WorkerInterface;
 using roles_testing::outcome;
+using roles_testing::roles_of;
+using roles_testing::running;
+using roles_testing::storage_request;
+using roles_testing::tlog_request;
+using Cluster = roles_testing::WorkerCluster;
 namespace ww = strata::wire::worker;
 
 namespace {
-
-struct Cluster : roles_testing::RoleCluster {
-  explicit Cluster(uint64_t seed, int machines = 3) : RoleCluster(seed, machines) {
-    for (int p = 1; p < machines; ++p) start(p, "worker", [] { roles::run_worker(); });
-  }
-  const flow::NetworkAddress& at(int p) { return sim.process(p).address; }
-  WorkerInterface worker(int p) { return WorkerInterface::remote(at(p)); }
-  sim::SimDisk& disk(int p) { return sim.process(p).machine->disk; }
-};
-
-ww::GetRolesReplyT roles_of(const WorkerInterface& w, uint64_t after = 0, uint64_t incarnation = 0) {
-  ww::GetRolesRequestT r;
-  r.after_change = after;
-  r.incarnation = incarnation;
-  return flow::wait(w.get_roles.get_reply(r));
-}
 
 // GetRoles(after) sent again (each try bounded by `each`) until answered or `tries` run out.
 std::optional<ww::GetRolesReplyT> roles_within(const WorkerInterface& w, uint64_t after, int tries,
@@ -62,13 +51,6 @@ std::optional<ww::GetRolesReplyT> roles_within(const WorkerInterface& w, uint64_
   return std::nullopt;
 }
 
-std::vector<std::string> running(const ww::GetRolesReplyT& reply) {
-  std::vector<std::string> out;
-  for (const auto& r : reply.roles)
-    if (r->running) out.push_back(r->name);
-  return out;
-}
-
 const ww::RoleReportT* find_role(const ww::GetRolesReplyT& reply, const std::string& name) {
   for (const auto& r : reply.roles)
     if (r->name == name) return r.get();
@@ -81,26 +63,6 @@ std::string describe(const ww::GetRolesReplyT& reply) {
     out += " " + r->name + (r->running ? "(running" : "(ended " + std::to_string(r->ended_with)) +
            " restarts " + std::to_string(r->restarts) + ")";
   return out;
-}
-
-ww::InitializeTLogRequestT tlog_request(uint32_t index) {
-  ww::InitializeTLogRequestT r;
-  r.epoch = 1;
-  r.index = index;
-  r.queue_file_bytes = 1 << 20;
-  return r;
-}
-
-ww::InitializeStorageServerRequestT storage_request(uint16_t tag, const roles::TLogInterface& log) {
-  ww::InitializeStorageServerRequestT r;
-  r.epoch = 1;
-  r.tag = tag;
-  r.shards.push_back(std::make_unique<strata::wire::KeyRangeT>(
-      roles::to_wire(roles::KeyRange{"", std::string(roles::kKeyspaceEnd)})));
-  r.logs.push_back(std::make_unique<ww::TLogInterfaceT>(roles::to_wire(log)));
-  r.engine = "memory";
-  r.log_file_bytes = 1 << 20;
-  return r;
 }
 
 // Whether process p's data folder holds `file` (checked from inside p). May suspend.
