@@ -1,6 +1,7 @@
 #include "roles/resolver/conflict_history.h"
 
 #include <algorithm>
+#include <iterator>
 #include <memory>
 #include <new>
 
@@ -68,7 +69,32 @@ struct ConflictHistory::Node {
       : key(k), prefix(key_prefix(k)), version(v), levels(level_count) {}
 };
 
-ConflictHistory::ConflictHistory() : head_(Node::make("", kNever, kLevels)) {}
+ConflictHistory::ConflictHistory() : head_(Node::make("", kNever, kLevels)) { express_insert(head_); }
+
+void ConflictHistory::express_insert(Node* n) {
+  if (n->levels <= kExpressLevels) return;
+  const auto at = std::partition_point(express_.begin(), express_.end(), [n](const Express& e) {
+    return key_less(e.prefix, e.node->key, n->prefix, n->key);
+  });
+  express_.insert(at, Express{n->prefix, n});
+}
+
+void ConflictHistory::express_erase(const Node* n) {
+  if (n->levels <= kExpressLevels) return;
+  const auto at = std::partition_point(express_.begin(), express_.end(), [n](const Express& e) {
+    return key_less(e.prefix, e.node->key, n->prefix, n->key);
+  });
+  ASSERT(at != express_.end() && at->node == n);
+  express_.erase(at);
+}
+
+ConflictHistory::Node* ConflictHistory::express_start(uint64_t prefix, std::string_view key) const {
+  const auto after = std::partition_point(express_.begin(), express_.end(), [&](const Express& e) {
+    return key_at_most(e.prefix, e.node->key, prefix, key);
+  });
+  ASSERT(after != express_.begin());  // the head's key, "", is at most every key
+  return std::prev(after)->node;
+}
 
 ConflictHistory::~ConflictHistory() {
   for (Node* n = head_; n != nullptr;) {
@@ -133,6 +159,7 @@ ConflictHistory::Node* ConflictHistory::boundary_at(std::string_view key) {
     n->links()[level].newest = span_newest(n, level);
     pred[level]->links()[level].newest = span_newest(pred[level], level);
   }
+  express_insert(n);
   ++boundaries_;
   return n;
 }
@@ -140,8 +167,8 @@ ConflictHistory::Node* ConflictHistory::boundary_at(std::string_view key) {
 Version ConflictHistory::newest_write(std::string_view begin, std::string_view end) const {
   ASSERT(begin < end);
   const uint64_t begin_prefix = key_prefix(begin), end_prefix = key_prefix(end);
-  const Node* x = head_;
-  for (int level = kLevels - 1; level >= 0; --level) {
+  const Node* x = express_start(begin_prefix, begin);
+  for (int level = kExpressLevels - 1; level >= 0; --level) {
     for (;;) {
       const Node::Link& l = x->links()[level];
       if (l.next == nullptr || !key_at_most(l.next_prefix, l.next->key, begin_prefix, begin)) break;
@@ -185,6 +212,7 @@ void ConflictHistory::add_write(std::string_view begin, std::string_view end, Ve
   }
   while (inside != end_node) {
     Node* next = inside->links()[0].next;
+    express_erase(inside);
     Node::destroy(inside);
     --boundaries_;
     inside = next;
@@ -207,6 +235,7 @@ void ConflictHistory::forget_before(Version oldest, size_t budget) {
         pred[level]->links()[level].newest =
             std::max(pred[level]->links()[level].newest, x->links()[level].newest);
       }
+      express_erase(x);
       Node::destroy(x);
       --boundaries_;
     } else {
@@ -245,6 +274,15 @@ void ConflictHistory::check_invariants() const {
     }
   }
   ASSERT_EQ(count, boundaries_);
+  size_t e = 0;
+  for (const Node* n = head_; n != nullptr; n = n->links()[0].next) {
+    if (n->levels <= kExpressLevels) continue;
+    ASSERT_LT(e, express_.size());
+    ASSERT(express_[e].node == n);
+    ASSERT_EQ(express_[e].prefix, n->prefix);
+    ++e;
+  }
+  ASSERT_EQ(e, express_.size());
 }
 
 }  // namespace roles

@@ -20,6 +20,7 @@
 #include <limits>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "roles/common/types.h"
 
@@ -68,7 +69,21 @@ class ConflictHistory {
   // links a level down.
   static Version span_newest(const Node* n, int level);
 
+  // The nodes with more than kExpressLevels levels (one in 2^kExpressLevels), by key, beside the
+  // list: a search binary-searches this small array (it stays in cache) for where to start, then
+  // descends the last kExpressLevels levels from there, instead of all of them from the head.
+  static constexpr int kExpressLevels = 8;
+  struct Express {
+    uint64_t prefix;
+    Node* node;
+  };
+  void express_insert(Node* n);
+  void express_erase(const Node* n);
+  // The last node with more than kExpressLevels levels whose key is at most `key`.
+  Node* express_start(uint64_t prefix, std::string_view key) const;
+
   Node* head_;  // key "": the step below every key
+  std::vector<Express> express_;
   Version newest_ = kNever;
   Version oldest_ = kNever;
   size_t boundaries_ = 1;

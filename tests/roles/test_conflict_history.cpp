@@ -2,6 +2,9 @@
 // random operations checked against a plain list of every write.
 #include <doctest/doctest.h>
 
+#include <iterator>
+#include <map>
+
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -126,5 +129,54 @@ TEST_CASE("conflict history: random writes, reads and forgetting agree with ever
       if (step % 50 == 0) h.check_invariants();
     }
     h.check_invariants();
+  }
+}
+
+TEST_CASE("conflict history: tens of thousands of boundaries (searches start from the express array) agree with a step map") {
+  for (uint64_t seed = 1; seed <= 3; ++seed) {
+    INFO("seed " << seed);
+    flow::DeterministicRandom rng(seed);
+    ConflictHistory h;
+    std::map<std::string, Version> steps{{"", ConflictHistory::kNever}};  // the model
+    const auto model = [&steps](const std::string& b, const std::string& e) {
+      Version newest = ConflictHistory::kNever;
+      for (auto it = std::prev(steps.upper_bound(b)); it != steps.end() && it->first < e; ++it)
+        newest = std::max(newest, it->second);
+      return newest;
+    };
+    const auto key = [&rng] {
+      std::string k;
+      for (int n = 0; n < 6; ++n) k.push_back("0123456789abcdef"[rng.random_int(0, 16)]);
+      return k;
+    };
+    Version version = 0;
+    for (int step = 0; step < 60'000; ++step) {
+      const int64_t shape = rng.random_int(0, 1000);
+      std::string b = key();
+      // Mostly points and short ranges (the boundaries pile up); now and then a wide one.
+      std::string e = shape == 0 ? key() : shape < 200 ? b + key() : b + '\0';
+      if (b == e) continue;
+      if (e < b) std::swap(b, e);
+      if (rng.random_int(0, 2) == 0) {
+        version += rng.random_int(0, 3);
+        h.add_write(b, e, version);
+        const Version after = std::prev(steps.upper_bound(e))->second;
+        steps.erase(steps.lower_bound(b), steps.lower_bound(e));
+        steps[b] = version;
+        steps.emplace(e, after);
+      } else {
+        const Version expected = model(b, e);
+        const Version got = h.newest_write(b, e);
+        if (expected >= h.oldest()) {
+          REQUIRE(got == expected);
+        } else {
+          REQUIRE(got < h.oldest());
+        }
+      }
+      if (step % 100 == 0) h.forget_before(version - 20'000, 64);
+      if (step % 20'000 == 0) h.check_invariants();
+    }
+    h.check_invariants();
+    CHECK(h.boundaries() > 5'000);  // enough for nodes of more than eight levels
   }
 }
