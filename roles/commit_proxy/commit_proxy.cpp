@@ -211,6 +211,7 @@ class CommitProxy {
       } else {
         take(flow::wait_next(requests));
       }
+      if (batch.empty()) continue;  // its first transaction was refused
       const size_t count_max = flow::buggify() ? static_cast<size_t>(flow::deterministic_random().random_int(1, 5))
                                                : kBatchCountMax;
       // The batch stays open while the pipeline is full, then takes what came, up to its bounds
