@@ -19,6 +19,7 @@
 #include "roles/tlog/tlog_interface.h"
 #include "tests/roles/database_stack.h"
 #include "tests/roles/role_cluster.h"
+#include "tests/roles/storage_cluster.h"
 
 using namespace std::chrono_literals;
 using roles::MutationType;
@@ -26,6 +27,8 @@ using roles::StorageServerInterface;
 using roles::TLogInterface;
 using roles::Version;
 using roles_testing::outcome;
+using roles_testing::value_at;
+using SsCluster = roles_testing::StorageCluster;
 namespace wt = strata::wire::tlog;
 namespace ws = strata::wire::storage;
 namespace ww = strata::wire;
@@ -34,83 +37,12 @@ namespace wg = strata::wire::grv_proxy;
 
 namespace {
 
-constexpr roles::Tag kTag = 3;
-
-struct SsCluster : roles_testing::RoleCluster {
-  explicit SsCluster(uint64_t seed, std::string engine, storage::KeyValueStoreOptions options = {})
-      : RoleCluster(seed, 3) {
-    log = make_interface<TLogInterface>(1);
-    start(1, "tlog", [l = log] { roles::run_tlog(l, {.epoch = 1, .start_version = 0, .name = "log"}); });
-    start(2, "storage", [l = log, engine, options] {
-      roles::run_storage_server({.epoch = 1, .tag = kTag, .shards = {{"b", "m"}}, .logs = {l},
-                                 .engine = engine, .name = "ss", .engine_options = options,
-                                 .start_version = 0});
-    });
-    ss = StorageServerInterface::remote(sim.process(2).address, kTag);
-  }
-  TLogInterface log;
-  StorageServerInterface ss;
-  Version last = 0;
-
-  Version commit(Version v, const std::vector<roles::Mutation>& mutations) {
-    wt::TLogCommitRequestT r;
-    r.epoch = 1;
-    r.prev_version = last;
-    r.version = v;
-    r.known_committed_version = last;
-    for (const roles::Mutation& m : mutations) {
-      auto t = std::make_unique<ww::TaggedMutationT>();
-      t->tags = {kTag};
-      t->mutation = std::make_unique<ww::MutationT>(roles::to_wire(m));
-      r.messages.push_back(std::move(t));
-    }
-    flow::wait(log.commit.get_reply(r));
-    last = v;
-    return v;
-  }
-};
-
-// "err:<name>" or the value ("-" absent).
-std::string value_at(const StorageServerInterface& ss, const std::string& key, Version v) {
-  for (int attempt = 0;; ++attempt) {
-    ws::GetValueRequestT r;
-    r.key.assign(key.begin(), key.end());
-    r.version = v;
-    auto f = ss.get_value.get_reply(r);
-    const flow::ErrorCode e = outcome(f);
-    if ((e == flow::ErrorCode::request_maybe_delivered || e == flow::ErrorCode::broken_promise) && attempt < 50) {
-      flow::wait(flow::delay(100ms));
-      continue;
-    }
-    if (e != flow::ErrorCode::success) return "err:" + std::string(flow::Error(e).name());
-    return f.get().present ? std::string(f.get().value.begin(), f.get().value.end()) : "-";
-  }
+// Every row of [b, e) at `v` (see roles_testing::range_at).
+std::string whole_range_at(const StorageServerInterface& ss, const std::string& b, const std::string& e, Version v) {
+  return roles_testing::range_at(ss, b, e, v, 10'000, false, 1 << 24);
 }
 
-std::string range_at(const StorageServerInterface& ss, const std::string& b, const std::string& e, Version v,
-                     int rows = 10000) {
-  for (int attempt = 0;; ++attempt) {
-    ws::GetKeyValuesRequestT r;
-    r.begin.assign(b.begin(), b.end());
-    r.end.assign(e.begin(), e.end());
-    r.version = v;
-    r.limit_rows = rows;
-    r.limit_bytes = 1 << 24;
-    auto f = ss.get_key_values.get_reply(r);
-    const flow::ErrorCode code = outcome(f);
-    if ((code == flow::ErrorCode::request_maybe_delivered || code == flow::ErrorCode::broken_promise) &&
-        attempt < 50) {
-      flow::wait(flow::delay(100ms));
-      continue;
-    }
-    if (code != flow::ErrorCode::success) return "err:" + std::string(flow::Error(code).name());
-    std::string out;
-    for (const auto& kv : f.get().rows)
-      out += std::string(kv->key.begin(), kv->key.end()) + "=" + std::string(kv->value.begin(), kv->value.end()) + ",";
-    if (f.get().more) out += "more";
-    return out;
-  }
-}
+
 
 using Snapshot = std::map<std::string, std::string>;
 
@@ -186,7 +118,7 @@ TEST_CASE("review: durable steps — reads at readable versions see exactly that
       MESSAGE("seed " << seed << " engine " << std::string(engine));
       storage::KeyValueStoreOptions options;
       if (std::string(engine) == "ssd") options.cache_kib = 4;
-      SsCluster c(seed, engine, options);
+      SsCluster c(seed, engine, {{"b", "m"}}, options);
       const int keys = 300;
       Workload w(seed * 7919, 150, keys);
       int mismatches = 0, successes = 0, too_old = 0;
@@ -217,10 +149,10 @@ TEST_CASE("review: durable steps — reads at readable versions see exactly that
               } else {
                 int a = r.random_int(0, keys), b = r.random_int(0, keys);
                 if (a > b) std::swap(a, b);
-                got = range_at(c.ss, key_of(a), key_of(b), v);
+                got = whole_range_at(c.ss, key_of(a), key_of(b), v);
                 want = render(s, key_of(a), key_of(b));
               }
-              if (got == "err:transaction_too_old") ++too_old;
+              if (got == "error:transaction_too_old") ++too_old;
               else if (got == want) ++successes;
               else {
                 if (mismatches++ == 0) first_mismatch = "v=" + std::to_string(v) + " got=" + got.substr(0, 200) + " want=" + want.substr(0, 200);
@@ -275,7 +207,7 @@ TEST_CASE("review: durable steps — reads at readable versions see exactly that
         Version lo = 0, hi = w.versions[last_i];
         while (lo < hi) {
           const Version mid = lo + (hi - lo) / 2;
-          if (value_at(c.ss, "c0000", mid) == "err:transaction_too_old") lo = mid + 1;
+          if (value_at(c.ss, "c0000", mid) == "error:transaction_too_old") lo = mid + 1;
           else hi = mid;
         }
         const bool mid_flush = w.index.count(lo) > 0;
@@ -286,7 +218,7 @@ TEST_CASE("review: durable steps — reads at readable versions see exactly that
                   << (it == w.index.begin() ? -1 : std::prev(it)->first) << " probe " << w.versions[kill_after - 45]);
         }
         if (mid_flush) ++mid_flush_kills;
-        const std::string got = range_at(c.ss, "b", "m", w.versions[last_i]);
+        const std::string got = whole_range_at(c.ss, "b", "m", w.versions[last_i]);
         const std::string want = render(w.snapshots[last_i], "b", "m");
         if (got != want) {
           ++after_mismatch;
@@ -294,8 +226,8 @@ TEST_CASE("review: durable steps — reads at readable versions see exactly that
         }
         // Every version after the reboot's durable version reads exactly.
         for (size_t i = 0; i <= last_i; ++i) {
-          const std::string g = range_at(c.ss, "b", "m", w.versions[i]);
-          if (g == "err:transaction_too_old") continue;
+          const std::string g = whole_range_at(c.ss, "b", "m", w.versions[i]);
+          if (g == "error:transaction_too_old") continue;
           if (g != render(w.snapshots[i], "b", "m")) {
             if (after_mismatch++ == 0) first_after = "v=" + std::to_string(w.versions[i]) + " got=" + g.substr(0, 200);
           }
@@ -305,7 +237,7 @@ TEST_CASE("review: durable steps — reads at readable versions see exactly that
           c.commit(w.versions[i], w.mutations[i]);
           flow::wait(flow::delay(100ms));
         }
-        const std::string g2 = range_at(c.ss, "b", "m", w.versions.back());
+        const std::string g2 = whole_range_at(c.ss, "b", "m", w.versions.back());
         if (g2 != render(w.snapshots.back(), "b", "m")) {
           if (after_mismatch++ == 0) first_after = "end got=" + g2.substr(0, 200);
         }

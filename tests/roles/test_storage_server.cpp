@@ -14,7 +14,7 @@
 #include "flow/flow.h"
 #include "roles/storage_server/storage_server_interface.h"
 #include "roles/tlog/tlog_interface.h"
-#include "tests/roles/role_cluster.h"
+#include "tests/roles/storage_cluster.h"
 
 using namespace std::chrono_literals;
 using roles::MutationType;
@@ -22,99 +22,21 @@ using roles::StorageServerInterface;
 using roles::TLogInterface;
 using roles::Version;
 using roles_testing::outcome;
+using roles_testing::range_at;
+using roles_testing::set;
+using roles_testing::value_at;
+using Cluster = roles_testing::StorageCluster;
 namespace wt = strata::wire::tlog;
 namespace ws = strata::wire::storage;
 namespace ww = strata::wire;
 
 namespace {
 
-constexpr roles::Tag kTag = 3;
-
-// A log on process 1 and a storage server (tag 3, owning [b, m)) on process 2.
-struct Cluster : roles_testing::RoleCluster {
-  explicit Cluster(uint64_t seed, std::string engine = "memory",
-                   std::vector<roles::KeyRange> shards = {{"b", "m"}}, storage::KeyValueStoreOptions options = {})
-      : RoleCluster(seed, 3) {
-    log = make_interface<TLogInterface>(1);
-    start(1, "tlog", [l = log] { roles::run_tlog(l, {.epoch = 1, .start_version = 0, .name = "log"}); });
-    start(2, "storage", [l = log, engine, shards, options] {
-      roles::run_storage_server({.epoch = 1,
-                                 .tag = kTag,
-                                 .shards = shards,
-                                 .logs = {l},
-                                 .engine = engine,
-                                 .name = "ss",
-                                 .engine_options = options,
-                                 .start_version = 0});
-    });
-    ss = StorageServerInterface::remote(sim.process(2).address, kTag);
-  }
-  TLogInterface log;
-  StorageServerInterface ss;
-  Version last = 0;
-
-  // Commits one version holding `mutations` (all tagged for the server). May suspend.
-  Version commit(Version v, std::vector<roles::Mutation> mutations) {
-    wt::TLogCommitRequestT r;
-    r.epoch = 1;
-    r.prev_version = last;
-    r.version = v;
-    r.known_committed_version = last;
-    for (const roles::Mutation& m : mutations) {
-      auto t = std::make_unique<ww::TaggedMutationT>();
-      t->tags = {kTag};
-      t->mutation = std::make_unique<ww::MutationT>(roles::to_wire(m));
-      r.messages.push_back(std::move(t));
-    }
-    flow::wait(log.commit.get_reply(r));
-    last = v;
-    return v;
-  }
-};
-
-roles::Mutation set(std::string k, std::string v) {
-  return {MutationType::kSet, std::move(k), std::move(v)};
-}
-
 ws::GetValueRequestT get(const std::string& key, Version v) {
   ws::GetValueRequestT r;
   r.key.assign(key.begin(), key.end());
   r.version = v;
   return r;
-}
-
-// The value of `key` at `v` ("-" if absent), retrying a connection a reboot broke. May suspend.
-std::string value_at(const StorageServerInterface& ss, const std::string& key, Version v) {
-  for (int attempt = 0;; ++attempt) {
-    auto f = ss.get_value.get_reply(get(key, v));
-    const flow::ErrorCode e = outcome(f);
-    if (e == flow::ErrorCode::request_maybe_delivered && attempt < 20) {
-      flow::wait(flow::delay(100ms));
-      continue;
-    }
-    if (e != flow::ErrorCode::success) return "error:" + std::string(flow::Error(e).name());
-    const auto& r = f.get();
-    return r.present ? std::string(r.value.begin(), r.value.end()) : "-";
-  }
-}
-
-std::string range_at(const StorageServerInterface& ss, const std::string& b, const std::string& e,
-                     Version v, int rows = 100, bool reverse = false) {
-  ws::GetKeyValuesRequestT r;
-  r.begin.assign(b.begin(), b.end());
-  r.end.assign(e.begin(), e.end());
-  r.version = v;
-  r.limit_rows = rows;
-  r.limit_bytes = 1 << 20;
-  r.reverse = reverse;
-  auto f = ss.get_key_values.get_reply(r);
-  const flow::ErrorCode code = outcome(f);
-  if (code != flow::ErrorCode::success) return "error:" + std::string(flow::Error(code).name());
-  std::string out;
-  for (const auto& kv : f.get().rows)
-    out += std::string(kv->key.begin(), kv->key.end()) + "=" + std::string(kv->value.begin(), kv->value.end()) + ",";
-  if (f.get().more) out += "more";
-  return out;
 }
 
 // The key selector (key, or_equal, offset) at `v`: "key" if resolved, else "key+offset" to go on.
