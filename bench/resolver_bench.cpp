@@ -8,8 +8,11 @@
 //   point_checks_per_s   a range of one key
 //   range_checks_per_s   a range spanning about SPAN written keys (default 1,000); C/20 of them
 //   mixed_checks_per_s   90% point, 10% range; C/5 of them
-// each for `history` and `map`, and each ratio history/map. Fill rates (writes recorded per
-// second) are printed too. Both must give the same answers: a difference is an error (exit 1).
+// each for `history` and `map`, and each ratio history/map. The history answers them the way
+// the resolver does, a batch (1,000 checks) at a time with newest_writes; the map one at a time,
+// as std::map can. point_checks_per_s_history_one_by_one is the history's newest_write called
+// for each point check alone, for comparison. Fill rates (writes recorded per second) are
+// printed too. All must give the same answers: a difference is an error (exit 1).
 //
 //   build/bin/resolver-bench [--json] [--writes N] [--span K] [--checks C]
 
@@ -21,6 +24,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -130,43 +134,72 @@ int main(int argc, char** argv) {
   const double fill_map = fill(map);
   const Version newest = static_cast<Version>(writes / kBatch + 1) * step;
 
-  // The same checks for both: a read range and a read version inside the window.
-  struct Check {
-    std::string begin, end;
-    Version read_version;
+  // The same checks for both: read ranges and read versions inside the window.
+  struct Checks {
+    std::vector<roles::KeyRange> ranges;
+    std::vector<Version> read_versions;
+    size_t size() const { return ranges.size(); }
   };
   const uint64_t gap = UINT64_MAX / writes;  // about one written key per gap
   // Range checks are slow on the map: a twentieth as many.
   auto make_checks = [&](double range_share, uint64_t count) {
-    std::vector<Check> out;
-    out.reserve(count);
+    Checks out;
+    out.ranges.reserve(count);
+    out.read_versions.reserve(count);
     for (uint64_t i = 0; i < count; ++i) {
       const bool is_range = static_cast<double>(rng.next() % 1000) < range_share * 1000;
       const uint64_t width = is_range && span < UINT64_MAX / gap ? gap * span : 1;
       const uint64_t k = std::min(rng.next(), UINT64_MAX - width);
-      out.push_back({key_of(k), key_of(k + width),
-                     static_cast<Version>(rng.next() % static_cast<uint64_t>(newest))});
+      out.ranges.push_back({key_of(k), key_of(k + width)});
+      out.read_versions.push_back(static_cast<Version>(rng.next() % static_cast<uint64_t>(newest)));
     }
     return out;
   };
   int mismatches = 0;
-  auto run = [&](const std::vector<Check>& cs, double& history_rate, double& map_rate) {
+  constexpr size_t kCheckBatch = 1'000;
+  auto run = [&](const Checks& cs, double& history_rate, double& map_rate) {
     std::vector<char> conflict_history(cs.size()), conflict_map(cs.size());
+    std::vector<Version> newest_in_batch(kCheckBatch);
+    std::vector<ConflictHistory::Range> views;
+    views.reserve(cs.size());
+    for (const roles::KeyRange& r : cs.ranges)
+      views.push_back({r.begin, r.end});
     auto start = Clock::now();
-    for (size_t i = 0; i < cs.size(); ++i)
-      conflict_history[i] = history.newest_write(cs[i].begin, cs[i].end) > cs[i].read_version;
+    for (size_t first = 0; first < cs.size(); first += kCheckBatch) {
+      const size_t n = std::min(kCheckBatch, cs.size() - first);
+      history.newest_writes(std::span(views).subspan(first, n),
+                            std::span(newest_in_batch).first(n));
+      for (size_t i = 0; i < n; ++i)
+        conflict_history[first + i] = newest_in_batch[i] > cs.read_versions[first + i];
+    }
     history_rate = static_cast<double>(cs.size()) / seconds_since(start);
     start = Clock::now();
     for (size_t i = 0; i < cs.size(); ++i)
-      conflict_map[i] = map.newest_write(cs[i].begin, cs[i].end) > cs[i].read_version;
+      conflict_map[i] =
+          map.newest_write(cs.ranges[i].begin, cs.ranges[i].end) > cs.read_versions[i];
     map_rate = static_cast<double>(cs.size()) / seconds_since(start);
     for (size_t i = 0; i < cs.size(); ++i)
       mismatches += conflict_history[i] != conflict_map[i];
   };
+  auto one_by_one = [&](const Checks& cs) {
+    std::vector<char> conflict(cs.size());
+    const auto start = Clock::now();
+    for (size_t i = 0; i < cs.size(); ++i)
+      conflict[i] =
+          history.newest_write(cs.ranges[i].begin, cs.ranges[i].end) > cs.read_versions[i];
+    const double rate = static_cast<double>(cs.size()) / seconds_since(start);
+    for (size_t i = 0; i < cs.size(); ++i)
+      mismatches += conflict[i] != (map.newest_write(cs.ranges[i].begin, cs.ranges[i].end) >
+                                    cs.read_versions[i]);
+    return rate;
+  };
   double point_h, point_m, range_h, range_m, mixed_h, mixed_m;
-  run(make_checks(0, checks), point_h, point_m);
+  const Checks point_checks = make_checks(0, checks);
+  run(point_checks, point_h, point_m);
   run(make_checks(1, std::max<uint64_t>(1, checks / 20)), range_h, range_m);
   run(make_checks(0.1, std::max<uint64_t>(1, checks / 5)), mixed_h, mixed_m);
+
+  const double point_one_by_one = one_by_one(point_checks);
 
   struct Figure {
     const char* name;
@@ -181,6 +214,7 @@ int main(int argc, char** argv) {
       {"point_checks_per_s_history", point_h, "/s"},
       {"point_checks_per_s_map", point_m, "/s"},
       {"point_ratio", point_h / point_m, ""},
+      {"point_checks_per_s_history_one_by_one", point_one_by_one, "/s"},
       {"range_checks_per_s_history", range_h, "/s"},
       {"range_checks_per_s_map", range_m, "/s"},
       {"range_ratio", range_h / range_m, ""},
@@ -196,7 +230,7 @@ int main(int argc, char** argv) {
     std::printf("}\n");
   } else {
     for (const Figure& f : figures)
-      std::printf("%-28s = %.4g%s\n", f.name, f.value, f.unit);
+      std::printf("%-38s = %.4g%s\n", f.name, f.value, f.unit);
   }
   if (mismatches != 0) {
     std::fprintf(stderr, "resolver-bench: the history and the map disagree on %d checks\n",

@@ -20,12 +20,16 @@ uint64_t key_prefix(std::string_view key) {
   return p;
 }
 
-// Whether the key `a` (whose prefix is `pa`) is below `b` (prefix `pb`); or at most `b`.
-bool key_less(uint64_t pa, std::string_view a, uint64_t pb, std::string_view b) {
-  return pa != pb ? pa < pb : a < b;
+// Whether the key `a` (whose prefix is `pa`) is below `b` (prefix `pb`); or at most `b`. The keys
+// are taken by reference and read only when the prefixes tie: a node's key is read only then,
+// so a search that compares against a link's prefix does not wait for the node it points to.
+template <class A, class B>
+bool key_less(uint64_t pa, const A& a, uint64_t pb, const B& b) {
+  return pa != pb ? pa < pb : std::string_view(a) < std::string_view(b);
 }
-bool key_at_most(uint64_t pa, std::string_view a, uint64_t pb, std::string_view b) {
-  return pa != pb ? pa < pb : a <= b;
+template <class A, class B>
+bool key_at_most(uint64_t pa, const A& a, uint64_t pb, const B& b) {
+  return pa != pb ? pa < pb : std::string_view(a) <= std::string_view(b);
 }
 
 }  // namespace
@@ -164,30 +168,98 @@ ConflictHistory::Node* ConflictHistory::boundary_at(std::string_view key) {
   return n;
 }
 
-Version ConflictHistory::newest_write(std::string_view begin, std::string_view end) const {
+ConflictHistory::Search ConflictHistory::start_search(std::string_view begin,
+                                                     std::string_view end) const {
   ASSERT(begin < end);
-  const uint64_t begin_prefix = key_prefix(begin), end_prefix = key_prefix(end);
-  const Node* x = express_start(begin_prefix, begin);
-  for (int level = kExpressLevels - 1; level >= 0; --level) {
+  Search s{.x = nullptr,
+           .level = kExpressLevels - 1,
+           .spanning = false,
+           .begin_prefix = key_prefix(begin),
+           .end_prefix = key_prefix(end),
+           .begin = begin,
+           .end = end,
+           .newest = kNever};
+  s.x = express_start(s.begin_prefix, begin);
+  __builtin_prefetch(&s.x->links()[s.level]);
+  return s;
+}
+
+bool ConflictHistory::step(Search& s) {
+  if (!s.spanning) {
     for (;;) {
-      const Node::Link& l = x->links()[level];
-      if (l.next == nullptr || !key_at_most(l.next_prefix, l.next->key, begin_prefix, begin)) break;
-      x = l.next;
+      const Node::Link& l = s.x->links()[s.level];
+      if (l.next != nullptr && key_at_most(l.next_prefix, l.next->key, s.begin_prefix, s.begin)) {
+        s.x = l.next;
+        __builtin_prefetch(&s.x->links()[s.level]);
+        return false;
+      }
+      if (s.level == 0) break;
+      --s.level;
     }
+    s.spanning = true;  // x holds `begin`, and is in cache: span from it at once
   }
-  // x holds `begin`. Take the longest link that stays within the range, again and again.
-  Version newest = kNever;
-  for (;;) {
-    int level = x->levels - 1;
-    while (level >= 0) {
-      const Node::Link& l = x->links()[level];
-      if (l.next != nullptr && key_at_most(l.next_prefix, l.next->key, end_prefix, end)) break;
-      --level;
+  // Take the longest link from x that stays within the range.
+  const Node::Link* links = s.x->links();
+  int level = s.x->levels - 1;
+  while (level >= 0 && !(links[level].next != nullptr &&
+                         key_at_most(links[level].next_prefix, links[level].next->key,
+                                     s.end_prefix, s.end)))
+    --level;
+  if (level < 0) {  // x's step runs past the range
+    s.newest = std::max(s.newest, s.x->version);
+    return true;
+  }
+  const Node::Link& l = links[level];
+  s.newest = std::max(s.newest, l.newest);
+  // The link ends at or before `end`: at it, the range is spanned.
+  if (l.next_prefix == s.end_prefix && l.next->key == s.end) return true;
+  s.x = l.next;
+  __builtin_prefetch(&s.x->levels);
+  __builtin_prefetch(s.x->links());
+  return false;
+}
+
+Version ConflictHistory::newest_write(std::string_view begin, std::string_view end) const {
+  Search s = start_search(begin, end);
+  while (!step(s)) {
+  }
+  return s.newest;
+}
+
+void ConflictHistory::newest_writes(std::span<const Range> ranges,
+                                    std::span<Version> out) const {
+  ASSERT_EQ(ranges.size(), out.size());
+  constexpr size_t kInFlight = 16;
+  Search searches[kInFlight];
+  size_t of[kInFlight];  // each search's index in `ranges`
+  size_t active = 0, next = 0;
+  // Starts the next nonempty range's search in `slot`; false if none is left.
+  const auto start_next = [&](size_t slot) {
+    for (; next < ranges.size(); ++next) {
+      if (ranges[next].begin < ranges[next].end) {
+        searches[slot] = start_search(ranges[next].begin, ranges[next].end);
+        of[slot] = next++;
+        return true;
+      }
+      out[next] = kNever;
     }
-    if (level < 0) return std::max(newest, x->version);  // x's step runs past the range
-    newest = std::max(newest, x->links()[level].newest);
-    x = x->links()[level].next;
-    if (!key_less(x->prefix, x->key, end_prefix, end)) return newest;
+    return false;
+  };
+  while (active < kInFlight && start_next(active))
+    ++active;
+  for (size_t slot = 0; active > 0;) {
+    if (step(searches[slot])) {
+      out[of[slot]] = searches[slot].newest;
+      if (!start_next(slot)) {
+        // The last search takes this slot, and its turn comes now.
+        --active;
+        searches[slot] = searches[active];
+        of[slot] = of[active];
+        if (slot == active) slot = 0;
+        continue;
+      }
+    }
+    slot = slot + 1 == active ? 0 : slot + 1;
   }
 }
 

@@ -12,12 +12,18 @@
 // the same). Writes older than the window are merged away a little at a time (forget_before),
 // so memory follows the writes of the window.
 //
+// Searches over many ranges at once (newest_writes, what the resolver uses for a batch) take
+// turns, a step each: a step asks for the memory its next one needs and yields, so up to 16
+// searches' cache misses overlap instead of following one another (FoundationDB's resolver
+// interleaves its searches the same way).
+//
 // Levels are drawn from a generator of the object's own with a fixed seed: they shape only speed,
 // never an answer, and a run replays them exactly.
 
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +45,15 @@ class ConflictHistory {
   // The newest version that wrote a key of [begin, end), or one below oldest() (kNever at most)
   // if none did since. REQUIRES: begin < end.
   Version newest_write(std::string_view begin, std::string_view end) const;
+
+  // A range to search, viewing keys held elsewhere.
+  struct Range {
+    std::string_view begin, end;
+  };
+  // newest_write(r.begin, r.end) for each range r of `ranges`, into `out` at the same index,
+  // the searches interleaved (see above); kNever for an empty or inverted range, which holds no
+  // key. REQUIRES: out.size() == ranges.size().
+  void newest_writes(std::span<const Range> ranges, std::span<Version> out) const;
 
   // Records that `version` wrote every key of [begin, end). REQUIRES: begin < end, and `version`
   // at least every version recorded before.
@@ -81,6 +96,21 @@ class ConflictHistory {
   void express_erase(const Node* n);
   // The last node with more than kExpressLevels levels whose key is at most `key`.
   Node* express_start(uint64_t prefix, std::string_view key) const;
+
+  // One search of newest_write, as a resumable state: it descends to the node holding `begin`,
+  // then spans the range along the longest links that stay inside it.
+  struct Search {
+    const Node* x;
+    int level;  // descending: the level being searched
+    bool spanning;
+    uint64_t begin_prefix, end_prefix;
+    std::string_view begin, end;
+    Version newest;
+  };
+  Search start_search(std::string_view begin, std::string_view end) const;
+  // Takes one step that moves to another node (or finishes): true when `s.newest` is the
+  // answer. The node moved to is prefetched, so the next step on `s` need not wait for it.
+  static bool step(Search& s);
 
   Node* head_;  // key "": the step below every key
   std::vector<Express> express_;

@@ -99,9 +99,12 @@ TEST_CASE("resolver: random batches agree with every committed write listed") {
     for (int batch = 0; batch < 150; ++batch) {
       CAPTURE(batch);
       version += rng.random_int(1, 60);
-      std::vector<TransactionConflictRanges> ts(static_cast<size_t>(rng.random_int(0, 6)));
+      // Up to 36 reads a batch: more than the 16 searches the history runs at once.
+      std::vector<TransactionConflictRanges> ts(static_cast<size_t>(rng.random_int(0, 13)));
       for (auto& t : ts) {
-        t.read_version = version - rng.random_int(1, window + 50);
+        // Now and then a read version at or past the batch's (in-batch writes are not after it).
+        t.read_version = rng.random01() < 0.05 ? version + rng.random_int(0, 3)
+                                               : version - rng.random_int(1, window + 50);
         for (int64_t n = rng.random_int(0, 3); n > 0; --n) t.reads.push_back(range());
         for (int64_t n = rng.random_int(0, 3); n > 0; --n) t.writes.push_back(range());
         t.report_conflicting_reads = rng.coinflip();

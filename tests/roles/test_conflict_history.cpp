@@ -132,7 +132,7 @@ TEST_CASE("conflict history: random writes, reads and forgetting agree with ever
   }
 }
 
-TEST_CASE("conflict history: tens of thousands of boundaries (searches start from the express array) agree with a step map") {
+TEST_CASE("conflict history: tens of thousands of boundaries (searches start from the express array, one at a time and interleaved) agree with a step map") {
   for (uint64_t seed = 1; seed <= 3; ++seed) {
     INFO("seed " << seed);
     flow::DeterministicRandom rng(seed);
@@ -175,6 +175,27 @@ TEST_CASE("conflict history: tens of thousands of boundaries (searches start fro
       }
       if (step % 100 == 0) h.forget_before(version - 20'000, 64);
       if (step % 20'000 == 0) h.check_invariants();
+      if (step % 500 == 0) {
+        // Interleaved searches: fewer and more than run at once, some ranges empty or inverted,
+        // each answering what a search of its own does.
+        std::vector<std::string> keys;
+        std::vector<ConflictHistory::Range> ranges(static_cast<size_t>(rng.random_int(0, 60)));
+        keys.reserve(2 * ranges.size());
+        for (auto& r : ranges) {
+          keys.push_back(key());
+          const int64_t kind = rng.random_int(0, 10);
+          keys.push_back(kind == 0 ? keys.back() : kind < 3 ? key() : keys.back() + key());
+          r = {keys[keys.size() - 2], keys.back()};
+        }
+        std::vector<Version> got(ranges.size(), 12345);
+        h.newest_writes(ranges, got);
+        for (size_t i = 0; i < ranges.size(); ++i) {
+          CAPTURE(i);
+          const bool empty = !(ranges[i].begin < ranges[i].end);
+          REQUIRE(got[i] == (empty ? ConflictHistory::kNever
+                                   : h.newest_write(ranges[i].begin, ranges[i].end)));
+        }
+      }
     }
     h.check_invariants();
     CHECK(h.boundaries() > 5'000);  // enough for nodes of more than eight levels
