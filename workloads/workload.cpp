@@ -81,6 +81,7 @@ const std::map<std::string, WorkloadFactory>& workload_registry() {
       {"Echo", make_echo_workload},
       {"Increment", make_increment_workload},
       {"Ledger", make_ledger_workload},
+      {"ListAppend", make_list_append_workload},
       {"RebootStorage", make_reboot_storage_workload},
       {"ReportConflictingKeys", make_report_conflicting_keys_workload},
       {"Sideband", make_sideband_workload},
