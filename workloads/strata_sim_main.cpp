@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "flow/code_probe.h"
+#include "flow/planted_bug.h"
 #include "workloads/sim_runner.h"
 #include "workloads/spec.h"
 
@@ -23,7 +24,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: strata-sim SPEC.toml [--seed N] [--buggify on|off|random] [--trace FILE]\n"
     "                  [--check-determinism] [--knob name=value ...] [--json] [--quiet]\n"
-    "                  [--probes FILE]\n"
+    "                  [--probes FILE] [--plant BUG]\n"
     "\n"
     "Runs the simulation test SPEC.toml (FoundationDB's spec format) under seed N and prints PASS\n"
     "or FAIL, simulated and wall time, events run, the unseed, the trace digest, and the command\n"
@@ -40,7 +41,10 @@ constexpr const char* kUsage =
     "                         and the probes never reached, in file and line order\n"
     "  --quiet                print only the summary\n"
     "  --probes FILE          write every probe site to FILE, one \"HITS<tab>file:line what\"\n"
-    "                         line each, zero for a probe not reached (scripts/seed-sweep)\n";
+    "                         line each, zero for a probe not reached (scripts/seed-sweep)\n"
+    "  --plant BUG            plant a known bug in the roles: stale_read, lost_write or\n"
+    "                         skipped_conflict_check (only in a build configured with\n"
+    "                         -DSTRATA_PLANTED_BUGS=ON; scripts/planted-bugs)\n";
 
 struct Args {
   std::string spec;
@@ -52,6 +56,7 @@ struct Args {
   bool json = false;
   bool quiet = false;
   std::string probes;
+  flow::PlantedBug plant = flow::PlantedBug::kNone;
 };
 
 [[noreturn]] void usage_error(const std::string& message) {
@@ -111,6 +116,14 @@ Args parse_args(int argc, char** argv) {
       a.quiet = true;
     } else if (arg == "--probes") {
       a.probes = value("--probes");
+    } else if (arg == "--plant") {
+      const std::string v = value("--plant");
+      const std::optional<flow::PlantedBug> bug = flow::planted_bug_named(v);
+      if (!bug || *bug == flow::PlantedBug::kNone)
+        usage_error(fmt::format("--plant takes stale_read, lost_write or skipped_conflict_check, not '{}'", v));
+      if (!flow::kPlantedBugsBuilt)
+        usage_error("--plant: this strata-sim was built without planted bugs (configure with -DSTRATA_PLANTED_BUGS=ON)");
+      a.plant = *bug;
     } else if (!arg.empty() && arg[0] == '-') {
       usage_error(fmt::format("unknown option '{}'", arg));
     } else if (a.spec.empty()) {
@@ -196,6 +209,9 @@ int main(int argc, char** argv) {
   workloads::RunConfig config;
   config.seed = seed;
   config.buggify = args.buggify;
+#if defined(STRATA_PLANTED_BUGS)
+  flow::plant(args.plant);  // for the process: both runs of --check-determinism
+#endif
   config.trace_file = args.trace;
   config.knobs = args.knobs;
   config.capture_trace = args.check_determinism;
@@ -235,6 +251,8 @@ int main(int argc, char** argv) {
   for (const std::string& k : args.knobs)
     replay += " --knob " + shell_quote(k);
   if (args.check_determinism) replay += " --check-determinism";
+  if (args.plant != flow::PlantedBug::kNone)
+    replay += fmt::format(" --plant {}", flow::planted_bug_name(args.plant));
   const double ratio = wall > 0 ? result.sim_seconds / wall : 0;
 
   if (args.json) {

@@ -14,12 +14,13 @@
 
 #include "flow/actor.h"
 #include "flow/actor_collection.h"
-#include "flow/async_trigger.h"
 #include "flow/assert.h"
+#include "flow/async_trigger.h"
 #include "flow/buggify.h"
 #include "flow/code_probe.h"
 #include "flow/combinators.h"
 #include "flow/deterministic_random.h"
+#include "flow/planted_bug.h"
 #include "flow/trace_event.h"
 #include "roles/common/limits.h"
 #include "roles/common/versionstamp.h"
@@ -374,6 +375,8 @@ class CommitProxy {
         auto tagged = std::make_unique<strata::wire::TaggedMutationT>();
         tagged->tags = init_.shards.tags_for(m);
         tagged->mutation = std::make_unique<strata::wire::MutationT>(to_wire(m));
+        if (flow::planted(flow::PlantedBug::kLostWrite) && flow::deterministic_random().random01() < 0.01)
+          continue;  // the planted lost write (flow/planted_bug.h)
         tlog_commit->messages.push_back(std::move(tagged));
       }
     }
@@ -405,6 +408,8 @@ class CommitProxy {
         auto tagged = std::make_unique<strata::wire::TaggedMutationT>();
         tagged->tags = init_.shards.tags_for(m);
         tagged->mutation = std::make_unique<strata::wire::MutationT>(to_wire(m));
+        if (flow::planted(flow::PlantedBug::kLostWrite) && flow::deterministic_random().random01() < 0.01)
+          continue;  // the planted lost write (flow/planted_bug.h)
         tlog_commit->messages.push_back(std::move(tagged));
       }
     }

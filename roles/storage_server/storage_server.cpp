@@ -18,6 +18,7 @@
 #include "flow/code_probe.h"
 #include "flow/combinators.h"
 #include "flow/deterministic_random.h"
+#include "flow/planted_bug.h"
 #include "flow/process.h"
 #include "flow/trace_event.h"
 #include "roles/common/atomic.h"
@@ -195,13 +196,23 @@ class StorageServer {
     }
   }
 
+  // `version`, unless the stale-read bug is planted (flow/planted_bug.h): then now and then a
+  // version below it, still readable.
+  Version planted_stale(Version version) {
+    if (!flow::planted(flow::PlantedBug::kStaleRead)) return version;
+    auto& rng = flow::deterministic_random();
+    if (rng.random01() >= 0.2) return version;
+    return std::max(oldest_readable_, version - rng.random_int(1, 1'000'000));
+  }
+
   // May suspend.
   void get_value(ReceivedGetValue in) {
     const std::string key = as_string(in.request.key);
     const std::optional<flow::Error> refused = check_read(key, key, in.request.version);
     if (refused) return in.reply.send_error(*refused);
     std::optional<std::string> value;
-    if (!too_old_if_overtaken([&] { value = read_value_at(*engine_, data_, key, in.request.version); }) ||
+    const Version version = planted_stale(in.request.version);
+    if (!too_old_if_overtaken([&] { value = read_value_at(*engine_, data_, key, version); }) ||
         in.request.version < oldest_readable_)
       return in.reply.send_error(too_old());
     wire_storage::GetValueReplyT reply;
@@ -221,7 +232,7 @@ class StorageServer {
     if (refused) return in.reply.send_error(*refused);
     storage::RangeResult rows;
     if (!too_old_if_overtaken([&] {
-          rows = read_range_at(*engine_, data_, begin, end, r.version,
+          rows = read_range_at(*engine_, data_, begin, end, planted_stale(r.version),
                                {.rows = r.limit_rows, .bytes = r.limit_bytes, .reverse = r.reverse});
         }) ||
         r.version < oldest_readable_)
