@@ -375,7 +375,7 @@ class CommitProxy {
         auto tagged = std::make_unique<strata::wire::TaggedMutationT>();
         tagged->tags = init_.shards.tags_for(m);
         tagged->mutation = std::make_unique<strata::wire::MutationT>(to_wire(m));
-        if (flow::planted(flow::PlantedBug::kLostWrite) && flow::deterministic_random().random01() < 0.01)
+        if (flow::planted(flow::PlantedBug::kLostWrite) && flow::deterministic_random().random01() < 0.002)
           continue;  // the planted lost write (flow/planted_bug.h)
         tlog_commit->messages.push_back(std::move(tagged));
       }
@@ -408,7 +408,7 @@ class CommitProxy {
         auto tagged = std::make_unique<strata::wire::TaggedMutationT>();
         tagged->tags = init_.shards.tags_for(m);
         tagged->mutation = std::make_unique<strata::wire::MutationT>(to_wire(m));
-        if (flow::planted(flow::PlantedBug::kLostWrite) && flow::deterministic_random().random01() < 0.01)
+        if (flow::planted(flow::PlantedBug::kLostWrite) && flow::deterministic_random().random01() < 0.002)
           continue;  // the planted lost write (flow/planted_bug.h)
         tlog_commit->messages.push_back(std::move(tagged));
       }

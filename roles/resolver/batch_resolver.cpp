@@ -48,7 +48,7 @@ BatchVerdicts BatchResolver::resolve(Version version,
       const KeyRange& r = tr.reads[i];
       if (r.empty()) continue;
       if (i == 0 && flow::planted(flow::PlantedBug::kSkippedConflictCheck) &&
-          flow::deterministic_random().random01() < 0.2)
+          flow::deterministic_random().random01() < 0.05)
         continue;  // the planted skipped check (flow/planted_bug.h)
       const bool written_since =
           newest_before[reads_from[t] + i] > tr.read_version ||

@@ -201,7 +201,7 @@ class StorageServer {
   Version planted_stale(Version version) {
     if (!flow::planted(flow::PlantedBug::kStaleRead)) return version;
     auto& rng = flow::deterministic_random();
-    if (rng.random01() >= 0.2) return version;
+    if (rng.random01() >= 0.02) return version;
     return std::max(oldest_readable_, version - rng.random_int(1, 1'000'000));
   }
 
