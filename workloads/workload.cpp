@@ -83,6 +83,7 @@ const std::map<std::string, WorkloadFactory>& workload_registry() {
       {"Ledger", make_ledger_workload},
       {"ListAppend", make_list_append_workload},
       {"RebootStorage", make_reboot_storage_workload},
+      {"Register", make_register_workload},
       {"ReportConflictingKeys", make_report_conflicting_keys_workload},
       {"Sideband", make_sideband_workload},
       {"SimpleAtomicAdd", make_simple_atomic_add_workload},
