@@ -89,6 +89,7 @@ const std::map<std::string, WorkloadFactory>& workload_registry() {
       {"SimpleAtomicAdd", make_simple_atomic_add_workload},
       {"RandomClogging", make_random_clogging_workload},
       {"Rpc", make_rpc_workload},
+      {"Serializability", make_serializability_workload},
       {"KeyValueStoreCrash", make_kv_crash_workload},
       {"WriteDuringRead", make_write_during_read_workload},
   };

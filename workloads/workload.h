@@ -140,5 +140,6 @@ std::unique_ptr<Workload> make_reboot_storage_workload(WorkloadOptions& options)
 std::unique_ptr<Workload> make_consistency_check_workload(WorkloadOptions& options);
 std::unique_ptr<Workload> make_list_append_workload(WorkloadOptions& options);
 std::unique_ptr<Workload> make_register_workload(WorkloadOptions& options);
+std::unique_ptr<Workload> make_serializability_workload(WorkloadOptions& options);
 
 }  // namespace workloads
