@@ -28,6 +28,7 @@
 // peer after a latency, also as connection_failed after the data sent before it.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -98,6 +99,19 @@ class SimNetwork {
   // The process at `ip` died: its listeners close and its connections fail.
   void kill_address(uint32_t ip);
 
+  // What a write put on the wire, for an observer that draws the run (strata-sim --timeline).
+  struct WriteRecord {
+    uint32_t from, to;
+    flow::Time sent;
+    flow::Time arrives;  // kHeld while a silent partition holds it
+    size_t bytes;
+  };
+  // Calls `observer` with every write from now on (nothing: stops). The observer only records:
+  // it may not touch the simulation, so the run is the same with or without it.
+  void set_write_observer(std::function<void(const WriteRecord&)> observer) {
+    write_observer_ = std::move(observer);
+  }
+
   // When a chunk sent now from `from` to `to` may arrive (before ordering within a connection):
   // now + latency(from, to), pushed past any clog that covers it.
   flow::Time delivery_time(uint32_t from, uint32_t to);
@@ -124,6 +138,7 @@ class SimNetwork {
   // Every live connection endpoint, by owning address, in creation order.
   std::map<uint32_t, std::vector<std::weak_ptr<class SimConnection>>> connections_;
   uint16_t next_ephemeral_port_ = 40000;
+  std::function<void(const WriteRecord&)> write_observer_;
 
   void track(uint32_t ip, std::weak_ptr<class SimConnection> c);
   // Whether a write now may fail its connection at random (draws only while faults are enabled).

@@ -15,6 +15,7 @@
 #include "flow/trace_event.h"
 #include "sim/simulator.h"
 #include "workloads/consistency_check.h"
+#include "workloads/timeline.h"
 
 namespace workloads {
 namespace {
@@ -334,6 +335,12 @@ RunResult run_spec(const Spec& spec, const RunConfig& config) {
   if (config.capture_trace)
     rt->trace().add_sink(
         std::make_unique<CaptureSink>(result.captured, rt->random(), *result.tasks));
+  std::shared_ptr<TimelineData> timeline;
+  if (config.timeline) {
+    timeline = std::make_shared<TimelineData>();
+    timeline->title = config.timeline_title;
+    rt->trace().add_sink(make_timeline_trace_sink(timeline));
+  }
 
   // Declared in destruction order: the root actor goes first, then the cluster (which cancels every
   // simulated process's actors), then the workloads those actors used.
@@ -350,6 +357,10 @@ RunResult run_spec(const Spec& spec, const RunConfig& config) {
   result.swarm = sim::describe(swarm) + (result.buggify ? "; buggify on" : "; buggify off");
   if (config.on_start) config.on_start(result.swarm);
   auto simulator = std::make_unique<sim::Simulator>(*rt, swarm, settings.atlas);
+  if (timeline) {
+    simulator->network().set_write_observer(
+        [t = timeline.get()](const sim::SimNetwork::WriteRecord& w) { record_timeline_write(*t, w); });
+  }
   std::string failure;
   {
     flow::Future<flow::Void> root = flow::spawn_in(*simulator->tester().process, [&] {
@@ -384,6 +395,15 @@ RunResult run_spec(const Spec& spec, const RunConfig& config) {
     }
   }
   result.probes = flow::code_probe_counts(*rt);
+  if (timeline) {
+    simulator->network().set_write_observer(nullptr);
+    for (size_t i = 0; i < simulator->process_count(); ++i) {
+      const sim::Simulator::SimProcess& p = simulator->process(i);
+      const std::string address = p.address.to_string();
+      timeline->processes.push_back({p.name, p.machine->name, p.machine->datacenter,
+                                     address.substr(0, address.rfind(':')), p.is_protected});
+    }
+  }
   simulator.reset();
   workloads.clear();
   if (rt->trace().error_count() > 0) {
@@ -394,6 +414,10 @@ RunResult run_spec(const Spec& spec, const RunConfig& config) {
   for (const std::string& w : warnings)
     if (config.on_warning) config.on_warning(w);
   result.passed = result.failure.empty();
+  if (timeline) {
+    timeline->outcome = result.passed ? "PASS" : "FAIL: " + result.failure;
+    result.timeline_html = render_timeline_html(*timeline);
+  }
   result.sim_seconds = static_cast<double>(flow::to_ns(rt->now())) / 1e9;
   result.events = rt->scheduler().tasks_run();
   result.trace_events = rt->trace().event_count();

@@ -50,6 +50,9 @@ struct RunConfig {
   std::vector<std::string> knobs;  // from --knob, after the spec's
   // Keep every trace line (and the random draws before it) for --check-determinism.
   bool capture_trace = false;
+  // Record the run for a timeline page (RunResult::timeline_html; workloads/timeline.h).
+  bool timeline = false;
+  std::string timeline_title;
   // Called once the swarm is drawn, with its description (strata-sim prints it).
   std::function<void(const std::string&)> on_start;
   // Called for each warning (unknown options), once per run.
@@ -78,6 +81,7 @@ struct RunResult {
   // before the cluster is torn down: the teardown's cancellations are not the run's doing.
   std::vector<flow::CodeProbeCount> probes;
   std::vector<CapturedEvent> captured;
+  std::string timeline_html;  // with RunConfig::timeline
   // The order of work (which actor of which process ran, task by task), kept with `captured`.
   std::shared_ptr<flow::TaskLog> tasks;
 };

@@ -24,7 +24,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: strata-sim SPEC.toml [--seed N] [--buggify on|off|random] [--trace FILE]\n"
     "                  [--check-determinism] [--knob name=value ...] [--json] [--quiet]\n"
-    "                  [--probes FILE] [--plant BUG]\n"
+    "                  [--probes FILE] [--timeline FILE.html] [--plant BUG]\n"
     "\n"
     "Runs the simulation test SPEC.toml (FoundationDB's spec format) under seed N and prints PASS\n"
     "or FAIL, simulated and wall time, events run, the unseed, the trace digest, and the command\n"
@@ -42,6 +42,9 @@ constexpr const char* kUsage =
     "  --quiet                print only the summary\n"
     "  --probes FILE          write every probe site to FILE, one \"HITS<tab>file:line what\"\n"
     "                         line each, zero for a probe not reached (scripts/seed-sweep)\n"
+    "  --timeline FILE        write a picture of the run to FILE, one self-contained HTML page:\n"
+    "                         a lane per process, its roles, messages, faults and events, the\n"
+    "                         first SevError marked (open it in a browser)\n"
     "  --plant BUG            plant a known bug in the roles: stale_read, lost_write or\n"
     "                         skipped_conflict_check (only in a build configured with\n"
     "                         -DSTRATA_PLANTED_BUGS=ON; scripts/planted-bugs)\n";
@@ -56,6 +59,7 @@ struct Args {
   bool json = false;
   bool quiet = false;
   std::string probes;
+  std::string timeline;
   flow::PlantedBug plant = flow::PlantedBug::kNone;
 };
 
@@ -116,6 +120,14 @@ Args parse_args(int argc, char** argv) {
       a.quiet = true;
     } else if (arg == "--probes") {
       a.probes = value("--probes");
+    } else if (arg == "--timeline") {
+      a.timeline = value("--timeline");
+      // Checked here, as --trace is: a path that cannot be written is a usage error.
+      if (std::FILE* f = std::fopen(a.timeline.c_str(), "w")) {
+        std::fclose(f);
+      } else {
+        usage_error(fmt::format("--timeline: cannot write '{}': {}", a.timeline, std::strerror(errno)));
+      }
     } else if (arg == "--plant") {
       const std::string v = value("--plant");
       const std::optional<flow::PlantedBug> bug = flow::planted_bug_named(v);
@@ -215,6 +227,8 @@ int main(int argc, char** argv) {
   config.trace_file = args.trace;
   config.knobs = args.knobs;
   config.capture_trace = args.check_determinism;
+  config.timeline = !args.timeline.empty();
+  config.timeline_title = fmt::format("strata-sim {} --seed {}", args.spec, seed);
   if (!args.quiet && !args.json) {
     config.on_start = [&](const std::string& swarm) {
       std::printf("strata-sim: %s seed %llu\n  swarm: %s\n", args.spec.c_str(),
@@ -235,6 +249,7 @@ int main(int argc, char** argv) {
     again.on_start = nullptr;
     again.on_warning = nullptr;
     again.trace_file.clear();
+    again.timeline = false;
     const workloads::RunResult second = workloads::run_spec(*load.spec, again);
     const std::string divergence = workloads::first_divergence(result, second);
     if (!divergence.empty()) {
@@ -309,6 +324,17 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "strata-sim: cannot write %s\n", args.probes.c_str());
       return 2;
     }
+  }
+  if (!args.timeline.empty()) {
+    std::FILE* f = std::fopen(args.timeline.c_str(), "w");
+    const bool written = f != nullptr &&
+                         std::fwrite(result.timeline_html.data(), 1, result.timeline_html.size(), f) ==
+                             result.timeline_html.size();
+    if (f == nullptr || std::fclose(f) != 0 || !written) {
+      std::fprintf(stderr, "strata-sim: cannot write %s: %s\n", args.timeline.c_str(), std::strerror(errno));
+      return 2;
+    }
+    if (!args.quiet && !args.json) std::printf("  timeline: %s\n", args.timeline.c_str());
   }
   return result.passed ? 0 : 1;
 }
