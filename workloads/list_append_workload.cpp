@@ -126,6 +126,7 @@ class ListAppendWorkload final : public Workload {
   }
   std::optional<Waiting> waiting_on() const override { return waiting_; }
   std::vector<std::string> key_hints() const override { return {prefix_}; }
+  std::string history_edn() const override { return history_.to_edn(); }
 
  private:
   std::string key(int64_t k) const { return fmt::format("{}{:08}", prefix_, k); }

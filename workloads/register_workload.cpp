@@ -94,6 +94,7 @@ class RegisterWorkload final : public Workload {
     out.emplace_back("RegisterKeys", static_cast<double>(keys_));
   }
   std::vector<std::string> key_hints() const override { return {prefix_}; }
+  std::string history_edn() const override { return history_.to_edn(); }
 
  private:
   std::string key(int64_t k) const { return fmt::format("{}{:08}", prefix_, k); }

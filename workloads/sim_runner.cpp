@@ -405,6 +405,10 @@ RunResult run_spec(const Spec& spec, const RunConfig& config) {
     }
   }
   simulator.reset();
+  for (const auto& w : workloads) {
+    std::string edn = w->history_edn();
+    if (!edn.empty()) result.histories.emplace_back(w->name(), std::move(edn));
+  }
   workloads.clear();
   if (rt->trace().error_count() > 0) {
     // The first SevError event says what went wrong; a failed check alone does not.

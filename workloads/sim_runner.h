@@ -82,6 +82,8 @@ struct RunResult {
   std::vector<flow::CodeProbeCount> probes;
   std::vector<CapturedEvent> captured;
   std::string timeline_html;  // with RunConfig::timeline
+  // The histories the workloads recorded, in EDN, by workload name (Workload::history_edn).
+  std::vector<std::pair<std::string, std::string>> histories;
   // The order of work (which actor of which process ran, task by task), kept with `captured`.
   std::shared_ptr<flow::TaskLog> tasks;
 };

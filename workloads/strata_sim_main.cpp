@@ -24,7 +24,8 @@ namespace {
 constexpr const char* kUsage =
     "usage: strata-sim SPEC.toml [--seed N] [--buggify on|off|random] [--trace FILE]\n"
     "                  [--check-determinism] [--knob name=value ...] [--json] [--quiet]\n"
-    "                  [--probes FILE] [--timeline FILE.html] [--plant BUG]\n"
+    "                  [--probes FILE] [--timeline FILE.html] [--history FILE.edn]\n"
+    "                  [--plant BUG]\n"
     "\n"
     "Runs the simulation test SPEC.toml (FoundationDB's spec format) under seed N and prints PASS\n"
     "or FAIL, simulated and wall time, events run, the unseed, the trace digest, and the command\n"
@@ -45,6 +46,8 @@ constexpr const char* kUsage =
     "  --timeline FILE        write a picture of the run to FILE, one self-contained HTML page:\n"
     "                         a lane per process, its roles, messages, faults and events, the\n"
     "                         first SevError marked (open it in a browser)\n"
+    "  --history FILE         write the histories the workloads recorded (ListAppend, Register)\n"
+    "                         to FILE in Jepsen's EDN shape, for Elle or Knossos\n"
     "  --plant BUG            plant a known bug in the roles: stale_read, lost_write or\n"
     "                         skipped_conflict_check (only in a build configured with\n"
     "                         -DSTRATA_PLANTED_BUGS=ON; scripts/planted-bugs)\n";
@@ -60,6 +63,7 @@ struct Args {
   bool quiet = false;
   std::string probes;
   std::string timeline;
+  std::string history;
   flow::PlantedBug plant = flow::PlantedBug::kNone;
 };
 
@@ -127,6 +131,13 @@ Args parse_args(int argc, char** argv) {
         std::fclose(f);
       } else {
         usage_error(fmt::format("--timeline: cannot write '{}': {}", a.timeline, std::strerror(errno)));
+      }
+    } else if (arg == "--history") {
+      a.history = value("--history");
+      if (std::FILE* f = std::fopen(a.history.c_str(), "w")) {
+        std::fclose(f);
+      } else {
+        usage_error(fmt::format("--history: cannot write '{}': {}", a.history, std::strerror(errno)));
       }
     } else if (arg == "--plant") {
       const std::string v = value("--plant");
@@ -324,6 +335,20 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "strata-sim: cannot write %s\n", args.probes.c_str());
       return 2;
     }
+  }
+  if (!args.history.empty()) {
+    // One history per workload that recorded one, each after a comment naming it.
+    std::string text;
+    for (const auto& [name, edn] : result.histories) text += ";; " + name + "\n" + edn;
+    std::FILE* f = std::fopen(args.history.c_str(), "w");
+    const bool written = f != nullptr && std::fwrite(text.data(), 1, text.size(), f) == text.size();
+    if (f == nullptr || std::fclose(f) != 0 || !written) {
+      std::fprintf(stderr, "strata-sim: cannot write %s: %s\n", args.history.c_str(), std::strerror(errno));
+      return 2;
+    }
+    if (!args.quiet && !args.json)
+      std::printf("  history: %s (%zu workload%s)\n", args.history.c_str(), result.histories.size(),
+                  result.histories.size() == 1 ? "" : "s");
   }
   if (!args.timeline.empty()) {
     std::FILE* f = std::fopen(args.timeline.c_str(), "w");

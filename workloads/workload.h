@@ -114,6 +114,9 @@ class Workload {
   virtual std::vector<std::string> key_hints() const { return {}; }
   // What check() waits on now, if it knows (the runner names it when the check stalls).
   virtual std::optional<Waiting> waiting_on() const { return std::nullopt; }
+  // The history it recorded, in Jepsen's EDN shape (workloads/checkers/history.h), for checking
+  // offline; empty if it records none (strata-sim --history).
+  virtual std::string history_edn() const { return {}; }
 };
 
 using WorkloadFactory = std::function<std::unique_ptr<Workload>(WorkloadOptions&)>;
