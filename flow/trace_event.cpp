@@ -1,5 +1,6 @@
 #include "flow/trace_event.h"
 
+#include <cmath>
 #include <cstdio>
 
 #include <fmt/format.h>
@@ -133,6 +134,9 @@ TraceEvent& TraceEvent::detail(std::string_view k, bool value) {
 }
 
 TraceEvent& TraceEvent::detail(std::string_view k, double value) {
+  // JSON has no NaN or infinity: those go as strings, so that every line stays JSON.
+  if (std::isnan(value)) return detail(k, std::string_view("NaN"));
+  if (std::isinf(value)) return detail(k, std::string_view(value > 0 ? "Infinity" : "-Infinity"));
   key(k);
   // fmt prints the shortest text that reads back as the same double: identical on every platform.
   fmt::format_to(std::back_inserter(line_), "{}", value);

@@ -6,7 +6,7 @@
 // settled at the end: committed where its marker says, or not at all. check() then runs the
 // serial-order checker (workloads/checkers/serial_order_checker.h): each read against the
 // database at its read version, each committed transaction's reads against the database just
-// before its commit, and read versions against commits acknowledged before they began.
+// before its commit, and read versions against transactions completed before they began.
 //
 // Options: testDuration (s, 10), clients (4), transactionsPerSecond (100, over all clients),
 // nodeCount (20), operationsPerTransaction (8, at most: 1 to it), keyPrefix ("ser/").
@@ -210,11 +210,8 @@ class SerializabilityWorkload final : public Workload {
         record.read_version = read_version;
         record.ops = std::move(ops);
         if (!failed) {
-          if (writer) {
-            const roles::Versionstamp stamp = t.get_versionstamp();
-            record.committed_at = stamp_order(stamp.data());
-            record.acknowledged_ns = now_ns();
-          }
+          if (writer) record.committed_at = stamp_order(t.get_versionstamp().data());
+          record.acknowledged_ns = now_ns();
           break;
         }
         unknown_[index] = committing && failed->code() == flow::ErrorCode::commit_unknown_result && writer;

@@ -79,15 +79,15 @@ std::string render_timeline_html(const TimelineData& data) {
     first = false;
   }
   json += fmt::format("],\"eventsDropped\":{},\"writesDropped\":{}}}", data.events_dropped, data.writes_dropped);
-  // Inside <script>, "</" would end it early: JSON allows "<\/" for it.
+  // Inside <script>, "</" would end the script early and "<!--" could make the parser look past
+  // its end: every "<" goes as \u003c, which JSON reads back as "<" (it only occurs in strings).
   std::string safe;
   safe.reserve(json.size());
-  for (size_t i = 0; i < json.size(); ++i) {
-    if (json[i] == '<' && i + 1 < json.size() && json[i + 1] == '/') {
-      safe += "<\\/";
-      ++i;
+  for (const char c : json) {
+    if (c == '<') {
+      safe += "\\u003c";
     } else {
-      safe += json[i];
+      safe += c;
     }
   }
   std::string page(kTimelinePage);

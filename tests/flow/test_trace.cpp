@@ -42,6 +42,18 @@ TEST_CASE("a trace event is one JSON line with time, type, process and details")
         "\"Error\":\"io_error\",\"ErrorCode\":1510}");
 }
 
+TEST_CASE("a detail that is not a finite number stays JSON: NaN and infinities go as strings") {
+  Runtime rt({.main_process_name = "p"});
+  std::vector<std::string> lines;
+  rt.trace().add_sink(std::make_unique<CaptureSink>(&lines));
+  rt.run([] {
+    const double zero = 0;
+    TraceEvent(SevInfo, "Odd").detail("A", zero / zero).detail("B", 1 / zero).detail("C", -1 / zero);
+  });
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].find("\"A\":\"NaN\",\"B\":\"Infinity\",\"C\":\"-Infinity\"") != std::string::npos);
+}
+
 TEST_CASE("the digest covers every event, in order") {
   auto digest_of = [](std::vector<int> values) {
     Runtime rt;

@@ -61,3 +61,28 @@ TEST_CASE("history: EDN in Jepsen's shape, in time order, keys escaped") {
         " {:type :info, :f :txn, :value [[:r \"k\" nil]], :time 300, :process 2, :index 5}\n"
         "]\n");
 }
+
+TEST_CASE("history: EDN never has a process with two operations open (Jepsen refuses that)") {
+  History h;
+  // Client 1: an unknown outcome at 200, then a retry at 300: the retry is a new process.
+  const size_t a = h.invoke(1, 0, ops());
+  h.complete(a, 200, Outcome::kUnknown, ops());
+  const size_t b = h.invoke(1, 300, ops());
+  h.complete(b, 400, Outcome::kOk, ops({7}));
+  // Client 0: completes at 500 and invokes again at 500: the completion comes first.
+  const size_t c = h.invoke(0, 450, ops());
+  h.complete(c, 500, Outcome::kOk, ops({7}));
+  const size_t d = h.invoke(0, 500, ops());
+  h.complete(d, 600, Outcome::kFailed, ops());
+  const std::string edn = h.to_edn();
+  INFO(edn);
+  CHECK(edn.find(":type :info, :f :txn, :value [[:append \"x\" 7] [:r \"x\" nil]], :time 200, :process 1,") !=
+        std::string::npos);
+  CHECK(edn.find(":type :invoke, :f :txn, :value [[:append \"x\" 7] [:r \"x\" nil]], :time 300, :process 2,") !=
+        std::string::npos);
+  const size_t ok_at = edn.find(":type :ok, :f :txn, :value [[:append \"x\" 7] [:r \"x\" [7]]], :time 500, :process 0");
+  const size_t again = edn.find(":type :invoke, :f :txn, :value [[:append \"x\" 7] [:r \"x\" nil]], :time 500, :process 0");
+  REQUIRE(ok_at != std::string::npos);
+  REQUIRE(again != std::string::npos);
+  CHECK(ok_at < again);
+}

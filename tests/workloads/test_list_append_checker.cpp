@@ -156,6 +156,18 @@ TEST_CASE("list-append checker: a stale read is a real-time violation, not a ser
   CHECK(check_list_append(concurrent).valid());
 }
 
+TEST_CASE("list-append checker: a real-time cycle is named by its weakest form") {
+  History h;
+  h.add(txn({read("a", {}), append("b", 2)}, 0, 10));  // T0
+  h.add(txn({append("a", 1)}, 20, 30));                // T1: after T0 in real time
+  h.add(txn({read("b", {})}, 40, 50));                 // T2: a stale read of b
+  h.add(txn({read("a", {1}), read("b", {2})}, 60, 70));
+  const ListAppendReport r = check_list_append(h);
+  INFO(explain(r));
+  // T0 -rt-> T1 -rt-> T2 -rw-> T0 has one anti-dependency; T0 -rw-> T1 ... has two.
+  CHECK(anomalies(r) == std::vector{Anomaly::kGSingleRealtime});
+}
+
 TEST_CASE("list-append checker: a lost append is found by a read that began after it completed") {
   History h;
   h.add(txn({append("x", 1)}, 0, 10));
@@ -198,6 +210,15 @@ TEST_CASE("list-append checker: reads no serial history could give") {
     h.add(txn({read("x", {}), read("x", {1})}, 20, 30));
     const auto found = anomalies(check_list_append(h));
     CHECK(std::count(found.begin(), found.end(), Anomaly::kInternal) == 1);
+  }
+  SUBCASE("a read holding the transaction's own append, made only after it") {
+    History h;
+    h.add(txn({read("x", {1}), append("x", 1)}, 0, 10));
+    CHECK(anomalies(check_list_append(h)) == std::vector{Anomaly::kInternal});
+    History after_others;
+    after_others.add(txn({append("x", 1)}, 0, 10));
+    after_others.add(txn({read("x", {1, 2}), append("x", 2)}, 20, 30));
+    CHECK(anomalies(check_list_append(after_others)) == std::vector{Anomaly::kInternal});
   }
   SUBCASE("one value appended twice: the history is refused") {
     History h;

@@ -107,9 +107,20 @@ TEST_CASE("serial-order checker: a read version behind a commit acknowledged bef
   const SerialOrderReport r = check_serial_order(ts);
   INFO(explain(r));
   REQUIRE(r.violations.size() == 1);
-  CHECK(r.violations[0].find("acknowledged") != std::string::npos);
+  CHECK(r.violations[0].find("T1 began after T0 completed") != std::string::npos);
   ts[1].invoked_ns = 50;  // began before the acknowledgement: reading at 5 is allowed
   CHECK(check_serial_order(ts).valid());
+}
+
+TEST_CASE("serial-order checker: a read version behind a read-only transaction completed before") {
+  std::vector<SerialTransaction> ts;
+  ts.push_back(txn(0, std::pair{95, 0}, {set("x", "1")}, 0, 1000));
+  ts.push_back(txn(100, std::nullopt, {get("x", "1")}, 1, 5));  // read-only, done at 5
+  ts.push_back(txn(90, std::nullopt, {get("x", std::nullopt)}, 6));  // began at 6, read at 90
+  const SerialOrderReport r = check_serial_order(ts);
+  INFO(explain(r));
+  REQUIRE(r.violations.size() == 1);
+  CHECK(r.violations[0].find("T2 began after T1 completed") != std::string::npos);
 }
 
 TEST_CASE("serial-order checker: adds, clears and clear ranges in the model") {

@@ -1,6 +1,7 @@
 #include "workloads/checkers/history.h"
 
 #include <algorithm>
+#include <map>
 #include <tuple>
 #include <utility>
 
@@ -23,7 +24,7 @@ void History::complete(size_t index, int64_t now_ns, Outcome outcome, std::vecto
                        int64_t read_version, int64_t commit_version) {
   ASSERT_LT(index, transactions_.size());
   Transaction& t = transactions_[index];
-  ASSERT_EQ(t.completed_ns, Transaction::kNotYet);
+  ASSERT_EQ(t.ended_ns, Transaction::kNotYet);
   ASSERT_GE(now_ns, t.invoked_ns);
   ASSERT_EQ(ops.size(), t.ops.size());
   for (size_t i = 0; i < ops.size(); ++i) {
@@ -31,6 +32,7 @@ void History::complete(size_t index, int64_t now_ns, Outcome outcome, std::vecto
            ops[i].value == t.ops[i].value);
   }
   t.outcome = outcome;
+  t.ended_ns = now_ns;
   if (outcome != Outcome::kUnknown) t.completed_ns = now_ns;
   if (outcome == Outcome::kOk) t.ops = std::move(ops);
   t.read_version = read_version;
@@ -97,29 +99,69 @@ std::string History::to_edn() const {
   // (time, 0 for invoke / 1 for completion, transaction index)
   std::vector<std::tuple<int64_t, int, size_t>> events;
   int64_t last_ns = 0;
+  uint32_t clients = 0;
   for (size_t i = 0; i < transactions_.size(); ++i) {
     const Transaction& t = transactions_[i];
     events.emplace_back(t.invoked_ns, 0, i);
     last_ns = std::max(last_ns, t.invoked_ns);
-    if (t.completed_ns != Transaction::kNotYet) {
-      last_ns = std::max(last_ns, t.completed_ns);
-      events.emplace_back(t.completed_ns, 1, i);
-    }
+    clients = std::max(clients, t.client + 1);
+    const int64_t ended = t.completed_ns != Transaction::kNotYet ? t.completed_ns : t.ended_ns;
+    if (ended != Transaction::kNotYet) last_ns = std::max(last_ns, ended);
   }
-  for (size_t i = 0; i < transactions_.size(); ++i)
-    if (transactions_[i].completed_ns == Transaction::kNotYet) events.emplace_back(last_ns, 1, i);
+  for (size_t i = 0; i < transactions_.size(); ++i) {
+    const Transaction& t = transactions_[i];
+    const int64_t ended = t.completed_ns != Transaction::kNotYet ? t.completed_ns : t.ended_ns;
+    events.emplace_back(ended != Transaction::kNotYet ? ended : last_ns, 1, i);
+  }
   std::stable_sort(events.begin(), events.end());
+
+  std::vector<uint64_t> process_of_client(clients);
+  for (uint32_t c = 0; c < clients; ++c) process_of_client[c] = c;
+  uint64_t next_process = clients;
+  std::vector<uint64_t> process_of(transactions_.size());
+  std::vector<bool> done(transactions_.size());
+  std::map<uint64_t, size_t> open;  // process -> its transaction not yet completed
   std::string out = "[\n";
-  for (size_t e = 0; e < events.size(); ++e) {
-    const auto& [ns, completion, i] = events[e];
+  size_t index = 0;
+  const auto emit = [&](int64_t ns, bool completion, size_t i) {
     const Transaction& t = transactions_[i];
     const char* type = ":invoke";
-    if (completion != 0) {
+    if (completion) {
       type = t.outcome == Outcome::kOk ? ":ok" : t.outcome == Outcome::kFailed ? ":fail" : ":info";
     }
-    out += fmt::format(" {{:type {}, :f :txn, :value {}, :time {}, :process {}, :index {}}}\n",
-                       type, edn_ops(t.ops, completion != 0 && t.outcome == Outcome::kOk), ns,
-                       t.client, e);
+    out += fmt::format(" {{:type {}, :f :txn, :value {}, :time {}, :process {}, :index {}}}\n", type,
+                       edn_ops(t.ops, completion && t.outcome == Outcome::kOk), ns, process_of[i],
+                       index++);
+  };
+  const auto complete = [&](int64_t ns, size_t i) {
+    done[i] = true;
+    open.erase(process_of[i]);
+    emit(ns, true, i);
+    // After an :info the operation may still take effect: its client goes on as a new process.
+    const Transaction& t = transactions_[i];
+    if (t.outcome != Outcome::kOk && t.outcome != Outcome::kFailed &&
+        process_of_client[t.client] == process_of[i])
+      process_of_client[t.client] = next_process++;
+  };
+  for (const auto& [ns, completion, i] : events) {
+    if (completion != 0) {
+      if (!done[i]) complete(ns, i);
+      continue;
+    }
+    const uint32_t client = transactions_[i].client;
+    const auto busy = open.find(process_of_client[client]);
+    if (busy != open.end()) {
+      const Transaction& before = transactions_[busy->second];
+      const int64_t ended = before.completed_ns != Transaction::kNotYet ? before.completed_ns : before.ended_ns;
+      if (ended == ns) {
+        complete(ns, busy->second);  // ended at this very time: before the client's next operation
+      } else {
+        process_of_client[client] = next_process++;  // overlapping operations of one client
+      }
+    }
+    process_of[i] = process_of_client[client];
+    open[process_of[i]] = i;
+    emit(ns, false, i);
   }
   return out + "]\n";
 }

@@ -40,6 +40,7 @@ struct Transaction {
   uint32_t client = 0;
   int64_t invoked_ns = 0;
   int64_t completed_ns = kNotYet;  // kNotYet while running, and for unknown outcomes
+  int64_t ended_ns = kNotYet;      // when the client stopped waiting, whatever the outcome
   Outcome outcome = Outcome::kUnknown;
   int64_t read_version = -1;    // -1: not known
   int64_t commit_version = -1;  // -1: not known (or read-only)
@@ -64,8 +65,11 @@ class History {
   size_t size() const { return transactions_.size(); }
 
   // Jepsen's history shape: one map per invocation and per completion, in time order (ties:
-  // invocations before completions, then by index), `:process` the client, `:time` in ns,
-  // keys as strings. Unknown outcomes complete as `:info` at the end.
+  // invocations before completions, except that a client's completion comes before its own next
+  // invocation), `:time` in ns, keys as strings. Unknown outcomes complete as `:info` when the
+  // client gave up (at the end if it never did); `:process` is the client's number, and after an
+  // `:info` the client goes on as a new process (as Jepsen's workers do), so that no process
+  // has two operations open.
   std::string to_edn() const;
 
  private:

@@ -219,17 +219,28 @@ Violation weakest_cycle(Graph& graph, const std::vector<size_t>& component) {
   if (!data.empty())
     return cycle_violation(Anomaly::kG2, graph.path(data.front(), data.front().front(),
                                                     data.front().front(), kData));
-  // Only real-time edges close it: named by the data edges on the cycle found.
-  const auto cycle = graph.path(component, component.front(), component.front(), kAll);
-  size_t wr = 0, rw = 0;
-  for (const auto& step : cycle) {
-    wr += step.second.kind == kWR;
-    rw += step.second.kind == kRW;
+  // Only with real-time edges: the weakest cycle again, each search allowed rt edges too.
+  for (const auto& [mask, anomaly] : {std::pair{uint8_t{kWW | kRT}, Anomaly::kG0Realtime},
+                                      std::pair{uint8_t{kWW | kWR | kRT}, Anomaly::kG1cRealtime}}) {
+    const auto inner = graph.components(component, mask);
+    if (!inner.empty())
+      return cycle_violation(anomaly, graph.path(inner.front(), inner.front().front(),
+                                                 inner.front().front(), mask));
   }
-  const Anomaly anomaly = rw > 1    ? Anomaly::kG2Realtime
-                          : rw == 1 ? Anomaly::kGSingleRealtime
-                          : wr > 0  ? Anomaly::kG1cRealtime
-                                    : Anomaly::kG0Realtime;
+  tries = 0;
+  for (size_t a : component) {
+    for (const Edge& e : graph.out(a)) {
+      if (e.kind != kRW || !std::binary_search(component.begin(), component.end(), e.to))
+        continue;
+      if (++tries > kGSingleTriesMax) break;
+      auto back = graph.path(component, e.to, a, kWW | kWR | kRT);
+      if (back.empty()) continue;
+      back.insert(back.begin(), {a, e});
+      return cycle_violation(Anomaly::kGSingleRealtime, back);
+    }
+  }
+  const auto cycle = graph.path(component, component.front(), component.front(), kAll);
+  const Anomaly anomaly = Anomaly::kG2Realtime;
   return cycle_violation(anomaly, cycle);
 }
 
@@ -277,8 +288,9 @@ ListAppendReport check_list_append(const History& history) {
       }
       if (op.kind != MicroOp::Kind::kReadList) continue;
       const std::vector<int64_t>& list = op.values;
-      std::set<int64_t> distinct(list.begin(), list.end());
-      if (distinct.size() != list.size()) {
+      std::vector<int64_t> sorted = list;
+      std::sort(sorted.begin(), sorted.end());
+      if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
         violation(Anomaly::kDuplicateElements, {i},
                   fmt::format("T{} read {:?} as {}", i, op.key, list_text(list)));
         continue;
@@ -295,6 +307,18 @@ ListAppendReport check_list_append(const History& history) {
         continue;
       }
       std::vector<int64_t> before(list.begin(), list.end() - static_cast<std::ptrdiff_t>(own));
+      // A value this transaction appends only later cannot be there yet.
+      const auto& by_value = writers[op.key];
+      const auto future = std::find_if(before.begin(), before.end(), [&](int64_t v) {
+        const auto w = by_value.find(v);
+        return w != by_value.end() && w->second.transaction == i;
+      });
+      if (future != before.end()) {
+        violation(Anomaly::kInternal, {i},
+                  fmt::format("T{} read {:?} as {}, holding {}, which it appends only later", i,
+                              op.key, list_text(list), *future));
+        continue;
+      }
       const auto [at, fresh] = seen[i].emplace(op.key, before);
       if (!fresh && at->second != before) {
         violation(Anomaly::kInternal, {i},

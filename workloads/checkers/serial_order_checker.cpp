@@ -170,10 +170,13 @@ SerialOrderReport check_serial_order(const std::vector<SerialTransaction>& ts) {
     for (const SerialOp& op : t.ops) apply(model, op);
   }
 
-  // 3. Real time: a transaction begun after a commit was acknowledged reads at or after it.
+  // 3. Real time: a transaction begun after another one completed is ordered after it, so it
+  // reads at or after that one's place: its commit version if it committed, else its read
+  // version (a read-only one is placed there).
+  const auto place = [&](size_t i) { return ts[i].committed_at ? ts[i].committed_at->first : ts[i].read_version; };
   std::vector<size_t> acknowledged;
-  for (size_t c : committed)
-    if (ts[c].acknowledged_ns >= 0) acknowledged.push_back(c);
+  for (size_t i = 0; i < ts.size(); ++i)
+    if (ts[i].acknowledged_ns >= 0 && (ts[i].committed_at || ts[i].read_version >= 0)) acknowledged.push_back(i);
   std::sort(acknowledged.begin(), acknowledged.end(), [&](size_t a, size_t b) {
     return std::tie(ts[a].acknowledged_ns, a) < std::tie(ts[b].acknowledged_ns, b);
   });
@@ -182,15 +185,15 @@ SerialOrderReport check_serial_order(const std::vector<SerialTransaction>& ts) {
     return std::tie(ts[a].invoked_ns, a) < std::tie(ts[b].invoked_ns, b);
   });
   size_t next_ack = 0;
-  std::optional<size_t> newest;  // the acknowledged commit with the highest version so far
+  std::optional<size_t> newest;  // the completed transaction with the highest place so far
   for (size_t r : by_start) {
     while (next_ack < acknowledged.size() && ts[acknowledged[next_ack]].acknowledged_ns < ts[r].invoked_ns) {
       const size_t a = acknowledged[next_ack++];
-      if (!newest || ts[a].committed_at->first > ts[*newest].committed_at->first) newest = a;
+      if (!newest || place(a) > place(*newest)) newest = a;
     }
-    if (newest && ts[r].read_version < ts[*newest].committed_at->first)
-      violation(fmt::format("T{} began after T{}'s commit at {} was acknowledged, yet read at {}", r, *newest,
-                            ts[*newest].committed_at->first, ts[r].read_version));
+    if (newest && ts[r].read_version < place(*newest))
+      violation(fmt::format("T{} began after T{} completed (placed at {}), yet read at {}", r, *newest,
+                            place(*newest), ts[r].read_version));
   }
   return report;
 }

@@ -3,8 +3,8 @@
 // (what FoundationDB promises in terms of them). Every transaction reads one snapshot, the
 // database at its read version; one that commits is placed in a single total order by its
 // versionstamp (commit version, then index in its batch) and must read what the database holds
-// just before it in that order; and a transaction that began after another's commit was
-// acknowledged reads at or after that commit's version.
+// just before it in that order; and a transaction that began after another completed reads at
+// or after that one's place (its commit version, or the read version of a read-only one).
 //
 // The checker replays the committed transactions' writes in that order on a model of its own
 // (sets, clears, clear ranges, adds: independent of the roles' code, so it is a second opinion)
@@ -41,7 +41,7 @@ struct SerialOp {
 struct SerialTransaction {
   uint32_t client = 0;
   int64_t invoked_ns = 0;
-  int64_t acknowledged_ns = -1;  // when an ok commit returned; -1 otherwise
+  int64_t acknowledged_ns = -1;  // when it completed ok (committed, or read-only); -1 otherwise
   int64_t read_version = -1;     // -1: it never had one (nothing read)
   // Where it committed: (commit version, index in its batch); nullopt if it did not (or is
   // read-only: it is placed at its read version).
