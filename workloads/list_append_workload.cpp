@@ -31,6 +31,7 @@
 #include "workloads/checkers/history.h"
 #include "workloads/checkers/list_append_checker.h"
 #include "workloads/database_cluster.h"
+#include "workloads/paced_clients.h"
 #include "workloads/workload.h"
 
 namespace workloads {
@@ -41,20 +42,15 @@ using checkers::Outcome;
 
 constexpr int64_t kAppendsPerKey = 32;
 
-int64_t now_ns() { return flow::now().time_since_epoch().count(); }
 constexpr size_t kViolationsReported = 10;  // SevError events; the count is reported whole
 
 class ListAppendWorkload final : public Workload {
  public:
   explicit ListAppendWorkload(WorkloadOptions& o)
-      : duration_(o.get_seconds("testDuration", 10.0)),
-        clients_(o.get_int("clients", 4)),
-        rate_(o.get_double("transactionsPerSecond", 100.0)),
+      : pacing_(o),
         active_keys_(o.get_int("activeKeys", 5)),
         ops_max_(o.get_int("operationsPerTransaction", 4)),
         prefix_(o.get_key_prefix("la/")) {
-    o.require(clients_ >= 1 && clients_ <= 1000, "clients", "must be in [1, 1000]");
-    o.require(rate_ > 0 && rate_ <= 1e6, "transactionsPerSecond", "must be in (0, 1e6]");
     o.require(active_keys_ >= 1 && active_keys_ <= 1000, "activeKeys", "must be in [1, 1000]");
     o.require(ops_max_ >= 1 && ops_max_ <= 100, "operationsPerTransaction", "must be in [1, 100]");
   }
@@ -63,11 +59,7 @@ class ListAppendWorkload final : public Workload {
 
   void start(WorkloadContext& ctx) override {
     client::Database& db = database(ctx);
-    const flow::Time end = flow::now() + duration_;
-    std::vector<flow::Future<flow::Void>> clients;
-    for (int64_t c = 0; c < clients_; ++c)
-      clients.push_back(flow::spawn([this, &db, end, c] { client(db, end, static_cast<uint32_t>(c)); }));
-    flow::wait(flow::wait_all(clients));
+    pacing_.run([this, &db](uint32_t client) { transaction(db, client); });
   }
 
   bool check(WorkloadContext& ctx) override {
@@ -78,7 +70,7 @@ class ListAppendWorkload final : public Workload {
     for (int64_t k = 0; k < keys_used(); ++k) ops.push_back({MicroOp::Kind::kReadList, key(k), 0, {}});
     client::Transaction t(db);
     for (;;) {
-      const size_t index = history_.invoke(static_cast<uint32_t>(clients_), now_ns(), ops);
+      const size_t index = history_.invoke(static_cast<uint32_t>(pacing_.clients()), now_ns(), ops);
       std::optional<flow::Error> failed;
       try {
         std::vector<MicroOp> done = ops;
@@ -111,15 +103,7 @@ class ListAppendWorkload final : public Workload {
   }
 
   void metrics(std::vector<std::pair<std::string, double>>& out) const override {
-    size_t ok = 0, failed = 0, unknown = 0;
-    for (const checkers::Transaction& t : history_.transactions()) {
-      ok += t.outcome == Outcome::kOk;
-      failed += t.outcome == Outcome::kFailed;
-      unknown += t.outcome == Outcome::kUnknown;
-    }
-    out.emplace_back("ListAppendCommitted", static_cast<double>(ok));
-    out.emplace_back("ListAppendFailed", static_cast<double>(failed));
-    out.emplace_back("ListAppendUnknown", static_cast<double>(unknown));
+    history_.add_metrics("ListAppend", out);
     out.emplace_back("ListAppendKeys", static_cast<double>(keys_used()));
     out.emplace_back("ListAppendGraphNodes", static_cast<double>(committed_in_graph_));
     out.emplace_back("ListAppendGraphEdges", static_cast<double>(edges_));
@@ -186,57 +170,50 @@ class ListAppendWorkload final : public Workload {
 
   int64_t fresh_value(uint32_t client) { return (int64_t{client} << 40) | ++next_value_; }
 
-  // Runs random transactions at the workload's rate until `end`, each attempt recorded. May
-  // suspend.
-  void client(client::Database& db, flow::Time end, uint32_t id) {
+  // Runs one random transaction to its end, each attempt recorded. May suspend.
+  void transaction(client::Database& db, uint32_t id) {
     auto& rng = flow::deterministic_random();
-    const flow::Duration gap = flow::from_seconds(static_cast<double>(clients_) / rate_);
-    while (flow::now() < end) {
-      flow::wait(flow::delay(rng.random_duration(flow::Duration(0), 2 * gap)));
-      std::vector<MicroOp> ops = plan(id);
-      client::Transaction t(db);
-      for (;;) {
-        const size_t index = history_.invoke(id, now_ns(), ops);
-        std::vector<MicroOp> done = ops;
-        bool committing = false;
-        std::optional<flow::Error> failed;
-        try {
-          for (MicroOp& op : done) {
-            if (op.kind == MicroOp::Kind::kAppend) {
-              t.atomic_op(roles::MutationType::kAppendIfFits, op.key, encode(op.value));
-            } else if (rng.coinflip()) {
-              op.values = decode(t.get(op.key));
-            } else {
-              const auto rows = t.get_range(op.key, op.key + '\0').rows;
-              op.values = decode(rows.empty() ? std::nullopt : std::optional(rows[0].value));
-            }
+    std::vector<MicroOp> ops = plan(id);
+    client::Transaction t(db);
+    for (;;) {
+      const size_t index = history_.invoke(id, now_ns(), ops);
+      std::vector<MicroOp> done = ops;
+      bool committing = false;
+      std::optional<flow::Error> failed;
+      try {
+        for (MicroOp& op : done) {
+          if (op.kind == MicroOp::Kind::kAppend) {
+            t.atomic_op(roles::MutationType::kAppendIfFits, op.key, encode(op.value));
+          } else if (rng.coinflip()) {
+            op.values = decode(t.get(op.key));
+          } else {
+            const auto rows = t.get_range(op.key, op.key + '\0').rows;
+            op.values = decode(rows.empty() ? std::nullopt : std::optional(rows[0].value));
           }
-          const roles::Version read_version = t.get_read_version();
-          committing = true;
-          t.commit();
-          history_.complete(index, now_ns(), Outcome::kOk, std::move(done), read_version,
-                            t.get_committed_version());
-          break;
-        } catch (const flow::Error& e) {
-          if (e.code() == flow::ErrorCode::operation_cancelled) throw;
-          // Only a commit can leave its outcome unknown; the client names that case.
-          const bool unknown = committing && e.code() == flow::ErrorCode::commit_unknown_result;
-          history_.complete(index, now_ns(), unknown ? Outcome::kUnknown : Outcome::kFailed,
-                            ops);
-          failed = e;
         }
-        t.on_error(*failed);  // outside the catch: it waits
-        // The retry is another transaction: fresh values for its appends, so that it is told
-        // apart from an attempt that may have committed after all.
-        for (MicroOp& op : ops)
-          if (op.kind == MicroOp::Kind::kAppend) op.value = fresh_value(id);
+        const roles::Version read_version = t.get_read_version();
+        committing = true;
+        t.commit();
+        history_.complete(index, now_ns(), Outcome::kOk, std::move(done), read_version,
+                          t.get_committed_version());
+        break;
+      } catch (const flow::Error& e) {
+        if (e.code() == flow::ErrorCode::operation_cancelled) throw;
+        // Only a commit can leave its outcome unknown; the client names that case.
+        const bool unknown = committing && e.code() == flow::ErrorCode::commit_unknown_result;
+        history_.complete(index, now_ns(), unknown ? Outcome::kUnknown : Outcome::kFailed,
+                          ops);
+        failed = e;
       }
+      t.on_error(*failed);  // outside the catch: it waits
+      // The retry is another transaction: fresh values for its appends, so that it is told
+      // apart from an attempt that may have committed after all.
+      for (MicroOp& op : ops)
+        if (op.kind == MicroOp::Kind::kAppend) op.value = fresh_value(id);
     }
   }
 
-  flow::Duration duration_;
-  int64_t clients_;
-  double rate_;
+  PacedClients pacing_;
   int64_t active_keys_;
   int64_t ops_max_;
   std::string prefix_;

@@ -28,6 +28,7 @@
 #include "workloads/checkers/history.h"
 #include "workloads/checkers/register_checker.h"
 #include "workloads/database_cluster.h"
+#include "workloads/paced_clients.h"
 #include "workloads/workload.h"
 
 namespace workloads {
@@ -39,18 +40,13 @@ using checkers::Outcome;
 constexpr int64_t kWritesPerKey = 16;
 constexpr size_t kViolationsReported = 10;
 
-int64_t now_ns() { return flow::now().time_since_epoch().count(); }
 
 class RegisterWorkload final : public Workload {
  public:
   explicit RegisterWorkload(WorkloadOptions& o)
-      : duration_(o.get_seconds("testDuration", 10.0)),
-        clients_(o.get_int("clients", 4)),
-        rate_(o.get_double("transactionsPerSecond", 100.0)),
+      : pacing_(o),
         active_keys_(o.get_int("activeKeys", 3)),
         prefix_(o.get_key_prefix("reg/")) {
-    o.require(clients_ >= 1 && clients_ <= 1000, "clients", "must be in [1, 1000]");
-    o.require(rate_ > 0 && rate_ <= 1e6, "transactionsPerSecond", "must be in (0, 1e6]");
     o.require(active_keys_ >= 1 && active_keys_ <= 1000, "activeKeys", "must be in [1, 1000]");
   }
 
@@ -58,11 +54,7 @@ class RegisterWorkload final : public Workload {
 
   void start(WorkloadContext& ctx) override {
     client::Database& db = database(ctx);
-    const flow::Time end = flow::now() + duration_;
-    std::vector<flow::Future<flow::Void>> clients;
-    for (int64_t c = 0; c < clients_; ++c)
-      clients.push_back(flow::spawn([this, &db, end, c] { client(db, end, static_cast<uint32_t>(c)); }));
-    flow::wait(flow::wait_all(clients));
+    pacing_.run([this, &db](uint32_t client) { transaction(db, client); });
   }
 
   bool check(WorkloadContext&) override {
@@ -84,15 +76,7 @@ class RegisterWorkload final : public Workload {
   }
 
   void metrics(std::vector<std::pair<std::string, double>>& out) const override {
-    size_t ok = 0, failed = 0, unknown = 0;
-    for (const checkers::Transaction& t : history_.transactions()) {
-      ok += t.outcome == Outcome::kOk;
-      failed += t.outcome == Outcome::kFailed;
-      unknown += t.outcome == Outcome::kUnknown;
-    }
-    out.emplace_back("RegisterCommitted", static_cast<double>(ok));
-    out.emplace_back("RegisterFailed", static_cast<double>(failed));
-    out.emplace_back("RegisterUnknown", static_cast<double>(unknown));
+    history_.add_metrics("Register", out);
     out.emplace_back("RegisterKeys", static_cast<double>(keys_));
   }
   std::vector<std::string> key_hints() const override { return {prefix_}; }
@@ -111,55 +95,49 @@ class RegisterWorkload final : public Workload {
     return {v};
   }
 
-  // Runs single-operation transactions at the workload's rate until `end`, each attempt
-  // recorded (a retry is a new operation, with a new value if it writes). May suspend.
-  void client(client::Database& db, flow::Time end, uint32_t id) {
+  // Runs one single-operation transaction to its end, each attempt recorded (a retry is a new
+  // operation, with a new value if it writes). May suspend.
+  void transaction(client::Database& db, uint32_t id) {
     auto& rng = flow::deterministic_random();
-    const flow::Duration gap = flow::from_seconds(static_cast<double>(clients_) / rate_);
-    while (flow::now() < end) {
-      flow::wait(flow::delay(rng.random_duration(flow::Duration(0), 2 * gap)));
-      const std::string k = key(writes_ / kWritesPerKey + rng.random_int(0, active_keys_));
-      const bool write = rng.coinflip();
-      client::Transaction t(db);
-      for (;;) {
-        MicroOp op{write ? MicroOp::Kind::kWrite : MicroOp::Kind::kRead, k, 0, {}};
-        if (write) {
-          ++writes_;
-          op.value = ++next_value_;
-        }
-        const size_t index = history_.invoke(id, now_ns(), {op});
-        bool committing = false;
-        std::optional<flow::Error> failed;
-        try {
-          if (write) {
-            t.set(k, std::to_string(op.value));
-          } else if (rng.coinflip()) {
-            op.values = parse(t.get(k));
-          } else {
-            const auto rows = t.get_range(k, k + '\0').rows;
-            op.values = parse(rows.empty() ? std::nullopt : std::optional(rows[0].value));
-          }
-          const roles::Version read_version = t.get_read_version();
-          committing = true;
-          t.commit();
-          history_.complete(index, now_ns(), Outcome::kOk, {op}, read_version,
-                            t.get_committed_version());
-          break;
-        } catch (const flow::Error& e) {
-          if (e.code() == flow::ErrorCode::operation_cancelled) throw;
-          const bool unknown = committing && e.code() == flow::ErrorCode::commit_unknown_result;
-          op.values.clear();
-          history_.complete(index, now_ns(), unknown ? Outcome::kUnknown : Outcome::kFailed, {op});
-          failed = e;
-        }
-        t.on_error(*failed);  // outside the catch: it waits
+    const std::string k = key(writes_ / kWritesPerKey + rng.random_int(0, active_keys_));
+    const bool write = rng.coinflip();
+    client::Transaction t(db);
+    for (;;) {
+      MicroOp op{write ? MicroOp::Kind::kWrite : MicroOp::Kind::kRead, k, 0, {}};
+      if (write) {
+        ++writes_;
+        op.value = ++next_value_;
       }
+      const size_t index = history_.invoke(id, now_ns(), {op});
+      bool committing = false;
+      std::optional<flow::Error> failed;
+      try {
+        if (write) {
+          t.set(k, std::to_string(op.value));
+        } else if (rng.coinflip()) {
+          op.values = parse(t.get(k));
+        } else {
+          const auto rows = t.get_range(k, k + '\0').rows;
+          op.values = parse(rows.empty() ? std::nullopt : std::optional(rows[0].value));
+        }
+        const roles::Version read_version = t.get_read_version();
+        committing = true;
+        t.commit();
+        history_.complete(index, now_ns(), Outcome::kOk, {op}, read_version,
+                          t.get_committed_version());
+        break;
+      } catch (const flow::Error& e) {
+        if (e.code() == flow::ErrorCode::operation_cancelled) throw;
+        const bool unknown = committing && e.code() == flow::ErrorCode::commit_unknown_result;
+        op.values.clear();
+        history_.complete(index, now_ns(), unknown ? Outcome::kUnknown : Outcome::kFailed, {op});
+        failed = e;
+      }
+      t.on_error(*failed);  // outside the catch: it waits
     }
   }
 
-  flow::Duration duration_;
-  int64_t clients_;
-  double rate_;
+  PacedClients pacing_;
   int64_t active_keys_;
   std::string prefix_;
   int64_t writes_ = 0;      // writes planned so far: slides the active keys

@@ -27,6 +27,7 @@
 #include "roles/common/atomic.h"
 #include "workloads/checkers/serial_order_checker.h"
 #include "workloads/database_cluster.h"
+#include "workloads/paced_clients.h"
 #include "workloads/workload.h"
 
 namespace workloads {
@@ -35,7 +36,6 @@ namespace {
 using checkers::SerialOp;
 using checkers::SerialTransaction;
 
-int64_t now_ns() { return flow::now().time_since_epoch().count(); }
 
 // (commit version, batch index) from a versionstamp's 10 big-endian bytes.
 std::pair<int64_t, uint16_t> stamp_order(const uint8_t* b) {
@@ -47,14 +47,10 @@ std::pair<int64_t, uint16_t> stamp_order(const uint8_t* b) {
 class SerializabilityWorkload final : public Workload {
  public:
   explicit SerializabilityWorkload(WorkloadOptions& o)
-      : duration_(o.get_seconds("testDuration", 10.0)),
-        clients_(o.get_int("clients", 4)),
-        rate_(o.get_double("transactionsPerSecond", 100.0)),
+      : pacing_(o),
         nodes_(o.get_int("nodeCount", 20)),
         ops_max_(o.get_int("operationsPerTransaction", 8)),
         prefix_(o.get_key_prefix("ser/")) {
-    o.require(clients_ >= 1 && clients_ <= 1000, "clients", "must be in [1, 1000]");
-    o.require(rate_ > 0 && rate_ <= 1e6, "transactionsPerSecond", "must be in (0, 1e6]");
     o.require(nodes_ >= 1 && nodes_ <= 10'000, "nodeCount", "must be in [1, 10000]");
     o.require(ops_max_ >= 1 && ops_max_ <= 100, "operationsPerTransaction", "must be in [1, 100]");
   }
@@ -63,11 +59,7 @@ class SerializabilityWorkload final : public Workload {
 
   void start(WorkloadContext& ctx) override {
     client::Database& db = database(ctx);
-    const flow::Time end = flow::now() + duration_;
-    std::vector<flow::Future<flow::Void>> clients;
-    for (int64_t c = 0; c < clients_; ++c)
-      clients.push_back(flow::spawn([this, &db, end, c] { client(db, end, static_cast<uint32_t>(c)); }));
-    flow::wait(flow::wait_all(clients));
+    pacing_.run([this, &db](uint32_t client) { transaction(db, client); });
   }
 
   bool check(WorkloadContext& ctx) override {
@@ -170,53 +162,47 @@ class SerializabilityWorkload final : public Workload {
     });
   }
 
-  // Runs random transactions at the workload's rate until `end`, each attempt recorded. May
-  // suspend.
-  void client(client::Database& db, flow::Time end, uint32_t id) {
-    auto& rng = flow::deterministic_random();
-    const flow::Duration gap = flow::from_seconds(static_cast<double>(clients_) / rate_);
-    while (flow::now() < end) {
-      flow::wait(flow::delay(rng.random_duration(flow::Duration(0), 2 * gap)));
-      const std::vector<SerialOp> planned = plan();
-      const bool writer = writes(planned);
-      client::Transaction t(db);
-      for (;;) {
-        const size_t index = attempts_.size();
-        SerialTransaction attempt;
-        attempt.client = id;
-        attempt.invoked_ns = now_ns();
-        attempt.ops = planned;
-        attempts_.push_back(std::move(attempt));
-        unknown_.push_back(false);
-        std::vector<SerialOp> ops = planned;
-        int64_t read_version = -1;
-        bool committing = false;
-        std::optional<flow::Error> failed;
-        try {
-          read_version = t.get_read_version();
-          for (SerialOp& op : ops) run(t, op);
-          if (writer) {
-            std::string stamped(10, '\0');
-            stamped += std::string(4, '\0');  // the placeholder's offset, 0, little-endian
-            t.atomic_op(roles::MutationType::kSetVersionstampedValue, marker(index), stamped);
-          }
-          committing = true;
-          t.commit();
-        } catch (const flow::Error& e) {
-          if (e.code() == flow::ErrorCode::operation_cancelled) throw;
-          failed = e;
+  // Runs one random transaction to its end, each attempt recorded. May suspend.
+  void transaction(client::Database& db, uint32_t id) {
+    const std::vector<SerialOp> planned = plan();
+    const bool writer = writes(planned);
+    client::Transaction t(db);
+    for (;;) {
+      const size_t index = attempts_.size();
+      SerialTransaction attempt;
+      attempt.client = id;
+      attempt.invoked_ns = now_ns();
+      attempt.ops = planned;
+      attempts_.push_back(std::move(attempt));
+      unknown_.push_back(false);
+      std::vector<SerialOp> ops = planned;
+      int64_t read_version = -1;
+      bool committing = false;
+      std::optional<flow::Error> failed;
+      try {
+        read_version = t.get_read_version();
+        for (SerialOp& op : ops) run(t, op);
+        if (writer) {
+          std::string stamped(10, '\0');
+          stamped += std::string(4, '\0');  // the placeholder's offset, 0, little-endian
+          t.atomic_op(roles::MutationType::kSetVersionstampedValue, marker(index), stamped);
         }
-        SerialTransaction& record = attempts_[index];
-        record.read_version = read_version;
-        record.ops = std::move(ops);
-        if (!failed) {
-          if (writer) record.committed_at = stamp_order(t.get_versionstamp().data());
-          record.acknowledged_ns = now_ns();
-          break;
-        }
-        unknown_[index] = committing && failed->code() == flow::ErrorCode::commit_unknown_result && writer;
-        t.on_error(*failed);  // outside the catch: it waits
+        committing = true;
+        t.commit();
+      } catch (const flow::Error& e) {
+        if (e.code() == flow::ErrorCode::operation_cancelled) throw;
+        failed = e;
       }
+      SerialTransaction& record = attempts_[index];
+      record.read_version = read_version;
+      record.ops = std::move(ops);
+      if (!failed) {
+        if (writer) record.committed_at = stamp_order(t.get_versionstamp().data());
+        record.acknowledged_ns = now_ns();
+        break;
+      }
+      unknown_[index] = committing && failed->code() == flow::ErrorCode::commit_unknown_result && writer;
+      t.on_error(*failed);  // outside the catch: it waits
     }
   }
 
@@ -252,9 +238,7 @@ class SerializabilityWorkload final : public Workload {
     }
   }
 
-  flow::Duration duration_;
-  int64_t clients_;
-  double rate_;
+  PacedClients pacing_;
   int64_t nodes_;
   int64_t ops_max_;
   std::string prefix_;

@@ -46,6 +46,19 @@ size_t History::add(Transaction t) {
   return transactions_.size() - 1;
 }
 
+void History::add_metrics(const std::string& prefix,
+                          std::vector<std::pair<std::string, double>>& out) const {
+  size_t ok = 0, failed = 0, unknown = 0;
+  for (const Transaction& t : transactions_) {
+    ok += t.outcome == Outcome::kOk;
+    failed += t.outcome == Outcome::kFailed;
+    unknown += t.outcome == Outcome::kUnknown;
+  }
+  out.emplace_back(prefix + "Committed", static_cast<double>(ok));
+  out.emplace_back(prefix + "Failed", static_cast<double>(failed));
+  out.emplace_back(prefix + "Unknown", static_cast<double>(unknown));
+}
+
 namespace {
 
 std::string edn_string(const std::string& s) {

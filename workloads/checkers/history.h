@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace workloads::checkers {
@@ -62,6 +63,8 @@ class History {
   size_t add(Transaction t);
 
   const std::vector<Transaction>& transactions() const { return transactions_; }
+  // How many ended each way (running ones count as unknown): a workload's metrics.
+  void add_metrics(const std::string& prefix, std::vector<std::pair<std::string, double>>& out) const;
   size_t size() const { return transactions_.size(); }
 
   // Jepsen's history shape: one map per invocation and per completion, in time order (ties:
