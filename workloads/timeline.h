@@ -7,7 +7,7 @@
 // kills, reboots, disk faults, clock jumps: any event of the simulator's or the fault workloads'
 // that names it), and every other trace event as a tick. The first SevError is marked across
 // every lane, with its text in the header. The page zooms (wheel, or the time fields) and filters
-// lanes by name and layers by kind. Recovery states will show once step 3 traces them.
+// lanes by name, faults and events by their type, and layers by kind. Recovery states will show once step 3 traces them.
 //
 // The recorder only receives (trace lines through a sink, writes through the simulated network's
 // observer): a run with a timeline is the same run as without one.

@@ -43,6 +43,7 @@ const char kTimelinePage[] = R"PAGE(<!DOCTYPE html>
     <label>to <input id="t1" type="number" step="0.001"> s</label>
     <button id="fit">whole run</button>
     <label>lanes matching <input id="filter" type="text" placeholder="regex, e.g. dc1|tester"></label>
+    <label>events matching <input id="event-filter" type="text" placeholder="regex, e.g. Kill|Clog"></label>
     <label><input id="show-roles" type="checkbox" checked> roles</label>
     <label><input id="show-writes" type="checkbox" checked> messages</label>
     <label><input id="show-faults" type="checkbox" checked> faults</label>
@@ -154,6 +155,10 @@ function render() {
   let re = null;
   try { re = $("filter").value ? new RegExp($("filter").value) : null; } catch (_) { re = null; }
   const shown = lanes.filter(l => !re || re.test(l.name) || re.test(l.machine));
+  // Faults and events by their trace event's type (roles and messages are not filtered by it).
+  let typeRe = null;
+  try { typeRe = $("event-filter").value ? new RegExp($("event-filter").value) : null; } catch (_) { typeRe = null; }
+  const typeShown = e => !typeRe || typeRe.test(e.Type);
   const W = Math.max(600, document.documentElement.clientWidth - 20);
   const x = t => LABEL_W + (t - t0) / (t1 - t0) * (W - LABEL_W - 10);
   const inView = t => t >= t0 && t <= t1;
@@ -197,14 +202,14 @@ function render() {
     }
     if ($("show-events").checked) {
       for (const k of ticks) {
-        if (k.lane !== l || !inView(k.t)) continue;
+        if (k.lane !== l || !inView(k.t) || !typeShown(k.e)) continue;
         g.push(`<line class="tick${k.e.Severity >= 20 ? " warn" : ""}" data-event="${k.e.i}" x1="${x(k.t)}" x2="${x(k.t)}" y1="${ly + lh - 8}" y2="${ly + lh - 3}"><title>${esc(k.e.Type)}</title></line>`);
         ++counts.events;
       }
     }
     if ($("show-faults").checked) {
       for (const f of faults) {
-        if (f.lane !== l || !inView(f.t)) continue;
+        if (f.lane !== l || !inView(f.t) || !typeShown(f.e)) continue;
         const fx = x(f.t);
         g.push(`<path class="fault${f.kill ? " kill" : ""}" data-type="${esc(f.e.Type)}" data-event="${f.e.i}" d="M${fx} ${ly + 1} l5 8 l-10 0 z"><title>${esc(f.e.Type)} ${f.e.Time} s</title></path>`);
         ++counts.faults;
@@ -245,7 +250,7 @@ function render() {
 $("fit").onclick = () => { t0 = 0; t1 = tEnd; render(); };
 $("t0").onchange = () => { const v = parseFloat($("t0").value); if (v < t1) { t0 = v; render(); } };
 $("t1").onchange = () => { const v = parseFloat($("t1").value); if (v > t0) { t1 = v; render(); } };
-for (const id of ["filter", "show-roles", "show-writes", "show-faults", "show-events"]) $(id).oninput = render;
+for (const id of ["filter", "event-filter", "show-roles", "show-writes", "show-faults", "show-events"]) $(id).oninput = render;
 $("chart").addEventListener("wheel", ev => {
   ev.preventDefault();
   const W = $("chart").width.baseVal.value;
