@@ -1,0 +1,63 @@
+#include "roles/common/cluster_description.h"
+
+#include <algorithm>
+
+namespace roles {
+
+namespace {
+
+bool is_word(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
+    s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+std::string ClusterDescription::to_string() const {
+  std::string out = name + ":" + id + "@";
+  for (size_t i = 0; i < coordinators.size(); ++i) out += (i ? "," : "") + coordinators[i].to_string();
+  return out;
+}
+
+flow::ErrorOr<ClusterDescription> parse_cluster_description(std::string_view text, std::string* why) {
+  const auto invalid = [why](std::string what) -> flow::ErrorOr<ClusterDescription> {
+    if (why != nullptr) *why = std::move(what);
+    return flow::Error(flow::ErrorCode::connection_string_invalid);
+  };
+  if (const size_t hash = text.find('#'); hash != std::string_view::npos) text = text.substr(0, hash);
+  text = trim(text);
+  const size_t at = text.find('@');
+  if (at == std::string_view::npos) return invalid("no '@' between name:id and the coordinators");
+  const std::string_view head = text.substr(0, at), tail = text.substr(at + 1);
+  const size_t colon = head.find(':');
+  if (colon == std::string_view::npos) return invalid("no ':' between the name and the id");
+  ClusterDescription d;
+  d.name = std::string(head.substr(0, colon));
+  d.id = std::string(head.substr(colon + 1));
+  if (!is_word(d.name)) return invalid("the name must be letters, digits and underscores, not '" + d.name + "'");
+  if (!is_word(d.id)) return invalid("the id must be letters, digits and underscores, not '" + d.id + "'");
+  if (tail.empty()) return invalid("no coordinators after '@'");
+  for (size_t begin = 0; begin <= tail.size();) {
+    const size_t comma = std::min(tail.find(',', begin), tail.size());
+    const std::string_view item = tail.substr(begin, comma - begin);
+    const flow::ErrorOr<flow::NetworkAddress> address = flow::NetworkAddress::parse(item);
+    if (address.is_error() || !address.get().is_set())
+      return invalid("'" + std::string(item) + "' is not a coordinator address (a.b.c.d:port)");
+    if (std::find(d.coordinators.begin(), d.coordinators.end(), address.get()) != d.coordinators.end())
+      return invalid("coordinator " + std::string(item) + " is listed twice");
+    d.coordinators.push_back(address.get());
+    begin = comma + 1;
+  }
+  return d;
+}
+
+}  // namespace roles
