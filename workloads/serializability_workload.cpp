@@ -14,9 +14,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "client/database.h"
@@ -71,9 +73,12 @@ class SerializabilityWorkload final : public Workload {
     std::map<size_t, std::pair<int64_t, uint16_t>> marked;
     bool ok = true;
     for (const client::KeyValue& kv : markers) {
-      const std::string id = kv.key.substr(prefix_.size() + 2);
-      const size_t index = static_cast<size_t>(std::stoull(id));
-      if (kv.value.size() != 10 || index >= attempts_.size()) {
+      // Read back from the database: a key or value no attempt wrote is reported, not trusted.
+      const std::string_view id = std::string_view(kv.key).substr(prefix_.size() + 2);
+      size_t index = 0;
+      const auto [end, error] = std::from_chars(id.data(), id.data() + id.size(), index);
+      if (error != std::errc() || end != id.data() + id.size() || kv.value.size() != 10 ||
+          index >= attempts_.size()) {
         flow::TraceEvent(flow::SevError, "SerializabilityBadMarker").detail("Key", kv.key).detail("Bytes", kv.value.size());
         ok = false;
         continue;

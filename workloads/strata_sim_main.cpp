@@ -72,6 +72,28 @@ struct Args {
   std::exit(2);
 }
 
+// The path an output option names, checked now: one that cannot be written is a usage error,
+// not a failed run at the end.
+std::string writable_path(const char* option, std::string path) {
+  if (std::FILE* f = std::fopen(path.c_str(), "w")) {
+    std::fclose(f);
+  } else {
+    usage_error(fmt::format("{}: cannot write '{}': {}", option, path, std::strerror(errno)));
+  }
+  return path;
+}
+
+// Writes `text` to `path`; false (with a message) if it could not.
+bool write_file(const std::string& path, const std::string& text) {
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  const bool written = f != nullptr && std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  if (f == nullptr || std::fclose(f) != 0 || !written) {
+    std::fprintf(stderr, "strata-sim: cannot write %s: %s\n", path.c_str(), std::strerror(errno));
+    return false;
+  }
+  return true;
+}
+
 Args parse_args(int argc, char** argv) {
   Args a;
   for (int i = 1; i < argc; ++i) {
@@ -104,13 +126,7 @@ Args parse_args(int argc, char** argv) {
         usage_error(fmt::format("--buggify takes on, off or random, not '{}'", v));
       }
     } else if (arg == "--trace") {
-      a.trace = value("--trace");
-      // Checked here, so that a path that cannot be written is a usage error, not a failed run.
-      if (std::FILE* f = std::fopen(a.trace.c_str(), "w")) {
-        std::fclose(f);
-      } else {
-        usage_error(fmt::format("--trace: cannot write '{}': {}", a.trace, std::strerror(errno)));
-      }
+      a.trace = writable_path("--trace", value("--trace"));
     } else if (arg == "--check-determinism") {
       a.check_determinism = true;
     } else if (arg == "--knob") {
@@ -125,20 +141,9 @@ Args parse_args(int argc, char** argv) {
     } else if (arg == "--probes") {
       a.probes = value("--probes");
     } else if (arg == "--timeline") {
-      a.timeline = value("--timeline");
-      // Checked here, as --trace is: a path that cannot be written is a usage error.
-      if (std::FILE* f = std::fopen(a.timeline.c_str(), "w")) {
-        std::fclose(f);
-      } else {
-        usage_error(fmt::format("--timeline: cannot write '{}': {}", a.timeline, std::strerror(errno)));
-      }
+      a.timeline = writable_path("--timeline", value("--timeline"));
     } else if (arg == "--history") {
-      a.history = value("--history");
-      if (std::FILE* f = std::fopen(a.history.c_str(), "w")) {
-        std::fclose(f);
-      } else {
-        usage_error(fmt::format("--history: cannot write '{}': {}", a.history, std::strerror(errno)));
-      }
+      a.history = writable_path("--history", value("--history"));
     } else if (arg == "--plant") {
       const std::string v = value("--plant");
       const std::optional<flow::PlantedBug> bug = flow::planted_bug_named(v);
@@ -340,25 +345,13 @@ int main(int argc, char** argv) {
     // One history per workload that recorded one, each after a comment naming it.
     std::string text;
     for (const auto& [name, edn] : result.histories) text += ";; " + name + "\n" + edn;
-    std::FILE* f = std::fopen(args.history.c_str(), "w");
-    const bool written = f != nullptr && std::fwrite(text.data(), 1, text.size(), f) == text.size();
-    if (f == nullptr || std::fclose(f) != 0 || !written) {
-      std::fprintf(stderr, "strata-sim: cannot write %s: %s\n", args.history.c_str(), std::strerror(errno));
-      return 2;
-    }
+    if (!write_file(args.history, text)) return 2;
     if (!args.quiet && !args.json)
       std::printf("  history: %s (%zu workload%s)\n", args.history.c_str(), result.histories.size(),
                   result.histories.size() == 1 ? "" : "s");
   }
   if (!args.timeline.empty()) {
-    std::FILE* f = std::fopen(args.timeline.c_str(), "w");
-    const bool written = f != nullptr &&
-                         std::fwrite(result.timeline_html.data(), 1, result.timeline_html.size(), f) ==
-                             result.timeline_html.size();
-    if (f == nullptr || std::fclose(f) != 0 || !written) {
-      std::fprintf(stderr, "strata-sim: cannot write %s: %s\n", args.timeline.c_str(), std::strerror(errno));
-      return 2;
-    }
+    if (!write_file(args.timeline, result.timeline_html)) return 2;
     if (!args.quiet && !args.json) std::printf("  timeline: %s\n", args.timeline.c_str());
   }
   return result.passed ? 0 : 1;
