@@ -12,6 +12,12 @@ Database::Database(ClusterInterfaces interfaces) : interfaces_(std::move(interfa
   ASSERT(!interfaces_.commit_proxies.empty());
 }
 
+void Database::set_interfaces(ClusterInterfaces interfaces) {
+  ASSERT(!interfaces.grv_proxies.empty());
+  ASSERT(!interfaces.commit_proxies.empty());
+  interfaces_ = std::move(interfaces);
+}
+
 const roles::GrvProxyInterface& Database::grv_proxy() const {
   const auto n = static_cast<int64_t>(interfaces_.grv_proxies.size());
   return interfaces_.grv_proxies[static_cast<size_t>(flow::deterministic_random().random_int(0, n))];

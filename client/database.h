@@ -3,8 +3,8 @@
 // asks for read versions and commits, and a cache of which storage servers hold which keys.
 // Transactions are made from it and run through it (Database::run retries them).
 //
-// Step 1: built from the generation's interfaces by whoever started the cluster (the simulator's
-// bring-up); a cluster file and the coordinators come with step 4.
+// Built from the generation's interfaces by whoever started the cluster (the simulator's
+// bring-up), and told of each new generation's; a cluster file and the coordinators come next.
 
 #include <cstdint>
 #include <map>
@@ -36,6 +36,10 @@ struct ShardLocation {
 class Database {
  public:
   explicit Database(ClusterInterfaces interfaces);
+
+  // Sends what comes next to a new generation's proxies (after a recovery); transactions under
+  // way finish with the old ones, or fail retryably.
+  void set_interfaces(ClusterInterfaces interfaces);
 
   // Runs fn(Transaction&) and commits, retrying on retryable errors (Transaction::on_error)
   // until it commits or throws another error; returns what fn returned. May suspend.

@@ -37,6 +37,7 @@ bool retryable(ErrorCode code) {
     case ErrorCode::request_maybe_delivered:
     case ErrorCode::broken_promise:
     case ErrorCode::endpoint_queue_full:
+    case ErrorCode::stale_epoch:  // a recovery ended the generation that was asked
       return true;
     default:
       return false;

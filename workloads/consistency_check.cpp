@@ -42,7 +42,8 @@ std::string as_string(const std::vector<uint8_t>& b) { return std::string(b.begi
 bool retryable(flow::ErrorCode c) {
   return c == flow::ErrorCode::broken_promise || c == flow::ErrorCode::request_maybe_delivered ||
          c == flow::ErrorCode::future_version || c == flow::ErrorCode::transaction_too_old ||
-         c == flow::ErrorCode::endpoint_queue_full || c == flow::ErrorCode::connection_failed;
+         c == flow::ErrorCode::endpoint_queue_full || c == flow::ErrorCode::connection_failed ||
+         c == flow::ErrorCode::stale_epoch;  // a recovery ended the generation asked
 }
 
 // Waits for `f`; TryAgain for an error a new attempt may cure. May suspend.
@@ -63,7 +64,12 @@ class Checker {
   // Throws TryAgain when the attempt must start over. May suspend.
   bool attempt() {
     client::Transaction t(db_);
-    version_ = t.get_read_version();
+    try {
+      version_ = t.get_read_version();
+    } catch (const flow::Error& e) {
+      if (e.code() == flow::ErrorCode::operation_cancelled || !retryable(e.code())) throw;
+      throw TryAgain{};
+    }
     const std::vector<Shard> shards = shard_map();
     if (shards.empty()) return false;
     Rows whole;

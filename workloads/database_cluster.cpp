@@ -12,6 +12,7 @@
 #include "flow/combinators.h"
 #include "flow/deterministic_random.h"
 #include "flow/trace_event.h"
+#include "roles/cluster_controller/recovery.h"
 #include "roles/worker/start_generation.h"
 #include "roles/worker/worker_interface.h"
 
@@ -51,9 +52,86 @@ std::vector<std::string> draw_boundaries(flow::DeterministicRandom& rng, size_t 
   return out;
 }
 
-// Starts every role, from the seed's draws. May suspend.
-// `first_proxy`: the GRV proxies and the first commit proxy, for the bring-up's transaction.
-std::unique_ptr<client::Database> start(WorkloadContext& ctx, client::ClusterInterfaces& first_proxy) {
+// Where a recovery puts the next generation's roles: as many of each as the first generation
+// had, on processes alive now, the stateless roles among the first's stateless processes and the
+// logs among its log processes where any is alive (else on any process alive).
+// (The simulator's view of who is alive stands in for the workers' registration with a cluster
+// controller, which comes with the coordinators.)
+struct Placement {
+  sim::Simulator* sim = nullptr;
+  std::vector<sim::Simulator::SimProcess*> stateless;
+  std::vector<sim::Simulator::SimProcess*> log_hosts;
+  std::vector<sim::Simulator::SimProcess*> all;
+  size_t grv_count = 0, proxy_count = 0, log_count = 0;
+  GenerationPlan shape;  // engine and file options
+
+  GenerationPlan place(uint64_t epoch, Version start_version, const std::vector<KeyRange>& resolver_ranges) const {
+    auto& rng = flow::deterministic_random();
+    const auto alive_among = [](const std::vector<sim::Simulator::SimProcess*>& from) {
+      std::vector<sim::Simulator::SimProcess*> out;
+      for (sim::Simulator::SimProcess* p : from)
+        if (p->alive) out.push_back(p);
+      return out;
+    };
+    std::vector<sim::Simulator::SimProcess*> any = alive_among(all);
+    if (any.empty()) throw flow::Error(flow::ErrorCode::operation_failed);  // tried again later
+    std::vector<sim::Simulator::SimProcess*> stateless_alive = alive_among(stateless);
+    std::vector<sim::Simulator::SimProcess*> logs_alive = alive_among(log_hosts);
+    if (stateless_alive.empty()) stateless_alive = any;
+    if (logs_alive.empty()) logs_alive = any;
+    const auto pick = [&rng](const std::vector<sim::Simulator::SimProcess*>& from) {
+      return from[static_cast<size_t>(rng.random_int(0, static_cast<int64_t>(from.size())))]->address;
+    };
+    GenerationPlan plan = shape;
+    plan.epoch = epoch;
+    plan.start_version = start_version;
+    plan.master = pick(stateless_alive);
+    plan.grv_proxies.clear();
+    plan.commit_proxies.clear();
+    plan.logs.clear();
+    plan.resolvers.clear();
+    plan.storage_servers.clear();
+    for (size_t i = 0; i < log_count; ++i) plan.logs.push_back(pick(logs_alive));
+    for (const KeyRange& r : resolver_ranges) plan.resolvers.push_back({r, pick(stateless_alive)});
+    for (size_t i = 0; i < grv_count; ++i) plan.grv_proxies.push_back(pick(stateless_alive));
+    for (size_t i = 0; i < proxy_count; ++i) plan.commit_proxies.push_back(pick(stateless_alive));
+    return plan;
+  }
+};
+
+// Watches the generation's roles and recovers the transaction system whenever one fails, for the
+// rest of the run; tells `database` of each new generation. May suspend.
+void control(ClusterState state, GenerationPlan plan, Placement placement, std::unique_ptr<client::Database>* database) {
+  flow::Future<Version> publishing;
+  for (;;) {
+    wait_for_failure(hosted_roles(plan));
+    for (;;) {
+      if (publishing.is_valid() && publishing.is_ready() && !publishing.is_error())
+        state.storage_durable_min = publishing.get();
+      const uint64_t epoch = state.epoch + 1;
+      try {
+        Recovered r = recover(state, epoch, [&placement](uint64_t e, Version v, const std::vector<KeyRange>& ranges) {
+          return placement.place(e, v, ranges);
+        });
+        state = std::move(r.state);
+        plan = std::move(r.plan);
+        (*database)->set_interfaces({r.generation.grv_proxies, r.generation.commit_proxies});
+        const flow::Time began = flow::now();
+        publishing = flow::spawn([state, began] { return publish_log_system(state, began); });
+        break;
+      } catch (const flow::Error& e) {
+        if (e.code() == flow::ErrorCode::operation_cancelled) throw;
+        flow::TraceEvent(flow::SevWarn, "RecoveryRestarting").detail("Epoch", static_cast<int64_t>(epoch)).detail("Error", e);
+        state.epoch = epoch;  // burned: the old logs may be locked with it
+      }
+      flow::wait(flow::delay(100ms));
+    }
+  }
+}
+
+// Starts every role, from the seed's draws, and the recovery controller on the tester. May
+// suspend.
+std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
   auto& rng = flow::deterministic_random();
   std::vector<sim::Simulator::SimProcess*> processes;
   for (size_t i = 0; i < ctx.sim.process_count(); ++i)
@@ -103,9 +181,12 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx, client::ClusterInt
   // A worker on every process; the bring-up asks them for the roles.
   for (sim::Simulator::SimProcess* p : processes) ctx.sim.add_role(*p, "worker", [] { run_worker(); });
 
-  GenerationPlan plan{.epoch = epoch, .start_version = start_version, .master = {}, .grv_proxies = {},
-                      .commit_proxies = {}, .logs = {}, .resolvers = {}, .storage_servers = {},
-                      .engine = engine, .queue_file_bytes = queue_file_bytes, .engine_options = engine_options};
+  GenerationPlan plan;
+  plan.epoch = epoch;
+  plan.start_version = start_version;
+  plan.engine = engine;
+  plan.queue_file_bytes = queue_file_bytes;
+  plan.engine_options = engine_options;
   sim::Simulator::SimProcess* master_at = pick();
   plan.master = master_at->address;
   std::string placement = fmt::format("master {}", master_at->name);
@@ -146,7 +227,23 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx, client::ClusterInt
       .detail("QueueFileBytes", queue_file_bytes)
       .detail("Placement", placement);
   Generation g = start_generation(plan);
-  first_proxy = {g.grv_proxies, {g.commit_proxies.front()}};
+
+  ClusterState state;
+  state.epoch = epoch;
+  state.log_system = LogSystem::single(epoch, g.logs);
+  state.shards = g.shards;
+  for (const GenerationPlan::Placed& r : plan.resolvers) state.resolver_ranges.push_back(r.keys);
+  Placement where;
+  where.sim = &ctx.sim;
+  where.stateless = stateless;
+  where.log_hosts = log_hosts;
+  where.all = processes;
+  where.grv_count = grv_count;
+  where.proxy_count = proxy_count;
+  where.log_count = log_count;
+  where.shape = plan;
+  ctx.sim.add_role(ctx.sim.tester(), "recovery_controller",
+                   [state, plan, where, database = ctx.database] { control(state, plan, where, database); });
   client::ClusterInterfaces interfaces{std::move(g.grv_proxies), std::move(g.commit_proxies)};
   return std::make_unique<client::Database>(std::move(interfaces));
 }
@@ -156,16 +253,16 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx, client::ClusterInt
 client::Database& database(WorkloadContext& ctx) {
   if (!ctx.database) throw flow::Error(flow::ErrorCode::operation_failed);
   if (!*ctx.database) {
-    client::ClusterInterfaces first_proxy;
-    *ctx.database = start(ctx, first_proxy);
-    // The first transaction, through the first proxy: its batch writes the shard map to
-    // \xff/keyServers/ and \xff/serverKeys/. (Other workloads may use the database meanwhile.)
-    client::Database bring_up(std::move(first_proxy));
-    bring_up.run([](client::Transaction& t) {
+    *ctx.database = start(ctx);
+    // The first commit proxy writes the shard map to \xff/keyServers/ and \xff/serverKeys/ with
+    // its first batch, as each recovery's does: wait until it is there. (Other workloads may use
+    // the database meanwhile.)
+    client::Database& db = **ctx.database;
+    while (!db.run([](client::Transaction& t) {
       t.set_access_system_keys(true);
-      const std::string key = "\xff/bringUp";
-      t.add_write_conflict_range(key, key + '\0');  // a write: the transaction is committed
-    });
+      return t.get(std::string(kKeyServersPrefix)).has_value();
+    }))
+      flow::wait(flow::delay(50ms));
   }
   return **ctx.database;
 }

@@ -1,13 +1,15 @@
 #pragma once
-// The simulated database of a run (issue 16, step 1): one generation of the transaction system
-// and its storage servers, started on the simulated cluster's processes the first time a
-// workload asks for it, with role counts, placement, engine and shard and resolver boundaries
-// drawn from the seed (traced as DatabaseSwarm). It lasts the whole run, across tests.
+// The simulated database of a run: the first generation of the transaction system and its
+// storage servers, started on the simulated cluster's processes the first time a workload asks
+// for it, with role counts, placement, engine and shard and resolver boundaries drawn from the
+// seed (traced as DatabaseSwarm). It lasts the whole run, across tests.
 //
-// Every role's endpoints are well known (by role and index), so a role restarted on its
+// Every role's endpoints are well known (by epoch, role and index), so a role restarted on its
 // process, or a rebooted process, is reached where it was. The log and the storage servers
-// restart in place after an error of their disk (they recover from it); the master, the
-// proxies and the resolvers hold only memory and are never restarted (step 3).
+// restart in place after an error of their disk (they recover from it). A recovery controller on
+// the tester (roles/cluster_controller/recovery.h) watches the generation's roles and, when one
+// fails, recovers the transaction system into a new generation on the processes alive, and
+// points the database at its proxies.
 
 #include "client/database.h"
 #include "workloads/workload.h"

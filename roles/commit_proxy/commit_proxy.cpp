@@ -42,6 +42,9 @@ constexpr size_t kBatchCountMax = 1000;
 constexpr size_t kBatchBytesMax = size_t{8} << 20;
 // Between attempts of a request whose connection failed (the peer may or may not have it).
 constexpr flow::Duration kRetryDelay = 20ms;
+// How often the proxy asks its logs whether its epoch still commits: a batch stuck on a role that
+// is gone ends with the epoch, and its clients hear commit_unknown_result, not silence.
+constexpr flow::Duration kEpochCheckInterval = 500ms;
 
 
 using ReceivedCommit = net::ReceivedRequest<wire_proxy::CommitTransactionRequestT,
@@ -180,9 +183,48 @@ class CommitProxy {
         .detail("Logs", static_cast<int64_t>(init_.logs.size()));
   }
 
+  // Ends (stale_epoch) once a log says a recovery has locked it; asks every so often. May suspend.
+  void watch_epoch() const {
+    for (;;) {
+      flow::wait(flow::delay(kEpochCheckInterval));
+      wire_tlog::TLogConfirmRequestT confirm;
+      confirm.epoch = init_.epoch;
+      std::vector<flow::Future<wire_tlog::TLogConfirmReplyT>> confirmed;
+      for (const TLogInterface& log : init_.logs) confirmed.push_back(log.confirm.get_reply(confirm));
+      try {
+        flow::wait(flow::quorum(std::move(confirmed), init_.logs.size()));
+      } catch (const flow::Error& e) {
+        if (e.code() == flow::ErrorCode::operation_cancelled) throw;
+        if (e.code() != flow::ErrorCode::stale_epoch) continue;  // unreachable: asked again later
+        flow::TraceEvent(flow::SevInfo, "CommitProxyEpochEnded")
+            .detail("Epoch", static_cast<int64_t>(init_.epoch))
+            .detail("Proxy", static_cast<int64_t>(init_.proxy_id));
+        throw;
+      }
+    }
+  }
+
   // Gathers transactions into batches and starts committing each as it closes. May suspend.
   void gather(const CommitTransactionStream& stream, flow::ActorCollection& batches) {
     const auto requests = stream.requests();
+    const auto launch = [&](std::vector<Transaction> batch) {
+      const uint64_t number = ++requests_made_;
+      ++batches_in_flight_;
+      batches.add(flow::spawn([this, number, b = std::move(batch)]() mutable {
+        struct Done {
+          CommitProxy& proxy;
+          ~Done() {
+            --proxy.batches_in_flight_;
+            proxy.batch_done_.trigger();
+          }
+        } done{*this};
+        commit_batch(number, std::move(b));
+        check_invariants();
+      }));
+    };
+    // The mutations a generation starts with (the shard map) go at once, in a batch of no
+    // transaction: they are in the database before any client's commit through this proxy.
+    if (!init_.first_batch_mutations.empty()) launch({});
     // A transaction that would have taken a batch past its bytes starts the next one.
     std::optional<Transaction> carried;
     for (;;) {
@@ -230,19 +272,7 @@ class CommitProxy {
         take(flow::wait_next(requests));
       if (batch.empty()) continue;
       CODE_PROBE(batch.size() > 1, "commit proxy commits several transactions in one batch");
-      const uint64_t number = ++requests_made_;
-      ++batches_in_flight_;
-      batches.add(flow::spawn([this, number, b = std::move(batch)]() mutable {
-        struct Done {
-          CommitProxy& proxy;
-          ~Done() {
-            --proxy.batches_in_flight_;
-            proxy.batch_done_.trigger();
-          }
-        } done{*this};
-        commit_batch(number, std::move(b));
-        check_invariants();
-      }));
+      launch(std::move(batch));
     }
   }
 
@@ -421,7 +451,9 @@ class CommitProxy {
         return ask(stream, request, /*restarts=*/true);
       }));
     }
-    for (auto& p : pushed) flow::wait(p);
+    // Every log must take it; one that refuses (a recovery locked it: stale_epoch) ends the
+    // proxy at once, even while another cannot be reached.
+    flow::wait(flow::quorum(std::move(pushed), init_.logs.size()));
 
     // 5. The master hears the version is committed; then the clients.
     wire_master::ReportCommittedRequestT report;
@@ -479,6 +511,7 @@ void run_commit_proxy(CommitProxyInterface interface, CommitProxyInit init) {
   proxy.start();
   flow::ActorCollection actors;
   actors.add(flow::spawn([&] { proxy.gather(interface.commit, actors); }));
+  actors.add(flow::spawn([&] { proxy.watch_epoch(); }));
   actors.add(flow::spawn([&] {
     const auto requests = interface.get_key_server_locations.requests();
     for (;;) {

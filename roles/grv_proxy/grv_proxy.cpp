@@ -83,8 +83,9 @@ class GrvProxy {
                            : kBatchMax;
   }
 
-  // Asks the master for the live committed version until it answers, and answers `batch` with
-  // it. Ends with stale_epoch (answered to the batch too) if the master's epoch is not ours.
+  // Asks the master for the live committed version, and every log whether the epoch still
+  // commits, until they answer, and answers `batch` with the version. Ends with stale_epoch
+  // (answered to the batch too) if the master's epoch is not ours or a log is locked.
   // May suspend.
   void answer(std::vector<Received> batch) {
     // Pair: a batch's version is never below one already answered when it opened.
@@ -96,10 +97,26 @@ class GrvProxy {
       std::optional<flow::Error> failed;
       Version version = 0;
       try {
-        version = flow::wait(init_.master.get_live_committed_version.get_reply(request)).version;
+        // Every log must still take commits of this epoch when the batch is answered: once a
+        // recovery has locked one, a newer generation may have committed what the master here
+        // never heard of, and a version from here would miss it (docs/database.md, "Recovery").
+        wire_tlog::TLogConfirmRequestT confirm;
+        confirm.epoch = init_.epoch;
+        std::vector<flow::Future<wire_tlog::TLogConfirmReplyT>> confirmed;
+        for (const TLogInterface& log : init_.logs) confirmed.push_back(log.confirm.get_reply(confirm));
+        const size_t logs = confirmed.size();
+        flow::Future<flow::Void> all_confirmed = flow::quorum(std::move(confirmed), logs);
+        try {
+          version = flow::wait(init_.master.get_live_committed_version.get_reply(request)).version;
+        } catch (const flow::Error& e) {
+          if (e.code() == flow::ErrorCode::operation_cancelled) throw;
+          failed = e;
+        }
+        // Whatever the master said, a locked log means the epoch is over.
+        flow::wait(all_confirmed);
       } catch (const flow::Error& e) {
         if (e.code() == flow::ErrorCode::operation_cancelled) throw;
-        failed = e;
+        if (!failed || e.code() == flow::ErrorCode::stale_epoch) failed = e;
       }
       if (!failed) {
         if (version < floor) {
@@ -114,6 +131,13 @@ class GrvProxy {
         reply.version = version;
         for (Received& in : batch) in.reply.send(reply);
         return;
+      }
+      if (failed->code() == flow::ErrorCode::broken_promise) {
+        // The master's process restarted without it: it is gone for good, and so is the epoch.
+        CODE_PROBE(true, "GRV proxy ends when its master is gone");
+        flow::TraceEvent(flow::SevWarn, "GrvProxyMasterGone").detail("Epoch", static_cast<int64_t>(init_.epoch));
+        for (Received& in : batch) in.reply.send_error(flow::Error(flow::ErrorCode::stale_epoch));
+        throw *failed;
       }
       if (failed->code() == flow::ErrorCode::stale_epoch) {
         flow::TraceEvent(flow::SevWarn, "GrvProxyEpochEnded")

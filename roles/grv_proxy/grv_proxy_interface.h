@@ -3,11 +3,13 @@
 // header of the GRV proxy that another role or the client includes.
 
 #include <cstdint>
+#include <vector>
 
 #include "net/rpc.h"
 #include "roles/common/types.h"
 #include "roles/grv_proxy/grv_proxy_generated.h"
 #include "roles/master/master_interface.h"
+#include "roles/tlog/tlog_interface.h"
 
 namespace roles {
 
@@ -24,10 +26,12 @@ struct GrvProxyInterface {
 struct GrvProxyInit {
   uint64_t epoch = 1;
   MasterInterface master;
+  // The generation's logs: a read version is answered only while none is locked.
+  std::vector<TLogInterface> logs;
 };
 
-// Serves `interface` (made in the current process) until cancelled, or until the master says
-// this proxy's epoch is over (then it ends with stale_epoch). May suspend.
+// Serves `interface` (made in the current process) until cancelled, or until the master or a
+// log says this proxy's epoch is over (then it ends with stale_epoch). May suspend.
 void run_grv_proxy(GrvProxyInterface interface, GrvProxyInit init);
 
 }  // namespace roles

@@ -1,7 +1,9 @@
 // The storage server role (docs/database.md, "storage server"; docs/database_disk.md for what it
 // keeps in its engine): pulls its tag's mutations from a log, keeps the versions of the read
 // window in memory (VersionedData) over its engine, makes older versions durable in one engine
-// commit with the version they reach, pops the logs, and serves reads at a version.
+// commit with the version they reach, pops the logs, and serves reads at a version. After a
+// recovery it rolls back what it applied past the recovery version and pulls from the new
+// generation of logs (LogSystem).
 
 #include <algorithm>
 #include <chrono>
@@ -13,6 +15,7 @@
 #include "flow/actor.h"
 #include "flow/actor_collection.h"
 #include "flow/assert.h"
+#include "flow/async_trigger.h"
 #include "flow/async_var.h"
 #include "flow/buggify.h"
 #include "flow/code_probe.h"
@@ -21,6 +24,7 @@
 #include "flow/planted_bug.h"
 #include "flow/process.h"
 #include "flow/trace_event.h"
+#include "net/message.h"
 #include "roles/common/atomic.h"
 #include "roles/common/limits.h"
 #include "roles/storage_server/read_at_version.h"
@@ -34,7 +38,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Well-known endpoint tokens: kTokenBase + 4 * tag + {0, 1, 2}.
+// Well-known endpoint tokens: kTokenBase + 4 * tag + {0, 1, 2, 3}.
 constexpr uint64_t kTokenBase = 0x5353'0000;
 // How long a read at a version the server has not reached waits before future_version.
 constexpr flow::Duration kFutureVersionWait = 1s;
@@ -78,12 +82,30 @@ using ReceivedGetValue =
 using ReceivedGetKey = net::ReceivedRequest<wire_storage::GetKeyRequestT, wire_storage::GetKeyReplyT>;
 using ReceivedGetKeyValues =
     net::ReceivedRequest<wire_storage::GetKeyValuesRequestT, wire_storage::GetKeyValuesReplyT>;
+using ReceivedSetLogSystem =
+    net::ReceivedRequest<wire_storage::SetLogSystemRequestT, wire_storage::SetLogSystemReplyT>;
+
+std::string encode_log_system(const LogSystem& logs) {
+  wire_storage::SetLogSystemRequestT w;
+  w.log_system = std::make_unique<wire_tlog::LogSystemT>(to_wire(logs));
+  flatbuffers::FlatBufferBuilder builder;
+  net::encode_message(builder, w);
+  return std::string(reinterpret_cast<const char*>(builder.GetBufferPointer()), builder.GetSize());
+}
+
+std::optional<LogSystem> decode_log_system(std::string_view bytes) {
+  const std::vector<uint8_t> aligned(bytes.begin(), bytes.end());
+  flow::ErrorOr<wire_storage::SetLogSystemRequestT> w = net::decode_message<wire_storage::SetLogSystemRequestT>(aligned);
+  if (!w.ok() || !w.get().log_system) return std::nullopt;
+  return from_wire(*w.get().log_system);
+}
 
 enum class StorageServerPhase { kOpening, kServing };
 
 class StorageServer {
  public:
-  explicit StorageServer(StorageServerInit init) : init_(std::move(init)), data_(0) {}
+  explicit StorageServer(StorageServerInit init)
+      : init_(std::move(init)), data_(0), logs_(LogSystem::single(init_.epoch, init_.logs)) {}
 
   // Opens the engine and reads (or, for an empty one, writes) the server's own records. May
   // suspend.
@@ -119,8 +141,21 @@ class StorageServer {
           .detail("Expected", init_.tag);
       throw flow::Error(flow::ErrorCode::checksum_failed);
     }
+    if (const std::optional<std::string> log_system = engine_->read_value(meta_key("log_system"))) {
+      std::optional<LogSystem> logs = decode_log_system(*log_system);
+      if (!logs) {
+        flow::TraceEvent(flow::SevWarnAlways, "StorageServerLogSystemUnreadable").detail("Name", init_.name);
+        throw flow::Error(flow::ErrorCode::checksum_failed);
+      }
+      if (logs->epoch() > logs_.epoch()) {
+        CODE_PROBE(true, "storage server restarts with a recovery's log system");
+        logs_ = std::move(*logs);
+      }
+    }
+    durable_log_epoch_.set(logs_.epoch());
     data_ = VersionedData(*durable_version);
     oldest_readable_ = *durable_version;
+    known_committed_ = *durable_version;
     version_.set(*durable_version);
     phase_ = StorageServerPhase::kServing;
     CODE_PROBE(*durable_version > init_.start_version, "storage server recovers from its engine");
@@ -130,19 +165,31 @@ class StorageServer {
         .detail("DurableVersion", *durable_version);
   }
 
-  // Pulls the tag's versions from a log and applies them, for ever. May suspend.
+  // Pulls the tag's versions from the logs and applies them, for ever; takes up a recovery's
+  // log system between peeks. May suspend.
   void pull() {
-    size_t log = init_.tag % std::max<size_t>(init_.logs.size(), 1);
+    size_t log = init_.tag;  // which of a generation's logs to peek; the next after a failure
     for (;;) {
-      ASSERT(!init_.logs.empty());
+      adopt_pending();
+      const Version begin = version_.get() + 1;
+      const LogGeneration& generation = logs_.generation_of(begin);
+      const bool current = &generation == &logs_.current();
+      const Version end = generation.end_version;
       wire_tlog::TLogPeekRequestT request;
-      request.epoch = init_.epoch;
+      request.epoch = generation.epoch;
       request.tag = init_.tag;
-      request.begin_version = version_.get() + 1;
+      request.begin_version = begin;
+      flow::Future<wire_tlog::TLogPeekReplyT> peeked =
+          generation.logs[log % generation.logs.size()].peek.get_reply(request);
+      const size_t generation_logs = generation.logs.size();
+      if (flow::wait_any(peeked, log_system_changed_.on_trigger()) == 1) {
+        CODE_PROBE(true, "storage server drops a peek for a recovery's log system");
+        continue;
+      }
       std::optional<wire_tlog::TLogPeekReplyT> reply;
       std::optional<flow::Error> failed;
       try {
-        reply = flow::wait(init_.logs[log].peek.get_reply(request));
+        reply = flow::wait(peeked);
       } catch (const flow::Error& e) {
         if (e.code() == flow::ErrorCode::operation_cancelled) throw;
         failed = e;
@@ -150,12 +197,39 @@ class StorageServer {
       if (failed) {
         if (failed->code() == flow::ErrorCode::stale_epoch) throw *failed;
         CODE_PROBE(true, "storage server peeks another log after a failed peek");
-        log = (log + 1) % init_.logs.size();
+        log = (log + 1) % generation_logs;
         flow::wait(flow::delay(kPeekRetryDelay));
         continue;
       }
+      if (!current) {
+        // An older generation: only its versions up to its end count (a log that was not locked
+        // may hold more, which the recovery discarded), and all of them are committed.
+        CODE_PROBE(true, "storage server pulls from an older generation of logs");
+        std::erase_if(reply->versions, [end](const auto& v) { return v && v->version > end; });
+        reply->end_version = std::min(reply->end_version, end + 1);
+        reply->known_committed_version = std::min(end, reply->end_version - 1);
+      }
+      known_committed_ = std::max(known_committed_, reply->known_committed_version);
       apply(request.begin_version, *reply);
     }
+  }
+
+  // Takes `in`'s log system up (between two peeks) and answers once it is durable. May suspend.
+  void set_log_system(ReceivedSetLogSystem in) {
+    std::optional<LogSystem> next = in.request.log_system ? from_wire(*in.request.log_system) : std::nullopt;
+    if (!next) {
+      flow::TraceEvent(flow::SevWarnAlways, "StorageServerLogSystemMalformed").detail("Tag", init_.tag);
+      return in.reply.send_error(flow::Error(flow::ErrorCode::invalid_role_request));
+    }
+    const uint64_t epoch = next->epoch();
+    if (epoch > logs_.epoch() && (!pending_ || epoch > pending_->epoch())) {
+      pending_ = std::move(*next);
+      log_system_changed_.trigger();
+    }
+    while (durable_log_epoch_.get() < epoch && logs_.epoch() <= epoch) flow::wait(durable_log_epoch_.on_change());
+    wire_storage::SetLogSystemReplyT reply;
+    reply.durable_version = data_.durable();
+    in.reply.send(reply);
   }
 
   // Makes versions older than the window durable, every so often, for ever. May suspend.
@@ -164,13 +238,16 @@ class StorageServer {
       flow::wait(flow::delay(flow::buggify() ? flow::deterministic_random().random_duration(0ms, 1s)
                                              : kDurabilityInterval));
       const Version window = flow::buggify() ? 1'000'000 : kMaxReadTransactionLifeVersions;
-      const Version target = std::min(version_.get(), data_.latest()) - window;
+      // Only committed versions: a recovery may roll back the others, and the engine cannot.
+      const Version target = std::min(std::min(version_.get(), data_.latest()) - window, known_committed_);
+      CODE_PROBE(target == known_committed_ && target > data_.durable(),
+                 "storage server's durability waits for the logs' known committed version");
       // In steps of about kDurableStepMutations, so that a busy interval's versions do not hold
       // the process's one thread for long (reads and commits wait behind it).
-      while (target > data_.durable()) {
+      while (target > data_.durable() || durable_log_epoch_.get() < logs_.epoch()) {
         const size_t most = flow::buggify() ? static_cast<size_t>(flow::deterministic_random().random_int(1, 10))
                                             : kDurableStepMutations;
-        const Version desired = data_.step_towards(target, most);
+        const Version desired = std::max(data_.durable(), data_.step_towards(std::max(target, data_.durable()), most));
         CODE_PROBE(desired < target, "storage server makes versions durable in more than one step");
         // Reads below `desired` could see the engine as it takes these versions: they are too
         // old from now on.
@@ -180,15 +257,20 @@ class StorageServer {
           else engine_->clear(m.mutation.param1, m.mutation.param2);
         }
         engine_->set(meta_key("durable_version"), encode_version(desired));
+        const uint64_t log_epoch = logs_.epoch();
+        if (durable_log_epoch_.get() < log_epoch) engine_->set(meta_key("log_system"), encode_log_system(logs_));
         engine_->commit();
         data_.forget_through(desired);
+        if (durable_log_epoch_.get() < log_epoch) durable_log_epoch_.set(log_epoch);
         CODE_PROBE(true, "storage server makes versions durable");
-        for (const TLogInterface& log : init_.logs) {
-          wire_tlog::TLogPopRequestT pop;
-          pop.epoch = init_.epoch;
-          pop.tag = init_.tag;
-          pop.version = desired + 1;
-          log.pop.send(pop);  // one-way: a lost pop is sent again with the next
+        for (const LogGeneration& g : logs_.generations) {
+          for (const TLogInterface& log : g.logs) {
+            wire_tlog::TLogPopRequestT pop;
+            pop.epoch = g.epoch;
+            pop.tag = init_.tag;
+            pop.version = desired + 1;
+            log.pop.send(pop);  // one-way: a lost pop is sent again with the next
+          }
         }
         check_invariants();
         flow::yield();
@@ -420,11 +502,51 @@ class StorageServer {
     }
   }
 
+  // Takes up the log system a recovery sent, if any: rolls back what was applied past the end
+  // the recovery gave the generation this server pulled from, and pulls from there on.
+  void adopt_pending() {
+    if (!pending_) return;
+    LogSystem next = std::move(*pending_);
+    pending_.reset();
+    if (next.epoch() <= logs_.epoch()) return;
+    // The end of the newest generation this server knew, as the recovery decided it; none if the
+    // recovery forgot it (every server made it durable): then what is in memory is suspect.
+    Version end = data_.durable();
+    for (const LogGeneration& g : next.generations)
+      if (g.epoch <= logs_.epoch() && g.end_version != kVersionMax) end = g.end_version;
+    if (end < data_.durable()) {
+      flow::TraceEvent(flow::SevError, "StorageServerDurablePastRecoveryVersion")
+          .detail("Tag", init_.tag)
+          .detail("Durable", data_.durable())
+          .detail("RecoveryVersion", end);
+      end = data_.durable();
+    }
+    const Version before = data_.latest();
+    if (end < before) {
+      CODE_PROBE(true, "storage server rolls back versions a recovery discarded");
+      data_.rollback(end);
+      version_.set(end);
+    }
+    known_committed_ = std::min(known_committed_, std::max(end, data_.durable()));
+    flow::TraceEvent(flow::SevInfo, "StorageServerNewLogSystem")
+        .detail("Tag", init_.tag)
+        .detail("Epoch", static_cast<int64_t>(next.epoch()))
+        .detail("Generations", static_cast<int64_t>(next.generations.size()))
+        .detail("RolledBackFrom", before)
+        .detail("Version", data_.latest());
+    logs_ = std::move(next);
+  }
+
   StorageServerInit init_;
   StorageServerPhase phase_ = StorageServerPhase::kOpening;
   std::unique_ptr<storage::IKeyValueStore> engine_;
   VersionedData data_;
   flow::AsyncVar<Version> version_{0};  // the newest version applied
+  LogSystem logs_;                       // where the versions come from
+  std::optional<LogSystem> pending_;     // a recovery's, taken up by pull() between peeks
+  flow::AsyncTrigger log_system_changed_;
+  flow::AsyncVar<uint64_t> durable_log_epoch_{0};  // the epoch of the log system in the engine
+  Version known_committed_ = 0;          // nothing newer may go to the engine
   Version oldest_readable_ = 0;
   bool applying_ = false;  // apply() of a peek reply is under way (it may wait on the engine)
 };
@@ -440,7 +562,8 @@ StorageServerInterface StorageServerInterface::remote(flow::NetworkAddress addre
   const uint64_t base = kTokenBase + 4 * static_cast<uint64_t>(tag);
   return {GetValueStream(net::Endpoint{address, net::well_known_token(base)}),
           GetKeyStream(net::Endpoint{address, net::well_known_token(base + 1)}),
-          GetKeyValuesStream(net::Endpoint{address, net::well_known_token(base + 2)})};
+          GetKeyValuesStream(net::Endpoint{address, net::well_known_token(base + 2)}),
+          SetLogSystemStream(net::Endpoint{address, net::well_known_token(base + 3)})};
 }
 
 void run_storage_server(StorageServerInit init) {
@@ -448,12 +571,17 @@ void run_storage_server(StorageServerInit init) {
   const StorageServerInterface interface{
       GetValueStream::well_known(net::well_known_token(base)),
       GetKeyStream::well_known(net::well_known_token(base + 1)),
-      GetKeyValuesStream::well_known(net::well_known_token(base + 2))};
+      GetKeyValuesStream::well_known(net::well_known_token(base + 2)),
+      SetLogSystemStream::well_known(net::well_known_token(base + 3))};
   StorageServer server(std::move(init));
   server.open();
   flow::ActorCollection actors;
   actors.add(flow::spawn([&] { server.pull(); }));
   actors.add(flow::spawn([&] { server.make_durable(); }));
+  actors.add(flow::spawn([&] {
+    serve(interface.set_log_system.requests(), actors,
+          [&server](ReceivedSetLogSystem in) { server.set_log_system(std::move(in)); });
+  }));
   actors.add(flow::spawn([&] {
     serve(interface.get_value.requests(), actors,
           [&server](ReceivedGetValue in) {

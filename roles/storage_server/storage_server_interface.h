@@ -10,6 +10,7 @@
 #include "roles/common/mutation.h"
 #include "roles/common/types.h"
 #include "roles/storage_server/storage_server_generated.h"
+#include "roles/tlog/log_system.h"
 #include "roles/tlog/tlog_interface.h"
 #include "storage/key_value_store.h"
 
@@ -22,11 +23,14 @@ using GetValueStream =
 using GetKeyStream = net::RequestStream<wire_storage::GetKeyRequestT, wire_storage::GetKeyReplyT>;
 using GetKeyValuesStream =
     net::RequestStream<wire_storage::GetKeyValuesRequestT, wire_storage::GetKeyValuesReplyT>;
+using SetLogSystemStream =
+    net::RequestStream<wire_storage::SetLogSystemRequestT, wire_storage::SetLogSystemReplyT>;
 
 struct StorageServerInterface {
   GetValueStream get_value;
   GetKeyStream get_key;
   GetKeyValuesStream get_key_values;
+  SetLogSystemStream set_log_system;  // a recovery's new logs (docs/database.md, "Recovery")
 
   // The server of `tag` at `address`, as others reach it. Its endpoints are well known (by tag),
   // so they stay the same when its process reboots.
@@ -39,7 +43,8 @@ struct StorageServerInit {
   Tag tag = 0;
   // The key ranges it owns (step 1: fixed at bring-up).
   std::vector<KeyRange> shards;
-  // The logs it pulls its tag from (each holds every version in step 1) and pops.
+  // The logs it pulls its tag from (each holds every version) and pops, until a recovery gives
+  // it a newer log system (which it keeps in its engine, and prefers to these after a restart).
   std::vector<TLogInterface> logs;
   // Its engine ("memory" or "ssd") and its files' name in the process's file system.
   std::string engine = "memory";
@@ -51,7 +56,8 @@ struct StorageServerInit {
 };
 
 // Opens (or creates) its engine, then pulls its tag from the logs and serves reads at versions,
-// until cancelled. Makes its interface's endpoints itself (StorageServerInterface::remote names
+// until cancelled. Makes durable only versions its logs know committed on every log of their
+// generation (or that a recovery kept), so that a recovery's rollback never reaches its engine. Makes its interface's endpoints itself (StorageServerInterface::remote names
 // them). Ends with the engine's or the disk's error, or checksum_failed if its engine's own
 // records are missing or another server's. May suspend.
 void run_storage_server(StorageServerInit init);

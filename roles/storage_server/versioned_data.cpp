@@ -114,6 +114,27 @@ void VersionedData::forget_through(Version v) {
   durable_ = v;
 }
 
+void VersionedData::rollback(Version v) {
+  ASSERT_GE(v, durable_);
+  ASSERT_LE(v, latest_);
+  while (!applied_.empty() && applied_.back().version > v) {
+    const Applied& a = applied_.back();
+    if (a.is_set) {
+      auto it = sets_.find(a.key);
+      auto s = it->second.find(a.sequence);
+      bytes_ -= static_cast<int64_t>(2 * a.key.size() + s->second.value.size());
+      it->second.erase(s);
+      if (it->second.empty()) sets_.erase(it);
+    } else {
+      auto c = clears_.find(a.sequence);
+      bytes_ -= static_cast<int64_t>(c->second.begin.size() + c->second.end.size());
+      clears_.erase(c);
+    }
+    applied_.pop_back();
+  }
+  latest_ = v;
+}
+
 void VersionedData::check_invariants() const {
   ASSERT_LE(durable_, latest_);
   ASSERT_GE(bytes_, 0);

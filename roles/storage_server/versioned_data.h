@@ -63,6 +63,9 @@ class VersionedData {
   // most `most`; but at least the oldest version held (a version goes whole), and `limit` itself
   // when every mutation up to it fits.
   Version step_towards(Version limit, size_t most) const;
+  // A recovery chose `v` (durable() <= v <= latest()): forgets every mutation of a version after
+  // it, as if none had been applied; latest() becomes v.
+  void rollback(Version v);
   // The engine now holds everything through `v` (durable() <= v <= latest()): forgets it.
   void forget_through(Version v);
 

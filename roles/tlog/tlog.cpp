@@ -50,6 +50,13 @@ using ReceivedCommit =
     net::ReceivedRequest<wire_tlog::TLogCommitRequestT, wire_tlog::TLogCommitReplyT>;
 using ReceivedPeek = net::ReceivedRequest<wire_tlog::TLogPeekRequestT, wire_tlog::TLogPeekReplyT>;
 using ReceivedPop = net::ReceivedRequest<wire_tlog::TLogPopRequestT, wire_tlog::TLogPopReplyT>;
+using ReceivedLock = net::ReceivedRequest<wire_tlog::TLogLockRequestT, wire_tlog::TLogLockReplyT>;
+using ReceivedConfirm = net::ReceivedRequest<wire_tlog::TLogConfirmRequestT, wire_tlog::TLogConfirmReplyT>;
+
+// A record that marks the log locked by a recovery (docs/database_disk.md, "Lock marker"): it
+// names the locking epoch and repeats the log's version as both version and prev_version, which
+// no version's record does.
+bool is_lock_marker(const TLogRecord& r) { return r.version == r.prev_version && r.messages.empty(); }
 
 enum class TLogPhase { kRecovering, kServing };
 
@@ -65,7 +72,7 @@ class TLog {
  public:
   TLog(const TLogInit& init, std::unique_ptr<storage::DiskQueue> queue)
       : init_(init), queue_(std::move(queue)), version_(init.start_version),
-        durable_(init.start_version) {}
+        durable_(init.start_version), known_committed_(init.start_version) {}
 
   // Rebuilds the log from the records its queue recovered. Throws checksum_failed if one does
   // not parse or the versions do not chain.
@@ -76,6 +83,13 @@ class TLog {
       flow::ErrorOr<TLogRecord> decoded = decode_tlog_record(raw.payload);
       if (!decoded.ok()) throw decoded.error();
       TLogRecord& r = decoded.get();
+      if (is_lock_marker(r) && (first || r.version == version_)) {
+        CODE_PROBE(true, "a log restarts locked");
+        locked_by_ = std::max(locked_by_, r.epoch);
+        version_ = r.version;
+        first = false;
+        continue;
+      }
       if (!first && r.prev_version != version_) {
         flow::TraceEvent(flow::SevWarnAlways, "TLogRecoveredChainBroken")
             .detail("Version", r.version)
@@ -87,13 +101,15 @@ class TLog {
       index(r, raw.sequence);
     }
     durable_.set(version_);
+    durable_lock_.set(locked_by_);
     CODE_PROBE(!records.empty(), "a log recovers versions from its queue");
     phase_ = TLogPhase::kServing;
     flow::TraceEvent(flow::SevInfo, "TLogStarted")
         .detail("Name", init_.name)
         .detail("Epoch", static_cast<int64_t>(init_.epoch))
         .detail("RecoveredVersions", static_cast<int64_t>(records.size()))
-        .detail("Version", version_);
+        .detail("Version", version_)
+        .detail("LockedBy", static_cast<int64_t>(locked_by_));
   }
 
   // Appends `in` now (answering it once durable), holds it for its turn, answers a retry once
@@ -129,6 +145,12 @@ class TLog {
           .detail("PrevVersion", r.prev_version)
           .detail("Version", r.version)
           .detail("LogVersion", version_);
+      return;
+    }
+    if (locked_by_ != 0) {
+      // A recovery ended this generation: nothing more joins the chain.
+      CODE_PROBE(true, "a locked log refuses a commit");
+      in.reply.send_error(flow::Error(flow::ErrorCode::stale_epoch));
       return;
     }
     if (r.prev_version == version_) {
@@ -193,6 +215,8 @@ class TLog {
     in.reply.send(peek_reply(r.tag, r.begin_version));
   }
 
+  void receive(ReceivedConfirm in) { confirm(std::move(in)); }
+
   void receive(ReceivedPop in) {
     const auto& r = in.request;
     if (!same_epoch(r.epoch, in.reply, "TLogPop")) return;
@@ -213,8 +237,61 @@ class TLog {
     in.reply.send({});
   }
 
+  // Locks the log for a recovery of a newer epoch: refuses the commits held for their turn, then
+  // makes the lock durable (a marker record) and answers with the log's end. A lock by an epoch
+  // not newer than the log's is refused (stale_epoch). May suspend.
+  void lock(ReceivedLock in) {
+    const uint64_t epoch = in.request.epoch;
+    if (epoch <= init_.epoch) {
+      flow::TraceEvent(flow::SevWarn, "TLogLockOfOlderEpoch")
+          .detail("Epoch", static_cast<int64_t>(epoch))
+          .detail("LogEpoch", static_cast<int64_t>(init_.epoch));
+      in.reply.send_error(flow::Error(flow::ErrorCode::stale_epoch));
+      return;
+    }
+    if (epoch > locked_by_) {
+      CODE_PROBE(locked_by_ != 0, "a log is locked again by a newer recovery");
+      locked_by_ = epoch;
+      for (auto& [prev, held] : waiting_) held.reply.send_error(flow::Error(flow::ErrorCode::stale_epoch));
+      waiting_.clear();
+      TLogRecord marker;
+      marker.epoch = epoch;
+      marker.version = version_;
+      marker.prev_version = version_;
+      marker.known_committed_version = known_committed_;
+      queue_->push(encode_tlog_record(marker));
+      queue_->commit();
+      // The marker's commit made every version pushed before it durable too.
+      if (marker.version > durable_.get()) durable_.set(marker.version);
+      if (epoch > durable_lock_.get()) durable_lock_.set(epoch);
+      flow::TraceEvent(flow::SevInfo, "TLogLocked")
+          .detail("Name", init_.name)
+          .detail("Epoch", static_cast<int64_t>(init_.epoch))
+          .detail("LockedBy", static_cast<int64_t>(epoch))
+          .detail("EndVersion", marker.version)
+          .detail("KnownCommittedVersion", known_committed_);
+    }
+    while (durable_lock_.get() < epoch) flow::wait(durable_lock_.on_change());
+    // Locked, nothing joins the chain: version_ no longer moves and is durable.
+    wire_tlog::TLogLockReplyT reply;
+    reply.end_version = version_;
+    reply.known_committed_version = known_committed_;
+    in.reply.send(reply);
+  }
+
+  void confirm(ReceivedConfirm in) {
+    if (!same_epoch(in.request.epoch, in.reply, "TLogConfirm")) return;
+    if (locked_by_ != 0) {
+      CODE_PROBE(true, "a locked log tells a read version its generation has ended");
+      in.reply.send_error(flow::Error(flow::ErrorCode::stale_epoch));
+      return;
+    }
+    in.reply.send({});
+  }
+
   void check_invariants() const {
     ASSERT(phase_ == TLogPhase::kServing);
+    if (locked_by_ != 0) ASSERT(waiting_.empty());
     ASSERT_LE(durable_.get(), version_);
     if (!queued_.empty()) ASSERT_EQ(queued_.back().version, version_);
     // The queue's order is checked as each version joins it (index()): a scan of it all here,
@@ -314,6 +391,7 @@ class TLog {
     }
     const uint64_t sequence = queue_->push(encoded);
     index(record, sequence);
+    known_committed_ = std::max(known_committed_, r.known_committed_version);
     actors_.add(flow::spawn([this, v = r.version, reply = std::move(in.reply)]() mutable {
       queue_->commit();
       if (v > durable_.get()) durable_.set(v);
@@ -341,6 +419,7 @@ class TLog {
     q.tags.erase(std::unique(q.tags.begin(), q.tags.end()), q.tags.end());
     queued_.push_back(std::move(q));
     version_ = r.version;
+    known_committed_ = std::max(known_committed_, r.known_committed_version);
   }
 
   // Pops the queue past every version whose tags have all popped past it. The newest record
@@ -360,6 +439,7 @@ class TLog {
     wire_tlog::TLogPeekReplyT reply;
     reply.popped_version = popped_of(tag);
     reply.end_version = std::max(begin, durable_.get() + 1);
+    reply.known_committed_version = std::min(known_committed_, durable_.get());
     const size_t bytes_max = flow::buggify() ? 1 : kPeekReplyBytesMax;
     auto data = tag_data_.find(tag);
     if (data == tag_data_.end()) return reply;
@@ -387,6 +467,9 @@ class TLog {
   std::unique_ptr<storage::DiskQueue> queue_;
   Version version_;                          // the newest version appended
   flow::AsyncVar<Version> durable_;          // the newest version durable
+  Version known_committed_;                  // the newest known durable on every log of the epoch
+  uint64_t locked_by_ = 0;                   // the epoch whose recovery locked the log; 0: none
+  flow::AsyncVar<uint64_t> durable_lock_{0};  // the newest lock whose marker is durable
   std::map<Version, ReceivedCommit> waiting_;  // by prev_version
   std::deque<QueuedVersion> queued_;         // the versions in the queue, oldest first
   std::map<Tag, std::map<Version, std::vector<Mutation>>> tag_data_;
@@ -416,6 +499,11 @@ void run_tlog(TLogInterface interface, TLogInit init) {
   flow::ActorCollection& actors = log.actors();
   actors.add(flow::spawn([&] { serve(interface.commit, log); }));
   actors.add(flow::spawn([&] { serve(interface.pop, log); }));
+  actors.add(flow::spawn([&] { serve(interface.confirm, log); }));
+  actors.add(flow::spawn([&] {
+    const auto requests = interface.lock.requests();
+    for (;;) actors.add(flow::spawn([&log](ReceivedLock in) { log.lock(std::move(in)); }, flow::wait_next(requests)));
+  }));
   actors.add(flow::spawn([&] {
     const auto requests = interface.peek.requests();
     for (;;) {

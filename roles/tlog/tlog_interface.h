@@ -18,11 +18,16 @@ using TLogCommitStream =
     net::RequestStream<wire_tlog::TLogCommitRequestT, wire_tlog::TLogCommitReplyT>;
 using TLogPeekStream = net::RequestStream<wire_tlog::TLogPeekRequestT, wire_tlog::TLogPeekReplyT>;
 using TLogPopStream = net::RequestStream<wire_tlog::TLogPopRequestT, wire_tlog::TLogPopReplyT>;
+using TLogLockStream = net::RequestStream<wire_tlog::TLogLockRequestT, wire_tlog::TLogLockReplyT>;
+using TLogConfirmStream =
+    net::RequestStream<wire_tlog::TLogConfirmRequestT, wire_tlog::TLogConfirmReplyT>;
 
 struct TLogInterface {
   TLogCommitStream commit;  // a version's tagged mutations; answered once durable
   TLogPeekStream peek;      // a tag's mutations from a version on (a long poll)
   TLogPopStream pop;        // a tag's data below a version may go
+  TLogLockStream lock;      // a recovery ends the log's generation (docs/database.md, "Recovery")
+  TLogConfirmStream confirm;  // whether the generation still commits (for read versions)
 };
 
 // What a log starts with.
@@ -38,7 +43,8 @@ struct TLogInit {
 };
 
 // Recovers the log from its files (or creates them), then serves `interface` (made in the
-// current process) until cancelled. Ends with the disk's error if a commit to its DiskQueue
+// current process) until cancelled. A locked log refuses commits with stale_epoch, and stays
+// locked after a restart. Ends with the disk's error if a commit to its DiskQueue
 // fails (a failed sync ends the process), or checksum_failed if its files are corrupt beyond
 // what the DiskQueue repairs. May suspend.
 void run_tlog(TLogInterface interface, TLogInit init);

@@ -74,7 +74,9 @@ flow::ErrorOr<TLogRecord> decode_tlog_record(std::span<const uint8_t> bytes) {
       static_cast<Version>(flow::get_le(p + offsetof(TLogRecordHeader, prev_version), 8));
   r.known_committed_version = static_cast<Version>(
       flow::get_le(p + offsetof(TLogRecordHeader, known_committed_version), 8));
-  if (r.version <= r.prev_version) return malformed("version not after prev_version", 0);
+  // A lock marker (docs/database_disk.md) repeats the version, and holds no message.
+  if (r.version < r.prev_version || (r.version == r.prev_version && count != 0))
+    return malformed("version not after prev_version", 0);
   // Each message takes at least its header: a count beyond what fits is corrupt, and is found
   // before anything is reserved for it.
   if (count > (bytes.size() - TLogRecordHeader::kBytes) / TLogMessageHeader::kBytes)

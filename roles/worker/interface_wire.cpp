@@ -1,5 +1,7 @@
 #include "roles/worker/interface_wire.h"
 
+#include "roles/common/endpoint_wire.h"
+
 #include <string>
 #include <utility>
 
@@ -7,33 +9,7 @@ namespace roles {
 
 namespace {
 
-std::unique_ptr<strata::wire::EndpointT> endpoint(const net::Endpoint& e) {
-  auto w = std::make_unique<strata::wire::EndpointT>();
-  w->ip = e.address.ip;
-  w->port = e.address.port;
-  w->token_first = e.token.first;
-  w->token_second = e.token.second;
-  return w;
-}
-
-// Each endpoint of a from_wire must be present; `whole` turns false at the first missing one.
-struct EndpointReader {
-  bool whole = true;
-  template <class Stream>
-  Stream operator()(const std::unique_ptr<strata::wire::EndpointT>& w) {
-    if (!w) {
-      whole = false;
-      return Stream(net::Endpoint{});
-    }
-    return Stream(net::Endpoint{{w->ip, w->port}, {w->token_first, w->token_second}});
-  }
-};
-
-template <class T>
-std::optional<T> if_whole(const EndpointReader& r, T t) {
-  if (!r.whole) return std::nullopt;
-  return t;
-}
+std::unique_ptr<strata::wire::EndpointT> endpoint(const net::Endpoint& e) { return to_wire(e); }
 
 std::string as_string(const std::vector<uint8_t>& bytes) { return {bytes.begin(), bytes.end()}; }
 std::vector<uint8_t> as_bytes(const std::string& s) { return {s.begin(), s.end()}; }
@@ -67,19 +43,12 @@ wire_worker::ResolverInterfaceT to_wire(const ResolverInterface& i) {
   return w;
 }
 
-wire_worker::TLogInterfaceT to_wire(const TLogInterface& i) {
-  wire_worker::TLogInterfaceT w;
-  w.commit = endpoint(i.commit.endpoint());
-  w.peek = endpoint(i.peek.endpoint());
-  w.pop = endpoint(i.pop.endpoint());
-  return w;
-}
-
 wire_worker::StorageServerInterfaceT to_wire(const StorageServerInterface& i) {
   wire_worker::StorageServerInterfaceT w;
   w.get_value = endpoint(i.get_value.endpoint());
   w.get_key = endpoint(i.get_key.endpoint());
   w.get_key_values = endpoint(i.get_key_values.endpoint());
+  w.set_log_system = endpoint(i.set_log_system.endpoint());
   return w;
 }
 
@@ -110,17 +79,11 @@ std::optional<ResolverInterface> from_wire(const wire_worker::ResolverInterfaceT
   return if_whole(r, std::move(i));
 }
 
-std::optional<TLogInterface> from_wire(const wire_worker::TLogInterfaceT& w) {
-  EndpointReader r;
-  TLogInterface i{r.operator()<TLogCommitStream>(w.commit), r.operator()<TLogPeekStream>(w.peek),
-                  r.operator()<TLogPopStream>(w.pop)};
-  return if_whole(r, std::move(i));
-}
-
 std::optional<StorageServerInterface> from_wire(const wire_worker::StorageServerInterfaceT& w) {
   EndpointReader r;
   StorageServerInterface i{r.operator()<GetValueStream>(w.get_value), r.operator()<GetKeyStream>(w.get_key),
-                           r.operator()<GetKeyValuesStream>(w.get_key_values)};
+                           r.operator()<GetKeyValuesStream>(w.get_key_values),
+                           r.operator()<SetLogSystemStream>(w.set_log_system)};
   return if_whole(r, std::move(i));
 }
 

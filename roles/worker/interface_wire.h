@@ -1,6 +1,6 @@
 #pragma once
 // The roles' interfaces and the shard map in their wire form (roles/worker/worker.fbs), as the
-// worker's messages carry them. A from_wire is nullopt for a form that is not whole (a missing
+// worker's messages carry them (the log's is the log's own: roles/tlog/log_system.h). A from_wire is nullopt for a form that is not whole (a missing
 // endpoint, a shard without a server): input from the network, refused rather than trusted.
 
 #include <optional>
@@ -22,14 +22,12 @@ wire_worker::MasterInterfaceT to_wire(const MasterInterface& i);
 wire_worker::GrvProxyInterfaceT to_wire(const GrvProxyInterface& i);
 wire_worker::CommitProxyInterfaceT to_wire(const CommitProxyInterface& i);
 wire_worker::ResolverInterfaceT to_wire(const ResolverInterface& i);
-wire_worker::TLogInterfaceT to_wire(const TLogInterface& i);
 wire_worker::StorageServerInterfaceT to_wire(const StorageServerInterface& i);
 
 std::optional<MasterInterface> from_wire(const wire_worker::MasterInterfaceT& w);
 std::optional<GrvProxyInterface> from_wire(const wire_worker::GrvProxyInterfaceT& w);
 std::optional<CommitProxyInterface> from_wire(const wire_worker::CommitProxyInterfaceT& w);
 std::optional<ResolverInterface> from_wire(const wire_worker::ResolverInterfaceT& w);
-std::optional<TLogInterface> from_wire(const wire_worker::TLogInterfaceT& w);
 std::optional<StorageServerInterface> from_wire(const wire_worker::StorageServerInterfaceT& w);
 
 strata::wire::KeyRangeT to_wire(const KeyRange& r);

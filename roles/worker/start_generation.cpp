@@ -64,7 +64,8 @@ std::unique_ptr<T> boxed(T t) {
 }  // namespace
 
 Generation start_generation(const GenerationPlan& plan) {
-  if (!tiles_keyspace(plan.resolvers) || !tiles_keyspace(plan.storage_servers) || plan.logs.empty() ||
+  if (!tiles_keyspace(plan.resolvers) || (!plan.shards && !tiles_keyspace(plan.storage_servers)) ||
+      (plan.shards && !plan.storage_servers.empty()) || plan.logs.empty() ||
       plan.grv_proxies.empty() || plan.commit_proxies.empty() || plan.logs.size() > kRoleIndexMax ||
       plan.resolvers.size() > kRoleIndexMax || plan.grv_proxies.size() > kRoleIndexMax ||
       plan.commit_proxies.size() > kRoleIndexMax || plan.storage_servers.size() >= 0xffff)
@@ -97,6 +98,7 @@ Generation start_generation(const GenerationPlan& plan) {
         {plan.resolvers[i].keys, interface_of(ask(worker(plan.resolvers[i].at).initialize_resolver, r).interface)});
   }
 
+  g.logs = logs;
   std::vector<Shard> shards;
   for (size_t i = 0; i < plan.storage_servers.size(); ++i) {
     const GenerationPlan::Placed& s = plan.storage_servers[i];
@@ -113,15 +115,20 @@ Generation start_generation(const GenerationPlan& plan) {
     ask(worker(s.at).initialize_storage_server, r);
     shards.push_back({s.keys, {{s.at, tag}}});
   }
-  flow::ErrorOr<ShardMap> map = ShardMap::make(shards);
-  if (!map.ok()) throw map.error();
-  g.shards = std::move(map.get());
+  if (plan.shards) {
+    g.shards = *plan.shards;
+  } else {
+    flow::ErrorOr<ShardMap> map = ShardMap::make(shards);
+    if (!map.ok()) throw map.error();
+    g.shards = std::move(map.get());
+  }
 
   for (uint32_t i = 0; i < plan.grv_proxies.size(); ++i) {
     wire_worker::InitializeGrvProxyRequestT r;
     r.epoch = plan.epoch;
     r.index = i;
     r.master = boxed(to_wire(g.master));
+    for (const TLogInterface& log : logs) r.logs.push_back(boxed(to_wire(log)));
     g.grv_proxies.push_back(interface_of(ask(worker(plan.grv_proxies[i]).initialize_grv_proxy, r).interface));
   }
   for (uint32_t i = 0; i < plan.commit_proxies.size(); ++i) {
@@ -138,14 +145,14 @@ Generation start_generation(const GenerationPlan& plan) {
     }
     for (const TLogInterface& log : logs) r.logs.push_back(boxed(to_wire(log)));
     r.shards = to_wire(g.shards);
-    if (i == 0)
+    if (i == 0)  // a recovery writes the map again, as its recovery transaction
       for (const Mutation& m : shard_map_mutations(g.shards)) r.first_batch_mutations.push_back(boxed(to_wire(m)));
     g.commit_proxies.push_back(interface_of(ask(worker(plan.commit_proxies[i]).initialize_commit_proxy, r).interface));
   }
   flow::TraceEvent(flow::SevInfo, "GenerationStarted")
       .detail("Epoch", static_cast<int64_t>(plan.epoch))
       .detail("Logs", static_cast<int64_t>(logs.size()))
-      .detail("StorageServers", static_cast<int64_t>(shards.size()));
+      .detail("StorageServers", static_cast<int64_t>(g.shards.shards().size()));
   return g;
 }
 

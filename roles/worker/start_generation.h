@@ -4,6 +4,7 @@
 // bring-up, db-bench and, later, the cluster controller's recruitment use it.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "roles/common/shard_map.h"
 #include "roles/grv_proxy/grv_proxy_interface.h"
 #include "roles/master/master_interface.h"
+#include "roles/tlog/tlog_interface.h"
 #include "storage/key_value_store.h"
 
 namespace roles {
@@ -30,8 +32,10 @@ struct GenerationPlan {
     flow::NetworkAddress at;
   };
   std::vector<Placed> resolvers;
-  // One storage server a shard (its tag: its index + 1); the same tiling.
+  // One storage server a shard (its tag: its index + 1); the same tiling. Empty for a recovery,
+  // whose storage servers run already: `shards` names them.
   std::vector<Placed> storage_servers;
+  std::optional<ShardMap> shards;
   std::string engine = "memory";
   int64_t queue_file_bytes = 0;  // the logs'; 0: their default
   storage::KeyValueStoreOptions engine_options;
@@ -41,13 +45,15 @@ struct Generation {
   MasterInterface master;
   std::vector<GrvProxyInterface> grv_proxies;
   std::vector<CommitProxyInterface> commit_proxies;
+  std::vector<TLogInterface> logs;
   ShardMap shards;
 };
 
 // Asks the workers for every role of `plan`: the master, the logs, the resolvers, the storage
-// servers, then the proxies (each is told the interfaces of those it talks to). A request lost
-// with its connection, or refused by the worker's disk, is sent again until answered; the first
-// commit proxy writes the shard map with its first batch. Throws invalid_option_value for a plan
+// servers (unless the plan names existing ones), then the proxies (each is told the interfaces of
+// those it talks to). A request lost with its connection, or refused by the worker's disk, is
+// sent again until answered; at a bring-up the first commit proxy writes the shard map with its
+// first batch. Throws invalid_option_value for a plan
 // whose ranges do not tile the keyspace or that has no proxy or log, and what a worker refuses
 // with (invalid_role_request, role_already_running). May suspend.
 Generation start_generation(const GenerationPlan& plan);

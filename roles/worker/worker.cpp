@@ -58,6 +58,7 @@ constexpr int64_t kQueueFileBytesMax = int64_t{16} << 30;
 constexpr Version kStartVersionMax = Version{1} << 62;
 
 bool start_version_ok(Version v) { return v >= 0 && v <= kStartVersionMax; }
+bool epoch_ok(uint64_t epoch) { return epoch >= 1 && epoch <= kEpochMax; }
 
 template <class T>
 std::vector<uint8_t> encoded(const T& message) {
@@ -83,7 +84,7 @@ struct RoleStart {
 using Checked = std::variant<std::string, RoleStart>;
 
 std::optional<std::vector<TLogInterface>> logs_from_wire(
-    const std::vector<std::unique_ptr<wire_worker::TLogInterfaceT>>& w) {
+    const std::vector<std::unique_ptr<wire_tlog::TLogInterfaceT>>& w) {
   std::vector<TLogInterface> logs;
   for (const auto& l : w) {
     std::optional<TLogInterface> log = from_wire_ptr(l);
@@ -95,43 +96,52 @@ std::optional<std::vector<TLogInterface>> logs_from_wire(
 }
 
 Checked check(const wire_worker::InitializeMasterRequestT& r) {
+  if (!epoch_ok(r.epoch)) return std::string("epoch out of bounds");
   if (!start_version_ok(r.start_version)) return std::string("start_version out of bounds");
-  return RoleStart{"master", std::nullopt, [init = MasterInit{.epoch = r.epoch, .start_version = r.start_version}] {
-                     run_master(master_endpoints(nullptr), init);
+  return RoleStart{role_name("master", std::nullopt, r.epoch), std::nullopt,
+                   [init = MasterInit{.epoch = r.epoch, .start_version = r.start_version}] {
+                     run_master(master_endpoints(nullptr, init.epoch), init);
                    }};
 }
 
 Checked check(const wire_worker::InitializeGrvProxyRequestT& r) {
+  if (!epoch_ok(r.epoch)) return std::string("epoch out of bounds");
   if (r.index >= kRoleIndexMax) return std::string("index out of bounds");
   std::optional<MasterInterface> master = from_wire_ptr(r.master);
   if (!master) return std::string("master interface not whole");
-  return RoleStart{fmt::format("grv_proxy{}", r.index), std::nullopt,
-                   [index = r.index, init = GrvProxyInit{.epoch = r.epoch, .master = *master}] {
-                     run_grv_proxy(grv_proxy_endpoints(nullptr, index), init);
+  std::optional<std::vector<TLogInterface>> logs = logs_from_wire(r.logs);
+  if (!logs) return std::string("logs missing or not whole");
+  return RoleStart{role_name("grv_proxy", r.index, r.epoch), std::nullopt,
+                   [index = r.index, init = GrvProxyInit{.epoch = r.epoch, .master = *master, .logs = *logs}] {
+                     run_grv_proxy(grv_proxy_endpoints(nullptr, init.epoch, index), init);
                    }};
 }
 
 Checked check(const wire_worker::InitializeResolverRequestT& r) {
+  if (!epoch_ok(r.epoch)) return std::string("epoch out of bounds");
   if (r.index >= kRoleIndexMax) return std::string("index out of bounds");
   if (!start_version_ok(r.start_version)) return std::string("start_version out of bounds");
-  return RoleStart{fmt::format("resolver{}", r.index), std::nullopt,
+  return RoleStart{role_name("resolver", r.index, r.epoch), std::nullopt,
                    [index = r.index, init = ResolverInit{.epoch = r.epoch, .start_version = r.start_version}] {
-                     run_resolver(resolver_endpoints(nullptr, index), init);
+                     run_resolver(resolver_endpoints(nullptr, init.epoch, index), init);
                    }};
 }
 
 Checked check(const wire_worker::InitializeTLogRequestT& r) {
+  if (!epoch_ok(r.epoch)) return std::string("epoch out of bounds");
   if (r.index >= kRoleIndexMax) return std::string("index out of bounds");
   if (!start_version_ok(r.start_version)) return std::string("start_version out of bounds");
   if (r.queue_file_bytes != 0 && (r.queue_file_bytes < kQueueFileBytesMin || r.queue_file_bytes > kQueueFileBytesMax))
     return std::string("queue_file_bytes out of bounds");
-  TLogInit init{.epoch = r.epoch, .start_version = r.start_version, .name = fmt::format("tlog{}", r.index)};
+  TLogInit init{.epoch = r.epoch, .start_version = r.start_version,
+                .name = role_name("tlog", r.index, r.epoch)};
   if (r.queue_file_bytes != 0) init.queue_file_bytes = r.queue_file_bytes;
   return RoleStart{init.name, RoleRecordKind::kTLog,
-                   [index = r.index, init] { run_tlog(tlog_endpoints(nullptr, index), init); }};
+                   [index = r.index, init] { run_tlog(tlog_endpoints(nullptr, init.epoch, index), init); }};
 }
 
 Checked check(const wire_worker::InitializeStorageServerRequestT& r) {
+  if (!epoch_ok(r.epoch)) return std::string("epoch out of bounds");
   if (r.tag == 0) return std::string("tag 0");
   if (r.engine != "memory" && r.engine != "ssd") return std::string("unknown engine");
   if (!start_version_ok(r.start_version)) return std::string("start_version out of bounds");
@@ -157,6 +167,7 @@ Checked check(const wire_worker::InitializeStorageServerRequestT& r) {
 }
 
 Checked check(const wire_worker::InitializeCommitProxyRequestT& r) {
+  if (!epoch_ok(r.epoch)) return std::string("epoch out of bounds");
   if (r.index >= kRoleIndexMax) return std::string("index out of bounds");
   if (r.proxy_id == 0) return std::string("proxy_id 0");
   std::optional<MasterInterface> master = from_wire_ptr(r.master);
@@ -197,33 +208,35 @@ Checked check(const wire_worker::InitializeCommitProxyRequestT& r) {
     if (first_batch_bytes > transaction_bytes_max) return std::string("first batch too large");
     init.first_batch_mutations.push_back(std::move(*mutation));
   }
-  return RoleStart{fmt::format("commit_proxy{}", r.index), std::nullopt,
-                   [index = r.index, init] { run_commit_proxy(commit_proxy_endpoints(nullptr, index), init); }};
+  return RoleStart{role_name("commit_proxy", r.index, r.epoch), std::nullopt,
+                   [index = r.index, init] {
+                     run_commit_proxy(commit_proxy_endpoints(nullptr, init.epoch, index), init);
+                   }};
 }
 
 // The interface a started role answers with, from the worker's address.
-wire_worker::InitializeMasterReplyT reply_for(const wire_worker::InitializeMasterRequestT&,
+wire_worker::InitializeMasterReplyT reply_for(const wire_worker::InitializeMasterRequestT& r,
                                               const flow::NetworkAddress& self) {
   wire_worker::InitializeMasterReplyT reply;
-  reply.interface = std::make_unique<wire_worker::MasterInterfaceT>(to_wire(master_endpoints(&self)));
+  reply.interface = std::make_unique<wire_worker::MasterInterfaceT>(to_wire(master_endpoints(&self, r.epoch)));
   return reply;
 }
 wire_worker::InitializeGrvProxyReplyT reply_for(const wire_worker::InitializeGrvProxyRequestT& r,
                                                 const flow::NetworkAddress& self) {
   wire_worker::InitializeGrvProxyReplyT reply;
-  reply.interface = std::make_unique<wire_worker::GrvProxyInterfaceT>(to_wire(grv_proxy_endpoints(&self, r.index)));
+  reply.interface = std::make_unique<wire_worker::GrvProxyInterfaceT>(to_wire(grv_proxy_endpoints(&self, r.epoch, r.index)));
   return reply;
 }
 wire_worker::InitializeResolverReplyT reply_for(const wire_worker::InitializeResolverRequestT& r,
                                                 const flow::NetworkAddress& self) {
   wire_worker::InitializeResolverReplyT reply;
-  reply.interface = std::make_unique<wire_worker::ResolverInterfaceT>(to_wire(resolver_endpoints(&self, r.index)));
+  reply.interface = std::make_unique<wire_worker::ResolverInterfaceT>(to_wire(resolver_endpoints(&self, r.epoch, r.index)));
   return reply;
 }
 wire_worker::InitializeTLogReplyT reply_for(const wire_worker::InitializeTLogRequestT& r,
                                             const flow::NetworkAddress& self) {
   wire_worker::InitializeTLogReplyT reply;
-  reply.interface = std::make_unique<wire_worker::TLogInterfaceT>(to_wire(tlog_endpoints(&self, r.index)));
+  reply.interface = std::make_unique<wire_tlog::TLogInterfaceT>(to_wire(tlog_endpoints(&self, r.epoch, r.index)));
   return reply;
 }
 wire_worker::InitializeStorageServerReplyT reply_for(const wire_worker::InitializeStorageServerRequestT& r,
@@ -237,7 +250,7 @@ wire_worker::InitializeCommitProxyReplyT reply_for(const wire_worker::Initialize
                                                    const flow::NetworkAddress& self) {
   wire_worker::InitializeCommitProxyReplyT reply;
   reply.interface =
-      std::make_unique<wire_worker::CommitProxyInterfaceT>(to_wire(commit_proxy_endpoints(&self, r.index)));
+      std::make_unique<wire_worker::CommitProxyInterfaceT>(to_wire(commit_proxy_endpoints(&self, r.epoch, r.index)));
   return reply;
 }
 

@@ -54,7 +54,7 @@ struct DatabaseStack : RoleCluster {
       shard_ends.push_back(s.range.end);
     }
     grv = make_interface<GrvProxyInterface>(1);
-    start(1, "grv_proxy", [g = grv, master] { run_grv_proxy(g, {.epoch = 1, .master = master}); });
+    start(1, "grv_proxy", [g = grv, master, log] { run_grv_proxy(g, {.epoch = 1, .master = master, .logs = {log}}); });
     proxy = make_interface<CommitProxyInterface>(1);
     auto map = ShardMap::make(shards);
     REQUIRE(map.ok());

@@ -16,6 +16,7 @@
 #include "roles/master/master_interface.h"
 #include "roles/resolver/resolver_interface.h"
 #include "roles/tlog/tlog_interface.h"
+#include "roles/worker/role_endpoints.h"
 #include "tests/roles/role_cluster.h"
 
 using namespace std::chrono_literals;
@@ -28,20 +29,15 @@ namespace wg = strata::wire::grv_proxy;
 
 namespace {
 
-constexpr uint64_t kCommitToken = 100, kPeekToken = 101, kPopToken = 102;
 
 struct LogCluster : roles_testing::RoleCluster {
   explicit LogCluster(uint64_t seed) : RoleCluster(seed) {
     start(1, "tlog", [] {
-      TLogInterface in{roles::TLogCommitStream::well_known(net::well_known_token(kCommitToken)),
-                       roles::TLogPeekStream::well_known(net::well_known_token(kPeekToken)),
-                       roles::TLogPopStream::well_known(net::well_known_token(kPopToken))};
+      const TLogInterface in = roles::tlog_endpoints(nullptr, 1, 0);
       roles::run_tlog(in, {.epoch = 1, .start_version = 100, .name = "log"});
     });
     const flow::NetworkAddress a = sim.process(1).address;
-    log = TLogInterface{roles::TLogCommitStream(net::Endpoint{a, net::well_known_token(kCommitToken)}),
-                        roles::TLogPeekStream(net::Endpoint{a, net::well_known_token(kPeekToken)}),
-                        roles::TLogPopStream(net::Endpoint{a, net::well_known_token(kPopToken)})};
+    log = roles::tlog_endpoints(&a, 1, 0);
   }
   void reboot_log() {
     sim.kill_process(sim.process(1));

@@ -11,6 +11,7 @@
 
 #include "flow/flow.h"
 #include "roles/tlog/tlog_interface.h"
+#include "roles/worker/role_endpoints.h"
 #include "tests/roles/role_cluster.h"
 
 using namespace std::chrono_literals;
@@ -21,21 +22,16 @@ namespace ww = strata::wire;
 
 namespace {
 
-constexpr uint64_t kCommitToken = 100, kPeekToken = 101, kPopToken = 102;
 
 // A log on process 1 whose endpoints are well known, so that they stay the same across reboots.
 struct Cluster : roles_testing::RoleCluster {
   explicit Cluster(uint64_t seed, uint64_t epoch = 1) : RoleCluster(seed) {
     start(1, "tlog", [epoch] {
-      TLogInterface in{roles::TLogCommitStream::well_known(net::well_known_token(kCommitToken)),
-                       roles::TLogPeekStream::well_known(net::well_known_token(kPeekToken)),
-                       roles::TLogPopStream::well_known(net::well_known_token(kPopToken))};
+      const TLogInterface in = roles::tlog_endpoints(nullptr, epoch, 0);
       roles::run_tlog(in, {.epoch = epoch, .start_version = 100, .name = "log"});
     });
     const flow::NetworkAddress a = sim.process(1).address;
-    log = TLogInterface{roles::TLogCommitStream(net::Endpoint{a, net::well_known_token(kCommitToken)}),
-                        roles::TLogPeekStream(net::Endpoint{a, net::well_known_token(kPeekToken)}),
-                        roles::TLogPopStream(net::Endpoint{a, net::well_known_token(kPopToken)})};
+    log = roles::tlog_endpoints(&a, epoch, 0);
   }
   void reboot_log() {
     sim.kill_process(sim.process(1));

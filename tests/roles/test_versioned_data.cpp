@@ -70,7 +70,7 @@ TEST_CASE("versioned data: lookups follow the order of mutations within a versio
   d.check_invariants();
 }
 
-TEST_CASE("versioned data: reads at every version in the window match the model, across flushes") {
+TEST_CASE("versioned data: reads at every version in the window match the model, across flushes and rollbacks") {
   const uint64_t seed = 0x5eed0001;
   std::printf("versioned data model test: seed %llu\n", static_cast<unsigned long long>(seed));
   for (uint64_t run = 0; run < 20; ++run) {
@@ -137,6 +137,17 @@ TEST_CASE("versioned data: reads at every version in the window match the model,
         for (auto it = history.begin(); it != history.end() && std::next(it) != history.end() &&
                                          std::next(it)->first <= flushed;)
           it = history.erase(it);
+      }
+      if (rng.random_int(0, 25) == 0) {
+        // A recovery rolls back to a version at or above what the engine holds: the versions
+        // after it are forgotten, and what follows builds on the state at it.
+        const Version to = rng.random_int(data.durable(), v + 1);
+        data.rollback(to);
+        CHECK(data.latest() == to);
+        history.erase(history.upper_bound(to), history.end());
+        now = std::prev(history.upper_bound(to))->second;
+        history[to] = now;
+        v = to;
       }
       data.check_invariants();
     }

@@ -80,7 +80,7 @@ TEST_CASE("worker: a database started through workers commits and reads, and aga
       return t.get(std::string(roles::kKeyServersPrefix));
     }).has_value());
     CHECK(running(roles_of(c.worker(1))) ==
-          std::vector<std::string>{"commit_proxy0", "commit_proxy1", "grv_proxy0", "master", "resolver0", "resolver1"});
+          std::vector<std::string>{"commit_proxy0.e1", "commit_proxy1.e1", "grv_proxy0.e1", "master.e1", "resolver0.e1", "resolver1.e1"});
     CHECK(running(roles_of(c.worker(3))) == std::vector<std::string>{"storage1"});
     flow::wait(flow::delay(6s));  // the value is durable in the engine and popped from the log
     c.sim.kill_process(c.sim.process(3));
@@ -108,17 +108,24 @@ TEST_CASE("worker: a repeated request is answered with the same interface; anoth
     REQUIRE(a);
     REQUIRE(b);
     CHECK(a->commit.endpoint() == b->commit.endpoint());
-    CHECK(a->commit.endpoint() == roles::tlog_endpoints(&c.at(1), 3).commit.endpoint());
+    CHECK(a->commit.endpoint() == roles::tlog_endpoints(&c.at(1), 1, 3).commit.endpoint());
     ww::InitializeTLogRequestT other = tlog_request(3);
     other.start_version = 500;
     CHECK(outcome(w.initialize_tlog.get_reply(other)) == flow::ErrorCode::role_already_running);
-    CHECK(running(roles_of(w)) == std::vector<std::string>{"tlog3"});
-    // The master is one a process; a second, of another epoch, is refused too.
+    CHECK(running(roles_of(w)) == std::vector<std::string>{"tlog3.e1"});
+    // One master an epoch: another request for epoch 1 is refused; epoch 2's is another role
+    // (a recovery's), with endpoints of its own.
     ww::InitializeMasterRequestT m;
     m.epoch = 1;
     CHECK(outcome(w.initialize_master.get_reply(m)) == flow::ErrorCode::success);
-    m.epoch = 2;
+    m.start_version = 500;
     CHECK(outcome(w.initialize_master.get_reply(m)) == flow::ErrorCode::role_already_running);
+    m.epoch = 2;
+    const auto second = flow::wait(w.initialize_master.get_reply(m));
+    REQUIRE(second.interface);
+    CHECK(roles::from_wire(*second.interface)->get_commit_version.endpoint() ==
+          roles::master_endpoints(&c.at(1), 2).get_commit_version.endpoint());
+    CHECK(running(roles_of(w)) == std::vector<std::string>{"master.e1", "master.e2", "tlog3.e1"});
     return 0;
   });
 }
@@ -164,14 +171,14 @@ TEST_CASE("worker: malformed requests are refused with invalid_role_request, and
     ww::InitializeCommitProxyRequestT proxy;
     proxy.epoch = 1;
     proxy.proxy_id = 1;
-    proxy.master = std::make_unique<ww::MasterInterfaceT>(roles::to_wire(roles::master_endpoints(&c.at(2))));
-    proxy.logs.push_back(std::make_unique<ww::TLogInterfaceT>(roles::to_wire(*log)));
+    proxy.master = std::make_unique<ww::MasterInterfaceT>(roles::to_wire(roles::master_endpoints(&c.at(2), 1)));
+    proxy.logs.push_back(std::make_unique<roles::wire_tlog::TLogInterfaceT>(roles::to_wire(*log)));
     const auto with_resolvers = [&](std::vector<roles::KeyRange> ranges) {
       proxy.resolvers.clear();
       for (const roles::KeyRange& k : ranges) {
         auto a = std::make_unique<ww::ResolverAssignmentT>();
         a->keys = std::make_unique<strata::wire::KeyRangeT>(roles::to_wire(k));
-        a->resolver = std::make_unique<ww::ResolverInterfaceT>(roles::to_wire(roles::resolver_endpoints(&c.at(2), 0)));
+        a->resolver = std::make_unique<ww::ResolverInterfaceT>(roles::to_wire(roles::resolver_endpoints(&c.at(2), 1, 0)));
         proxy.resolvers.push_back(std::move(a));
       }
     };
@@ -196,9 +203,9 @@ TEST_CASE("worker: malformed requests are refused with invalid_role_request, and
     CHECK(outcome(w.initialize_commit_proxy.get_reply(proxy)) == refused);
 
     // After all that, it hosts just the log, and still starts what it is asked for well.
-    CHECK(running(roles_of(w)) == std::vector<std::string>{"tlog0"});
+    CHECK(running(roles_of(w)) == std::vector<std::string>{"tlog0.e1"});
     CHECK(outcome(w.initialize_storage_server.get_reply(storage_request(1, *log))) == flow::ErrorCode::success);
-    CHECK(running(roles_of(w)) == std::vector<std::string>{"storage1", "tlog0"});
+    CHECK(running(roles_of(w)) == std::vector<std::string>{"storage1", "tlog0.e1"});
     return 0;
   });
 }
@@ -215,6 +222,7 @@ TEST_CASE("worker: a role's end is reported to a waiting GetRoles, with its erro
     ww::InitializeGrvProxyRequestT g;
     g.epoch = 2;
     g.master = std::make_unique<ww::MasterInterfaceT>(roles::to_wire(*master));
+    g.logs.push_back(std::make_unique<roles::wire_tlog::TLogInterfaceT>(roles::to_wire(roles::tlog_endpoints(&c.at(2), 1, 0))));
     const auto grv = roles::from_wire(*flow::wait(w.initialize_grv_proxy.get_reply(g)).interface);
     REQUIRE(grv);
     const ww::GetRolesReplyT before = roles_of(w);
@@ -231,15 +239,15 @@ TEST_CASE("worker: a role's end is reported to a waiting GetRoles, with its erro
     const ww::GetRolesReplyT after = flow::wait(waiting);
     CHECK(after.change > before.change);
     REQUIRE(after.roles.size() == 2);
-    CHECK(after.roles[0]->name == "grv_proxy0");
+    CHECK(after.roles[0]->name == "grv_proxy0.e2");
     CHECK(!after.roles[0]->running);
     CHECK(after.roles[0]->ended_with == static_cast<int32_t>(flow::ErrorCode::stale_epoch));
-    CHECK(after.roles[1]->name == "master");
+    CHECK(after.roles[1]->name == "master.e1");
     CHECK(after.roles[1]->running);
     // An ended role may be asked for again: it starts anew.
     g.epoch = 1;
     CHECK(outcome(w.initialize_grv_proxy.get_reply(g)) == flow::ErrorCode::success);
-    CHECK(running(roles_of(w)) == std::vector<std::string>{"grv_proxy0", "master"});
+    CHECK(running(roles_of(w)) == std::vector<std::string>{"grv_proxy0.e1", "master.e1"});
     return 0;
   });
 }
@@ -254,14 +262,14 @@ TEST_CASE("worker: after a reboot it brings back its logs and storage servers, n
     ww::InitializeResolverRequestT r;
     r.epoch = 1;
     CHECK(outcome(w.initialize_resolver.get_reply(r)) == flow::ErrorCode::success);
-    CHECK(running(roles_of(w)) == std::vector<std::string>{"resolver0", "storage2", "tlog0"});
+    CHECK(running(roles_of(w)) == std::vector<std::string>{"resolver0.e1", "storage2", "tlog0.e1"});
     c.sim.kill_process(c.sim.process(1));
     c.sim.reboot_process(c.sim.process(1));
-    CHECK(running(roles_once_up(w)) == std::vector<std::string>{"storage2", "tlog0"});
+    CHECK(running(roles_once_up(w)) == std::vector<std::string>{"storage2", "tlog0.e1"});
     // The same requests again are answered as repeats (the records hold them).
     CHECK(outcome(w.initialize_tlog.get_reply(tlog_request(0))) == flow::ErrorCode::success);
     CHECK(outcome(w.initialize_storage_server.get_reply(storage_request(2, *log))) == flow::ErrorCode::success);
-    CHECK(running(roles_of(w)) == std::vector<std::string>{"storage2", "tlog0"});
+    CHECK(running(roles_of(w)) == std::vector<std::string>{"storage2", "tlog0.e1"});
     return 0;
   });
 }
@@ -275,13 +283,13 @@ TEST_CASE("worker: a record it cannot read is reported (checksum_failed) and kep
     // While it is down: its tlog0 record gets a flipped bit, and a record half written is left.
     auto damage = flow::spawn_in(*c.sim.process(1).process, [] {
       flow::IFileSystem& fs = flow::current_process().file_system();
-      auto f = flow::wait(fs.open("tlog0.role", flow::OpenMode::kReadWrite));
+      auto f = flow::wait(fs.open("tlog0.e1.role", flow::OpenMode::kReadWrite));
       std::vector<uint8_t> byte(1);
       flow::wait(f->read(byte, 30));
       byte[0] ^= 0x10;
       flow::wait(f->write(byte, 30));
       flow::wait(f->sync());
-      auto t = flow::wait(fs.open("tlog1.role.tmp", flow::OpenMode::kReadWriteCreate));
+      auto t = flow::wait(fs.open("tlog1.e1.role.tmp", flow::OpenMode::kReadWriteCreate));
       flow::wait(t->write(std::vector<uint8_t>{1, 2, 3}, 0));
       flow::wait(t->sync());
       return 0;
@@ -290,12 +298,12 @@ TEST_CASE("worker: a record it cannot read is reported (checksum_failed) and kep
     c.sim.reboot_process(c.sim.process(1));
     const ww::GetRolesReplyT report = roles_once_up(w);
     REQUIRE(report.roles.size() == 1);
-    CHECK(report.roles[0]->name == "tlog0");
+    CHECK(report.roles[0]->name == "tlog0.e1");
     CHECK(!report.roles[0]->running);
     CHECK(report.roles[0]->ended_with == static_cast<int32_t>(flow::ErrorCode::checksum_failed));
     auto kept = flow::spawn_in(*c.sim.process(1).process, [] {
       flow::IFileSystem& fs = flow::current_process().file_system();
-      return flow::wait(fs.exists("tlog0.role")) && !flow::wait(fs.exists("tlog1.role.tmp"));
+      return flow::wait(fs.exists("tlog0.e1.role")) && !flow::wait(fs.exists("tlog1.e1.role.tmp"));
     });
     CHECK(flow::wait(kept));
     return 0;

@@ -102,7 +102,7 @@ TEST_CASE("review: worker: a commit proxy's first-batch mutation past the keyspa
       proxy.epoch = 1;
       proxy.proxy_id = 1;
       proxy.master = std::make_unique<ww::MasterInterfaceT>(roles::to_wire(*master));
-      proxy.logs.push_back(std::make_unique<ww::TLogInterfaceT>(roles::to_wire(*log)));
+      proxy.logs.push_back(std::make_unique<roles::wire_tlog::TLogInterfaceT>(roles::to_wire(*log)));
       auto a = std::make_unique<ww::ResolverAssignmentT>();
       a->keys = std::make_unique<strata::wire::KeyRangeT>(roles::to_wire(roles::KeyRange{"", end}));
       a->resolver = std::make_unique<ww::ResolverInterfaceT>(roles::to_wire(*resolver));
@@ -121,7 +121,7 @@ TEST_CASE("review: worker: a commit proxy's first-batch mutation past the keyspa
       std::fprintf(stderr, "INITIALIZE %d\n", static_cast<int>(o));
       if (o != flow::ErrorCode::success) return 0;
       // Accepted: the proxy's first batch (made by any commit) tags the mutation.
-      const auto iface = roles::commit_proxy_endpoints(&c.at(1), 0);
+      const auto iface = roles::commit_proxy_endpoints(&c.at(1), 1, 0);
       strata::wire::commit_proxy::CommitTransactionRequestT t;
       t.read_version = 0;
       const auto got = flow::wait(flow::timeout(iface.commit.get_reply(t), 5s));
@@ -147,7 +147,7 @@ TEST_CASE("review: worker: a master whose start_version is near INT64_MAX is ref
       std::fprintf(stderr, "INITIALIZE %d\n", static_cast<int>(o));
       if (o != flow::ErrorCode::success) return 0;
       // Any peer may ask the master for a version (as a commit proxy does).
-      const auto master = roles::master_endpoints(&c.at(1));
+      const auto master = roles::master_endpoints(&c.at(1), 1);
       strata::wire::master::GetCommitVersionRequestT v;
       v.epoch = 1;
       v.proxy_id = 1;
@@ -168,7 +168,7 @@ TEST_CASE("review: worker: hostile but well-formed requests at the bounds are se
     const WorkerInterface w = c.worker(1);
     const auto log = roles::from_wire(*flow::wait(w.initialize_tlog.get_reply(tlog_request(63))).interface);
     REQUIRE(log);
-    CHECK(log->commit.endpoint() == roles::tlog_endpoints(&c.at(1), 63).commit.endpoint());
+    CHECK(log->commit.endpoint() == roles::tlog_endpoints(&c.at(1), 1, 63).commit.endpoint());
     // The highest tag.
     const auto s = flow::wait(w.initialize_storage_server.get_reply(storage_request(65535, *log)));
     REQUIRE(s.interface);
@@ -183,7 +183,7 @@ TEST_CASE("review: worker: hostile but well-formed requests at the bounds are se
     CHECK(outcome(w.initialize_resolver.get_reply(rr)) == flow::ErrorCode::invalid_role_request);
     ww::InitializeGrvProxyRequestT g;
     g.index = 0xffffffff;
-    g.master = std::make_unique<ww::MasterInterfaceT>(roles::to_wire(roles::master_endpoints(&c.at(1))));
+    g.master = std::make_unique<ww::MasterInterfaceT>(roles::to_wire(roles::master_endpoints(&c.at(1), 1)));
     CHECK(outcome(w.initialize_grv_proxy.get_reply(g)) == flow::ErrorCode::invalid_role_request);
     auto huge_queue = tlog_request(1);
     huge_queue.queue_file_bytes = std::numeric_limits<int64_t>::max();
@@ -199,7 +199,7 @@ TEST_CASE("review: worker: hostile but well-formed requests at the bounds are se
     empty_shard.shards[0] = std::make_unique<strata::wire::KeyRangeT>(roles::to_wire(roles::KeyRange{"a", "a"}));
     CHECK(outcome(w.initialize_storage_server.get_reply(empty_shard)) == flow::ErrorCode::invalid_role_request);
     const ww::GetRolesReplyT report = roles_of(w);
-    CHECK(running(report) == std::vector<std::string>{"storage65535", "tlog63"});
+    CHECK(running(report) == std::vector<std::string>{"storage65535", "tlog63.e1"});
     return 0;
   });
 }
@@ -212,26 +212,31 @@ TEST_CASE("review: worker: every well-known token of every role kind, index, tag
     seen.insert(e.token);
     ++count;
   };
-  const auto m = roles::master_endpoints(&a);
-  add(m.get_commit_version.endpoint());
-  add(m.report_committed.endpoint());
-  add(m.get_live_committed_version.endpoint());
-  for (uint32_t i = 0; i < roles::kRoleIndexMax; ++i) {
-    add(roles::grv_proxy_endpoints(&a, i).get_read_version.endpoint());
-    const auto p = roles::commit_proxy_endpoints(&a, i);
-    add(p.commit.endpoint());
-    add(p.get_key_server_locations.endpoint());
-    add(roles::resolver_endpoints(&a, i).resolve.endpoint());
-    const auto t = roles::tlog_endpoints(&a, i);
-    add(t.commit.endpoint());
-    add(t.peek.endpoint());
-    add(t.pop.endpoint());
+  for (const uint64_t epoch : {uint64_t{1}, uint64_t{2}, roles::kEpochMax}) {
+    const auto m = roles::master_endpoints(&a, epoch);
+    add(m.get_commit_version.endpoint());
+    add(m.report_committed.endpoint());
+    add(m.get_live_committed_version.endpoint());
+    for (uint32_t i = 0; i < roles::kRoleIndexMax; ++i) {
+      add(roles::grv_proxy_endpoints(&a, epoch, i).get_read_version.endpoint());
+      const auto p = roles::commit_proxy_endpoints(&a, epoch, i);
+      add(p.commit.endpoint());
+      add(p.get_key_server_locations.endpoint());
+      add(roles::resolver_endpoints(&a, epoch, i).resolve.endpoint());
+      const auto t = roles::tlog_endpoints(&a, epoch, i);
+      add(t.commit.endpoint());
+      add(t.peek.endpoint());
+      add(t.pop.endpoint());
+      add(t.lock.endpoint());
+      add(t.confirm.endpoint());
+    }
   }
   for (uint32_t tag = 0; tag <= 0xffff; ++tag) {
     const auto s = roles::StorageServerInterface::remote(a, static_cast<roles::Tag>(tag));
     add(s.get_value.endpoint());
     add(s.get_key.endpoint());
     add(s.get_key_values.endpoint());
+    add(s.set_log_system.endpoint());
   }
   const WorkerInterface w = WorkerInterface::remote(a);
   add(w.initialize_master.endpoint());
@@ -254,7 +259,7 @@ TEST_CASE("review: worker: identical and different requests sent at once, while 
     auto a = w.initialize_tlog.get_reply(tlog_request(2));
     auto b = w.initialize_tlog.get_reply(tlog_request(2));
     auto other = tlog_request(2);
-    other.epoch = 9;
+    other.start_version = 500;  // another request for the same role (another epoch is another role)
     auto d = w.initialize_tlog.get_reply(other);
     auto e = w.initialize_tlog.get_reply(tlog_request(2));
     const auto ra = flow::wait(a);
@@ -266,7 +271,7 @@ TEST_CASE("review: worker: identical and different requests sent at once, while 
     CHECK(roles::from_wire(*ra.interface)->commit.endpoint() == roles::from_wire(*rb.interface)->commit.endpoint());
     const ww::GetRolesReplyT report = roles_of(w);
     REQUIRE(report.roles.size() == 1);
-    CHECK(report.roles[0]->name == "tlog2");
+    CHECK(report.roles[0]->name == "tlog2.e1");
     CHECK(report.roles[0]->running);
     CHECK(report.roles[0]->restarts == 0u);
     return 0;
@@ -361,7 +366,7 @@ TEST_CASE("review: worker: a GetRoles long poll from before a reboot learns of t
     CHECK_MESSAGE(after.has_value(), "no answer in 20 s to a poll past change " << before.change);
     if (after) {
       MESSAGE("after: " << describe(*after));
-      CHECK(running(*after) == std::vector<std::string>{"tlog0"});
+      CHECK(running(*after) == std::vector<std::string>{"tlog0.e1"});
     }
     const auto now = roles_within(w, 0, 5);
     if (now) MESSAGE("the rebooted worker's own counter: " << describe(*now));
@@ -392,7 +397,7 @@ TEST_CASE("review: worker: a transient disk error while it reads its records doe
     CHECK_MESSAGE(report.has_value(), "the worker never answers after its disk healed");
     if (report) {
       MESSAGE(describe(*report));
-      CHECK(running(*report) == std::vector<std::string>{"tlog0"});
+      CHECK(running(*report) == std::vector<std::string>{"tlog0.e1"});
     }
     return 0;
   });
@@ -421,7 +426,7 @@ TEST_CASE("review: worker: a power cut at any moment of a log request: answered 
       c.sim.reboot_machine(*c.sim.process(1).machine, false);
       const std::optional<ww::GetRolesReplyT> report = roles_within(w, 0, 20);
       REQUIRE_MESSAGE(report.has_value(), "seed " << seed);
-      const ww::RoleReportT* t = find_role(*report, "tlog0");
+      const ww::RoleReportT* t = find_role(*report, "tlog0.e1");
       INFO("seed " << seed << " delay " << 400 * k << "us answered " << answered << ": " << describe(*report));
       if (answered) {
         CHECK(t != nullptr);
@@ -430,7 +435,7 @@ TEST_CASE("review: worker: a power cut at any moment of a log request: answered 
         ++not_answered;
       }
       if (t != nullptr) CHECK(t->ended_with != static_cast<int32_t>(flow::ErrorCode::checksum_failed));
-      CHECK(!has_file(c, 1, "tlog0.role.tmp"));
+      CHECK(!has_file(c, 1, "tlog0.e1.role.tmp"));
       return 0;
     });
   }
@@ -446,7 +451,7 @@ TEST_CASE("review: worker: a record renamed to another role's name is reported, 
     CHECK(outcome(w.initialize_tlog.get_reply(tlog_request(0))) == flow::ErrorCode::success);
     c.sim.kill_process(c.sim.process(1));
     auto moved = flow::spawn_in(*c.sim.process(1).process, [] {
-      flow::wait(flow::current_process().file_system().rename("tlog0.role", "tlog1.role"));
+      flow::wait(flow::current_process().file_system().rename("tlog0.e1.role", "tlog1.e1.role"));
       return 0;
     });
     flow::wait(moved);
@@ -455,10 +460,10 @@ TEST_CASE("review: worker: a record renamed to another role's name is reported, 
     REQUIRE(report);
     MESSAGE(describe(*report));
     REQUIRE(report->roles.size() == 1);
-    CHECK(report->roles[0]->name == "tlog1");
+    CHECK(report->roles[0]->name == "tlog1.e1");
     CHECK(!report->roles[0]->running);
     CHECK(report->roles[0]->ended_with == static_cast<int32_t>(flow::ErrorCode::checksum_failed));
-    CHECK(has_file(c, 1, "tlog1.role"));
+    CHECK(has_file(c, 1, "tlog1.e1.role"));
     return 0;
   });
 }
@@ -489,9 +494,9 @@ TEST_CASE("review: worker: a record write that fails is answered with the error,
     const auto report = roles_within(w, 0, 20);
     REQUIRE(report);
     CHECK(report->roles.empty());
-    CHECK(!has_file(c, 1, "tlog0.role.tmp"));
+    CHECK(!has_file(c, 1, "tlog0.e1.role.tmp"));
     CHECK(outcome(w.initialize_tlog.get_reply(tlog_request(0))) == flow::ErrorCode::success);
-    CHECK(running(roles_of(w)) == std::vector<std::string>{"tlog0"});
+    CHECK(running(roles_of(w)) == std::vector<std::string>{"tlog0.e1"});
     return 0;
   });
 }
@@ -521,7 +526,7 @@ TEST_CASE("review: worker: a log that ends with disk_full is restarted after 0.1
     const ww::GetRolesReplyT failed = roles_of(w, before, before_report.incarnation);
     const flow::Time failed_at = flow::now();
     MESSAGE("at the failure: " << describe(failed) << "; commit " << std::string(committed.is_ready() ? "answered" : "pending"));
-    const ww::RoleReportT* t = find_role(failed, "tlog0");
+    const ww::RoleReportT* t = find_role(failed, "tlog0.e1");
     REQUIRE(t != nullptr);
     CHECK(t->restarts == 1u);
     // When does the log answer again? Peek until it does.
@@ -551,8 +556,8 @@ TEST_CASE("review: worker: a log that ends with disk_full is restarted after 0.1
     flow::wait(flow::delay(2s));
     const ww::GetRolesReplyT later = roles_of(w);
     MESSAGE(describe(later));
-    CHECK(running(later) == std::vector<std::string>{"tlog0"});
-    CHECK(find_role(later, "tlog0")->restarts == 1u);
+    CHECK(running(later) == std::vector<std::string>{"tlog0.e1"});
+    CHECK(find_role(later, "tlog0.e1")->restarts == 1u);
     return 0;
   });
 }

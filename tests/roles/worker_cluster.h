@@ -56,7 +56,7 @@ inline ww::InitializeStorageServerRequestT storage_request(uint16_t tag, const r
   r.tag = tag;
   r.shards.push_back(std::make_unique<strata::wire::KeyRangeT>(
       roles::to_wire(roles::KeyRange{"", std::string(roles::kKeyspaceEnd)})));
-  r.logs.push_back(std::make_unique<ww::TLogInterfaceT>(roles::to_wire(log)));
+  r.logs.push_back(std::make_unique<roles::wire_tlog::TLogInterfaceT>(roles::to_wire(log)));
   r.engine = "memory";
   r.log_file_bytes = 1 << 20;
   return r;

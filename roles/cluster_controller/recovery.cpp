@@ -1,0 +1,263 @@
+#include "roles/cluster_controller/recovery.h"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <utility>
+
+#include "flow/actor.h"
+#include "flow/code_probe.h"
+#include "flow/combinators.h"
+#include "flow/trace_event.h"
+#include "roles/storage_server/storage_server_interface.h"
+#include "roles/worker/role_endpoints.h"
+#include "roles/worker/worker_interface.h"
+
+namespace roles {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// After the first locked log answers, how long the others get: more answers, a further
+// recovery version, fewer versions rolled back.
+constexpr flow::Duration kLockGrace = 200ms;
+// How long recruiting the new generation may take before the recovery starts over.
+constexpr flow::Duration kRecruitTimeout = 5s;
+// Backoff before a request lost with its connection is sent again.
+constexpr flow::Duration kAskAgainDelay = 100ms;
+// A worker unreachable this long has failed; it is asked how its roles are this often.
+constexpr flow::Duration kUnreachableMax = 1s;
+constexpr flow::Duration kPingInterval = 250ms;
+// While no old log answers its lock, the recovery says so this often.
+constexpr flow::Duration kLockWaitReport = 5s;
+
+void trace_state(const char* state, uint64_t epoch, flow::Time began) {
+  flow::TraceEvent(flow::SevInfo, "RecoveryState")
+      .detail("State", state)
+      .detail("Epoch", static_cast<int64_t>(epoch))
+      .detail("Seconds", flow::to_seconds(flow::now() - began));
+}
+
+// Locks `log` for `epoch`, asking again after a lost connection; nullopt if the log refuses (it
+// is of a newer epoch than the lock: not one of this generation's). May suspend.
+std::optional<wire_tlog::TLogLockReplyT> lock_log(const TLogInterface& log, uint64_t epoch) {
+  wire_tlog::TLogLockRequestT request;
+  request.epoch = epoch;
+  for (;;) {
+    try {
+      return flow::wait(log.lock.get_reply(request));
+    } catch (const flow::Error& e) {
+      if (e.code() == flow::ErrorCode::operation_cancelled) throw;
+      if (e.code() == flow::ErrorCode::stale_epoch) {
+        flow::TraceEvent(flow::SevWarnAlways, "RecoveryLockRefused").detail("Epoch", static_cast<int64_t>(epoch));
+        return std::nullopt;
+      }
+    }
+    flow::wait(flow::delay(kAskAgainDelay));
+  }
+}
+
+// Locks every log of `current` for `epoch`: the answers of those that answered by the end of
+// the grace after the first. May suspend.
+std::vector<std::optional<wire_tlog::TLogLockReplyT>> lock_logs(const LogGeneration& current, uint64_t epoch) {
+  const size_t n = current.logs.size();
+  std::vector<flow::Future<std::optional<wire_tlog::TLogLockReplyT>>> locking;
+  for (const TLogInterface& log : current.logs)
+    locking.push_back(flow::spawn([log, epoch] { return lock_log(log, epoch); }));
+  std::vector<std::optional<wire_tlog::TLogLockReplyT>> answers(n);
+  std::vector<size_t> pending(n);
+  for (size_t i = 0; i < n; ++i) pending[i] = i;
+  std::optional<flow::Time> deadline;
+  while (!pending.empty() && (!deadline || flow::now() < *deadline)) {
+    // Futures of one type for wait_any: the pending locks' (as Void), then the timer.
+    std::vector<flow::Future<flow::Void>> waiting;
+    for (size_t i : pending)
+      waiting.push_back(flow::spawn([f = locking[i]] { (void)flow::wait(f); }));
+    waiting.push_back(deadline ? flow::delay_until(*deadline) : flow::delay(kLockWaitReport));
+    const size_t ready = flow::wait_any(waiting);
+    if (ready == pending.size()) {
+      if (!deadline) {
+        CODE_PROBE(true, "recovery waits for an old log to answer its lock");
+        flow::TraceEvent(flow::SevWarnAlways, "RecoveryWaitingForOldLogs")
+            .detail("Epoch", static_cast<int64_t>(epoch))
+            .detail("Logs", static_cast<int64_t>(n));
+      }
+      continue;
+    }
+    const size_t i = pending[ready];
+    pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(ready));
+    answers[i] = flow::wait(locking[i]);
+    if (answers[i] && !deadline) deadline = flow::now() + kLockGrace;
+  }
+  return answers;
+}
+
+template <class T>
+std::unique_ptr<T> boxed(T t) {
+  return std::make_unique<T>(std::move(t));
+}
+
+}  // namespace
+
+Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration& place) {
+  const flow::Time began = flow::now();
+  trace_state("reading_cstate", epoch, began);
+  const LogGeneration& current = old.log_system.current();
+
+  trace_state("locking_cstate", epoch, began);
+  const std::vector<std::optional<wire_tlog::TLogLockReplyT>> answers = lock_logs(current, epoch);
+  Version recovery_version = 0;
+  Version known_committed = 0;
+  for (const auto& a : answers) {
+    if (!a) continue;
+    recovery_version = std::max(recovery_version, a->end_version);
+    known_committed = std::max(known_committed, a->known_committed_version);
+  }
+  LogGeneration ended{current.epoch, {}, recovery_version};
+  for (size_t i = 0; i < answers.size(); ++i)
+    if (answers[i] && answers[i]->end_version == recovery_version) ended.logs.push_back(current.logs[i]);
+  CODE_PROBE(ended.logs.size() < current.logs.size(), "recovery keeps only some of the old logs");
+  flow::TraceEvent(flow::SevInfo, "RecoveryVersionChosen")
+      .detail("Epoch", static_cast<int64_t>(epoch))
+      .detail("RecoveryVersion", recovery_version)
+      .detail("KnownCommittedVersion", known_committed)
+      .detail("LogsAnswered", static_cast<int64_t>(std::count_if(answers.begin(), answers.end(),
+                                                                   [](const auto& a) { return a.has_value(); })))
+      .detail("LogsKept", static_cast<int64_t>(ended.logs.size()));
+
+  trace_state("recruiting", epoch, began);
+  const Version start_version = recovery_version + kRecoveryVersionJump;
+  GenerationPlan plan = place(epoch, start_version, old.resolver_ranges);
+  plan.epoch = epoch;
+  plan.start_version = start_version;
+  plan.storage_servers.clear();
+  plan.shards = old.shards;
+  Generation generation =
+      flow::wait(flow::timeout_error(flow::spawn([plan] { return start_generation(plan); }), kRecruitTimeout));
+
+  trace_state("writing_cstate", epoch, began);
+  Recovered out;
+  out.recovery_version = recovery_version;
+  out.state = old;
+  out.state.epoch = epoch;
+  out.state.log_system.generations.pop_back();
+  // Older generations every storage server has made durable are needed by none.
+  while (!out.state.log_system.generations.empty() &&
+         out.state.log_system.generations.front().end_version <= old.storage_durable_min) {
+    CODE_PROBE(true, "recovery forgets a generation of logs no storage server needs");
+    out.state.log_system.generations.erase(out.state.log_system.generations.begin());
+  }
+  if (!out.state.log_system.generations.empty() &&
+      out.state.log_system.generations.back().end_version >= ended.end_version) {
+    // The ended generation holds nothing new (no version since the one before it ended): the
+    // one before still serves up to its end, and this one adds nothing.
+    CODE_PROBE(true, "recovery drops an old generation that committed nothing");
+  } else {
+    out.state.log_system.generations.push_back(std::move(ended));
+  }
+  out.state.log_system.generations.push_back({epoch, generation.logs, kVersionMax});
+  out.generation = std::move(generation);
+  out.plan = std::move(plan);
+
+  trace_state("accepting_commits", epoch, began);
+  flow::TraceEvent(flow::SevInfo, "RecoveryComplete")
+      .detail("Epoch", static_cast<int64_t>(epoch))
+      .detail("RecoveryVersion", recovery_version)
+      .detail("Generations", static_cast<int64_t>(out.state.log_system.generations.size()))
+      .detail("Seconds", flow::to_seconds(flow::now() - began));
+  return out;
+}
+
+Version publish_log_system(const ClusterState& state, flow::Time recovery_began) {
+  std::set<std::pair<flow::NetworkAddress, Tag>> servers;
+  for (const Shard& s : state.shards.shards())
+    for (const StorageServerRef& r : s.servers) servers.insert({r.address, r.tag});
+  wire_storage::SetLogSystemRequestT request;
+  request.log_system = boxed(to_wire(state.log_system));
+  std::vector<flow::Future<Version>> answers;
+  for (const auto& [address, tag] : servers) {
+    answers.push_back(flow::spawn([&request, ss = StorageServerInterface::remote(address, tag)] {
+      for (;;) {
+        try {
+          return flow::wait(ss.set_log_system.get_reply(request)).durable_version;
+        } catch (const flow::Error& e) {
+          if (e.code() == flow::ErrorCode::operation_cancelled) throw;
+        }
+        flow::wait(flow::delay(kAskAgainDelay));
+      }
+    }));
+  }
+  Version durable_min = kVersionMax;
+  for (auto& a : answers) durable_min = std::min(durable_min, flow::wait(a));
+  trace_state("fully_recovered", state.log_system.epoch(), recovery_began);
+  return durable_min;
+}
+
+std::vector<HostedRoles> hosted_roles(const GenerationPlan& plan) {
+  std::map<flow::NetworkAddress, std::vector<std::string>> by_address;
+  by_address[plan.master].push_back(role_name("master", std::nullopt, plan.epoch));
+  for (uint32_t i = 0; i < plan.grv_proxies.size(); ++i)
+    by_address[plan.grv_proxies[i]].push_back(role_name("grv_proxy", i, plan.epoch));
+  for (uint32_t i = 0; i < plan.commit_proxies.size(); ++i)
+    by_address[plan.commit_proxies[i]].push_back(role_name("commit_proxy", i, plan.epoch));
+  for (uint32_t i = 0; i < plan.resolvers.size(); ++i)
+    by_address[plan.resolvers[i].at].push_back(role_name("resolver", i, plan.epoch));
+  for (uint32_t i = 0; i < plan.logs.size(); ++i)
+    by_address[plan.logs[i]].push_back(role_name("tlog", i, plan.epoch));
+  std::vector<HostedRoles> out;
+  for (auto& [address, roles] : by_address) out.push_back({address, std::move(roles)});
+  return out;
+}
+
+void wait_for_failure(const std::vector<HostedRoles>& hosts) {
+  std::vector<flow::Future<flow::Void>> watching;
+  for (const HostedRoles& host : hosts) {
+    watching.push_back(flow::spawn([host] {
+      const WorkerInterface worker = WorkerInterface::remote(host.address);
+      uint64_t incarnation = 0;
+      flow::Time answered = flow::now();
+      for (;;) {
+        // Asked as of no incarnation: the worker answers at once.
+        wire_worker::GetRolesRequestT request;
+        std::optional<wire_worker::GetRolesReplyT> reply;
+        try {
+          reply = flow::wait(flow::timeout_error(worker.get_roles.get_reply(request), kUnreachableMax));
+        } catch (const flow::Error& e) {
+          if (e.code() == flow::ErrorCode::operation_cancelled) throw;
+        }
+        if (!reply) {
+          if (flow::now() - answered >= kUnreachableMax) {
+            flow::TraceEvent(flow::SevWarn, "RecoveryRoleHostUnreachable").detail("Address", host.address.to_string());
+            return;
+          }
+          flow::wait(flow::delay(kAskAgainDelay));
+          continue;
+        }
+        answered = flow::now();
+        if (incarnation != 0 && reply->incarnation != incarnation) {
+          flow::TraceEvent(flow::SevWarn, "RecoveryRoleHostRestarted").detail("Address", host.address.to_string());
+          return;
+        }
+        incarnation = reply->incarnation;
+        for (const std::string& name : host.roles) {
+          const auto it = std::find_if(reply->roles.begin(), reply->roles.end(),
+                                       [&](const auto& r) { return r && r->name == name; });
+          if (it == reply->roles.end() || !(*it)->running) {
+            flow::TraceEvent(flow::SevWarn, "RecoveryRoleFailed")
+                .detail("Address", host.address.to_string())
+                .detail("Role", name);
+            return;
+          }
+        }
+        flow::wait(flow::delay(kPingInterval));
+      }
+    }));
+  }
+  flow::wait_any(watching);
+}
+
+}  // namespace roles

@@ -1,0 +1,86 @@
+#pragma once
+// Recovery — how a new generation of the transaction system takes over from the old one
+// (docs/database.md, "Recovery"; FoundationDB's master recovery states), and the watch on a
+// generation's roles that decides when one is needed.
+//
+// A recovery of epoch e:
+//   reading_cstate     the cluster state: the log system, the shard map, the resolvers' ranges;
+//   locking_cstate     locks the current logs with e: from then on the old generation can no
+//                      longer commit (a commit needs every log) nor hand out read versions (a
+//                      read version needs every log's confirmation); each locked log answers
+//                      with how far its versions reach. One answer is enough, since every
+//                      acknowledged commit is on every log; the recovery version is the furthest
+//                      end among the answers, so it keeps every acknowledged commit;
+//   recruiting         a master, logs, resolvers and proxies of epoch e, starting after the
+//                      recovery version (plus a jump, so that every read version of the old
+//                      generation is too old for the new resolvers);
+//   writing_cstate     the new log system: the old generations a storage server may still need,
+//                      the locked logs that reach the recovery version, and the new logs;
+//   accepting_commits  the new proxies are published;
+//   fully_recovered    every storage server has taken up the new log system (rolling back what
+//                      it applied past the recovery version).
+// Each state is traced (RecoveryState) with its epoch and the seconds since the recovery began.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "flow/network_address.h"
+#include "roles/common/shard_map.h"
+#include "roles/common/types.h"
+#include "roles/tlog/log_system.h"
+#include "roles/worker/start_generation.h"
+
+namespace roles {
+
+// Versions between a recovery version and the new generation's first: more than the resolvers'
+// window, so a read version from before the recovery is too old for the new generation.
+inline constexpr Version kRecoveryVersionJump = 2 * kMaxReadTransactionLifeVersions;
+
+// What a recovery reads and writes (the coordinators will hold it).
+struct ClusterState {
+  uint64_t epoch = 0;  // the newest epoch any recovery has used (a failed one's included)
+  LogSystem log_system;
+  ShardMap shards;
+  std::vector<KeyRange> resolver_ranges;  // sorted, tiling the keyspace
+  // The oldest durable version among the storage servers, once all have answered a recovery:
+  // an old generation ending at or below it is needed by none.
+  Version storage_durable_min = 0;
+};
+
+// Where the roles of a generation of `epoch` starting at `start_version` go: the master, proxies,
+// resolvers (one for each of `resolver_ranges`) and logs, on processes believed alive.
+using PlaceGeneration =
+    std::function<GenerationPlan(uint64_t epoch, Version start_version, const std::vector<KeyRange>& resolver_ranges)>;
+
+struct Recovered {
+  ClusterState state;
+  GenerationPlan plan;  // where its roles went
+  Generation generation;
+  Version recovery_version = 0;
+};
+
+// Runs one recovery of epoch `epoch` (> old.epoch) from `old` (reading_cstate to
+// accepting_commits). Throws timed_out if a recruited worker does not answer within a few
+// seconds (the caller starts again with a newer epoch); waits as long as it takes for one of the
+// old logs to answer its lock. May suspend.
+Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration& place);
+
+// Sends `state`'s log system to every storage server of its shard map until each has answered,
+// then traces fully_recovered and returns the oldest durable version they reported. May suspend.
+Version publish_log_system(const ClusterState& state, flow::Time recovery_began);
+
+// The processes that host a generation's transaction-system roles, and the names their workers
+// report them by ("commit_proxy0.e3").
+struct HostedRoles {
+  flow::NetworkAddress address;
+  std::vector<std::string> roles;
+};
+std::vector<HostedRoles> hosted_roles(const GenerationPlan& plan);
+
+// Returns once one of the roles fails: its worker reports it ended, the worker restarts (a
+// reboot: roles held only in memory are gone), or the worker stops answering. May suspend.
+void wait_for_failure(const std::vector<HostedRoles>& hosts);
+
+}  // namespace roles
