@@ -101,7 +101,9 @@ struct Placement {
 
 // Watches the generation's roles and recovers the transaction system whenever one fails, for the
 // rest of the run; tells `database` of each new generation. May suspend.
-void control(ClusterState state, GenerationPlan plan, Placement placement, std::unique_ptr<client::Database>* database) {
+void control(ClusterState state, GenerationPlan plan, Placement placement, std::unique_ptr<client::Database>* database,
+             ClusterRecord* record) {
+  record->current = plan;
   flow::Future<Version> publishing;
   for (;;) {
     wait_for_failure(hosted_roles(plan));
@@ -115,6 +117,8 @@ void control(ClusterState state, GenerationPlan plan, Placement placement, std::
         });
         state = std::move(r.state);
         plan = std::move(r.plan);
+        record->current = plan;
+        record->recovery_seconds.push_back(r.seconds);
         (*database)->set_interfaces({r.generation.grv_proxies, r.generation.commit_proxies});
         const flow::Time began = flow::now();
         publishing = flow::spawn([state, began] { return publish_log_system(state, began); });
@@ -242,8 +246,11 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
   where.proxy_count = proxy_count;
   where.log_count = log_count;
   where.shape = plan;
+  if (ctx.cluster == nullptr) throw flow::Error(flow::ErrorCode::operation_failed);
   ctx.sim.add_role(ctx.sim.tester(), "recovery_controller",
-                   [state, plan, where, database = ctx.database] { control(state, plan, where, database); });
+                   [state, plan, where, database = ctx.database, record = ctx.cluster] {
+                     control(state, plan, where, database, record);
+                   });
   client::ClusterInterfaces interfaces{std::move(g.grv_proxies), std::move(g.commit_proxies)};
   return std::make_unique<client::Database>(std::move(interfaces));
 }

@@ -11,10 +11,21 @@
 // fails, recovers the transaction system into a new generation on the processes alive, and
 // points the database at its proxies.
 
+#include <cstdint>
+#include <vector>
+
 #include "client/database.h"
+#include "roles/worker/start_generation.h"
 #include "workloads/workload.h"
 
 namespace workloads {
+
+// What the run's recovery controller keeps for the run's summary and for workloads that aim at
+// the transaction system (Rollback).
+struct ClusterRecord {
+  roles::GenerationPlan current;         // where the current generation's roles are
+  std::vector<double> recovery_seconds;  // each recovery's, from its start to accepting commits
+};
 
 // The run's database, started now if it is not yet. May suspend.
 client::Database& database(WorkloadContext& ctx);

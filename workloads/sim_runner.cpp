@@ -15,6 +15,7 @@
 #include "flow/trace_event.h"
 #include "sim/simulator.h"
 #include "workloads/consistency_check.h"
+#include "workloads/database_cluster.h"
 #include "workloads/timeline.h"
 
 namespace workloads {
@@ -157,7 +158,7 @@ void check_runtime_order(std::string& failure) {
 std::string run_tests(const Spec& spec, const RunSettings& settings, sim::Simulator& sim,
                       std::vector<std::unique_ptr<Workload>>& keep, RunResult& result,
                       std::vector<std::string>& warnings,
-                      std::unique_ptr<client::Database>& database) {
+                      std::unique_ptr<client::Database>& database, ClusterRecord& cluster) {
   for (const TestSpec& test : spec.tests) {
     // The test's own options, with the meaning FoundationDB gives them (see sim_runner.h).
     WorkloadOptions test_options(test.options);
@@ -197,7 +198,7 @@ std::string run_tests(const Spec& spec, const RunSettings& settings, sim::Simula
                                        spec.path, test.title, w.test_name, name));
       }
     }
-    WorkloadContext ctx{sim, test.title, &database, {}};
+    WorkloadContext ctx{sim, test.title, &database, {}, &cluster};
     for (Workload* w : ws)
       for (std::string& hint : w->key_hints()) ctx.key_hints.push_back(std::move(hint));
     flow::TraceEvent(flow::SevInfo, "TestStarting").detail("Title", test.title);
@@ -346,6 +347,7 @@ RunResult run_spec(const Spec& spec, const RunConfig& config) {
   // simulated process's actors), then the workloads those actors used.
   std::vector<std::unique_ptr<Workload>> workloads;
   std::unique_ptr<client::Database> database;
+  ClusterRecord cluster;
   sim::SwarmConfig swarm =
       sim::draw_swarm(rt->random(), settings.min_machines, settings.max_machines);
   if (settings.datacenters) {
@@ -367,7 +369,7 @@ RunResult run_spec(const Spec& spec, const RunConfig& config) {
       std::string order_failure;
       flow::Future<flow::Void> order =
           flow::spawn([&order_failure] { check_runtime_order(order_failure); });
-      failure = run_tests(spec, settings, *simulator, workloads, result, warnings, database);
+      failure = run_tests(spec, settings, *simulator, workloads, result, warnings, database, cluster);
       if (failure.empty()) failure = order_failure;
     });
     const flow::Future<std::optional<flow::Void>> bounded = flow::timeout(root, settings.max_sim);
@@ -395,6 +397,7 @@ RunResult run_spec(const Spec& spec, const RunConfig& config) {
     }
   }
   result.probes = flow::code_probe_counts(*rt);
+  result.recoveries = cluster.recovery_seconds;
   if (timeline) {
     simulator->network().set_write_observer(nullptr);
     for (size_t i = 0; i < simulator->process_count(); ++i) {

@@ -39,7 +39,8 @@ constexpr const char* kUsage =
     "  --knob name=value      override a knob (repeatable)\n"
     "  --json                 print the summary as one JSON object; its \"probes\" holds the\n"
     "                         number of probe sites, each probe hit (\"file:line what\": hits)\n"
-    "                         and the probes never reached, in file and line order\n"
+    "                         and the probes never reached, in file and line order; its\n"
+    "                         \"recoveries\" each recovery's simulated seconds\n"
     "  --quiet                print only the summary\n"
     "  --probes FILE          write every probe site to FILE, one \"HITS<tab>file:line what\"\n"
     "                         line each, zero for a probe not reached (scripts/seed-sweep)\n"
@@ -286,6 +287,8 @@ int main(int argc, char** argv) {
     replay += fmt::format(" --plant {}", flow::planted_bug_name(args.plant));
   const double ratio = wall > 0 ? result.sim_seconds / wall : 0;
 
+  std::string recoveries;  // seconds each, comma-separated
+  for (double s : result.recoveries) recoveries += fmt::format("{}{:.6f}", recoveries.empty() ? "" : ", ", s);
   if (args.json) {
     std::string metrics;
     for (const auto& [name, value] : result.metrics)
@@ -295,8 +298,8 @@ int main(int argc, char** argv) {
         "\"swarm\": %s, \"sim_seconds\": %.6f, \"wall_seconds\": %.6f, \"sim_to_wall_ratio\": "
         "%.3f, "
         "\"events\": %llu, \"trace_events\": %llu, \"unseed\": \"0x%016llx\", \"digest\": "
-        "\"0x%016llx\", \"determinism_checked\": %s, \"metrics\": {%s}, \"replay\": %s, "
-        "\"probes\": %s}\n",
+        "\"0x%016llx\", \"determinism_checked\": %s, \"metrics\": {%s}, \"recoveries\": [%s], "
+        "\"replay\": %s, \"probes\": %s}\n",
         result.passed ? "\"PASS\"" : "\"FAIL\"", json_string(args.spec).c_str(),
         static_cast<unsigned long long>(seed), result.buggify ? "true" : "false",
         json_string(result.failure).c_str(), json_string(result.swarm).c_str(), result.sim_seconds,
@@ -304,7 +307,7 @@ int main(int argc, char** argv) {
         static_cast<unsigned long long>(result.trace_events),
         static_cast<unsigned long long>(result.unseed),
         static_cast<unsigned long long>(result.digest), args.check_determinism ? "true" : "false",
-        metrics.c_str(), json_string(replay).c_str(), probes_json(result.probes).c_str());
+        metrics.c_str(), recoveries.c_str(), json_string(replay).c_str(), probes_json(result.probes).c_str());
   } else {
     std::printf("%s  %s  seed %llu\n", result.passed ? "PASS" : "FAIL", args.spec.c_str(),
                 static_cast<unsigned long long>(seed));
@@ -322,6 +325,9 @@ int main(int argc, char** argv) {
         line += fmt::format("{}{}={}", line.empty() ? "" : ", ", name, value);
       std::printf("  metrics: %s\n", line.c_str());
     }
+    // Printed with --quiet too: scripts/seed-sweep gathers them for its percentiles.
+    if (!result.recoveries.empty())
+      std::printf("  recoveries: %zu, seconds: %s\n", result.recoveries.size(), recoveries.c_str());
     std::printf("  probes: %zu of %zu reached\n", probes_reached(result.probes),
                 result.probes.size());
     std::printf("  replay: %s\n", replay.c_str());

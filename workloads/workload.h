@@ -88,6 +88,8 @@ struct Waiting {
   std::optional<flow::NetworkAddress> process;  // the process it waits on, if one
 };
 
+struct ClusterRecord;  // workloads/database_cluster.h
+
 struct WorkloadContext {
   sim::Simulator& sim;
   std::string test_title;
@@ -97,6 +99,8 @@ struct WorkloadContext {
   // Keys the test's workloads use (Workload::key_hints): the database's swarm puts some shard
   // and resolver boundaries among them, so that reads and commits cross servers.
   std::vector<std::string> key_hints;
+  // Where the database's current generation runs and what its recoveries took (with database).
+  ClusterRecord* cluster = nullptr;
 };
 
 class Workload {

@@ -164,6 +164,7 @@ Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration
   out.plan = std::move(plan);
 
   trace_state("accepting_commits", epoch, began);
+  out.seconds = flow::to_seconds(flow::now() - began);
   flow::TraceEvent(flow::SevInfo, "RecoveryComplete")
       .detail("Epoch", static_cast<int64_t>(epoch))
       .detail("RecoveryVersion", recovery_version)

@@ -59,6 +59,7 @@ struct Recovered {
   GenerationPlan plan;  // where its roles went
   Generation generation;
   Version recovery_version = 0;
+  double seconds = 0;  // from reading_cstate to accepting_commits, simulated or real
 };
 
 // Runs one recovery of epoch `epoch` (> old.epoch) from `old` (reading_cstate to
