@@ -52,6 +52,29 @@ std::vector<std::string> draw_boundaries(flow::DeterministicRandom& rng, size_t 
   return out;
 }
 
+// `n` processes of `from` (not empty) for the logs, on as many machines as there are: each log
+// holds every version, so one that survives a machine's death saves the generation.
+std::vector<sim::Simulator::SimProcess*> spread(flow::DeterministicRandom& rng,
+                                                std::vector<sim::Simulator::SimProcess*> from, size_t n) {
+  for (size_t i = from.size(); i > 1; --i)
+    std::swap(from[i - 1], from[static_cast<size_t>(rng.random_int(0, static_cast<int64_t>(i)))]);
+  // A stable order by machine, each machine's first process first: machines before doubling up.
+  std::vector<sim::Simulator::SimProcess*> ordered;
+  std::vector<const sim::Simulator::Machine*> machines;
+  for (size_t round = 0; ordered.size() < from.size(); ++round) {
+    machines.clear();
+    for (sim::Simulator::SimProcess* p : from) {
+      if (std::find(ordered.begin(), ordered.end(), p) != ordered.end()) continue;
+      if (std::find(machines.begin(), machines.end(), p->machine) != machines.end()) continue;
+      machines.push_back(p->machine);
+      ordered.push_back(p);
+    }
+  }
+  std::vector<sim::Simulator::SimProcess*> out;
+  for (size_t i = 0; i < n; ++i) out.push_back(ordered[i % ordered.size()]);
+  return out;
+}
+
 // Where a recovery puts the next generation's roles: as many of each as the first generation
 // had, on processes alive now, the stateless roles among the first's stateless processes and the
 // logs among its log processes where any is alive (else on any process alive).
@@ -64,19 +87,29 @@ struct Placement {
   std::vector<sim::Simulator::SimProcess*> all;
   size_t grv_count = 0, proxy_count = 0, log_count = 0;
   GenerationPlan shape;  // engine and file options
+  std::vector<flow::NetworkAddress> responsive;  // asked just before a recovery; empty: not asked
 
   GenerationPlan place(uint64_t epoch, Version start_version, const std::vector<KeyRange>& resolver_ranges) const {
     auto& rng = flow::deterministic_random();
-    const auto alive_among = [](const std::vector<sim::Simulator::SimProcess*>& from) {
+    const auto alive_among = [this](const std::vector<sim::Simulator::SimProcess*>& from) {
       std::vector<sim::Simulator::SimProcess*> out;
       for (sim::Simulator::SimProcess* p : from)
-        if (p->alive) out.push_back(p);
+        if (p->alive && std::find(responsive.begin(), responsive.end(), p->address) != responsive.end())
+          out.push_back(p);
+      // None answered in time: any process alive, and the recruitment waits for it.
+      if (out.empty())
+        for (sim::Simulator::SimProcess* p : from)
+          if (p->alive) out.push_back(p);
       return out;
     };
     std::vector<sim::Simulator::SimProcess*> any = alive_among(all);
     if (any.empty()) throw flow::Error(flow::ErrorCode::operation_failed);  // tried again later
     std::vector<sim::Simulator::SimProcess*> stateless_alive = alive_among(stateless);
-    std::vector<sim::Simulator::SimProcess*> logs_alive = alive_among(log_hosts);
+    // The logs may also go to the stateless processes: a generation whose logs share one machine
+    // waits for that machine after its death.
+    std::vector<sim::Simulator::SimProcess*> log_candidates = log_hosts;
+    log_candidates.insert(log_candidates.end(), stateless.begin(), stateless.end());
+    std::vector<sim::Simulator::SimProcess*> logs_alive = alive_among(log_candidates);
     if (stateless_alive.empty()) stateless_alive = any;
     if (logs_alive.empty()) logs_alive = any;
     const auto pick = [&rng](const std::vector<sim::Simulator::SimProcess*>& from) {
@@ -91,13 +124,16 @@ struct Placement {
     plan.logs.clear();
     plan.resolvers.clear();
     plan.storage_servers.clear();
-    for (size_t i = 0; i < log_count; ++i) plan.logs.push_back(pick(logs_alive));
+    for (sim::Simulator::SimProcess* p : spread(rng, logs_alive, log_count)) plan.logs.push_back(p->address);
     for (const KeyRange& r : resolver_ranges) plan.resolvers.push_back({r, pick(stateless_alive)});
     for (size_t i = 0; i < grv_count; ++i) plan.grv_proxies.push_back(pick(stateless_alive));
     for (size_t i = 0; i < proxy_count; ++i) plan.commit_proxies.push_back(pick(stateless_alive));
     return plan;
   }
 };
+
+// How quickly a worker must answer to be recruited by a recovery.
+constexpr flow::Duration kResponsiveWithin = 200ms;
 
 // Watches the generation's roles and recovers the transaction system whenever one fails, for the
 // rest of the run; tells `database` of each new generation. May suspend.
@@ -107,10 +143,14 @@ void control(ClusterState state, GenerationPlan plan, Placement placement, std::
   flow::Future<Version> publishing;
   for (;;) {
     wait_for_failure(hosted_roles(plan));
+    const flow::Time detected = flow::now();
     for (;;) {
       if (publishing.is_valid() && publishing.is_ready() && !publishing.is_error())
         state.storage_durable_min = publishing.get();
       const uint64_t epoch = state.epoch + 1;
+      std::vector<flow::NetworkAddress> candidates;
+      for (sim::Simulator::SimProcess* p : placement.all) candidates.push_back(p->address);
+      placement.responsive = responsive_workers(candidates, kResponsiveWithin);
       try {
         Recovered r = recover(state, epoch, [&placement](uint64_t e, Version v, const std::vector<KeyRange>& ranges) {
           return placement.place(e, v, ranges);
@@ -118,7 +158,8 @@ void control(ClusterState state, GenerationPlan plan, Placement placement, std::
         state = std::move(r.state);
         plan = std::move(r.plan);
         record->current = plan;
-        record->recovery_seconds.push_back(r.seconds);
+        // From the failure's detection to accepting commits: attempts that timed out count.
+        record->recovery_seconds.push_back(flow::to_seconds(flow::now() - detected));
         (*database)->set_interfaces({r.generation.grv_proxies, r.generation.commit_proxies});
         const flow::Time began = flow::now();
         publishing = flow::spawn([state, began] { return publish_log_system(state, began); });
@@ -165,7 +206,6 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
       durable.size() >= 2 ? durable.begin() + static_cast<std::ptrdiff_t>(log_processes) : durable.begin(),
       durable.end());
   const auto pick = [&] { return pick_from(stateless); };
-  const auto pick_log_host = [&] { return pick_from(log_hosts); };
   const auto pick_storage_host = [&] { return pick_from(storage_hosts); };
   const size_t grv_count = static_cast<size_t>(rng.random_int(1, 4));
   const size_t proxy_count = static_cast<size_t>(rng.random_int(1, 5));
@@ -194,8 +234,9 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
   sim::Simulator::SimProcess* master_at = pick();
   plan.master = master_at->address;
   std::string placement = fmt::format("master {}", master_at->name);
+  const std::vector<sim::Simulator::SimProcess*> log_places = spread(rng, log_hosts, log_count);
   for (size_t i = 0; i < log_count; ++i) {
-    sim::Simulator::SimProcess* p = pick_log_host();
+    sim::Simulator::SimProcess* p = log_places[i];
     plan.logs.push_back(p->address);
     placement += fmt::format(", tlog{} {}", i, p->name);
   }

@@ -24,7 +24,8 @@ namespace workloads {
 // the transaction system (Rollback).
 struct ClusterRecord {
   roles::GenerationPlan current;         // where the current generation's roles are
-  std::vector<double> recovery_seconds;  // each recovery's, from its start to accepting commits
+  // Each recovery's, from the failure's detection to accepting commits.
+  std::vector<double> recovery_seconds;
 };
 
 // The run's database, started now if it is not yet. May suspend.

@@ -77,8 +77,8 @@ struct RunResult {
   uint64_t digest = 0;
   uint64_t draws = 0;
   std::vector<std::pair<std::string, double>> metrics;
-  // Each recovery of the database's transaction system: simulated seconds from its start to
-  // accepting commits.
+  // Each recovery of the database's transaction system: simulated seconds from the failure's
+  // detection to accepting commits.
   std::vector<double> recoveries;
   // Every probe site in the program with its hits in this run (flow::code_probe_counts), taken
   // before the cluster is torn down: the teardown's cancellations are not the run's doing.

@@ -85,6 +85,7 @@ const std::map<std::string, WorkloadFactory>& workload_registry() {
       {"RebootStorage", make_reboot_storage_workload},
       {"Register", make_register_workload},
       {"ReportConflictingKeys", make_report_conflicting_keys_workload},
+      {"Rollback", make_rollback_workload},
       {"Sideband", make_sideband_workload},
       {"SimpleAtomicAdd", make_simple_atomic_add_workload},
       {"RandomClogging", make_random_clogging_workload},

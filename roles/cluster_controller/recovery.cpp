@@ -53,7 +53,8 @@ std::optional<wire_tlog::TLogLockReplyT> lock_log(const TLogInterface& log, uint
     } catch (const flow::Error& e) {
       if (e.code() == flow::ErrorCode::operation_cancelled) throw;
       if (e.code() == flow::ErrorCode::stale_epoch) {
-        flow::TraceEvent(flow::SevWarnAlways, "RecoveryLockRefused").detail("Epoch", static_cast<int64_t>(epoch));
+        flow::TraceEvent(flow::SevWarnAlways, "RecoveryLockRefused")
+            .detail("Epoch", static_cast<int64_t>(epoch));
         return std::nullopt;
       }
     }
@@ -63,14 +64,16 @@ std::optional<wire_tlog::TLogLockReplyT> lock_log(const TLogInterface& log, uint
 
 // Locks every log of `current` for `epoch`: the answers of those that answered by the end of
 // the grace after the first. May suspend.
-std::vector<std::optional<wire_tlog::TLogLockReplyT>> lock_logs(const LogGeneration& current, uint64_t epoch) {
+std::vector<std::optional<wire_tlog::TLogLockReplyT>> lock_logs(const LogGeneration& current,
+                                                                uint64_t epoch) {
   const size_t n = current.logs.size();
   std::vector<flow::Future<std::optional<wire_tlog::TLogLockReplyT>>> locking;
   for (const TLogInterface& log : current.logs)
     locking.push_back(flow::spawn([log, epoch] { return lock_log(log, epoch); }));
   std::vector<std::optional<wire_tlog::TLogLockReplyT>> answers(n);
   std::vector<size_t> pending(n);
-  for (size_t i = 0; i < n; ++i) pending[i] = i;
+  for (size_t i = 0; i < n; ++i)
+    pending[i] = i;
   std::optional<flow::Time> deadline;
   while (!pending.empty() && (!deadline || flow::now() < *deadline)) {
     // Futures of one type for wait_any: the pending locks' (as Void), then the timer.
@@ -119,14 +122,16 @@ Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration
   }
   LogGeneration ended{current.epoch, {}, recovery_version};
   for (size_t i = 0; i < answers.size(); ++i)
-    if (answers[i] && answers[i]->end_version == recovery_version) ended.logs.push_back(current.logs[i]);
+    if (answers[i] && answers[i]->end_version == recovery_version)
+      ended.logs.push_back(current.logs[i]);
   CODE_PROBE(ended.logs.size() < current.logs.size(), "recovery keeps only some of the old logs");
   flow::TraceEvent(flow::SevInfo, "RecoveryVersionChosen")
       .detail("Epoch", static_cast<int64_t>(epoch))
       .detail("RecoveryVersion", recovery_version)
       .detail("KnownCommittedVersion", known_committed)
-      .detail("LogsAnswered", static_cast<int64_t>(std::count_if(answers.begin(), answers.end(),
-                                                                   [](const auto& a) { return a.has_value(); })))
+      .detail("LogsAnswered",
+              static_cast<int64_t>(std::count_if(answers.begin(), answers.end(),
+                                                 [](const auto& a) { return a.has_value(); })))
       .detail("LogsKept", static_cast<int64_t>(ended.logs.size()));
 
   trace_state("recruiting", epoch, began);
@@ -136,8 +141,9 @@ Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration
   plan.start_version = start_version;
   plan.storage_servers.clear();
   plan.shards = old.shards;
-  Generation generation =
-      flow::wait(flow::timeout_error(flow::spawn([plan] { return start_generation(plan); }), kRecruitTimeout));
+  plan.resend_lost_requests = false;  // a lost one fails this attempt: the next places anew
+  Generation generation = flow::wait(
+      flow::timeout_error(flow::spawn([plan] { return start_generation(plan); }), kRecruitTimeout));
 
   trace_state("writing_cstate", epoch, began);
   Recovered out;
@@ -176,7 +182,8 @@ Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration
 Version publish_log_system(const ClusterState& state, flow::Time recovery_began) {
   std::set<std::pair<flow::NetworkAddress, Tag>> servers;
   for (const Shard& s : state.shards.shards())
-    for (const StorageServerRef& r : s.servers) servers.insert({r.address, r.tag});
+    for (const StorageServerRef& r : s.servers)
+      servers.insert({r.address, r.tag});
   wire_storage::SetLogSystemRequestT request;
   request.log_system = boxed(to_wire(state.log_system));
   std::vector<flow::Future<Version>> answers;
@@ -193,7 +200,8 @@ Version publish_log_system(const ClusterState& state, flow::Time recovery_began)
     }));
   }
   Version durable_min = kVersionMax;
-  for (auto& a : answers) durable_min = std::min(durable_min, flow::wait(a));
+  for (auto& a : answers)
+    durable_min = std::min(durable_min, flow::wait(a));
   trace_state("fully_recovered", state.log_system.epoch(), recovery_began);
   return durable_min;
 }
@@ -210,7 +218,25 @@ std::vector<HostedRoles> hosted_roles(const GenerationPlan& plan) {
   for (uint32_t i = 0; i < plan.logs.size(); ++i)
     by_address[plan.logs[i]].push_back(role_name("tlog", i, plan.epoch));
   std::vector<HostedRoles> out;
-  for (auto& [address, roles] : by_address) out.push_back({address, std::move(roles)});
+  for (auto& [address, roles] : by_address)
+    out.push_back({address, std::move(roles)});
+  return out;
+}
+
+std::vector<flow::NetworkAddress> responsive_workers(
+    const std::vector<flow::NetworkAddress>& candidates, flow::Duration within) {
+  std::vector<flow::Future<std::optional<wire_worker::GetRolesReplyT>>> pings;
+  for (const flow::NetworkAddress& a : candidates)
+    pings.push_back(flow::timeout(
+        WorkerInterface::remote(a).get_roles.get_reply(wire_worker::GetRolesRequestT{}), within));
+  std::vector<flow::NetworkAddress> out;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    try {
+      if (flow::wait(pings[i])) out.push_back(candidates[i]);
+    } catch (const flow::Error& e) {
+      if (e.code() == flow::ErrorCode::operation_cancelled) throw;
+    }
+  }
   return out;
 }
 
@@ -226,13 +252,15 @@ void wait_for_failure(const std::vector<HostedRoles>& hosts) {
         wire_worker::GetRolesRequestT request;
         std::optional<wire_worker::GetRolesReplyT> reply;
         try {
-          reply = flow::wait(flow::timeout_error(worker.get_roles.get_reply(request), kUnreachableMax));
+          reply =
+              flow::wait(flow::timeout_error(worker.get_roles.get_reply(request), kUnreachableMax));
         } catch (const flow::Error& e) {
           if (e.code() == flow::ErrorCode::operation_cancelled) throw;
         }
         if (!reply) {
           if (flow::now() - answered >= kUnreachableMax) {
-            flow::TraceEvent(flow::SevWarn, "RecoveryRoleHostUnreachable").detail("Address", host.address.to_string());
+            flow::TraceEvent(flow::SevWarn, "RecoveryRoleHostUnreachable")
+                .detail("Address", host.address.to_string());
             return;
           }
           flow::wait(flow::delay(kAskAgainDelay));
@@ -240,7 +268,8 @@ void wait_for_failure(const std::vector<HostedRoles>& hosts) {
         }
         answered = flow::now();
         if (incarnation != 0 && reply->incarnation != incarnation) {
-          flow::TraceEvent(flow::SevWarn, "RecoveryRoleHostRestarted").detail("Address", host.address.to_string());
+          flow::TraceEvent(flow::SevWarn, "RecoveryRoleHostRestarted")
+              .detail("Address", host.address.to_string());
           return;
         }
         incarnation = reply->incarnation;

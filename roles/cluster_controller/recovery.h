@@ -51,8 +51,8 @@ struct ClusterState {
 
 // Where the roles of a generation of `epoch` starting at `start_version` go: the master, proxies,
 // resolvers (one for each of `resolver_ranges`) and logs, on processes believed alive.
-using PlaceGeneration =
-    std::function<GenerationPlan(uint64_t epoch, Version start_version, const std::vector<KeyRange>& resolver_ranges)>;
+using PlaceGeneration = std::function<GenerationPlan(uint64_t epoch, Version start_version,
+                                                     const std::vector<KeyRange>& resolver_ranges)>;
 
 struct Recovered {
   ClusterState state;
@@ -79,6 +79,12 @@ struct HostedRoles {
   std::vector<std::string> roles;
 };
 std::vector<HostedRoles> hosted_roles(const GenerationPlan& plan);
+
+// The workers among `candidates` that answer within `within`, in the order given: a recovery
+// recruits among them, so that a clogged or dying process does not hold up the new generation.
+// May suspend.
+std::vector<flow::NetworkAddress> responsive_workers(
+    const std::vector<flow::NetworkAddress>& candidates, flow::Duration within);
 
 // Returns once one of the roles fails: its worker reports it ended, the worker restarts (a
 // reboot: roles held only in memory are gone), or the worker stops answering. May suspend.

@@ -28,7 +28,8 @@ bool LogSystem::valid() const {
     if (g.logs.empty()) return false;
     const bool last = i + 1 == generations.size();
     if (last != (g.end_version == kVersionMax)) return false;
-    if (i > 0 && (g.epoch <= generations[i - 1].epoch || g.end_version <= generations[i - 1].end_version))
+    if (i > 0 &&
+        (g.epoch <= generations[i - 1].epoch || g.end_version <= generations[i - 1].end_version))
       return false;
   }
   return true;
@@ -58,7 +59,8 @@ wire_tlog::LogSystemT to_wire(const LogSystem& s) {
     auto wg = std::make_unique<wire_tlog::LogGenerationT>();
     wg->epoch = g.epoch;
     wg->end_version = g.end_version;
-    for (const TLogInterface& log : g.logs) wg->logs.push_back(std::make_unique<wire_tlog::TLogInterfaceT>(to_wire(log)));
+    for (const TLogInterface& log : g.logs)
+      wg->logs.push_back(std::make_unique<wire_tlog::TLogInterfaceT>(to_wire(log)));
     w.generations.push_back(std::move(wg));
   }
   return w;

@@ -20,13 +20,13 @@ using namespace std::chrono_literals;
 // worker's disk failed, is sent again (the worker answers a repeat as the first). Throws what the
 // worker refuses with. May suspend.
 template <class Req, class Rep>
-Rep ask(const net::RequestStream<Req, Rep>& stream, const Req& request) {
+Rep ask(const net::RequestStream<Req, Rep>& stream, const Req& request, bool resend) {
   for (;;) {
     try {
       return flow::wait(stream.get_reply(request));
     } catch (const flow::Error& e) {
       if (e.code() == flow::ErrorCode::operation_cancelled || e.code() == flow::ErrorCode::invalid_role_request ||
-          e.code() == flow::ErrorCode::role_already_running)
+          e.code() == flow::ErrorCode::role_already_running || !resend)
         throw;
       flow::TraceEvent(flow::SevInfo, "StartGenerationRetrying")
           .detail("Worker", stream.endpoint().address.to_string())
@@ -71,32 +71,48 @@ Generation start_generation(const GenerationPlan& plan) {
       plan.commit_proxies.size() > kRoleIndexMax || plan.storage_servers.size() >= 0xffff)
     throw flow::Error(flow::ErrorCode::invalid_option_value);
   const auto worker = [](const flow::NetworkAddress& a) { return WorkerInterface::remote(a); };
+  const bool resend = plan.resend_lost_requests;
   Generation g;
 
+  // The master, the logs and the resolvers are asked at once (each waits only for its worker),
+  // then the storage servers and the proxies, which are told of them.
   wire_worker::InitializeMasterRequestT master;
   master.epoch = plan.epoch;
   master.start_version = plan.start_version;
-  g.master = interface_of(ask(worker(plan.master).initialize_master, master).interface);
+  flow::Future<wire_worker::InitializeMasterReplyT> master_reply =
+      flow::spawn([resend, to = worker(plan.master), master] {
+        return ask(to.initialize_master, master, resend);
+      });
 
-  std::vector<TLogInterface> logs;
+  std::vector<flow::Future<wire_worker::InitializeTLogReplyT>> log_replies;
   for (uint32_t i = 0; i < plan.logs.size(); ++i) {
     wire_worker::InitializeTLogRequestT r;
     r.epoch = plan.epoch;
     r.index = i;
     r.start_version = plan.start_version;
     r.queue_file_bytes = plan.queue_file_bytes;
-    logs.push_back(interface_of(ask(worker(plan.logs[i]).initialize_tlog, r).interface));
+    log_replies.push_back(
+        flow::spawn([resend, to = worker(plan.logs[i]), r] { return ask(to.initialize_tlog, r, resend); }));
   }
 
-  std::vector<ResolverAssignment> resolvers;
+  std::vector<flow::Future<wire_worker::InitializeResolverReplyT>> resolver_replies;
   for (uint32_t i = 0; i < plan.resolvers.size(); ++i) {
     wire_worker::InitializeResolverRequestT r;
     r.epoch = plan.epoch;
     r.index = i;
     r.start_version = plan.start_version;
-    resolvers.push_back(
-        {plan.resolvers[i].keys, interface_of(ask(worker(plan.resolvers[i].at).initialize_resolver, r).interface)});
+    resolver_replies.push_back(
+        flow::spawn([resend, to = worker(plan.resolvers[i].at), r] {
+          return ask(to.initialize_resolver, r, resend);
+        }));
   }
+
+  g.master = interface_of(flow::wait(master_reply).interface);
+  std::vector<TLogInterface> logs;
+  for (auto& reply : log_replies) logs.push_back(interface_of(flow::wait(reply).interface));
+  std::vector<ResolverAssignment> resolvers;
+  for (size_t i = 0; i < resolver_replies.size(); ++i)
+    resolvers.push_back({plan.resolvers[i].keys, interface_of(flow::wait(resolver_replies[i]).interface)});
 
   g.logs = logs;
   std::vector<Shard> shards;
@@ -112,7 +128,7 @@ Generation start_generation(const GenerationPlan& plan) {
     r.start_version = plan.start_version;
     r.log_file_bytes = plan.engine_options.log_file_bytes;
     r.cache_kib = plan.engine_options.cache_kib;
-    ask(worker(s.at).initialize_storage_server, r);
+    ask(worker(s.at).initialize_storage_server, r, resend);
     shards.push_back({s.keys, {{s.at, tag}}});
   }
   if (plan.shards) {
@@ -123,13 +139,18 @@ Generation start_generation(const GenerationPlan& plan) {
     g.shards = std::move(map.get());
   }
 
+  std::vector<flow::Future<wire_worker::InitializeGrvProxyReplyT>> grv_replies;
+  std::vector<flow::Future<wire_worker::InitializeCommitProxyReplyT>> proxy_replies;
   for (uint32_t i = 0; i < plan.grv_proxies.size(); ++i) {
     wire_worker::InitializeGrvProxyRequestT r;
     r.epoch = plan.epoch;
     r.index = i;
     r.master = boxed(to_wire(g.master));
     for (const TLogInterface& log : logs) r.logs.push_back(boxed(to_wire(log)));
-    g.grv_proxies.push_back(interface_of(ask(worker(plan.grv_proxies[i]).initialize_grv_proxy, r).interface));
+    grv_replies.push_back(flow::spawn(
+        [resend, to = worker(plan.grv_proxies[i]), r = std::move(r)] {
+          return ask(to.initialize_grv_proxy, r, resend);
+        }));
   }
   for (uint32_t i = 0; i < plan.commit_proxies.size(); ++i) {
     wire_worker::InitializeCommitProxyRequestT r;
@@ -147,8 +168,13 @@ Generation start_generation(const GenerationPlan& plan) {
     r.shards = to_wire(g.shards);
     if (i == 0)  // a recovery writes the map again, as its recovery transaction
       for (const Mutation& m : shard_map_mutations(g.shards)) r.first_batch_mutations.push_back(boxed(to_wire(m)));
-    g.commit_proxies.push_back(interface_of(ask(worker(plan.commit_proxies[i]).initialize_commit_proxy, r).interface));
+    proxy_replies.push_back(flow::spawn(
+        [resend, to = worker(plan.commit_proxies[i]), r = std::move(r)] {
+          return ask(to.initialize_commit_proxy, r, resend);
+        }));
   }
+  for (auto& reply : grv_replies) g.grv_proxies.push_back(interface_of(flow::wait(reply).interface));
+  for (auto& reply : proxy_replies) g.commit_proxies.push_back(interface_of(flow::wait(reply).interface));
   flow::TraceEvent(flow::SevInfo, "GenerationStarted")
       .detail("Epoch", static_cast<int64_t>(plan.epoch))
       .detail("Logs", static_cast<int64_t>(logs.size()))

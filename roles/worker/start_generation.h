@@ -39,6 +39,10 @@ struct GenerationPlan {
   std::string engine = "memory";
   int64_t queue_file_bytes = 0;  // the logs'; 0: their default
   storage::KeyValueStoreOptions engine_options;
+  // A request lost with its connection is sent again until answered (the bring-up, which has
+  // nothing else to do); false: the start fails with the error at once (a recovery, which starts
+  // over on other processes).
+  bool resend_lost_requests = true;
 };
 
 struct Generation {
