@@ -32,6 +32,7 @@ void FlowKnobs::declare(KnobSet& set) {
   set.declare<int64_t>("endpoint_queue_max", &endpoint_queue_max);
   set.declare<int64_t>("endpoint_queue_bytes_max", &endpoint_queue_bytes_max);
   set.declare<int64_t>("connection_send_queue_bytes_max", &connection_send_queue_bytes_max);
+  set.declare<bool>("cc_recovery_init_req_allow_drop_in_sim", &cc_recovery_init_req_allow_drop_in_sim);
 }
 
 }  // namespace flow

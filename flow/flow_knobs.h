@@ -39,6 +39,11 @@ struct FlowKnobs {
   // than one largest message.
   int64_t connection_send_queue_bytes_max = 160 << 20;
 
+  // The database (roles/). FoundationDB's name: whether, in simulation with buggify on, a
+  // recovery may drop one of its recruitment requests (the recovery then times out and starts
+  // again), to test that path. LowLatency specs turn it off: its recoveries must be quick.
+  bool cc_recovery_init_req_allow_drop_in_sim = true;
+
   void declare(KnobSet& set);
 };
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "flow/actor.h"
+#include "flow/code_probe.h"
 #include "flow/combinators.h"
 #include "flow/deterministic_random.h"
 #include "flow/trace_event.h"
@@ -299,9 +300,20 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
 }  // namespace
 
 client::Database& database(WorkloadContext& ctx) {
-  if (!ctx.database) throw flow::Error(flow::ErrorCode::operation_failed);
+  if (!ctx.database || !ctx.cluster) throw flow::Error(flow::ErrorCode::operation_failed);
+  if (!*ctx.database && ctx.cluster->starting) {
+    // Another workload is starting it (the bring-up suspends): wait for that one.
+    CODE_PROBE(true, "a workload waits for the database another is starting");
+    while (!*ctx.database && ctx.cluster->starting) flow::wait(flow::delay(10ms));
+  }
   if (!*ctx.database) {
-    *ctx.database = start(ctx);
+    ctx.cluster->starting = true;
+    try {
+      *ctx.database = start(ctx);
+    } catch (...) {
+      ctx.cluster->starting = false;  // a waiting workload tries itself
+      throw;
+    }
     // The first commit proxy writes the shard map to \xff/keyServers/ and \xff/serverKeys/ with
     // its first batch, as each recovery's does: wait until it is there. (Other workloads may use
     // the database meanwhile.)

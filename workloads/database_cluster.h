@@ -23,12 +23,14 @@ namespace workloads {
 // What the run's recovery controller keeps for the run's summary and for workloads that aim at
 // the transaction system (Rollback).
 struct ClusterRecord {
+  bool starting = false;                 // a workload has begun the bring-up
   roles::GenerationPlan current;         // where the current generation's roles are
   // Each recovery's, from the failure's detection to accepting commits.
   std::vector<double> recovery_seconds;
 };
 
-// The run's database, started now if it is not yet. May suspend.
+// The run's database, started now if it is not yet (by the first workload to ask; the others wait
+// for it). May suspend.
 client::Database& database(WorkloadContext& ctx);
 
 }  // namespace workloads

@@ -82,6 +82,7 @@ const std::map<std::string, WorkloadFactory>& workload_registry() {
       {"Increment", make_increment_workload},
       {"Ledger", make_ledger_workload},
       {"ListAppend", make_list_append_workload},
+      {"LowLatency", make_low_latency_workload},
       {"RebootStorage", make_reboot_storage_workload},
       {"Register", make_register_workload},
       {"ReportConflictingKeys", make_report_conflicting_keys_workload},
@@ -92,6 +93,7 @@ const std::map<std::string, WorkloadFactory>& workload_registry() {
       {"Rpc", make_rpc_workload},
       {"Serializability", make_serializability_workload},
       {"KeyValueStoreCrash", make_kv_crash_workload},
+      {"TriggerRecoveryLoop", make_trigger_recovery_loop_workload},
       {"WriteDuringRead", make_write_during_read_workload},
   };
   return registry;

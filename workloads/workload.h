@@ -134,6 +134,8 @@ std::unique_ptr<Workload> make_durability_workload(WorkloadOptions& options);
 std::unique_ptr<Workload> make_random_clogging_workload(WorkloadOptions& options);
 std::unique_ptr<Workload> make_attrition_workload(WorkloadOptions& options);
 std::unique_ptr<Workload> make_rollback_workload(WorkloadOptions& options);
+std::unique_ptr<Workload> make_trigger_recovery_loop_workload(WorkloadOptions& options);
+std::unique_ptr<Workload> make_low_latency_workload(WorkloadOptions& options);
 std::unique_ptr<Workload> make_rpc_workload(WorkloadOptions& options);
 std::unique_ptr<Workload> make_kv_crash_workload(WorkloadOptions& options);
 std::unique_ptr<Workload> make_cycle_workload(WorkloadOptions& options);

@@ -9,8 +9,11 @@
 #include <utility>
 
 #include "flow/actor.h"
+#include "flow/buggify.h"
 #include "flow/code_probe.h"
 #include "flow/combinators.h"
+#include "flow/deterministic_random.h"
+#include "flow/runtime.h"
 #include "flow/trace_event.h"
 #include "roles/storage_server/storage_server_interface.h"
 #include "roles/worker/role_endpoints.h"
@@ -142,6 +145,13 @@ Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration
   plan.storage_servers.clear();
   plan.shards = old.shards;
   plan.resend_lost_requests = false;  // a lost one fails this attempt: the next places anew
+  if (flow::Runtime::checked_current().knobs().cc_recovery_init_req_allow_drop_in_sim && flow::buggify() &&
+      flow::deterministic_random().random_bool(0.2)) {
+    // As if a recruitment request were lost for good: the recovery times out and starts again.
+    CODE_PROBE(true, "recovery drops a recruitment request (buggify)");
+    flow::wait(flow::delay(kRecruitTimeout));
+    throw flow::Error(flow::ErrorCode::timed_out);
+  }
   Generation generation = flow::wait(
       flow::timeout_error(flow::spawn([plan] { return start_generation(plan); }), kRecruitTimeout));
 
