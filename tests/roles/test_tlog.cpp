@@ -214,3 +214,81 @@ TEST_CASE("tlog: a rebooted log recovers every acknowledged version and goes on 
     return 0;
   });
 }
+
+namespace {
+
+wt::TLogLockRequestT lock(uint64_t epoch) {
+  wt::TLogLockRequestT r;
+  r.epoch = epoch;
+  return r;
+}
+
+wt::TLogConfirmRequestT confirm(uint64_t epoch) {
+  wt::TLogConfirmRequestT r;
+  r.epoch = epoch;
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("tlog: a recovery's lock answers the log's end, ends its commits and read versions, and outlives a reboot") {
+  Cluster c(31);
+  c.client([&c] {
+    flow::wait(c.log.commit.get_reply(commit(100, 200, {{{1}, "a", "1"}})));
+    flow::wait(c.log.commit.get_reply(commit(200, 300, {{{1}, "b", "2"}})));
+    // A commit waiting for its turn (its prev_version 400 never came) is refused by the lock.
+    auto held = c.log.commit.get_reply(commit(400, 500, {{{1}, "z", "9"}}));
+    CHECK(outcome(c.log.confirm.get_reply(confirm(1))) == flow::ErrorCode::success);
+    const auto locked = flow::wait(c.log.lock.get_reply(lock(2)));
+    CHECK(locked.end_version == 300);
+    CHECK(outcome(held) == flow::ErrorCode::stale_epoch);
+    // No version joins the chain any more; the epoch no longer confirms.
+    CHECK(outcome(c.log.commit.get_reply(commit(300, 400, {{{1}, "c", "3"}}))) == flow::ErrorCode::stale_epoch);
+    CHECK(outcome(c.log.confirm.get_reply(confirm(1))) == flow::ErrorCode::stale_epoch);
+    // A retry of a version it holds is still answered (it is durable here).
+    CHECK(flow::wait(c.log.commit.get_reply(commit(200, 300, {{{1}, "b", "2"}}))).version == 300);
+    // Locking again (the same recovery, or a newer one) answers the same end.
+    CHECK(flow::wait(c.log.lock.get_reply(lock(2))).end_version == 300);
+    CHECK(flow::wait(c.log.lock.get_reply(lock(5))).end_version == 300);
+    // Peeks are still served: storage servers pull the old generation's versions from it.
+    CHECK(describe(flow::wait(c.log.peek.get_reply(peek(1, 0)))) == "200:a=1,300:b=2,");
+
+    c.reboot_log();
+    flow::wait(flow::delay(1s));
+    // Back from its files, still locked: the old generation cannot commit through it again.
+    CHECK(outcome(c.log.commit.get_reply(commit(300, 400, {{{1}, "c", "3"}}))) == flow::ErrorCode::stale_epoch);
+    CHECK(outcome(c.log.confirm.get_reply(confirm(1))) == flow::ErrorCode::stale_epoch);
+    CHECK(flow::wait(c.log.lock.get_reply(lock(6))).end_version == 300);
+    CHECK(describe(flow::wait(c.log.peek.get_reply(peek(1, 0)))) == "200:a=1,300:b=2,");
+    return 0;
+  });
+}
+
+TEST_CASE("tlog: a lock by an epoch not newer than the log's is refused, and the log goes on") {
+  Cluster c(32, 3);
+  c.client([&c] {
+    flow::wait(c.log.commit.get_reply(commit(100, 200, {{{1}, "a", "1"}}, 3)));
+    CHECK(outcome(c.log.lock.get_reply(lock(3))) == flow::ErrorCode::stale_epoch);
+    CHECK(outcome(c.log.lock.get_reply(lock(1))) == flow::ErrorCode::stale_epoch);
+    CHECK(outcome(c.log.confirm.get_reply(confirm(3))) == flow::ErrorCode::success);
+    CHECK(outcome(c.log.confirm.get_reply(confirm(2))) == flow::ErrorCode::stale_epoch);
+    CHECK(flow::wait(c.log.commit.get_reply(commit(200, 300, {{{1}, "b", "2"}}, 3))).version == 300);
+    return 0;
+  });
+}
+
+TEST_CASE("tlog: a peek says which versions every log of the epoch holds (the proxies' known committed version)") {
+  Cluster c(33);
+  c.client([&c] {
+    auto first = commit(100, 200, {{{1}, "a", "1"}});
+    first.known_committed_version = 100;
+    flow::wait(c.log.commit.get_reply(first));
+    auto second = commit(200, 300, {{{1}, "b", "2"}});
+    second.known_committed_version = 200;
+    flow::wait(c.log.commit.get_reply(second));
+    CHECK(flow::wait(c.log.peek.get_reply(peek(1, 0))).known_committed_version == 200);
+    const auto locked = flow::wait(c.log.lock.get_reply(lock(2)));
+    CHECK(locked.known_committed_version == 200);
+    return 0;
+  });
+}
