@@ -22,7 +22,9 @@ namespace {
 using roles::Version;
 namespace ws = strata::wire::storage;
 
-constexpr int kAttempts = 20;
+// Attempts that must start over (a read version too old, a server that moved on, a recovery under
+// way) are made for this long: a recovery takes seconds, and the check must outlast one.
+constexpr flow::Duration kRetryFor = std::chrono::seconds(30);
 
 // A read that could not finish at this version (an unreachable server, a version gone too old
 // or not reached): the check starts over at a new one.
@@ -279,7 +281,8 @@ class ConsistencyCheckWorkload final : public Workload {
 bool check_database_consistency(WorkloadContext& ctx) {
   if (!ctx.database || !*ctx.database) return true;
   Checker checker(**ctx.database);
-  for (int attempt = 1; attempt <= kAttempts; ++attempt) {
+  const flow::Time give_up = flow::now() + kRetryFor;
+  for (int attempt = 1; flow::now() < give_up; ++attempt) {
     try {
       const bool ok = checker.attempt();
       if (ok)
@@ -290,7 +293,7 @@ bool check_database_consistency(WorkloadContext& ctx) {
     }
     flow::wait(flow::delay(std::chrono::milliseconds(100)));
   }
-  flow::TraceEvent(flow::SevError, "ConsistencyCheckGaveUp").detail("Attempts", kAttempts);
+  flow::TraceEvent(flow::SevError, "ConsistencyCheckGaveUp").detail("Seconds", flow::to_seconds(kRetryFor));
   return false;
 }
 
