@@ -116,16 +116,20 @@ Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration
 
   trace_state("locking_cstate", epoch, began);
   const std::vector<std::optional<wire_tlog::TLogLockReplyT>> answers = lock_logs(current, epoch);
-  Version recovery_version = 0;
+  // Every acknowledged commit is durable on every log, so at or below every log's end: the
+  // nearest end among the answers keeps them all, and every log that answered holds every
+  // version up to it. (The furthest end would keep only unacknowledged versions more, and hang
+  // the generation on the one log that ran ahead.)
+  Version recovery_version = kVersionMax;
   Version known_committed = 0;
   for (const auto& a : answers) {
     if (!a) continue;
-    recovery_version = std::max(recovery_version, a->end_version);
+    recovery_version = std::min(recovery_version, a->end_version);
     known_committed = std::max(known_committed, a->known_committed_version);
   }
   LogGeneration ended{current.epoch, {}, recovery_version};
   for (size_t i = 0; i < answers.size(); ++i)
-    if (answers[i] && answers[i]->end_version == recovery_version)
+    if (answers[i] && answers[i]->end_version >= recovery_version)
       ended.logs.push_back(current.logs[i]);
   CODE_PROBE(ended.logs.size() < current.logs.size(), "recovery keeps only some of the old logs");
   flow::TraceEvent(flow::SevInfo, "RecoveryVersionChosen")

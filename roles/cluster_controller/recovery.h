@@ -9,8 +9,9 @@
 //                      longer commit (a commit needs every log) nor hand out read versions (a
 //                      read version needs every log's confirmation); each locked log answers
 //                      with how far its versions reach. One answer is enough, since every
-//                      acknowledged commit is on every log; the recovery version is the furthest
-//                      end among the answers, so it keeps every acknowledged commit;
+//                      acknowledged commit is on every log; the recovery version is the nearest
+//                      end among the answers: it keeps every acknowledged commit, and every
+//                      log that answered holds every version up to it;
 //   recruiting         a master, logs, resolvers and proxies of epoch e, starting after the
 //                      recovery version (plus a jump, so that every read version of the old
 //                      generation is too old for the new resolvers);

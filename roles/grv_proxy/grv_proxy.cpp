@@ -116,7 +116,10 @@ class GrvProxy {
         flow::wait(all_confirmed);
       } catch (const flow::Error& e) {
         if (e.code() == flow::ErrorCode::operation_cancelled) throw;
-        if (!failed || e.code() == flow::ErrorCode::stale_epoch) failed = e;
+        // A log's other errors (it restarts after a disk error: broken_promise; a lost
+        // connection) are asked again; only the master's broken_promise means it is gone.
+        if (e.code() == flow::ErrorCode::stale_epoch) failed = e;
+        else if (!failed) failed = flow::Error(flow::ErrorCode::request_maybe_delivered);
       }
       if (!failed) {
         if (version < floor) {

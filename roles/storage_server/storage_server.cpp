@@ -209,7 +209,8 @@ class StorageServer {
         reply->end_version = std::min(reply->end_version, end + 1);
         reply->known_committed_version = std::min(end, reply->end_version - 1);
       }
-      known_committed_ = std::max(known_committed_, reply->known_committed_version);
+      // Never past what the reply covers: a wrong peer must not make uncommitted versions durable.
+      known_committed_ = std::max(known_committed_, std::min(reply->known_committed_version, reply->end_version - 1));
       apply(request.begin_version, *reply);
     }
   }
@@ -257,9 +258,11 @@ class StorageServer {
           else engine_->clear(m.mutation.param1, m.mutation.param2);
         }
         engine_->set(meta_key("durable_version"), encode_version(desired));
+        durable_in_flight_ = desired;  // a rollback meanwhile must not go below it
         const uint64_t log_epoch = logs_.epoch();
         if (durable_log_epoch_.get() < log_epoch) engine_->set(meta_key("log_system"), encode_log_system(logs_));
         engine_->commit();
+        durable_in_flight_ = 0;
         data_.forget_through(desired);
         if (durable_log_epoch_.get() < log_epoch) durable_log_epoch_.set(log_epoch);
         CODE_PROBE(true, "storage server makes versions durable");
@@ -514,12 +517,15 @@ class StorageServer {
     Version end = data_.durable();
     for (const LogGeneration& g : next.generations)
       if (g.epoch <= logs_.epoch() && g.end_version != kVersionMax) end = g.end_version;
-    if (end < data_.durable()) {
+    // What the engine holds, or is taking now, is committed: a recovery version below it is a
+    // wrong peer's or a bug, never rolled back to (nor asserted on).
+    const Version durable = std::max(data_.durable(), durable_in_flight_);
+    if (end < durable) {
       flow::TraceEvent(flow::SevError, "StorageServerDurablePastRecoveryVersion")
           .detail("Tag", init_.tag)
-          .detail("Durable", data_.durable())
+          .detail("Durable", durable)
           .detail("RecoveryVersion", end);
-      end = data_.durable();
+      end = durable;
     }
     const Version before = data_.latest();
     if (end < before) {
@@ -547,6 +553,7 @@ class StorageServer {
   flow::AsyncTrigger log_system_changed_;
   flow::AsyncVar<uint64_t> durable_log_epoch_{0};  // the epoch of the log system in the engine
   Version known_committed_ = 0;          // nothing newer may go to the engine
+  Version durable_in_flight_ = 0;        // the version an engine commit under way reaches; 0: none
   Version oldest_readable_ = 0;
   bool applying_ = false;  // apply() of a peek reply is under way (it may wait on the engine)
 };

@@ -1,7 +1,7 @@
 // Recovery (roles/cluster_controller/recovery.h) on real roles in a quiet simulated cluster: the
-// recovery version is the furthest end among the old logs that answer the lock, only logs that
-// reach it are kept, a storage server rolls back what it applied past it, and the new
-// generation commits and reads on top of exactly what was kept.
+// recovery version is the nearest end among the old logs that answer the lock, every log that
+// answered is kept, a storage server rolls back what it applied past it, and the new generation
+// commits and reads on top of exactly what was kept.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -82,27 +82,32 @@ std::optional<std::string> read(client::Database& db, const std::string& key) {
 
 }  // namespace
 
-TEST_CASE("recovery: with every old log answering, the furthest end is the recovery version, and nothing is rolled back") {
+TEST_CASE("recovery: with every old log answering, the nearest end is the recovery version, and every log is kept") {
   Cluster c(41);
   c.client([&c] {
     roles::TLogInterface ahead;
     const roles::ClusterState old = old_generation(c, ahead);
+    strata::wire::storage::GetValueRequestT get;
+    get.key = {'c'};
+    get.version = 300;
+    CHECK(flow::wait(roles::StorageServerInterface::remote(c.at(3), 1).get_value.get_reply(get)).present);
     const roles::Recovered r = roles::recover(old, 2, on(c.at(4)));
-    CHECK(r.recovery_version == 300);
+    // Version 300 is on one log only, so it was never acknowledged: the recovery keeps 200.
+    CHECK(r.recovery_version == 200);
     CHECK(r.state.epoch == 2);
     REQUIRE(r.state.log_system.generations.size() == 2);
     const roles::LogGeneration& ended = r.state.log_system.generations[0];
     CHECK(ended.epoch == 1);
-    CHECK(ended.end_version == 300);
-    REQUIRE(ended.logs.size() == 1);  // only the log that reaches the recovery version
-    CHECK(ended.logs[0].peek.endpoint() == ahead.peek.endpoint());
+    CHECK(ended.end_version == 200);
+    CHECK(ended.logs.size() == 2);  // both hold every version up to it: either may be lost now
     CHECK(r.state.log_system.current().epoch == 2);
-    CHECK(r.plan.start_version == 300 + roles::kRecoveryVersionJump);
+    CHECK(r.plan.start_version == 200 + roles::kRecoveryVersionJump);
     // The old generation can no longer commit: both logs are locked.
     CHECK(outcome(ahead.commit.get_reply(commit(300, 400, "d", "4"))) == flow::ErrorCode::stale_epoch);
     roles::publish_log_system(r.state, flow::now());
     client::Database db({r.generation.grv_proxies, r.generation.commit_proxies});
-    CHECK(read(db, "c") == std::optional<std::string>("3"));
+    CHECK(read(db, "c") == std::nullopt);  // the storage server pulled it from the log ahead, and rolled it back
+    CHECK(read(db, "b") == std::optional<std::string>("2"));
     CHECK(read(db, "a") == std::optional<std::string>("1"));
     db.run([](client::Transaction& t) { t.set("d", "4"); });
     CHECK(read(db, "d") == std::optional<std::string>("4"));
@@ -153,7 +158,7 @@ TEST_CASE("recovery: a recovery of an epoch the old logs have seen locked again 
     CHECK(flow::wait(ahead.lock.get_reply(lock)).end_version == 300);
     old.epoch = 2;
     const roles::Recovered r = roles::recover(old, 3, on(c.at(4)));
-    CHECK(r.recovery_version == 300);
+    CHECK(r.recovery_version == 200);
     CHECK(r.state.log_system.current().epoch == 3);
     return 0;
   });
