@@ -97,18 +97,7 @@ void VersionedData::forget_through(Version v) {
   ASSERT_GE(v, durable_);
   ASSERT_LE(v, latest_);
   while (!applied_.empty() && applied_.front().version <= v) {
-    const Applied& a = applied_.front();
-    if (a.is_set) {
-      auto it = sets_.find(a.key);
-      auto s = it->second.find(a.sequence);
-      bytes_ -= static_cast<int64_t>(2 * a.key.size() + s->second.value.size());
-      it->second.erase(s);
-      if (it->second.empty()) sets_.erase(it);
-    } else {
-      auto c = clears_.find(a.sequence);
-      bytes_ -= static_cast<int64_t>(c->second.begin.size() + c->second.end.size());
-      clears_.erase(c);
-    }
+    erase(applied_.front());
     applied_.pop_front();
   }
   durable_ = v;
@@ -118,21 +107,24 @@ void VersionedData::rollback(Version v) {
   ASSERT_GE(v, durable_);
   ASSERT_LE(v, latest_);
   while (!applied_.empty() && applied_.back().version > v) {
-    const Applied& a = applied_.back();
-    if (a.is_set) {
-      auto it = sets_.find(a.key);
-      auto s = it->second.find(a.sequence);
-      bytes_ -= static_cast<int64_t>(2 * a.key.size() + s->second.value.size());
-      it->second.erase(s);
-      if (it->second.empty()) sets_.erase(it);
-    } else {
-      auto c = clears_.find(a.sequence);
-      bytes_ -= static_cast<int64_t>(c->second.begin.size() + c->second.end.size());
-      clears_.erase(c);
-    }
+    erase(applied_.back());
     applied_.pop_back();
   }
   latest_ = v;
+}
+
+void VersionedData::erase(const Applied& a) {
+  if (a.is_set) {
+    auto it = sets_.find(a.key);
+    auto s = it->second.find(a.sequence);
+    bytes_ -= static_cast<int64_t>(2 * a.key.size() + s->second.value.size());
+    it->second.erase(s);
+    if (it->second.empty()) sets_.erase(it);
+  } else {
+    auto c = clears_.find(a.sequence);
+    bytes_ -= static_cast<int64_t>(c->second.begin.size() + c->second.end.size());
+    clears_.erase(c);
+  }
 }
 
 void VersionedData::check_invariants() const {

@@ -93,6 +93,9 @@ class VersionedData {
     std::string key;  // the set's key; empty for a clear (found by sequence)
   };
 
+  // Drops the set or clear `a` records (not `a` itself, from applied_).
+  void erase(const Applied& a);
+
   Version durable_;
   Version latest_;
   uint64_t next_sequence_ = 1;

@@ -76,6 +76,15 @@ roles::PlaceGeneration on(const flow::NetworkAddress& at) {
   };
 }
 
+// Whether the storage server holds `key` at `version` (asked directly, not through a
+// transaction). May suspend.
+bool stored_at(Cluster& c, const std::string& key, Version version) {
+  strata::wire::storage::GetValueRequestT get;
+  get.key.assign(key.begin(), key.end());
+  get.version = version;
+  return flow::wait(roles::StorageServerInterface::remote(c.at(3), 1).get_value.get_reply(get)).present;
+}
+
 std::optional<std::string> read(client::Database& db, const std::string& key) {
   return db.run([&](client::Transaction& t) { return t.get(key); });
 }
@@ -87,10 +96,7 @@ TEST_CASE("recovery: with every old log answering, the nearest end is the recove
   c.client([&c] {
     roles::TLogInterface ahead;
     const roles::ClusterState old = old_generation(c, ahead);
-    strata::wire::storage::GetValueRequestT get;
-    get.key = {'c'};
-    get.version = 300;
-    CHECK(flow::wait(roles::StorageServerInterface::remote(c.at(3), 1).get_value.get_reply(get)).present);
+    CHECK(stored_at(c, "c", 300));
     const roles::Recovered r = roles::recover(old, 2, on(c.at(4)));
     // Version 300 is on one log only, so it was never acknowledged: the recovery keeps 200.
     CHECK(r.recovery_version == 200);
@@ -121,11 +127,7 @@ TEST_CASE("recovery: with the log that ran ahead gone, the storage server rolls 
     roles::TLogInterface ahead;
     const roles::ClusterState old = old_generation(c, ahead);
     // The storage server has applied version 300 from the log ahead.
-    strata::wire::storage::GetValueRequestT get;
-    get.key = {'c'};
-    get.version = 300;
-    const auto before = flow::wait(roles::StorageServerInterface::remote(c.at(3), 1).get_value.get_reply(get));
-    CHECK(before.present);
+    CHECK(stored_at(c, "c", 300));
     c.sim.kill_process(c.sim.process(1));
     const roles::Recovered r = roles::recover(old, 2, on(c.at(4)));
     CHECK(r.recovery_version == 200);
