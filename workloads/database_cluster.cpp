@@ -142,6 +142,7 @@ void control(ClusterState state, GenerationPlan plan, Placement placement, std::
              ClusterRecord* record) {
   record->current = plan;
   flow::Future<Version> publishing;
+  flow::Future<flow::Void> retiring;
   for (;;) {
     wait_for_failure(hosted_roles(plan));
     const flow::Time detected = flow::now();
@@ -164,6 +165,9 @@ void control(ClusterState state, GenerationPlan plan, Placement placement, std::
         (*database)->set_interfaces({r.generation.grv_proxies, r.generation.commit_proxies});
         const flow::Time began = flow::now();
         publishing = flow::spawn([state, began] { return publish_log_system(state, began); });
+        std::vector<flow::NetworkAddress> workers;
+        for (sim::Simulator::SimProcess* p : placement.all) workers.push_back(p->address);
+        retiring = flow::spawn([workers, state] { retire_old_roles(workers, state); });
         break;
       } catch (const flow::Error& e) {
         if (e.code() == flow::ErrorCode::operation_cancelled) throw;

@@ -35,6 +35,8 @@ constexpr flow::Duration kAskAgainDelay = 100ms;
 // A worker unreachable this long has failed; it is asked how its roles are this often.
 constexpr flow::Duration kUnreachableMax = 1s;
 constexpr flow::Duration kPingInterval = 250ms;
+// How long a worker gets to retire old roles before the controller moves on.
+constexpr flow::Duration kRetireWaitMax = 1s;
 // While no old log answers its lock, the recovery says so this often.
 constexpr flow::Duration kLockWaitReport = 5s;
 
@@ -218,6 +220,22 @@ Version publish_log_system(const ClusterState& state, flow::Time recovery_began)
     durable_min = std::min(durable_min, flow::wait(a));
   trace_state("fully_recovered", state.log_system.epoch(), recovery_began);
   return durable_min;
+}
+
+void retire_old_roles(const std::vector<flow::NetworkAddress>& workers, const ClusterState& state) {
+  wire_worker::RetireRolesRequestT request;
+  request.current = state.log_system.epoch();
+  for (const LogGeneration& g : state.log_system.generations) request.keep.push_back(g.epoch);
+  std::vector<flow::Future<std::optional<wire_worker::RetireRolesReplyT>>> asked;
+  for (const flow::NetworkAddress& a : workers)
+    asked.push_back(flow::timeout(WorkerInterface::remote(a).retire_roles.get_reply(request), kRetireWaitMax));
+  for (auto& f : asked) {
+    try {
+      flow::wait(f);
+    } catch (const flow::Error& e) {
+      if (e.code() == flow::ErrorCode::operation_cancelled) throw;
+    }
+  }
 }
 
 std::vector<HostedRoles> hosted_roles(const GenerationPlan& plan) {

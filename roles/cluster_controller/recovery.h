@@ -73,6 +73,12 @@ Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration
 // then traces fully_recovered and returns the oldest durable version they reported. May suspend.
 Version publish_log_system(const ClusterState& state, flow::Time recovery_began);
 
+// Asks every worker at `workers` to end the roles of epochs `state` no longer needs (below its
+// current epoch and not in its log system: ended generations, failed attempts, logs that did not
+// answer a lock), with their files. Best effort: a worker that does not answer within a second
+// is skipped, and asked again after the next recovery. May suspend.
+void retire_old_roles(const std::vector<flow::NetworkAddress>& workers, const ClusterState& state);
+
 // The processes that host a generation's transaction-system roles, and the names their workers
 // report them by ("commit_proxy0.e3").
 struct HostedRoles {

@@ -273,6 +273,18 @@ auto despite_disk_errors(Fn fn) {
 
 enum class WorkerPhase { kRecovering, kServing };
 
+// The epoch in a role's name ("tlog2.e3": 3); none for a role of no epoch (a storage server).
+std::optional<uint64_t> epoch_of(const std::string& name) {
+  const size_t at = name.rfind(".e");
+  if (at == std::string::npos || at + 2 >= name.size()) return std::nullopt;
+  uint64_t epoch = 0;
+  for (size_t i = at + 2; i < name.size(); ++i) {
+    if (name[i] < '0' || name[i] > '9' || epoch > kEpochMax) return std::nullopt;
+    epoch = epoch * 10 + static_cast<uint64_t>(name[i] - '0');
+  }
+  return epoch;
+}
+
 struct HostedRole {
   std::vector<uint8_t> request;  // what started it, encoded: a repeat is compared with it
   bool running = true;
@@ -400,6 +412,40 @@ class Worker {
       if (role.running) ASSERT_EQ(role.ended_with, 0);
   }
 
+  // Ends the roles of epochs below `current` not in `keep`, with their files. May suspend.
+  void retire(net::ReceivedRequest<wire_worker::RetireRolesRequestT, wire_worker::RetireRolesReplyT> in) {
+    const auto& r = in.request;
+    wire_worker::RetireRolesReplyT reply;
+    std::vector<std::string> names;
+    for (const auto& [name, role] : roles_) {
+      const std::optional<uint64_t> epoch = epoch_of(name);
+      if (!epoch || *epoch >= r.current || std::find(r.keep.begin(), r.keep.end(), *epoch) != r.keep.end()) continue;
+      names.push_back(name);
+    }
+    for (const std::string& name : names) {
+      auto it = roles_.find(name);
+      if (it == roles_.end()) continue;
+      const bool durable = name.starts_with("tlog");  // the only role of an epoch with files
+      roles_.erase(it);  // its actor with it: the role ends
+      changed();
+      CODE_PROBE(true, "worker retires a role of an old epoch");
+      flow::TraceEvent(flow::SevInfo, "WorkerRoleRetired").detail("Role", name);
+      if (durable) {
+        // The record first: a reboot meanwhile must not bring back a log without its files.
+        for (const std::string& file : {name + std::string(kRoleRecordSuffix), name + ".0", name + ".1"}) {
+          try {
+            if (flow::wait(fs_.exists(file))) flow::wait(fs_.remove(file));
+          } catch (const flow::Error& e) {
+            if (e.code() == flow::ErrorCode::operation_cancelled) throw;
+            flow::TraceEvent(flow::SevWarn, "WorkerRetiredFileNotRemoved").detail("File", file).detail("Error", e);
+          }
+        }
+      }
+      reply.retired.push_back(name);
+    }
+    in.reply.send(reply);
+  }
+
   const flow::NetworkAddress& self() const { return self_; }
 
  private:
@@ -494,7 +540,7 @@ WorkerInterface worker_endpoints(const flow::NetworkAddress* at) {
   return {worker_stream<InitializeMasterStream>(at, 0),      worker_stream<InitializeGrvProxyStream>(at, 1),
           worker_stream<InitializeCommitProxyStream>(at, 2), worker_stream<InitializeResolverStream>(at, 3),
           worker_stream<InitializeTLogStream>(at, 4),        worker_stream<InitializeStorageServerStream>(at, 5),
-          worker_stream<GetRolesStream>(at, 6)};
+          worker_stream<GetRolesStream>(at, 6),           worker_stream<RetireRolesStream>(at, 7)};
 }
 
 }  // namespace
@@ -514,6 +560,13 @@ void run_worker() {
   actors.add(flow::spawn([&] { serve_initialize(worker, interface.initialize_tlog); }));
   actors.add(flow::spawn([&] { serve_initialize(worker, interface.initialize_storage_server); }));
   actors.add(flow::spawn([&] { serve_roles(worker, interface.get_roles); }));
+  actors.add(flow::spawn([&] {
+    const auto requests = interface.retire_roles.requests();
+    for (;;) {
+      worker.retire(flow::wait_next(requests));
+      worker.check_invariants();
+    }
+  }));
   flow::wait(actors.get_result());
 }
 

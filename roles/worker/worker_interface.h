@@ -28,6 +28,8 @@ using InitializeStorageServerStream =
     net::RequestStream<wire_worker::InitializeStorageServerRequestT,
                        wire_worker::InitializeStorageServerReplyT>;
 using GetRolesStream = net::RequestStream<wire_worker::GetRolesRequestT, wire_worker::GetRolesReplyT>;
+using RetireRolesStream =
+    net::RequestStream<wire_worker::RetireRolesRequestT, wire_worker::RetireRolesReplyT>;
 
 struct WorkerInterface {
   InitializeMasterStream initialize_master;
@@ -37,6 +39,7 @@ struct WorkerInterface {
   InitializeTLogStream initialize_tlog;
   InitializeStorageServerStream initialize_storage_server;
   GetRolesStream get_roles;
+  RetireRolesStream retire_roles;
 
   // The worker at `address`. Its endpoints are well known: a process's worker is reached
   // knowing only its address.

@@ -5,6 +5,8 @@
 // record format catches every flipped bit. And a database started through workers serves a
 // transaction, before and after the storage server's process reboots.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <chrono>
 #include <string>
@@ -327,4 +329,53 @@ TEST_CASE("worker: role records round-trip, and every flipped bit or cut is chec
   std::vector<uint8_t> longer = bytes;
   longer.push_back(0);
   CHECK(!roles::decode_role_record(longer).ok());
+}
+
+TEST_CASE("worker: retiring ends the roles of old epochs not kept, with a log's files and record, and nothing newer") {
+  Cluster c(21);
+  c.client([&c] {
+    const WorkerInterface w = c.worker(1);
+    auto old_log = tlog_request(0);  // epoch 1: an ended generation no one needs
+    auto kept_log = tlog_request(0);
+    kept_log.epoch = 2;              // epoch 2: still in the log system
+    auto new_log = tlog_request(1);
+    new_log.epoch = 4;               // newer than the recovery that asks (a later attempt's)
+    for (auto* r : {&old_log, &kept_log, &new_log})
+      CHECK(outcome(w.initialize_tlog.get_reply(*r)) == flow::ErrorCode::success);
+    ww::InitializeMasterRequestT m;
+    m.epoch = 1;
+    CHECK(outcome(w.initialize_master.get_reply(m)) == flow::ErrorCode::success);
+    m.epoch = 3;
+    CHECK(outcome(w.initialize_master.get_reply(m)) == flow::ErrorCode::success);
+    auto server = storage_request(5, *roles::from_wire(*flow::wait(w.initialize_tlog.get_reply(kept_log)).interface));
+    server.epoch = 2;  // it pulls from the log of epoch 2
+    CHECK(outcome(w.initialize_storage_server.get_reply(server)) == flow::ErrorCode::success);
+    flow::wait(flow::delay(500ms));  // the logs have made their files
+    const auto exists = [&c](const std::string& file) {
+      return flow::wait(flow::spawn_in(*c.sim.process(1).process, [file] {
+        return flow::wait(flow::current_process().file_system().exists(file));
+      }));
+    };
+    CHECK(exists("tlog0.e1.role"));
+    CHECK(exists("tlog0.e1.0"));
+
+    ww::RetireRolesRequestT retire;
+    retire.current = 3;
+    retire.keep = {2, 3};
+    const auto retired = flow::wait(w.retire_roles.get_reply(retire));
+    CHECK(retired.retired == std::vector<std::string>{"master.e1", "tlog0.e1"});
+    const auto now_running = running(roles_of(w));
+    INFO(fmt::format("{}", fmt::join(now_running, " ")));
+    CHECK(now_running == std::vector<std::string>{"master.e3", "storage5", "tlog0.e2", "tlog1.e4"});
+    CHECK(!exists("tlog0.e1.role"));
+    CHECK(!exists("tlog0.e1.0"));
+    CHECK(!exists("tlog0.e1.1"));
+    CHECK(exists("tlog0.e2.role"));
+    // Asked again: nothing more to retire. After a reboot the retired log stays gone.
+    CHECK(flow::wait(w.retire_roles.get_reply(retire)).retired.empty());
+    c.sim.kill_process(c.sim.process(1));
+    c.sim.reboot_process(c.sim.process(1));
+    CHECK(running(roles_once_up(w)) == std::vector<std::string>{"storage5", "tlog0.e2", "tlog1.e4"});
+    return 0;
+  });
 }
