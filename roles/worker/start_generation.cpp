@@ -72,7 +72,6 @@ Generation start_generation(const GenerationPlan& plan) {
     throw flow::Error(flow::ErrorCode::invalid_option_value);
   const auto worker = [](const flow::NetworkAddress& a) { return WorkerInterface::remote(a); };
   const bool resend = plan.resend_lost_requests;
-  Generation g;
 
   // The master, the logs and the resolvers are asked at once (each waits only for its worker),
   // then the storage servers and the proxies, which are told of them.
@@ -107,7 +106,13 @@ Generation start_generation(const GenerationPlan& plan) {
         }));
   }
 
-  g.master = interface_of(flow::wait(master_reply).interface);
+  // Made from the master's interface, not default-constructed: a default interface would make
+  // endpoints of its own in this process.
+  Generation g{.master = interface_of(flow::wait(master_reply).interface),
+               .grv_proxies = {},
+               .commit_proxies = {},
+               .logs = {},
+               .shards = {}};
   std::vector<TLogInterface> logs;
   for (auto& reply : log_replies) logs.push_back(interface_of(flow::wait(reply).interface));
   std::vector<ResolverAssignment> resolvers;
