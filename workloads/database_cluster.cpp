@@ -141,6 +141,8 @@ constexpr flow::Duration kResponsiveWithin = 200ms;
 void control(ClusterState state, GenerationPlan plan, Placement placement, std::unique_ptr<client::Database>* database,
              ClusterRecord* record) {
   record->current = plan;
+  std::vector<flow::NetworkAddress> workers;
+  for (sim::Simulator::SimProcess* p : placement.all) workers.push_back(p->address);
   flow::Future<Version> publishing;
   flow::Future<flow::Void> retiring;
   for (;;) {
@@ -150,9 +152,7 @@ void control(ClusterState state, GenerationPlan plan, Placement placement, std::
       if (publishing.is_valid() && publishing.is_ready() && !publishing.is_error())
         state.storage_durable_min = publishing.get();
       const uint64_t epoch = state.epoch + 1;
-      std::vector<flow::NetworkAddress> candidates;
-      for (sim::Simulator::SimProcess* p : placement.all) candidates.push_back(p->address);
-      placement.responsive = responsive_workers(candidates, kResponsiveWithin);
+      placement.responsive = responsive_workers(workers, kResponsiveWithin);
       try {
         Recovered r = recover(state, epoch, [&placement](uint64_t e, Version v, const std::vector<KeyRange>& ranges) {
           return placement.place(e, v, ranges);
@@ -165,8 +165,6 @@ void control(ClusterState state, GenerationPlan plan, Placement placement, std::
         (*database)->set_interfaces({r.generation.grv_proxies, r.generation.commit_proxies});
         const flow::Time began = flow::now();
         publishing = flow::spawn([state, began] { return publish_log_system(state, began); });
-        std::vector<flow::NetworkAddress> workers;
-        for (sim::Simulator::SimProcess* p : placement.all) workers.push_back(p->address);
         retiring = flow::spawn([workers, state] { retire_old_roles(workers, state); });
         break;
       } catch (const flow::Error& e) {
