@@ -1,9 +1,16 @@
 #include "client/database.h"
 
+#include <algorithm>
+#include <chrono>
+
 #include "flow/assert.h"
 #include "flow/code_probe.h"
 #include "flow/deterministic_random.h"
+#include "flow/combinators.h"
+#include "roles/common/database_lock.h"
 #include "roles/common/shard_map.h"
+
+using namespace std::chrono_literals;
 
 namespace client {
 
@@ -16,6 +23,33 @@ void Database::set_interfaces(ClusterInterfaces interfaces) {
   ASSERT(!interfaces.grv_proxies.empty());
   ASSERT(!interfaces.commit_proxies.empty());
   interfaces_ = std::move(interfaces);
+}
+
+void Database::lock(std::string_view uid) { change_lock(uid, true); }
+
+void Database::unlock(std::string_view uid) { change_lock(uid, false); }
+
+void Database::change_lock(std::string_view uid, bool lock) {
+  if (!roles::lock_uid_ok(uid)) throw flow::Error(flow::ErrorCode::invalid_option_value);
+  if (!controller_) throw flow::Error(flow::ErrorCode::operation_failed);
+  roles::wire_cc::LockDatabaseRequestT request;
+  request.uid.assign(uid.begin(), uid.end());
+  request.lock = lock;
+  flow::Duration backoff = 10ms;
+  for (;;) {
+    try {
+      flow::wait(controller_->lock_database.get_reply(request));
+      return;
+    } catch (const flow::Error& e) {
+      // Asking again is safe: the same change twice is the change once.
+      if (e.code() != flow::ErrorCode::request_maybe_delivered && e.code() != flow::ErrorCode::broken_promise &&
+          e.code() != flow::ErrorCode::connection_failed)
+        throw;
+      CODE_PROBE(true, "client asks the controller again for a lock change");
+    }
+    flow::wait(flow::delay(backoff));
+    backoff = std::min(backoff * 2, flow::Duration(1s));
+  }
 }
 
 const roles::GrvProxyInterface& Database::grv_proxy() const {

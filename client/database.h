@@ -8,11 +8,13 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "flow/error.h"
+#include "roles/cluster_controller/cluster_controller_interface.h"
 #include "roles/commit_proxy/commit_proxy_interface.h"
 #include "roles/grv_proxy/grv_proxy_interface.h"
 #include "roles/storage_server/storage_server_interface.h"
@@ -40,6 +42,18 @@ class Database {
   // Sends what comes next to a new generation's proxies (after a recovery); transactions under
   // way finish with the old ones, or fail retryably.
   void set_interfaces(ClusterInterfaces interfaces);
+  // The cluster controller, for lock() and unlock().
+  void set_controller(roles::ClusterControllerInterface controller) { controller_ = std::move(controller); }
+
+  // Locks the database for `uid` (docs/database.md, "Database lock"): returns once only
+  // lock-aware transactions get read versions and commit. Throws invalid_option_value for a uid
+  // that cannot name a holder (roles::lock_uid_ok), database_locked if another uid holds the
+  // lock, operation_failed if no controller is known. Locking again with the holder's uid
+  // changes nothing. May suspend.
+  void lock(std::string_view uid);
+  // Unlocks the database locked for `uid`: returns once every transaction may commit again.
+  // Unlocking an unlocked database changes nothing; the same errors as lock(). May suspend.
+  void unlock(std::string_view uid);
 
   // Runs fn(Transaction&) and commits, retrying on retryable errors (Transaction::on_error)
   // until it commits or throws another error; returns what fn returned. May suspend.
@@ -63,7 +77,11 @@ class Database {
   void fetch_locations(std::string_view begin, std::string_view end, bool reverse);
   const ShardLocation* cached(std::string_view key, bool before) const;
 
+  // Asks the controller to lock (or unlock) for `uid`, again after a lost request. May suspend.
+  void change_lock(std::string_view uid, bool lock);
+
   ClusterInterfaces interfaces_;
+  std::optional<roles::ClusterControllerInterface> controller_;
   std::map<std::string, ShardLocation, std::less<>> locations_;  // by begin
 };
 

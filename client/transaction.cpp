@@ -38,6 +38,7 @@ bool retryable(ErrorCode code) {
     case ErrorCode::broken_promise:
     case ErrorCode::endpoint_queue_full:
     case ErrorCode::stale_epoch:  // a recovery ended the generation that was asked
+    case ErrorCode::database_locked:  // until the holder unlocks it
       return true;
     default:
       return false;
@@ -70,6 +71,7 @@ roles::Version Transaction::get_read_version() {
 roles::Version Transaction::read_version(uint64_t started) {
   if (!read_version_) {
     roles::wire_grv::GetReadVersionRequestT request;
+    request.lock_aware = lock_aware_;
     const roles::Version v = flow::wait(db_->grv_proxy().get_read_version.get_reply(request)).version;
     check_not_cancelled(started);
     if (!read_version_) read_version_ = v;  // another read may have set it while this waited
@@ -510,6 +512,7 @@ void Transaction::commit() {
   roles::wire_proxy::CommitTransactionRequestT request;
   request.read_version = rv;
   request.report_conflicting_keys = report_conflicting_keys_;
+  request.lock_aware = lock_aware_;
   const auto wire_range = [](const roles::KeyRange& r) {
     auto w = std::make_unique<strata::wire::KeyRangeT>();
     w->begin.assign(r.begin.begin(), r.begin.end());
@@ -573,12 +576,14 @@ void Transaction::reset() {
   const flow::Duration backoff = backoff_;
   const bool system = access_system_keys_;
   const bool report = report_conflicting_keys_;
+  const bool lock_aware = lock_aware_;
   const uint64_t generation = generation_ + 1;  // what was waiting ends with transaction_cancelled
   Database* db = db_;
   *this = Transaction(*db);
   backoff_ = backoff;
   access_system_keys_ = system;
   report_conflicting_keys_ = report;
+  lock_aware_ = lock_aware;
   generation_ = generation;
 }
 

@@ -14,6 +14,8 @@
 // inverted_range, key_outside_legal_range (system keys without access_system_keys, or at or past
 // \xff\xff), transaction_too_large, used_during_commit, client_invalid_operation (use after a
 // commit, an unknown atomic operation, a negative limit), transaction_cancelled (after cancel()).
+// While the database is locked, a transaction that is not lock-aware gets database_locked
+// (retryable: on_error waits, since the holder will unlock it).
 
 #include <cstdint>
 #include <map>
@@ -42,6 +44,9 @@ class Transaction {
   void set_access_system_keys(bool on) { access_system_keys_ = on; }
   // Asks the resolvers, when a commit conflicts, which of its read conflict ranges did.
   void set_report_conflicting_keys(bool on) { report_conflicting_keys_ = on; }
+  // Reads and commits even while the database is locked (docs/database.md, "Database lock");
+  // otherwise a locked database answers them with database_locked.
+  void set_lock_aware(bool on) { lock_aware_ = on; }
   // After a commit that threw not_committed with report_conflicting_keys: the read conflict
   // ranges that conflicted (as added, in the order added); empty otherwise.
   const std::vector<roles::KeyRange>& conflicting_read_ranges() const { return conflicting_; }
@@ -140,6 +145,7 @@ class Transaction {
   Database* db_;
   bool access_system_keys_ = false;
   bool report_conflicting_keys_ = false;
+  bool lock_aware_ = false;
   std::vector<roles::KeyRange> conflicting_;
   std::optional<roles::Version> read_version_;
   std::vector<roles::KeyRange> reads_;

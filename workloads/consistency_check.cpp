@@ -66,6 +66,7 @@ class Checker {
   // Throws TryAgain when the attempt must start over. May suspend.
   bool attempt() {
     client::Transaction t(db_);
+    t.set_lock_aware(true);  // it checks a locked database too
     try {
       version_ = t.get_read_version();
     } catch (const flow::Error& e) {

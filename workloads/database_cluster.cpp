@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "flow/combinators.h"
 #include "flow/deterministic_random.h"
 #include "flow/trace_event.h"
+#include "roles/cluster_controller/cluster_controller_interface.h"
 #include "roles/cluster_controller/recovery.h"
 #include "roles/worker/start_generation.h"
 #include "roles/worker/worker_interface.h"
@@ -136,17 +138,47 @@ struct Placement {
 // How quickly a worker must answer to be recruited by a recovery.
 constexpr flow::Duration kResponsiveWithin = 200ms;
 
-// Watches the generation's roles and recovers the transaction system whenever one fails, for the
-// rest of the run; tells `database` of each new generation. May suspend.
-void control(ClusterState state, GenerationPlan plan, Placement placement, std::unique_ptr<client::Database>* database,
-             ClusterRecord* record) {
+using LockRequest = net::ReceivedRequest<wire_cc::LockDatabaseRequestT, wire_cc::LockDatabaseReplyT>;
+
+// Watches the generation's roles and recovers the transaction system whenever one fails, or
+// when a client changes the database's lock through `controller`, for the rest of the run; tells
+// `database` of each new generation. May suspend.
+void control(ClusterState state, GenerationPlan plan, Placement placement, ClusterControllerInterface controller,
+             std::unique_ptr<client::Database>* database, ClusterRecord* record) {
   record->current = plan;
   std::vector<flow::NetworkAddress> workers;
   for (sim::Simulator::SimProcess* p : placement.all) workers.push_back(p->address);
   flow::Future<Version> publishing;
   flow::Future<flow::Void> retiring;
+  const auto lock_requests = controller.lock_database.requests();
+  const auto next_lock_request = [lock_requests] {
+    return flow::spawn([lock_requests] { return std::make_shared<LockRequest>(flow::wait_next(lock_requests)); });
+  };
+  flow::Future<std::shared_ptr<LockRequest>> lock_request = next_lock_request();
   for (;;) {
-    wait_for_failure(hosted_roles(plan));
+    std::optional<LockRequest> changing_lock;
+    {
+      flow::Future<flow::Void> failed = flow::spawn([&plan] { wait_for_failure(hosted_roles(plan)); });
+      if (flow::wait_any(failed, lock_request) == 1) {
+        LockRequest in = std::move(*lock_request.get());
+        lock_request = next_lock_request();
+        flow::ErrorOr<std::string> after = lock_after(state.lock_uid, in.request);
+        if (!after.ok()) {
+          in.reply.send_error(after.error());
+          continue;
+        }
+        if (after.get() == state.lock_uid) {
+          CODE_PROBE(true, "controller answers a lock request that changes nothing");
+          in.reply.send({});
+          continue;
+        }
+        flow::TraceEvent(flow::SevInfo, "DatabaseLockChanging")
+            .detail("Locked", !after.get().empty())
+            .detail("Epoch", static_cast<int64_t>(state.epoch));
+        state.lock_uid = std::move(after.get());
+        changing_lock = std::move(in);
+      }
+    }
     const flow::Time detected = flow::now();
     for (;;) {
       if (publishing.is_valid() && publishing.is_ready() && !publishing.is_error())
@@ -166,6 +198,7 @@ void control(ClusterState state, GenerationPlan plan, Placement placement, std::
         const flow::Time began = flow::now();
         publishing = flow::spawn([state, began] { return publish_log_system(state, began); });
         retiring = flow::spawn([workers, state] { retire_old_roles(workers, state); });
+        if (changing_lock) changing_lock->reply.send({});
         break;
       } catch (const flow::Error& e) {
         if (e.code() == flow::ErrorCode::operation_cancelled) throw;
@@ -291,12 +324,15 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
   where.log_count = log_count;
   where.shape = plan;
   if (ctx.cluster == nullptr) throw flow::Error(flow::ErrorCode::operation_failed);
+  ClusterControllerInterface controller;
   ctx.sim.add_role(ctx.sim.tester(), "recovery_controller",
-                   [state, plan, where, database = ctx.database, record = ctx.cluster] {
-                     control(state, plan, where, database, record);
+                   [state, plan, where, controller, database = ctx.database, record = ctx.cluster] {
+                     control(state, plan, where, controller, database, record);
                    });
   client::ClusterInterfaces interfaces{std::move(g.grv_proxies), std::move(g.commit_proxies)};
-  return std::make_unique<client::Database>(std::move(interfaces));
+  auto db = std::make_unique<client::Database>(std::move(interfaces));
+  db->set_controller(controller);
+  return db;
 }
 
 }  // namespace

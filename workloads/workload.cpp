@@ -82,6 +82,7 @@ const std::map<std::string, WorkloadFactory>& workload_registry() {
       {"Increment", make_increment_workload},
       {"Ledger", make_ledger_workload},
       {"ListAppend", make_list_append_workload},
+      {"LockDatabase", make_lock_database_workload},
       {"LowLatency", make_low_latency_workload},
       {"RebootStorage", make_reboot_storage_workload},
       {"Register", make_register_workload},

@@ -150,6 +150,7 @@ Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration
   plan.start_version = start_version;
   plan.storage_servers.clear();
   plan.shards = old.shards;
+  plan.lock_uid = old.lock_uid;
   plan.resend_lost_requests = false;  // a lost one fails this attempt: the next places anew
   if (flow::Runtime::checked_current().knobs().cc_recovery_init_req_allow_drop_in_sim && flow::buggify() &&
       flow::deterministic_random().random_bool(0.2)) {

@@ -48,6 +48,9 @@ struct ClusterState {
   // The oldest durable version among the storage servers, once all have answered a recovery:
   // an old generation ending at or below it is needed by none.
   Version storage_durable_min = 0;
+  // The database's lock holder (docs/database.md, "Database lock"); empty: unlocked. A lock or
+  // an unlock sets it and recovers, so that the new generation starts with it.
+  std::string lock_uid;
 };
 
 // Where the roles of a generation of `epoch` starting at `start_version` go: the master, proxies,

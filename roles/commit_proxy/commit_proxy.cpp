@@ -22,6 +22,7 @@
 #include "flow/deterministic_random.h"
 #include "flow/planted_bug.h"
 #include "flow/trace_event.h"
+#include "roles/common/database_lock.h"
 #include "roles/common/limits.h"
 #include "roles/common/versionstamp.h"
 #include "roles/commit_proxy/commit_proxy_interface.h"
@@ -67,14 +68,15 @@ struct Transaction {
   std::vector<KeyRange> writes;
   std::vector<Mutation> mutations;
   bool report_conflicting_keys = false;
+  bool lock_aware = false;
   size_t bytes = 0;
 };
 
 // Whether `key` may be written by a client's transaction (system keys included; the shard map's
-// own keys and everything from kKeyspaceEnd on excluded).
+// own keys, the lock's and everything from kKeyspaceEnd on excluded).
 bool writable(std::string_view key) {
   return key < kKeyspaceEnd && !key.starts_with(kKeyServersPrefix) &&
-         !key.starts_with(kServerKeysPrefix);
+         !key.starts_with(kServerKeysPrefix) && key != kDatabaseLockedKey;
 }
 
 // The keys under `prefix`: [prefix, prefix with its last byte one higher).
@@ -84,8 +86,9 @@ KeyRange prefix_range(std::string_view prefix) {
   return {std::string(prefix), end};
 }
 
-// Whether [begin, end) holds a key of the shard map.
-bool overlaps_shard_map(std::string_view begin, std::string_view end) {
+// Whether [begin, end) holds a key of the shard map or the lock's.
+bool overlaps_recovery_keys(std::string_view begin, std::string_view end) {
+  if (begin <= kDatabaseLockedKey && kDatabaseLockedKey < end) return true;
   for (std::string_view prefix : {kKeyServersPrefix, kServerKeysPrefix}) {
     const KeyRange r = prefix_range(prefix);
     if (begin < r.end && r.begin < end) return true;
@@ -114,6 +117,7 @@ flow::ErrorOr<Transaction> check_transaction(ReceivedCommit& in) {
   if (r.read_version < 0) return flow::Error(flow::ErrorCode::version_invalid);
   t.read_version = r.read_version;
   t.report_conflicting_keys = r.report_conflicting_keys;
+  t.lock_aware = r.lock_aware;
   for (const auto& w : r.read_conflict_ranges)
     if (auto e = check_range(w, t.reads, t.bytes)) return *e;
   for (const auto& w : r.write_conflict_ranges)
@@ -130,8 +134,9 @@ flow::ErrorOr<Transaction> check_transaction(ReceivedCommit& in) {
           return flow::Error(flow::ErrorCode::key_outside_legal_range);
         if (m->param1.size() > key_bytes_max || m->param2.size() > key_bytes_max + 1)
           return flow::Error(flow::ErrorCode::key_too_large);
-        // A clear over the shard map's keys would change it behind the proxies' backs.
-        if (overlaps_shard_map(m->param1, m->param2))
+        // A clear over the shard map's or the lock's keys would change them behind the proxies'
+        // backs.
+        if (overlaps_recovery_keys(m->param1, m->param2))
           return flow::Error(flow::ErrorCode::key_outside_legal_range);
         break;
       case MutationType::kSetVersionstampedKey: {
@@ -239,6 +244,11 @@ class CommitProxy {
         if (!t.ok()) {
           CODE_PROBE(true, "commit proxy refuses a transaction that breaks a limit or a rule");
           in.reply.send_error(t.error());
+          return;
+        }
+        if (!init_.lock_uid.empty() && !t.get().lock_aware) {
+          CODE_PROBE(true, "commit proxy refuses a transaction of a locked database");
+          t.get().in.reply.send_error(flow::Error(flow::ErrorCode::database_locked));
           return;
         }
         if (!batch.empty() && bytes + t.get().bytes > kBatchBytesMax) {

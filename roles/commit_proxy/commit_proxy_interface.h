@@ -3,6 +3,7 @@
 // header of the commit proxy that another role or the client includes.
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "net/rpc.h"
@@ -46,6 +47,9 @@ struct CommitProxyInit {
   // Mutations written with the first batch this proxy commits, whatever its transactions' fates:
   // the bring-up's shard map (shard_map_mutations), given to one proxy of the generation.
   std::vector<Mutation> first_batch_mutations;
+  // The database's lock (docs/database.md, "Database lock"): when not empty, only lock-aware
+  // transactions commit; the others get database_locked.
+  std::string lock_uid;
 };
 
 // A shard as GetKeyServerLocations answers it.

@@ -132,7 +132,14 @@ class GrvProxy {
         ++batches_answered_;
         wire_grv::GetReadVersionReplyT reply;
         reply.version = version;
-        for (Received& in : batch) in.reply.send(reply);
+        for (Received& in : batch) {
+          if (!init_.lock_uid.empty() && !in.request.lock_aware) {
+            CODE_PROBE(true, "GRV proxy refuses a read version of a locked database");
+            in.reply.send_error(flow::Error(flow::ErrorCode::database_locked));
+          } else {
+            in.reply.send(reply);
+          }
+        }
         return;
       }
       if (failed->code() == flow::ErrorCode::broken_promise) {

@@ -3,6 +3,7 @@
 // header of the GRV proxy that another role or the client includes.
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "net/rpc.h"
@@ -28,6 +29,9 @@ struct GrvProxyInit {
   MasterInterface master;
   // The generation's logs: a read version is answered only while none is locked.
   std::vector<TLogInterface> logs;
+  // The database's lock (docs/database.md, "Database lock"): when not empty, only lock-aware
+  // requests get a read version; the others get database_locked.
+  std::string lock_uid;
 };
 
 // Serves `interface` (made in the current process) until cancelled, or until the master or a

@@ -6,6 +6,7 @@
 
 #include "flow/actor.h"
 #include "flow/trace_event.h"
+#include "roles/common/database_lock.h"
 #include "roles/worker/interface_wire.h"
 #include "roles/worker/role_endpoints.h"
 #include "roles/worker/worker_interface.h"
@@ -68,7 +69,8 @@ Generation start_generation(const GenerationPlan& plan) {
       (plan.shards && !plan.storage_servers.empty()) || plan.logs.empty() ||
       plan.grv_proxies.empty() || plan.commit_proxies.empty() || plan.logs.size() > kRoleIndexMax ||
       plan.resolvers.size() > kRoleIndexMax || plan.grv_proxies.size() > kRoleIndexMax ||
-      plan.commit_proxies.size() > kRoleIndexMax || plan.storage_servers.size() >= 0xffff)
+      plan.commit_proxies.size() > kRoleIndexMax || plan.storage_servers.size() >= 0xffff ||
+      (!plan.lock_uid.empty() && !lock_uid_ok(plan.lock_uid)))
     throw flow::Error(flow::ErrorCode::invalid_option_value);
   const auto worker = [](const flow::NetworkAddress& a) { return WorkerInterface::remote(a); };
   const bool resend = plan.resend_lost_requests;
@@ -152,6 +154,7 @@ Generation start_generation(const GenerationPlan& plan) {
     r.index = i;
     r.master = boxed(to_wire(g.master));
     for (const TLogInterface& log : logs) r.logs.push_back(boxed(to_wire(log)));
+    r.lock_uid = plan.lock_uid;
     grv_replies.push_back(flow::spawn(
         [resend, to = worker(plan.grv_proxies[i]), r = std::move(r)] {
           return ask(to.initialize_grv_proxy, r, resend);
@@ -171,8 +174,11 @@ Generation start_generation(const GenerationPlan& plan) {
     }
     for (const TLogInterface& log : logs) r.logs.push_back(boxed(to_wire(log)));
     r.shards = to_wire(g.shards);
-    if (i == 0)  // a recovery writes the map again, as its recovery transaction
+    if (i == 0) {  // a recovery writes the map and the lock again, as its recovery transaction
       for (const Mutation& m : shard_map_mutations(g.shards)) r.first_batch_mutations.push_back(boxed(to_wire(m)));
+      r.first_batch_mutations.push_back(boxed(to_wire(lock_mutation(plan.lock_uid))));
+    }
+    r.lock_uid = plan.lock_uid;
     proxy_replies.push_back(flow::spawn(
         [resend, to = worker(plan.commit_proxies[i]), r = std::move(r)] {
           return ask(to.initialize_commit_proxy, r, resend);

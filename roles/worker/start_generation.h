@@ -43,6 +43,9 @@ struct GenerationPlan {
   // nothing else to do); false: the start fails with the error at once (a recovery, which starts
   // over on other processes).
   bool resend_lost_requests = true;
+  // The database's lock holder (docs/database.md, "Database lock"); empty: unlocked. The first
+  // commit proxy writes it to \xff/dbLocked with its first batch.
+  std::string lock_uid;
 };
 
 struct Generation {

@@ -27,6 +27,7 @@
 #include "flow/process.h"
 #include "flow/trace_event.h"
 #include "net/message.h"
+#include "roles/common/database_lock.h"
 #include "roles/common/limits.h"
 #include "roles/common/mutation.h"
 #include "roles/worker/interface_wire.h"
@@ -111,8 +112,10 @@ Checked check(const wire_worker::InitializeGrvProxyRequestT& r) {
   if (!master) return std::string("master interface not whole");
   std::optional<std::vector<TLogInterface>> logs = logs_from_wire(r.logs);
   if (!logs) return std::string("logs missing or not whole");
+  if (!r.lock_uid.empty() && !lock_uid_ok(r.lock_uid)) return std::string("lock uid too long");
   return RoleStart{role_name("grv_proxy", r.index, r.epoch), std::nullopt,
-                   [index = r.index, init = GrvProxyInit{.epoch = r.epoch, .master = *master, .logs = *logs}] {
+                   [index = r.index,
+                    init = GrvProxyInit{.epoch = r.epoch, .master = *master, .logs = *logs, .lock_uid = r.lock_uid}] {
                      run_grv_proxy(grv_proxy_endpoints(nullptr, init.epoch, index), init);
                    }};
 }
@@ -176,8 +179,10 @@ Checked check(const wire_worker::InitializeCommitProxyRequestT& r) {
   if (!logs) return std::string("logs missing or not whole");
   std::optional<ShardMap> shards = from_wire(r.shards);
   if (!shards) return std::string("shard map not sorted, contiguous and covering");
+  if (!r.lock_uid.empty() && !lock_uid_ok(r.lock_uid)) return std::string("lock uid too long");
   CommitProxyInit init{.epoch = r.epoch, .proxy_id = r.proxy_id, .master = *master, .resolvers = {},
-                       .logs = std::move(*logs), .shards = std::move(*shards), .first_batch_mutations = {}};
+                       .logs = std::move(*logs), .shards = std::move(*shards), .first_batch_mutations = {},
+                       .lock_uid = r.lock_uid};
   std::string covered;  // the resolvers' ranges must tile ["", kKeyspaceEnd)
   for (const auto& a : r.resolvers) {
     if (!a || !a->keys) return std::string("resolver assignment missing");

@@ -11,6 +11,7 @@
 
 #include "client/database.h"
 #include "roles/commit_proxy/commit_proxy_interface.h"
+#include "roles/common/database_lock.h"
 #include "roles/common/shard_map.h"
 #include "roles/grv_proxy/grv_proxy_interface.h"
 #include "roles/master/master_interface.h"
@@ -22,7 +23,9 @@
 namespace roles_testing {
 
 struct DatabaseStack : RoleCluster {
-  explicit DatabaseStack(uint64_t seed, std::vector<std::string> splits = {"m"}, bool process_per_server = false)
+  // `lock_uid`: the database's lock holder (empty: unlocked), as a recovery would start it.
+  explicit DatabaseStack(uint64_t seed, std::vector<std::string> splits = {"m"}, bool process_per_server = false,
+                         std::string lock_uid = {})
       : RoleCluster(seed, process_per_server ? static_cast<int>(splits.size()) + 4 : 4) {
     using namespace roles;
     const MasterInterface master = make_interface<MasterInterface>(1);
@@ -54,13 +57,18 @@ struct DatabaseStack : RoleCluster {
       shard_ends.push_back(s.range.end);
     }
     grv = make_interface<GrvProxyInterface>(1);
-    start(1, "grv_proxy", [g = grv, master, log] { run_grv_proxy(g, {.epoch = 1, .master = master, .logs = {log}}); });
+    start(1, "grv_proxy", [g = grv, master, log, lock_uid] {
+      run_grv_proxy(g, {.epoch = 1, .master = master, .logs = {log}, .lock_uid = lock_uid});
+    });
     proxy = make_interface<CommitProxyInterface>(1);
     auto map = ShardMap::make(shards);
     REQUIRE(map.ok());
-    start(1, "commit_proxy", [p = proxy, master, resolvers, log, map = map.get()] {
+    std::vector<Mutation> first_batch = shard_map_mutations(map.get());
+    first_batch.push_back(lock_mutation(lock_uid));
+    start(1, "commit_proxy", [p = proxy, master, resolvers, log, map = map.get(), first_batch, lock_uid] {
       run_commit_proxy(p, {.epoch = 1, .proxy_id = 1, .master = master, .resolvers = resolvers,
-                           .logs = {log}, .shards = map, .first_batch_mutations = shard_map_mutations(map)});
+                           .logs = {log}, .shards = map, .first_batch_mutations = first_batch,
+                           .lock_uid = lock_uid});
     });
   }
   roles::GrvProxyInterface grv;

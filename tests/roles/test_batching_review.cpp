@@ -288,7 +288,7 @@ struct FakeMasterCluster : roles_testing::RoleCluster {
       }
     });
     grv = make_interface<roles::GrvProxyInterface>(2);
-    start(2, "grv_proxy", [g = grv, m = master] { roles::run_grv_proxy(g, {.epoch = 1, .master = m, .logs = {}}); });
+    start(2, "grv_proxy", [g = grv, m = master] { roles::run_grv_proxy(g, {.epoch = 1, .master = m, .logs = {}, .lock_uid = {}}); });
   }
 };
 

@@ -28,7 +28,7 @@ struct Cluster : roles_testing::RoleCluster {
     start(1, "master", [m = master] { roles::run_master(m, {.epoch = 1, .start_version = 10}); });
     grv = make_interface<GrvProxyInterface>(2);
     start(2, "grv_proxy", [g = grv, m = master, grv_epoch] {
-      roles::run_grv_proxy(g, {.epoch = grv_epoch, .master = m, .logs = {}});
+      roles::run_grv_proxy(g, {.epoch = grv_epoch, .master = m, .logs = {}, .lock_uid = {}});
     });
   }
   MasterInterface master;
