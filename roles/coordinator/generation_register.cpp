@@ -8,13 +8,13 @@
 
 namespace roles {
 
-GenerationRegister::ReadReply GenerationRegister::read(Generation generation, bool& changed) {
+GenerationRegister::ReadReply GenerationRegister::read(RegisterGeneration generation, bool& changed) {
   changed = generation > read_generation;
   if (changed) read_generation = generation;
   return {value, write_generation, read_generation};
 }
 
-GenerationRegister::WriteReply GenerationRegister::write(std::string new_value, Generation generation) {
+GenerationRegister::WriteReply GenerationRegister::write(std::string new_value, RegisterGeneration generation) {
   const bool accepted = generation >= read_generation && generation > write_generation;
   if (accepted) {
     write_generation = generation;
@@ -73,7 +73,7 @@ flow::ErrorOr<GenerationRegister> decode_generation_register(std::span<const uin
   return r;
 }
 
-QuorumRead combine_reads(Generation mine, std::span<const GenerationRegister::ReadReply> replies) {
+QuorumRead combine_reads(RegisterGeneration mine, std::span<const GenerationRegister::ReadReply> replies) {
   QuorumRead out;
   bool any = false;
   for (const GenerationRegister::ReadReply& r : replies) {
@@ -87,7 +87,7 @@ QuorumRead combine_reads(Generation mine, std::span<const GenerationRegister::Re
   return out;
 }
 
-bool write_won(Generation mine, std::span<const GenerationRegister::WriteReply> replies, size_t coordinators,
+bool write_won(RegisterGeneration mine, std::span<const GenerationRegister::WriteReply> replies, size_t coordinators,
                bool& lost) {
   size_t accepted = 0;
   lost = false;

@@ -30,33 +30,33 @@ namespace roles {
 
 // Ordered by count, then by uid (a random number each writer draws, to tell apart two writers
 // that picked the same count).
-struct Generation {
+struct RegisterGeneration {
   int64_t count = 0;
   uint64_t uid = 0;
-  friend auto operator<=>(const Generation&, const Generation&) = default;
+  friend auto operator<=>(const RegisterGeneration&, const RegisterGeneration&) = default;
 };
 
 struct GenerationRegister {
-  Generation read_generation;
-  Generation write_generation;
+  RegisterGeneration read_generation;
+  RegisterGeneration write_generation;
   std::optional<std::string> value;  // nothing until the first accepted write
 
   struct ReadReply {
     std::optional<std::string> value;
-    Generation write_generation;
-    Generation read_generation;  // after this read
+    RegisterGeneration write_generation;
+    RegisterGeneration read_generation;  // after this read
   };
   // A read with `generation`. Sets `changed` if the read generation rose (persist before replying).
-  ReadReply read(Generation generation, bool& changed);
+  ReadReply read(RegisterGeneration generation, bool& changed);
 
   struct WriteReply {
     bool accepted = false;
-    Generation read_generation;   // after this write
-    Generation write_generation;  // after this write
+    RegisterGeneration read_generation;   // after this write
+    RegisterGeneration write_generation;  // after this write
   };
   // A write of `new_value` with `generation`: accepted if `generation` >= the read generation and
   // > the write generation (persist before replying if accepted).
-  WriteReply write(std::string new_value, Generation generation);
+  WriteReply write(std::string new_value, RegisterGeneration generation);
 
   friend bool operator==(const GenerationRegister&, const GenerationRegister&) = default;
 };
@@ -76,13 +76,13 @@ struct QuorumRead {
   // write phase would be refused by a coordinator of any majority anyway.
   bool lost = false;
   std::optional<std::string> value;  // the value with the highest write generation
-  Generation newest_write;
+  RegisterGeneration newest_write;
 };
-QuorumRead combine_reads(Generation mine, std::span<const GenerationRegister::ReadReply> replies);
+QuorumRead combine_reads(RegisterGeneration mine, std::span<const GenerationRegister::ReadReply> replies);
 // Whether writes with `mine` that got `replies` (one per coordinator that answered) hold a
 // majority of `coordinators`: every reply accepted and enough of them. `lost` is set if any
 // reply refused it.
-bool write_won(Generation mine, std::span<const GenerationRegister::WriteReply> replies, size_t coordinators,
+bool write_won(RegisterGeneration mine, std::span<const GenerationRegister::WriteReply> replies, size_t coordinators,
                bool& lost);
 
 }  // namespace roles

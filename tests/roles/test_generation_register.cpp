@@ -1,4 +1,4 @@
-// Generation registers and the coordinated state: a register's rules for reads and writes, its
+// RegisterGeneration registers and the coordinated state: a register's rules for reads and writes, its
 // durable record, and writers racing through majorities with lost messages, whose winning values
 // must form one chain (what a later winner read extends what an earlier one wrote).
 #include <doctest/doctest.h>
@@ -12,7 +12,7 @@
 #include "roles/coordinator/generation_register.h"
 
 using roles::combine_reads;
-using roles::Generation;
+using roles::RegisterGeneration;
 using roles::GenerationRegister;
 using roles::majority_of;
 using roles::write_won;
@@ -23,17 +23,17 @@ TEST_CASE("generation register: a read fences older writes; a write needs the ne
   auto read = r.read({5, 1}, changed);
   CHECK(changed);
   CHECK(!read.value);
-  CHECK(read.read_generation == Generation{5, 1});
+  CHECK(read.read_generation == RegisterGeneration{5, 1});
   CHECK(!r.write("old", {4, 9}).accepted);  // below the read generation
   CHECK(!r.write("tie", {5, 0}).accepted);  // same count, lower uid: below
   const auto w = r.write("a", {5, 1});      // equal to the read generation: accepted
   CHECK(w.accepted);
-  CHECK(w.write_generation == Generation{5, 1});
+  CHECK(w.write_generation == RegisterGeneration{5, 1});
   CHECK(!r.write("again", {5, 1}).accepted);  // not above the write generation
   read = r.read({3, 0}, changed);              // an older read changes nothing
   CHECK(!changed);
   CHECK(read.value == "a");
-  CHECK(read.read_generation == Generation{5, 1});
+  CHECK(read.read_generation == RegisterGeneration{5, 1});
   CHECK(r.write("b", {6, 0}).accepted);        // a newer writer that skipped its read: allowed
   CHECK(r.value == "b");
 }
@@ -66,7 +66,7 @@ TEST_CASE("coordinated state: writers racing through majorities with lost messag
     const size_t coordinators = static_cast<size_t>(rng.random_int(1, 8));
     std::vector<GenerationRegister> registers(coordinators);
     struct Writer {
-      Generation generation;
+      RegisterGeneration generation;
       bool writing = false;
       std::string value;  // what it will write, once its read phase is done
       std::vector<bool> asked;
@@ -85,7 +85,7 @@ TEST_CASE("coordinated state: writers racing through majorities with lost messag
       w.wins = wins;
     };
     for (int i = 0; i < writers_n; ++i) restart(writers[static_cast<size_t>(i)], static_cast<uint64_t>(i));
-    std::map<Generation, std::string> won;
+    std::map<RegisterGeneration, std::string> won;
     for (int step = 0; step < 2000; ++step) {
       const auto id = static_cast<size_t>(rng.random_int(0, writers_n));
       Writer& w = writers[id];

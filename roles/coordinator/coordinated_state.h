@@ -1,0 +1,50 @@
+#pragma once
+// CoordinatedState — one value kept by a majority of coordinators (FoundationDB's
+// CoordinatedState; generation_register.h says why it is safe): a writer reads the value with a
+// generation of its own, then writes its new value with that generation. A write is refused, and
+// the writer told (coordinated_state_conflict), if another writer has read or written with a
+// higher generation since its read; so of two writers that race, at most one changes the value,
+// and the other learns it lost before acting on what it read.
+//
+// Waits as long as it takes for a majority to answer: with a majority unreachable (or unable to
+// answer: a register failing its checksum) the state is unavailable, never wrong.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "flow/network_address.h"
+#include "roles/coordinator/coordinator_interface.h"
+#include "roles/coordinator/generation_register.h"
+
+namespace roles {
+
+class CoordinatedState {
+ public:
+  // The register `key` of the coordinators at `coordinators` (at least one, no two alike).
+  CoordinatedState(std::vector<flow::NetworkAddress> coordinators, std::string key);
+
+  // Reads with a generation above every one this object has seen: the value with the newest
+  // write among a majority (nullopt if none was ever written). A coordinator that has read with
+  // a higher generation makes it read again above that, up to a few times; then it throws
+  // coordinated_state_conflict (another writer keeps getting ahead). May suspend.
+  std::optional<std::string> read();
+
+  // Writes `value` with the last read's generation; returns once a majority has made it
+  // durable. Throws coordinated_state_conflict if a coordinator refuses it (another writer read
+  // or wrote since), invalid_option_value for a value over kRegisterValueBytesMax. REQUIRES: a
+  // read() since the last write(). May suspend.
+  void write(std::string value);
+
+  // How many coordinators make a majority.
+  size_t majority() const { return majority_of(coordinators_.size()); }
+
+ private:
+  std::vector<CoordinatorInterface> coordinators_;
+  std::string key_;
+  RegisterGeneration generation_;   // of the last read
+  bool may_write_ = false;          // a read since the last write
+  int64_t seen_count_ = 0;          // the highest generation count any reply showed
+};
+
+}  // namespace roles

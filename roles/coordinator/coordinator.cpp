@@ -1,0 +1,195 @@
+// The coordinator role (coordinator_interface.h): generation registers in a memory store, one
+// request at a time, each register's new state committed before the reply.
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "flow/actor.h"
+#include "flow/actor_collection.h"
+#include "flow/code_probe.h"
+#include "flow/combinators.h"
+#include "flow/fifo_lock.h"
+#include "flow/process.h"
+#include "flow/trace_event.h"
+#include "roles/coordinator/coordinator_interface.h"
+#include "storage/key_value_store.h"
+
+namespace roles {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// net::well_known_token(kCoordinatorTokens + n).
+constexpr uint64_t kCoordinatorTokens = 0x434f'0000;
+
+// Registers are stored under this prefix; nothing else is in the store.
+constexpr std::string_view kRegisterPrefix = "r/";
+
+template <class Stream>
+Stream coordinator_stream(const flow::NetworkAddress* at, uint64_t n) {
+  if (at == nullptr) return Stream::well_known(net::well_known_token(kCoordinatorTokens + n));
+  return Stream(net::Endpoint{*at, net::well_known_token(kCoordinatorTokens + n)});
+}
+
+CoordinatorInterface coordinator_endpoints(const flow::NetworkAddress* at) {
+  return {coordinator_stream<RegisterReadStream>(at, 0), coordinator_stream<RegisterWriteStream>(at, 1)};
+}
+
+std::string as_string(const std::vector<uint8_t>& bytes) { return std::string(bytes.begin(), bytes.end()); }
+
+class Coordinator {
+ public:
+  explicit Coordinator(storage::IKeyValueStore& store) : store_(store) {}
+
+  // Counts the registers the store holds. May suspend.
+  void start() {
+    const std::string end = std::string(kRegisterPrefix.substr(0, 1)) + static_cast<char>(kRegisterPrefix[1] + 1);
+    registers_ = store_.read_range(kRegisterPrefix, end).rows.size();
+  }
+
+  // May suspend.
+  wire_coord::RegisterReadReplyT read(const wire_coord::RegisterReadRequestT& r) {
+    const auto held = lock_.take();
+    const std::string key = as_string(r.key);
+    check_key(key);
+    GenerationRegister reg = load(key, /*creating=*/true);
+    bool changed = false;
+    const GenerationRegister::ReadReply answer = reg.read(from_wire(r.generation ? *r.generation : wire_coord::Generation()), changed);
+    if (changed) save(key, reg);
+    wire_coord::RegisterReadReplyT reply;
+    reply.has_value = answer.value.has_value();
+    if (answer.value) reply.value.assign(answer.value->begin(), answer.value->end());
+    reply.write_generation = std::make_unique<wire_coord::Generation>(to_wire(answer.write_generation));
+    reply.read_generation = std::make_unique<wire_coord::Generation>(to_wire(answer.read_generation));
+    return reply;
+  }
+
+  // May suspend.
+  wire_coord::RegisterWriteReplyT write(const wire_coord::RegisterWriteRequestT& r) {
+    const auto held = lock_.take();
+    const std::string key = as_string(r.key);
+    check_key(key);
+    if (r.value.size() > kRegisterValueBytesMax) throw flow::Error(flow::ErrorCode::value_too_large);
+    GenerationRegister reg = load(key, /*creating=*/true);
+    const GenerationRegister::WriteReply answer =
+        reg.write(as_string(r.value), from_wire(r.generation ? *r.generation : wire_coord::Generation()));
+    if (answer.accepted) save(key, reg);
+    CODE_PROBE(!answer.accepted, "coordinator refuses a write of an older generation");
+    wire_coord::RegisterWriteReplyT reply;
+    reply.accepted = answer.accepted;
+    reply.read_generation = std::make_unique<wire_coord::Generation>(to_wire(answer.read_generation));
+    reply.write_generation = std::make_unique<wire_coord::Generation>(to_wire(answer.write_generation));
+    return reply;
+  }
+
+ private:
+  static void check_key(const std::string& key) {
+    if (key.empty()) throw flow::Error(flow::ErrorCode::invalid_option_value);
+    if (key.size() > kRegisterKeyBytesMax) throw flow::Error(flow::ErrorCode::key_too_large);
+  }
+
+  // The register `key`, empty if the store has none; a new one counts against the bound when
+  // `creating`. May suspend.
+  GenerationRegister load(const std::string& key, bool creating) {
+    const std::optional<std::string> record = store_.read_value(std::string(kRegisterPrefix) + key);
+    if (!record) {
+      if (creating && registers_ >= kCoordinatorRegistersMax) {
+        CODE_PROBE(true, "coordinator refuses a register past its bound");
+        throw flow::Error(flow::ErrorCode::invalid_option_value);
+      }
+      return {};
+    }
+    flow::ErrorOr<GenerationRegister> reg = decode_generation_register(
+        std::span(reinterpret_cast<const uint8_t*>(record->data()), record->size()));
+    if (!reg.ok()) {
+      flow::TraceEvent(flow::SevWarnAlways, "CoordinatorRegisterCorrupt").detail("Key", key);
+      throw reg.error();
+    }
+    return reg.get();
+  }
+
+  // Makes `reg` durable as register `key`. May suspend.
+  void save(const std::string& key, const GenerationRegister& reg) {
+    const std::string full = std::string(kRegisterPrefix) + key;
+    const bool is_new = !store_.read_value(full).has_value();
+    const std::vector<uint8_t> record = encode_generation_register(reg);
+    store_.set(full, std::string(record.begin(), record.end()));
+    store_.commit();
+    if (is_new) ++registers_;
+  }
+
+  storage::IKeyValueStore& store_;
+  flow::FifoLock lock_;
+  size_t registers_ = 0;
+};
+
+bool disk_error(flow::ErrorCode c) {
+  return c == flow::ErrorCode::io_error || c == flow::ErrorCode::io_timeout || c == flow::ErrorCode::disk_full;
+}
+
+// Answers `stream`'s requests with `answer`, each in an actor of its own added to `answering`
+// (they queue on the coordinator's lock); an error of the disk ends that actor, and so fails
+// `answering`. May suspend.
+template <class Stream, class Answer>
+void serve(const Stream& stream, Answer answer, flow::ActorCollection& answering) {
+  const auto requests = stream.requests();
+  for (;;) {
+    auto in = flow::wait_next(requests);
+    answering.add(flow::spawn([answer, in = std::move(in)]() mutable {
+      try {
+        in.reply.send(answer(in.request));
+      } catch (const flow::Error& e) {
+        if (e.code() == flow::ErrorCode::operation_cancelled) throw;
+        in.reply.send_error(e);
+        if (disk_error(e.code())) throw;  // the store failed: reopen it
+      }
+    }));
+  }
+}
+
+}  // namespace
+
+CoordinatorInterface CoordinatorInterface::remote(flow::NetworkAddress address) {
+  return coordinator_endpoints(&address);
+}
+
+wire_coord::Generation to_wire(const RegisterGeneration& g) { return wire_coord::Generation(g.count, g.uid); }
+
+RegisterGeneration from_wire(const wire_coord::Generation& g) { return {g.count(), g.uid()}; }
+
+void run_coordinator(CoordinatorInit init) {
+  const CoordinatorInterface interface = coordinator_endpoints(nullptr);
+  for (;;) {
+    try {
+      storage::KeyValueStoreOptions options;
+      options.log_file_bytes = int64_t{1} << 20;
+      std::unique_ptr<storage::IKeyValueStore> store =
+          storage::open_key_value_store("memory", flow::current_process().file_system(), init.name, options);
+      Coordinator coordinator(*store);
+      coordinator.start();
+      flow::TraceEvent(flow::SevInfo, "CoordinatorStarted").detail("Name", init.name);
+      flow::ActorCollection actors;
+      actors.add(flow::spawn([&] {
+        serve(interface.read, [&](const auto& r) { return coordinator.read(r); }, actors);
+      }));
+      actors.add(flow::spawn([&] {
+        serve(interface.write, [&](const auto& r) { return coordinator.write(r); }, actors);
+      }));
+      flow::wait(actors.get_result());
+      return;
+    } catch (const flow::Error& e) {
+      if (!disk_error(e.code())) {
+        flow::TraceEvent(flow::SevWarnAlways, "CoordinatorEnded").detail("Error", e);
+        throw;
+      }
+      CODE_PROBE(true, "coordinator reopens its store after a disk error");
+      flow::TraceEvent(flow::SevWarn, "CoordinatorDiskError").detail("Error", e);
+    }
+    flow::wait(flow::delay(1s));
+  }
+}
+
+}  // namespace roles

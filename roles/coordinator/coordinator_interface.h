@@ -1,0 +1,51 @@
+#pragma once
+// The coordinator as other processes see it (docs/database.md, "coordinator"): generation
+// registers, each kept durable before a reply promises it. A process named in the cluster
+// description runs one; its endpoints are well known, so the description's addresses are all a
+// reader needs.
+
+#include <string>
+
+#include "flow/network_address.h"
+#include "net/rpc.h"
+#include "roles/coordinator/coordinator_generated.h"
+#include "roles/coordinator/generation_register.h"
+
+namespace roles {
+
+namespace wire_coord = strata::wire::coordinator;
+
+using RegisterReadStream = net::RequestStream<wire_coord::RegisterReadRequestT, wire_coord::RegisterReadReplyT>;
+using RegisterWriteStream = net::RequestStream<wire_coord::RegisterWriteRequestT, wire_coord::RegisterWriteReplyT>;
+
+struct CoordinatorInterface {
+  RegisterReadStream read;    // GenerationRegister::read
+  RegisterWriteStream write;  // GenerationRegister::write
+
+  // The coordinator at `address`.
+  static CoordinatorInterface remote(flow::NetworkAddress address);
+};
+
+// Registers a coordinator keeps at most, and the bytes of a register's key and value: a peer
+// cannot fill its disk.
+inline constexpr size_t kCoordinatorRegistersMax = 64;
+inline constexpr size_t kRegisterKeyBytesMax = 256;
+inline constexpr size_t kRegisterValueBytesMax = 64 * 1024;
+
+struct CoordinatorInit {
+  // Its store's files begin with this name, in the process's file system.
+  std::string name = "coordination";
+};
+
+// Serves the current process's coordinator until cancelled, from its store (a memory engine,
+// storage/key_value_store.h), created if missing. A request over the bounds above is refused
+// with invalid_option_value (key_too_large, value_too_large for the sizes); a register whose
+// record fails its checksum is refused with checksum_failed, never believed. After an error of
+// its disk it reopens the store a second later. May suspend.
+void run_coordinator(CoordinatorInit init = {});
+
+// Wire forms of a generation.
+wire_coord::Generation to_wire(const RegisterGeneration& g);
+RegisterGeneration from_wire(const wire_coord::Generation& g);
+
+}  // namespace roles
