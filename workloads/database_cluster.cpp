@@ -16,6 +16,7 @@
 #include "flow/trace_event.h"
 #include "roles/cluster_controller/cluster_controller_interface.h"
 #include "roles/cluster_controller/recovery.h"
+#include "roles/coordinator/coordinated_state.h"
 #include "roles/worker/start_generation.h"
 #include "roles/worker/worker_interface.h"
 
@@ -144,7 +145,9 @@ using LockRequest = net::ReceivedRequest<wire_cc::LockDatabaseRequestT, wire_cc:
 // when a client changes the database's lock through `controller`, for the rest of the run; tells
 // `database` of each new generation. May suspend.
 void control(ClusterState state, GenerationPlan plan, Placement placement, ClusterControllerInterface controller,
-             std::unique_ptr<client::Database>* database, ClusterRecord* record) {
+             std::vector<flow::NetworkAddress> coordinators, std::unique_ptr<client::Database>* database,
+             ClusterRecord* record) {
+  CoordinatedState cstate(std::move(coordinators), std::string(kClusterStateKey));
   record->current = plan;
   std::vector<flow::NetworkAddress> workers;
   for (sim::Simulator::SimProcess* p : placement.all) workers.push_back(p->address);
@@ -186,9 +189,12 @@ void control(ClusterState state, GenerationPlan plan, Placement placement, Clust
       const uint64_t epoch = state.epoch + 1;
       placement.responsive = responsive_workers(workers, kResponsiveWithin);
       try {
-        Recovered r = recover(state, epoch, [&placement](uint64_t e, Version v, const std::vector<KeyRange>& ranges) {
-          return placement.place(e, v, ranges);
-        });
+        Recovered r = recover(
+            state, epoch,
+            [&placement](uint64_t e, Version v, const std::vector<KeyRange>& ranges) {
+              return placement.place(e, v, ranges);
+            },
+            &cstate);
         state = std::move(r.state);
         plan = std::move(r.plan);
         record->current = plan;
@@ -204,6 +210,20 @@ void control(ClusterState state, GenerationPlan plan, Placement placement, Clust
         if (e.code() == flow::ErrorCode::operation_cancelled) throw;
         flow::TraceEvent(flow::SevWarn, "RecoveryRestarting").detail("Epoch", static_cast<int64_t>(epoch)).detail("Error", e);
         state.epoch = epoch;  // burned: the old logs may be locked with it
+        if (e.code() == flow::ErrorCode::coordinated_state_conflict) {
+          // Another writer changed the cluster state: go on from what the coordinators hold
+          // (keeping a lock change under way).
+          CODE_PROBE(true, "recovery controller goes on from the cluster state another wrote");
+          try {
+            std::optional<ClusterState> held = read_cluster_state(cstate);
+            if (held) {
+              held->lock_uid = state.lock_uid;
+              state = std::move(*held);
+            }
+          } catch (const flow::Error& again) {
+            if (again.code() == flow::ErrorCode::operation_cancelled) throw;
+          }
+        }
       }
       flow::wait(flow::delay(100ms));
     }
@@ -260,6 +280,24 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
 
   // A worker on every process; the bring-up asks them for the roles.
   for (sim::Simulator::SimProcess* p : processes) ctx.sim.add_role(*p, "worker", [] { run_worker(); });
+  // Coordinators on distinct machines, an odd number of them: five with five machines or more,
+  // else three with three or more, else one. A machine's death (the atlas allows one at a time)
+  // leaves a majority of three or five.
+  std::vector<const sim::Simulator::Machine*> machines;
+  for (sim::Simulator::SimProcess* p : processes)
+    if (std::find(machines.begin(), machines.end(), p->machine) == machines.end()) machines.push_back(p->machine);
+  const size_t coordinator_count = machines.size() >= 5 ? 5 : machines.size() >= 3 ? 3 : 1;
+  std::vector<flow::NetworkAddress> coordinators;
+  std::string coordinator_names;
+  machines.clear();
+  for (sim::Simulator::SimProcess* p : processes) {
+    if (coordinators.size() == coordinator_count) break;
+    if (std::find(machines.begin(), machines.end(), p->machine) != machines.end()) continue;
+    machines.push_back(p->machine);
+    coordinators.push_back(p->address);
+    coordinator_names += (coordinator_names.empty() ? "" : " ") + p->name;
+    ctx.sim.add_role(*p, "coordinator", [] { run_coordinator(); });
+  }
 
   GenerationPlan plan;
   plan.epoch = epoch;
@@ -306,6 +344,7 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
       .detail("StorageServers", static_cast<int64_t>(plan.storage_servers.size()))
       .detail("Engine", engine)
       .detail("QueueFileBytes", queue_file_bytes)
+      .detail("Coordinators", coordinator_names)
       .detail("Placement", placement);
   Generation g = start_generation(plan);
 
@@ -324,10 +363,14 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
   where.log_count = log_count;
   where.shape = plan;
   if (ctx.cluster == nullptr) throw flow::Error(flow::ErrorCode::operation_failed);
+  // The first cluster state, for the first recovery to read.
+  CoordinatedState cstate(coordinators, std::string(kClusterStateKey));
+  if (cstate.read()) throw flow::Error(flow::ErrorCode::operation_failed);  // a second bring-up
+  cstate.write(encode_cluster_state(state));
   ClusterControllerInterface controller;
   ctx.sim.add_role(ctx.sim.tester(), "recovery_controller",
-                   [state, plan, where, controller, database = ctx.database, record = ctx.cluster] {
-                     control(state, plan, where, controller, database, record);
+                   [state, plan, where, controller, coordinators, database = ctx.database, record = ctx.cluster] {
+                     control(state, plan, where, controller, coordinators, database, record);
                    });
   client::ClusterInterfaces interfaces{std::move(g.grv_proxies), std::move(g.commit_proxies)};
   auto db = std::make_unique<client::Database>(std::move(interfaces));

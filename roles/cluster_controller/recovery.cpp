@@ -111,12 +111,42 @@ std::unique_ptr<T> boxed(T t) {
 
 }  // namespace
 
-Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration& place) {
+std::optional<ClusterState> read_cluster_state(CoordinatedState& cstate) {
+  const std::optional<std::string> held = cstate.read();
+  if (!held) return std::nullopt;
+  flow::ErrorOr<ClusterState> state = decode_cluster_state(*held);
+  if (!state.ok()) {
+    flow::TraceEvent(flow::SevWarnAlways, "ClusterStateUnreadable").detail("Bytes", static_cast<int64_t>(held->size()));
+    throw state.error();
+  }
+  return std::move(state.get());
+}
+
+Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration& place, CoordinatedState* cstate) {
   const flow::Time began = flow::now();
   trace_state("reading_cstate", epoch, began);
   const LogGeneration& current = old.log_system.current();
+  // The coordinators must hold the state this recovery starts from: a newer epoch there means
+  // another controller has recovered (or begun to) since.
+  const auto check_held = [&](uint64_t expected) {
+    const std::optional<ClusterState> held = read_cluster_state(*cstate);
+    const uint64_t held_epoch = held ? held->epoch : 0;
+    if (held_epoch != expected) {
+      flow::TraceEvent(flow::SevWarnAlways, "RecoveryClusterStateChanged")
+          .detail("Epoch", static_cast<int64_t>(epoch))
+          .detail("Expected", static_cast<int64_t>(expected))
+          .detail("Held", static_cast<int64_t>(held_epoch));
+      throw flow::Error(flow::ErrorCode::coordinated_state_conflict);
+    }
+  };
+  if (cstate) check_held(old.epoch);
 
   trace_state("locking_cstate", epoch, began);
+  if (cstate) {
+    ClusterState burned = old;
+    burned.epoch = epoch;
+    cstate->write(encode_cluster_state(burned));
+  }
   const std::vector<std::optional<wire_tlog::TLogLockReplyT>> answers = lock_logs(current, epoch);
   // Every acknowledged commit is durable on every log, so at or below every log's end: the
   // nearest end among the answers keeps them all, and every log that answered holds every
@@ -185,6 +215,10 @@ Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration
   out.state.log_system.generations.push_back({epoch, generation.logs, kVersionMax});
   out.generation = std::move(generation);
   out.plan = std::move(plan);
+  if (cstate) {
+    check_held(epoch);
+    cstate->write(encode_cluster_state(out.state));
+  }
 
   trace_state("accepting_commits", epoch, began);
   out.seconds = flow::to_seconds(flow::now() - began);

@@ -24,11 +24,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "flow/network_address.h"
+#include "roles/cluster_controller/cluster_state.h"
 #include "roles/common/shard_map.h"
+#include "roles/coordinator/coordinated_state.h"
 #include "roles/common/types.h"
 #include "roles/tlog/log_system.h"
 #include "roles/worker/start_generation.h"
@@ -38,20 +41,6 @@ namespace roles {
 // Versions between a recovery version and the new generation's first: more than the resolvers'
 // window, so a read version from before the recovery is too old for the new generation.
 inline constexpr Version kRecoveryVersionJump = 2 * kMaxReadTransactionLifeVersions;
-
-// What a recovery reads and writes (the coordinators will hold it).
-struct ClusterState {
-  uint64_t epoch = 0;  // the newest epoch any recovery has used (a failed one's included)
-  LogSystem log_system;
-  ShardMap shards;
-  std::vector<KeyRange> resolver_ranges;  // sorted, tiling the keyspace
-  // The oldest durable version among the storage servers, once all have answered a recovery:
-  // an old generation ending at or below it is needed by none.
-  Version storage_durable_min = 0;
-  // The database's lock holder (docs/database.md, "Database lock"); empty: unlocked. A lock or
-  // an unlock sets it and recovers, so that the new generation starts with it.
-  std::string lock_uid;
-};
 
 // Where the roles of a generation of `epoch` starting at `start_version` go: the master, proxies,
 // resolvers (one for each of `resolver_ranges`) and logs, on processes believed alive.
@@ -69,8 +58,22 @@ struct Recovered {
 // Runs one recovery of epoch `epoch` (> old.epoch) from `old` (reading_cstate to
 // accepting_commits). Throws timed_out if a recruited worker does not answer within a few
 // seconds (the caller starts again with a newer epoch); waits as long as it takes for one of the
-// old logs to answer its lock. May suspend.
-Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration& place);
+// old logs to answer its lock.
+//
+// With `cstate`, the coordinators hold the cluster state (and the recovery waits as long as it
+// takes for a majority of them): reading_cstate reads it, whose epoch must be old.epoch;
+// locking_cstate first writes `old` with `epoch`, so that no later recovery uses the epoch
+// again; writing_cstate writes the new state, before the new generation is published. Throws
+// coordinated_state_conflict if another writer changed the state or got ahead (the caller goes
+// on from what the coordinators hold: read_cluster_state), malformed_message if what they hold
+// does not decode. May suspend.
+Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration& place,
+                  CoordinatedState* cstate = nullptr);
+
+// The cluster state the coordinators hold (nullopt: none written yet). Throws
+// malformed_message if it does not decode, coordinated_state_conflict as CoordinatedState::read.
+// May suspend.
+std::optional<ClusterState> read_cluster_state(CoordinatedState& cstate);
 
 // Sends `state`'s log system to every storage server of its shard map until each has answered,
 // then traces fully_recovered and returns the oldest durable version they reported. May suspend.

@@ -1,0 +1,40 @@
+#pragma once
+// ClusterState — what a recovery reads and writes through the coordinators (docs/database.md,
+// "Recovery"): the log system, the shard map, the resolvers' ranges, the lock, and the newest
+// epoch any recovery has used.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "flow/error_or.h"
+#include "roles/common/shard_map.h"
+#include "roles/common/types.h"
+#include "roles/tlog/log_system.h"
+
+namespace roles {
+
+struct ClusterState {
+  uint64_t epoch = 0;  // the newest epoch any recovery has used (a failed one's included)
+  LogSystem log_system;
+  ShardMap shards;
+  std::vector<KeyRange> resolver_ranges;  // sorted, tiling the keyspace
+  // The oldest durable version among the storage servers, once all have answered a recovery:
+  // an old generation ending at or below it is needed by none.
+  Version storage_durable_min = 0;
+  // The database's lock holder (docs/database.md, "Database lock"); empty: unlocked. A lock or
+  // an unlock sets it and recovers, so that the new generation starts with it.
+  std::string lock_uid;
+};
+
+// The key of the coordinated state that holds it.
+inline constexpr std::string_view kClusterStateKey = "cluster_state";
+
+std::string encode_cluster_state(const ClusterState& state);
+// malformed_message unless `bytes` is a whole, valid state (an epoch in 1 .. kEpochMax, a valid
+// log system, a shard map and resolver ranges that tile the keyspace, a lock uid that can name a
+// holder): they come from the coordinators' disks, over the network.
+flow::ErrorOr<ClusterState> decode_cluster_state(std::string_view bytes);
+
+}  // namespace roles
