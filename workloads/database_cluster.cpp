@@ -188,6 +188,7 @@ void control(ClusterState state, GenerationPlan plan, Placement placement, Clust
         state.storage_durable_min = publishing.get();
       const uint64_t epoch = state.epoch + 1;
       placement.responsive = responsive_workers(workers, kResponsiveWithin);
+      bool adopt = false;
       try {
         Recovered r = recover(
             state, epoch,
@@ -210,19 +211,20 @@ void control(ClusterState state, GenerationPlan plan, Placement placement, Clust
         if (e.code() == flow::ErrorCode::operation_cancelled) throw;
         flow::TraceEvent(flow::SevWarn, "RecoveryRestarting").detail("Epoch", static_cast<int64_t>(epoch)).detail("Error", e);
         state.epoch = epoch;  // burned: the old logs may be locked with it
-        if (e.code() == flow::ErrorCode::coordinated_state_conflict) {
-          // Another writer changed the cluster state: go on from what the coordinators hold
-          // (keeping a lock change under way).
-          CODE_PROBE(true, "recovery controller goes on from the cluster state another wrote");
-          try {
-            std::optional<ClusterState> held = read_cluster_state(cstate);
-            if (held) {
-              held->lock_uid = state.lock_uid;
-              state = std::move(*held);
-            }
-          } catch (const flow::Error& again) {
-            if (again.code() == flow::ErrorCode::operation_cancelled) throw;
+        adopt = e.code() == flow::ErrorCode::coordinated_state_conflict;
+      }
+      if (adopt) {
+        // Another writer changed the cluster state: go on from what the coordinators hold
+        // (keeping a lock change under way).
+        CODE_PROBE(true, "recovery controller goes on from the cluster state another wrote");
+        try {
+          std::optional<ClusterState> held = read_cluster_state(cstate);
+          if (held) {
+            held->lock_uid = state.lock_uid;
+            state = std::move(*held);
           }
+        } catch (const flow::Error& e) {
+          if (e.code() == flow::ErrorCode::operation_cancelled) throw;
         }
       }
       flow::wait(flow::delay(100ms));

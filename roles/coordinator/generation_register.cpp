@@ -92,7 +92,9 @@ bool write_won(RegisterGeneration mine, std::span<const GenerationRegister::Writ
   size_t accepted = 0;
   lost = false;
   for (const GenerationRegister::WriteReply& r : replies) {
-    if (r.accepted && r.write_generation == mine) {
+    // A write asked again after a lost reply is refused (not above the write generation) though
+    // the register holds it: our generation, used for this one value, says it is ours.
+    if (r.write_generation == mine) {
       ++accepted;
     } else {
       lost = true;

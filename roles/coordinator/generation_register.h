@@ -80,8 +80,9 @@ struct QuorumRead {
 };
 QuorumRead combine_reads(RegisterGeneration mine, std::span<const GenerationRegister::ReadReply> replies);
 // Whether writes with `mine` that got `replies` (one per coordinator that answered) hold a
-// majority of `coordinators`: every reply accepted and enough of them. `lost` is set if any
-// reply refused it.
+// majority of `coordinators`: every register holds the write of `mine` (accepted now, or by an
+// earlier copy of the request whose reply was lost) and enough of them. `lost` is set if any
+// reply shows another write or a newer read.
 bool write_won(RegisterGeneration mine, std::span<const GenerationRegister::WriteReply> replies, size_t coordinators,
                bool& lost);
 

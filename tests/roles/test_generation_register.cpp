@@ -139,3 +139,22 @@ TEST_CASE("coordinated state: writers racing through majorities with lost messag
     if (coordinators <= 5 && writers_n <= 2) CHECK(!won.empty());
   }
 }
+
+TEST_CASE("generation register: a write asked again after a lost reply still counts for its writer") {
+  roles::GenerationRegister reg;
+  const roles::RegisterGeneration mine{2, 9};
+  bool changed = false;
+  reg.read(mine, changed);
+  const roles::GenerationRegister::WriteReply first = reg.write("v", mine);
+  const roles::GenerationRegister::WriteReply again = reg.write("v", mine);  // the same request, resent
+  CHECK(first.accepted);
+  CHECK_FALSE(again.accepted);
+  bool lost = true;
+  const std::vector<roles::GenerationRegister::WriteReply> replies{again};
+  CHECK(write_won(mine, replies, 1, lost));
+  CHECK_FALSE(lost);
+  // Another writer's generation in the register is a loss.
+  const std::vector<roles::GenerationRegister::WriteReply> other{{false, {3, 1}, {2, 9}}, {false, {2, 9}, {3, 1}}};
+  CHECK_FALSE(write_won(mine, other, 3, lost));
+  CHECK(lost);
+}

@@ -1,7 +1,9 @@
 // Recovery (roles/cluster_controller/recovery.h) on real roles in a quiet simulated cluster: the
 // recovery version is the nearest end among the old logs that answer the lock, every log that
 // answered is kept, a storage server rolls back what it applied past it, and the new generation
-// commits and reads on top of exactly what was kept.
+// commits and reads on top of exactly what was kept. Through the coordinators: the state is
+// read, the epoch burned and the new state written, and a state another writer moved on stops
+// the recovery before it locks anything.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -10,6 +12,7 @@
 
 #include "client/database.h"
 #include "roles/cluster_controller/recovery.h"
+#include "roles/coordinator/coordinated_state.h"
 #include "roles/worker/interface_wire.h"
 #include "tests/roles/worker_cluster.h"
 
@@ -162,6 +165,61 @@ TEST_CASE("recovery: a recovery of an epoch the old logs have seen locked again 
     const roles::Recovered r = roles::recover(old, 3, on(c.at(4)));
     CHECK(r.recovery_version == 200);
     CHECK(r.state.log_system.current().epoch == 3);
+    return 0;
+  });
+}
+
+TEST_CASE("recovery through the coordinators: it reads the state, burns the epoch before locking, writes the new state") {
+  Cluster c(44);
+  c.start(3, "coordinator", [] { roles::run_coordinator(); });
+  c.start(4, "coordinator", [] { roles::run_coordinator(); });
+  c.client([&c] {
+    roles::TLogInterface ahead;
+    const roles::ClusterState old = old_generation(c, ahead);
+    const std::vector<flow::NetworkAddress> coordinators{c.at(3), c.at(4)};
+    roles::CoordinatedState bring_up(coordinators, std::string(roles::kClusterStateKey));
+    CHECK_FALSE(bring_up.read().has_value());
+    bring_up.write(roles::encode_cluster_state(old));
+
+    roles::CoordinatedState cstate(coordinators, std::string(roles::kClusterStateKey));
+    const roles::Recovered r = roles::recover(old, 2, on(c.at(4)), &cstate);
+    CHECK(r.recovery_version == 200);
+    roles::CoordinatedState reader(coordinators, std::string(roles::kClusterStateKey));
+    const std::optional<roles::ClusterState> held = roles::read_cluster_state(reader);
+    REQUIRE(held.has_value());
+    CHECK(held->epoch == 2);
+    CHECK(roles::encode_cluster_state(*held) == roles::encode_cluster_state(r.state));
+    // The reader read above the controller; the controller's next recovery reads anew, above
+    // the reader, and goes on.
+    CHECK(outcome(flow::spawn([&] { roles::recover(r.state, 3, on(c.at(4)), &cstate); })) ==
+          flow::ErrorCode::success);
+    CHECK(roles::read_cluster_state(reader)->epoch == 3);
+    return 0;
+  });
+}
+
+TEST_CASE("recovery through the coordinators: a state another controller moved on is a conflict, and the old logs stay unlocked") {
+  Cluster c(45);
+  c.start(4, "coordinator", [] { roles::run_coordinator(); });
+  c.client([&c] {
+    roles::TLogInterface ahead;
+    const roles::ClusterState old = old_generation(c, ahead);
+    const std::vector<flow::NetworkAddress> coordinators{c.at(4)};
+    roles::CoordinatedState other(coordinators, std::string(roles::kClusterStateKey));
+    other.read();
+    roles::ClusterState moved = old;
+    moved.epoch = 5;
+    other.write(roles::encode_cluster_state(moved));
+
+    roles::CoordinatedState cstate(coordinators, std::string(roles::kClusterStateKey));
+    CHECK(outcome(flow::spawn([&] { roles::recover(old, 2, on(c.at(4)), &cstate); })) ==
+          flow::ErrorCode::coordinated_state_conflict);
+    // It stopped before locking: the old generation still commits.
+    CHECK(outcome(ahead.commit.get_reply(commit(300, 400, "d", "4"))) == flow::ErrorCode::success);
+    // What the coordinators hold is what a controller goes on from.
+    const std::optional<roles::ClusterState> held = roles::read_cluster_state(cstate);
+    REQUIRE(held.has_value());
+    CHECK(held->epoch == 5);
     return 0;
   });
 }

@@ -1,0 +1,90 @@
+// The cluster state's encoding (roles/cluster_controller/cluster_state.h): what is written reads
+// back the same, and bytes from a coordinator that are not a whole, valid state are refused with
+// malformed_message, never believed: truncations, flipped bytes, an epoch out of range, resolver
+// ranges with a gap, a lock uid too long.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "flow/deterministic_random.h"
+#include "flow/flow.h"
+#include "roles/cluster_controller/cluster_state.h"
+#include "roles/common/database_lock.h"
+#include "tests/roles/role_cluster.h"
+
+namespace {
+
+roles::ClusterState sample(roles_testing::RoleCluster& c) {
+  roles::ClusterState s;
+  s.epoch = 7;
+  const roles::TLogInterface log = c.make_interface<roles::TLogInterface>(1);
+  s.log_system.generations = {{3, {log}, 500}, {7, {log}, roles::kVersionMax}};
+  auto map = roles::ShardMap::make({{{"", "m"}, {{c.sim.process(1).address, 1}}},
+                                    {{"m", std::string(roles::kKeyspaceEnd)}, {{c.sim.process(1).address, 2}}}});
+  REQUIRE(map.ok());
+  s.shards = map.get();
+  s.resolver_ranges = {{"", "g"}, {"g", std::string(roles::kKeyspaceEnd)}};
+  s.storage_durable_min = 400;
+  s.lock_uid = "holder";
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("cluster state: encoded and decoded, it is the same state") {
+  roles_testing::RoleCluster c(51, 2);
+  const roles::ClusterState s = sample(c);
+  const std::string bytes = roles::encode_cluster_state(s);
+  const flow::ErrorOr<roles::ClusterState> back = roles::decode_cluster_state(bytes);
+  REQUIRE(back.ok());
+  CHECK(back.get().epoch == 7);
+  CHECK(back.get().log_system.generations.size() == 2);
+  CHECK(back.get().log_system.generations[0].end_version == 500);
+  CHECK(back.get().shards.shards().size() == 2);
+  CHECK(back.get().resolver_ranges.size() == 2);
+  CHECK(back.get().storage_durable_min == 400);
+  CHECK(back.get().lock_uid == "holder");
+  CHECK(roles::encode_cluster_state(back.get()) == bytes);
+}
+
+TEST_CASE("cluster state: bytes that are not a whole, valid state are malformed_message") {
+  roles_testing::RoleCluster c(52, 2);
+  const roles::ClusterState good = sample(c);
+  const auto refused = [](const std::string& bytes) {
+    const flow::ErrorOr<roles::ClusterState> d = roles::decode_cluster_state(bytes);
+    return !d.ok() && d.error().code() == flow::ErrorCode::malformed_message;
+  };
+  CHECK(refused(""));
+  CHECK(refused("not a flatbuffer at all"));
+  const std::string bytes = roles::encode_cluster_state(good);
+  for (size_t n = 0; n < bytes.size(); n += 7) CHECK(refused(bytes.substr(0, n)));
+  // Flipped bytes: refused or, where the flip lands in a value, a state still valid.
+  const uint64_t seed = flow::deterministic_random().random_uint64();
+  MESSAGE("seed " << seed);
+  flow::DeterministicRandom rng(seed);
+  for (int i = 0; i < 500; ++i) {
+    std::string flipped = bytes;
+    flipped[static_cast<size_t>(rng.random_int(0, static_cast<int64_t>(flipped.size())))] ^=
+        static_cast<char>(1 << rng.random_int(0, 8));
+    const flow::ErrorOr<roles::ClusterState> d = roles::decode_cluster_state(flipped);
+    if (d.ok()) CHECK(roles::decode_cluster_state(roles::encode_cluster_state(d.get())).ok());
+  }
+  roles::ClusterState s = good;
+  s.epoch = 0;
+  CHECK(refused(roles::encode_cluster_state(s)));
+  s = good;
+  s.epoch = 3;  // older than its log system's current generation
+  CHECK(refused(roles::encode_cluster_state(s)));
+  s = good;
+  s.resolver_ranges = {{"", "g"}, {"h", std::string(roles::kKeyspaceEnd)}};
+  CHECK(refused(roles::encode_cluster_state(s)));
+  s = good;
+  s.resolver_ranges.clear();
+  CHECK(refused(roles::encode_cluster_state(s)));
+  s = good;
+  s.lock_uid = std::string(roles::kLockUidBytesMax + 1, 'u');
+  CHECK(refused(roles::encode_cluster_state(s)));
+  s = good;
+  s.storage_durable_min = -1;
+  CHECK(refused(roles::encode_cluster_state(s)));
+}
