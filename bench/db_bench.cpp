@@ -158,7 +158,7 @@ client::ClusterInterfaces start_database(const Options& o, std::vector<flow::Fut
   plan.commit_proxies = {self};
   plan.logs = {self};
   plan.resolvers = {{all, self}};
-  plan.storage_servers = {{all, self}};
+  plan.storage_teams = {{all, {self}}};
   plan.engine = o.engine;
   Generation g = start_generation(plan);
   return {std::move(g.grv_proxies), std::move(g.commit_proxies)};

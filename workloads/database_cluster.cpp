@@ -56,8 +56,9 @@ std::vector<std::string> draw_boundaries(flow::DeterministicRandom& rng, size_t 
   return out;
 }
 
-// `n` processes of `from` (not empty) for the logs, on as many machines as there are: each log
-// holds every version, so one that survives a machine's death saves the generation.
+// `n` processes of `from` (not empty), on as many machines as there are: for the logs (each log
+// holds every version, so one that survives a machine's death saves the generation) and for a
+// shard's team (each server holds the whole shard).
 std::vector<sim::Simulator::SimProcess*> spread(flow::DeterministicRandom& rng,
                                                 std::vector<sim::Simulator::SimProcess*> from, size_t n) {
   for (size_t i = from.size(); i > 1; --i)
@@ -127,7 +128,7 @@ struct Placement {
     plan.commit_proxies.clear();
     plan.logs.clear();
     plan.resolvers.clear();
-    plan.storage_servers.clear();
+    plan.storage_teams.clear();
     for (sim::Simulator::SimProcess* p : spread(rng, logs_alive, log_count)) plan.logs.push_back(p->address);
     for (const KeyRange& r : resolver_ranges) plan.resolvers.push_back({r, pick(stateless_alive)});
     for (size_t i = 0; i < grv_count; ++i) plan.grv_proxies.push_back(pick(stateless_alive));
@@ -264,12 +265,15 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
       durable.size() >= 2 ? durable.begin() + static_cast<std::ptrdiff_t>(log_processes) : durable.begin(),
       durable.end());
   const auto pick = [&] { return pick_from(stateless); };
-  const auto pick_storage_host = [&] { return pick_from(storage_hosts); };
   const size_t grv_count = static_cast<size_t>(rng.random_int(1, 4));
   const size_t proxy_count = static_cast<size_t>(rng.random_int(1, 5));
   const size_t resolver_count = static_cast<size_t>(rng.random_int(1, 5));
   const size_t log_count = static_cast<size_t>(rng.random_int(1, 5));
-  const size_t storage_count = static_cast<size_t>(rng.random_int(1, 9));
+  if (ctx.cluster == nullptr) throw flow::Error(flow::ErrorCode::operation_failed);
+  const size_t replication = static_cast<size_t>(
+      ctx.cluster->replication > 0 ? ctx.cluster->replication : rng.random_int(ctx.cluster->replication_min, 4));
+  // At most eight servers in all: a simulated disk holds about six servers' files per process.
+  const size_t shard_count = std::min(static_cast<size_t>(rng.random_int(1, 9)), std::max<size_t>(1, 8 / replication));
   const std::string engine = rng.coinflip() ? "memory" : "ssd";
   // Small files: laps of the logs' and the memory engine's DiskQueues come sooner, and the
   // simulated disks need not zero 64 MiB per file.
@@ -322,11 +326,31 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
     plan.resolvers.push_back({{resolver_cuts[i], resolver_cuts[i + 1]}, p->address});
     placement += fmt::format(", resolver{} {}", i, p->name);
   }
-  const std::vector<std::string> shard_cuts = draw_boundaries(rng, storage_count, ctx.key_hints);
+  // Each shard's team on as many machines as it has servers, from the storage hosts if they
+  // span enough machines, else the durable processes, else any.
+  const auto machine_count = [](const std::vector<sim::Simulator::SimProcess*>& from) {
+    std::vector<const sim::Simulator::Machine*> seen;
+    for (sim::Simulator::SimProcess* p : from)
+      if (std::find(seen.begin(), seen.end(), p->machine) == seen.end()) seen.push_back(p->machine);
+    return seen.size();
+  };
+  std::vector<sim::Simulator::SimProcess*> team_hosts = storage_hosts;
+  if (machine_count(team_hosts) < replication) team_hosts = durable;
+  if (machine_count(team_hosts) < replication) team_hosts = processes;
+  if (machine_count(team_hosts) < replication) {
+    flow::TraceEvent(flow::SevWarnAlways, "DatabaseTeamsShareMachines")
+        .detail("Replication", static_cast<int64_t>(replication))
+        .detail("Machines", static_cast<int64_t>(machine_count(team_hosts)));
+  }
+  const std::vector<std::string> shard_cuts = draw_boundaries(rng, shard_count, ctx.key_hints);
+  size_t servers = 0;
   for (size_t i = 0; i + 1 < shard_cuts.size(); ++i) {
-    sim::Simulator::SimProcess* p = pick_storage_host();
-    plan.storage_servers.push_back({{shard_cuts[i], shard_cuts[i + 1]}, p->address});
-    placement += fmt::format(", storage{} {}", i + 1, p->name);
+    GenerationPlan::Team team{{shard_cuts[i], shard_cuts[i + 1]}, {}};
+    for (sim::Simulator::SimProcess* p : spread(rng, team_hosts, replication)) {
+      team.at.push_back(p->address);
+      placement += fmt::format(", storage{} {}", ++servers, p->name);
+    }
+    plan.storage_teams.push_back(std::move(team));
   }
   for (size_t i = 0; i < grv_count; ++i) {
     sim::Simulator::SimProcess* p = pick();
@@ -343,7 +367,8 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
       .detail("CommitProxies", static_cast<int64_t>(proxy_count))
       .detail("Resolvers", static_cast<int64_t>(plan.resolvers.size()))
       .detail("Logs", static_cast<int64_t>(log_count))
-      .detail("StorageServers", static_cast<int64_t>(plan.storage_servers.size()))
+      .detail("Shards", static_cast<int64_t>(plan.storage_teams.size()))
+      .detail("Replication", static_cast<int64_t>(replication))
       .detail("Engine", engine)
       .detail("QueueFileBytes", queue_file_bytes)
       .detail("Coordinators", coordinator_names)

@@ -20,9 +20,14 @@
 
 namespace workloads {
 
-// What the run's recovery controller keeps for the run's summary and for workloads that aim at
-// the transaction system (Rollback).
+// How the run's database is configured (from the spec), and what its recovery controller keeps
+// for the run's summary and for workloads that aim at the transaction system (Rollback).
 struct ClusterRecord {
+  // How many storage servers hold each shard (a team; on distinct machines where there are
+  // enough): `replication` if set (redundancyMode), else drawn from [replication_min, 3]
+  // (minimumReplication).
+  int replication = 0;
+  int replication_min = 1;
   bool starting = false;                 // a workload has begun the bring-up
   roles::GenerationPlan current;         // where the current generation's roles are
   // Each recovery's, from the failure's detection to accepting commits.

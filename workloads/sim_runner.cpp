@@ -48,6 +48,8 @@ struct RunSettings {
   flow::Duration liveness = std::chrono::seconds(60);
   flow::Duration max_sim = std::chrono::seconds(3600);
   std::optional<bool> buggify;
+  int replication = 0;  // redundancyMode: 1, 2, 3; 0: drawn
+  int replication_min = 1;  // minimumReplication
 };
 
 // A spec's integer, clamped into int's range (the checks below then refuse it by value).
@@ -94,6 +96,16 @@ RunSettings read_configuration(const Spec& spec, std::vector<std::string>& warni
   if (liveness_seconds > 0 && liveness_seconds <= 1e6) s.liveness = o.get_seconds("livenessSeconds", 60);
   if (max_sim_seconds > 0 && max_sim_seconds <= 1e8) s.max_sim = o.get_seconds("maxSimSeconds", 3600);
   if (spec.configuration.contains("buggify")) s.buggify = o.get_bool("buggify", false);
+  // FoundationDB's minimumReplication, and the mode itself (its configure command's words).
+  const int64_t min_replication = o.get_int("minimumReplication", 1);
+  o.require(min_replication >= 1 && min_replication <= 3, "minimumReplication", "must be 1..3");
+  if (min_replication >= 1 && min_replication <= 3) s.replication_min = static_cast<int>(min_replication);
+  const std::string mode = o.get_string("redundancyMode", "");
+  o.require(mode.empty() || mode == "single" || mode == "double" || mode == "triple", "redundancyMode",
+            "must be 'single', 'double' or 'triple'");
+  s.replication = mode == "single" ? 1 : mode == "double" ? 2 : mode == "triple" ? 3 : 0;
+  o.require(s.replication == 0 || s.replication >= s.replication_min, "redundancyMode",
+            "must keep at least minimumReplication copies");
   for (const std::string& name : o.unused())
     warnings.push_back(
         fmt::format("{}: [configuration] option '{}' is not known; ignored", spec.path, name));
@@ -348,6 +360,8 @@ RunResult run_spec(const Spec& spec, const RunConfig& config) {
   std::vector<std::unique_ptr<Workload>> workloads;
   std::unique_ptr<client::Database> database;
   ClusterRecord cluster;
+  cluster.replication = settings.replication;
+  cluster.replication_min = settings.replication_min;
   sim::SwarmConfig swarm =
       sim::draw_swarm(rt->random(), settings.min_machines, settings.max_machines);
   if (settings.datacenters) {

@@ -178,7 +178,7 @@ Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration
   GenerationPlan plan = place(epoch, start_version, old.resolver_ranges);
   plan.epoch = epoch;
   plan.start_version = start_version;
-  plan.storage_servers.clear();
+  plan.storage_teams.clear();
   plan.shards = old.shards;
   plan.lock_uid = old.lock_uid;
   plan.resend_lost_requests = false;  // a lost one fails this attempt: the next places anew

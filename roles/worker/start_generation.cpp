@@ -48,9 +48,10 @@ auto interface_of(const std::unique_ptr<Wire>& w) {
   return std::move(*i);
 }
 
-bool tiles_keyspace(const std::vector<GenerationPlan::Placed>& placed) {
+template <class Placed>
+bool tiles_keyspace(const std::vector<Placed>& placed) {
   std::string covered;
-  for (const GenerationPlan::Placed& p : placed) {
+  for (const Placed& p : placed) {
     if (p.keys.begin != covered || p.keys.empty()) return false;
     covered = p.keys.end;
   }
@@ -65,11 +66,13 @@ std::unique_ptr<T> boxed(T t) {
 }  // namespace
 
 Generation start_generation(const GenerationPlan& plan) {
-  if (!tiles_keyspace(plan.resolvers) || (!plan.shards && !tiles_keyspace(plan.storage_servers)) ||
-      (plan.shards && !plan.storage_servers.empty()) || plan.logs.empty() ||
+  size_t storage_servers = 0;
+  for (const GenerationPlan::Team& t : plan.storage_teams) storage_servers += t.at.empty() ? 0xffff : t.at.size();
+  if (!tiles_keyspace(plan.resolvers) || (!plan.shards && !tiles_keyspace(plan.storage_teams)) ||
+      (plan.shards && !plan.storage_teams.empty()) || plan.logs.empty() ||
       plan.grv_proxies.empty() || plan.commit_proxies.empty() || plan.logs.size() > kRoleIndexMax ||
       plan.resolvers.size() > kRoleIndexMax || plan.grv_proxies.size() > kRoleIndexMax ||
-      plan.commit_proxies.size() > kRoleIndexMax || plan.storage_servers.size() >= 0xffff ||
+      plan.commit_proxies.size() > kRoleIndexMax || storage_servers >= 0xffff ||
       (!plan.lock_uid.empty() && !lock_uid_ok(plan.lock_uid)))
     throw flow::Error(flow::ErrorCode::invalid_option_value);
   const auto worker = [](const flow::NetworkAddress& a) { return WorkerInterface::remote(a); };
@@ -123,20 +126,24 @@ Generation start_generation(const GenerationPlan& plan) {
 
   g.logs = logs;
   std::vector<Shard> shards;
-  for (size_t i = 0; i < plan.storage_servers.size(); ++i) {
-    const GenerationPlan::Placed& s = plan.storage_servers[i];
-    const Tag tag = static_cast<Tag>(i + 1);
-    wire_worker::InitializeStorageServerRequestT r;
-    r.epoch = plan.epoch;
-    r.tag = tag;
-    r.shards.push_back(boxed(to_wire(s.keys)));
-    for (const TLogInterface& log : logs) r.logs.push_back(boxed(to_wire(log)));
-    r.engine = plan.engine;
-    r.start_version = plan.start_version;
-    r.log_file_bytes = plan.engine_options.log_file_bytes;
-    r.cache_kib = plan.engine_options.cache_kib;
-    ask(worker(s.at).initialize_storage_server, r, resend);
-    shards.push_back({s.keys, {{s.at, tag}}});
+  Tag next_tag = 1;
+  for (const GenerationPlan::Team& team : plan.storage_teams) {
+    Shard shard{team.keys, {}};
+    for (const flow::NetworkAddress& at : team.at) {
+      const Tag tag = next_tag++;
+      wire_worker::InitializeStorageServerRequestT r;
+      r.epoch = plan.epoch;
+      r.tag = tag;
+      r.shards.push_back(boxed(to_wire(team.keys)));
+      for (const TLogInterface& log : logs) r.logs.push_back(boxed(to_wire(log)));
+      r.engine = plan.engine;
+      r.start_version = plan.start_version;
+      r.log_file_bytes = plan.engine_options.log_file_bytes;
+      r.cache_kib = plan.engine_options.cache_kib;
+      ask(worker(at).initialize_storage_server, r, resend);
+      shard.servers.push_back({at, tag});
+    }
+    shards.push_back(std::move(shard));
   }
   if (plan.shards) {
     g.shards = *plan.shards;

@@ -32,9 +32,14 @@ struct GenerationPlan {
     flow::NetworkAddress at;
   };
   std::vector<Placed> resolvers;
-  // One storage server a shard (its tag: its index + 1); the same tiling. Empty for a recovery,
-  // whose storage servers run already: `shards` names them.
-  std::vector<Placed> storage_servers;
+  // The storage servers' shards, the same tiling, each with its team: the processes whose
+  // servers each hold all of it (a server's tag: its place among all the teams' servers, from 1).
+  // Empty for a recovery, whose storage servers run already: `shards` names them.
+  struct Team {
+    KeyRange keys;
+    std::vector<flow::NetworkAddress> at;  // at least one
+  };
+  std::vector<Team> storage_teams;
   std::optional<ShardMap> shards;
   std::string engine = "memory";
   int64_t queue_file_bytes = 0;  // the logs'; 0: their default

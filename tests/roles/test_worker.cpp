@@ -56,7 +56,7 @@ roles::GenerationPlan plan_for(Cluster& c) {
   plan.commit_proxies = {c.at(1), c.at(1)};
   plan.logs = {c.at(2)};
   plan.resolvers = {{{"", "m"}, c.at(1)}, {{"m", all.end}, c.at(1)}};
-  plan.storage_servers = {{all, c.at(3)}};
+  plan.storage_teams = {{all, {c.at(3)}}};
   plan.queue_file_bytes = 1 << 20;
   plan.engine_options.log_file_bytes = 1 << 20;
   return plan;
