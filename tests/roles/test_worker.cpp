@@ -97,6 +97,56 @@ TEST_CASE("worker: a database started through workers commits and reads, and aga
   });
 }
 
+TEST_CASE("worker: a shard's team of two serves every read and commit while either replica is down") {
+  Cluster c(2, 5);
+  c.client([&c] {
+    roles::GenerationPlan plan = plan_for(c);
+    plan.storage_teams = {{{"", "m"}, {c.at(3), c.at(4)}}, {{"m", std::string(roles::kKeyspaceEnd)}, {c.at(4), c.at(3)}}};
+    roles::Generation g = roles::start_generation(plan);
+    REQUIRE(g.shards.shards().size() == 2);
+    CHECK(g.shards.shards()[0].servers.size() == 2);
+    CHECK(g.shards.shards()[1].servers[0].tag == 3);  // tags run on across the teams
+    client::Database db({g.grv_proxies, g.commit_proxies});
+    db.run([](client::Transaction& t) {
+      t.set("a", "1");
+      t.set("z", "1");
+    });
+    // Each replica down in turn: every key is still read and written, through the other.
+    for (int down : {3, 4}) {
+      CAPTURE(down);
+      c.sim.kill_process(c.sim.process(down));
+      const std::string value = std::to_string(down);
+      db.run([&](client::Transaction& t) {
+        t.set("a", value);
+        t.set("z", value);
+      });
+      for (int i = 0; i < 10; ++i) {  // reads pick a replica at random: try several
+        CHECK(db.run([](client::Transaction& t) { return t.get("a"); }) == std::optional<std::string>(value));
+        CHECK(db.run([](client::Transaction& t) { return t.get("z"); }) == std::optional<std::string>(value));
+      }
+      c.sim.reboot_process(c.sim.process(down));
+      flow::wait(flow::delay(2s));  // it catches up from the log
+    }
+    // Both replicas of each shard hold the same rows at one version.
+    const roles::Version v = db.run([](client::Transaction& t) { return t.get_read_version(); });
+    for (const roles::Shard& s : g.shards.shards()) {
+      std::vector<std::optional<std::string>> seen;
+      for (const roles::StorageServerRef& ref : s.servers) {
+        strata::wire::storage::GetValueRequestT get;
+        const std::string key = s.range.begin.empty() ? "a" : "z";
+        get.key.assign(key.begin(), key.end());
+        get.version = v;
+        const auto reply = flow::wait(roles::StorageServerInterface::remote(ref.address, ref.tag).get_value.get_reply(get));
+        seen.push_back(reply.present ? std::optional<std::string>(std::string(reply.value.begin(), reply.value.end()))
+                                     : std::nullopt);
+      }
+      CHECK(seen[0] == std::optional<std::string>("4"));
+      CHECK(seen[1] == seen[0]);
+    }
+    return 0;
+  });
+}
+
 TEST_CASE("worker: a repeated request is answered with the same interface; another for the same role is refused") {
   Cluster c(2);
   c.client([&c] {
