@@ -13,6 +13,7 @@
 
 #include "flow/flow.h"
 #include "roles/storage_server/storage_server_interface.h"
+#include "roles/tlog/log_system.h"
 #include "roles/tlog/tlog_interface.h"
 #include "tests/roles/storage_cluster.h"
 
@@ -237,6 +238,54 @@ TEST_CASE("storage server: reads answered while an atomic operation waits on the
     for (auto& r : reads) CHECK(flow::wait(r) == std::string("-\x01", 2));
     CHECK(value_at(c.ss, "c", c.last) == std::string("\x02\0\0\0\0\0\0\0", 8));
     CHECK(value_at(c.ss, "d", c.last) == "x");
+    return 0;
+  });
+}
+
+TEST_CASE("storage server: a log system that is not whole or not valid is refused with invalid_role_request and changes nothing") {
+  Cluster c(9);
+  c.client([&c] {
+    c.commit(100, {set("c", "1")});
+    const auto asked = [&c](std::unique_ptr<wt::LogSystemT> system) {
+      ws::SetLogSystemRequestT r;
+      r.log_system = std::move(system);
+      return outcome(c.ss.set_log_system.get_reply(r));
+    };
+    const auto generation = [&c](uint64_t epoch, Version end, bool with_log) {
+      auto g = std::make_unique<wt::LogGenerationT>();
+      g->epoch = epoch;
+      g->end_version = end;
+      if (with_log) g->logs.push_back(std::make_unique<wt::TLogInterfaceT>(roles::to_wire(c.log)));
+      return g;
+    };
+    CHECK(asked(nullptr) == flow::ErrorCode::invalid_role_request);
+    CHECK(asked(std::make_unique<wt::LogSystemT>()) == flow::ErrorCode::invalid_role_request);  // no generation
+    {
+      auto s = std::make_unique<wt::LogSystemT>();
+      s->generations.push_back(generation(2, 50, true));  // the last must end at the largest version
+      CHECK(asked(std::move(s)) == flow::ErrorCode::invalid_role_request);
+    }
+    {
+      auto s = std::make_unique<wt::LogSystemT>();
+      s->generations.push_back(generation(3, 50, true));
+      s->generations.push_back(generation(2, roles::kVersionMax, true));  // epochs must rise
+      CHECK(asked(std::move(s)) == flow::ErrorCode::invalid_role_request);
+    }
+    {
+      auto s = std::make_unique<wt::LogSystemT>();
+      s->generations.push_back(generation(2, roles::kVersionMax, false));  // a generation without logs
+      CHECK(asked(std::move(s)) == flow::ErrorCode::invalid_role_request);
+    }
+    {
+      auto s = std::make_unique<wt::LogSystemT>();
+      s->generations.push_back(generation(2, roles::kVersionMax, true));
+      s->generations.back()->logs.back()->commit.reset();  // a log's endpoint missing
+      CHECK(asked(std::move(s)) == flow::ErrorCode::invalid_role_request);
+    }
+    // Still serving from its first log system.
+    c.commit(200, {set("d", "2")});
+    CHECK(value_at(c.ss, "c", 200) == "1");
+    CHECK(value_at(c.ss, "d", 200) == "2");
     return 0;
   });
 }
