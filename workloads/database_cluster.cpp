@@ -10,12 +10,14 @@
 #include <vector>
 
 #include "flow/actor.h"
+#include "flow/actor_collection.h"
 #include "flow/code_probe.h"
 #include "flow/combinators.h"
 #include "flow/deterministic_random.h"
 #include "flow/trace_event.h"
 #include "roles/cluster_controller/cluster_controller_interface.h"
 #include "roles/cluster_controller/recovery.h"
+#include "roles/common/database_lock.h"
 #include "roles/coordinator/coordinated_state.h"
 #include "roles/worker/start_generation.h"
 #include "roles/worker/worker_interface.h"
@@ -142,6 +144,33 @@ constexpr flow::Duration kResponsiveWithin = 200ms;
 
 using LockRequest = net::ReceivedRequest<wire_cc::LockDatabaseRequestT, wire_cc::LockDatabaseReplyT>;
 
+// Answers `in` once a lock-aware reader sees `lock_uid` in \xff/dbLocked (absent when empty):
+// the recovery transaction that writes it commits after the generation accepts commits, and a
+// holder reading at once must find its lock there. Answers at once if `*changes` moves on from
+// its value now (a newer change overtook this one). May suspend.
+flow::Future<flow::Void> answer_once_visible(client::Database& db, std::string lock_uid, const uint64_t* changes,
+                                             LockRequest in) {
+  return flow::spawn([&db, lock_uid = std::move(lock_uid), changes, seen = *changes, in = std::move(in)]() mutable {
+    client::Transaction t(db);
+    t.set_lock_aware(true);
+    t.set_access_system_keys(true);
+    for (;;) {
+      std::optional<flow::Error> failed;
+      try {
+        const std::optional<std::string> shown = t.get(kDatabaseLockedKey);
+        if (shown.value_or(std::string()) == lock_uid || *changes != seen) break;
+        CODE_PROBE(true, "controller waits for the recovery transaction to show the lock");
+        failed = flow::Error(flow::ErrorCode::future_version);  // not yet: read again at a newer version
+      } catch (const flow::Error& e) {
+        if (e.code() == flow::ErrorCode::operation_cancelled) throw;
+        failed = e;
+      }
+      t.on_error(*failed);
+    }
+    in.reply.send({});
+  });
+}
+
 // Watches the generation's roles and recovers the transaction system whenever one fails, or
 // when a client changes the database's lock through `controller`, for the rest of the run; tells
 // `database` of each new generation. May suspend.
@@ -152,8 +181,13 @@ void control(ClusterState state, GenerationPlan plan, Placement placement, Clust
   record->current = plan;
   std::vector<flow::NetworkAddress> workers;
   for (sim::Simulator::SimProcess* p : placement.all) workers.push_back(p->address);
-  flow::Future<Version> publishing;
+  // Each recovery's publication of its log system runs until every storage server has taken it
+  // up (a newer recovery does not cancel it): the oldest durable version each reports lets later
+  // recoveries forget old generations.
+  std::vector<flow::Future<Version>> publishing;
   flow::Future<flow::Void> retiring;
+  uint64_t lock_changes = 0;  // before lock_replies: its actors read it until they end
+  flow::ActorCollection lock_replies;
   const auto lock_requests = controller.lock_database.requests();
   const auto next_lock_request = [lock_requests] {
     return flow::spawn([lock_requests] { return std::make_shared<LockRequest>(flow::wait_next(lock_requests)); });
@@ -173,20 +207,22 @@ void control(ClusterState state, GenerationPlan plan, Placement placement, Clust
         }
         if (after.get() == state.lock_uid) {
           CODE_PROBE(true, "controller answers a lock request that changes nothing");
-          in.reply.send({});
+          lock_replies.add(answer_once_visible(**database, state.lock_uid, &lock_changes, std::move(in)));
           continue;
         }
         flow::TraceEvent(flow::SevInfo, "DatabaseLockChanging")
             .detail("Locked", !after.get().empty())
             .detail("Epoch", static_cast<int64_t>(state.epoch));
         state.lock_uid = std::move(after.get());
+        ++lock_changes;
         changing_lock = std::move(in);
       }
     }
     const flow::Time detected = flow::now();
     for (;;) {
-      if (publishing.is_valid() && publishing.is_ready() && !publishing.is_error())
-        state.storage_durable_min = publishing.get();
+      for (const flow::Future<Version>& p : publishing)
+        if (p.is_ready() && !p.is_error()) state.storage_durable_min = std::max(state.storage_durable_min, p.get());
+      std::erase_if(publishing, [](const flow::Future<Version>& p) { return p.is_ready(); });
       const uint64_t epoch = state.epoch + 1;
       placement.responsive = responsive_workers(workers, kResponsiveWithin);
       bool adopt = false;
@@ -204,9 +240,9 @@ void control(ClusterState state, GenerationPlan plan, Placement placement, Clust
         record->recovery_seconds.push_back(flow::to_seconds(flow::now() - detected));
         (*database)->set_interfaces({r.generation.grv_proxies, r.generation.commit_proxies});
         const flow::Time began = flow::now();
-        publishing = flow::spawn([state, began] { return publish_log_system(state, began); });
+        publishing.push_back(flow::spawn([state, began] { return publish_log_system(state, began); }));
         retiring = flow::spawn([workers, state] { retire_old_roles(workers, state); });
-        if (changing_lock) changing_lock->reply.send({});
+        if (changing_lock) lock_replies.add(answer_once_visible(**database, state.lock_uid, &lock_changes, std::move(*changing_lock)));
         break;
       } catch (const flow::Error& e) {
         if (e.code() == flow::ErrorCode::operation_cancelled) throw;

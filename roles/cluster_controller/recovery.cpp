@@ -122,6 +122,9 @@ std::optional<ClusterState> read_cluster_state(CoordinatedState& cstate) {
   return std::move(state.get());
 }
 
+// Room left in a coordinator's value for a new generation with more logs than the current one.
+constexpr size_t kClusterStateSlackBytes = 2048;
+
 Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration& place, CoordinatedState* cstate) {
   const flow::Time began = flow::now();
   trace_state("reading_cstate", epoch, began);
@@ -139,7 +142,21 @@ Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration
       throw flow::Error(flow::ErrorCode::coordinated_state_conflict);
     }
   };
-  if (cstate) check_held(old.epoch);
+  if (cstate) {
+    check_held(old.epoch);
+    // The new state holds up to two generations more (the ended one, the new one): if that
+    // could pass what a coordinator keeps, stop now, before anything is locked, rather than
+    // after (the old generation may still serve).
+    ClusterState probe = old;
+    probe.log_system.generations.push_back(current);
+    probe.log_system.generations.push_back(current);
+    if (encode_cluster_state(probe).size() + kClusterStateSlackBytes > kRegisterValueBytesMax) {
+      flow::TraceEvent(flow::SevWarnAlways, "RecoveryClusterStateTooLarge")
+          .detail("Epoch", static_cast<int64_t>(epoch))
+          .detail("Generations", static_cast<int64_t>(old.log_system.generations.size()));
+      throw flow::Error(flow::ErrorCode::value_too_large);
+    }
+  }
 
   trace_state("locking_cstate", epoch, began);
   if (cstate) {

@@ -66,7 +66,9 @@ struct Recovered {
 // again; writing_cstate writes the new state, before the new generation is published. Throws
 // coordinated_state_conflict if another writer changed the state or got ahead (the caller goes
 // on from what the coordinators hold: read_cluster_state), malformed_message if what they hold
-// does not decode. May suspend.
+// does not decode, value_too_large (before locking anything) if the new state might not fit in
+// a coordinator's register (old generations pile up while a storage server cannot take up new
+// log systems). May suspend.
 Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration& place,
                   CoordinatedState* cstate = nullptr);
 

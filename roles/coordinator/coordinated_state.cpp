@@ -58,7 +58,10 @@ CoordinatedState::CoordinatedState(std::vector<flow::NetworkAddress> coordinator
 
 std::optional<std::string> CoordinatedState::read() {
   for (int attempt = 0;; ++attempt) {
-    generation_ = {seen_count_ + 1, flow::deterministic_random().random_uint64()};
+    // Counts stay far below the largest int64: coordinators refuse any past
+    // kRegisterGenerationCountMax, so one above every count seen always exists.
+    generation_ = {std::min(seen_count_, kRegisterGenerationCountMax - 1) + 1,
+                   flow::deterministic_random().random_uint64()};
     seen_count_ = generation_.count;
     wire_coord::RegisterReadRequestT request;
     request.key.assign(key_.begin(), key_.end());

@@ -55,9 +55,11 @@ class Coordinator {
     const auto held = lock_.take();
     const std::string key = as_string(r.key);
     check_key(key);
-    GenerationRegister reg = load(key, /*creating=*/true);
+    const RegisterGeneration generation = checked(r.generation);
+    // A read that raises nothing never stores a register, so it needs no room for one.
+    GenerationRegister reg = load(key, /*creating=*/generation > RegisterGeneration{});
     bool changed = false;
-    const GenerationRegister::ReadReply answer = reg.read(from_wire(r.generation ? *r.generation : wire_coord::Generation()), changed);
+    const GenerationRegister::ReadReply answer = reg.read(generation, changed);
     if (changed) save(key, reg);
     wire_coord::RegisterReadReplyT reply;
     reply.has_value = answer.value.has_value();
@@ -73,9 +75,9 @@ class Coordinator {
     const std::string key = as_string(r.key);
     check_key(key);
     if (r.value.size() > kRegisterValueBytesMax) throw flow::Error(flow::ErrorCode::value_too_large);
+    const RegisterGeneration generation = checked(r.generation);
     GenerationRegister reg = load(key, /*creating=*/true);
-    const GenerationRegister::WriteReply answer =
-        reg.write(as_string(r.value), from_wire(r.generation ? *r.generation : wire_coord::Generation()));
+    const GenerationRegister::WriteReply answer = reg.write(as_string(r.value), generation);
     if (answer.accepted) save(key, reg);
     CODE_PROBE(!answer.accepted, "coordinator refuses a write of an older generation");
     wire_coord::RegisterWriteReplyT reply;
@@ -86,6 +88,17 @@ class Coordinator {
   }
 
  private:
+  // A request's generation ((0, 0) if it has none). Throws invalid_option_value for a count
+  // past kRegisterGenerationCountMax.
+  static RegisterGeneration checked(const std::unique_ptr<wire_coord::Generation>& g) {
+    const RegisterGeneration generation = from_wire(g ? *g : wire_coord::Generation());
+    if (generation.count > kRegisterGenerationCountMax) {
+      CODE_PROBE(true, "coordinator refuses a generation count past its bound");
+      throw flow::Error(flow::ErrorCode::invalid_option_value);
+    }
+    return generation;
+  }
+
   static void check_key(const std::string& key) {
     if (key.empty()) throw flow::Error(flow::ErrorCode::invalid_option_value);
     if (key.size() > kRegisterKeyBytesMax) throw flow::Error(flow::ErrorCode::key_too_large);
@@ -181,6 +194,7 @@ void run_coordinator(CoordinatorInit init) {
       flow::wait(actors.get_result());
       return;
     } catch (const flow::Error& e) {
+      if (e.code() == flow::ErrorCode::operation_cancelled) throw;  // its process ends
       if (!disk_error(e.code())) {
         flow::TraceEvent(flow::SevWarnAlways, "CoordinatorEnded").detail("Error", e);
         throw;

@@ -31,6 +31,9 @@ struct CoordinatorInterface {
 inline constexpr size_t kCoordinatorRegistersMax = 64;
 inline constexpr size_t kRegisterKeyBytesMax = 256;
 inline constexpr size_t kRegisterValueBytesMax = 64 * 1024;
+// Generation counts a coordinator takes: a writer adds one to the highest it has seen, so a
+// count a peer set near the largest int64 would leave it none above (invalid_option_value).
+inline constexpr int64_t kRegisterGenerationCountMax = int64_t{1} << 62;
 
 struct CoordinatorInit {
   // Its store's files begin with this name, in the process's file system.
@@ -39,7 +42,8 @@ struct CoordinatorInit {
 
 // Serves the current process's coordinator until cancelled, from its store (a memory engine,
 // storage/key_value_store.h), created if missing. A request over the bounds above is refused
-// with invalid_option_value (key_too_large, value_too_large for the sizes); a register whose
+// with invalid_option_value (key_too_large, value_too_large for the sizes; a generation count
+// above kRegisterGenerationCountMax is invalid_option_value too); a register whose
 // record fails its checksum is refused with checksum_failed, never believed. After an error of
 // its disk it reopens the store a second later. May suspend.
 void run_coordinator(CoordinatorInit init = {});

@@ -82,7 +82,8 @@ QuorumRead combine_reads(RegisterGeneration mine, std::span<const GenerationRegi
 // Whether writes with `mine` that got `replies` (one per coordinator that answered) hold a
 // majority of `coordinators`: every register holds the write of `mine` (accepted now, or by an
 // earlier copy of the request whose reply was lost) and enough of them. `lost` is set if any
-// reply shows another write or a newer read.
+// reply shows another write in the register. (A newer read after our write landed is no loss:
+// that reader saw our value.)
 bool write_won(RegisterGeneration mine, std::span<const GenerationRegister::WriteReply> replies, size_t coordinators,
                bool& lost);
 

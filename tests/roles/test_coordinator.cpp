@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -153,6 +154,31 @@ TEST_CASE("coordinated state: a majority suffices; without one it waits, and goe
     CHECK_FALSE(flow::wait(flow::timeout(stuck, 10s)).has_value());
     c.sim.reboot_process(c.sim.process(3));  // 1 and 3: a majority again, 3 without v2
     CHECK(flow::wait(stuck) == std::optional<std::string>("v2"));
+    return 0;
+  });
+}
+
+TEST_CASE("coordinator: a generation count past its bound is refused, so a peer cannot leave writers no count above") {
+  RoleCluster c(45, 2);
+  c.start(1, "coordinator", [] { roles::run_coordinator(); });
+  c.client([&] {
+    const CoordinatorInterface co = CoordinatorInterface::remote(c.sim.process(1).address);
+    const int64_t max = roles::kRegisterGenerationCountMax;
+    CHECK(outcome(flow::spawn([&] { read(co, "k", {std::numeric_limits<int64_t>::max(), 1}); })) ==
+          flow::ErrorCode::invalid_option_value);
+    CHECK(outcome(flow::spawn([&] { write(co, "k", "v", {max + 1, 1}); })) == flow::ErrorCode::invalid_option_value);
+    CHECK(roles::from_wire(*read(co, "k", {0, 0}).read_generation) == RegisterGeneration{0, 0});
+    // At the bound itself a writer still has one count above every other reader's.
+    read(co, "k", {max - 1, 1});
+    CoordinatedState s({c.sim.process(1).address}, "k");
+    CHECK_FALSE(s.read().has_value());
+    s.write("v");
+    CoordinatedState again({c.sim.process(1).address}, "k");
+    CHECK(again.read() == std::optional<std::string>("v"));
+    // A read that raises nothing is answered even with every register slot taken.
+    for (size_t i = 0; i < roles::kCoordinatorRegistersMax - 1; ++i) write(co, "r" + std::to_string(i), "v", {1, 1});
+    CHECK(outcome(flow::spawn([&] { write(co, "full", "v", {1, 1}); })) == flow::ErrorCode::invalid_option_value);
+    CHECK_FALSE(read(co, "absent", {0, 0}).has_value);
     return 0;
   });
 }

@@ -223,3 +223,34 @@ TEST_CASE("recovery through the coordinators: a state another controller moved o
     return 0;
   });
 }
+
+TEST_CASE("recovery through the coordinators: a state too large for a coordinator stops it before it locks anything") {
+  Cluster c(46);
+  c.start(4, "coordinator", [] { roles::run_coordinator(); });
+  c.client([&c] {
+    roles::TLogInterface ahead;
+    roles::ClusterState old = old_generation(c, ahead);
+    // Old generations a storage server never took past: each holds the same two logs.
+    const roles::LogGeneration current = old.log_system.current();
+    std::vector<roles::LogGeneration> piled;
+    Version end = 0;
+    for (uint64_t e = 1; roles::encode_cluster_state(old).size() < roles::kRegisterValueBytesMax - 1000; ++e) {
+      piled.push_back({e, current.logs, end += 10});
+      old.log_system.generations = piled;
+      old.log_system.generations.push_back({e + 1, current.logs, roles::kVersionMax});
+      old.epoch = e + 1;
+    }
+    REQUIRE(old.log_system.valid());
+    const std::vector<flow::NetworkAddress> coordinators{c.at(4)};
+    roles::CoordinatedState bring_up(coordinators, std::string(roles::kClusterStateKey));
+    bring_up.read();
+    bring_up.write(roles::encode_cluster_state(old));
+    roles::CoordinatedState cstate(coordinators, std::string(roles::kClusterStateKey));
+    CHECK(outcome(flow::spawn([&] { roles::recover(old, old.epoch + 1, on(c.at(4)), &cstate); })) ==
+          flow::ErrorCode::value_too_large);
+    // Nothing was locked: the old logs still take commits.
+    CHECK(outcome(ahead.commit.get_reply(commit(300, 400, "d", "4"))) == flow::ErrorCode::success);
+    CHECK(roles::read_cluster_state(cstate)->epoch == old.epoch);  // and nothing was burned
+    return 0;
+  });
+}
