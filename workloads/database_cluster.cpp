@@ -16,6 +16,7 @@
 #include "flow/deterministic_random.h"
 #include "flow/trace_event.h"
 #include "roles/cluster_controller/cluster_controller_interface.h"
+#include "roles/cluster_controller/leader_election.h"
 #include "roles/cluster_controller/recovery.h"
 #include "roles/common/database_lock.h"
 #include "roles/coordinator/coordinated_state.h"
@@ -171,14 +172,40 @@ flow::Future<flow::Void> answer_once_visible(client::Database& db, std::string l
   });
 }
 
-// Watches the generation's roles and recovers the transaction system whenever one fails, or
-// when a client changes the database's lock through `controller`, for the rest of the run; tells
-// `database` of each new generation. May suspend.
-void control(ClusterState state, GenerationPlan plan, Placement placement, ClusterControllerInterface controller,
-             std::vector<flow::NetworkAddress> coordinators, std::unique_ptr<client::Database>* database,
-             ClusterRecord* record) {
+// The cluster controller's work while this process leads (roles/cluster_controller/
+// leader_election.h): from the cluster state the coordinators hold, it watches the generation's
+// roles and recovers the transaction system whenever one fails, or when a client changes the
+// database's lock through the controller interface it makes here, until cancelled (leadership
+// lost); tells `database` of each new generation and of the controller. A new leader takes over
+// the generation the state names when the simulator knows where it runs (ClusterRecord::current:
+// the stand-in for its roles reporting to the new leader), else it recovers at once. May suspend.
+void lead(Placement placement, std::vector<flow::NetworkAddress> coordinators,
+          std::unique_ptr<client::Database>* database, ClusterRecord* record) {
   CoordinatedState cstate(std::move(coordinators), std::string(kClusterStateKey));
-  record->current = plan;
+  ClusterState state;
+  for (;;) {
+    std::optional<flow::Error> failed;
+    try {
+      if (std::optional<ClusterState> held = read_cluster_state(cstate)) {
+        state = std::move(*held);
+        break;
+      }
+    } catch (const flow::Error& e) {
+      if (e.code() == flow::ErrorCode::operation_cancelled) throw;
+      failed = e;
+    }
+    flow::TraceEvent(flow::SevWarn, "ClusterControllerStateUnread").detail("Error", failed ? failed->name() : "none written");
+    flow::wait(flow::delay(250ms));
+  }
+  GenerationPlan plan = record->current;
+  bool recover_now = plan.epoch != state.epoch;
+  CODE_PROBE(recover_now, "a new leader recovers at once: it does not know the generation the state names");
+  const ClusterControllerInterface controller;
+  while (!*database) flow::wait(flow::delay(10ms));  // the bring-up makes it
+  (*database)->set_controller(controller);
+  flow::TraceEvent(flow::SevInfo, "ClusterControllerLeading")
+      .detail("Epoch", static_cast<int64_t>(state.epoch))
+      .detail("RecoverNow", recover_now);
   std::vector<flow::NetworkAddress> workers;
   for (sim::Simulator::SimProcess* p : placement.all) workers.push_back(p->address);
   // Each recovery's publication of its log system runs until every storage server has taken it
@@ -195,7 +222,7 @@ void control(ClusterState state, GenerationPlan plan, Placement placement, Clust
   flow::Future<std::shared_ptr<LockRequest>> lock_request = next_lock_request();
   for (;;) {
     std::optional<LockRequest> changing_lock;
-    {
+    if (!recover_now) {
       flow::Future<flow::Void> failed = flow::spawn([&plan] { wait_for_failure(hosted_roles(plan)); });
       if (flow::wait_any(failed, lock_request) == 1) {
         LockRequest in = std::move(*lock_request.get());
@@ -218,6 +245,7 @@ void control(ClusterState state, GenerationPlan plan, Placement placement, Clust
         changing_lock = std::move(in);
       }
     }
+    recover_now = false;
     const flow::Time detected = flow::now();
     for (;;) {
       for (const flow::Future<Version>& p : publishing)
@@ -269,8 +297,8 @@ void control(ClusterState state, GenerationPlan plan, Placement placement, Clust
   }
 }
 
-// Starts every role, from the seed's draws, and the recovery controller on the tester. May
-// suspend.
+// Starts every role, from the seed's draws, the coordinators, and a candidate for the cluster
+// controller on every process. May suspend.
 std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
   auto& rng = flow::deterministic_random();
   std::vector<sim::Simulator::SimProcess*> processes;
@@ -430,15 +458,16 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
   CoordinatedState cstate(coordinators, std::string(kClusterStateKey));
   if (cstate.read()) throw flow::Error(flow::ErrorCode::operation_failed);  // a second bring-up
   cstate.write(encode_cluster_state(state));
-  ClusterControllerInterface controller;
-  ctx.sim.add_role(ctx.sim.tester(), "recovery_controller",
-                   [state, plan, where, controller, coordinators, database = ctx.database, record = ctx.cluster] {
-                     control(state, plan, where, controller, coordinators, database, record);
-                   });
+  ctx.cluster->current = plan;
+  // Every process is a candidate to lead the cluster controller.
+  for (sim::Simulator::SimProcess* p : processes) {
+    ctx.sim.add_role(*p, "cluster_controller",
+                     [where, coordinators, self = p->address, database = ctx.database, record = ctx.cluster] {
+                       campaign(coordinators, self, [&] { lead(where, coordinators, database, record); });
+                     });
+  }
   client::ClusterInterfaces interfaces{std::move(g.grv_proxies), std::move(g.commit_proxies)};
-  auto db = std::make_unique<client::Database>(std::move(interfaces));
-  db->set_controller(controller);
-  return db;
+  return std::make_unique<client::Database>(std::move(interfaces));
 }
 
 }  // namespace

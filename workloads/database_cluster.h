@@ -6,10 +6,12 @@
 //
 // Every role's endpoints are well known (by epoch, role and index), so a role restarted on its
 // process, or a rebooted process, is reached where it was. The log and the storage servers
-// restart in place after an error of their disk (they recover from it). A recovery controller on
-// the tester (roles/cluster_controller/recovery.h) watches the generation's roles and, when one
-// fails, recovers the transaction system into a new generation on the processes alive, and
-// points the database at its proxies.
+// restart in place after an error of their disk (they recover from it). Coordinators on distinct
+// machines hold the cluster state; every process campaigns to lead the cluster controller
+// (roles/cluster_controller/leader_election.h), and the leader watches the generation's roles
+// and, when one fails, recovers the transaction system into a new generation on the processes
+// alive (roles/cluster_controller/recovery.h), and points the database at its proxies and at
+// itself. When the leader's process dies, another takes over after a lease.
 
 #include <cstdint>
 #include <vector>
@@ -20,7 +22,7 @@
 
 namespace workloads {
 
-// How the run's database is configured (from the spec), and what its recovery controller keeps
+// How the run's database is configured (from the spec), and what its cluster controllers keep
 // for the run's summary and for workloads that aim at the transaction system (Rollback).
 struct ClusterRecord {
   // How many storage servers hold each shard (a team; on distinct machines where there are

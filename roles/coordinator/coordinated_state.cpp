@@ -91,6 +91,28 @@ std::optional<std::string> CoordinatedState::read() {
   }
 }
 
+std::optional<std::string> CoordinatedState::peek() {
+  wire_coord::RegisterReadRequestT request;
+  request.key.assign(key_.begin(), key_.end());
+  request.generation = std::make_unique<wire_coord::Generation>(to_wire(RegisterGeneration{}));
+  std::vector<flow::Future<wire_coord::RegisterReadReplyT>> asked;
+  for (const CoordinatorInterface& c : coordinators_)
+    asked.push_back(flow::spawn([stream = c.read, request] { return ask_until_answered(stream, request); }));
+  std::optional<std::string> newest;
+  RegisterGeneration newest_write;
+  for (const auto* r : first_answers(asked, majority())) {
+    const RegisterGeneration written = r->write_generation ? from_wire(*r->write_generation) : RegisterGeneration{};
+    const RegisterGeneration read = r->read_generation ? from_wire(*r->read_generation) : RegisterGeneration{};
+    seen_count_ = std::max({seen_count_, std::min(written.count, kRegisterGenerationCountMax),
+                            std::min(read.count, kRegisterGenerationCountMax)});
+    if (r->has_value && (!newest || written > newest_write)) {
+      newest = std::string(r->value.begin(), r->value.end());
+      newest_write = written;
+    }
+  }
+  return newest;
+}
+
 void CoordinatedState::write(std::string value) {
   ASSERT(may_write_);
   if (value.size() > kRegisterValueBytesMax) throw flow::Error(flow::ErrorCode::invalid_option_value);

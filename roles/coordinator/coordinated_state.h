@@ -30,6 +30,11 @@ class CoordinatedState {
   // coordinated_state_conflict (another writer keeps getting ahead). May suspend.
   std::optional<std::string> read();
 
+  // The value with the newest write among a majority, read without raising any generation (so
+  // a writer between its read and its write is not disturbed): a watcher's look. It may be a
+  // value a losing writer left on a minority; nullopt if none was written. May suspend.
+  std::optional<std::string> peek();
+
   // Writes `value` with the last read's generation; returns once a majority has made it
   // durable. Throws coordinated_state_conflict if a coordinator refuses it (another writer read
   // or wrote since), invalid_option_value for a value over kRegisterValueBytesMax. REQUIRES: a

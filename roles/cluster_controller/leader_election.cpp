@@ -1,0 +1,134 @@
+#include "roles/cluster_controller/leader_election.h"
+
+#include "flow/actor.h"
+#include "flow/code_probe.h"
+#include "flow/combinators.h"
+#include "flow/deterministic_random.h"
+#include "flow/little_endian.h"
+#include "flow/trace_event.h"
+
+namespace roles {
+
+namespace {
+
+// "SLDR", ip, port, nonce, heartbeat, little-endian.
+constexpr uint32_t kLeaderMagic = 0x52444c53;
+constexpr size_t kLeaderBytes = 4 + 4 + 2 + 8 + 8;
+
+// Raises the heartbeat once: reads the register (it must still name `me`), writes the next
+// heartbeat. Returns the new record; throws coordinated_state_conflict if another took over.
+// May suspend.
+LeaderInfo renew(CoordinatedState& reg, LeaderInfo me) {
+  const std::optional<std::string> held = reg.read();
+  if (!held || decode_leader(*held) != me) throw flow::Error(flow::ErrorCode::coordinated_state_conflict);
+  ++me.heartbeat;
+  reg.write(encode_leader(me));
+  return me;
+}
+
+// Runs `lead` while `me` keeps leading through `reg`; returns when `lead` ends or leadership is
+// lost. May suspend.
+void lead_while_leading(CoordinatedState& reg, LeaderInfo me, const std::function<void()>& lead) {
+  flow::Future<flow::Void> leading = flow::spawn([&lead] { lead(); });
+  flow::Time renewed = flow::now();
+  for (;;) {
+    if (flow::wait_any(leading, flow::delay(kLeaderHeartbeat)) == 0) {
+      if (leading.is_error())
+        flow::TraceEvent(flow::SevWarnAlways, "LeaderWorkEnded").detail("Error", leading.get_error());
+      return;
+    }
+    // From when the last successful renewal was sent: a candidate cannot have seen its heartbeat
+    // before then, so it waits at least a lease from then; three quarters leave room for clocks.
+    const flow::Time deadline = renewed + kLeaderLease * 3 / 4;
+    const flow::Time sent = flow::now();
+    std::optional<LeaderInfo> next;
+    try {
+      next = flow::wait(flow::timeout(flow::spawn([&reg, me] { return renew(reg, me); }),
+                                      std::max(deadline - flow::now(), flow::Duration::zero())));
+    } catch (const flow::Error& e) {
+      if (e.code() == flow::ErrorCode::operation_cancelled) throw;
+      CODE_PROBE(true, "a leader finds another has taken over");
+      flow::TraceEvent(flow::SevWarn, "LeaderLost").detail("Error", e);
+      return;
+    }
+    if (!next) {
+      CODE_PROBE(true, "a leader steps down: it could not renew within its lease");
+      flow::TraceEvent(flow::SevWarn, "LeaderLeaseLapsed").detail("Address", me.address.to_string());
+      return;
+    }
+    me = *next;
+    renewed = sent;
+  }
+}
+
+}  // namespace
+
+std::string encode_leader(const LeaderInfo& leader) {
+  std::string out(kLeaderBytes, '\0');
+  auto* p = reinterpret_cast<uint8_t*>(out.data());
+  flow::put_le(p, kLeaderMagic, 4);
+  flow::put_le(p + 4, leader.address.ip, 4);
+  flow::put_le(p + 8, leader.address.port, 2);
+  flow::put_le(p + 10, leader.nonce, 8);
+  flow::put_le(p + 18, leader.heartbeat, 8);
+  return out;
+}
+
+std::optional<LeaderInfo> decode_leader(std::string_view bytes) {
+  if (bytes.size() != kLeaderBytes) return std::nullopt;
+  const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
+  if (flow::get_le(p, 4) != kLeaderMagic) return std::nullopt;
+  LeaderInfo leader;
+  leader.address = {static_cast<uint32_t>(flow::get_le(p + 4, 4)), static_cast<uint16_t>(flow::get_le(p + 8, 2))};
+  leader.nonce = flow::get_le(p + 10, 8);
+  leader.heartbeat = flow::get_le(p + 18, 8);
+  return leader;
+}
+
+std::optional<LeaderInfo> current_leader(CoordinatedState& leader_register) {
+  const std::optional<std::string> held = leader_register.peek();
+  if (!held) return std::nullopt;
+  return decode_leader(*held);
+}
+
+void campaign(const std::vector<flow::NetworkAddress>& coordinators, flow::NetworkAddress self,
+              const std::function<void()>& lead) {
+  CoordinatedState reg(coordinators, std::string(kLeaderKey));
+  std::optional<std::string> watched;
+  flow::Time since = flow::now();
+  for (;;) {
+    const std::optional<std::string> held = reg.peek();
+    if (held != watched) {
+      watched = held;
+      since = flow::now();
+    }
+    const bool vacant = !held || !decode_leader(*held) || flow::now() - since >= kLeaderLease;
+    if (vacant) {
+      bool won = false;
+      LeaderInfo me{self, flow::deterministic_random().random_uint64(), 0};
+      try {
+        // Nobody may have moved in since the look: else it is theirs.
+        if (reg.read() == held) {
+          reg.write(encode_leader(me));
+          won = true;
+        }
+      } catch (const flow::Error& e) {
+        if (e.code() != flow::ErrorCode::coordinated_state_conflict) throw;
+        CODE_PROBE(true, "a candidate loses the race to lead");
+      }
+      if (won) {
+        flow::TraceEvent(flow::SevInfo, "LeaderElected")
+            .detail("Address", self.to_string())
+            .detail("Previous", held && decode_leader(*held) ? decode_leader(*held)->address.to_string() : "");
+        lead_while_leading(reg, me, lead);
+        flow::TraceEvent(flow::SevInfo, "LeaderSteppedDown").detail("Address", self.to_string());
+        watched.reset();
+        since = flow::now();
+      }
+    }
+    const flow::Duration jitter = flow::deterministic_random().random_duration(flow::Duration::zero(), kLeaderHeartbeat);
+    flow::wait(flow::delay(kLeaderHeartbeat + jitter));
+  }
+}
+
+}  // namespace roles
