@@ -220,6 +220,13 @@ void lead(Placement placement, std::vector<flow::NetworkAddress> coordinators,
     return flow::spawn([lock_requests] { return std::make_shared<LockRequest>(flow::wait_next(lock_requests)); });
   };
   flow::Future<std::shared_ptr<LockRequest>> lock_request = next_lock_request();
+  if (!recover_now) {
+    // The leader before may have died before every storage server took up this generation's
+    // log system, or before old roles were retired: both again (each is idempotent).
+    const flow::Time began = flow::now();
+    publishing.push_back(flow::spawn([state, began] { return publish_log_system(state, began); }));
+    retiring = flow::spawn([workers, state] { retire_old_roles(workers, state); });
+  }
   for (;;) {
     std::optional<LockRequest> changing_lock;
     if (!recover_now) {
