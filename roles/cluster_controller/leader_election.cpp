@@ -27,15 +27,16 @@ LeaderInfo renew(CoordinatedState& reg, LeaderInfo me) {
 }
 
 // Runs `lead` while `me` keeps leading through `reg`; returns when `lead` ends or leadership is
-// lost. May suspend.
-void lead_while_leading(CoordinatedState& reg, LeaderInfo me, const std::function<void()>& lead) {
+// lost: the nonce of the leadership if the register may still name it (the lease lapsed),
+// else nullopt. May suspend.
+std::optional<uint64_t> lead_while_leading(CoordinatedState& reg, LeaderInfo me, const std::function<void()>& lead) {
   flow::Future<flow::Void> leading = flow::spawn([&lead] { lead(); });
   flow::Time renewed = flow::now();
   for (;;) {
     if (flow::wait_any(leading, flow::delay(kLeaderHeartbeat)) == 0) {
       if (leading.is_error())
         flow::TraceEvent(flow::SevWarnAlways, "LeaderWorkEnded").detail("Error", leading.get_error());
-      return;
+      return std::nullopt;
     }
     // From when the last successful renewal was sent: a candidate cannot have seen its heartbeat
     // before then, so it waits at least a lease from then; three quarters leave room for clocks.
@@ -49,12 +50,12 @@ void lead_while_leading(CoordinatedState& reg, LeaderInfo me, const std::functio
       if (e.code() == flow::ErrorCode::operation_cancelled) throw;
       CODE_PROBE(true, "a leader finds another has taken over");
       flow::TraceEvent(flow::SevWarn, "LeaderLost").detail("Error", e);
-      return;
+      return std::nullopt;
     }
     if (!next) {
       CODE_PROBE(true, "a leader steps down: it could not renew within its lease");
       flow::TraceEvent(flow::SevWarn, "LeaderLeaseLapsed").detail("Address", me.address.to_string());
-      return;
+      return me.nonce;
     }
     me = *next;
     renewed = sent;
@@ -96,13 +97,19 @@ void campaign(const std::vector<flow::NetworkAddress>& coordinators, flow::Netwo
   CoordinatedState reg(coordinators, std::string(kLeaderKey));
   std::optional<std::string> watched;
   flow::Time since = flow::now();
+  std::optional<uint64_t> stepped_down;  // the nonce of this process's last leadership
   for (;;) {
     const std::optional<std::string> held = reg.peek();
     if (held != watched) {
       watched = held;
       since = flow::now();
     }
-    const bool vacant = !held || !decode_leader(*held) || flow::now() - since >= kLeaderLease;
+    const std::optional<LeaderInfo> named = held ? decode_leader(*held) : std::nullopt;
+    // Still naming this process's last leadership: nobody took over, and nobody can without a
+    // write this read and write would find (so no lease to wait out).
+    const bool still_mine = named && stepped_down && named->nonce == *stepped_down && named->address == self;
+    CODE_PROBE(still_mine, "a leader that stepped down takes the register back at once");
+    const bool vacant = !named || still_mine || flow::now() - since >= kLeaderLease;
     if (vacant) {
       bool won = false;
       LeaderInfo me{self, flow::deterministic_random().random_uint64(), 0};
@@ -120,7 +127,7 @@ void campaign(const std::vector<flow::NetworkAddress>& coordinators, flow::Netwo
         flow::TraceEvent(flow::SevInfo, "LeaderElected")
             .detail("Address", self.to_string())
             .detail("Previous", held && decode_leader(*held) ? decode_leader(*held)->address.to_string() : "");
-        lead_while_leading(reg, me, lead);
+        stepped_down = lead_while_leading(reg, me, lead);
         flow::TraceEvent(flow::SevInfo, "LeaderSteppedDown").detail("Address", self.to_string());
         watched.reset();
         since = flow::now();
