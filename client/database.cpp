@@ -14,6 +14,13 @@ using namespace std::chrono_literals;
 
 namespace client {
 
+namespace {
+
+// How long lock() and unlock() wait for a cluster controller to be known.
+constexpr flow::Duration kControllerWaitMax = 60s;
+
+}  // namespace
+
 Database::Database(ClusterInterfaces interfaces) : interfaces_(std::move(interfaces)) {
   ASSERT(!interfaces_.grv_proxies.empty());
   ASSERT(!interfaces_.commit_proxies.empty());
@@ -31,7 +38,13 @@ void Database::unlock(std::string_view uid) { change_lock(uid, false); }
 
 void Database::change_lock(std::string_view uid, bool lock) {
   if (!roles::lock_uid_ok(uid)) throw flow::Error(flow::ErrorCode::invalid_option_value);
-  if (!controller_) throw flow::Error(flow::ErrorCode::operation_failed);
+  // A controller is being elected (or the one before died): wait for the next a while.
+  const flow::Time waited_since = flow::now();
+  while (!controller_) {
+    if (flow::now() - waited_since >= kControllerWaitMax) throw flow::Error(flow::ErrorCode::operation_failed);
+    CODE_PROBE(true, "client waits for a cluster controller to lock through");
+    flow::wait(flow::delay(100ms));
+  }
   roles::wire_cc::LockDatabaseRequestT request;
   request.uid.assign(uid.begin(), uid.end());
   request.lock = lock;

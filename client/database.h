@@ -48,7 +48,7 @@ class Database {
   // Locks the database for `uid` (docs/database.md, "Database lock"): returns once only
   // lock-aware transactions get read versions and commit, and \xff/dbLocked shows `uid`. Throws invalid_option_value for a uid
   // that cannot name a holder (roles::lock_uid_ok), database_locked if another uid holds the
-  // lock, operation_failed if no controller is known. Locking again with the holder's uid
+  // lock, operation_failed if no controller is known within a minute. Locking again with the holder's uid
   // changes nothing. May suspend.
   void lock(std::string_view uid);
   // Unlocks the database locked for `uid`: returns once every transaction may commit again.
