@@ -37,14 +37,36 @@ auto ask_until_answered(Stream stream, Request request) {
   }
 }
 
-// The first `n` of `futures` to be ready (pointing into them), once they are. May suspend.
-template <class T>
-std::vector<const T*> first_answers(const std::vector<flow::Future<T>>& futures, size_t n) {
-  flow::wait(flow::quorum(futures, n));
-  std::vector<const T*> out;
-  for (const auto& f : futures)
-    if (f.is_ready() && out.size() < n) out.push_back(&f.get());
+// Asks `stream` of every coordinator with `request` until `n` have answered; their replies, as
+// `convert` makes them. May suspend.
+template <class Stream, class Request, class Convert>
+auto ask_majority(const std::vector<CoordinatorInterface>& coordinators, Stream CoordinatorInterface::*stream,
+                  const Request& request, size_t n, Convert convert) {
+  using Reply = decltype(flow::wait((coordinators.front().*stream).get_reply(request)));
+  std::vector<flow::Future<Reply>> asked;
+  for (const CoordinatorInterface& c : coordinators)
+    asked.push_back(flow::spawn([to = c.*stream, request] { return ask_until_answered(to, request); }));
+  flow::wait(flow::quorum(asked, n));
+  std::vector<decltype(convert(std::declval<const Reply&>()))> out;
+  for (const auto& f : asked)
+    if (f.is_ready() && out.size() < n) out.push_back(convert(f.get()));
   return out;
+}
+
+GenerationRegister::ReadReply read_reply(const wire_coord::RegisterReadReplyT& r) {
+  GenerationRegister::ReadReply reply;
+  if (r.has_value) reply.value = std::string(r.value.begin(), r.value.end());
+  if (r.write_generation) reply.write_generation = from_wire(*r.write_generation);
+  if (r.read_generation) reply.read_generation = from_wire(*r.read_generation);
+  return reply;
+}
+
+GenerationRegister::WriteReply write_reply(const wire_coord::RegisterWriteReplyT& r) {
+  GenerationRegister::WriteReply reply;
+  reply.accepted = r.accepted;
+  if (r.write_generation) reply.write_generation = from_wire(*r.write_generation);
+  if (r.read_generation) reply.read_generation = from_wire(*r.read_generation);
+  return reply;
 }
 
 }  // namespace
@@ -56,6 +78,21 @@ CoordinatedState::CoordinatedState(std::vector<flow::NetworkAddress> coordinator
   for (const flow::NetworkAddress& a : coordinators) coordinators_.push_back(CoordinatorInterface::remote(a));
 }
 
+std::vector<GenerationRegister::ReadReply> CoordinatedState::read_majority(RegisterGeneration generation) {
+  wire_coord::RegisterReadRequestT request;
+  request.key.assign(key_.begin(), key_.end());
+  request.generation = std::make_unique<wire_coord::Generation>(to_wire(generation));
+  std::vector<GenerationRegister::ReadReply> replies =
+      ask_majority(coordinators_, &CoordinatorInterface::read, request, majority(), read_reply);
+  for (const GenerationRegister::ReadReply& r : replies) see(r.write_generation, r.read_generation);
+  return replies;
+}
+
+void CoordinatedState::see(RegisterGeneration written, RegisterGeneration read) {
+  seen_count_ = std::max({seen_count_, std::min(written.count, kRegisterGenerationCountMax),
+                          std::min(read.count, kRegisterGenerationCountMax)});
+}
+
 std::optional<std::string> CoordinatedState::read() {
   for (int attempt = 0;; ++attempt) {
     // Counts stay far below the largest int64: coordinators refuse any past
@@ -63,22 +100,7 @@ std::optional<std::string> CoordinatedState::read() {
     generation_ = {std::min(seen_count_, kRegisterGenerationCountMax - 1) + 1,
                    flow::deterministic_random().random_uint64()};
     seen_count_ = generation_.count;
-    wire_coord::RegisterReadRequestT request;
-    request.key.assign(key_.begin(), key_.end());
-    request.generation = std::make_unique<wire_coord::Generation>(to_wire(generation_));
-    std::vector<flow::Future<wire_coord::RegisterReadReplyT>> asked;
-    for (const CoordinatorInterface& c : coordinators_)
-      asked.push_back(flow::spawn([stream = c.read, request] { return ask_until_answered(stream, request); }));
-    std::vector<GenerationRegister::ReadReply> replies;
-    for (const auto* r : first_answers(asked, majority())) {
-      GenerationRegister::ReadReply reply;
-      if (r->has_value) reply.value = std::string(r->value.begin(), r->value.end());
-      if (r->write_generation) reply.write_generation = from_wire(*r->write_generation);
-      if (r->read_generation) reply.read_generation = from_wire(*r->read_generation);
-      seen_count_ = std::max({seen_count_, reply.write_generation.count, reply.read_generation.count});
-      replies.push_back(std::move(reply));
-    }
-    const QuorumRead combined = combine_reads(generation_, replies);
+    const QuorumRead combined = combine_reads(generation_, read_majority(generation_));
     if (!combined.lost) {
       may_write_ = true;
       return combined.value;
@@ -92,25 +114,9 @@ std::optional<std::string> CoordinatedState::read() {
 }
 
 std::optional<std::string> CoordinatedState::peek() {
-  wire_coord::RegisterReadRequestT request;
-  request.key.assign(key_.begin(), key_.end());
-  request.generation = std::make_unique<wire_coord::Generation>(to_wire(RegisterGeneration{}));
-  std::vector<flow::Future<wire_coord::RegisterReadReplyT>> asked;
-  for (const CoordinatorInterface& c : coordinators_)
-    asked.push_back(flow::spawn([stream = c.read, request] { return ask_until_answered(stream, request); }));
-  std::optional<std::string> newest;
-  RegisterGeneration newest_write;
-  for (const auto* r : first_answers(asked, majority())) {
-    const RegisterGeneration written = r->write_generation ? from_wire(*r->write_generation) : RegisterGeneration{};
-    const RegisterGeneration read = r->read_generation ? from_wire(*r->read_generation) : RegisterGeneration{};
-    seen_count_ = std::max({seen_count_, std::min(written.count, kRegisterGenerationCountMax),
-                            std::min(read.count, kRegisterGenerationCountMax)});
-    if (r->has_value && (!newest || written > newest_write)) {
-      newest = std::string(r->value.begin(), r->value.end());
-      newest_write = written;
-    }
-  }
-  return newest;
+  // Read generation (0, 0) raises nothing; the newest write among the answers wins.
+  const QuorumRead combined = combine_reads(RegisterGeneration{}, read_majority(RegisterGeneration{}));
+  return combined.value;
 }
 
 void CoordinatedState::write(std::string value) {
@@ -121,18 +127,9 @@ void CoordinatedState::write(std::string value) {
   request.key.assign(key_.begin(), key_.end());
   request.value.assign(value.begin(), value.end());
   request.generation = std::make_unique<wire_coord::Generation>(to_wire(generation_));
-  std::vector<flow::Future<wire_coord::RegisterWriteReplyT>> asked;
-  for (const CoordinatorInterface& c : coordinators_)
-    asked.push_back(flow::spawn([stream = c.write, request] { return ask_until_answered(stream, request); }));
-  std::vector<GenerationRegister::WriteReply> replies;
-  for (const auto* r : first_answers(asked, majority())) {
-    GenerationRegister::WriteReply reply;
-    reply.accepted = r->accepted;
-    if (r->write_generation) reply.write_generation = from_wire(*r->write_generation);
-    if (r->read_generation) reply.read_generation = from_wire(*r->read_generation);
-    seen_count_ = std::max({seen_count_, reply.write_generation.count, reply.read_generation.count});
-    replies.push_back(reply);
-  }
+  const std::vector<GenerationRegister::WriteReply> replies =
+      ask_majority(coordinators_, &CoordinatorInterface::write, request, majority(), write_reply);
+  for (const GenerationRegister::WriteReply& r : replies) see(r.write_generation, r.read_generation);
   bool lost = false;
   if (!write_won(generation_, replies, coordinators_.size(), lost)) {
     CODE_PROBE(true, "coordinated state write loses to a newer writer");

@@ -45,6 +45,11 @@ class CoordinatedState {
   size_t majority() const { return majority_of(coordinators_.size()); }
 
  private:
+  // Reads with `generation` until a majority answered; their replies. May suspend.
+  std::vector<GenerationRegister::ReadReply> read_majority(RegisterGeneration generation);
+  // Raises seen_count_ to what a reply showed (bounded: no count past the coordinators').
+  void see(RegisterGeneration written, RegisterGeneration read);
+
   std::vector<CoordinatorInterface> coordinators_;
   std::string key_;
   RegisterGeneration generation_;   // of the last read
