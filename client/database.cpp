@@ -36,33 +36,55 @@ void Database::lock(std::string_view uid) { change_lock(uid, true); }
 
 void Database::unlock(std::string_view uid) { change_lock(uid, false); }
 
-void Database::change_lock(std::string_view uid, bool lock) {
-  if (!roles::lock_uid_ok(uid)) throw flow::Error(flow::ErrorCode::invalid_option_value);
-  // A controller is being elected (or the one before died): wait for the next a while.
-  const flow::Time waited_since = flow::now();
-  while (!controller_) {
-    if (flow::now() - waited_since >= kControllerWaitMax) throw flow::Error(flow::ErrorCode::operation_failed);
-    CODE_PROBE(true, "client waits for a cluster controller to lock through");
-    flow::wait(flow::delay(100ms));
-  }
-  roles::wire_cc::LockDatabaseRequestT request;
-  request.uid.assign(uid.begin(), uid.end());
-  request.lock = lock;
+template <class Request, class Reply>
+Reply Database::ask_controller(net::RequestStream<Request, Reply> roles::ClusterControllerInterface::*stream,
+                               const Request& request) {
   flow::Duration backoff = 10ms;
   for (;;) {
+    // A controller is being elected (or the one before died): wait for the next a while.
+    const flow::Time waited_since = flow::now();
+    while (!controller_) {
+      if (flow::now() - waited_since >= kControllerWaitMax) throw flow::Error(flow::ErrorCode::operation_failed);
+      CODE_PROBE(true, "client waits for a cluster controller to ask");
+      flow::wait(flow::delay(100ms));
+    }
     try {
-      flow::wait(controller_->lock_database.get_reply(request));
-      return;
+      return flow::wait(((*controller_).*stream).get_reply(request));
     } catch (const flow::Error& e) {
-      // Asking again is safe: the same change twice is the change once.
       if (e.code() != flow::ErrorCode::request_maybe_delivered && e.code() != flow::ErrorCode::broken_promise &&
           e.code() != flow::ErrorCode::connection_failed)
         throw;
-      CODE_PROBE(true, "client asks the controller again for a lock change");
+      CODE_PROBE(true, "client asks the controller again");
     }
     flow::wait(flow::delay(backoff));
     backoff = std::min(backoff * 2, flow::Duration(1s));
   }
+}
+
+void Database::change_lock(std::string_view uid, bool lock) {
+  if (!roles::lock_uid_ok(uid)) throw flow::Error(flow::ErrorCode::invalid_option_value);
+  roles::wire_cc::LockDatabaseRequestT request;
+  request.uid.assign(uid.begin(), uid.end());
+  request.lock = lock;
+  // Asking again is safe: the same change twice is the change once.
+  ask_controller(&roles::ClusterControllerInterface::lock_database, request);
+}
+
+roles::ClusterDescription Database::change_coordinators(std::string_view mode,
+                                                        const std::vector<flow::NetworkAddress>& addresses) {
+  if (addresses.empty() && mode != "auto" && mode != "random") throw flow::Error(flow::ErrorCode::invalid_option_value);
+  if (addresses.size() > roles::kCoordinatorsMax) throw flow::Error(flow::ErrorCode::invalid_option_value);
+  roles::wire_cc::ChangeCoordinatorsRequestT request;
+  request.mode = std::string(mode);
+  for (const flow::NetworkAddress& a : addresses) {
+    if (std::count(addresses.begin(), addresses.end(), a) > 1) throw flow::Error(flow::ErrorCode::invalid_option_value);
+    request.addresses.push_back(a.to_string());
+  }
+  const roles::wire_cc::ChangeCoordinatorsReplyT reply =
+      ask_controller(&roles::ClusterControllerInterface::change_coordinators, request);
+  flow::ErrorOr<roles::ClusterDescription> after = roles::parse_cluster_description(reply.description);
+  if (!after.ok()) throw flow::Error(flow::ErrorCode::malformed_message);
+  return std::move(after.get());
 }
 
 const roles::GrvProxyInterface& Database::grv_proxy() const {

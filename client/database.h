@@ -15,6 +15,7 @@
 
 #include "flow/error.h"
 #include "roles/cluster_controller/cluster_controller_interface.h"
+#include "roles/common/cluster_description.h"
 #include "roles/commit_proxy/commit_proxy_interface.h"
 #include "roles/grv_proxy/grv_proxy_interface.h"
 #include "roles/storage_server/storage_server_interface.h"
@@ -42,7 +43,7 @@ class Database {
   // Sends what comes next to a new generation's proxies (after a recovery); transactions under
   // way finish with the old ones, or fail retryably.
   void set_interfaces(ClusterInterfaces interfaces);
-  // The cluster controller, for lock() and unlock().
+  // The cluster controller, for lock(), unlock() and change_coordinators().
   void set_controller(roles::ClusterControllerInterface controller) { controller_ = std::move(controller); }
 
   // Locks the database for `uid` (docs/database.md, "Database lock"): returns once only
@@ -54,6 +55,17 @@ class Database {
   // Unlocks the database locked for `uid`: returns once every transaction may commit again.
   // Unlocking an unlocked database changes nothing; the same errors as lock(). May suspend.
   void unlock(std::string_view uid);
+
+  // Moves the cluster state to other coordinators (docs/database.md, "Changing the
+  // coordinators"): to those at `addresses` if any, else as `mode` chooses — "auto" keeps the
+  // coordinators while all answer and their count suits the machines, "random" draws a new set.
+  // Returns the description of the coordinators after the change (the old one if nothing
+  // changed); the old coordinators forward whoever asks them to it. Throws invalid_option_value
+  // for another mode, a listed address twice or more than roles::kCoordinatorsMax of them, or
+  // one that is not a worker answering now, operation_failed as lock(). A lost request is asked
+  // again, so a "random" change may move the state twice. May suspend.
+  roles::ClusterDescription change_coordinators(std::string_view mode,
+                                                const std::vector<flow::NetworkAddress>& addresses = {});
 
   // Runs fn(Transaction&) and commits, retrying on retryable errors (Transaction::on_error)
   // until it commits or throws another error; returns what fn returned. May suspend.
@@ -79,6 +91,12 @@ class Database {
 
   // Asks the controller to lock (or unlock) for `uid`, again after a lost request. May suspend.
   void change_lock(std::string_view uid, bool lock);
+  // Sends `request` to the controller's `stream`: again after a lost request, or to the next
+  // controller after the one asked ended (waiting up to a minute for one to be known; then
+  // operation_failed). May suspend.
+  template <class Request, class Reply>
+  Reply ask_controller(net::RequestStream<Request, Reply> roles::ClusterControllerInterface::*stream,
+                       const Request& request);
 
   ClusterInterfaces interfaces_;
   std::optional<roles::ClusterControllerInterface> controller_;

@@ -373,6 +373,7 @@ void SimNetwork::unclog(uint32_t ip) {
              "a clogged process is unclogged before its clog ends (swizzle)");
   send_clogs_.erase(ip);
   receive_clogs_.erase(ip);
+  ip_released_[ip] = flow::now();
   // Connections from ip, and connections of others towards ip, in creation order per address.
   for (const auto& [owner, list] : connections_)
     for (const auto& weak : list)
@@ -393,6 +394,8 @@ void SimNetwork::partition(uint32_t from, uint32_t to, bool symmetric, Partition
 }
 
 void SimNetwork::unpartition(uint32_t from, uint32_t to, bool symmetric) {
+  pair_released_[{from, to}] = flow::now();
+  if (symmetric) pair_released_[{to, from}] = flow::now();
   blocked_.erase({from, to});
   release_held(from, to);
   if (symmetric) {
@@ -400,6 +403,16 @@ void SimNetwork::unpartition(uint32_t from, uint32_t to, bool symmetric) {
     release_held(to, from);
   }
   cuts_changed_.trigger();
+}
+
+flow::Time SimNetwork::cut_released_at(uint32_t from, uint32_t to) const {
+  const auto it = pair_released_.find({from, to});
+  return it == pair_released_.end() ? all_released_ : std::max(all_released_, it->second);
+}
+
+flow::Time SimNetwork::clog_released_at(uint32_t ip) const {
+  const auto it = ip_released_.find(ip);
+  return it == ip_released_.end() ? all_released_ : std::max(all_released_, it->second);
 }
 
 void SimNetwork::release_held(uint32_t from, uint32_t to) {
@@ -415,6 +428,7 @@ void SimNetwork::heal() {
   CODE_PROBE(!send_clogs_.empty() || !receive_clogs_.empty() || !pair_clogs_.empty(),
              "healing ends a clog early");
   blocked_.clear();
+  all_released_ = flow::now();
   cuts_changed_.trigger();
   send_clogs_.clear();
   receive_clogs_.clear();

@@ -95,6 +95,12 @@ class SimNetwork {
   bool can_send(uint32_t from, uint32_t to) const { return !blocked_.contains({from, to}); }
   // The kind of the cut from -> to, if there is one.
   std::optional<PartitionKind> cut(uint32_t from, uint32_t to) const;
+  // The last time every cut of from -> to was ended (unpartition of the pair, heal), and the last
+  // time a clog of `ip` was ended early (unclog, heal), by whoever ended it; kTimeZero if never.
+  // A fault that began before then is over, and what it held may have arrived: a workload that
+  // checks its faults (RandomClogging) must know even when another workload ended them.
+  flow::Time cut_released_at(uint32_t from, uint32_t to) const;
+  flow::Time clog_released_at(uint32_t ip) const;
 
   // The process at `ip` died: its listeners close and its connections fail.
   void kill_address(uint32_t ip);
@@ -132,6 +138,10 @@ class SimNetwork {
   std::map<std::pair<uint32_t, uint32_t>, flow::Time> pair_clogs_;
   std::map<std::pair<uint32_t, uint32_t>, PartitionKind> blocked_;  // (from, to): from can't reach to
   flow::AsyncTrigger cuts_changed_;  // a partition ended (a waiting connect looks again)
+  // When faults were ended early (released_at).
+  std::map<std::pair<uint32_t, uint32_t>, flow::Time> pair_released_;
+  std::map<uint32_t, flow::Time> ip_released_;
+  flow::Time all_released_ = flow::kTimeZero;
   flow::Duration connection_failure_gap_ = flow::Duration(0);
   flow::Time last_random_failure_ = flow::kTimeZero;
   std::map<flow::NetworkAddress, class SimListener*> listeners_;

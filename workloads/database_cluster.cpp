@@ -16,6 +16,7 @@
 #include "flow/deterministic_random.h"
 #include "flow/trace_event.h"
 #include "roles/cluster_controller/cluster_controller_interface.h"
+#include "roles/cluster_controller/coordinators_change.h"
 #include "roles/cluster_controller/leader_election.h"
 #include "roles/cluster_controller/recovery.h"
 #include "roles/common/database_lock.h"
@@ -172,16 +173,110 @@ flow::Future<flow::Void> answer_once_visible(client::Database& db, std::string l
   });
 }
 
+using CoordinatorsRequest =
+    net::ReceivedRequest<wire_cc::ChangeCoordinatorsRequestT, wire_cc::ChangeCoordinatorsReplyT>;
+
+// The coordinators `in` asks for, among the workers that answered just now (`responsive`) of
+// `placement`: invalid_option_value for a listed address that is not one of them (it may run no
+// coordinator, and the move would wait for it for ever), or a mode that is neither "auto" nor
+// "random"; operation_failed if none answered.
+flow::ErrorOr<std::vector<flow::NetworkAddress>> coordinators_wanted(const Placement& placement,
+                                                                     const std::vector<flow::NetworkAddress>& current,
+                                                                     const wire_cc::ChangeCoordinatorsRequestT& in) {
+  const flow::Error invalid(flow::ErrorCode::invalid_option_value);
+  const auto answering = [&placement](const flow::NetworkAddress& a) {
+    return std::find(placement.responsive.begin(), placement.responsive.end(), a) != placement.responsive.end();
+  };
+  if (!in.addresses.empty()) {
+    std::vector<flow::NetworkAddress> listed;
+    for (const std::string& text : in.addresses) {
+      const flow::ErrorOr<flow::NetworkAddress> a = flow::NetworkAddress::parse(text);
+      if (!a.ok() || !answering(a.get()) || std::find(listed.begin(), listed.end(), a.get()) != listed.end() ||
+          listed.size() >= kCoordinatorsMax) {
+        flow::TraceEvent(flow::SevWarn, "CoordinatorsChangeRefused").detail("Address", text);
+        return invalid;
+      }
+      listed.push_back(a.get());
+    }
+    return listed;
+  }
+  const flow::ErrorOr<CoordinatorsChoice> choice = parse_coordinators_choice(in.mode);
+  if (!choice.ok()) {
+    flow::TraceEvent(flow::SevWarn, "CoordinatorsChangeRefused").detail("Mode", in.mode);
+    return invalid;
+  }
+  // Machines by the order the processes list them first (an ordinal, not a pointer).
+  std::vector<const sim::Simulator::Machine*> machines;
+  std::vector<CoordinatorCandidate> candidates;
+  for (sim::Simulator::SimProcess* p : placement.all) {
+    auto m = std::find(machines.begin(), machines.end(), p->machine);
+    if (m == machines.end()) m = machines.insert(machines.end(), p->machine);
+    candidates.push_back({p->address, static_cast<uint64_t>(m - machines.begin()), answering(p->address)});
+  }
+  std::vector<flow::NetworkAddress> chosen = choose_coordinators(current, candidates, choice.get());
+  if (chosen.empty()) return flow::Error(flow::ErrorCode::operation_failed);
+  return chosen;
+}
+
+// Answers `in` with where the cluster state lives after the change it asks for: moves it there
+// (the caller's leadership then ends: coordinators_changed, with `*cluster` the new
+// description), or answers `*cluster` if the set is the same. `state` is what this leader
+// believes the coordinators hold. May suspend.
+void change_coordinators(Placement& placement, const std::vector<flow::NetworkAddress>& workers, CoordinatedState& cstate,
+                         const ClusterState& state, ClusterDescription* cluster, ClusterRecord* record,
+                         CoordinatorsRequest in) {
+  placement.responsive = responsive_workers(workers, kResponsiveWithin);
+  const flow::ErrorOr<std::vector<flow::NetworkAddress>> wanted = coordinators_wanted(placement, cluster->coordinators, in.request);
+  if (!wanted.ok()) {
+    in.reply.send_error(wanted.error());
+    return;
+  }
+  std::vector<flow::NetworkAddress> now = cluster->coordinators, next = wanted.get();
+  std::sort(now.begin(), now.end());
+  std::sort(next.begin(), next.end());
+  wire_cc::ChangeCoordinatorsReplyT reply;
+  if (now == next) {
+    CODE_PROBE(true, "a change of coordinators keeps the same set");
+    reply.description = cluster->to_string();
+    in.reply.send(reply);
+    return;
+  }
+  const ClusterDescription to = next_cluster_description(*cluster, wanted.get());
+  std::optional<ClusterState> held = read_cluster_state(cstate);
+  if (!held || held->epoch != state.epoch) {
+    // Another leader changed the state: this one is done (the client asks the next).
+    throw flow::Error(flow::ErrorCode::coordinated_state_conflict);
+  }
+  try {
+    move_cluster_state(cstate, std::move(*held), to);
+  } catch (const flow::Error& e) {
+    if (e.code() != flow::ErrorCode::coordinators_changed) throw;
+  }
+  reply.description = to.to_string();
+  in.reply.send(reply);
+  *cluster = to;
+  record->cluster = to;
+  throw flow::Error(flow::ErrorCode::coordinators_changed);
+}
+
 // The cluster controller's work while this process leads (roles/cluster_controller/
-// leader_election.h): from the cluster state the coordinators hold, it watches the generation's
-// roles and recovers the transaction system whenever one fails, or when a client changes the
-// database's lock through the controller interface it makes here, until cancelled (leadership
-// lost); tells `database` of each new generation and of the controller. A new leader takes over
+// leader_election.h): from the cluster state the coordinators of `*cluster` hold, it watches the
+// generation's roles and recovers the transaction system whenever one fails, or when a client
+// changes the database's lock through the controller interface it makes here, until cancelled
+// (leadership lost); tells `database` of each new generation and of the controller. A client's
+// change of coordinators moves the state and ends the leadership (coordinators_changed, with
+// `*cluster` where it went), as does finding the state moved. A new leader takes over
 // the generation the state names when the simulator knows where it runs (ClusterRecord::current:
 // the stand-in for its roles reporting to the new leader), else it recovers at once. May suspend.
-void lead(Placement placement, std::vector<flow::NetworkAddress> coordinators,
-          std::unique_ptr<client::Database>* database, ClusterRecord* record) {
-  CoordinatedState cstate(std::move(coordinators), std::string(kClusterStateKey));
+void lead(Placement placement, ClusterDescription* cluster, std::unique_ptr<client::Database>* database,
+          ClusterRecord* record) {
+  CoordinatedState cstate(*cluster, std::string(kClusterStateKey));
+  // Ends the leadership if the state has moved: the campaign goes on where it went.
+  const auto follow_move = [&cstate, cluster](const flow::Error& e) {
+    if (e.code() != flow::ErrorCode::coordinators_changed) return;
+    if (cstate.forwarded()) *cluster = *cstate.forwarded();
+    throw e;
+  };
   ClusterState state;
   for (;;) {
     std::optional<flow::Error> failed;
@@ -192,6 +287,7 @@ void lead(Placement placement, std::vector<flow::NetworkAddress> coordinators,
       }
     } catch (const flow::Error& e) {
       if (e.code() == flow::ErrorCode::operation_cancelled) throw;
+      follow_move(e);
       failed = e;
     }
     flow::TraceEvent(flow::SevWarn, "ClusterControllerStateUnread").detail("Error", failed ? failed->name() : "none written");
@@ -220,6 +316,12 @@ void lead(Placement placement, std::vector<flow::NetworkAddress> coordinators,
     return flow::spawn([lock_requests] { return std::make_shared<LockRequest>(flow::wait_next(lock_requests)); });
   };
   flow::Future<std::shared_ptr<LockRequest>> lock_request = next_lock_request();
+  const auto coordinators_requests = controller.change_coordinators.requests();
+  const auto next_coordinators_request = [coordinators_requests] {
+    return flow::spawn(
+        [coordinators_requests] { return std::make_shared<CoordinatorsRequest>(flow::wait_next(coordinators_requests)); });
+  };
+  flow::Future<std::shared_ptr<CoordinatorsRequest>> coordinators_request = next_coordinators_request();
   if (!recover_now) {
     // The leader before may have died before every storage server took up this generation's
     // log system, or before old roles were retired: both again (each is idempotent).
@@ -231,7 +333,20 @@ void lead(Placement placement, std::vector<flow::NetworkAddress> coordinators,
     std::optional<LockRequest> changing_lock;
     if (!recover_now) {
       flow::Future<flow::Void> failed = flow::spawn([&plan] { wait_for_failure(hosted_roles(plan)); });
-      if (flow::wait_any(failed, lock_request) == 1) {
+      const size_t woken = flow::wait_any(failed, lock_request, coordinators_request);
+      if (woken == 2) {
+        CoordinatorsRequest in = std::move(*coordinators_request.get());
+        coordinators_request = next_coordinators_request();
+        try {
+          change_coordinators(placement, workers, cstate, state, cluster, record, std::move(in));
+        } catch (const flow::Error& e) {
+          if (e.code() == flow::ErrorCode::operation_cancelled) throw;
+          follow_move(e);
+          throw;  // another leader changed the state: this one is done
+        }
+        continue;
+      }
+      if (woken == 1) {
         LockRequest in = std::move(*lock_request.get());
         lock_request = next_lock_request();
         flow::ErrorOr<std::string> after = lock_after(state.lock_uid, in.request);
@@ -281,6 +396,7 @@ void lead(Placement placement, std::vector<flow::NetworkAddress> coordinators,
         break;
       } catch (const flow::Error& e) {
         if (e.code() == flow::ErrorCode::operation_cancelled) throw;
+        follow_move(e);
         flow::TraceEvent(flow::SevWarn, "RecoveryRestarting").detail("Epoch", static_cast<int64_t>(epoch)).detail("Error", e);
         state.epoch = epoch;  // burned: the old logs may be locked with it
         adopt = e.code() == flow::ErrorCode::coordinated_state_conflict;
@@ -297,6 +413,7 @@ void lead(Placement placement, std::vector<flow::NetworkAddress> coordinators,
           }
         } catch (const flow::Error& e) {
           if (e.code() == flow::ErrorCode::operation_cancelled) throw;
+          follow_move(e);
         }
       }
       flow::wait(flow::delay(100ms));
@@ -357,9 +474,11 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
 
   // A worker on every process; the bring-up asks them for the roles.
   for (sim::Simulator::SimProcess* p : processes) ctx.sim.add_role(*p, "worker", [] { run_worker(); });
-  // Coordinators on distinct machines, an odd number of them: five with five machines or more,
+  // A coordinator on every process, ready for a change of coordinators to choose it; the
+  // cluster's are on distinct machines, an odd number of them: five with five machines or more,
   // else three with three or more, else one. A machine's death (the atlas allows one at a time)
   // leaves a majority of three or five.
+  for (sim::Simulator::SimProcess* p : processes) ctx.sim.add_role(*p, "coordinator", [] { run_coordinator(); });
   std::vector<const sim::Simulator::Machine*> machines;
   for (sim::Simulator::SimProcess* p : processes)
     if (std::find(machines.begin(), machines.end(), p->machine) == machines.end()) machines.push_back(p->machine);
@@ -373,8 +492,8 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
     machines.push_back(p->machine);
     coordinators.push_back(p->address);
     coordinator_names += (coordinator_names.empty() ? "" : " ") + p->name;
-    ctx.sim.add_role(*p, "coordinator", [] { run_coordinator(); });
   }
+  const ClusterDescription cluster = next_cluster_description({"strata", "", {}}, coordinators);
 
   GenerationPlan plan;
   plan.epoch = epoch;
@@ -443,6 +562,7 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
       .detail("Engine", engine)
       .detail("QueueFileBytes", queue_file_bytes)
       .detail("Coordinators", coordinator_names)
+      .detail("Cluster", cluster.to_string())
       .detail("Placement", placement);
   Generation g = start_generation(plan);
 
@@ -462,15 +582,19 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
   where.shape = plan;
   if (ctx.cluster == nullptr) throw flow::Error(flow::ErrorCode::operation_failed);
   // The first cluster state, for the first recovery to read.
-  CoordinatedState cstate(coordinators, std::string(kClusterStateKey));
+  CoordinatedState cstate(cluster, std::string(kClusterStateKey));
   if (cstate.read()) throw flow::Error(flow::ErrorCode::operation_failed);  // a second bring-up
   cstate.write(encode_cluster_state(state));
   ctx.cluster->current = plan;
-  // Every process is a candidate to lead the cluster controller.
+  ctx.cluster->cluster = cluster;
+  // Every process is a candidate to lead the cluster controller. It knows the cluster by the
+  // first description (a process rebooted after a change of coordinators finds the new ones
+  // through the old).
   for (sim::Simulator::SimProcess* p : processes) {
     ctx.sim.add_role(*p, "cluster_controller",
-                     [where, coordinators, self = p->address, database = ctx.database, record = ctx.cluster] {
-                       campaign(coordinators, self, [&] { lead(where, coordinators, database, record); });
+                     [where, cluster, self = p->address, database = ctx.database, record = ctx.cluster] {
+                       ClusterDescription known = cluster;
+                       campaign(&known, self, [&] { lead(where, &known, database, record); });
                      });
   }
   client::ClusterInterfaces interfaces{std::move(g.grv_proxies), std::move(g.commit_proxies)};

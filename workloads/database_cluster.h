@@ -7,7 +7,8 @@
 // Every role's endpoints are well known (by epoch, role and index), so a role restarted on its
 // process, or a rebooted process, is reached where it was. The log and the storage servers
 // restart in place after an error of their disk (they recover from it). Coordinators on distinct
-// machines hold the cluster state; every process campaigns to lead the cluster controller
+// machines hold the cluster state (every process runs a coordinator, for a change of
+// coordinators to choose); every process campaigns to lead the cluster controller
 // (roles/cluster_controller/leader_election.h), and the leader watches the generation's roles
 // and, when one fails, recovers the transaction system into a new generation on the processes
 // alive (roles/cluster_controller/recovery.h), and points the database at its proxies and at
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "client/database.h"
+#include "roles/common/cluster_description.h"
 #include "roles/worker/start_generation.h"
 #include "workloads/workload.h"
 
@@ -32,6 +34,7 @@ struct ClusterRecord {
   int replication_min = 1;
   bool starting = false;                 // a workload has begun the bring-up
   roles::GenerationPlan current;         // where the current generation's roles are
+  roles::ClusterDescription cluster;     // the coordinators as of the newest change
   // Each recovery's, from the failure's detection to accepting commits.
   std::vector<double> recovery_seconds;
 };

@@ -17,12 +17,14 @@
 // caught: every cuttable process listens on a probe port, the workload keeps a connection from
 // each to each, and whenever it clogs or cuts it sends a stamp (its send time) across the fault.
 // A stamp must not arrive while a clog it was sent into still holds, nor through a silent
-// partition that was cut before it was sent and still stands, unless a cut of that pair ended
-// since it was sent (which releases what every cut of the pair held). A stamp that did is a
-// SevError.
+// partition that was cut before it was sent and still stands. A fault ended early (an
+// unpartition ends every cut of the pair, an unclog every clog of the process; another
+// workload's count: SimNetwork::cut_released_at, clog_released_at) holds nothing from then on.
+// A stamp that did is a SevError.
 //
 // Options: testDuration (s, 10), scale (1.0: multiplies clog durations and pauses; > 0),
-// swizzle (0: plain; any other integer: swizzled).
+// clogginess (1.0: divides the pause between plain faults, so 2 makes them twice as frequent;
+// > 0), swizzle (0: plain; any other integer: swizzled).
 
 #include <algorithm>
 #include <cstring>
@@ -42,8 +44,10 @@ class RandomCloggingWorkload final : public Workload {
   explicit RandomCloggingWorkload(WorkloadOptions& o)
       : duration_(o.get_seconds("testDuration", 10.0)),
         scale_(o.get_double("scale", 1.0)),
+        clogginess_(o.get_double("clogginess", 1.0)),
         swizzle_(o.get_int("swizzle", 0)) {
     o.require(scale_ > 0 && scale_ <= 1000, "scale", "must be in (0, 1000]");
+    o.require(clogginess_ > 0 && clogginess_ <= 1000, "clogginess", "must be in (0, 1000]");
     o.require(duration_ >= flow::Duration(0), "testDuration", "must not be negative");
   }
 
@@ -51,6 +55,7 @@ class RandomCloggingWorkload final : public Workload {
 
   void setup(WorkloadContext& ctx) override {
     if (swizzle_ != 0) return;  // swizzle unclogs early by design: nothing to measure
+    network_ = &ctx.sim.network();
     for (size_t i = 0; i < ctx.sim.process_count(); ++i) {
       sim::Simulator::SimProcess& p = ctx.sim.process(i);
       if (!ctx.sim.can_cut_off(p)) continue;
@@ -98,8 +103,8 @@ class RandomCloggingWorkload final : public Workload {
       for (uint32_t to : probe_ips_)
         send_stamp(ctx, from, to);
     while (flow::now() < end) {
-      flow::wait(flow::delay(
-          rng.random_duration(std::chrono::milliseconds(10), std::chrono::milliseconds(500))));
+      const flow::Duration pause = rng.random_duration(std::chrono::milliseconds(10), std::chrono::milliseconds(500));
+      flow::wait(flow::delay(flow::Duration(static_cast<int64_t>(static_cast<double>(pause.count()) / clogginess_))));
       const flow::Duration length =
           scaled(rng.random_duration(std::chrono::milliseconds(1), std::chrono::seconds(2)));
       const uint32_t a = pick();
@@ -145,16 +150,9 @@ class RandomCloggingWorkload final : public Workload {
                   if (symmetric) send_stamp(ctx, b, a);
                 }
                 flow::wait(flow::delay(length));
-                net.unpartition(a, b, symmetric);
                 // This ends every cut of the pair, also one made later that still has time to
-                // run, and releases what they held: nothing sent before now is checked.
-                released_[{a, b}] = flow::now();
-                if (symmetric) released_[{b, a}] = flow::now();
-                for (Held& h : held_) {
-                  const bool ab = h.from == a && h.to == b, ba = h.from == b && h.to == a;
-                  if (h.partition && (ab || (symmetric && ba)))
-                    h.until = std::min(h.until, flow::now());
-                }
+                // run (the network keeps when: ended_early).
+                net.unpartition(a, b, symmetric);
               }));
           break;
         }
@@ -238,15 +236,22 @@ class RandomCloggingWorkload final : public Workload {
     }
   }
 
+  // Whether `h`, on the stamp's way from `from` to `to`, was ended early since it began (by this
+  // workload, or another: two RandomClogging workloads cut, clog and heal the same processes):
+  // an unpartition ends every cut of the pair, an unclog every clog of the process.
+  bool ended_early(const Held& h, uint32_t from, uint32_t to) const {
+    if (network_ == nullptr) return false;
+    if (h.partition) return network_->cut_released_at(from, to) >= h.since;
+    return std::max(network_->clog_released_at(from), network_->clog_released_at(to)) >= h.since;
+  }
+
   // A stamp from `from` to `to`, sent at `sent`, arrived now.
   void check_stamp(uint32_t from, uint32_t to, flow::Time sent) {
     if (!probing_) return;
     ++stamps_checked_;
     const flow::Time now = flow::now();
-    const auto released = released_.find({from, to});
-    const bool released_since = released != released_.end() && released->second >= sent;
     for (const Held& h : held_) {
-      if (h.since > sent || h.until <= now || (h.partition && released_since)) continue;
+      if (h.since > sent || h.until <= now || ended_early(h, from, to)) continue;
       if ((h.from != 0 && h.from != from) || (h.to != 0 && h.to != to)) continue;
       violated_ = true;
       flow::TraceEvent(flow::SevError, "CloggingFaultNotInjected")
@@ -309,6 +314,7 @@ class RandomCloggingWorkload final : public Workload {
 
   flow::Duration duration_;
   double scale_;
+  double clogginess_;
   int64_t swizzle_;
   std::vector<flow::Future<flow::Void>> partitions_;
   std::vector<uint32_t> probe_ips_;
@@ -316,7 +322,7 @@ class RandomCloggingWorkload final : public Workload {
   std::vector<flow::Future<flow::Void>> actors_;
   std::vector<Held> held_;
   // When a cut from .first to .second last ended (and released what any cut of it held).
-  std::map<std::pair<uint32_t, uint32_t>, flow::Time> released_;
+  sim::SimNetwork* network_ = nullptr;
   bool probing_ = true;
   bool violated_ = false;
   uint64_t stamps_sent_ = 0;

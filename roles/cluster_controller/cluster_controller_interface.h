@@ -15,9 +15,12 @@ namespace wire_cc = strata::wire::cluster_controller;
 
 using LockDatabaseStream =
     net::RequestStream<wire_cc::LockDatabaseRequestT, wire_cc::LockDatabaseReplyT>;
+using ChangeCoordinatorsStream =
+    net::RequestStream<wire_cc::ChangeCoordinatorsRequestT, wire_cc::ChangeCoordinatorsReplyT>;
 
 struct ClusterControllerInterface {
   LockDatabaseStream lock_database;  // lock or unlock the database (docs/database.md, "Database lock")
+  ChangeCoordinatorsStream change_coordinators;  // move the cluster state to other coordinators
 };
 
 // What a lock request makes of the lock `held` (empty: unlocked): the lock after it (empty:

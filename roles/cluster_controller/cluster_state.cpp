@@ -24,6 +24,7 @@ std::string encode_cluster_state(const ClusterState& state) {
   for (const KeyRange& r : state.resolver_ranges) w.resolver_ranges.push_back(std::make_unique<strata::wire::KeyRangeT>(to_wire(r)));
   w.storage_durable_min = state.storage_durable_min;
   w.lock_uid.assign(state.lock_uid.begin(), state.lock_uid.end());
+  if (state.moving_to) w.moving_to = state.moving_to->to_string();
   flatbuffers::FlatBufferBuilder builder;
   net::encode_message(builder, w);
   return std::string(reinterpret_cast<const char*>(builder.GetBufferPointer()), builder.GetSize());
@@ -57,6 +58,11 @@ flow::ErrorOr<ClusterState> decode_cluster_state(std::string_view bytes) {
   state.storage_durable_min = w.storage_durable_min;
   state.lock_uid.assign(w.lock_uid.begin(), w.lock_uid.end());
   if (!state.lock_uid.empty() && !lock_uid_ok(state.lock_uid)) return malformed;
+  if (!w.moving_to.empty()) {
+    flow::ErrorOr<ClusterDescription> to = parse_cluster_description(w.moving_to);
+    if (!to.ok()) return malformed;
+    state.moving_to = std::move(to.get());
+  }
   return state;
 }
 

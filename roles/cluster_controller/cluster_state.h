@@ -1,14 +1,16 @@
 #pragma once
 // ClusterState — what a recovery reads and writes through the coordinators (docs/database.md,
-// "Recovery"): the log system, the shard map, the resolvers' ranges, the lock, and the newest
-// epoch any recovery has used.
+// "Recovery"): the log system, the shard map, the resolvers' ranges, the lock, the newest epoch
+// any recovery has used, and a move to other coordinators under way.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "flow/error_or.h"
+#include "roles/common/cluster_description.h"
 #include "roles/common/shard_map.h"
 #include "roles/common/types.h"
 #include "roles/tlog/log_system.h"
@@ -26,6 +28,9 @@ struct ClusterState {
   // The database's lock holder (docs/database.md, "Database lock"); empty: unlocked. A lock or
   // an unlock sets it and recovers, so that the new generation starts with it.
   std::string lock_uid;
+  // Set (only in the old coordinators' copy) once a move of the state to these coordinators has
+  // begun (roles/cluster_controller/coordinators_change.h): whoever reads it finishes the move.
+  std::optional<ClusterDescription> moving_to;
 };
 
 // The key of the coordinated state that holds it.
@@ -34,7 +39,7 @@ inline constexpr std::string_view kClusterStateKey = "cluster_state";
 std::string encode_cluster_state(const ClusterState& state);
 // malformed_message unless `bytes` is a whole, valid state (an epoch in 1 .. kEpochMax, a valid
 // log system, a shard map and resolver ranges that tile the keyspace, a lock uid that can name a
-// holder): they come from the coordinators' disks, over the network.
+// holder, a move's target that is a cluster description): they come from the coordinators' disks, over the network.
 flow::ErrorOr<ClusterState> decode_cluster_state(std::string_view bytes);
 
 }  // namespace roles

@@ -34,8 +34,11 @@ std::optional<uint64_t> lead_while_leading(CoordinatedState& reg, LeaderInfo me,
   flow::Time renewed = flow::now();
   for (;;) {
     if (flow::wait_any(leading, flow::delay(kLeaderHeartbeat)) == 0) {
-      if (leading.is_error())
-        flow::TraceEvent(flow::SevWarnAlways, "LeaderWorkEnded").detail("Error", leading.get_error());
+      if (leading.is_error()) {
+        // A move of the coordinators ends the leadership on purpose: the next is elected there.
+        const bool moved = leading.get_error().code() == flow::ErrorCode::coordinators_changed;
+        flow::TraceEvent(moved ? flow::SevInfo : flow::SevWarnAlways, "LeaderWorkEnded").detail("Error", leading.get_error());
+      }
       return std::nullopt;
     }
     // From when the last successful renewal was sent: a candidate cannot have seen its heartbeat
@@ -92,50 +95,76 @@ std::optional<LeaderInfo> current_leader(CoordinatedState& leader_register) {
   return decode_leader(*held);
 }
 
-void campaign(const std::vector<flow::NetworkAddress>& coordinators, flow::NetworkAddress self,
-              const std::function<void()>& lead) {
-  CoordinatedState reg(coordinators, std::string(kLeaderKey));
+void campaign(ClusterDescription* cluster, flow::NetworkAddress self, const std::function<void()>& lead) {
+  CoordinatedState reg(*cluster, std::string(kLeaderKey));
   std::optional<std::string> watched;
   flow::Time since = flow::now();
   std::optional<uint64_t> stepped_down;  // the nonce of this process's last leadership
-  for (;;) {
-    const std::optional<std::string> held = reg.peek();
-    if (held != watched) {
-      watched = held;
-      since = flow::now();
+  // Goes on among the coordinators `*cluster` names now (it moved).
+  const auto follow = [&] {
+    if (reg.forwarded() && reg.forwarded()->id != cluster->id) {
+      flow::TraceEvent(flow::SevInfo, "ClusterDescriptionFollowed")
+          .detail("From", cluster->to_string())
+          .detail("To", reg.forwarded()->to_string());
+      *cluster = *reg.forwarded();
     }
-    const std::optional<LeaderInfo> named = held ? decode_leader(*held) : std::nullopt;
-    // Still naming this process's last leadership: nobody took over, and nobody can without a
-    // write this read and write would find (so no lease to wait out).
-    const bool still_mine = named && stepped_down && named->nonce == *stepped_down && named->address == self;
-    CODE_PROBE(still_mine, "a leader that stepped down takes the register back at once");
-    const bool vacant = !named || still_mine || flow::now() - since >= kLeaderLease;
-    if (vacant) {
-      bool won = false;
-      LeaderInfo me{self, flow::deterministic_random().random_uint64(), 0};
-      try {
-        // Nobody may have moved in since the look: else it is theirs.
-        if (reg.read() == held) {
-          reg.write(encode_leader(me));
-          won = true;
-        }
-      } catch (const flow::Error& e) {
-        if (e.code() != flow::ErrorCode::coordinated_state_conflict) throw;
-        CODE_PROBE(true, "a candidate loses the race to lead");
-      }
-      if (won) {
-        flow::TraceEvent(flow::SevInfo, "LeaderElected")
-            .detail("Address", self.to_string())
-            .detail("Previous", held && decode_leader(*held) ? decode_leader(*held)->address.to_string() : "");
-        stepped_down = lead_while_leading(reg, me, lead);
-        flow::TraceEvent(flow::SevInfo, "LeaderSteppedDown").detail("Address", self.to_string());
-        watched.reset();
+    if (reg.cluster() == *cluster) return;
+    CODE_PROBE(true, "a candidate follows the cluster to its new coordinators");
+    reg = CoordinatedState(*cluster, std::string(kLeaderKey));
+    watched.reset();
+    since = flow::now();
+    stepped_down.reset();
+  };
+  for (;;) {
+    try {
+      const std::optional<std::string> held = reg.peek();
+      if (held != watched) {
+        watched = held;
         since = flow::now();
       }
+      const std::optional<LeaderInfo> named = held ? decode_leader(*held) : std::nullopt;
+      // Still naming this process's last leadership: nobody took over, and nobody can without a
+      // write this read and write would find (so no lease to wait out).
+      const bool still_mine = named && stepped_down && named->nonce == *stepped_down && named->address == self;
+      CODE_PROBE(still_mine, "a leader that stepped down takes the register back at once");
+      const bool vacant = !named || still_mine || flow::now() - since >= kLeaderLease;
+      if (vacant) {
+        bool won = false;
+        LeaderInfo me{self, flow::deterministic_random().random_uint64(), 0};
+        try {
+          // Nobody may have moved in since the look: else it is theirs.
+          if (reg.read() == held) {
+            reg.write(encode_leader(me));
+            won = true;
+          }
+        } catch (const flow::Error& e) {
+          if (e.code() != flow::ErrorCode::coordinated_state_conflict) throw;
+          CODE_PROBE(true, "a candidate loses the race to lead");
+        }
+        if (won) {
+          flow::TraceEvent(flow::SevInfo, "LeaderElected")
+              .detail("Address", self.to_string())
+              .detail("Cluster", cluster->id)
+              .detail("Previous", held && decode_leader(*held) ? decode_leader(*held)->address.to_string() : "");
+          stepped_down = lead_while_leading(reg, me, lead);
+          flow::TraceEvent(flow::SevInfo, "LeaderSteppedDown").detail("Address", self.to_string());
+          watched.reset();
+          since = flow::now();
+        }
+      }
+    } catch (const flow::Error& e) {
+      if (e.code() != flow::ErrorCode::coordinators_changed) throw;
     }
+    follow();
     const flow::Duration jitter = flow::deterministic_random().random_duration(flow::Duration::zero(), kLeaderHeartbeat);
     flow::wait(flow::delay(kLeaderHeartbeat + jitter));
   }
+}
+
+void campaign(const std::vector<flow::NetworkAddress>& coordinators, flow::NetworkAddress self,
+              const std::function<void()>& lead) {
+  ClusterDescription cluster{"", "", coordinators};
+  campaign(&cluster, self, lead);
 }
 
 }  // namespace roles

@@ -40,9 +40,13 @@ std::string encode_leader(const LeaderInfo& leader);
 // nullopt unless `bytes` is a leader record: what the coordinators hold came over the network.
 std::optional<LeaderInfo> decode_leader(std::string_view bytes);
 
-// Campaigns for leadership among `coordinators` as `self`, for ever: each time it is elected it
-// runs `lead` until `lead` returns or ends with an error, or leadership is lost (then `lead` is
-// cancelled), and campaigns again. May suspend.
+// Campaigns for leadership among the coordinators of `*cluster` as `self`, for ever: each time
+// it is elected it runs `lead` until `lead` returns or ends with an error, or leadership is lost
+// (then `lead` is cancelled), and campaigns again. When the coordinators say the cluster has
+// moved (coordinators_changed), it sets `*cluster` to where and campaigns there; `lead` may set
+// `*cluster` itself (it moved the state, or learned of a move) before it ends. May suspend.
+void campaign(ClusterDescription* cluster, flow::NetworkAddress self, const std::function<void()>& lead);
+// The same among `coordinators`, outside any cluster (an empty id), for ever.
 void campaign(const std::vector<flow::NetworkAddress>& coordinators, flow::NetworkAddress self,
               const std::function<void()>& lead);
 

@@ -15,6 +15,7 @@
 #include "flow/deterministic_random.h"
 #include "flow/runtime.h"
 #include "flow/trace_event.h"
+#include "roles/cluster_controller/coordinators_change.h"
 #include "roles/storage_server/storage_server_interface.h"
 #include "roles/worker/role_endpoints.h"
 #include "roles/worker/worker_interface.h"
@@ -118,6 +119,10 @@ std::optional<ClusterState> read_cluster_state(CoordinatedState& cstate) {
   if (!state.ok()) {
     flow::TraceEvent(flow::SevWarnAlways, "ClusterStateUnreadable").detail("Bytes", static_cast<int64_t>(held->size()));
     throw state.error();
+  }
+  if (state.get().moving_to) {
+    CODE_PROBE(true, "a reader of the cluster state finishes a move of the coordinators");
+    finish_move(cstate, std::move(state.get()));
   }
   return std::move(state.get());
 }

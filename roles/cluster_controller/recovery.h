@@ -73,8 +73,9 @@ Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration
                   CoordinatedState* cstate = nullptr);
 
 // The cluster state the coordinators hold (nullopt: none written yet). Throws
-// malformed_message if it does not decode, coordinated_state_conflict as CoordinatedState::read.
-// May suspend.
+// malformed_message if it does not decode, coordinated_state_conflict as CoordinatedState::read,
+// coordinators_changed if the state has moved to other coordinators (cstate.forwarded() says
+// where; a move that was under way is finished first: coordinators_change.h). May suspend.
 std::optional<ClusterState> read_cluster_state(CoordinatedState& cstate);
 
 // Sends `state`'s log system to every storage server of its shard map until each has answered,

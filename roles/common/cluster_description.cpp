@@ -1,6 +1,7 @@
 #include "roles/common/cluster_description.h"
 
 #include <algorithm>
+#include <string>
 
 namespace roles {
 
@@ -45,6 +46,8 @@ flow::ErrorOr<ClusterDescription> parse_cluster_description(std::string_view tex
   d.id = std::string(head.substr(colon + 1));
   if (!is_word(d.name)) return invalid("the name must be letters, digits and underscores, not '" + d.name + "'");
   if (!is_word(d.id)) return invalid("the id must be letters, digits and underscores, not '" + d.id + "'");
+  if (d.name.size() > kClusterWordBytesMax || d.id.size() > kClusterWordBytesMax)
+    return invalid("the name and the id are at most " + std::to_string(kClusterWordBytesMax) + " characters each");
   if (tail.empty()) return invalid("no coordinators after '@'");
   for (size_t begin = 0; begin <= tail.size();) {
     const size_t comma = std::min(tail.find(',', begin), tail.size());
@@ -55,6 +58,8 @@ flow::ErrorOr<ClusterDescription> parse_cluster_description(std::string_view tex
     if (std::find(d.coordinators.begin(), d.coordinators.end(), address.get()) != d.coordinators.end())
       return invalid("coordinator " + std::string(item) + " is listed twice");
     d.coordinators.push_back(address.get());
+    if (d.coordinators.size() > kCoordinatorsMax)
+      return invalid("more than " + std::to_string(kCoordinatorsMax) + " coordinators");
     begin = comma + 1;
   }
   return d;

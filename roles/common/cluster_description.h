@@ -1,7 +1,8 @@
 #pragma once
 // ClusterDescription — how a process or a client finds a cluster: FoundationDB's cluster-file
 // shape, `name:id@address,address,...`, the coordinators' addresses (docs/database.md,
-// "coordinator"). The name and id are letters, digits and underscores (the id changes when the
+// "coordinator"). The name and id are letters, digits and underscores, at most
+// kClusterWordBytesMax each (the id changes when the
 // coordinators do, so a stale file is told from a current one); addresses are `a.b.c.d:port`,
 // at least one, no two alike. The text comes from outside the process (a file, a command line):
 // anything else is connection_string_invalid, with what is wrong said in words.
@@ -14,6 +15,10 @@
 #include "flow/network_address.h"
 
 namespace roles {
+
+inline constexpr size_t kClusterWordBytesMax = 64;
+// Coordinators a description may list.
+inline constexpr size_t kCoordinatorsMax = 15;
 
 struct ClusterDescription {
   std::string name;

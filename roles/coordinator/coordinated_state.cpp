@@ -53,37 +53,82 @@ auto ask_majority(const std::vector<CoordinatorInterface>& coordinators, Stream 
   return out;
 }
 
-GenerationRegister::ReadReply read_reply(const wire_coord::RegisterReadReplyT& r) {
+// A reply with what the coordinator said of a move.
+template <class Reply>
+struct Forwarded {
+  Reply reply;
+  std::string forward;  // empty: none
+};
+
+Forwarded<GenerationRegister::ReadReply> read_reply(const wire_coord::RegisterReadReplyT& r) {
   GenerationRegister::ReadReply reply;
   if (r.has_value) reply.value = std::string(r.value.begin(), r.value.end());
   if (r.write_generation) reply.write_generation = from_wire(*r.write_generation);
   if (r.read_generation) reply.read_generation = from_wire(*r.read_generation);
-  return reply;
+  return {reply, std::string(r.forward.begin(), r.forward.end())};
 }
 
-GenerationRegister::WriteReply write_reply(const wire_coord::RegisterWriteReplyT& r) {
+Forwarded<GenerationRegister::WriteReply> write_reply(const wire_coord::RegisterWriteReplyT& r) {
   GenerationRegister::WriteReply reply;
-  reply.accepted = r.accepted;
+  reply.accepted = r.accepted && r.forward.empty();
   if (r.write_generation) reply.write_generation = from_wire(*r.write_generation);
   if (r.read_generation) reply.read_generation = from_wire(*r.read_generation);
-  return reply;
+  return {reply, std::string(r.forward.begin(), r.forward.end())};
+}
+
+// The replies without what they said of a move, which go to `forwards`.
+template <class Reply>
+std::vector<Reply> split(std::vector<Forwarded<Reply>> in, std::vector<std::string>& forwards) {
+  std::vector<Reply> out;
+  for (Forwarded<Reply>& f : in) {
+    out.push_back(f.reply);
+    forwards.push_back(std::move(f.forward));
+  }
+  return out;
 }
 
 }  // namespace
 
-CoordinatedState::CoordinatedState(std::vector<flow::NetworkAddress> coordinators, std::string key)
-    : key_(std::move(key)) {
-  ASSERT(!coordinators.empty());
+CoordinatedState::CoordinatedState(ClusterDescription cluster, std::string key)
+    : cluster_(std::move(cluster)), key_(std::move(key)) {
+  ASSERT(!cluster_.coordinators.empty());
   ASSERT(!key_.empty() && key_.size() <= kRegisterKeyBytesMax);
-  for (const flow::NetworkAddress& a : coordinators) coordinators_.push_back(CoordinatorInterface::remote(a));
+  for (const flow::NetworkAddress& a : cluster_.coordinators) coordinators_.push_back(CoordinatorInterface::remote(a));
+}
+
+CoordinatedState::CoordinatedState(std::vector<flow::NetworkAddress> coordinators, std::string key)
+    : CoordinatedState(ClusterDescription{"", "", std::move(coordinators)}, std::move(key)) {}
+
+void CoordinatedState::learn_forward(ClusterDescription to) {
+  if (!forwarded_) {
+    flow::TraceEvent(flow::SevInfo, "CoordinatedStateMoved").detail("From", cluster_.to_string()).detail("To", to.to_string());
+  }
+  forwarded_ = std::move(to);
+  throw flow::Error(flow::ErrorCode::coordinators_changed);
+}
+
+void CoordinatedState::check_forwards(const std::vector<std::string>& forwards) {
+  for (const std::string& f : forwards) {
+    if (f.empty()) continue;
+    flow::ErrorOr<ClusterDescription> to = parse_cluster_description(f);
+    if (!to.ok()) {
+      flow::TraceEvent(flow::SevWarnAlways, "CoordinatorForwardMalformed").detail("Cluster", cluster_.id).detail("To", f);
+      throw flow::Error(flow::ErrorCode::malformed_message);
+    }
+    learn_forward(std::move(to.get()));
+  }
 }
 
 std::vector<GenerationRegister::ReadReply> CoordinatedState::read_majority(RegisterGeneration generation) {
+  if (forwarded_) throw flow::Error(flow::ErrorCode::coordinators_changed);
   wire_coord::RegisterReadRequestT request;
   request.key.assign(key_.begin(), key_.end());
+  request.cluster.assign(cluster_.id.begin(), cluster_.id.end());
   request.generation = std::make_unique<wire_coord::Generation>(to_wire(generation));
+  std::vector<std::string> forwards;
   std::vector<GenerationRegister::ReadReply> replies =
-      ask_majority(coordinators_, &CoordinatorInterface::read, request, majority(), read_reply);
+      split(ask_majority(coordinators_, &CoordinatorInterface::read, request, majority(), read_reply), forwards);
+  check_forwards(forwards);
   for (const GenerationRegister::ReadReply& r : replies) see(r.write_generation, r.read_generation);
   return replies;
 }
@@ -123,12 +168,16 @@ void CoordinatedState::write(std::string value) {
   ASSERT(may_write_);
   if (value.size() > kRegisterValueBytesMax) throw flow::Error(flow::ErrorCode::invalid_option_value);
   may_write_ = false;
+  if (forwarded_) throw flow::Error(flow::ErrorCode::coordinators_changed);
   wire_coord::RegisterWriteRequestT request;
   request.key.assign(key_.begin(), key_.end());
+  request.cluster.assign(cluster_.id.begin(), cluster_.id.end());
   request.value.assign(value.begin(), value.end());
   request.generation = std::make_unique<wire_coord::Generation>(to_wire(generation_));
+  std::vector<std::string> forwards;
   const std::vector<GenerationRegister::WriteReply> replies =
-      ask_majority(coordinators_, &CoordinatorInterface::write, request, majority(), write_reply);
+      split(ask_majority(coordinators_, &CoordinatorInterface::write, request, majority(), write_reply), forwards);
+  check_forwards(forwards);
   for (const GenerationRegister::WriteReply& r : replies) see(r.write_generation, r.read_generation);
   bool lost = false;
   if (!write_won(generation_, replies, coordinators_.size(), lost)) {
@@ -136,6 +185,33 @@ void CoordinatedState::write(std::string value) {
     flow::TraceEvent(flow::SevWarn, "CoordinatedStateWriteLost").detail("Key", key_);
     throw flow::Error(flow::ErrorCode::coordinated_state_conflict);
   }
+}
+
+void forward_cluster(const ClusterDescription& from, const ClusterDescription& to) {
+  ASSERT(from.id != to.id);
+  wire_coord::ForwardRequestT request;
+  request.cluster.assign(from.id.begin(), from.id.end());
+  const std::string text = to.to_string();
+  request.to.assign(text.begin(), text.end());
+  std::vector<flow::Future<flow::Void>> asked;
+  for (const flow::NetworkAddress& a : from.coordinators) {
+    asked.push_back(flow::spawn([stream = CoordinatorInterface::remote(a).forward, request] {
+      flow::Duration backoff = 20ms;
+      for (;;) {
+        try {
+          flow::wait(stream.get_reply(request));
+          return;
+        } catch (const flow::Error& e) {
+          // Forwarded elsewhere: whoever moved the state first decided where it lives.
+          if (e.code() == flow::ErrorCode::operation_cancelled || e.code() == flow::ErrorCode::coordinated_state_conflict)
+            throw;
+        }
+        flow::wait(flow::delay(backoff));
+        backoff = std::min(backoff * 2, flow::Duration(1s));
+      }
+    }));
+  }
+  flow::wait(flow::quorum(asked, majority_of(from.coordinators.size())));  // a refusal fails it at once
 }
 
 }  // namespace roles

@@ -8,12 +8,17 @@
 //
 // Waits as long as it takes for a majority to answer: with a majority unreachable (or unable to
 // answer: a register failing its checksum) the state is unavailable, never wrong.
+//
+// The registers are the cluster's (its description's id): once its state has moved to other
+// coordinators (roles/cluster_controller/coordinators_change.h), coordinators answer with where
+// it went; every call then throws coordinators_changed, and forwarded() says where.
 
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "flow/network_address.h"
+#include "roles/common/cluster_description.h"
 #include "roles/coordinator/coordinator_interface.h"
 #include "roles/coordinator/generation_register.h"
 
@@ -21,7 +26,9 @@ namespace roles {
 
 class CoordinatedState {
  public:
-  // The register `key` of the coordinators at `coordinators` (at least one, no two alike).
+  // The register `key` of cluster `cluster` (at least one coordinator, no two alike).
+  CoordinatedState(ClusterDescription cluster, std::string key);
+  // The register `key` of the coordinators at `coordinators`, outside any cluster (an empty id).
   CoordinatedState(std::vector<flow::NetworkAddress> coordinators, std::string key);
 
   // Reads with a generation above every one this object has seen: the value with the newest
@@ -44,17 +51,34 @@ class CoordinatedState {
   // How many coordinators make a majority.
   size_t majority() const { return majority_of(coordinators_.size()); }
 
+  const ClusterDescription& cluster() const { return cluster_; }
+  // Where the cluster's state went, once a coordinator said so (or learn_forward did).
+  const std::optional<ClusterDescription>& forwarded() const { return forwarded_; }
+  // Records that the state has moved to `to` (its value said so) and throws coordinators_changed.
+  [[noreturn]] void learn_forward(ClusterDescription to);
+
  private:
   // Reads with `generation` until a majority answered; their replies. May suspend.
   std::vector<GenerationRegister::ReadReply> read_majority(RegisterGeneration generation);
   // Raises seen_count_ to what a reply showed (bounded: no count past the coordinators').
   void see(RegisterGeneration written, RegisterGeneration read);
+  // Throws coordinators_changed if any of `forwards` (the replies') names where the state went
+  // (malformed_message if one names no description).
+  void check_forwards(const std::vector<std::string>& forwards);
 
+  ClusterDescription cluster_;
+  std::optional<ClusterDescription> forwarded_;
   std::vector<CoordinatorInterface> coordinators_;
   std::string key_;
   RegisterGeneration generation_;   // of the last read
   bool may_write_ = false;          // a read since the last write
   int64_t seen_count_ = 0;          // the highest generation count any reply showed
 };
+
+// Tells a majority of `from`'s coordinators that its state now lives with `to` (another id):
+// from then on they answer every request for `from` with `to`. Asks each again until a majority
+// has made it durable; throws coordinated_state_conflict if a coordinator already forwards `from`
+// elsewhere. May suspend.
+void forward_cluster(const ClusterDescription& from, const ClusterDescription& to);
 
 }  // namespace roles

@@ -1,6 +1,7 @@
 // The coordinator role (coordinator_interface.h): generation registers in a memory store, one
 // request at a time, each register's new state committed before the reply.
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -13,6 +14,7 @@
 #include "flow/fifo_lock.h"
 #include "flow/process.h"
 #include "flow/trace_event.h"
+#include "roles/common/cluster_description.h"
 #include "roles/coordinator/coordinator_interface.h"
 #include "storage/key_value_store.h"
 
@@ -25,8 +27,17 @@ using namespace std::chrono_literals;
 // net::well_known_token(kCoordinatorTokens + n).
 constexpr uint64_t kCoordinatorTokens = 0x434f'0000;
 
-// Registers are stored under this prefix; nothing else is in the store.
+// Registers are stored under "r/<cluster>/<key>", forwards under "f/<cluster>"; nothing else is
+// in the store.
 constexpr std::string_view kRegisterPrefix = "r/";
+constexpr std::string_view kForwardPrefix = "f/";
+
+// The keys that begin with `prefix`, as a range's end.
+std::string prefix_end(std::string_view prefix) {
+  std::string end(prefix);
+  end.back() = static_cast<char>(end.back() + 1);
+  return end;
+}
 
 template <class Stream>
 Stream coordinator_stream(const flow::NetworkAddress* at, uint64_t n) {
@@ -35,7 +46,8 @@ Stream coordinator_stream(const flow::NetworkAddress* at, uint64_t n) {
 }
 
 CoordinatorInterface coordinator_endpoints(const flow::NetworkAddress* at) {
-  return {coordinator_stream<RegisterReadStream>(at, 0), coordinator_stream<RegisterWriteStream>(at, 1)};
+  return {coordinator_stream<RegisterReadStream>(at, 0), coordinator_stream<RegisterWriteStream>(at, 1),
+          coordinator_stream<ForwardStream>(at, 2)};
 }
 
 std::string as_string(const std::vector<uint8_t>& bytes) { return std::string(bytes.begin(), bytes.end()); }
@@ -44,24 +56,29 @@ class Coordinator {
  public:
   explicit Coordinator(storage::IKeyValueStore& store) : store_(store) {}
 
-  // Counts the registers the store holds. May suspend.
+  // Counts the registers and forwards the store holds. May suspend.
   void start() {
-    const std::string end = std::string(kRegisterPrefix.substr(0, 1)) + static_cast<char>(kRegisterPrefix[1] + 1);
-    registers_ = store_.read_range(kRegisterPrefix, end).rows.size();
+    records_ = store_.read_range(kRegisterPrefix, prefix_end(kRegisterPrefix)).rows.size() +
+               store_.read_range(kForwardPrefix, prefix_end(kForwardPrefix)).rows.size();
   }
 
   // May suspend.
   wire_coord::RegisterReadReplyT read(const wire_coord::RegisterReadRequestT& r) {
     const auto held = lock_.take();
-    const std::string key = as_string(r.key);
-    check_key(key);
+    const std::string cluster = checked_cluster(r.cluster);
+    const std::string key = register_key(cluster, as_string(r.key));
     const RegisterGeneration generation = checked(r.generation);
+    wire_coord::RegisterReadReplyT reply;
+    if (std::optional<std::string> to = store_.read_value(std::string(kForwardPrefix) + cluster)) {
+      CODE_PROBE(true, "coordinator forwards a read to the coordinators the cluster moved to");
+      reply.forward.assign(to->begin(), to->end());
+      return reply;
+    }
     // A read that raises nothing never stores a register, so it needs no room for one.
     GenerationRegister reg = load(key, /*creating=*/generation > RegisterGeneration{});
     bool changed = false;
     const GenerationRegister::ReadReply answer = reg.read(generation, changed);
     if (changed) save(key, reg);
-    wire_coord::RegisterReadReplyT reply;
     reply.has_value = answer.value.has_value();
     if (answer.value) reply.value.assign(answer.value->begin(), answer.value->end());
     reply.write_generation = std::make_unique<wire_coord::Generation>(to_wire(answer.write_generation));
@@ -72,22 +89,69 @@ class Coordinator {
   // May suspend.
   wire_coord::RegisterWriteReplyT write(const wire_coord::RegisterWriteRequestT& r) {
     const auto held = lock_.take();
-    const std::string key = as_string(r.key);
-    check_key(key);
+    const std::string cluster = checked_cluster(r.cluster);
+    const std::string key = register_key(cluster, as_string(r.key));
     if (r.value.size() > kRegisterValueBytesMax) throw flow::Error(flow::ErrorCode::value_too_large);
     const RegisterGeneration generation = checked(r.generation);
+    wire_coord::RegisterWriteReplyT reply;
+    if (std::optional<std::string> to = store_.read_value(std::string(kForwardPrefix) + cluster)) {
+      CODE_PROBE(true, "coordinator forwards a write to the coordinators the cluster moved to");
+      reply.forward.assign(to->begin(), to->end());
+      return reply;
+    }
     GenerationRegister reg = load(key, /*creating=*/true);
     const GenerationRegister::WriteReply answer = reg.write(as_string(r.value), generation);
     if (answer.accepted) save(key, reg);
     CODE_PROBE(!answer.accepted, "coordinator refuses a write of an older generation");
-    wire_coord::RegisterWriteReplyT reply;
     reply.accepted = answer.accepted;
     reply.read_generation = std::make_unique<wire_coord::Generation>(to_wire(answer.read_generation));
     reply.write_generation = std::make_unique<wire_coord::Generation>(to_wire(answer.write_generation));
     return reply;
   }
 
+  // May suspend.
+  wire_coord::ForwardReplyT forward(const wire_coord::ForwardRequestT& r) {
+    const auto held = lock_.take();
+    const std::string cluster = checked_cluster(r.cluster);
+    const std::string to = as_string(r.to);
+    const flow::ErrorOr<ClusterDescription> target = parse_cluster_description(to);
+    if (!target.ok() || target.get().id == cluster || target.get().to_string() != to) {
+      flow::TraceEvent(flow::SevWarn, "CoordinatorForwardRefused").detail("Cluster", cluster).detail("To", to);
+      throw flow::Error(flow::ErrorCode::invalid_option_value);
+    }
+    const std::string full = std::string(kForwardPrefix) + cluster;
+    if (std::optional<std::string> held_to = store_.read_value(full)) {
+      if (*held_to == to) return {};  // a resent forward
+      CODE_PROBE(true, "coordinator refuses to forward a cluster to a second place");
+      throw flow::Error(flow::ErrorCode::coordinated_state_conflict);
+    }
+    if (records_ >= kCoordinatorRegistersMax) throw flow::Error(flow::ErrorCode::invalid_option_value);
+    store_.set(full, to);
+    store_.commit();
+    ++records_;
+    flow::TraceEvent(flow::SevInfo, "CoordinatorForwarding").detail("Cluster", cluster).detail("To", to);
+    return {};
+  }
+
  private:
+  // A request's cluster id: what a description's id may be (empty for registers kept outside any
+  // description, as tests do), else invalid_option_value.
+  static std::string checked_cluster(const std::vector<uint8_t>& bytes) {
+    std::string cluster = as_string(bytes);
+    const bool ok = cluster.size() <= kClusterWordBytesMax && std::all_of(cluster.begin(), cluster.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    });
+    if (!ok) throw flow::Error(flow::ErrorCode::invalid_option_value);
+    return cluster;
+  }
+
+  // Where register `key` of `cluster` is stored, below kRegisterPrefix; throws for a key out of
+  // bounds.
+  static std::string register_key(const std::string& cluster, const std::string& key) {
+    check_key(key);
+    return cluster + "/" + key;
+  }
+
   // A request's generation ((0, 0) if it has none). Throws invalid_option_value for a count
   // past kRegisterGenerationCountMax.
   static RegisterGeneration checked(const std::unique_ptr<wire_coord::Generation>& g) {
@@ -109,7 +173,7 @@ class Coordinator {
   GenerationRegister load(const std::string& key, bool creating) {
     const std::optional<std::string> record = store_.read_value(std::string(kRegisterPrefix) + key);
     if (!record) {
-      if (creating && registers_ >= kCoordinatorRegistersMax) {
+      if (creating && records_ >= kCoordinatorRegistersMax) {
         CODE_PROBE(true, "coordinator refuses a register past its bound");
         throw flow::Error(flow::ErrorCode::invalid_option_value);
       }
@@ -131,12 +195,12 @@ class Coordinator {
     const std::vector<uint8_t> record = encode_generation_register(reg);
     store_.set(full, std::string(record.begin(), record.end()));
     store_.commit();
-    if (is_new) ++registers_;
+    if (is_new) ++records_;
   }
 
   storage::IKeyValueStore& store_;
   flow::FifoLock lock_;
-  size_t registers_ = 0;
+  size_t records_ = 0;  // registers and forwards
 };
 
 bool disk_error(flow::ErrorCode c) {
@@ -190,6 +254,9 @@ void run_coordinator(CoordinatorInit init) {
       }));
       actors.add(flow::spawn([&] {
         serve(interface.write, [&](const auto& r) { return coordinator.write(r); }, actors);
+      }));
+      actors.add(flow::spawn([&] {
+        serve(interface.forward, [&](const auto& r) { return coordinator.forward(r); }, actors);
       }));
       flow::wait(actors.get_result());
       return;
