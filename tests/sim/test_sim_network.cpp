@@ -394,3 +394,36 @@ TEST_CASE("simulator: reboot_all_dead brings back lone killed processes too; des
   CHECK(alive.find("alive") != std::string::npos);
   CHECK(alive.find("counter running") != std::string::npos);
 }
+
+TEST_CASE("sim network: it keeps when faults were ended early, whoever ended them (RandomClogging checks by it)") {
+  flow::Runtime rt({.seed = 18});
+  sim::Simulator s(rt, quiet_cluster());
+  const uint32_t a = s.process(0).address.ip;
+  const uint32_t b = s.process(1).address.ip;
+  auto& net = s.network();
+  auto done = flow::spawn_in(*s.process(0).process, [&] {
+    CHECK(net.cut_released_at(a, b) == flow::kTimeZero);
+    CHECK(net.clog_released_at(a) == flow::kTimeZero);
+    flow::wait(flow::delay(1s));
+    // One cut, then another of the pair (as a second workload would): ending either ends both.
+    net.partition(a, b, /*symmetric=*/false, sim::PartitionKind::kSilent);
+    net.partition(a, b, /*symmetric=*/true, sim::PartitionKind::kReset);
+    flow::wait(flow::delay(1s));
+    const flow::Time ended = flow::now();
+    net.unpartition(a, b, /*symmetric=*/true);
+    CHECK(net.cut_released_at(a, b) == ended);
+    CHECK(net.cut_released_at(b, a) == ended);
+    CHECK(net.clog_released_at(a) == flow::kTimeZero);  // a cut's end is no clog's
+    flow::wait(flow::delay(1s));
+    net.clog_send(b, 10s);
+    net.unclog(b);
+    CHECK(net.clog_released_at(b) == flow::now());
+    CHECK(net.cut_released_at(a, b) == ended);
+    flow::wait(flow::delay(1s));
+    net.heal();
+    CHECK(net.cut_released_at(a, b) == flow::now());
+    CHECK(net.clog_released_at(a) == flow::now());
+    return 0;
+  });
+  REQUIRE(rt.run_until(done));
+}
