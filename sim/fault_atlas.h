@@ -41,6 +41,17 @@
 //
 // Every corruption goes through the atlas (Simulator::corrupt_disk, set_disk_corruption): a
 // workload never flips bits on its own.
+//
+// Wipes and the database: allow_wipe says a wipe is survivable only where the data lives
+// elsewhere; Attrition asks the database which machines that holds for
+// (workloads::database_survives_wipe: no coordinator, no last copy of a team or of the logs).
+//
+// Past the atlas (`beyond`, a spec's beyondAtlas): a majority of the coordinators lost
+// (coordinator_majority), every replica of a storage team wiped (team_wiped). No system survives
+// these with its availability; the promise is that it stops safely — unavailable, never wrong —
+// and such runs are labelled scenarios in their own specs (tests/specs/fast/beyond_atlas_*.toml).
+
+#include <string>
 
 namespace sim {
 
@@ -48,6 +59,9 @@ struct FaultAtlas {
   int max_dead_machines = 1;
   bool allow_wipe = false;
   bool allow_corruption = false;
+  // A labelled scenario past the atlas (a spec's beyondAtlas; empty: none): the BeyondAtlas
+  // workload injects it, and the run must stop safely — unavailable is a pass, wrong is not.
+  std::string beyond;
 };
 
 }  // namespace sim

@@ -1,7 +1,8 @@
 // Attrition — machine failures, as FoundationDB's workload of that name: during testDuration it
 // kills up to machinesToKill machines at random times, never leaving fewer than machinesToLeave
 // alive and never exceeding what the fault atlas allows; with reboot, each comes back after a
-// while (with its disk, or wiped when the atlas allows wipes and a coin says so).
+// while (with its disk, or wiped when the atlas allows wipes, a coin says so and the database
+// keeps a copy of everything the machine holds elsewhere: database_survives_wipe).
 //
 // Options: testDuration (s, 10), machinesToKill (10), machinesToLeave (1), reboot (true),
 // meanDelay (s: mean time between kills, testDuration / machinesToKill), killDatacenter (false:
@@ -11,9 +12,11 @@
 #include <cmath>
 
 #include "flow/actor.h"
+#include "flow/code_probe.h"
 #include "flow/combinators.h"
 #include "flow/deterministic_random.h"
 #include "flow/trace_event.h"
+#include "workloads/database_cluster.h"
 #include "workloads/workload.h"
 
 namespace workloads {
@@ -65,10 +68,15 @@ class AttritionWorkload final : public Workload {
       if (reboot_) {
         const bool wipe = ctx.sim.atlas().allow_wipe && rng.random_bool(0.1);
         reboots.push_back(flow::spawn(
-            [&sim = ctx.sim, &victim, wipe,
+            [&ctx, &victim, wipe,
              after = rng.random_duration(std::chrono::milliseconds(100), std::chrono::seconds(5))] {
               flow::wait(flow::delay(after));
-              if (!victim.alive) sim.reboot_machine(victim, wipe);
+              if (victim.alive) return;
+              // A wipe the database would not survive (its last copy of something) waits for
+              // another time: the atlas allows wipes only where the data lives elsewhere.
+              const bool survivable = !wipe || database_survives_wipe(ctx, victim);
+              CODE_PROBE(wipe && !survivable, "Attrition spares a machine's disk that holds a last copy");
+              ctx.sim.reboot_machine(victim, wipe && survivable);
             }));
       }
     }

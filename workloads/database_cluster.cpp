@@ -603,6 +603,30 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
 
 }  // namespace
 
+bool database_survives_wipe(WorkloadContext& ctx, const sim::Simulator::Machine& m) {
+  if (ctx.cluster == nullptr || ctx.database == nullptr || !*ctx.database) return true;
+  const auto machine_of = [&ctx](const flow::NetworkAddress& a) -> const sim::Simulator::Machine* {
+    for (size_t i = 0; i < ctx.sim.process_count(); ++i)
+      if (ctx.sim.process(i).address == a) return ctx.sim.process(i).machine;
+    return nullptr;
+  };
+  // A copy survives if one of `at` is on another machine that is alive.
+  const auto survives = [&](const std::vector<flow::NetworkAddress>& at) {
+    bool here = false, elsewhere = false;
+    for (const flow::NetworkAddress& a : at) {
+      const sim::Simulator::Machine* on = machine_of(a);
+      if (on == &m) here = true;
+      else if (on != nullptr && on->alive) elsewhere = true;
+    }
+    return !here || elsewhere;
+  };
+  for (const flow::NetworkAddress& a : ctx.cluster->cluster.coordinators)
+    if (machine_of(a) == &m) return false;
+  for (const GenerationPlan::Team& team : ctx.cluster->current.storage_teams)
+    if (!survives(team.at)) return false;
+  return survives(ctx.cluster->current.logs);
+}
+
 client::Database& database(WorkloadContext& ctx) {
   if (!ctx.database || !ctx.cluster) throw flow::Error(flow::ErrorCode::operation_failed);
   if (!*ctx.database && ctx.cluster->starting) {

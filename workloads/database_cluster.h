@@ -39,6 +39,12 @@ struct ClusterRecord {
   std::vector<double> recovery_seconds;
 };
 
+// Whether the run's database keeps every acknowledged commit and its cluster state if machine
+// `m` comes back wiped now: it holds none of the coordinators, and every storage team and the
+// current generation's logs with a copy on it have another on a live machine. True while no
+// database runs. (Attrition asks before it wipes; the atlas's allowWipe alone does not know.)
+bool database_survives_wipe(WorkloadContext& ctx, const sim::Simulator::Machine& m);
+
 // The run's database, started now if it is not yet (by the first workload to ask; the others wait
 // for it). May suspend.
 client::Database& database(WorkloadContext& ctx);

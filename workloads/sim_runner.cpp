@@ -46,6 +46,8 @@ struct RunSettings {
   std::optional<int> processes_per_machine;
   sim::FaultAtlas atlas;
   flow::Duration liveness = std::chrono::seconds(60);
+  // Beyond the atlas: how long the workloads' starts may run before they are cancelled.
+  flow::Duration beyond_safety = std::chrono::seconds(120);
   flow::Duration max_sim = std::chrono::seconds(3600);
   std::optional<bool> buggify;
   int replication = 0;  // redundancyMode: 1, 2, 3; 0: drawn
@@ -74,6 +76,16 @@ RunSettings read_configuration(const Spec& spec, std::vector<std::string>& warni
   s.atlas.max_dead_machines = clamp_int(o.get_int("maxDeadMachines", 1));
   s.atlas.allow_wipe = o.get_bool("allowWipe", false);
   s.atlas.allow_corruption = o.get_bool("allowCorruption", false);
+  // A labelled scenario past the atlas (workloads/beyond_atlas_workload.cpp): wiping a team's
+  // every replica needs wipes.
+  s.atlas.beyond = o.get_string("beyondAtlas", "");
+  o.require(s.atlas.beyond.empty() || s.atlas.beyond == "coordinator_majority" || s.atlas.beyond == "team_wiped",
+            "beyondAtlas", "must be 'coordinator_majority' or 'team_wiped'");
+  if (s.atlas.beyond == "team_wiped") s.atlas.allow_wipe = true;
+  const double beyond_safety_seconds = o.get_double("beyondAtlasSafetySeconds", 120);
+  o.require(beyond_safety_seconds > 0 && beyond_safety_seconds <= 1e6, "beyondAtlasSafetySeconds", "must be in (0, 1e6]");
+  if (beyond_safety_seconds > 0 && beyond_safety_seconds <= 1e6)
+    s.beyond_safety = o.get_seconds("beyondAtlasSafetySeconds", 120);
   const double liveness_seconds = o.get_double("livenessSeconds", 60);
   const double max_sim_seconds = o.get_double("maxSimSeconds", 3600);
   // Every value is checked before it is used: a spec never reaches one of the simulator's
@@ -235,7 +247,19 @@ std::string run_tests(const Spec& spec, const RunSettings& settings, sim::Simula
         }
       }));
     }
-    flow::wait(flow::wait_all(starts));
+    if (settings.atlas.beyond.empty()) {
+      flow::wait(flow::wait_all(starts));
+    } else if (!flow::wait(flow::timeout(flow::wait_all(starts), settings.beyond_safety))) {
+      // Past the atlas a workload may wait for ever on an unavailable database: its start is
+      // cancelled (as a client that gave up), and the checks go on.
+      CODE_PROBE(true, "a run beyond the atlas cancels workloads waiting on an unavailable database");
+      flow::TraceEvent(flow::SevInfo, "TestUnavailableBeyondAtlas")
+          .detail("Title", test.title)
+          .detail("Scenario", settings.atlas.beyond)
+          .detail("Phase", "safety");
+      result.unavailable = true;
+      starts.clear();
+    }
     if (!failure.empty()) return fmt::format("test '{}': {}", test.title, failure);
 
     // Liveness phase: faults heal, dead machines come back, and the checks must finish in time.
@@ -257,6 +281,18 @@ std::string run_tests(const Spec& spec, const RunSettings& settings, sim::Simula
     }
     const std::optional<flow::Void> done =
         flow::wait(flow::timeout(flow::wait_all(checks), settings.liveness));
+    if (!done && !settings.atlas.beyond.empty()) {
+      // Past the atlas the database may stay unavailable: that is stopping safely. What the
+      // checks that did finish said, and every SevError, still count.
+      CODE_PROBE(true, "a run beyond the atlas ends with the database unavailable");
+      flow::TraceEvent(flow::SevInfo, "TestUnavailableBeyondAtlas").detail("Title", test.title).detail("Scenario", settings.atlas.beyond);
+      result.unavailable = true;
+      for (size_t i = 0; i < ws.size(); ++i)
+        if (checks[i].is_ready() && !checks[i].is_error() && !checks[i].get())
+          return fmt::format("test '{}': workload {} check failed", test.title, ws[i]->name());
+      if (!failure.empty()) return fmt::format("test '{}': {}", test.title, failure);
+      continue;
+    }
     if (!done) {
       // Name what each stuck check waits on: the actor, the process it waits for and that
       // process's state and roles.
@@ -289,6 +325,11 @@ std::string run_tests(const Spec& spec, const RunSettings& settings, sim::Simula
     if (database) {
       const std::optional<bool> consistent =
           flow::wait(flow::timeout(flow::spawn([&ctx] { return check_database_consistency(ctx); }), settings.liveness));
+      if (!consistent && !settings.atlas.beyond.empty()) {
+        flow::TraceEvent(flow::SevInfo, "TestUnavailableBeyondAtlas").detail("Title", test.title).detail("Scenario", settings.atlas.beyond);
+        result.unavailable = true;
+        continue;
+      }
       if (!consistent)
         return fmt::format("test '{}': stuck: the consistency check did not finish within {} s", test.title,
                            settings.liveness.count() / 1'000'000'000);
@@ -412,6 +453,7 @@ RunResult run_spec(const Spec& spec, const RunConfig& config) {
   }
   result.probes = flow::code_probe_counts(*rt);
   result.recoveries = cluster.recovery_seconds;
+  result.beyond_atlas = settings.atlas.beyond;
   if (timeline) {
     simulator->network().set_write_observer(nullptr);
     for (size_t i = 0; i < simulator->process_count(); ++i) {

@@ -4,14 +4,20 @@
 // The run: draw the cluster shape and fault rates from the seed (the swarm), build the cluster,
 // then for each [[test]]: set up its workloads, run their start() side by side with faults on (the
 // safety phase), heal every fault and reboot every dead machine, and run their check()s, which must
-// all finish within the liveness bound. A run fails on a failed check, a workload error, any
+// all finish within the liveness bound (past the atlas, see beyondAtlas). A run fails on a failed check, a workload error, any
 // SevError trace event, a stall past the liveness bound, or a deadlock; the reason says which.
 //
 // [configuration] keys (all optional): machineCount, or minMachines/maxMachines (3..8);
 // datacenters; processesPerMachine; maxDeadMachines (1); allowWipe (false); allowCorruption
 // (false: see sim/fault_atlas.h); livenessSeconds (60);
 // maxSimSeconds (3600: a run past this much simulated time fails as stuck); buggify (true/false:
-// the default for --buggify random). Unknown keys are reported as warnings; a value out of range
+// the default for --buggify random); minimumReplication, redundancyMode (docs/database.md);
+// beyondAtlas ('coordinator_majority' or 'team_wiped': a labelled scenario past the fault atlas,
+// which the BeyondAtlas workload injects; the run must stop safely, so a check or a workload
+// still waiting on the database when its time runs out — livenessSeconds for checks,
+// beyondAtlasSafetySeconds (120) for the workloads' starts, which are then cancelled — passes as
+// "unavailable", while a failed check or a SevError still fails; 'team_wiped' allows wipes).
+// Unknown keys are reported as warnings; a value out of range
 // is an error naming it (a spec never reaches one of the simulator's assertions).
 //
 // [[test]] options, with FoundationDB's meaning where Strata has the thing they act on:
@@ -80,6 +86,11 @@ struct RunResult {
   // Each recovery of the database's transaction system: simulated seconds from the failure's
   // detection to accepting commits.
   std::vector<double> recoveries;
+  // A labelled scenario past the fault atlas (the spec's beyondAtlas; empty: none), and whether
+  // the database was still unavailable when the checks' time ran out (a pass there: it stopped
+  // safely).
+  std::string beyond_atlas;
+  bool unavailable = false;
   // Every probe site in the program with its hits in this run (flow::code_probe_counts), taken
   // before the cluster is torn down: the teardown's cancellations are not the run's doing.
   std::vector<flow::CodeProbeCount> probes;

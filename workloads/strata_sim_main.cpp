@@ -299,7 +299,7 @@ int main(int argc, char** argv) {
         "%.3f, "
         "\"events\": %llu, \"trace_events\": %llu, \"unseed\": \"0x%016llx\", \"digest\": "
         "\"0x%016llx\", \"determinism_checked\": %s, \"metrics\": {%s}, \"recoveries\": [%s], "
-        "\"replay\": %s, \"probes\": %s}\n",
+        "\"beyond_atlas\": %s, \"unavailable\": %s, \"replay\": %s, \"probes\": %s}\n",
         result.passed ? "\"PASS\"" : "\"FAIL\"", json_string(args.spec).c_str(),
         static_cast<unsigned long long>(seed), result.buggify ? "true" : "false",
         json_string(result.failure).c_str(), json_string(result.swarm).c_str(), result.sim_seconds,
@@ -307,11 +307,17 @@ int main(int argc, char** argv) {
         static_cast<unsigned long long>(result.trace_events),
         static_cast<unsigned long long>(result.unseed),
         static_cast<unsigned long long>(result.digest), args.check_determinism ? "true" : "false",
-        metrics.c_str(), recoveries.c_str(), json_string(replay).c_str(), probes_json(result.probes).c_str());
+        metrics.c_str(), recoveries.c_str(), json_string(result.beyond_atlas).c_str(),
+        result.unavailable ? "true" : "false", json_string(replay).c_str(), probes_json(result.probes).c_str());
   } else {
     std::printf("%s  %s  seed %llu\n", result.passed ? "PASS" : "FAIL", args.spec.c_str(),
                 static_cast<unsigned long long>(seed));
     if (!result.passed) std::printf("  failure: %s\n", result.failure.c_str());
+    if (!result.beyond_atlas.empty())
+      std::printf("  beyond the atlas: %s%s\n", result.beyond_atlas.c_str(),
+                  !result.passed        ? ""
+                  : result.unavailable ? "; the database stopped safely (unavailable at the end, nothing wrong seen)"
+                                       : "; the database came back, nothing wrong seen");
     std::printf("  simulated %.3f s, wall %.3f s, ratio %.1fx\n", result.sim_seconds, wall, ratio);
     std::printf("  events %llu, trace events %llu, unseed 0x%016llx, digest 0x%016llx%s\n",
                 static_cast<unsigned long long>(result.events),

@@ -75,6 +75,7 @@ const std::map<std::string, WorkloadFactory>& workload_registry() {
   static const std::map<std::string, WorkloadFactory> registry = {
       {"AtomicOps", make_atomic_ops_workload},
       {"Attrition", make_attrition_workload},
+      {"BeyondAtlas", make_beyond_atlas_workload},
       {"ChangeConfig", make_change_config_workload},
       {"Durability", make_durability_workload},
       {"ConsistencyCheck", make_consistency_check_workload},

@@ -138,6 +138,7 @@ std::unique_ptr<Workload> make_trigger_recovery_loop_workload(WorkloadOptions& o
 std::unique_ptr<Workload> make_low_latency_workload(WorkloadOptions& options);
 std::unique_ptr<Workload> make_lock_database_workload(WorkloadOptions& options);
 std::unique_ptr<Workload> make_change_config_workload(WorkloadOptions& options);
+std::unique_ptr<Workload> make_beyond_atlas_workload(WorkloadOptions& options);
 std::unique_ptr<Workload> make_rpc_workload(WorkloadOptions& options);
 std::unique_ptr<Workload> make_kv_crash_workload(WorkloadOptions& options);
 std::unique_ptr<Workload> make_cycle_workload(WorkloadOptions& options);
