@@ -355,7 +355,7 @@ TEST_CASE("sim disk: a failed write may be left partly done, and only within its
 
 TEST_CASE("sim disk: a misdirected write lands elsewhere in the file and misses its own place") {
   flow::Runtime rt({.seed = 23});
-  sim::Simulator s(rt, one_machine(0, 0), sim::FaultAtlas{.allow_corruption = true});
+  sim::Simulator s(rt, one_machine(0, 0), sim::FaultAtlas{.allow_corruption = true, .beyond = {}});
   sim::SimDisk& disk = s.process(0).machine->disk;
   const std::vector<uint8_t> old_bytes = pattern(64 * 512, 9);
   const std::vector<uint8_t> page = filled(512, 0x5c);
@@ -383,7 +383,7 @@ TEST_CASE("sim disk: a misdirected write lands elsewhere in the file and misses 
 
 TEST_CASE("sim disk: a corrupted read returns one flipped bit; the medium keeps its bytes") {
   flow::Runtime rt({.seed = 24});
-  sim::Simulator s(rt, one_machine(0, 0), sim::FaultAtlas{.allow_corruption = true});
+  sim::Simulator s(rt, one_machine(0, 0), sim::FaultAtlas{.allow_corruption = true, .beyond = {}});
   sim::SimDisk& disk = s.process(0).machine->disk;
   const std::vector<uint8_t> bytes = pattern(4096, 3);
   REQUIRE(s.set_disk_corruption(*s.process(0).machine, 0, 1));
