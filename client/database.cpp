@@ -87,6 +87,17 @@ roles::ClusterDescription Database::change_coordinators(std::string_view mode,
   return std::move(after.get());
 }
 
+void Database::configure(std::string_view text) {
+  const flow::ErrorOr<roles::RoleCounts> counts = roles::parse_configuration(text, {});
+  if (!counts.ok()) throw counts.error();
+  roles::wire_cc::ConfigureRequestT request;
+  request.grv_proxies = counts.get().grv_proxies;
+  request.commit_proxies = counts.get().commit_proxies;
+  request.logs = counts.get().logs;
+  // Asking again is safe: the same counts twice are the change once.
+  ask_controller(&roles::ClusterControllerInterface::configure, request);
+}
+
 const roles::GrvProxyInterface& Database::grv_proxy() const {
   const auto n = static_cast<int64_t>(interfaces_.grv_proxies.size());
   return interfaces_.grv_proxies[static_cast<size_t>(flow::deterministic_random().random_int(0, n))];

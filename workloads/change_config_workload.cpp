@@ -1,15 +1,18 @@
-// ChangeConfig — FoundationDB's workload of that name, for changes of coordinators: after a delay
-// drawn from [minDelayBeforeChange, maxDelayBeforeChange] it asks the cluster controller to move
-// the cluster state to the coordinators `coordinators` names ('auto', 'random' — a Strata addition
-// that always draws a new set where it can — or addresses "a.b.c.d:port,..."), coordinatorChanges
-// times in a row, a few seconds apart. Its check: the coordinators of the last description it was
-// answered with hold a whole cluster state (ChangeConfigStateMissing), each description it left
-// forwards to a newer one (ChangeConfigOldCoordinatorsNotForwarding), and a transaction gets a
-// read version and reads (the database survived the change).
+// ChangeConfig — FoundationDB's workload of that name: after a delay drawn from
+// [minDelayBeforeChange, maxDelayBeforeChange] it changes the configuration as configMode says
+// (role counts: "grv_proxies=N commit_proxies=N logs=N", Database::configure), then asks the
+// cluster controller to move the cluster state to the coordinators `coordinators` names ('auto',
+// 'random' — a Strata addition that always draws a new set where it can — or addresses
+// "a.b.c.d:port,..."), coordinatorChanges times in a row, a few seconds apart. Its check: the
+// generation running has the counts asked for (ChangeConfigCountsWrong); the coordinators of the
+// last description it was answered with hold a whole cluster state (ChangeConfigStateMissing);
+// each description it left forwards to a newer one (ChangeConfigOldCoordinatorsNotForwarding);
+// and a transaction gets a read version and reads (the database survived the change).
 //
 // Options: minDelayBeforeChange (s, 0), maxDelayBeforeChange (s, 0; at least the min),
-// coordinators ('', none changed), coordinatorChanges (1, up to 10), configMode ('': a
-// configuration change is not built yet, so any other value is refused with a named error).
+// configMode ('': none; other words than role counts — redundancy, engines, resolvers — are
+// refused with a named error: they need data movement), coordinators ('': none changed),
+// coordinatorChanges (1, up to 10).
 
 #include <chrono>
 #include <optional>
@@ -22,6 +25,7 @@
 #include "flow/combinators.h"
 #include "flow/deterministic_random.h"
 #include "flow/trace_event.h"
+#include "roles/cluster_controller/cluster_controller_interface.h"
 #include "roles/cluster_controller/cluster_state.h"
 #include "roles/common/cluster_description.h"
 #include "roles/coordinator/coordinated_state.h"
@@ -47,8 +51,13 @@ class ChangeConfigWorkload final : public Workload {
     o.require(min_delay_ >= flow::Duration::zero(), "minDelayBeforeChange", "must be at least 0 seconds");
     o.require(max_delay_ >= min_delay_, "maxDelayBeforeChange", "must be at least minDelayBeforeChange");
     o.require(changes_ >= 1 && changes_ <= 10, "coordinatorChanges", "must be 1 to 10");
-    o.require(o.get_string("configMode", "").empty(), "configMode",
-              "changing the configuration (redundancy, role counts) is not built yet; only coordinators can change");
+    config_mode_ = o.get_string("configMode", "");
+    if (!config_mode_.empty()) {
+      std::string why;
+      const flow::ErrorOr<roles::RoleCounts> counts = roles::parse_configuration(config_mode_, {}, &why);
+      o.require(counts.ok(), "configMode", why);
+      if (counts.ok()) counts_ = counts.get();
+    }
     if (coordinators_ != "auto" && coordinators_ != "random" && !coordinators_.empty()) {
       const flow::ErrorOr<roles::ClusterDescription> listed = roles::parse_cluster_description("x:y@" + coordinators_);
       o.require(listed.ok(), "coordinators", "must be 'auto', 'random' or addresses a.b.c.d:port separated by commas");
@@ -64,6 +73,11 @@ class ChangeConfigWorkload final : public Workload {
     if (ctx.cluster == nullptr) throw flow::Error(flow::ErrorCode::operation_failed);
     const flow::Duration delay = flow::deterministic_random().random_duration(min_delay_, max_delay_ + 1ns);
     flow::wait(flow::delay_until(began + delay));
+    if (!config_mode_.empty()) {
+      db.configure(config_mode_);
+      configured_ = true;
+      flow::TraceEvent(flow::SevInfo, "ChangeConfigConfigured").detail("Mode", config_mode_);
+    }
     if (coordinators_.empty()) return;
     for (int64_t i = 0; i < changes_; ++i) {
       if (i > 0) flow::wait(flow::delay(5s));
@@ -91,7 +105,8 @@ class ChangeConfigWorkload final : public Workload {
   }
 
   bool check(WorkloadContext& ctx) override {
-    if (!last_) return true;
+    if (configured_) check_counts(ctx.cluster->current);
+    if (!last_) return ok_;
     for (const roles::ClusterDescription& old : left_) {
       roles::CoordinatedState s(old, std::string(roles::kClusterStateKey));
       bool forwarded = false;
@@ -117,6 +132,18 @@ class ChangeConfigWorkload final : public Workload {
   }
 
  private:
+  // The generation running has the counts configured (those asked for; the others as they were).
+  void check_counts(const roles::GenerationPlan& plan) {
+    const auto wrong = [this](const char* role, int wanted, size_t has) {
+      if (wanted == 0 || static_cast<size_t>(wanted) == has) return;
+      ok_ = false;
+      flow::TraceEvent(flow::SevError, "ChangeConfigCountsWrong").detail("Role", role).detail("Wanted", wanted).detail("Has", static_cast<int64_t>(has));
+    };
+    wrong("grv_proxies", counts_.grv_proxies, plan.grv_proxies.size());
+    wrong("commit_proxies", counts_.commit_proxies, plan.commit_proxies.size());
+    wrong("logs", counts_.logs, plan.logs.size());
+  }
+
   // The coordinators of `cluster` (or those it forwards to) hold a whole cluster state. May
   // suspend.
   void check_state(roles::ClusterDescription cluster) {
@@ -144,6 +171,9 @@ class ChangeConfigWorkload final : public Workload {
 
   flow::Duration min_delay_;
   flow::Duration max_delay_;
+  std::string config_mode_;
+  roles::RoleCounts counts_;
+  bool configured_ = false;
   std::string coordinators_;
   std::vector<flow::NetworkAddress> addresses_;
   int64_t changes_;

@@ -173,6 +173,19 @@ flow::Future<flow::Void> answer_once_visible(client::Database& db, std::string l
   });
 }
 
+using ConfigureRequest = net::ReceivedRequest<wire_cc::ConfigureRequestT, wire_cc::ConfigureReplyT>;
+
+// The counts `in` asks for on top of `current` (0: unchanged), or invalid_option_value for one
+// out of range (the request came over the network).
+flow::ErrorOr<RoleCounts> counts_wanted(RoleCounts current, const wire_cc::ConfigureRequestT& in) {
+  for (const int n : {in.grv_proxies, in.commit_proxies, in.logs})
+    if (n < 0 || n > kRoleCountMax) return flow::Error(flow::ErrorCode::invalid_option_value);
+  if (in.grv_proxies > 0) current.grv_proxies = in.grv_proxies;
+  if (in.commit_proxies > 0) current.commit_proxies = in.commit_proxies;
+  if (in.logs > 0) current.logs = in.logs;
+  return current;
+}
+
 using CoordinatorsRequest =
     net::ReceivedRequest<wire_cc::ChangeCoordinatorsRequestT, wire_cc::ChangeCoordinatorsReplyT>;
 
@@ -263,7 +276,8 @@ void change_coordinators(Placement& placement, const std::vector<flow::NetworkAd
 // leader_election.h): from the cluster state the coordinators of `*cluster` hold, it watches the
 // generation's roles and recovers the transaction system whenever one fails, or when a client
 // changes the database's lock through the controller interface it makes here, until cancelled
-// (leadership lost); tells `database` of each new generation and of the controller. A client's
+// (leadership lost), or when a client changes the role counts (they go into the state, and the
+// recovery's placement uses them); tells `database` of each new generation and of the controller. A client's
 // change of coordinators moves the state and ends the leadership (coordinators_changed, with
 // `*cluster` where it went), as does finding the state moved. A new leader takes over
 // the generation the state names when the simulator knows where it runs (ClusterRecord::current:
@@ -322,6 +336,12 @@ void lead(Placement placement, ClusterDescription* cluster, std::unique_ptr<clie
         [coordinators_requests] { return std::make_shared<CoordinatorsRequest>(flow::wait_next(coordinators_requests)); });
   };
   flow::Future<std::shared_ptr<CoordinatorsRequest>> coordinators_request = next_coordinators_request();
+  const auto configure_requests = controller.configure.requests();
+  const auto next_configure_request = [configure_requests] {
+    return flow::spawn([configure_requests] { return std::make_shared<ConfigureRequest>(flow::wait_next(configure_requests)); });
+  };
+  flow::Future<std::shared_ptr<ConfigureRequest>> configure_request = next_configure_request();
+  std::vector<ConfigureRequest> configuring;  // answered once a generation with the counts accepts commits
   if (!recover_now) {
     // The leader before may have died before every storage server took up this generation's
     // log system, or before old roles were retired: both again (each is idempotent).
@@ -333,8 +353,28 @@ void lead(Placement placement, ClusterDescription* cluster, std::unique_ptr<clie
     std::optional<LockRequest> changing_lock;
     if (!recover_now) {
       flow::Future<flow::Void> failed = flow::spawn([&plan] { wait_for_failure(hosted_roles(plan)); });
-      const size_t woken = flow::wait_any(failed, lock_request, coordinators_request);
-      if (woken == 2) {
+      const size_t woken = flow::wait_any(failed, lock_request, coordinators_request, configure_request);
+      if (woken == 3) {
+        ConfigureRequest in = std::move(*configure_request.get());
+        configure_request = next_configure_request();
+        const flow::ErrorOr<RoleCounts> wanted = counts_wanted(state.counts, in.request);
+        if (!wanted.ok()) {
+          in.reply.send_error(wanted.error());
+          continue;
+        }
+        if (wanted.get() == state.counts) {
+          CODE_PROBE(true, "controller answers a change of configuration that changes nothing");
+          in.reply.send({});
+          continue;
+        }
+        configuring.push_back(std::move(in));
+        flow::TraceEvent(flow::SevInfo, "ConfigurationChanging")
+            .detail("GrvProxies", wanted.get().grv_proxies)
+            .detail("CommitProxies", wanted.get().commit_proxies)
+            .detail("Logs", wanted.get().logs)
+            .detail("Epoch", static_cast<int64_t>(state.epoch));
+        state.counts = wanted.get();
+      } else if (woken == 2) {
         CoordinatorsRequest in = std::move(*coordinators_request.get());
         coordinators_request = next_coordinators_request();
         try {
@@ -375,6 +415,9 @@ void lead(Placement placement, ClusterDescription* cluster, std::unique_ptr<clie
       std::erase_if(publishing, [](const flow::Future<Version>& p) { return p.is_ready(); });
       const uint64_t epoch = state.epoch + 1;
       placement.responsive = responsive_workers(workers, kResponsiveWithin);
+      if (state.counts.grv_proxies > 0) placement.grv_count = static_cast<size_t>(state.counts.grv_proxies);
+      if (state.counts.commit_proxies > 0) placement.proxy_count = static_cast<size_t>(state.counts.commit_proxies);
+      if (state.counts.logs > 0) placement.log_count = static_cast<size_t>(state.counts.logs);
       bool adopt = false;
       try {
         Recovered r = recover(
@@ -393,6 +436,8 @@ void lead(Placement placement, ClusterDescription* cluster, std::unique_ptr<clie
         publishing.push_back(flow::spawn([state, began] { return publish_log_system(state, began); }));
         retiring = flow::spawn([workers, state] { retire_old_roles(workers, state); });
         if (changing_lock) lock_replies.add(answer_once_visible(**database, state.lock_uid, &lock_changes, std::move(*changing_lock)));
+        for (ConfigureRequest& c : configuring) c.reply.send({});
+        configuring.clear();
         break;
       } catch (const flow::Error& e) {
         if (e.code() == flow::ErrorCode::operation_cancelled) throw;
@@ -409,6 +454,7 @@ void lead(Placement placement, ClusterDescription* cluster, std::unique_ptr<clie
           std::optional<ClusterState> held = read_cluster_state(cstate);
           if (held) {
             held->lock_uid = state.lock_uid;
+            held->counts = state.counts;
             state = std::move(*held);
           }
         } catch (const flow::Error& e) {
@@ -571,6 +617,7 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
   state.log_system = LogSystem::single(epoch, g.logs);
   state.shards = g.shards;
   for (const GenerationPlan::Placed& r : plan.resolvers) state.resolver_ranges.push_back(r.keys);
+  state.counts = {static_cast<int>(grv_count), static_cast<int>(proxy_count), static_cast<int>(log_count)};
   Placement where;
   where.sim = &ctx.sim;
   where.stateless = stateless;

@@ -1,5 +1,8 @@
 #include "roles/cluster_controller/cluster_controller_interface.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "roles/common/database_lock.h"
 
 namespace roles {
@@ -9,6 +12,49 @@ flow::ErrorOr<std::string> lock_after(std::string_view held, const wire_cc::Lock
   if (!lock_uid_ok(uid)) return flow::Error(flow::ErrorCode::invalid_option_value);
   if (!held.empty() && held != uid) return flow::Error(flow::ErrorCode::database_locked);
   return request.lock ? uid : std::string();
+}
+
+flow::ErrorOr<RoleCounts> parse_configuration(std::string_view text, RoleCounts current, std::string* why) {
+  const auto invalid = [why](std::string what) -> flow::ErrorOr<RoleCounts> {
+    if (why != nullptr) *why = std::move(what);
+    return flow::Error(flow::ErrorCode::invalid_option_value);
+  };
+  RoleCounts out = current;
+  std::vector<std::string_view> seen;
+  size_t words = 0;
+  for (size_t begin = 0; begin < text.size();) {
+    if (text[begin] == ' ') {
+      ++begin;
+      continue;
+    }
+    const size_t end = std::min(text.find(' ', begin), text.size());
+    const std::string_view word = text.substr(begin, end - begin);
+    begin = end;
+    ++words;
+    const size_t eq = word.find('=');
+    const std::string_view name = word.substr(0, eq);
+    int* count = name == "grv_proxies" ? &out.grv_proxies
+                 : name == "commit_proxies" ? &out.commit_proxies
+                 : name == "logs" ? &out.logs
+                                  : nullptr;
+    if (count == nullptr || eq == std::string_view::npos) {
+      return invalid("'" + std::string(word) +
+                     "' is not grv_proxies=N, commit_proxies=N or logs=N (changes of redundancy, engine and "
+                     "resolvers need data movement, not built yet)");
+    }
+    if (std::find(seen.begin(), seen.end(), name) != seen.end()) return invalid(std::string(name) + " is given twice");
+    seen.push_back(name);
+    const std::string_view digits = word.substr(eq + 1);
+    int n = 0;
+    const bool numeric = !digits.empty() && digits.size() <= 2 &&
+                         std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (numeric) for (char c : digits) n = n * 10 + (c - '0');
+    if (!numeric || n < 1 || n > kRoleCountMax)
+      return invalid(std::string(name) + " must be 1.." + std::to_string(kRoleCountMax) + ", not '" + std::string(digits) + "'");
+    *count = n;
+  }
+  if (words == 0) return invalid("nothing to change");
+  return out;
 }
 
 }  // namespace roles

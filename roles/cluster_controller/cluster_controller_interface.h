@@ -17,11 +17,29 @@ using LockDatabaseStream =
     net::RequestStream<wire_cc::LockDatabaseRequestT, wire_cc::LockDatabaseReplyT>;
 using ChangeCoordinatorsStream =
     net::RequestStream<wire_cc::ChangeCoordinatorsRequestT, wire_cc::ChangeCoordinatorsReplyT>;
+using ConfigureStream = net::RequestStream<wire_cc::ConfigureRequestT, wire_cc::ConfigureReplyT>;
 
 struct ClusterControllerInterface {
   LockDatabaseStream lock_database;  // lock or unlock the database (docs/database.md, "Database lock")
   ChangeCoordinatorsStream change_coordinators;  // move the cluster state to other coordinators
+  ConfigureStream configure;                     // change the role counts, through a recovery
 };
+
+// How many of each role of the transaction system a generation has, as `configure` sets them
+// (FoundationDB's words); 0: as the cluster was brought up.
+struct RoleCounts {
+  int grv_proxies = 0;
+  int commit_proxies = 0;
+  int logs = 0;
+  friend bool operator==(const RoleCounts&, const RoleCounts&) = default;
+};
+inline constexpr int kRoleCountMax = 8;
+
+// `current` with the changes `text` asks for: "grv_proxies=N", "commit_proxies=N", "logs=N"
+// (N in 1..kRoleCountMax), separated by spaces, in any order. Anything else — another word
+// (redundancy and engine changes need data movement, not built yet), a count out of range, a
+// word twice — is invalid_option_value, with what is wrong in `why` (if given).
+flow::ErrorOr<RoleCounts> parse_configuration(std::string_view text, RoleCounts current, std::string* why = nullptr);
 
 // What a lock request makes of the lock `held` (empty: unlocked): the lock after it (empty:
 // unlocked), or the error to answer with — invalid_option_value for a uid that cannot name a

@@ -25,6 +25,9 @@ std::string encode_cluster_state(const ClusterState& state) {
   w.storage_durable_min = state.storage_durable_min;
   w.lock_uid.assign(state.lock_uid.begin(), state.lock_uid.end());
   if (state.moving_to) w.moving_to = state.moving_to->to_string();
+  w.grv_proxies = state.counts.grv_proxies;
+  w.commit_proxies = state.counts.commit_proxies;
+  w.logs = state.counts.logs;
   flatbuffers::FlatBufferBuilder builder;
   net::encode_message(builder, w);
   return std::string(reinterpret_cast<const char*>(builder.GetBufferPointer()), builder.GetSize());
@@ -63,6 +66,9 @@ flow::ErrorOr<ClusterState> decode_cluster_state(std::string_view bytes) {
     if (!to.ok()) return malformed;
     state.moving_to = std::move(to.get());
   }
+  for (const int n : {w.grv_proxies, w.commit_proxies, w.logs})
+    if (n < 0 || n > kRoleCountMax) return malformed;
+  state.counts = {w.grv_proxies, w.commit_proxies, w.logs};
   return state;
 }
 

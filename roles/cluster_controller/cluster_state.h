@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "flow/error_or.h"
+#include "roles/cluster_controller/cluster_controller_interface.h"
 #include "roles/common/cluster_description.h"
 #include "roles/common/shard_map.h"
 #include "roles/common/types.h"
@@ -31,6 +32,9 @@ struct ClusterState {
   // Set (only in the old coordinators' copy) once a move of the state to these coordinators has
   // begun (roles/cluster_controller/coordinators_change.h): whoever reads it finishes the move.
   std::optional<ClusterDescription> moving_to;
+  // How many GRV proxies, commit proxies and logs each new generation has (0: as brought up):
+  // a change of configuration sets them and recovers.
+  RoleCounts counts;
 };
 
 // The key of the coordinated state that holds it.
@@ -39,7 +43,7 @@ inline constexpr std::string_view kClusterStateKey = "cluster_state";
 std::string encode_cluster_state(const ClusterState& state);
 // malformed_message unless `bytes` is a whole, valid state (an epoch in 1 .. kEpochMax, a valid
 // log system, a shard map and resolver ranges that tile the keyspace, a lock uid that can name a
-// holder, a move's target that is a cluster description): they come from the coordinators' disks, over the network.
+// holder, a move's target that is a cluster description, role counts in 0..kRoleCountMax): they come from the coordinators' disks, over the network.
 flow::ErrorOr<ClusterState> decode_cluster_state(std::string_view bytes);
 
 }  // namespace roles

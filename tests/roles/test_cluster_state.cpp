@@ -88,3 +88,44 @@ TEST_CASE("cluster state: bytes that are not a whole, valid state are malformed_
   s.storage_durable_min = -1;
   CHECK(refused(roles::encode_cluster_state(s)));
 }
+
+TEST_CASE("configuration: role counts parse from configure's words, and anything else is refused with why") {
+  using roles::parse_configuration;
+  using roles::RoleCounts;
+  const RoleCounts current{3, 2, 4};
+  const flow::ErrorOr<RoleCounts> some = parse_configuration("  logs=2   grv_proxies=1 ", current);
+  REQUIRE(some.ok());
+  CHECK(some.get() == RoleCounts{1, 2, 2});
+  CHECK(parse_configuration("commit_proxies=8", {}).get() == RoleCounts{0, 8, 0});
+  const auto refused = [](std::string_view text, std::string_view said) {
+    std::string why;
+    const flow::ErrorOr<RoleCounts> r = parse_configuration(text, {}, &why);
+    CHECK_FALSE(r.ok());
+    if (!r.ok()) CHECK(r.error().code() == flow::ErrorCode::invalid_option_value);
+    CHECK(why.find(said) != std::string::npos);
+  };
+  refused("", "nothing to change");
+  refused("double", "data movement");
+  refused("resolvers=2", "data movement");
+  refused("logs", "data movement");
+  refused("logs=0", "1..8");
+  refused("logs=9", "1..8");
+  refused("logs=-1", "1..8");
+  refused("logs=123", "1..8");
+  refused("logs=2x", "1..8");
+  refused("logs=2 logs=3", "twice");
+}
+
+TEST_CASE("cluster state: role counts and a move under way are kept; counts out of range are malformed") {
+  roles_testing::RoleCluster c(53, 2);
+  roles::ClusterState s = sample(c);
+  s.counts = {2, 3, 1};
+  s.moving_to = roles::ClusterDescription{"n", "abc", {c.sim.process(1).address}};
+  const flow::ErrorOr<roles::ClusterState> back = roles::decode_cluster_state(roles::encode_cluster_state(s));
+  REQUIRE(back.ok());
+  CHECK(back.get().counts == roles::RoleCounts{2, 3, 1});
+  REQUIRE(back.get().moving_to.has_value());
+  CHECK(*back.get().moving_to == *s.moving_to);
+  s.counts.logs = roles::kRoleCountMax + 1;
+  CHECK_FALSE(roles::decode_cluster_state(roles::encode_cluster_state(s)).ok());
+}
