@@ -27,36 +27,58 @@ void shuffle(std::vector<T>& v) {
 
 }  // namespace
 
+namespace {
+
+// Steps 2 and 3 of a move whose first step `from` holds (moving_to set, written by this caller
+// under its read): the new set gets the state unless it holds one, then the old set forwards.
+// Throws coordinators_changed. May suspend.
+[[noreturn]] void complete_move(CoordinatedState& from, ClusterState state) {
+  const ClusterDescription to = *state.moving_to;
+  state.moving_to.reset();
+  for (;;) {
+    // A conflict on the new set is no proof that the state is there (a finisher may have read
+    // and died): look again, with a new reader, until it holds one.
+    CoordinatedState target(to, std::string(kClusterStateKey));
+    try {
+      if (target.read().has_value()) {
+        CODE_PROBE(true, "a move of the coordinators finds the new ones already hold the state");
+      } else {
+        target.write(encode_cluster_state(state));
+      }
+      break;
+    } catch (const flow::Error& e) {
+      if (e.code() != flow::ErrorCode::coordinated_state_conflict) throw;
+      CODE_PROBE(true, "two finishers of a coordinators move race on the new coordinators");
+    }
+  }
+  forward_cluster(from.cluster(), to);
+  flow::TraceEvent(flow::SevInfo, "CoordinatorsMoved").detail("From", from.cluster().to_string()).detail("To", to.to_string());
+  from.learn_forward(to);
+}
+
+}  // namespace
+
 void move_cluster_state(CoordinatedState& from, ClusterState state, const ClusterDescription& to) {
   ASSERT(to.id != from.cluster().id);
   flow::TraceEvent(flow::SevInfo, "CoordinatorsMoving")
       .detail("From", from.cluster().to_string())
       .detail("To", to.to_string())
       .detail("Epoch", static_cast<int64_t>(state.epoch));
+  // The new set can keep the state (it answers, and a majority has room for a register) before
+  // anything is recorded: else the move fails here and nothing changed.
+  CoordinatedState(to, std::string(kClusterStateKey)).read();
   state.moving_to = to;
   from.write(encode_cluster_state(state));  // coordinated_state_conflict: another got ahead
-  finish_move(from, std::move(state));
+  complete_move(from, std::move(state));
 }
 
 void finish_move(CoordinatedState& from, ClusterState state) {
   ASSERT(state.moving_to.has_value());
-  const ClusterDescription to = *state.moving_to;
-  state.moving_to.reset();
-  CoordinatedState target(to, std::string(kClusterStateKey));
-  try {
-    if (target.read().has_value()) {
-      CODE_PROBE(true, "a move of the coordinators finds the new ones already hold the state");
-    } else {
-      target.write(encode_cluster_state(state));
-    }
-  } catch (const flow::Error& e) {
-    // Another finisher wrote between this read and write: the state is there.
-    if (e.code() != flow::ErrorCode::coordinated_state_conflict) throw;
-    CODE_PROBE(true, "two finishers of a coordinators move race on the new coordinators");
-  }
-  forward_cluster(from.cluster(), to);
-  flow::TraceEvent(flow::SevInfo, "CoordinatorsMoved").detail("From", from.cluster().to_string()).detail("To", to.to_string());
-  from.learn_forward(to);
+  // The reader makes the move its own write on the old set first: it may have seen the first
+  // step on a minority only, and a writer that reads a majority without it must find it (or be
+  // refused) rather than write a state the move would then lose.
+  from.write(encode_cluster_state(state));
+  complete_move(from, std::move(state));
 }
 
 ClusterDescription next_cluster_description(const ClusterDescription& current,

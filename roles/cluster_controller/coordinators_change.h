@@ -1,12 +1,15 @@
 #pragma once
 // Moving the cluster state to other coordinators (docs/database.md, "Changing the
-// coordinators"; FoundationDB's MovableCoordinatedState). Three steps, each safe to die after:
+// coordinators"; FoundationDB's MovableCoordinatedState). Three steps, each safe to die in or
+// after:
 //   1. the old coordinators' copy of the state is rewritten with `moving_to` = the new
 //      description, with the generation of the mover's read: from then on a writer that read
-//      before is refused, and whoever reads the state finishes the move (step 2 and 3);
+//      before is refused, and whoever reads the state finishes the move (writing the same record
+//      under its own read first, since it may have seen it on a minority only; then steps 2, 3);
 //   2. the new coordinators (a description of a new id, so registers of a coordinator in both
 //      sets are kept apart) get the state, without `moving_to`, unless they hold one already
-//      (a finisher got there first): their registers order two finishers;
+//      (a finisher got there first): their registers order two finishers, and one that loses
+//      looks again until the state is there;
 //   3. a majority of the old coordinators is told to forward: from then on every request for the
 //      old cluster is answered with the new description, so every process and client that knows
 //      only the old set finds the new one (coordinators_changed, CoordinatedState::forwarded).
@@ -25,12 +28,15 @@ namespace roles {
 
 // Moves `state` — what the caller's last read of `from` (the cluster state's register) returned,
 // with no write since — to the coordinators of `to` (another id). Throws
-// coordinated_state_conflict if another writer got ahead of that read (nothing moved), else
+// coordinated_state_conflict if another writer got ahead of that read, invalid_option_value if
+// a majority of `to` cannot keep a register (both before anything is recorded), else
 // coordinators_changed once moved (from.forwarded() is `to`). May suspend.
 [[noreturn]] void move_cluster_state(CoordinatedState& from, ClusterState state, const ClusterDescription& to);
 
-// Finishes the move that `state` (as `from` holds it, moving_to set) records: steps 2 and 3, then
-// throws coordinators_changed (from.forwarded() is the target). May suspend.
+// Finishes the move that `state` (as the caller's last read of `from` returned it, moving_to set,
+// no write since) records: writes it back under that read, then steps 2 and 3, then throws
+// coordinators_changed (from.forwarded() is the target); coordinated_state_conflict if another
+// writer got ahead of the read (read again). May suspend.
 [[noreturn]] void finish_move(CoordinatedState& from, ClusterState state);
 
 // `current` with the coordinators at `coordinators` and a new id, drawn from the seed.

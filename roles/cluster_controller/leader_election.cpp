@@ -153,7 +153,9 @@ void campaign(ClusterDescription* cluster, flow::NetworkAddress self, const std:
         }
       }
     } catch (const flow::Error& e) {
-      if (e.code() != flow::ErrorCode::coordinators_changed) throw;
+      // A coordinator's forward that names no description (a damaged or hostile coordinator) is
+      // no reason to stop campaigning: look again later.
+      if (e.code() != flow::ErrorCode::coordinators_changed && e.code() != flow::ErrorCode::malformed_message) throw;
     }
     follow();
     const flow::Duration jitter = flow::deterministic_random().random_duration(flow::Duration::zero(), kLeaderHeartbeat);

@@ -20,9 +20,16 @@ using namespace std::chrono_literals;
 // Reads again above a newer reader at most this many times before giving up.
 constexpr int kReadAttemptsMax = 5;
 
-// Sends `request` to `stream` until it is answered: an error (a lost connection, a coordinator
-// restarting, or unable to answer for a damaged register) is asked again, after a pause that
-// grows to a second. May suspend.
+// Whether a coordinator's error is its final word on a request (a bound it keeps, a forward it
+// refuses), not a lost message or a restart.
+bool refused_for_good(flow::ErrorCode c) {
+  return c == flow::ErrorCode::invalid_option_value || c == flow::ErrorCode::key_too_large ||
+         c == flow::ErrorCode::value_too_large || c == flow::ErrorCode::coordinated_state_conflict;
+}
+
+// Sends `request` to `stream` until it is answered: another error (a lost connection, a
+// coordinator restarting, or unable to answer for a damaged register) is asked again, after a
+// pause that grows to a second; a refusal for good is thrown. May suspend.
 template <class Stream, class Request>
 auto ask_until_answered(Stream stream, Request request) {
   flow::Duration backoff = 20ms;
@@ -30,7 +37,7 @@ auto ask_until_answered(Stream stream, Request request) {
     try {
       return flow::wait(stream.get_reply(request));
     } catch (const flow::Error& e) {
-      if (e.code() == flow::ErrorCode::operation_cancelled) throw;
+      if (e.code() == flow::ErrorCode::operation_cancelled || refused_for_good(e.code())) throw;
     }
     flow::wait(flow::delay(backoff));
     backoff = std::min(backoff * 2, flow::Duration(1s));
@@ -38,18 +45,29 @@ auto ask_until_answered(Stream stream, Request request) {
 }
 
 // Asks `stream` of every coordinator with `request` until `n` have answered; their replies, as
-// `convert` makes them. May suspend.
+// `convert` makes them. A coordinator that refuses for good does not answer; once too many have
+// for `n` to answer, their refusal is thrown. May suspend.
 template <class Stream, class Request, class Convert>
 auto ask_majority(const std::vector<CoordinatorInterface>& coordinators, Stream CoordinatorInterface::*stream,
                   const Request& request, size_t n, Convert convert) {
   using Reply = decltype(flow::wait((coordinators.front().*stream).get_reply(request)));
-  std::vector<flow::Future<Reply>> asked;
+  std::vector<flow::Future<Reply>> pending;
   for (const CoordinatorInterface& c : coordinators)
-    asked.push_back(flow::spawn([to = c.*stream, request] { return ask_until_answered(to, request); }));
-  flow::wait(flow::quorum(asked, n));
+    pending.push_back(flow::spawn([to = c.*stream, request] { return ask_until_answered(to, request); }));
   std::vector<decltype(convert(std::declval<const Reply&>()))> out;
-  for (const auto& f : asked)
-    if (f.is_ready() && out.size() < n) out.push_back(convert(f.get()));
+  size_t refused = 0;
+  while (out.size() < n) {
+    const size_t i = flow::wait_any(pending);
+    if (pending[i].is_error()) {
+      if (++refused > coordinators.size() - n) {
+        CODE_PROBE(true, "too many coordinators refuse a request for a majority to answer");
+        throw pending[i].get_error();
+      }
+    } else {
+      out.push_back(convert(pending[i].get()));
+    }
+    pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(i));
+  }
   return out;
 }
 
@@ -193,25 +211,12 @@ void forward_cluster(const ClusterDescription& from, const ClusterDescription& t
   request.cluster.assign(from.id.begin(), from.id.end());
   const std::string text = to.to_string();
   request.to.assign(text.begin(), text.end());
-  std::vector<flow::Future<flow::Void>> asked;
-  for (const flow::NetworkAddress& a : from.coordinators) {
-    asked.push_back(flow::spawn([stream = CoordinatorInterface::remote(a).forward, request] {
-      flow::Duration backoff = 20ms;
-      for (;;) {
-        try {
-          flow::wait(stream.get_reply(request));
-          return;
-        } catch (const flow::Error& e) {
-          // Forwarded elsewhere: whoever moved the state first decided where it lives.
-          if (e.code() == flow::ErrorCode::operation_cancelled || e.code() == flow::ErrorCode::coordinated_state_conflict)
-            throw;
-        }
-        flow::wait(flow::delay(backoff));
-        backoff = std::min(backoff * 2, flow::Duration(1s));
-      }
-    }));
-  }
-  flow::wait(flow::quorum(asked, majority_of(from.coordinators.size())));  // a refusal fails it at once
+  std::vector<CoordinatorInterface> coordinators;
+  for (const flow::NetworkAddress& a : from.coordinators) coordinators.push_back(CoordinatorInterface::remote(a));
+  // A coordinator that keeps no register of the cluster (it missed every write) refuses; the
+  // majority that took the move's first step does not.
+  ask_majority(coordinators, &CoordinatorInterface::forward, request, majority_of(coordinators.size()),
+               [](const wire_coord::ForwardReplyT&) { return true; });
 }
 
 }  // namespace roles

@@ -7,7 +7,9 @@
 // and the other learns it lost before acting on what it read.
 //
 // Waits as long as it takes for a majority to answer: with a majority unreachable (or unable to
-// answer: a register failing its checksum) the state is unavailable, never wrong.
+// answer: a register failing its checksum) the state is unavailable, never wrong. A coordinator's
+// refusal for good (a bound: invalid_option_value, key_too_large, value_too_large) is no answer;
+// once too many have refused for a majority to answer, the call throws that refusal.
 //
 // The registers are the cluster's (its description's id): once its state has moved to other
 // coordinators (roles/cluster_controller/coordinators_change.h), coordinators answer with where
@@ -77,8 +79,9 @@ class CoordinatedState {
 
 // Tells a majority of `from`'s coordinators that its state now lives with `to` (another id):
 // from then on they answer every request for `from` with `to`. Asks each again until a majority
-// has made it durable; throws coordinated_state_conflict if a coordinator already forwards `from`
-// elsewhere. May suspend.
+// has made it durable. A coordinator that refuses (it keeps no register of `from`, or already
+// forwards it elsewhere) does not count; once too many have for a majority, their refusal is
+// thrown (coordinated_state_conflict, invalid_option_value). May suspend.
 void forward_cluster(const ClusterDescription& from, const ClusterDescription& to);
 
 }  // namespace roles

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,8 +59,11 @@ class Coordinator {
 
   // Counts the registers and forwards the store holds. May suspend.
   void start() {
-    records_ = store_.read_range(kRegisterPrefix, prefix_end(kRegisterPrefix)).rows.size() +
-               store_.read_range(kForwardPrefix, prefix_end(kForwardPrefix)).rows.size();
+    registers_ = store_.read_range(kRegisterPrefix, prefix_end(kRegisterPrefix)).rows.size();
+    for (const auto& row : store_.read_range(kForwardPrefix, prefix_end(kForwardPrefix)).rows) {
+      ++forwards_;
+      next_forward_ = std::max(next_forward_, forward_order(row.value) + 1);
+    }
   }
 
   // May suspend.
@@ -69,7 +73,7 @@ class Coordinator {
     const std::string key = register_key(cluster, as_string(r.key));
     const RegisterGeneration generation = checked(r.generation);
     wire_coord::RegisterReadReplyT reply;
-    if (std::optional<std::string> to = store_.read_value(std::string(kForwardPrefix) + cluster)) {
+    if (std::optional<std::string> to = forward_of(cluster)) {
       CODE_PROBE(true, "coordinator forwards a read to the coordinators the cluster moved to");
       reply.forward.assign(to->begin(), to->end());
       return reply;
@@ -94,7 +98,7 @@ class Coordinator {
     if (r.value.size() > kRegisterValueBytesMax) throw flow::Error(flow::ErrorCode::value_too_large);
     const RegisterGeneration generation = checked(r.generation);
     wire_coord::RegisterWriteReplyT reply;
-    if (std::optional<std::string> to = store_.read_value(std::string(kForwardPrefix) + cluster)) {
+    if (std::optional<std::string> to = forward_of(cluster)) {
       CODE_PROBE(true, "coordinator forwards a write to the coordinators the cluster moved to");
       reply.forward.assign(to->begin(), to->end());
       return reply;
@@ -119,21 +123,62 @@ class Coordinator {
       flow::TraceEvent(flow::SevWarn, "CoordinatorForwardRefused").detail("Cluster", cluster).detail("To", to);
       throw flow::Error(flow::ErrorCode::invalid_option_value);
     }
-    const std::string full = std::string(kForwardPrefix) + cluster;
-    if (std::optional<std::string> held_to = store_.read_value(full)) {
+    if (std::optional<std::string> held_to = forward_of(cluster)) {
       if (*held_to == to) return {};  // a resent forward
       CODE_PROBE(true, "coordinator refuses to forward a cluster to a second place");
       throw flow::Error(flow::ErrorCode::coordinated_state_conflict);
     }
-    if (records_ >= kCoordinatorRegistersMax) throw flow::Error(flow::ErrorCode::invalid_option_value);
-    store_.set(full, to);
+    // Only a cluster whose registers this coordinator keeps moves from it: a peer cannot fill
+    // the forwards with clusters that never were.
+    const std::string registers = std::string(kRegisterPrefix) + cluster + "/";
+    const std::vector<storage::KeyValue> rows = store_.read_range(registers, prefix_end(registers)).rows;
+    if (rows.empty()) {
+      CODE_PROBE(true, "coordinator refuses to forward a cluster it keeps no register of");
+      throw flow::Error(flow::ErrorCode::invalid_option_value);
+    }
+    // The cluster's registers are answered by the forward from now on: they go. The oldest
+    // forward goes too when the forwards are at their bound (whoever knows only that old a set
+    // of coordinators has to be told the cluster anew).
+    store_.clear(registers, prefix_end(registers));
+    if (forwards_ >= kCoordinatorForwardsMax) evict_oldest_forward();
+    char order[17];
+    std::snprintf(order, sizeof order, "%016llx", static_cast<unsigned long long>(next_forward_++));
+    store_.set(std::string(kForwardPrefix) + cluster, std::string(order) + to);
     store_.commit();
-    ++records_;
+    registers_ -= rows.size();
+    ++forwards_;
     flow::TraceEvent(flow::SevInfo, "CoordinatorForwarding").detail("Cluster", cluster).detail("To", to);
     return {};
   }
 
  private:
+  // A forward's record: the order it was made in (16 hex digits), then the description.
+  static uint64_t forward_order(std::string_view record) {
+    uint64_t n = 0;
+    for (char c : record.substr(0, 16)) n = n * 16 + static_cast<uint64_t>(c <= '9' ? c - '0' : c - 'a' + 10);
+    return n;
+  }
+
+  // Where `cluster` moved, if this coordinator forwards it. May suspend.
+  std::optional<std::string> forward_of(const std::string& cluster) {
+    std::optional<std::string> record = store_.read_value(std::string(kForwardPrefix) + cluster);
+    if (!record) return std::nullopt;
+    return record->size() > 16 ? record->substr(16) : std::string();
+  }
+
+  // Forgets the oldest forward (not yet committed). May suspend.
+  void evict_oldest_forward() {
+    const std::vector<storage::KeyValue> rows = store_.read_range(kForwardPrefix, prefix_end(kForwardPrefix)).rows;
+    auto oldest = std::min_element(rows.begin(), rows.end(), [](const storage::KeyValue& a, const storage::KeyValue& b) {
+      return forward_order(a.value) < forward_order(b.value);
+    });
+    if (oldest == rows.end()) return;
+    CODE_PROBE(true, "coordinator forgets its oldest forward to make room");
+    flow::TraceEvent(flow::SevInfo, "CoordinatorForwardForgotten").detail("Key", oldest->key);
+    store_.clear(oldest->key, oldest->key + '\0');
+    --forwards_;
+  }
+
   // A request's cluster id: what a description's id may be (empty for registers kept outside any
   // description, as tests do), else invalid_option_value.
   static std::string checked_cluster(const std::vector<uint8_t>& bytes) {
@@ -173,7 +218,7 @@ class Coordinator {
   GenerationRegister load(const std::string& key, bool creating) {
     const std::optional<std::string> record = store_.read_value(std::string(kRegisterPrefix) + key);
     if (!record) {
-      if (creating && records_ >= kCoordinatorRegistersMax) {
+      if (creating && registers_ >= kCoordinatorRegistersMax) {
         CODE_PROBE(true, "coordinator refuses a register past its bound");
         throw flow::Error(flow::ErrorCode::invalid_option_value);
       }
@@ -195,12 +240,14 @@ class Coordinator {
     const std::vector<uint8_t> record = encode_generation_register(reg);
     store_.set(full, std::string(record.begin(), record.end()));
     store_.commit();
-    if (is_new) ++records_;
+    if (is_new) ++registers_;
   }
 
   storage::IKeyValueStore& store_;
   flow::FifoLock lock_;
-  size_t records_ = 0;  // registers and forwards
+  size_t registers_ = 0;
+  size_t forwards_ = 0;
+  uint64_t next_forward_ = 0;  // the order of the next forward made
 };
 
 bool disk_error(flow::ErrorCode c) {

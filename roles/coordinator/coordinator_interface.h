@@ -29,9 +29,11 @@ struct CoordinatorInterface {
   static CoordinatorInterface remote(flow::NetworkAddress address);
 };
 
-// Registers and forwards a coordinator keeps at most, and the bytes of a register's key and
-// value: a peer cannot fill its disk.
+// Registers a coordinator keeps at most, and the bytes of a register's key and value: a peer
+// cannot fill its disk. Forwards are kept apart, at most kCoordinatorForwardsMax: a forward
+// replaces its cluster's registers, and past the bound the oldest is forgotten.
 inline constexpr size_t kCoordinatorRegistersMax = 64;
+inline constexpr size_t kCoordinatorForwardsMax = 64;
 inline constexpr size_t kRegisterKeyBytesMax = 256;
 inline constexpr size_t kRegisterValueBytesMax = 64 * 1024;
 // Generation counts a coordinator takes: a writer adds one to the highest it has seen, so a
@@ -47,8 +49,9 @@ struct CoordinatorInit {
 // storage/key_value_store.h), created if missing. A request over the bounds above is refused
 // with invalid_option_value (key_too_large, value_too_large for the sizes; a generation count
 // above kRegisterGenerationCountMax, a cluster id that no description could have, a forward
-// whose target is no description of another id are invalid_option_value too; a second forward
-// of a cluster to another target is coordinated_state_conflict); a register whose
+// whose target is no description of another id, or of a cluster it keeps no register of, are
+// invalid_option_value too; a second forward of a cluster to another target is
+// coordinated_state_conflict); a register whose
 // record fails its checksum is refused with checksum_failed, never believed. After an error of
 // its disk it reopens the store a second later. May suspend.
 void run_coordinator(CoordinatorInit init = {});

@@ -126,11 +126,20 @@ TEST_CASE("coordinators change: a mover that dies after recording the move leave
     s.write(roles::encode_cluster_state(recorded));  // step 1 only: then the mover died
 
     // Two readers at once both finish it; both learn where the state went; it is there once.
+    // (Each writes the record back under its own read first: the one that loses that race is
+    // told coordinated_state_conflict, and reads again.)
     CoordinatedState a = state_register(old_set), b = state_register(old_set);
-    auto fa = flow::spawn([&] { roles::read_cluster_state(a); });
-    auto fb = flow::spawn([&] { roles::read_cluster_state(b); });
-    CHECK(outcome(fa) == flow::ErrorCode::coordinators_changed);
-    CHECK(outcome(fb) == flow::ErrorCode::coordinators_changed);
+    const auto finish = [&old_set](CoordinatedState& reader) {
+      for (;;) {
+        const flow::ErrorCode e = outcome(flow::spawn([&reader] { roles::read_cluster_state(reader); }));
+        if (e != flow::ErrorCode::coordinated_state_conflict) return e;
+        reader = state_register(old_set);
+      }
+    };
+    auto fa = flow::spawn([&] { return finish(a); });
+    auto fb = flow::spawn([&] { return finish(b); });
+    CHECK(flow::wait(fa) == flow::ErrorCode::coordinators_changed);
+    CHECK(flow::wait(fb) == flow::ErrorCode::coordinators_changed);
     CHECK(a.forwarded() == new_set);
     CHECK(b.forwarded() == new_set);
     const ClusterState moved = held_by(new_set);
@@ -179,7 +188,7 @@ TEST_CASE("coordinators change: a writer that read before the move cannot write 
   });
 }
 
-TEST_CASE("coordinator: a forward to a second place, to its own cluster or to no description is refused") {
+TEST_CASE("coordinator: a forward to a second place, to its own cluster, to no description or of an unknown cluster is refused") {
   RoleCluster c(74, 3);
   start_coordinators(c, 1);
   c.client([&] {
@@ -191,6 +200,11 @@ TEST_CASE("coordinator: a forward to a second place, to its own cluster or to no
       return outcome(flow::spawn([&co, r] { flow::wait(co.forward.get_reply(r)); }));
     };
     const std::string target = "test:b@10.0.0.9:1";
+    // Only a cluster the coordinator keeps a register of can move from it.
+    CHECK(forward("a", target) == flow::ErrorCode::invalid_option_value);
+    CoordinatedState kept({"test", "a", {c.sim.process(1).address}}, "k");
+    kept.read();
+    kept.write("v");
     CHECK(forward("a", target) == flow::ErrorCode::success);
     CHECK(forward("a", target) == flow::ErrorCode::success);  // resent
     CHECK(forward("a", "test:c@10.0.0.9:1") == flow::ErrorCode::coordinated_state_conflict);
