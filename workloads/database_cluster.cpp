@@ -502,10 +502,14 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
   const size_t grv_count = static_cast<size_t>(rng.random_int(1, 4));
   const size_t proxy_count = static_cast<size_t>(rng.random_int(1, 5));
   const size_t resolver_count = static_cast<size_t>(rng.random_int(1, 5));
-  const size_t log_count = static_cast<size_t>(rng.random_int(1, 5));
+  const size_t drawn_logs = static_cast<size_t>(rng.random_int(1, 5));
   if (ctx.cluster == nullptr) throw flow::Error(flow::ErrorCode::operation_failed);
   const size_t replication = static_cast<size_t>(
       ctx.cluster->replication > 0 ? ctx.cluster->replication : rng.random_int(ctx.cluster->replication_min, 4));
+  // As many logs as copies of the data at least (FoundationDB's log replication follows the
+  // redundancy mode), on distinct machines where there are enough: a machine's death then never
+  // takes every copy of the newest commits, and a recovery need not wait for its reboot.
+  const size_t log_count = std::max(drawn_logs, replication);
   // At most eight servers in all: a simulated disk holds about six servers' files per process.
   const size_t shard_count = std::min(static_cast<size_t>(rng.random_int(1, 9)), std::max<size_t>(1, 8 / replication));
   const std::string engine = rng.coinflip() ? "memory" : "ssd";
