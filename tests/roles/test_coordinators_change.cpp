@@ -19,6 +19,7 @@
 #include "roles/cluster_controller/recovery.h"
 #include "roles/coordinator/coordinated_state.h"
 #include "roles/coordinator/coordinator_interface.h"
+#include "tests/roles/coordinators_testing.h"
 #include "tests/roles/role_cluster.h"
 
 using namespace std::chrono_literals;
@@ -27,35 +28,15 @@ using roles::ClusterState;
 using roles::CoordinatedState;
 using roles_testing::outcome;
 using roles_testing::RoleCluster;
+using roles_testing::at;
+using roles_testing::sample_state;
+using roles_testing::state_register;
 
 namespace {
-
-ClusterState sample_state(RoleCluster& c, uint64_t epoch) {
-  ClusterState s;
-  s.epoch = epoch;
-  const roles::TLogInterface log = c.make_interface<roles::TLogInterface>(1);
-  s.log_system.generations = {{epoch, {log}, roles::kVersionMax}};
-  auto map = roles::ShardMap::make({{{"", std::string(roles::kKeyspaceEnd)}, {{c.sim.process(1).address, 1}}}});
-  REQUIRE(map.ok());
-  s.shards = map.get();
-  s.resolver_ranges = {{"", std::string(roles::kKeyspaceEnd)}};
-  return s;
-}
 
 // Coordinators on processes 1..n.
 void start_coordinators(RoleCluster& c, int n) {
   for (int p = 1; p <= n; ++p) c.start(p, "coordinator", [] { roles::run_coordinator(); });
-}
-
-// The cluster `id` of the coordinators on processes `ps`.
-ClusterDescription at(RoleCluster& c, std::string id, std::vector<int> ps) {
-  ClusterDescription d{"test", std::move(id), {}};
-  for (int p : ps) d.coordinators.push_back(c.sim.process(p).address);
-  return d;
-}
-
-CoordinatedState state_register(const ClusterDescription& d) {
-  return CoordinatedState(d, std::string(roles::kClusterStateKey));
 }
 
 // The state `d`'s coordinators hold, decoded (fails the test if none or malformed). May suspend.
