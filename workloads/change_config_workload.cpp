@@ -6,7 +6,9 @@
 // "a.b.c.d:port,..."), coordinatorChanges times in a row, a few seconds apart. Its check: the
 // generation running has the counts asked for (ChangeConfigCountsWrong); the coordinators of the
 // last description it was answered with hold a whole cluster state (ChangeConfigStateMissing);
-// each description it left forwards to a newer one (ChangeConfigOldCoordinatorsNotForwarding);
+// a reader that knows only a description it left learns where the state went — the old set
+// forwards, or holds the move recorded and the read finishes it
+// (ChangeConfigOldCoordinatorsNotForwarding);
 // and a transaction gets a read version and reads (the database survived the change).
 //
 // Options: minDelayBeforeChange (s, 0), maxDelayBeforeChange (s, 0; at least the min),
@@ -27,6 +29,7 @@
 #include "flow/trace_event.h"
 #include "roles/cluster_controller/cluster_controller_interface.h"
 #include "roles/cluster_controller/cluster_state.h"
+#include "roles/cluster_controller/recovery.h"
 #include "roles/common/cluster_description.h"
 #include "roles/coordinator/coordinated_state.h"
 #include "workloads/database_cluster.h"
@@ -108,17 +111,29 @@ class ChangeConfigWorkload final : public Workload {
     if (configured_) check_counts(ctx.cluster->current);
     if (!last_) return ok_;
     for (const roles::ClusterDescription& old : left_) {
-      roles::CoordinatedState s(old, std::string(roles::kClusterStateKey));
-      bool forwarded = false;
-      try {
-        s.peek();
-      } catch (const flow::Error& e) {
-        if (e.code() == flow::ErrorCode::operation_cancelled) throw;
-        forwarded = e.code() == flow::ErrorCode::coordinators_changed && s.forwarded() && s.forwarded()->id != old.id;
+      // As a process that knows only `old` would: read the cluster state through it. The old
+      // set forwards, or (a mover died before a majority of it forwarded) holds the state with
+      // the move recorded, which the read finishes. Either way the reader learns where it went.
+      std::optional<flow::ErrorCode> ended;
+      for (int attempt = 0; attempt < 10; ++attempt) {
+        roles::CoordinatedState s(old, std::string(roles::kClusterStateKey));
+        ended = flow::ErrorCode::success;
+        try {
+          roles::read_cluster_state(s);
+        } catch (const flow::Error& e) {
+          if (e.code() == flow::ErrorCode::operation_cancelled) throw;
+          ended = e.code();
+          if (e.code() == flow::ErrorCode::coordinators_changed && (!s.forwarded() || s.forwarded()->id == old.id))
+            ended = flow::ErrorCode::internal_error;
+        }
+        if (ended != flow::ErrorCode::coordinated_state_conflict) break;
       }
-      if (!forwarded) {
+      CODE_PROBE(ended == flow::ErrorCode::coordinators_changed, "ChangeConfig's check finds the old coordinators lead to the new");
+      if (ended != flow::ErrorCode::coordinators_changed) {
         ok_ = false;
-        flow::TraceEvent(flow::SevError, "ChangeConfigOldCoordinatorsNotForwarding").detail("Old", old.to_string());
+        flow::TraceEvent(flow::SevError, "ChangeConfigOldCoordinatorsNotForwarding")
+            .detail("Old", old.to_string())
+            .detail("Ended", flow::Error(*ended).name());
       }
     }
     check_state(*last_);

@@ -288,3 +288,35 @@ TEST_CASE("coordinators change: 'auto' keeps a set while it answers; 'random' dr
     return 0;
   });
 }
+
+TEST_CASE("coordinators change: a reader finishes a move whose new set has moved on since (a chain A to B to C)") {
+  RoleCluster c(77, 8);
+  start_coordinators(c, 7);
+  c.client([&] {
+    const ClusterDescription a = at(c, "a", {1, 2, 3}), b = at(c, "b", {3, 4, 5}), c_set = at(c, "c", {5, 6, 7});
+    // A's mover recorded the move to B and wrote B, then died before A forwarded.
+    ClusterState recorded = sample_state(c, 6);
+    recorded.moving_to = b;
+    CoordinatedState on_a = state_register(a);
+    on_a.read();
+    on_a.write(roles::encode_cluster_state(recorded));
+    CoordinatedState on_b = state_register(b);
+    on_b.read();
+    on_b.write(roles::encode_cluster_state(sample_state(c, 6)));
+    // B has moved on to C since.
+    CoordinatedState mover = state_register(b);
+    const std::optional<ClusterState> held = roles::read_cluster_state(mover);
+    REQUIRE(held.has_value());
+    CHECK(outcome(flow::spawn([&] { roles::move_cluster_state(mover, *held, c_set); })) ==
+          flow::ErrorCode::coordinators_changed);
+    // A reader that knows only A finishes A's move (B holds the state: it forwards), and A
+    // forwards to B from then on, which forwards to C.
+    CoordinatedState reader = state_register(a);
+    CHECK(outcome(flow::spawn([&] { roles::read_cluster_state(reader); })) == flow::ErrorCode::coordinators_changed);
+    CHECK(reader.forwarded() == b);
+    CoordinatedState late = state_register(a);
+    CHECK(forwarded_by(late, [](CoordinatedState& x) { x.peek(); }) == b);
+    CHECK(held_by(c_set).epoch == 6);
+    return 0;
+  });
+}
