@@ -8,8 +8,9 @@
 //      under its own read first, since it may have seen it on a minority only; then steps 2, 3);
 //   2. the new coordinators (a description of a new id, so registers of a coordinator in both
 //      sets are kept apart) get the state, without `moving_to`, unless they hold one already
-//      (a finisher got there first): their registers order two finishers, and one that loses
-//      looks again until the state is there;
+//      (a finisher got there first) or forward (they held it, and it has moved on since):
+//      their registers order two finishers, and one that loses looks again until the state is
+//      there;
 //   3. a majority of the old coordinators is told to forward: from then on every request for the
 //      old cluster is answered with the new description, so every process and client that knows
 //      only the old set finds the new one (coordinators_changed, CoordinatedState::forwarded).
