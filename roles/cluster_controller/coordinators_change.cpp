@@ -79,6 +79,11 @@ void move_cluster_state(CoordinatedState& from, ClusterState state, const Cluste
 
 void finish_move(CoordinatedState& from, ClusterState state) {
   ASSERT(state.moving_to.has_value());
+  // The record came from the coordinators' disks: a move to the cluster itself is no move.
+  if (state.moving_to->id == from.cluster().id) {
+    flow::TraceEvent(flow::SevWarnAlways, "ClusterStateMoveToItself").detail("Cluster", from.cluster().id);
+    throw flow::Error(flow::ErrorCode::malformed_message);
+  }
   // The reader makes the move its own write on the old set first: it may have seen the first
   // step on a minority only, and a writer that reads a majority without it must find it (or be
   // refused) rather than write a state the move would then lose.

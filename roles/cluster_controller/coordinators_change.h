@@ -37,7 +37,8 @@ namespace roles {
 // Finishes the move that `state` (as the caller's last read of `from` returned it, moving_to set,
 // no write since) records: writes it back under that read, then steps 2 and 3, then throws
 // coordinators_changed (from.forwarded() is the target); coordinated_state_conflict if another
-// writer got ahead of the read (read again). May suspend.
+// writer got ahead of the read (read again); malformed_message for a move to `from` itself (the
+// record came from the coordinators' disks). May suspend.
 [[noreturn]] void finish_move(CoordinatedState& from, ClusterState state);
 
 // `current` with the coordinators at `coordinators` and a new id, drawn from the seed.

@@ -320,3 +320,20 @@ TEST_CASE("coordinators change: a reader finishes a move whose new set has moved
     return 0;
   });
 }
+
+TEST_CASE("coordinators change: a recorded move to the cluster itself is malformed, never followed") {
+  RoleCluster c(78, 4);
+  start_coordinators(c, 3);
+  c.client([&] {
+    const ClusterDescription a = at(c, "a", {1, 2, 3});
+    ClusterState recorded = sample_state(c, 2);
+    recorded.moving_to = a;
+    CoordinatedState on_a = state_register(a);
+    on_a.read();
+    on_a.write(roles::encode_cluster_state(recorded));
+    CoordinatedState reader = state_register(a);
+    CHECK(outcome(flow::spawn([&] { roles::read_cluster_state(reader); })) == flow::ErrorCode::malformed_message);
+    CHECK_FALSE(reader.forwarded().has_value());
+    return 0;
+  });
+}
