@@ -44,7 +44,8 @@
 //
 // Wipes and the database: allow_wipe says a wipe is survivable only where the data lives
 // elsewhere; Attrition asks the database which machines that holds for
-// (workloads::database_survives_wipe: no coordinator, no last copy of a team or of the logs).
+// (workloads::database_survives_wipe: no coordinator, no storage server while nothing refills
+// a team, no last copy of the current logs).
 //
 // Past the atlas (`beyond`, a spec's beyondAtlas): a majority of the coordinators lost
 // (coordinator_majority), every replica of a storage team wiped (team_wiped). No system survives

@@ -100,7 +100,7 @@ class BeyondAtlasWorkload final : public Workload {
     for (const flow::NetworkAddress& a : ctx.cluster->cluster.coordinators)
       if (Machine* m = machine_of(ctx, a)) coordinator_machines.push_back(m);
     std::vector<Machine*> chosen;
-    for (const roles::GenerationPlan::Team& team : ctx.cluster->current.storage_teams) {
+    for (const roles::GenerationPlan::Team& team : ctx.cluster->storage_teams) {
       std::vector<Machine*> machines;
       bool has_coordinator = false;
       for (const flow::NetworkAddress& a : team.at) {

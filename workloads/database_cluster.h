@@ -34,15 +34,18 @@ struct ClusterRecord {
   int replication_min = 1;
   bool starting = false;                 // a workload has begun the bring-up
   roles::GenerationPlan current;         // where the current generation's roles are
+  // Where the storage servers are: the bring-up's teams (a recovery recruits none, and nothing
+  // moves them yet), which `current` keeps only until the first recovery.
+  std::vector<roles::GenerationPlan::Team> storage_teams;
   roles::ClusterDescription cluster;     // the coordinators as of the newest change
   // Each recovery's, from the failure's detection to accepting commits.
   std::vector<double> recovery_seconds;
 };
 
 // Whether the run's database keeps every acknowledged commit and its cluster state if machine
-// `m` comes back wiped now: it holds none of the coordinators, and every storage team and the
-// current generation's logs with a copy on it have another on a live machine. True while no
-// database runs. (Attrition asks before it wipes; the atlas's allowWipe alone does not know.)
+// `m` comes back wiped now: it holds none of the coordinators and no storage server (a wiped
+// one is not refilled yet: data distribution is a later issue), and the current generation's
+// logs, if one is on it, have another on a live machine. True while no database runs. (Attrition asks before it wipes; the atlas's allowWipe alone does not know.)
 bool database_survives_wipe(WorkloadContext& ctx, const sim::Simulator::Machine& m);
 
 // The run's database, started now if it is not yet (by the first workload to ask; the others wait
