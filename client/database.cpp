@@ -7,6 +7,7 @@
 #include "flow/code_probe.h"
 #include "flow/deterministic_random.h"
 #include "flow/combinators.h"
+#include "client/cluster_monitor.h"
 #include "roles/common/database_lock.h"
 #include "roles/common/shard_map.h"
 
@@ -21,6 +22,9 @@ constexpr flow::Duration kControllerWaitMax = 60s;
 
 }  // namespace
 
+Database::Database(roles::ClusterDescription cluster)
+    : cluster_(std::move(cluster)), monitor_(flow::spawn([this] { monitor_cluster(*this); })) {}
+
 Database::Database(ClusterInterfaces interfaces) : interfaces_(std::move(interfaces)) {
   ASSERT(!interfaces_.grv_proxies.empty());
   ASSERT(!interfaces_.commit_proxies.empty());
@@ -30,6 +34,14 @@ void Database::set_interfaces(ClusterInterfaces interfaces) {
   ASSERT(!interfaces.grv_proxies.empty());
   ASSERT(!interfaces.commit_proxies.empty());
   interfaces_ = std::move(interfaces);
+  interfaces_set_.set(interfaces_set_.get() + 1);
+}
+
+void Database::wait_for_interfaces() {
+  while (interfaces_.grv_proxies.empty()) {
+    CODE_PROBE(true, "a transaction waits for the client to find the proxies");
+    flow::wait(interfaces_set_.on_change());
+  }
 }
 
 void Database::lock(std::string_view uid) { change_lock(uid, true); }
@@ -98,12 +110,14 @@ void Database::configure(std::string_view text) {
   ask_controller(&roles::ClusterControllerInterface::configure, request);
 }
 
-const roles::GrvProxyInterface& Database::grv_proxy() const {
+const roles::GrvProxyInterface& Database::grv_proxy() {
+  wait_for_interfaces();
   const auto n = static_cast<int64_t>(interfaces_.grv_proxies.size());
   return interfaces_.grv_proxies[static_cast<size_t>(flow::deterministic_random().random_int(0, n))];
 }
 
-const roles::CommitProxyInterface& Database::commit_proxy() const {
+const roles::CommitProxyInterface& Database::commit_proxy() {
+  wait_for_interfaces();
   const auto n = static_cast<int64_t>(interfaces_.commit_proxies.size());
   return interfaces_.commit_proxies[static_cast<size_t>(flow::deterministic_random().random_int(0, n))];
 }

@@ -3,8 +3,11 @@
 // asks for read versions and commits, and a cache of which storage servers hold which keys.
 // Transactions are made from it and run through it (Database::run retries them).
 //
-// Built from the generation's interfaces by whoever started the cluster (the simulator's
-// bring-up), and told of each new generation's; a cluster file and the coordinators come next.
+// Opened from a cluster description (the coordinators' addresses): it finds the cluster
+// controller through the coordinators and the current generation's proxies through the
+// controller, and keeps up with both (client/cluster_monitor.h), following the cluster to new
+// coordinators when the old ones say it moved. A Database made from a generation's interfaces
+// (the controller's own, tests) uses those until told of others.
 
 #include <cstdint>
 #include <map>
@@ -13,7 +16,9 @@
 #include <string_view>
 #include <vector>
 
+#include "flow/async_var.h"
 #include "flow/error.h"
+#include "flow/future.h"
 #include "roles/cluster_controller/cluster_controller_interface.h"
 #include "roles/common/cluster_description.h"
 #include "roles/commit_proxy/commit_proxy_interface.h"
@@ -38,13 +43,24 @@ struct ShardLocation {
 
 class Database {
  public:
+  // The database whose coordinators `cluster` lists, found and followed from the current process
+  // for the Database's life. Transactions wait until its proxies are known.
+  explicit Database(roles::ClusterDescription cluster);
+  // The generation whose proxies are `interfaces` (neither list empty), told of others by
+  // set_interfaces.
   explicit Database(ClusterInterfaces interfaces);
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
 
-  // Sends what comes next to a new generation's proxies (after a recovery); transactions under
-  // way finish with the old ones, or fail retryably.
+  // Sends what comes next to a new generation's proxies (after a recovery; neither list empty);
+  // transactions under way finish with the old ones, or fail retryably.
   void set_interfaces(ClusterInterfaces interfaces);
-  // The cluster controller, for lock(), unlock() and change_coordinators().
-  void set_controller(roles::ClusterControllerInterface controller) { controller_ = std::move(controller); }
+  // The cluster controller, for lock(), unlock(), change_coordinators() and configure(); none
+  // (nullopt) while it is being looked for.
+  void set_controller(std::optional<roles::ClusterControllerInterface> controller) { controller_ = std::move(controller); }
+  // The coordinators as last followed (empty for a Database made from interfaces).
+  const roles::ClusterDescription& cluster() const { return cluster_; }
+  void set_cluster(roles::ClusterDescription cluster) { cluster_ = std::move(cluster); }
 
   // Locks the database for `uid` (docs/database.md, "Database lock"): returns once only
   // lock-aware transactions get read versions and commit, and \xff/dbLocked shows `uid`. Throws invalid_option_value for a uid
@@ -87,8 +103,9 @@ class Database {
   // Forgets what the cache says of `key` (a server answered wrong_shard_server).
   void invalidate(std::string_view key);
 
-  const roles::GrvProxyInterface& grv_proxy() const;
-  const roles::CommitProxyInterface& commit_proxy() const;
+  // A proxy of the current generation, drawn at random; waits until one is known. May suspend.
+  const roles::GrvProxyInterface& grv_proxy();
+  const roles::CommitProxyInterface& commit_proxy();
 
  private:
   // Asks a commit proxy for the shards overlapping [begin, end) (from end back with `reverse`)
@@ -105,9 +122,15 @@ class Database {
   Reply ask_controller(net::RequestStream<Request, Reply> roles::ClusterControllerInterface::*stream,
                        const Request& request);
 
+  // Waits until the proxies are known. May suspend.
+  void wait_for_interfaces();
+
+  roles::ClusterDescription cluster_;
   ClusterInterfaces interfaces_;
+  flow::AsyncVar<uint64_t> interfaces_set_;  // how many times set_interfaces was called
   std::optional<roles::ClusterControllerInterface> controller_;
   std::map<std::string, ShardLocation, std::less<>> locations_;  // by begin
+  flow::Future<flow::Void> monitor_;  // last: cancelled before the rest goes
 };
 
 }  // namespace client

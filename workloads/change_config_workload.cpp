@@ -8,8 +8,10 @@
 // last description it was answered with hold a whole cluster state (ChangeConfigStateMissing);
 // a reader that knows only a description it left learns where the state went — the old set
 // forwards, or holds the move recorded and the read finishes it
-// (ChangeConfigOldCoordinatorsNotForwarding);
-// and a transaction gets a read version and reads (the database survived the change).
+// (ChangeConfigOldCoordinatorsNotForwarding); the run's client, which was opened with the first
+// description, has followed the cluster to its coordinators now within half a minute
+// (ChangeConfigClientNotFollowing); and a transaction gets a read version and reads (the
+// database survived the change).
 //
 // Options: minDelayBeforeChange (s, 0), maxDelayBeforeChange (s, 0; at least the min),
 // configMode ('': none; other words than role counts — redundancy, engines, resolvers — are
@@ -139,6 +141,18 @@ class ChangeConfigWorkload final : public Workload {
     check_state(*last_);
     client::Database& db = database(ctx);
     db.run([](client::Transaction& t) { t.get("ChangeConfig"); });
+    // The client learns of a move when the controller it asked steps down (a move ends the
+    // leadership) and it asks the coordinators it knows again.
+    for (int waited = 0; db.cluster().id != ctx.cluster->cluster.id; ++waited) {
+      if (waited == 30) {
+        ok_ = false;
+        flow::TraceEvent(flow::SevError, "ChangeConfigClientNotFollowing")
+            .detail("Client", db.cluster().to_string())
+            .detail("Cluster", ctx.cluster->cluster.to_string());
+        break;
+      }
+      flow::wait(flow::delay(1s));
+    }
     return ok_;
   }
 

@@ -11,6 +11,7 @@
 
 #include "flow/actor.h"
 #include "flow/actor_collection.h"
+#include "flow/async_var.h"
 #include "flow/code_probe.h"
 #include "flow/combinators.h"
 #include "flow/deterministic_random.h"
@@ -18,9 +19,11 @@
 #include "roles/cluster_controller/cluster_controller_interface.h"
 #include "roles/cluster_controller/coordinators_change.h"
 #include "roles/cluster_controller/leader_election.h"
+#include "roles/cluster_controller/open_database.h"
 #include "roles/cluster_controller/recovery.h"
 #include "roles/common/database_lock.h"
 #include "roles/coordinator/coordinated_state.h"
+#include "roles/worker/role_endpoints.h"
 #include "roles/worker/start_generation.h"
 #include "roles/worker/worker_interface.h"
 
@@ -272,18 +275,28 @@ void change_coordinators(Placement& placement, const std::vector<flow::NetworkAd
   throw flow::Error(flow::ErrorCode::coordinators_changed);
 }
 
+// What clients need of the generation `plan` places: its proxies, at their well-known endpoints.
+ClientGeneration client_generation(const GenerationPlan& plan) {
+  ClientGeneration g;
+  g.epoch = plan.epoch;
+  for (uint32_t i = 0; i < plan.grv_proxies.size(); ++i) g.grv_proxies.push_back(grv_proxy_endpoints(&plan.grv_proxies[i], plan.epoch, i));
+  for (uint32_t i = 0; i < plan.commit_proxies.size(); ++i)
+    g.commit_proxies.push_back(commit_proxy_endpoints(&plan.commit_proxies[i], plan.epoch, i));
+  return g;
+}
+
 // The cluster controller's work while this process leads (roles/cluster_controller/
 // leader_election.h): from the cluster state the coordinators of `*cluster` hold, it watches the
 // generation's roles and recovers the transaction system whenever one fails, or when a client
 // changes the database's lock through the controller interface it makes here, until cancelled
 // (leadership lost), or when a client changes the role counts (they go into the state, and the
-// recovery's placement uses them); tells `database` of each new generation and of the controller. A client's
+// recovery's placement uses them); answers clients' OpenDatabase with the generation's proxies
+// (client/cluster_monitor.h finds them through the coordinators). A client's
 // change of coordinators moves the state and ends the leadership (coordinators_changed, with
 // `*cluster` where it went), as does finding the state moved. A new leader takes over
 // the generation the state names when the simulator knows where it runs (ClusterRecord::current:
 // the stand-in for its roles reporting to the new leader), else it recovers at once. May suspend.
-void lead(Placement placement, ClusterDescription* cluster, std::unique_ptr<client::Database>* database,
-          ClusterRecord* record) {
+void lead(Placement placement, ClusterDescription* cluster, ClusterRecord* record) {
   CoordinatedState cstate(*cluster, std::string(kClusterStateKey));
   // Ends the leadership if the state has moved: the campaign goes on where it went.
   const auto follow_move = [&cstate, cluster](const flow::Error& e) {
@@ -310,9 +323,18 @@ void lead(Placement placement, ClusterDescription* cluster, std::unique_ptr<clie
   GenerationPlan plan = record->current;
   bool recover_now = plan.epoch != state.epoch;
   CODE_PROBE(recover_now, "a new leader recovers at once: it does not know the generation the state names");
-  const ClusterControllerInterface controller;
-  while (!*database) flow::wait(flow::delay(10ms));  // the bring-up makes it
-  (*database)->set_controller(controller);
+  const ClusterControllerInterface controller = cluster_controller_endpoints(nullptr);
+  // The generation clients are told of, and the controller's own handle on it (it reads the
+  // lock's key through it): from the first generation it knows.
+  flow::AsyncVar<ClientGeneration> published;
+  std::unique_ptr<client::Database> database;
+  const auto publish = [&published, &database](ClientGeneration g) {
+    if (database) database->set_interfaces({g.grv_proxies, g.commit_proxies});
+    else database = std::make_unique<client::Database>(client::ClusterInterfaces{g.grv_proxies, g.commit_proxies});
+    published.set_unconditionally(std::move(g));
+  };
+  const flow::Future<flow::Void> serving =
+      flow::spawn([stream = controller.open_database, &published] { serve_open_database(stream, &published); });
   flow::TraceEvent(flow::SevInfo, "ClusterControllerLeading")
       .detail("Epoch", static_cast<int64_t>(state.epoch))
       .detail("RecoverNow", recover_now);
@@ -343,6 +365,7 @@ void lead(Placement placement, ClusterDescription* cluster, std::unique_ptr<clie
   flow::Future<std::shared_ptr<ConfigureRequest>> configure_request = next_configure_request();
   std::vector<ConfigureRequest> configuring;  // answered once a generation with the counts accepts commits
   if (!recover_now) {
+    publish(client_generation(plan));
     // The leader before may have died before every storage server took up this generation's
     // log system, or before old roles were retired: both again (each is idempotent).
     const flow::Time began = flow::now();
@@ -396,7 +419,7 @@ void lead(Placement placement, ClusterDescription* cluster, std::unique_ptr<clie
         }
         if (after.get() == state.lock_uid) {
           CODE_PROBE(true, "controller answers a lock request that changes nothing");
-          lock_replies.add(answer_once_visible(**database, state.lock_uid, &lock_changes, std::move(in)));
+          lock_replies.add(answer_once_visible(*database, state.lock_uid, &lock_changes, std::move(in)));
           continue;
         }
         flow::TraceEvent(flow::SevInfo, "DatabaseLockChanging")
@@ -431,11 +454,11 @@ void lead(Placement placement, ClusterDescription* cluster, std::unique_ptr<clie
         record->current = plan;
         // From the failure's detection to accepting commits: attempts that timed out count.
         record->recovery_seconds.push_back(flow::to_seconds(flow::now() - detected));
-        (*database)->set_interfaces({r.generation.grv_proxies, r.generation.commit_proxies});
+        publish({plan.epoch, r.generation.grv_proxies, r.generation.commit_proxies});
         const flow::Time began = flow::now();
         publishing.push_back(flow::spawn([state, began] { return publish_log_system(state, began); }));
         retiring = flow::spawn([workers, state] { retire_old_roles(workers, state); });
-        if (changing_lock) lock_replies.add(answer_once_visible(**database, state.lock_uid, &lock_changes, std::move(*changing_lock)));
+        if (changing_lock) lock_replies.add(answer_once_visible(*database, state.lock_uid, &lock_changes, std::move(*changing_lock)));
         for (ConfigureRequest& c : configuring) c.reply.send({});
         configuring.clear();
         break;
@@ -644,13 +667,14 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
   // through the old).
   for (sim::Simulator::SimProcess* p : processes) {
     ctx.sim.add_role(*p, "cluster_controller",
-                     [where, cluster, self = p->address, database = ctx.database, record = ctx.cluster] {
+                     [where, cluster, self = p->address, record = ctx.cluster] {
                        ClusterDescription known = cluster;
-                       campaign(&known, self, [&] { lead(where, &known, database, record); });
+                       campaign(&known, self, [&] { lead(where, &known, record); });
                      });
   }
-  client::ClusterInterfaces interfaces{std::move(g.grv_proxies), std::move(g.commit_proxies)};
-  return std::make_unique<client::Database>(std::move(interfaces));
+  // The workloads' handle knows only the first description: it finds the controller, and
+  // follows the coordinators' changes, as any client would.
+  return std::make_unique<client::Database>(cluster);
 }
 
 }  // namespace

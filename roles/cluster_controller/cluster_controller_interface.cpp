@@ -4,8 +4,56 @@
 #include <vector>
 
 #include "roles/common/database_lock.h"
+#include "roles/worker/interface_wire.h"
 
 namespace roles {
+
+namespace {
+
+// net::well_known_token(kControllerTokens + n): "CC".
+constexpr uint64_t kControllerTokens = 0x4343'0000;
+
+template <class Stream>
+Stream stream(const flow::NetworkAddress* at, uint64_t n) {
+  if (at == nullptr) return Stream::well_known(net::well_known_token(kControllerTokens + n));
+  return Stream(net::Endpoint{*at, net::well_known_token(kControllerTokens + n)});
+}
+
+}  // namespace
+
+ClusterControllerInterface cluster_controller_endpoints(const flow::NetworkAddress* at) {
+  return {stream<LockDatabaseStream>(at, 0), stream<ChangeCoordinatorsStream>(at, 1), stream<ConfigureStream>(at, 2),
+          stream<OpenDatabaseStream>(at, 3)};
+}
+
+wire_cc::OpenDatabaseReplyT to_wire(const ClientGeneration& g) {
+  wire_cc::OpenDatabaseReplyT w;
+  w.generation = g.epoch;
+  for (const GrvProxyInterface& i : g.grv_proxies)
+    w.grv_proxies.push_back(std::make_unique<wire_worker::GrvProxyInterfaceT>(to_wire(i)));
+  for (const CommitProxyInterface& i : g.commit_proxies)
+    w.commit_proxies.push_back(std::make_unique<wire_worker::CommitProxyInterfaceT>(to_wire(i)));
+  return w;
+}
+
+std::optional<ClientGeneration> from_wire(const wire_cc::OpenDatabaseReplyT& w) {
+  ClientGeneration g;
+  g.epoch = w.generation;
+  for (const auto& i : w.grv_proxies) {
+    std::optional<GrvProxyInterface> read = from_wire_ptr(i);
+    if (!read) return std::nullopt;
+    g.grv_proxies.push_back(std::move(*read));
+  }
+  for (const auto& i : w.commit_proxies) {
+    std::optional<CommitProxyInterface> read = from_wire_ptr(i);
+    if (!read) return std::nullopt;
+    g.commit_proxies.push_back(std::move(*read));
+  }
+  if (g.epoch == 0 ? !g.grv_proxies.empty() || !g.commit_proxies.empty()
+                   : g.grv_proxies.empty() || g.commit_proxies.empty())
+    return std::nullopt;
+  return g;
+}
 
 flow::ErrorOr<std::string> lock_after(std::string_view held, const wire_cc::LockDatabaseRequestT& request) {
   const std::string uid(request.uid.begin(), request.uid.end());

@@ -2,12 +2,20 @@
 // The cluster controller as clients see it: the only header of the controller that the client
 // includes.
 
+#include <chrono>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "flow/error_or.h"
+#include "flow/network_address.h"
+#include "flow/time.h"
 #include "net/rpc.h"
 #include "roles/cluster_controller/cluster_controller_generated.h"
+#include "roles/commit_proxy/commit_proxy_interface.h"
+#include "roles/grv_proxy/grv_proxy_interface.h"
 
 namespace roles {
 
@@ -18,12 +26,36 @@ using LockDatabaseStream =
 using ChangeCoordinatorsStream =
     net::RequestStream<wire_cc::ChangeCoordinatorsRequestT, wire_cc::ChangeCoordinatorsReplyT>;
 using ConfigureStream = net::RequestStream<wire_cc::ConfigureRequestT, wire_cc::ConfigureReplyT>;
+using OpenDatabaseStream = net::RequestStream<wire_cc::OpenDatabaseRequestT, wire_cc::OpenDatabaseReplyT>;
 
+// Its endpoints are well known: whoever reads the leader's address from the coordinators
+// (leader_record.h) reaches the controller there.
 struct ClusterControllerInterface {
   LockDatabaseStream lock_database;  // lock or unlock the database (docs/database.md, "Database lock")
   ChangeCoordinatorsStream change_coordinators;  // move the cluster state to other coordinators
   ConfigureStream configure;                     // change the role counts, through a recovery
+  OpenDatabaseStream open_database;              // the current generation's proxies (a long poll)
 };
+
+// The controller's endpoints: made in the current process (to serve them) with `at` null, else
+// named at `*at`. One leadership at a time per process makes them.
+ClusterControllerInterface cluster_controller_endpoints(const flow::NetworkAddress* at);
+
+// How long the controller holds an OpenDatabase request that knows its generation before it
+// answers with the same: a client that hears nothing for longer looks for the leader again.
+inline constexpr flow::Duration kOpenDatabasePollMax = std::chrono::seconds(5);
+
+// What a client needs of a generation: its proxies.
+struct ClientGeneration {
+  uint64_t epoch = 0;  // 0: no generation
+  std::vector<GrvProxyInterface> grv_proxies;
+  std::vector<CommitProxyInterface> commit_proxies;
+};
+
+wire_cc::OpenDatabaseReplyT to_wire(const ClientGeneration& g);
+// nullopt for a reply that names a generation without a GRV proxy or a commit proxy, or with an
+// interface that is not whole: it came over the network.
+std::optional<ClientGeneration> from_wire(const wire_cc::OpenDatabaseReplyT& w);
 
 // How many of each role of the transaction system a generation has, as `configure` sets them
 // (FoundationDB's words); 0: as the cluster was brought up.

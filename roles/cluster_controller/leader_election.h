@@ -21,24 +21,13 @@
 
 #include "flow/network_address.h"
 #include "flow/time.h"
+#include "roles/cluster_controller/leader_record.h"
 #include "roles/coordinator/coordinated_state.h"
 
 namespace roles {
 
-inline constexpr std::string_view kLeaderKey = "leader";
 inline constexpr flow::Duration kLeaderHeartbeat = std::chrono::milliseconds(250);
 inline constexpr flow::Duration kLeaderLease = std::chrono::seconds(2);
-
-struct LeaderInfo {
-  flow::NetworkAddress address;
-  uint64_t nonce = 0;  // drawn by each campaign: tells one leadership from the next
-  uint64_t heartbeat = 0;
-  friend bool operator==(const LeaderInfo&, const LeaderInfo&) = default;
-};
-
-std::string encode_leader(const LeaderInfo& leader);
-// nullopt unless `bytes` is a leader record: what the coordinators hold came over the network.
-std::optional<LeaderInfo> decode_leader(std::string_view bytes);
 
 // Campaigns for leadership among the coordinators of `*cluster` as `self`, for ever: each time
 // it is elected it runs `lead` until `lead` returns or ends with an error, or leadership is lost
@@ -49,9 +38,5 @@ void campaign(ClusterDescription* cluster, flow::NetworkAddress self, const std:
 // The same among `coordinators`, outside any cluster (an empty id), for ever.
 void campaign(const std::vector<flow::NetworkAddress>& coordinators, flow::NetworkAddress self,
               const std::function<void()>& lead);
-
-// The leader the coordinators name now (nullopt: none yet, or not readable), looked at without
-// disturbing it. May suspend.
-std::optional<LeaderInfo> current_leader(CoordinatedState& leader_register);
 
 }  // namespace roles

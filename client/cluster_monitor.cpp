@@ -1,0 +1,96 @@
+#include "client/cluster_monitor.h"
+
+#include <optional>
+#include <string>
+
+#include "client/database.h"
+#include "flow/actor.h"
+#include "flow/code_probe.h"
+#include "flow/combinators.h"
+#include "flow/deterministic_random.h"
+#include "flow/trace_event.h"
+#include "roles/cluster_controller/cluster_controller_interface.h"
+#include "roles/cluster_controller/leader_record.h"
+#include "roles/coordinator/coordinated_state.h"
+
+using namespace std::chrono_literals;
+
+namespace client {
+
+namespace {
+
+// The leader the coordinators of db.cluster() name (nullopt: none, or unreadable now), after
+// following the cluster to where they say it moved. May suspend.
+std::optional<roles::LeaderInfo> find_leader(Database& db, std::optional<roles::CoordinatedState>& reg) {
+  for (;;) {
+    if (!reg || reg->cluster() != db.cluster()) reg.emplace(db.cluster(), std::string(roles::kLeaderKey));
+    try {
+      return roles::current_leader(*reg);
+    } catch (const flow::Error& e) {
+      if (e.code() == flow::ErrorCode::operation_cancelled) throw;
+      if (e.code() != flow::ErrorCode::coordinators_changed || !reg->forwarded() ||
+          reg->forwarded()->id == db.cluster().id) {
+        // A forward naming no description (malformed_message), or a refusal: ask again later.
+        flow::TraceEvent(flow::SevWarn, "ClientLeaderUnread").detail("Cluster", db.cluster().to_string()).detail("Error", e);
+        return std::nullopt;
+      }
+      CODE_PROBE(true, "a client follows the cluster to its new coordinators");
+      flow::TraceEvent(flow::SevInfo, "ClientClusterFollowed")
+          .detail("From", db.cluster().to_string())
+          .detail("To", reg->forwarded()->to_string());
+      db.set_cluster(*reg->forwarded());
+    }
+  }
+}
+
+}  // namespace
+
+void monitor_cluster(Database& db) {
+  uint64_t known = 0;  // the newest generation db was told of
+  std::optional<roles::CoordinatedState> reg;
+  for (;;) {
+    if (const std::optional<roles::LeaderInfo> leader = find_leader(db, reg)) {
+      const roles::ClusterControllerInterface controller = roles::cluster_controller_endpoints(&leader->address);
+      db.set_controller(controller);
+      for (;;) {
+        roles::wire_cc::OpenDatabaseRequestT request;
+        request.known = known;
+        std::optional<roles::wire_cc::OpenDatabaseReplyT> reply;
+        try {
+          // A little longer than the controller holds a request, for the message's way there and back.
+          reply = flow::wait(flow::timeout(controller.open_database.get_reply(request), roles::kOpenDatabasePollMax + 1s));
+        } catch (const flow::Error& e) {
+          if (e.code() == flow::ErrorCode::operation_cancelled) throw;
+          CODE_PROBE(true, "a client's controller is gone: it looks for the leader again");
+          flow::TraceEvent(flow::SevInfo, "ClientControllerLost").detail("Leader", leader->address.to_string()).detail("Error", e);
+          break;
+        }
+        if (!reply) {
+          CODE_PROBE(true, "a client's controller is silent: it looks for the leader again");
+          flow::TraceEvent(flow::SevInfo, "ClientControllerSilent").detail("Leader", leader->address.to_string());
+          break;
+        }
+        const std::optional<roles::ClientGeneration> g = roles::from_wire(*reply);
+        if (!g) {
+          flow::TraceEvent(flow::SevWarnAlways, "ClientOpenDatabaseMalformed").detail("Leader", leader->address.to_string());
+          break;
+        }
+        if (g->epoch <= known) {
+          CODE_PROBE(g->epoch != 0 && g->epoch < known, "a client ignores an older generation's proxies");
+          continue;
+        }
+        known = g->epoch;
+        flow::TraceEvent(flow::SevInfo, "ClientGenerationFound")
+            .detail("Epoch", static_cast<int64_t>(known))
+            .detail("Leader", leader->address.to_string())
+            .detail("GrvProxies", static_cast<int64_t>(g->grv_proxies.size()))
+            .detail("CommitProxies", static_cast<int64_t>(g->commit_proxies.size()));
+        db.set_interfaces({g->grv_proxies, g->commit_proxies});
+      }
+      db.set_controller(std::nullopt);
+    }
+    flow::wait(flow::delay(kLeaderLookAgain + flow::deterministic_random().random_duration(flow::Duration::zero(), kLeaderLookAgain)));
+  }
+}
+
+}  // namespace client
