@@ -293,9 +293,9 @@ ClientGeneration client_generation(const GenerationPlan& plan) {
 // recovery's placement uses them); answers clients' OpenDatabase with the generation's proxies
 // (client/cluster_monitor.h finds them through the coordinators). A client's
 // change of coordinators moves the state and ends the leadership (coordinators_changed, with
-// `*cluster` where it went), as does finding the state moved. A new leader takes over
-// the generation the state names when the simulator knows where it runs (ClusterRecord::current:
-// the stand-in for its roles reporting to the new leader), else it recovers at once. May suspend.
+// `*cluster` where it went), as does finding the state moved. A new leader takes over the
+// generation the state names as running (ClusterState::running) if no recovery has begun since
+// it started, else it recovers at once. May suspend.
 void lead(Placement placement, ClusterDescription* cluster, ClusterRecord* record) {
   CoordinatedState cstate(*cluster, std::string(kClusterStateKey));
   // Ends the leadership if the state has moved: the campaign goes on where it went.
@@ -320,9 +320,10 @@ void lead(Placement placement, ClusterDescription* cluster, ClusterRecord* recor
     flow::TraceEvent(flow::SevWarn, "ClusterControllerStateUnread").detail("Error", failed ? failed->name() : "none written");
     flow::wait(flow::delay(250ms));
   }
-  GenerationPlan plan = record->current;
-  bool recover_now = plan.epoch != state.epoch;
-  CODE_PROBE(recover_now, "a new leader recovers at once: it does not know the generation the state names");
+  std::optional<GenerationPlan> running = running_plan(state);
+  GenerationPlan plan = running ? std::move(*running) : GenerationPlan{};
+  bool recover_now = !running;
+  CODE_PROBE(recover_now, "a new leader recovers at once: the state names no generation running");
   const ClusterControllerInterface controller = cluster_controller_endpoints(nullptr);
   // The generation clients are told of, and the controller's own handle on it (it reads the
   // lock's key through it): from the first generation it knows.
@@ -645,6 +646,7 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
   state.shards = g.shards;
   for (const GenerationPlan::Placed& r : plan.resolvers) state.resolver_ranges.push_back(r.keys);
   state.counts = {static_cast<int>(grv_count), static_cast<int>(proxy_count), static_cast<int>(log_count)};
+  state.running = running_roles(plan);
   Placement where;
   where.sim = &ctx.sim;
   where.stateless = stateless;

@@ -14,7 +14,64 @@ namespace {
 
 namespace wire_cc = strata::wire::cluster_controller;
 
+std::vector<std::string> to_text(const std::vector<flow::NetworkAddress>& addresses) {
+  std::vector<std::string> out;
+  for (const flow::NetworkAddress& a : addresses) out.push_back(a.to_string());
+  return out;
+}
+
+// The addresses of `texts`, if each is a process's and there are 1..kRoleIndexMax of them.
+std::optional<std::vector<flow::NetworkAddress>> from_text(const std::vector<std::string>& texts) {
+  if (texts.empty() || texts.size() > kRoleIndexMax) return std::nullopt;
+  std::vector<flow::NetworkAddress> out;
+  for (const std::string& t : texts) {
+    flow::ErrorOr<flow::NetworkAddress> a = flow::NetworkAddress::parse(t);
+    if (!a.ok() || a.get().ip == 0 || a.get().port == 0) return std::nullopt;  // no process is there
+    out.push_back(a.get());
+  }
+  return out;
+}
+
+std::optional<RunningRoles> from_wire(const wire_cc::RunningRolesT& w, const ClusterState& state) {
+  RunningRoles r;
+  if (w.epoch < 1 || w.epoch > state.epoch) return std::nullopt;
+  r.epoch = w.epoch;
+  const std::optional<std::vector<flow::NetworkAddress>> master = from_text({w.master});
+  const std::optional<std::vector<flow::NetworkAddress>> grv = from_text(w.grv_proxies);
+  const std::optional<std::vector<flow::NetworkAddress>> commit = from_text(w.commit_proxies);
+  const std::optional<std::vector<flow::NetworkAddress>> resolvers = from_text(w.resolvers);
+  const std::optional<std::vector<flow::NetworkAddress>> logs = from_text(w.logs);
+  if (!master || !grv || !commit || !resolvers || !logs) return std::nullopt;
+  if (resolvers->size() != state.resolver_ranges.size()) return std::nullopt;
+  r.master = master->front();
+  r.grv_proxies = *grv;
+  r.commit_proxies = *commit;
+  r.resolvers = *resolvers;
+  r.logs = *logs;
+  return r;
+}
+
 }  // namespace
+
+RunningRoles running_roles(const GenerationPlan& plan) {
+  RunningRoles r{plan.epoch, plan.master, plan.grv_proxies, plan.commit_proxies, {}, plan.logs};
+  for (const GenerationPlan::Placed& p : plan.resolvers) r.resolvers.push_back(p.at);
+  return r;
+}
+
+std::optional<GenerationPlan> running_plan(const ClusterState& state) {
+  if (!state.running || state.running->epoch != state.epoch) return std::nullopt;
+  const RunningRoles& r = *state.running;
+  GenerationPlan plan;
+  plan.epoch = r.epoch;
+  plan.master = r.master;
+  plan.grv_proxies = r.grv_proxies;
+  plan.commit_proxies = r.commit_proxies;
+  plan.logs = r.logs;
+  for (size_t i = 0; i < r.resolvers.size() && i < state.resolver_ranges.size(); ++i)
+    plan.resolvers.push_back({state.resolver_ranges[i], r.resolvers[i]});
+  return plan;
+}
 
 std::string encode_cluster_state(const ClusterState& state) {
   wire_cc::ClusterStateT w;
@@ -28,6 +85,15 @@ std::string encode_cluster_state(const ClusterState& state) {
   w.grv_proxies = state.counts.grv_proxies;
   w.commit_proxies = state.counts.commit_proxies;
   w.logs = state.counts.logs;
+  if (state.running) {
+    w.running = std::make_unique<wire_cc::RunningRolesT>();
+    w.running->epoch = state.running->epoch;
+    w.running->master = state.running->master.to_string();
+    w.running->grv_proxies = to_text(state.running->grv_proxies);
+    w.running->commit_proxies = to_text(state.running->commit_proxies);
+    w.running->resolvers = to_text(state.running->resolvers);
+    w.running->logs = to_text(state.running->logs);
+  }
   flatbuffers::FlatBufferBuilder builder;
   net::encode_message(builder, w);
   return std::string(reinterpret_cast<const char*>(builder.GetBufferPointer()), builder.GetSize());
@@ -69,6 +135,10 @@ flow::ErrorOr<ClusterState> decode_cluster_state(std::string_view bytes) {
   for (const int n : {w.grv_proxies, w.commit_proxies, w.logs})
     if (n < 0 || n > kRoleCountMax) return malformed;
   state.counts = {w.grv_proxies, w.commit_proxies, w.logs};
+  if (w.running) {
+    state.running = from_wire(*w.running, state);
+    if (!state.running) return malformed;
+  }
   return state;
 }
 

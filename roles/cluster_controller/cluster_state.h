@@ -15,8 +15,21 @@
 #include "roles/common/shard_map.h"
 #include "roles/common/types.h"
 #include "roles/tlog/log_system.h"
+#include "roles/worker/start_generation.h"
 
 namespace roles {
+
+// Where the roles of a generation run: what a new leader needs to watch it and to tell clients
+// of its proxies, without recovering (docs/database.md, "Cluster controller").
+struct RunningRoles {
+  uint64_t epoch = 0;
+  flow::NetworkAddress master;
+  std::vector<flow::NetworkAddress> grv_proxies;
+  std::vector<flow::NetworkAddress> commit_proxies;
+  std::vector<flow::NetworkAddress> resolvers;  // one for each of the state's resolver ranges
+  std::vector<flow::NetworkAddress> logs;
+  friend bool operator==(const RunningRoles&, const RunningRoles&) = default;
+};
 
 struct ClusterState {
   uint64_t epoch = 0;  // the newest epoch any recovery has used (a failed one's included)
@@ -35,7 +48,17 @@ struct ClusterState {
   // How many GRV proxies, commit proxies and logs each new generation has (0: as brought up):
   // a change of configuration sets them and recovers.
   RoleCounts counts;
+  // Where the generation the last successful recovery (or the bring-up) started runs. Its epoch
+  // is below `epoch` once a recovery has begun (and locked the logs with the newer one).
+  std::optional<RunningRoles> running;
 };
+
+// Where `plan`'s roles run.
+RunningRoles running_roles(const GenerationPlan& plan);
+// The plan of the generation `state` names as running, if it is the state's epoch (no recovery
+// has begun since it started): its roles and their resolver ranges, nothing of the storage
+// servers or the engine. nullopt otherwise: the caller recovers.
+std::optional<GenerationPlan> running_plan(const ClusterState& state);
 
 // The key of the coordinated state that holds it.
 inline constexpr std::string_view kClusterStateKey = "cluster_state";
@@ -43,7 +66,10 @@ inline constexpr std::string_view kClusterStateKey = "cluster_state";
 std::string encode_cluster_state(const ClusterState& state);
 // malformed_message unless `bytes` is a whole, valid state (an epoch in 1 .. kEpochMax, a valid
 // log system, a shard map and resolver ranges that tile the keyspace, a lock uid that can name a
-// holder, a move's target that is a cluster description, role counts in 0..kRoleCountMax): they come from the coordinators' disks, over the network.
+// holder, a move's target that is a cluster description, role counts in 0..kRoleCountMax,
+// running roles of an epoch in 1..epoch at processes' addresses, with a master, at least one of each
+// proxy and log, at most kRoleIndexMax of each, and a resolver for each range): they come from
+// the coordinators' disks, over the network.
 flow::ErrorOr<ClusterState> decode_cluster_state(std::string_view bytes);
 
 }  // namespace roles

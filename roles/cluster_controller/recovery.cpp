@@ -235,6 +235,7 @@ Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration
     out.state.log_system.generations.push_back(std::move(ended));
   }
   out.state.log_system.generations.push_back({epoch, generation.logs, kVersionMax});
+  out.state.running = running_roles(plan);  // a new leader takes this generation over from it
   out.generation = std::move(generation);
   out.plan = std::move(plan);
   if (cstate) {

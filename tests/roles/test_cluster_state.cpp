@@ -10,6 +10,7 @@
 #include "flow/flow.h"
 #include "roles/cluster_controller/cluster_state.h"
 #include "roles/common/database_lock.h"
+#include "roles/worker/role_endpoints.h"
 #include "tests/roles/role_cluster.h"
 
 namespace {
@@ -128,4 +129,50 @@ TEST_CASE("cluster state: role counts and a move under way are kept; counts out 
   CHECK(*back.get().moving_to == *s.moving_to);
   s.counts.logs = roles::kRoleCountMax + 1;
   CHECK_FALSE(roles::decode_cluster_state(roles::encode_cluster_state(s)).ok());
+}
+
+TEST_CASE("cluster state: the running generation's roles are kept, and a new leader takes it over only at the state's epoch") {
+  roles_testing::RoleCluster c(53, 3);
+  roles::ClusterState s = sample(c);
+  const flow::NetworkAddress a = c.sim.process(1).address, b = c.sim.process(2).address;
+  s.running = roles::RunningRoles{7, a, {a, b}, {b}, {a, b}, {b, a}};
+  const flow::ErrorOr<roles::ClusterState> back = roles::decode_cluster_state(roles::encode_cluster_state(s));
+  REQUIRE(back.ok());
+  REQUIRE(back.get().running.has_value());
+  CHECK(*back.get().running == *s.running);
+  const std::optional<roles::GenerationPlan> plan = roles::running_plan(back.get());
+  REQUIRE(plan.has_value());
+  CHECK(plan->epoch == 7);
+  CHECK(plan->master == a);
+  CHECK(plan->grv_proxies == std::vector<flow::NetworkAddress>{a, b});
+  CHECK(plan->commit_proxies == std::vector<flow::NetworkAddress>{b});
+  CHECK(plan->logs == std::vector<flow::NetworkAddress>{b, a});
+  REQUIRE(plan->resolvers.size() == 2);
+  CHECK(plan->resolvers[1].keys.begin == "g");
+  CHECK(plan->resolvers[1].at == b);
+  CHECK(roles::running_roles(*plan) == *s.running);
+
+  // A recovery has begun since (it wrote the state with its newer epoch): recover.
+  roles::ClusterState later = back.get();
+  later.epoch = 8;
+  CHECK_FALSE(roles::running_plan(later).has_value());
+  roles::ClusterState none = back.get();
+  none.running.reset();
+  CHECK_FALSE(roles::running_plan(none).has_value());
+
+  // Running roles that could not be: refused, never believed.
+  const auto refused = [&s](auto change) {
+    roles::ClusterState bad = s;
+    change(*bad.running);
+    const flow::ErrorOr<roles::ClusterState> d = roles::decode_cluster_state(roles::encode_cluster_state(bad));
+    return !d.ok() && d.error().code() == flow::ErrorCode::malformed_message;
+  };
+  CHECK(refused([](roles::RunningRoles& r) { r.epoch = 8; }));  // newer than the state
+  CHECK(refused([](roles::RunningRoles& r) { r.epoch = 0; }));
+  CHECK(refused([](roles::RunningRoles& r) { r.grv_proxies.clear(); }));
+  CHECK(refused([](roles::RunningRoles& r) { r.commit_proxies.clear(); }));
+  CHECK(refused([](roles::RunningRoles& r) { r.logs.clear(); }));
+  CHECK(refused([&a](roles::RunningRoles& r) { r.resolvers.push_back(a); }));  // three for two ranges
+  CHECK(refused([&a](roles::RunningRoles& r) { r.logs.assign(roles::kRoleIndexMax + 1, a); }));
+  CHECK(refused([](roles::RunningRoles& r) { r.master = {}; }));  // "0.0.0.0:0"
 }
