@@ -19,10 +19,18 @@ namespace client {
 
 namespace {
 
+// Forwards a client follows before it waits a while: a chain of changes is a few long.
+constexpr int kForwardsPerLook = 8;
+
 // The leader the coordinators of db.cluster() name (nullopt: none, or unreadable now), after
-// following the cluster to where they say it moved. May suspend.
+// following the cluster to where they say it moved, up to kForwardsPerLook times (coordinators
+// that forward in a circle are followed at the pace of the looks). May suspend.
 std::optional<roles::LeaderInfo> find_leader(Database& db, std::optional<roles::CoordinatedState>& reg) {
-  for (;;) {
+  for (int hops = 0;; ++hops) {
+    if (hops == kForwardsPerLook) {
+      CODE_PROBE(true, "a client follows as many forwards as it may in one look");
+      return std::nullopt;
+    }
     if (!reg || reg->cluster() != db.cluster()) reg.emplace(db.cluster(), std::string(roles::kLeaderKey));
     try {
       return roles::current_leader(*reg);
@@ -46,10 +54,12 @@ std::optional<roles::LeaderInfo> find_leader(Database& db, std::optional<roles::
 }  // namespace
 
 void monitor_cluster(Database& db) {
-  uint64_t known = 0;  // the newest generation db was told of
   std::optional<roles::CoordinatedState> reg;
   for (;;) {
     if (const std::optional<roles::LeaderInfo> leader = find_leader(db, reg)) {
+      // The newest generation this leader told of: each leader is asked afresh, so that one
+      // controller's word (an epoch from a damaged or hostile one) binds nothing after it.
+      uint64_t known = 0;
       const roles::ClusterControllerInterface controller = roles::cluster_controller_endpoints(&leader->address);
       db.set_controller(controller);
       for (;;) {
@@ -76,7 +86,10 @@ void monitor_cluster(Database& db) {
           break;
         }
         if (g->epoch <= known) {
-          CODE_PROBE(g->epoch != 0 && g->epoch < known, "a client ignores an older generation's proxies");
+          // A controller holds a poll that knows its generation; one that answers at once with
+          // nothing newer (too many polls held, or it does not hold) is asked again a little later.
+          CODE_PROBE(true, "a client's poll is answered with nothing newer");
+          flow::wait(flow::delay(kLeaderLookAgain));
           continue;
         }
         known = g->epoch;

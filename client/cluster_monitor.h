@@ -20,8 +20,10 @@ inline constexpr flow::Duration kLeaderLookAgain = std::chrono::milliseconds(100
 // new coordinators, db.set_cluster, when they say it moved), asks that process's controller for
 // the generation's proxies (OpenDatabase, a long poll) and asks again for each next generation.
 // A controller that is gone, or silent for longer than the poll's bound, sends it back to the
-// coordinators; so does a reply that is not whole (it is traced, never believed), and a reply
-// naming a generation older than one already known is ignored. May suspend.
+// coordinators; so does a reply that is not whole (it is traced, never believed). Each leader's
+// word is taken afresh: of its replies, one naming no newer generation than it named before is
+// ignored, and the controller asked again after kLeaderLookAgain. Follows at most a few forwards
+// per look (coordinators that forward in a circle cost a look's pace, nothing more). May suspend.
 void monitor_cluster(Database& db);
 
 }  // namespace client

@@ -22,8 +22,14 @@ constexpr flow::Duration kControllerWaitMax = 60s;
 
 }  // namespace
 
-Database::Database(roles::ClusterDescription cluster)
-    : cluster_(std::move(cluster)), monitor_(flow::spawn([this] { monitor_cluster(*this); })) {}
+Database::Database(roles::ClusterDescription cluster) : cluster_(std::move(cluster)) {
+  // What CoordinatedState requires: parse_cluster_description refuses the same.
+  std::vector<flow::NetworkAddress> sorted = cluster_.coordinators;
+  std::sort(sorted.begin(), sorted.end());
+  if (sorted.empty() || sorted.size() > roles::kCoordinatorsMax || std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end())
+    throw flow::Error(flow::ErrorCode::invalid_option_value);
+  monitor_ = flow::spawn([this] { monitor_cluster(*this); });
+}
 
 Database::Database(ClusterInterfaces interfaces) : interfaces_(std::move(interfaces)) {
   ASSERT(!interfaces_.grv_proxies.empty());

@@ -44,7 +44,9 @@ struct ShardLocation {
 class Database {
  public:
   // The database whose coordinators `cluster` lists, found and followed from the current process
-  // for the Database's life. Transactions wait until its proxies are known.
+  // for the Database's life. Transactions wait until its proxies are known. Throws
+  // invalid_option_value for a description without coordinators, with one twice or with more
+  // than roles::kCoordinatorsMax (parse_cluster_description makes none of these).
   explicit Database(roles::ClusterDescription cluster);
   // The generation whose proxies are `interfaces` (neither list empty), told of others by
   // set_interfaces.
