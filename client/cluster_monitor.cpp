@@ -17,46 +17,13 @@ using namespace std::chrono_literals;
 
 namespace client {
 
-namespace {
-
-// Forwards a client follows before it waits a while: a chain of changes is a few long.
-constexpr int kForwardsPerLook = 8;
-
-// The leader the coordinators of db.cluster() name (nullopt: none, or unreadable now), after
-// following the cluster to where they say it moved, up to kForwardsPerLook times (coordinators
-// that forward in a circle are followed at the pace of the looks). May suspend.
-std::optional<roles::LeaderInfo> find_leader(Database& db, std::optional<roles::CoordinatedState>& reg) {
-  for (int hops = 0;; ++hops) {
-    if (hops == kForwardsPerLook) {
-      CODE_PROBE(true, "a client follows as many forwards as it may in one look");
-      return std::nullopt;
-    }
-    if (!reg || reg->cluster() != db.cluster()) reg.emplace(db.cluster(), std::string(roles::kLeaderKey));
-    try {
-      return roles::current_leader(*reg);
-    } catch (const flow::Error& e) {
-      if (e.code() == flow::ErrorCode::operation_cancelled) throw;
-      if (e.code() != flow::ErrorCode::coordinators_changed || !reg->forwarded() ||
-          reg->forwarded()->id == db.cluster().id) {
-        // A forward naming no description (malformed_message), or a refusal: ask again later.
-        flow::TraceEvent(flow::SevWarn, "ClientLeaderUnread").detail("Cluster", db.cluster().to_string()).detail("Error", e);
-        return std::nullopt;
-      }
-      CODE_PROBE(true, "a client follows the cluster to its new coordinators");
-      flow::TraceEvent(flow::SevInfo, "ClientClusterFollowed")
-          .detail("From", db.cluster().to_string())
-          .detail("To", reg->forwarded()->to_string());
-      db.set_cluster(*reg->forwarded());
-    }
-  }
-}
-
-}  // namespace
-
 void monitor_cluster(Database& db) {
   std::optional<roles::CoordinatedState> reg;
   for (;;) {
-    if (const std::optional<roles::LeaderInfo> leader = find_leader(db, reg)) {
+    roles::ClusterDescription cluster = db.cluster();
+    const std::optional<roles::LeaderInfo> leader = roles::look_for_leader(&cluster, &reg, "Client");
+    if (cluster != db.cluster()) db.set_cluster(cluster);
+    if (leader) {
       // The newest generation this leader told of: each leader is asked afresh, so that one
       // controller's word (an epoch from a damaged or hostile one) binds nothing after it.
       uint64_t known = 0;

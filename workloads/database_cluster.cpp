@@ -21,6 +21,7 @@
 #include "roles/cluster_controller/leader_election.h"
 #include "roles/cluster_controller/open_database.h"
 #include "roles/cluster_controller/recovery.h"
+#include "roles/cluster_controller/worker_registration.h"
 #include "roles/common/database_lock.h"
 #include "roles/coordinator/coordinated_state.h"
 #include "roles/worker/role_endpoints.h"
@@ -63,89 +64,100 @@ std::vector<std::string> draw_boundaries(flow::DeterministicRandom& rng, size_t 
   return out;
 }
 
-// `n` processes of `from` (not empty), on as many machines as there are: for the logs (each log
-// holds every version, so one that survives a machine's death saves the generation) and for a
-// shard's team (each server holds the whole shard).
-std::vector<sim::Simulator::SimProcess*> spread(flow::DeterministicRandom& rng,
-                                                std::vector<sim::Simulator::SimProcess*> from, size_t n) {
+// `n` of `from` (not empty), on as many machines as there are (`machine_of` names an element's):
+// for the logs (each log holds every version, so one that survives a machine's death saves the
+// generation) and for a shard's team (each server holds the whole shard).
+template <class T, class MachineOf>
+std::vector<T> spread(flow::DeterministicRandom& rng, std::vector<T> from, size_t n, MachineOf machine_of) {
   for (size_t i = from.size(); i > 1; --i)
     std::swap(from[i - 1], from[static_cast<size_t>(rng.random_int(0, static_cast<int64_t>(i)))]);
-  // A stable order by machine, each machine's first process first: machines before doubling up.
-  std::vector<sim::Simulator::SimProcess*> ordered;
-  std::vector<const sim::Simulator::Machine*> machines;
-  for (size_t round = 0; ordered.size() < from.size(); ++round) {
+  // A stable order by machine, each machine's first first: machines before doubling up.
+  std::vector<size_t> ordered;  // indices into `from`
+  using Machine = std::decay_t<decltype(machine_of(from.front()))>;
+  std::vector<Machine> machines;
+  while (ordered.size() < from.size()) {
     machines.clear();
-    for (sim::Simulator::SimProcess* p : from) {
-      if (std::find(ordered.begin(), ordered.end(), p) != ordered.end()) continue;
-      if (std::find(machines.begin(), machines.end(), p->machine) != machines.end()) continue;
-      machines.push_back(p->machine);
-      ordered.push_back(p);
+    for (size_t i = 0; i < from.size(); ++i) {
+      if (std::find(ordered.begin(), ordered.end(), i) != ordered.end()) continue;
+      const Machine m = machine_of(from[i]);
+      if (std::find(machines.begin(), machines.end(), m) != machines.end()) continue;
+      machines.push_back(m);
+      ordered.push_back(i);
     }
   }
-  std::vector<sim::Simulator::SimProcess*> out;
-  for (size_t i = 0; i < n; ++i) out.push_back(ordered[i % ordered.size()]);
+  std::vector<T> out;
+  for (size_t i = 0; i < n; ++i) out.push_back(from[ordered[i % ordered.size()]]);
   return out;
 }
 
-// Where a recovery puts the next generation's roles: as many of each as the first generation
-// had, on processes alive now, the stateless roles among the first's stateless processes and the
-// logs among its log processes where any is alive (else on any process alive).
-// (The simulator's view of who is alive stands in for the workers' registration with a cluster
-// controller, which comes with the coordinators.)
+std::vector<sim::Simulator::SimProcess*> spread(flow::DeterministicRandom& rng,
+                                                std::vector<sim::Simulator::SimProcess*> from, size_t n) {
+  return spread(rng, std::move(from), n, [](const sim::Simulator::SimProcess* p) { return p->machine->index; });
+}
+
+// Where a recovery puts the next generation's roles: as many of each as the counts say, among
+// the workers registered with the controller lately (roles/cluster_controller/
+// worker_registration.h) that answered just before: the stateless roles on stateless workers,
+// the logs on log workers (or stateless ones), each kind falling back to any worker when none
+// of its class answered, and to any registered worker when none answered at all (the
+// recruitment then waits for it).
 struct Placement {
-  sim::Simulator* sim = nullptr;
-  std::vector<sim::Simulator::SimProcess*> stateless;
-  std::vector<sim::Simulator::SimProcess*> log_hosts;
-  std::vector<sim::Simulator::SimProcess*> all;
+  std::vector<WorkerRegistration> workers;       // registered lately, by address
+  std::vector<flow::NetworkAddress> responsive;  // asked just before a recovery; empty: not asked
   size_t grv_count = 0, proxy_count = 0, log_count = 0;
   GenerationPlan shape;  // engine and file options
-  std::vector<flow::NetworkAddress> responsive;  // asked just before a recovery; empty: not asked
 
   GenerationPlan place(uint64_t epoch, Version start_version, const std::vector<KeyRange>& resolver_ranges) const {
     auto& rng = flow::deterministic_random();
-    const auto alive_among = [this](const std::vector<sim::Simulator::SimProcess*>& from) {
-      std::vector<sim::Simulator::SimProcess*> out;
-      for (sim::Simulator::SimProcess* p : from)
-        if (p->alive && std::find(responsive.begin(), responsive.end(), p->address) != responsive.end())
-          out.push_back(p);
-      // None answered in time: any process alive, and the recruitment waits for it.
-      if (out.empty())
-        for (sim::Simulator::SimProcess* p : from)
-          if (p->alive) out.push_back(p);
-      return out;
+    const auto among = [this](std::initializer_list<ProcessClass> classes) {
+      std::vector<WorkerRegistration> out, registered;
+      for (const WorkerRegistration& w : workers) {
+        if (classes.size() != 0 && std::find(classes.begin(), classes.end(), w.process_class) == classes.end()) continue;
+        registered.push_back(w);
+        if (std::find(responsive.begin(), responsive.end(), w.address) != responsive.end()) out.push_back(w);
+      }
+      return out.empty() ? registered : out;
     };
-    std::vector<sim::Simulator::SimProcess*> any = alive_among(all);
+    const std::vector<WorkerRegistration> any = among({});
     if (any.empty()) throw flow::Error(flow::ErrorCode::operation_failed);  // tried again later
-    std::vector<sim::Simulator::SimProcess*> stateless_alive = alive_among(stateless);
+    std::vector<WorkerRegistration> stateless = among({ProcessClass::stateless});
     // The logs may also go to the stateless processes: a generation whose logs share one machine
     // waits for that machine after its death.
-    std::vector<sim::Simulator::SimProcess*> log_candidates = log_hosts;
-    log_candidates.insert(log_candidates.end(), stateless.begin(), stateless.end());
-    std::vector<sim::Simulator::SimProcess*> logs_alive = alive_among(log_candidates);
-    if (stateless_alive.empty()) stateless_alive = any;
-    if (logs_alive.empty()) logs_alive = any;
-    const auto pick = [&rng](const std::vector<sim::Simulator::SimProcess*>& from) {
-      return from[static_cast<size_t>(rng.random_int(0, static_cast<int64_t>(from.size())))]->address;
+    std::vector<WorkerRegistration> logs = among({ProcessClass::log, ProcessClass::stateless});
+    if (stateless.empty()) stateless = any;
+    if (logs.empty()) logs = any;
+    const auto pick = [&rng](const std::vector<WorkerRegistration>& from) {
+      return from[static_cast<size_t>(rng.random_int(0, static_cast<int64_t>(from.size())))].address;
     };
     GenerationPlan plan = shape;
     plan.epoch = epoch;
     plan.start_version = start_version;
-    plan.master = pick(stateless_alive);
+    plan.master = pick(stateless);
     plan.grv_proxies.clear();
     plan.commit_proxies.clear();
     plan.logs.clear();
     plan.resolvers.clear();
     plan.storage_teams.clear();
-    for (sim::Simulator::SimProcess* p : spread(rng, logs_alive, log_count)) plan.logs.push_back(p->address);
-    for (const KeyRange& r : resolver_ranges) plan.resolvers.push_back({r, pick(stateless_alive)});
-    for (size_t i = 0; i < grv_count; ++i) plan.grv_proxies.push_back(pick(stateless_alive));
-    for (size_t i = 0; i < proxy_count; ++i) plan.commit_proxies.push_back(pick(stateless_alive));
+    for (const WorkerRegistration& w : spread(rng, logs, log_count, [](const WorkerRegistration& x) { return x.machine; }))
+      plan.logs.push_back(w.address);
+    for (const KeyRange& r : resolver_ranges) plan.resolvers.push_back({r, pick(stateless)});
+    for (size_t i = 0; i < grv_count; ++i) plan.grv_proxies.push_back(pick(stateless));
+    for (size_t i = 0; i < proxy_count; ++i) plan.commit_proxies.push_back(pick(stateless));
     return plan;
   }
 };
 
 // How quickly a worker must answer to be recruited by a recovery.
 constexpr flow::Duration kResponsiveWithin = 200ms;
+// How long a new leader lets workers find it and register before its first recovery: two of
+// their registrations, and a look for the leader.
+constexpr flow::Duration kRegistrationWait = 2 * kRegisterInterval + 200ms;
+
+std::vector<flow::NetworkAddress> addresses(const std::vector<WorkerRegistration>& workers) {
+  std::vector<flow::NetworkAddress> out;
+  for (const WorkerRegistration& w : workers) out.push_back(w.address);
+  return out;
+}
 
 using LockRequest = net::ReceivedRequest<wire_cc::LockDatabaseRequestT, wire_cc::LockDatabaseReplyT>;
 
@@ -221,13 +233,13 @@ flow::ErrorOr<std::vector<flow::NetworkAddress>> coordinators_wanted(const Place
     flow::TraceEvent(flow::SevWarn, "CoordinatorsChangeRefused").detail("Mode", in.mode);
     return invalid;
   }
-  // Machines by the order the processes list them first (an ordinal, not a pointer).
-  std::vector<const sim::Simulator::Machine*> machines;
+  // Machines by the order the registered workers (by address) name them first: an ordinal.
+  std::vector<std::string> machines;
   std::vector<CoordinatorCandidate> candidates;
-  for (sim::Simulator::SimProcess* p : placement.all) {
-    auto m = std::find(machines.begin(), machines.end(), p->machine);
-    if (m == machines.end()) m = machines.insert(machines.end(), p->machine);
-    candidates.push_back({p->address, static_cast<uint64_t>(m - machines.begin()), answering(p->address)});
+  for (const WorkerRegistration& w : placement.workers) {
+    auto m = std::find(machines.begin(), machines.end(), w.machine);
+    if (m == machines.end()) m = machines.insert(machines.end(), w.machine);
+    candidates.push_back({w.address, static_cast<uint64_t>(m - machines.begin()), answering(w.address)});
   }
   std::vector<flow::NetworkAddress> chosen = choose_coordinators(current, candidates, choice.get());
   if (chosen.empty()) return flow::Error(flow::ErrorCode::operation_failed);
@@ -238,10 +250,11 @@ flow::ErrorOr<std::vector<flow::NetworkAddress>> coordinators_wanted(const Place
 // (the caller's leadership then ends: coordinators_changed, with `*cluster` the new
 // description), or answers `*cluster` if the set is the same. `state` is what this leader
 // believes the coordinators hold. May suspend.
-void change_coordinators(Placement& placement, const std::vector<flow::NetworkAddress>& workers, CoordinatedState& cstate,
+void change_coordinators(Placement& placement, const WorkerRegistry& registry, CoordinatedState& cstate,
                          const ClusterState& state, ClusterDescription* cluster, ClusterRecord* record,
                          CoordinatorsRequest in) {
-  placement.responsive = responsive_workers(workers, kResponsiveWithin);
+  placement.workers = registry.alive();
+  placement.responsive = responsive_workers(addresses(placement.workers), kResponsiveWithin);
   const flow::ErrorOr<std::vector<flow::NetworkAddress>> wanted = coordinators_wanted(placement, cluster->coordinators, in.request);
   if (!wanted.ok()) {
     in.reply.send_error(wanted.error());
@@ -324,6 +337,19 @@ void lead(Placement placement, ClusterDescription* cluster, ClusterRecord* recor
   GenerationPlan plan = running ? std::move(*running) : GenerationPlan{};
   bool recover_now = !running;
   CODE_PROBE(recover_now, "a new leader recovers at once: the state names no generation running");
+  if (!recover_now && record->current.epoch != plan.epoch) {
+    // The leader before died between writing the state and telling the run's record: the record
+    // (what workloads aim at, and check) learns where the generation it took over runs.
+    CODE_PROBE(true, "a new leader takes over a generation the leader before never published");
+    GenerationPlan known = record->current;
+    known.epoch = plan.epoch;
+    known.master = plan.master;
+    known.grv_proxies = plan.grv_proxies;
+    known.commit_proxies = plan.commit_proxies;
+    known.resolvers = plan.resolvers;
+    known.logs = plan.logs;
+    record->current = std::move(known);
+  }
   const ClusterControllerInterface controller = cluster_controller_endpoints(nullptr);
   // The generation clients are told of, and the controller's own handle on it (it reads the
   // lock's key through it): from the first generation it knows.
@@ -339,8 +365,11 @@ void lead(Placement placement, ClusterDescription* cluster, ClusterRecord* recor
   flow::TraceEvent(flow::SevInfo, "ClusterControllerLeading")
       .detail("Epoch", static_cast<int64_t>(state.epoch))
       .detail("RecoverNow", recover_now);
-  std::vector<flow::NetworkAddress> workers;
-  for (sim::Simulator::SimProcess* p : placement.all) workers.push_back(p->address);
+  // Workers register here as soon as they find this leader through the coordinators.
+  WorkerRegistry registry;
+  const flow::Future<flow::Void> registering =
+      flow::spawn([&registry, stream = controller.register_worker] { registry.serve(stream); });
+  const flow::Time elected = flow::now();
   // Each recovery's publication of its log system runs until every storage server has taken it
   // up (a newer recovery does not cancel it): the oldest durable version each reports lets later
   // recoveries forget old generations.
@@ -371,7 +400,7 @@ void lead(Placement placement, ClusterDescription* cluster, ClusterRecord* recor
     // log system, or before old roles were retired: both again (each is idempotent).
     const flow::Time began = flow::now();
     publishing.push_back(flow::spawn([state, began] { return publish_log_system(state, began); }));
-    retiring = flow::spawn([workers, state] { retire_old_roles(workers, state); });
+    retiring = flow::spawn([workers = registry.known(), state] { retire_old_roles(workers, state); });
   }
   for (;;) {
     std::optional<LockRequest> changing_lock;
@@ -402,7 +431,7 @@ void lead(Placement placement, ClusterDescription* cluster, ClusterRecord* recor
         CoordinatorsRequest in = std::move(*coordinators_request.get());
         coordinators_request = next_coordinators_request();
         try {
-          change_coordinators(placement, workers, cstate, state, cluster, record, std::move(in));
+          change_coordinators(placement, registry, cstate, state, cluster, record, std::move(in));
         } catch (const flow::Error& e) {
           if (e.code() == flow::ErrorCode::operation_cancelled) throw;
           follow_move(e);
@@ -438,7 +467,13 @@ void lead(Placement placement, ClusterDescription* cluster, ClusterRecord* recor
         if (p.is_ready() && !p.is_error()) state.storage_durable_min = std::max(state.storage_durable_min, p.get());
       std::erase_if(publishing, [](const flow::Future<Version>& p) { return p.is_ready(); });
       const uint64_t epoch = state.epoch + 1;
-      placement.responsive = responsive_workers(workers, kResponsiveWithin);
+      // A new leader gives the workers time to find it and register before it recruits.
+      if (flow::now() - elected < kRegistrationWait) {
+        CODE_PROBE(true, "a new leader waits for workers to register before it recovers");
+        flow::wait(flow::delay(elected + kRegistrationWait - flow::now()));
+      }
+      placement.workers = registry.alive();
+      placement.responsive = responsive_workers(addresses(placement.workers), kResponsiveWithin);
       if (state.counts.grv_proxies > 0) placement.grv_count = static_cast<size_t>(state.counts.grv_proxies);
       if (state.counts.commit_proxies > 0) placement.proxy_count = static_cast<size_t>(state.counts.commit_proxies);
       if (state.counts.logs > 0) placement.log_count = static_cast<size_t>(state.counts.logs);
@@ -458,7 +493,7 @@ void lead(Placement placement, ClusterDescription* cluster, ClusterRecord* recor
         publish({plan.epoch, r.generation.grv_proxies, r.generation.commit_proxies});
         const flow::Time began = flow::now();
         publishing.push_back(flow::spawn([state, began] { return publish_log_system(state, began); }));
-        retiring = flow::spawn([workers, state] { retire_old_roles(workers, state); });
+        retiring = flow::spawn([workers = registry.known(), state] { retire_old_roles(workers, state); });
         if (changing_lock) lock_replies.add(answer_once_visible(*database, state.lock_uid, &lock_changes, std::move(*changing_lock)));
         for (ConfigureRequest& c : configuring) c.reply.send({});
         configuring.clear();
@@ -648,10 +683,6 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
   state.counts = {static_cast<int>(grv_count), static_cast<int>(proxy_count), static_cast<int>(log_count)};
   state.running = running_roles(plan);
   Placement where;
-  where.sim = &ctx.sim;
-  where.stateless = stateless;
-  where.log_hosts = log_hosts;
-  where.all = processes;
   where.grv_count = grv_count;
   where.proxy_count = proxy_count;
   where.log_count = log_count;
@@ -664,9 +695,20 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
   ctx.cluster->current = plan;
   ctx.cluster->storage_teams = plan.storage_teams;
   ctx.cluster->cluster = cluster;
-  // Every process is a candidate to lead the cluster controller. It knows the cluster by the
-  // first description (a process rebooted after a change of coordinators finds the new ones
-  // through the old).
+  // Every process's worker registers with the leader, and every process is a candidate to lead
+  // the cluster controller. Both know the cluster by the first description (a process rebooted
+  // after a change of coordinators finds the new ones through the old). A worker's class says
+  // what the bring-up drew it for: stateless (the master, proxies, resolvers), log or storage.
+  for (sim::Simulator::SimProcess* p : processes) {
+    const auto in = [p](const std::vector<sim::Simulator::SimProcess*>& v) {
+      return std::find(v.begin(), v.end(), p) != v.end();
+    };
+    const WorkerRegistration me{p->address, p->machine->name,
+                                in(stateless)   ? ProcessClass::stateless
+                                : in(log_hosts) ? ProcessClass::log
+                                                : ProcessClass::storage};
+    ctx.sim.add_role(*p, "registration", [cluster, me] { register_worker(cluster, me); });
+  }
   for (sim::Simulator::SimProcess* p : processes) {
     ctx.sim.add_role(*p, "cluster_controller",
                      [where, cluster, self = p->address, record = ctx.cluster] {

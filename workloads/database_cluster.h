@@ -10,8 +10,8 @@
 // machines hold the cluster state (every process runs a coordinator, for a change of
 // coordinators to choose); every process campaigns to lead the cluster controller
 // (roles/cluster_controller/leader_election.h), and the leader watches the generation's roles
-// and, when one fails, recovers the transaction system into a new generation on the processes
-// alive (roles/cluster_controller/recovery.h). Clients, the workloads' database among them,
+// and, when one fails, recovers the transaction system into a new generation on the workers
+// registered with it (roles/cluster_controller/recovery.h, worker_registration.h). Clients, the workloads' database among them,
 // know only the first description: they find the leader through the coordinators and the
 // proxies through its controller (client/cluster_monitor.h). When the leader's process dies,
 // another takes over after a lease.

@@ -23,7 +23,7 @@ Stream stream(const flow::NetworkAddress* at, uint64_t n) {
 
 ClusterControllerInterface cluster_controller_endpoints(const flow::NetworkAddress* at) {
   return {stream<LockDatabaseStream>(at, 0), stream<ChangeCoordinatorsStream>(at, 1), stream<ConfigureStream>(at, 2),
-          stream<OpenDatabaseStream>(at, 3)};
+          stream<OpenDatabaseStream>(at, 3), stream<RegisterWorkerStream>(at, 4)};
 }
 
 wire_cc::OpenDatabaseReplyT to_wire(const ClientGeneration& g) {

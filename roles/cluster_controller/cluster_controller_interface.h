@@ -27,6 +27,7 @@ using ChangeCoordinatorsStream =
     net::RequestStream<wire_cc::ChangeCoordinatorsRequestT, wire_cc::ChangeCoordinatorsReplyT>;
 using ConfigureStream = net::RequestStream<wire_cc::ConfigureRequestT, wire_cc::ConfigureReplyT>;
 using OpenDatabaseStream = net::RequestStream<wire_cc::OpenDatabaseRequestT, wire_cc::OpenDatabaseReplyT>;
+using RegisterWorkerStream = net::RequestStream<wire_cc::RegisterWorkerRequestT, wire_cc::RegisterWorkerReplyT>;
 
 // Its endpoints are well known: whoever reads the leader's address from the coordinators
 // (leader_record.h) reaches the controller there.
@@ -35,6 +36,7 @@ struct ClusterControllerInterface {
   ChangeCoordinatorsStream change_coordinators;  // move the cluster state to other coordinators
   ConfigureStream configure;                     // change the role counts, through a recovery
   OpenDatabaseStream open_database;              // the current generation's proxies (a long poll)
+  RegisterWorkerStream register_worker;          // a worker says it is alive (worker_registration.h)
 };
 
 // The controller's endpoints: made in the current process (to serve them) with `at` null, else

@@ -1,6 +1,8 @@
 #include "roles/cluster_controller/leader_record.h"
 
+#include "flow/code_probe.h"
 #include "flow/little_endian.h"
+#include "flow/trace_event.h"
 
 namespace roles {
 
@@ -38,6 +40,31 @@ std::optional<LeaderInfo> current_leader(CoordinatedState& leader_register) {
   const std::optional<std::string> held = leader_register.peek();
   if (!held) return std::nullopt;
   return decode_leader(*held);
+}
+
+std::optional<LeaderInfo> look_for_leader(ClusterDescription* cluster, std::optional<CoordinatedState>* reg,
+                                          std::string_view who) {
+  for (int hops = 0;; ++hops) {
+    if (hops == kForwardsPerLook) {
+      CODE_PROBE(true, "a look for the leader follows as many forwards as it may");
+      return std::nullopt;
+    }
+    if (!*reg || (*reg)->cluster() != *cluster) reg->emplace(*cluster, std::string(kLeaderKey));
+    try {
+      return current_leader(**reg);
+    } catch (const flow::Error& e) {
+      if (e.code() == flow::ErrorCode::operation_cancelled) throw;
+      const std::optional<ClusterDescription>& to = (*reg)->forwarded();
+      if (e.code() != flow::ErrorCode::coordinators_changed || !to || to->id == cluster->id) {
+        // A forward naming no description (malformed_message), or a refusal: look again later.
+        flow::TraceEvent(flow::SevWarn, std::string(who) + "LeaderUnread").detail("Cluster", cluster->to_string()).detail("Error", e);
+        return std::nullopt;
+      }
+      CODE_PROBE(true, "a look for the leader follows the cluster to its new coordinators");
+      flow::TraceEvent(flow::SevInfo, std::string(who) + "ClusterFollowed").detail("From", cluster->to_string()).detail("To", to->to_string());
+      *cluster = *to;
+    }
+  }
 }
 
 }  // namespace roles

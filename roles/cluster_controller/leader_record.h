@@ -31,4 +31,16 @@ std::optional<LeaderInfo> decode_leader(std::string_view bytes);
 // cluster has moved). May suspend.
 std::optional<LeaderInfo> current_leader(CoordinatedState& leader_register);
 
+// Forwards look_for_leader follows in one look: a chain of changes is a few long.
+inline constexpr int kForwardsPerLook = 8;
+
+// What a process that is not a candidate (a client, a worker registering) does to find the
+// leader: reads the leader register of the coordinators `*cluster` names (through `*reg`, made
+// or remade for it), following the cluster to where they say it moved (`*cluster` is set to it)
+// up to kForwardsPerLook times, so that coordinators forwarding in a circle cost a look, nothing
+// more. nullopt: no leader named, or none readable now (traced as `who`LeaderUnread). May
+// suspend.
+std::optional<LeaderInfo> look_for_leader(ClusterDescription* cluster, std::optional<CoordinatedState>* reg,
+                                          std::string_view who);
+
 }  // namespace roles
