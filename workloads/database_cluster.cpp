@@ -98,9 +98,9 @@ std::vector<sim::Simulator::SimProcess*> spread(flow::DeterministicRandom& rng,
 // Where a recovery puts the next generation's roles: as many of each as the counts say, among
 // the workers registered with the controller lately (roles/cluster_controller/
 // worker_registration.h) that answered just before: the stateless roles on stateless workers,
-// the logs on log workers (or stateless ones), each kind falling back to any worker when none
-// of its class answered, and to any registered worker when none answered at all (the
-// recruitment then waits for it).
+// the logs on log workers (or stateless ones), each kind falling back to any worker that
+// answered when none of its class did, and to the registered ones when none answered at all
+// (the recruitment then waits for them, or times out and starts over).
 struct Placement {
   std::vector<WorkerRegistration> workers;       // registered lately, by address
   std::vector<flow::NetworkAddress> responsive;  // asked just before a recovery; empty: not asked
@@ -109,23 +109,44 @@ struct Placement {
 
   GenerationPlan place(uint64_t epoch, Version start_version, const std::vector<KeyRange>& resolver_ranges) const {
     auto& rng = flow::deterministic_random();
-    const auto among = [this](std::initializer_list<ProcessClass> classes) {
-      std::vector<WorkerRegistration> out, registered;
+    // Of `classes` (all if empty): those that answered, else (with `registered`) any registered.
+    const auto of = [this](std::initializer_list<ProcessClass> classes, bool registered) {
+      std::vector<WorkerRegistration> out;
       for (const WorkerRegistration& w : workers) {
         if (classes.size() != 0 && std::find(classes.begin(), classes.end(), w.process_class) == classes.end()) continue;
-        registered.push_back(w);
-        if (std::find(responsive.begin(), responsive.end(), w.address) != responsive.end()) out.push_back(w);
+        if (registered || std::find(responsive.begin(), responsive.end(), w.address) != responsive.end()) out.push_back(w);
       }
-      return out.empty() ? registered : out;
+      return out;
     };
-    const std::vector<WorkerRegistration> any = among({});
-    if (any.empty()) throw flow::Error(flow::ErrorCode::operation_failed);  // tried again later
-    std::vector<WorkerRegistration> stateless = among({ProcessClass::stateless});
+    // A worker of the class that answered; else one of any class that answered (a registered
+    // worker that did not answer may have died within its lease); else of the class, else any,
+    // registered.
+    const auto choose = [&of](std::initializer_list<ProcessClass> classes) {
+      for (const bool registered : {false, true}) {
+        if (std::vector<WorkerRegistration> c = of(classes, registered); !c.empty()) return c;
+        if (std::vector<WorkerRegistration> c = of({}, registered); !c.empty()) return c;
+      }
+      return std::vector<WorkerRegistration>{};
+    };
+    const std::vector<WorkerRegistration> stateless = choose({ProcessClass::stateless});
+    if (stateless.empty()) throw flow::Error(flow::ErrorCode::operation_failed);  // none registered: tried again later
     // The logs may also go to the stateless processes: a generation whose logs share one machine
     // waits for that machine after its death.
-    std::vector<WorkerRegistration> logs = among({ProcessClass::log, ProcessClass::stateless});
-    if (stateless.empty()) stateless = any;
-    if (logs.empty()) logs = any;
+    std::vector<WorkerRegistration> logs = choose({ProcessClass::log, ProcessClass::stateless});
+    // Machines before classes: with its logs on fewer machines than it has logs, a generation
+    // may lose every copy of its newest commits to one machine's death, and the next recovery
+    // waits for that machine. Workers of other classes that answered, on other machines, make
+    // up the difference.
+    std::vector<std::string> log_machines;
+    for (const WorkerRegistration& w : logs)
+      if (std::find(log_machines.begin(), log_machines.end(), w.machine) == log_machines.end()) log_machines.push_back(w.machine);
+    for (const WorkerRegistration& w : of({}, false)) {
+      if (log_machines.size() >= log_count) break;
+      if (std::find(log_machines.begin(), log_machines.end(), w.machine) != log_machines.end()) continue;
+      CODE_PROBE(true, "a recovery puts a log on a worker of another class, on another machine");
+      log_machines.push_back(w.machine);
+      logs.push_back(w);
+    }
     const auto pick = [&rng](const std::vector<WorkerRegistration>& from) {
       return from[static_cast<size_t>(rng.random_int(0, static_cast<int64_t>(from.size())))].address;
     };
@@ -152,6 +173,16 @@ constexpr flow::Duration kResponsiveWithin = 200ms;
 // How long a new leader lets workers find it and register before its first recovery: two of
 // their registrations, and a look for the leader.
 constexpr flow::Duration kRegistrationWait = 2 * kRegisterInterval + 200ms;
+
+// Retires the roles `state` no longer needs on every worker registered with `registry` (which
+// outlives the returned actor), once a leader elected at `elected` has given them time to
+// register. May suspend.
+flow::Future<flow::Void> retire_later(const WorkerRegistry& registry, flow::Time elected, ClusterState state) {
+  return flow::spawn([&registry, elected, state = std::move(state)] {
+    if (flow::now() < elected + kRegistrationWait) flow::wait(flow::delay(elected + kRegistrationWait - flow::now()));
+    retire_old_roles(registry.known(), state);
+  });
+}
 
 std::vector<flow::NetworkAddress> addresses(const std::vector<WorkerRegistration>& workers) {
   std::vector<flow::NetworkAddress> out;
@@ -310,11 +341,15 @@ ClientGeneration client_generation(const GenerationPlan& plan) {
 // generation the state names as running (ClusterState::running) if no recovery has begun since
 // it started, else it recovers at once. May suspend.
 void lead(Placement placement, ClusterDescription* cluster, ClusterRecord* record) {
+  const flow::Time elected = flow::now();
   CoordinatedState cstate(*cluster, std::string(kClusterStateKey));
   // Ends the leadership if the state has moved: the campaign goes on where it went.
-  const auto follow_move = [&cstate, cluster](const flow::Error& e) {
+  const auto follow_move = [&cstate, cluster, record](const flow::Error& e) {
     if (e.code() != flow::ErrorCode::coordinators_changed) return;
-    if (cstate.forwarded()) *cluster = *cstate.forwarded();
+    if (cstate.forwarded()) {
+      *cluster = *cstate.forwarded();
+      record->cluster = *cluster;  // a move another finished (its mover may have failed)
+    }
     throw e;
   };
   ClusterState state;
@@ -333,11 +368,15 @@ void lead(Placement placement, ClusterDescription* cluster, ClusterRecord* recor
     flow::TraceEvent(flow::SevWarn, "ClusterControllerStateUnread").detail("Error", failed ? failed->name() : "none written");
     flow::wait(flow::delay(250ms));
   }
+  // Elected among these coordinators, and the state is here: the newest cluster (a mover may have
+  // failed after a move that others finished).
+  record->cluster = *cluster;
   std::optional<GenerationPlan> running = running_plan(state);
   GenerationPlan plan = running ? std::move(*running) : GenerationPlan{};
   bool recover_now = !running;
   CODE_PROBE(recover_now, "a new leader recovers at once: the state names no generation running");
-  if (!recover_now && record->current.epoch != plan.epoch) {
+  const bool takes_over_unpublished = !recover_now && record->current.epoch != plan.epoch;
+  if (takes_over_unpublished) {
     // The leader before died between writing the state and telling the run's record: the record
     // (what workloads aim at, and check) learns where the generation it took over runs.
     CODE_PROBE(true, "a new leader takes over a generation the leader before never published");
@@ -369,7 +408,6 @@ void lead(Placement placement, ClusterDescription* cluster, ClusterRecord* recor
   WorkerRegistry registry;
   const flow::Future<flow::Void> registering =
       flow::spawn([&registry, stream = controller.register_worker] { registry.serve(stream); });
-  const flow::Time elected = flow::now();
   // Each recovery's publication of its log system runs until every storage server has taken it
   // up (a newer recovery does not cancel it): the oldest durable version each reports lets later
   // recoveries forget old generations.
@@ -396,11 +434,15 @@ void lead(Placement placement, ClusterDescription* cluster, ClusterRecord* recor
   std::vector<ConfigureRequest> configuring;  // answered once a generation with the counts accepts commits
   if (!recover_now) {
     publish(client_generation(plan));
+    // A recovery the leader before ran up to writing the state: it ends here, when clients are
+    // told of it (its seconds counted from this leadership's start; when its failure was
+    // detected died with the leader before).
+    if (takes_over_unpublished) record->recovery_seconds.push_back(flow::to_seconds(flow::now() - elected));
     // The leader before may have died before every storage server took up this generation's
     // log system, or before old roles were retired: both again (each is idempotent).
     const flow::Time began = flow::now();
     publishing.push_back(flow::spawn([state, began] { return publish_log_system(state, began); }));
-    retiring = flow::spawn([workers = registry.known(), state] { retire_old_roles(workers, state); });
+    retiring = retire_later(registry, elected, state);
   }
   for (;;) {
     std::optional<LockRequest> changing_lock;
@@ -493,7 +535,7 @@ void lead(Placement placement, ClusterDescription* cluster, ClusterRecord* recor
         publish({plan.epoch, r.generation.grv_proxies, r.generation.commit_proxies});
         const flow::Time began = flow::now();
         publishing.push_back(flow::spawn([state, began] { return publish_log_system(state, began); }));
-        retiring = flow::spawn([workers = registry.known(), state] { retire_old_roles(workers, state); });
+        retiring = retire_later(registry, elected, state);
         if (changing_lock) lock_replies.add(answer_once_visible(*database, state.lock_uid, &lock_changes, std::move(*changing_lock)));
         for (ConfigureRequest& c : configuring) c.reply.send({});
         configuring.clear();

@@ -39,6 +39,7 @@ void register_worker(ClusterDescription cluster, WorkerRegistration me) {
   request.process_class = std::string(class_name(me.process_class));
   std::optional<CoordinatedState> reg;
   for (;;) {
+    bool refused = false;
     if (const std::optional<LeaderInfo> leader = look_for_leader(&cluster, &reg, "Worker")) {
       const ClusterControllerInterface controller = cluster_controller_endpoints(&leader->address);
       for (;;) {
@@ -47,8 +48,9 @@ void register_worker(ClusterDescription cluster, WorkerRegistration me) {
           reply = flow::wait(flow::timeout(controller.register_worker.get_reply(request), 1s));
         } catch (const flow::Error& e) {
           if (e.code() == flow::ErrorCode::operation_cancelled) throw;
-          if (e.code() == flow::ErrorCode::invalid_option_value) {
-            // Refused for good by this controller (its table is full): ask the next leader.
+          refused = e.code() == flow::ErrorCode::invalid_option_value;
+          if (refused) {
+            // The controller's table is full of workers alive: try again a while later.
             flow::TraceEvent(flow::SevWarnAlways, "WorkerRegistrationRefused").detail("Leader", leader->address.to_string());
           }
         }
@@ -57,6 +59,7 @@ void register_worker(ClusterDescription cluster, WorkerRegistration me) {
       }
       CODE_PROBE(true, "a worker looks for the leader again to register");
     }
+    if (refused) flow::wait(flow::delay(kRegistrationLease));
     flow::wait(flow::delay(100ms + flow::deterministic_random().random_duration(flow::Duration::zero(), 100ms)));
   }
 }
@@ -68,7 +71,13 @@ flow::ErrorOr<flow::Void> WorkerRegistry::record(const wire_cc::RegisterWorkerRe
   if (!address.ok() || !c.ok() || r.machine.size() > kMachineNameBytesMax) return invalid;
   auto it = heard_.find(address.get());
   if (it == heard_.end()) {
-    if (heard_.size() >= kRegisteredWorkersMax) return invalid;
+    if (heard_.size() >= kRegisteredWorkersMax) {
+      // Full: forget those not heard from within the lease (a flood of made-up addresses falls
+      // silent), then refuse only if all are alive.
+      CODE_PROBE(true, "the registry is full and forgets the workers past their lease");
+      std::erase_if(heard_, [](const auto& entry) { return flow::now() - entry.second.at > kRegistrationLease; });
+      if (heard_.size() >= kRegisteredWorkersMax) return invalid;
+    }
     flow::TraceEvent(flow::SevInfo, "WorkerRegistered")
         .detail("Address", r.address)
         .detail("Machine", r.machine)

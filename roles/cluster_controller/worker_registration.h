@@ -24,8 +24,10 @@ namespace roles {
 inline constexpr flow::Duration kRegisterInterval = std::chrono::milliseconds(500);
 // A worker not heard from for this long is not recruited (it may be dead, cut off or clogged).
 inline constexpr flow::Duration kRegistrationLease = std::chrono::milliseconds(1500);
-// Workers a controller keeps registrations of, at most: past it a new one is refused
-// (invalid_option_value), so that a flood of made-up addresses costs a bounded table.
+// Workers a controller keeps registrations of, at most: past it, those not heard from within
+// the lease are forgotten, and a new one is refused (invalid_option_value) only if every one kept
+// is alive, so that a flood of made-up addresses costs a bounded table and locks no worker out
+// for longer than the flood lasts.
 inline constexpr size_t kRegisteredWorkersMax = 4096;
 inline constexpr size_t kMachineNameBytesMax = 64;
 
@@ -48,7 +50,7 @@ struct WorkerRegistration {
 // Registers `me` with whichever process leads the cluster `cluster` names, for ever: looks for
 // the leader through the coordinators (look_for_leader, following the cluster when it moves),
 // then registers every kRegisterInterval until the controller does not answer within a second,
-// and looks again. REQUIRES: `me.machine` of at most kMachineNameBytesMax bytes. May suspend.
+// and looks again (after a refusal, a lease later). REQUIRES: `me.machine` of at most kMachineNameBytesMax bytes. May suspend.
 void register_worker(ClusterDescription cluster, WorkerRegistration me);
 
 // The controller's side: who registered, and when it was last heard from.
@@ -64,7 +66,8 @@ class WorkerRegistry {
 
   // The workers heard from within kRegistrationLease, by address.
   std::vector<WorkerRegistration> alive() const;
-  // Every worker ever heard from (kept until kRegisteredWorkersMax), by address.
+  // Every worker heard from and not forgotten (a full table forgets those past the lease), by
+  // address.
   std::vector<flow::NetworkAddress> known() const;
   size_t size() const { return heard_.size(); }
 

@@ -2,7 +2,8 @@
 // worker_registration.h): a worker finds the leader through the coordinators and registers
 // every half second; after the leader's process dies it registers with the next; the registry
 // counts a worker alive only while it hears from it, and refuses registrations that are not
-// ones, and new ones past its bound.
+// ones, and new ones past its bound while every one it keeps is alive (a flood that falls silent
+// is forgotten).
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -42,7 +43,7 @@ TEST_CASE("worker registration: process classes parse from their names, and noth
   CHECK_FALSE(roles::parse_process_class("transaction").ok());
 }
 
-TEST_CASE("worker registration: the registry keeps whom it heard from lately, refuses what is not a registration, and is bounded") {
+TEST_CASE("worker registration: the registry keeps whom it heard from lately, refuses what is not a registration, and is bounded without locking workers out") {
   RoleCluster c(81, 2);
   c.client([&] {
     roles::WorkerRegistry r;
@@ -67,11 +68,19 @@ TEST_CASE("worker registration: the registry keeps whom it heard from lately, re
     REQUIRE(r.alive().size() == 1);
     CHECK(r.alive()[0].process_class == roles::ProcessClass::storage);
     CHECK(r.known().size() == 2);  // still known, for retiring its old roles
-    // A flood of made-up addresses fills the table to its bound, and no further.
+    // A flood of made-up addresses fills the table to its bound, and no further while every entry
+    // is alive.
+    CHECK(r.record(request("10.0.0.1:1", "m1", "log")).ok());
     for (size_t i = 0; r.size() < roles::kRegisteredWorkersMax; ++i)
       REQUIRE(r.record(request("10.1." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1) + ":1", "x", "unset")).ok());
     CHECK(refused(request("10.9.9.9:1", "x", "unset")));
-    CHECK(r.record(request("10.0.0.1:1", "m1", "log")).ok());  // one it knows is still heard
+    CHECK(r.record(request("10.0.0.2:1", "m2", "storage")).ok());  // one it knows is still heard
+    // The flood falls silent: past the lease its entries are forgotten, and a new worker gets in.
+    flow::wait(flow::delay(2s));
+    CHECK(r.record(request("10.0.0.1:1", "m1", "log")).ok());
+    CHECK(r.record(request("10.9.9.9:1", "m9", "stateless")).ok());
+    CHECK(r.size() == 2);
+    CHECK(r.alive().size() == 2);
     return 0;
   });
 }
