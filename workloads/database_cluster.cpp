@@ -340,7 +340,7 @@ ClientGeneration client_generation(const GenerationPlan& plan) {
 // `*cluster` where it went), as does finding the state moved. A new leader takes over the
 // generation the state names as running (ClusterState::running) if no recovery has begun since
 // it started, else it recovers at once. May suspend.
-void lead(Placement placement, ClusterDescription* cluster, ClusterRecord* record) {
+void lead(Placement placement, ClusterDescription* cluster, ClusterRecord* record, WorkerRegistry& registry) {
   const flow::Time elected = flow::now();
   CoordinatedState cstate(*cluster, std::string(kClusterStateKey));
   // Ends the leadership if the state has moved: the campaign goes on where it went.
@@ -404,8 +404,10 @@ void lead(Placement placement, ClusterDescription* cluster, ClusterRecord* recor
   flow::TraceEvent(flow::SevInfo, "ClusterControllerLeading")
       .detail("Epoch", static_cast<int64_t>(state.epoch))
       .detail("RecoverNow", recover_now);
-  // Workers register here as soon as they find this leader through the coordinators.
-  WorkerRegistry registry;
+  // Workers register here as soon as they find this leader through the coordinators. A process
+  // elected again soon after it stepped down still knows them (its registry outlives each
+  // leadership), and need not wait for them.
+  const bool knew_workers = !registry.alive().empty();
   const flow::Future<flow::Void> registering =
       flow::spawn([&registry, stream = controller.register_worker] { registry.serve(stream); });
   // Each recovery's publication of its log system runs until every storage server has taken it
@@ -510,7 +512,7 @@ void lead(Placement placement, ClusterDescription* cluster, ClusterRecord* recor
       std::erase_if(publishing, [](const flow::Future<Version>& p) { return p.is_ready(); });
       const uint64_t epoch = state.epoch + 1;
       // A new leader gives the workers time to find it and register before it recruits.
-      if (flow::now() - elected < kRegistrationWait) {
+      if (!knew_workers && flow::now() - elected < kRegistrationWait) {
         CODE_PROBE(true, "a new leader waits for workers to register before it recovers");
         flow::wait(flow::delay(elected + kRegistrationWait - flow::now()));
       }
@@ -755,7 +757,8 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
     ctx.sim.add_role(*p, "cluster_controller",
                      [where, cluster, self = p->address, record = ctx.cluster] {
                        ClusterDescription known = cluster;
-                       campaign(&known, self, [&] { lead(where, &known, record); });
+                       WorkerRegistry registry;  // across this process's leaderships
+                       campaign(&known, self, [&] { lead(where, &known, record, registry); });
                      });
   }
   // The workloads' handle knows only the first description: it finds the controller, and
