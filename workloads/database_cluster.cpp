@@ -170,9 +170,10 @@ struct Placement {
 
 // How quickly a worker must answer to be recruited by a recovery.
 constexpr flow::Duration kResponsiveWithin = 200ms;
-// How long a new leader lets workers find it and register before its first recovery: two of
-// their registrations, and a look for the leader.
-constexpr flow::Duration kRegistrationWait = 2 * kRegisterInterval + 200ms;
+// How long a new leader lets workers find it and register before its first recovery: a worker
+// still registering with the leader before gives up on it within kRegisterReplyWithin, looks
+// again within 100 ms, and registers a round trip later.
+constexpr flow::Duration kRegistrationWait = kRegisterReplyWithin + 400ms;
 
 // Retires the roles `state` no longer needs on every worker registered with `registry` (which
 // outlives the returned actor), once a leader elected at `elected` has given them time to

@@ -45,7 +45,7 @@ void register_worker(ClusterDescription cluster, WorkerRegistration me) {
       for (;;) {
         std::optional<wire_cc::RegisterWorkerReplyT> reply;
         try {
-          reply = flow::wait(flow::timeout(controller.register_worker.get_reply(request), 1s));
+          reply = flow::wait(flow::timeout(controller.register_worker.get_reply(request), kRegisterReplyWithin));
         } catch (const flow::Error& e) {
           if (e.code() == flow::ErrorCode::operation_cancelled) throw;
           refused = e.code() == flow::ErrorCode::invalid_option_value;
@@ -60,7 +60,7 @@ void register_worker(ClusterDescription cluster, WorkerRegistration me) {
       CODE_PROBE(true, "a worker looks for the leader again to register");
     }
     if (refused) flow::wait(flow::delay(kRegistrationLease));
-    flow::wait(flow::delay(100ms + flow::deterministic_random().random_duration(flow::Duration::zero(), 100ms)));
+    flow::wait(flow::delay(50ms + flow::deterministic_random().random_duration(flow::Duration::zero(), 50ms)));
   }
 }
 

@@ -22,6 +22,10 @@
 namespace roles {
 
 inline constexpr flow::Duration kRegisterInterval = std::chrono::milliseconds(500);
+// A controller answers a registration at once: one that does not within this is gone (its
+// process died, or no longer leads), and the worker looks for the leader again, so that a new
+// leader hears from every worker within about a second of its election.
+inline constexpr flow::Duration kRegisterReplyWithin = std::chrono::milliseconds(300);
 // A worker not heard from for this long is not recruited (it may be dead, cut off or clogged).
 inline constexpr flow::Duration kRegistrationLease = std::chrono::milliseconds(1500);
 // Workers a controller keeps registrations of, at most: past it, those not heard from within
@@ -49,8 +53,8 @@ struct WorkerRegistration {
 
 // Registers `me` with whichever process leads the cluster `cluster` names, for ever: looks for
 // the leader through the coordinators (look_for_leader, following the cluster when it moves),
-// then registers every kRegisterInterval until the controller does not answer within a second,
-// and looks again (after a refusal, a lease later). REQUIRES: `me.machine` of at most kMachineNameBytesMax bytes. May suspend.
+// then registers every kRegisterInterval until the controller does not answer within
+// kRegisterReplyWithin, and looks again 50-100 ms later (after a refusal, a lease later). REQUIRES: `me.machine` of at most kMachineNameBytesMax bytes. May suspend.
 void register_worker(ClusterDescription cluster, WorkerRegistration me);
 
 // The controller's side: who registered, and when it was last heard from.
