@@ -11,6 +11,7 @@
 #include "flow/trace_event.h"
 #include "roles/cluster_controller/cluster_controller_interface.h"
 #include "roles/cluster_controller/leader_record.h"
+#include "roles/common/cluster_description.h"
 #include "roles/coordinator/coordinated_state.h"
 
 using namespace std::chrono_literals;
@@ -51,6 +52,17 @@ void monitor_cluster(Database& db) {
         if (!g) {
           flow::TraceEvent(flow::SevWarnAlways, "ClientOpenDatabaseMalformed").detail("Leader", leader->address.to_string());
           break;
+        }
+        // The controller leads among the coordinators it names: a client that reached it through
+        // older ones (its process led there too) learns of the move from it.
+        if (flow::ErrorOr<roles::ClusterDescription> said = roles::parse_cluster_description(g->cluster);
+            !g->cluster.empty() && said.ok() && said.get().id != db.cluster().id) {
+          CODE_PROBE(true, "a client learns where the cluster moved from its controller");
+          flow::TraceEvent(flow::SevInfo, "ClientClusterFollowed")
+              .detail("From", db.cluster().to_string())
+              .detail("To", g->cluster)
+              .detail("Leader", leader->address.to_string());
+          db.set_cluster(std::move(said.get()));
         }
         if (g->epoch <= known) {
           // A controller holds a poll that knows its generation; one that answers at once with

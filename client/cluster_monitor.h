@@ -17,7 +17,8 @@ inline constexpr flow::Duration kLeaderLookAgain = std::chrono::milliseconds(100
 
 // Keeps `db` told of the cluster controller and of the current generation's proxies, for ever:
 // reads which process leads from the coordinators of db.cluster() (following the cluster to
-// new coordinators, db.set_cluster, when they say it moved), asks that process's controller for
+// new coordinators, db.set_cluster, when they say it moved, or when the controller it reached
+// says it leads among others), asks that process's controller for
 // the generation's proxies (OpenDatabase, a long poll) and asks again for each next generation.
 // A controller that is gone, or silent for longer than the poll's bound, sends it back to the
 // coordinators; so does a reply that is not whole (it is traced, never believed). Each leader's

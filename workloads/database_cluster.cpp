@@ -321,9 +321,10 @@ void change_coordinators(Placement& placement, const WorkerRegistry& registry, C
 }
 
 // What clients need of the generation `plan` places: its proxies, at their well-known endpoints.
-ClientGeneration client_generation(const GenerationPlan& plan) {
+ClientGeneration client_generation(const GenerationPlan& plan, const ClusterDescription& cluster) {
   ClientGeneration g;
   g.epoch = plan.epoch;
+  g.cluster = cluster.to_string();
   for (uint32_t i = 0; i < plan.grv_proxies.size(); ++i) g.grv_proxies.push_back(grv_proxy_endpoints(&plan.grv_proxies[i], plan.epoch, i));
   for (uint32_t i = 0; i < plan.commit_proxies.size(); ++i)
     g.commit_proxies.push_back(commit_proxy_endpoints(&plan.commit_proxies[i], plan.epoch, i));
@@ -436,7 +437,7 @@ void lead(Placement placement, ClusterDescription* cluster, ClusterRecord* recor
   flow::Future<std::shared_ptr<ConfigureRequest>> configure_request = next_configure_request();
   std::vector<ConfigureRequest> configuring;  // answered once a generation with the counts accepts commits
   if (!recover_now) {
-    publish(client_generation(plan));
+    publish(client_generation(plan, *cluster));
     // A recovery the leader before ran up to writing the state: it ends here, when clients are
     // told of it (its seconds counted from this leadership's start; when its failure was
     // detected died with the leader before).
@@ -535,7 +536,7 @@ void lead(Placement placement, ClusterDescription* cluster, ClusterRecord* recor
         record->current = plan;
         // From the failure's detection to accepting commits: attempts that timed out count.
         record->recovery_seconds.push_back(flow::to_seconds(flow::now() - detected));
-        publish({plan.epoch, r.generation.grv_proxies, r.generation.commit_proxies});
+        publish({plan.epoch, r.generation.grv_proxies, r.generation.commit_proxies, cluster->to_string()});
         const flow::Time began = flow::now();
         publishing.push_back(flow::spawn([state, began] { return publish_log_system(state, began); }));
         retiring = retire_later(registry, elected, state);

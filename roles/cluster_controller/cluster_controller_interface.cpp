@@ -29,6 +29,7 @@ ClusterControllerInterface cluster_controller_endpoints(const flow::NetworkAddre
 wire_cc::OpenDatabaseReplyT to_wire(const ClientGeneration& g) {
   wire_cc::OpenDatabaseReplyT w;
   w.generation = g.epoch;
+  w.cluster = g.cluster;
   for (const GrvProxyInterface& i : g.grv_proxies)
     w.grv_proxies.push_back(std::make_unique<wire_worker::GrvProxyInterfaceT>(to_wire(i)));
   for (const CommitProxyInterface& i : g.commit_proxies)
@@ -39,6 +40,7 @@ wire_cc::OpenDatabaseReplyT to_wire(const ClientGeneration& g) {
 std::optional<ClientGeneration> from_wire(const wire_cc::OpenDatabaseReplyT& w) {
   ClientGeneration g;
   g.epoch = w.generation;
+  g.cluster = w.cluster;
   for (const auto& i : w.grv_proxies) {
     std::optional<GrvProxyInterface> read = from_wire_ptr(i);
     if (!read) return std::nullopt;

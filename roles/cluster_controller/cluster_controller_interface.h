@@ -47,11 +47,12 @@ ClusterControllerInterface cluster_controller_endpoints(const flow::NetworkAddre
 // answers with the same: a client that hears nothing for longer looks for the leader again.
 inline constexpr flow::Duration kOpenDatabasePollMax = std::chrono::seconds(5);
 
-// What a client needs of a generation: its proxies.
+// What a client needs of a generation: its proxies, and where the cluster's coordinators are.
 struct ClientGeneration {
   uint64_t epoch = 0;  // 0: no generation
   std::vector<GrvProxyInterface> grv_proxies;
   std::vector<CommitProxyInterface> commit_proxies;
+  std::string cluster;  // the description the controller leads among ("": not said)
 };
 
 wire_cc::OpenDatabaseReplyT to_wire(const ClientGeneration& g);

@@ -32,7 +32,7 @@ struct Leaderships {
 void lead_stand_in(Leaderships& l) {
   const roles::ClusterControllerInterface controller = roles::cluster_controller_endpoints(nullptr);
   const auto generation = [&l] {
-    return roles::ClientGeneration{++l.epochs, {roles::GrvProxyInterface{}}, {roles::CommitProxyInterface{}}};
+    return roles::ClientGeneration{++l.epochs, {roles::GrvProxyInterface{}}, {roles::CommitProxyInterface{}}, ""};
   };
   flow::AsyncVar<roles::ClientGeneration> published(generation());
   const flow::Future<flow::Void> serving =
@@ -143,9 +143,9 @@ TEST_CASE("cluster monitor: a reply that is not whole is never believed") {
         auto in = flow::wait_next(controller.open_database.requests());
         ++asked;
         // A generation with GRV proxies and no commit proxy; then one whose endpoint is missing.
-        roles::wire_cc::OpenDatabaseReplyT bad = roles::to_wire({7, {roles::GrvProxyInterface{}}, {}});
+        roles::wire_cc::OpenDatabaseReplyT bad = roles::to_wire({7, {roles::GrvProxyInterface{}}, {}, ""});
         if (asked % 2 == 0) {
-          bad = roles::to_wire({7, {roles::GrvProxyInterface{}}, {roles::CommitProxyInterface{}}});
+          bad = roles::to_wire({7, {roles::GrvProxyInterface{}}, {roles::CommitProxyInterface{}}, ""});
           bad.commit_proxies[0]->commit.reset();
         }
         in.reply.send(bad);
@@ -157,6 +157,31 @@ TEST_CASE("cluster monitor: a reply that is not whole is never believed") {
     const auto found = flow::wait(flow::timeout(flow::spawn([&db] { return proxy_host(db); }), 10s));
     CHECK_FALSE(found.has_value());
     CHECK(asked >= 2);
+    return 0;
+  });
+}
+
+TEST_CASE("cluster monitor: a client learns of a move from the controller it reached through the old coordinators") {
+  // The old coordinators still name the process that now leads among the new ones (it led both):
+  // the client reaches the right controller, which says where the cluster is.
+  RoleCluster c(75, 6);
+  const roles::ClusterDescription old_set = roles_testing::at(c, "first", {1, 2, 3});
+  const roles::ClusterDescription new_set = roles_testing::at(c, "second", {3, 4, 5});
+  for (int p = 1; p <= 5; ++p) c.start(p, "coordinator", [] { roles::run_coordinator(); });
+  c.start(4, "controller", [new_set] {
+    const roles::ClusterControllerInterface controller = roles::cluster_controller_endpoints(nullptr);
+    flow::AsyncVar<roles::ClientGeneration> published(
+        roles::ClientGeneration{3, {roles::GrvProxyInterface{}}, {roles::CommitProxyInterface{}}, new_set.to_string()});
+    roles::serve_open_database(controller.open_database, &published);
+  });
+  const flow::NetworkAddress leader = c.sim.process(4).address;
+  c.client([&] {
+    roles::CoordinatedState r(old_set, std::string(roles::kLeaderKey));
+    r.read();
+    r.write(roles::encode_leader({leader, 1, 1}));
+    client::Database db(old_set);
+    CHECK(proxy_host(db) == leader);
+    CHECK(db.cluster() == new_set);
     return 0;
   });
 }

@@ -30,7 +30,7 @@ namespace {
 
 roles::ClientGeneration gen(uint64_t epoch) {
   if (epoch == 0) return {};
-  return roles::ClientGeneration{epoch, {roles::GrvProxyInterface{}}, {roles::CommitProxyInterface{}}};
+  return roles::ClientGeneration{epoch, {roles::GrvProxyInterface{}}, {roles::CommitProxyInterface{}}, ""};
 }
 
 // Each leadership k publishes script[k] (a list of (delay before, epoch)); leaderships past the
