@@ -1,6 +1,6 @@
 #pragma once
-// The cluster controller as clients see it: the only header of the controller that the client
-// includes.
+// The cluster controller as clients and workers see it: its well-known endpoints and their
+// messages (the client also includes leader_record.h, to find the leader).
 
 #include <chrono>
 #include <cstdint>

@@ -39,4 +39,11 @@ inline roles::CoordinatedState state_register(const roles::ClusterDescription& d
   return roles::CoordinatedState(d, std::string(roles::kClusterStateKey));
 }
 
+// Writes `state` to the cluster-state register of `d`, as a writer that read first. May suspend.
+inline void put_state(const roles::ClusterDescription& d, const roles::ClusterState& state) {
+  roles::CoordinatedState s = state_register(d);
+  s.read();
+  s.write(roles::encode_cluster_state(state));
+}
+
 }  // namespace roles_testing

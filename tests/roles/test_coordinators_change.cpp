@@ -297,12 +297,8 @@ TEST_CASE("coordinators change: a reader finishes a move whose new set has moved
     // A's mover recorded the move to B and wrote B, then died before A forwarded.
     ClusterState recorded = sample_state(c, 6);
     recorded.moving_to = b;
-    CoordinatedState on_a = state_register(a);
-    on_a.read();
-    on_a.write(roles::encode_cluster_state(recorded));
-    CoordinatedState on_b = state_register(b);
-    on_b.read();
-    on_b.write(roles::encode_cluster_state(sample_state(c, 6)));
+    roles_testing::put_state(a, recorded);
+    roles_testing::put_state(b, sample_state(c, 6));
     // B has moved on to C since.
     CoordinatedState mover = state_register(b);
     const std::optional<ClusterState> held = roles::read_cluster_state(mover);
@@ -328,9 +324,7 @@ TEST_CASE("coordinators change: a recorded move to the cluster itself is malform
     const ClusterDescription a = at(c, "a", {1, 2, 3});
     ClusterState recorded = sample_state(c, 2);
     recorded.moving_to = a;
-    CoordinatedState on_a = state_register(a);
-    on_a.read();
-    on_a.write(roles::encode_cluster_state(recorded));
+    roles_testing::put_state(a, recorded);
     CoordinatedState reader = state_register(a);
     CHECK(outcome(flow::spawn([&] { roles::read_cluster_state(reader); })) == flow::ErrorCode::malformed_message);
     CHECK_FALSE(reader.forwarded().has_value());
