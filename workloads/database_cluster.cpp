@@ -95,6 +95,19 @@ std::vector<sim::Simulator::SimProcess*> spread(flow::DeterministicRandom& rng,
   return spread(rng, std::move(from), n, [](const sim::Simulator::SimProcess* p) { return p->machine->index; });
 }
 
+// Counts a recovery that ended now in the run's figures (strata-sim --json "recoveries"), and
+// traces it: its epoch, its seconds since `since`, and what `since` was (the failure's detection
+// or a new leader's decision to recover, or the election of a leader that took over a generation
+// the one before never published).
+void count_recovery(ClusterRecord* record, uint64_t epoch, flow::Time since, const char* counted_from) {
+  const double seconds = flow::to_seconds(flow::now() - since);
+  record->recovery_seconds.push_back(seconds);
+  flow::TraceEvent(flow::SevInfo, "DatabaseRecovered")
+      .detail("Epoch", static_cast<int64_t>(epoch))
+      .detail("Seconds", seconds)
+      .detail("Since", counted_from);
+}
+
 // Where a recovery puts the next generation's roles: as many of each as the counts say, among
 // the workers registered with the controller lately (roles/cluster_controller/
 // worker_registration.h) that answered just before: the stateless roles on stateless workers,
@@ -441,7 +454,7 @@ void lead(Placement placement, ClusterDescription* cluster, ClusterRecord* recor
     // A recovery the leader before ran up to writing the state: it ends here, when clients are
     // told of it (its seconds counted from this leadership's start; when its failure was
     // detected died with the leader before).
-    if (takes_over_unpublished) record->recovery_seconds.push_back(flow::to_seconds(flow::now() - elected));
+    if (takes_over_unpublished) count_recovery(record, plan.epoch, elected, "TakenOver");
     // The leader before may have died before every storage server took up this generation's
     // log system, or before old roles were retired: both again (each is idempotent).
     const flow::Time began = flow::now();
@@ -508,34 +521,46 @@ void lead(Placement placement, ClusterDescription* cluster, ClusterRecord* recor
     }
     recover_now = false;
     const flow::Time detected = flow::now();
+    int timed_out_attempts = 0;  // of this recovery: each gives the next longer to recruit
     for (;;) {
       for (const flow::Future<Version>& p : publishing)
         if (p.is_ready() && !p.is_error()) state.storage_durable_min = std::max(state.storage_durable_min, p.get());
       std::erase_if(publishing, [](const flow::Future<Version>& p) { return p.is_ready(); });
       const uint64_t epoch = state.epoch + 1;
-      // A new leader gives the workers time to find it and register before it recruits.
-      if (!knew_workers && flow::now() - elected < kRegistrationWait) {
-        CODE_PROBE(true, "a new leader waits for workers to register before it recovers");
-        flow::wait(flow::delay(elected + kRegistrationWait - flow::now()));
-      }
-      placement.workers = registry.alive();
-      placement.responsive = responsive_workers(addresses(placement.workers), kResponsiveWithin);
       if (state.counts.grv_proxies > 0) placement.grv_count = static_cast<size_t>(state.counts.grv_proxies);
       if (state.counts.commit_proxies > 0) placement.proxy_count = static_cast<size_t>(state.counts.commit_proxies);
       if (state.counts.logs > 0) placement.log_count = static_cast<size_t>(state.counts.logs);
       bool adopt = false;
+      // The workers are pinged while the cluster state is read and the old logs locked (which
+      // need none of them), so that their silence costs no time of its own. A new leader first
+      // gives them time to find it and register, and pings them after.
+      const bool awaiting_registrations = !knew_workers && flow::now() - elected < kRegistrationWait;
+      std::vector<WorkerRegistration> candidates;
+      flow::Future<std::vector<flow::NetworkAddress>> pinged;
+      if (!awaiting_registrations) {
+        candidates = registry.alive();
+        pinged = flow::spawn([to = addresses(candidates)] { return responsive_workers(to, kResponsiveWithin); });
+      }
       try {
         Recovered r = recover(
             state, epoch,
-            [&placement](uint64_t e, Version v, const std::vector<KeyRange>& ranges) {
+            [&](uint64_t e, Version v, const std::vector<KeyRange>& ranges) {
+              if (awaiting_registrations) {
+                CODE_PROBE(true, "a new leader waits for workers to register before it recruits");
+                flow::wait(flow::delay_until(elected + kRegistrationWait));
+                candidates = registry.alive();
+                pinged = flow::spawn([to = addresses(candidates)] { return responsive_workers(to, kResponsiveWithin); });
+              }
+              placement.workers = candidates;
+              placement.responsive = flow::wait(pinged);
               return placement.place(e, v, ranges);
             },
-            &cstate);
+            &cstate, recruit_within(timed_out_attempts));
         state = std::move(r.state);
         plan = std::move(r.plan);
         record->current = plan;
         // From the failure's detection to accepting commits: attempts that timed out count.
-        record->recovery_seconds.push_back(flow::to_seconds(flow::now() - detected));
+        count_recovery(record, plan.epoch, detected, "Detected");
         publish({plan.epoch, r.generation.grv_proxies, r.generation.commit_proxies, cluster->to_string()});
         const flow::Time began = flow::now();
         publishing.push_back(flow::spawn([state, began] { return publish_log_system(state, began); }));
@@ -550,6 +575,7 @@ void lead(Placement placement, ClusterDescription* cluster, ClusterRecord* recor
         flow::TraceEvent(flow::SevWarn, "RecoveryRestarting").detail("Epoch", static_cast<int64_t>(epoch)).detail("Error", e);
         state.epoch = epoch;  // burned: the old logs may be locked with it
         adopt = e.code() == flow::ErrorCode::coordinated_state_conflict;
+        if (e.code() == flow::ErrorCode::timed_out) ++timed_out_attempts;
       }
       if (adopt) {
         // Another writer changed the cluster state: go on from what the coordinators hold
@@ -615,6 +641,7 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
   // redundancy mode), on distinct machines where there are enough: a machine's death then never
   // takes every copy of the newest commits, and a recovery need not wait for its reboot.
   const size_t log_count = std::max(drawn_logs, replication);
+  ctx.cluster->replication_running = static_cast<int>(replication);
   // At most eight servers in all: a simulated disk holds about six servers' files per process.
   const size_t shard_count = std::min(static_cast<size_t>(rng.random_int(1, 9)), std::max<size_t>(1, 8 / replication));
   const std::string engine = rng.coinflip() ? "memory" : "ssd";
@@ -650,6 +677,14 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
   }
   const ClusterDescription cluster = next_cluster_description({"strata", "", {}}, coordinators);
 
+  // How many machines the processes `from` span.
+  const auto machine_count = [](const std::vector<sim::Simulator::SimProcess*>& from) {
+    std::vector<const sim::Simulator::Machine*> seen;
+    for (sim::Simulator::SimProcess* p : from)
+      if (std::find(seen.begin(), seen.end(), p->machine) == seen.end()) seen.push_back(p->machine);
+    return seen.size();
+  };
+
   GenerationPlan plan;
   plan.epoch = epoch;
   plan.start_version = start_version;
@@ -659,7 +694,14 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
   sim::Simulator::SimProcess* master_at = pick();
   plan.master = master_at->address;
   std::string placement = fmt::format("master {}", master_at->name);
-  const std::vector<sim::Simulator::SimProcess*> log_places = spread(rng, log_hosts, log_count);
+  // Each log (every one holds every commit) on its own machine where the processes allow: from
+  // the log hosts if they span as many machines as there are logs, else from every durable
+  // process, else from all. With all of them on one machine, its death would hold the next
+  // recovery until its reboot.
+  std::vector<sim::Simulator::SimProcess*> log_candidates = log_hosts;
+  if (machine_count(log_candidates) < log_count) log_candidates = durable;
+  if (machine_count(log_candidates) < log_count) log_candidates = processes;
+  const std::vector<sim::Simulator::SimProcess*> log_places = spread(rng, log_candidates, log_count);
   for (size_t i = 0; i < log_count; ++i) {
     sim::Simulator::SimProcess* p = log_places[i];
     plan.logs.push_back(p->address);
@@ -673,12 +715,6 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
   }
   // Each shard's team on as many machines as it has servers, from the storage hosts if they
   // span enough machines, else the durable processes, else any.
-  const auto machine_count = [](const std::vector<sim::Simulator::SimProcess*>& from) {
-    std::vector<const sim::Simulator::Machine*> seen;
-    for (sim::Simulator::SimProcess* p : from)
-      if (std::find(seen.begin(), seen.end(), p->machine) == seen.end()) seen.push_back(p->machine);
-    return seen.size();
-  };
   std::vector<sim::Simulator::SimProcess*> team_hosts = storage_hosts;
   if (machine_count(team_hosts) < replication) team_hosts = durable;
   if (machine_count(team_hosts) < replication) team_hosts = processes;
@@ -751,7 +787,7 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
     };
     const WorkerRegistration me{p->address, p->machine->name,
                                 in(stateless)   ? ProcessClass::stateless
-                                : in(log_hosts) ? ProcessClass::log
+                                : in(log_hosts) || in(log_places) ? ProcessClass::log
                                                 : ProcessClass::storage};
     ctx.sim.add_role(*p, "registration", [cluster, me] { register_worker(cluster, me); });
   }

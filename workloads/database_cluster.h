@@ -34,13 +34,15 @@ struct ClusterRecord {
   // (minimumReplication).
   int replication = 0;
   int replication_min = 1;
+  int replication_running = 0;           // the bring-up's (set or drawn); 0: no database yet
   bool starting = false;                 // a workload has begun the bring-up
   roles::GenerationPlan current;         // where the current generation's roles are
   // Where the storage servers are: the bring-up's teams (a recovery recruits none, and nothing
   // moves them yet), which `current` keeps only until the first recovery.
   std::vector<roles::GenerationPlan::Team> storage_teams;
   roles::ClusterDescription cluster;     // the coordinators as of the newest change
-  // Each recovery's, from the failure's detection to accepting commits.
+  // Each recovery's, from the failure's detection to accepting commits. With single replication
+  // a recovery after a log's machine died waits for its reboot: the summaries say the mode.
   std::vector<double> recovery_seconds;
 };
 

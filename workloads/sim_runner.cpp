@@ -453,6 +453,7 @@ RunResult run_spec(const Spec& spec, const RunConfig& config) {
   }
   result.probes = flow::code_probe_counts(*rt);
   result.recoveries = cluster.recovery_seconds;
+  result.replication = cluster.replication_running;
   result.beyond_atlas = settings.atlas.beyond;
   if (timeline) {
     simulator->network().set_write_observer(nullptr);

@@ -86,6 +86,7 @@ struct RunResult {
   // Each recovery of the database's transaction system: simulated seconds from the failure's
   // detection to accepting commits.
   std::vector<double> recoveries;
+  int replication = 0;  // the database's (copies of each shard and log tag); 0: no database ran
   // A labelled scenario past the fault atlas (the spec's beyondAtlas; empty: none), and whether
   // the database was still unavailable when the checks' time ran out (a pass there: it stopped
   // safely).

@@ -40,7 +40,8 @@ constexpr const char* kUsage =
     "  --json                 print the summary as one JSON object; its \"probes\" holds the\n"
     "                         number of probe sites, each probe hit (\"file:line what\": hits)\n"
     "                         and the probes never reached, in file and line order; its\n"
-    "                         \"recoveries\" each recovery's simulated seconds\n"
+    "                         \"recoveries\" each recovery's simulated seconds, and its\n"
+    "                         \"replication\" the database's copies of its data (0: none ran)\n"
     "  --quiet                print only the summary\n"
     "  --probes FILE          write every probe site to FILE, one \"HITS<tab>file:line what\"\n"
     "                         line each, zero for a probe not reached (scripts/seed-sweep)\n"
@@ -299,7 +300,7 @@ int main(int argc, char** argv) {
         "%.3f, "
         "\"events\": %llu, \"trace_events\": %llu, \"unseed\": \"0x%016llx\", \"digest\": "
         "\"0x%016llx\", \"determinism_checked\": %s, \"metrics\": {%s}, \"recoveries\": [%s], "
-        "\"beyond_atlas\": %s, \"unavailable\": %s, \"replay\": %s, \"probes\": %s}\n",
+        "\"replication\": %d, \"beyond_atlas\": %s, \"unavailable\": %s, \"replay\": %s, \"probes\": %s}\n",
         result.passed ? "\"PASS\"" : "\"FAIL\"", json_string(args.spec).c_str(),
         static_cast<unsigned long long>(seed), result.buggify ? "true" : "false",
         json_string(result.failure).c_str(), json_string(result.swarm).c_str(), result.sim_seconds,
@@ -307,7 +308,7 @@ int main(int argc, char** argv) {
         static_cast<unsigned long long>(result.trace_events),
         static_cast<unsigned long long>(result.unseed),
         static_cast<unsigned long long>(result.digest), args.check_determinism ? "true" : "false",
-        metrics.c_str(), recoveries.c_str(), json_string(result.beyond_atlas).c_str(),
+        metrics.c_str(), recoveries.c_str(), result.replication, json_string(result.beyond_atlas).c_str(),
         result.unavailable ? "true" : "false", json_string(replay).c_str(), probes_json(result.probes).c_str());
   } else {
     std::printf("%s  %s  seed %llu\n", result.passed ? "PASS" : "FAIL", args.spec.c_str(),
@@ -333,7 +334,8 @@ int main(int argc, char** argv) {
     }
     // Printed with --quiet too: scripts/seed-sweep gathers them for its percentiles.
     if (!result.recoveries.empty())
-      std::printf("  recoveries: %zu, seconds: %s\n", result.recoveries.size(), recoveries.c_str());
+      std::printf("  recoveries: %zu, replication %d, seconds: %s\n", result.recoveries.size(), result.replication,
+                  recoveries.c_str());
     std::printf("  probes: %zu of %zu reached\n", probes_reached(result.probes),
                 result.probes.size());
     std::printf("  replay: %s\n", replay.c_str());

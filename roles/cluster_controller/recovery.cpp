@@ -29,8 +29,6 @@ using namespace std::chrono_literals;
 // After the first locked log answers, how long the others get: more answers, a further
 // recovery version, fewer versions rolled back.
 constexpr flow::Duration kLockGrace = 200ms;
-// How long recruiting the new generation may take before the recovery starts over.
-constexpr flow::Duration kRecruitTimeout = 5s;
 // Backoff before a request lost with its connection is sent again.
 constexpr flow::Duration kAskAgainDelay = 100ms;
 // A worker unreachable this long has failed; it is asked how its roles are this often.
@@ -130,7 +128,14 @@ std::optional<ClusterState> read_cluster_state(CoordinatedState& cstate) {
 // Room left in a coordinator's value for a new generation with more logs than the current one.
 constexpr size_t kClusterStateSlackBytes = 2048;
 
-Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration& place, CoordinatedState* cstate) {
+flow::Duration recruit_within(int timed_out_attempts) {
+  flow::Duration d = kRecruitWithin;
+  for (int i = 0; i < timed_out_attempts && d < kRecruitWithinMax; ++i) d *= 2;
+  return std::min(d, kRecruitWithinMax);
+}
+
+Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration& place, CoordinatedState* cstate,
+                  flow::Duration recruit_timeout) {
   const flow::Time began = flow::now();
   trace_state("reading_cstate", epoch, began);
   const LogGeneration& current = old.log_system.current();
@@ -208,11 +213,12 @@ Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration
       flow::deterministic_random().random_bool(0.2)) {
     // As if a recruitment request were lost for good: the recovery times out and starts again.
     CODE_PROBE(true, "recovery drops a recruitment request (buggify)");
-    flow::wait(flow::delay(kRecruitTimeout));
+    flow::TraceEvent(flow::SevWarn, "RecoveryRecruitmentDropped").detail("Epoch", static_cast<int64_t>(epoch));
+    flow::wait(flow::delay(recruit_timeout));
     throw flow::Error(flow::ErrorCode::timed_out);
   }
   Generation generation = flow::wait(
-      flow::timeout_error(flow::spawn([plan] { return start_generation(plan); }), kRecruitTimeout));
+      flow::timeout_error(flow::spawn([plan] { return start_generation(plan); }), recruit_timeout));
 
   trace_state("writing_cstate", epoch, began);
   Recovered out;

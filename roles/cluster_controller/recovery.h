@@ -43,7 +43,8 @@ namespace roles {
 inline constexpr Version kRecoveryVersionJump = 2 * kMaxReadTransactionLifeVersions;
 
 // Where the roles of a generation of `epoch` starting at `start_version` go: the master, proxies,
-// resolvers (one for each of `resolver_ranges`) and logs, on processes believed alive.
+// resolvers (one for each of `resolver_ranges`) and logs, on processes believed alive. Called
+// once the old generation is locked; it may suspend (to let workers register, to ping them).
 using PlaceGeneration = std::function<GenerationPlan(uint64_t epoch, Version start_version,
                                                      const std::vector<KeyRange>& resolver_ranges)>;
 
@@ -55,10 +56,20 @@ struct Recovered {
   double seconds = 0;  // from reading_cstate to accepting_commits, simulated or real
 };
 
+// How long recruiting a generation may take before the attempt is given up (timed_out), after
+// `timed_out_attempts` attempts of the same recovery timed out: 1.5 s (a healthy cluster
+// recruits in well under a second; one slow or clogged worker should cost little, because the
+// next attempt recruits among the workers that answer a ping then), doubling with each timed-out
+// attempt up to 12 s (a cluster whose every recruitment is slow, as on slow disks, still gets
+// one through).
+inline constexpr flow::Duration kRecruitWithin = std::chrono::milliseconds(1000);
+inline constexpr flow::Duration kRecruitWithinMax = std::chrono::seconds(12);
+flow::Duration recruit_within(int timed_out_attempts);
+
 // Runs one recovery of epoch `epoch` (> old.epoch) from `old` (reading_cstate to
-// accepting_commits). Throws timed_out if a recruited worker does not answer within a few
-// seconds (the caller starts again with a newer epoch); waits as long as it takes for one of the
-// old logs to answer its lock.
+// accepting_commits). Throws timed_out if the recruited workers do not all answer within
+// `recruit_timeout` (the caller starts again with a newer epoch, and a longer time:
+// recruit_within); waits as long as it takes for one of the old logs to answer its lock.
 //
 // With `cstate`, the coordinators hold the cluster state (and the recovery waits as long as it
 // takes for a majority of them): reading_cstate reads it, whose epoch must be old.epoch;
@@ -70,7 +81,7 @@ struct Recovered {
 // a coordinator's register (old generations pile up while a storage server cannot take up new
 // log systems). May suspend.
 Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration& place,
-                  CoordinatedState* cstate = nullptr);
+                  CoordinatedState* cstate = nullptr, flow::Duration recruit_timeout = kRecruitWithin);
 
 // The cluster state the coordinators hold (nullopt: none written yet). Throws
 // malformed_message if it does not decode, coordinated_state_conflict as CoordinatedState::read,
