@@ -112,6 +112,7 @@ void Database::configure(std::string_view text) {
   request.grv_proxies = counts.get().grv_proxies;
   request.commit_proxies = counts.get().commit_proxies;
   request.logs = counts.get().logs;
+  request.resolvers = counts.get().resolvers;
   // Asking again is safe: the same counts twice are the change once.
   ask_controller(&roles::ClusterControllerInterface::configure, request);
 }

@@ -86,8 +86,8 @@ class Database {
                                                 const std::vector<flow::NetworkAddress>& addresses = {});
 
   // Changes the configuration (docs/database.md, "Changing the configuration"): `text` is
-  // FoundationDB's configure words for role counts, "grv_proxies=N commit_proxies=N logs=N"
-  // (any of them). Returns once a generation with those counts accepts commits (a recovery).
+  // FoundationDB's configure words for role counts, "grv_proxies=N commit_proxies=N logs=N
+  // resolvers=N" (any of them). Returns once a generation with those counts accepts commits (a recovery).
   // Throws invalid_option_value for other words (roles::parse_configuration says why),
   // operation_failed as lock(). May suspend.
   void configure(std::string_view text);

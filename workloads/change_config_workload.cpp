@@ -1,6 +1,6 @@
 // ChangeConfig — FoundationDB's workload of that name: after a delay drawn from
 // [minDelayBeforeChange, maxDelayBeforeChange] it changes the configuration as configMode says
-// (role counts: "grv_proxies=N commit_proxies=N logs=N", Database::configure), then asks the
+// (role counts: "grv_proxies=N commit_proxies=N logs=N resolvers=N", Database::configure), then asks the
 // cluster controller to move the cluster state to the coordinators `coordinators` names ('auto',
 // 'random' — a Strata addition that always draws a new set where it can — or addresses
 // "a.b.c.d:port,..."), coordinatorChanges times in a row, a few seconds apart. Its check: the
@@ -14,8 +14,8 @@
 // database survived the change).
 //
 // Options: minDelayBeforeChange (s, 0), maxDelayBeforeChange (s, 0; at least the min),
-// configMode ('': none; other words than role counts — redundancy, engines, resolvers — are
-// refused with a named error: they need data movement), coordinators ('': none changed),
+// configMode ('': none; other words than role counts — redundancy, engines — are refused with
+// a named error: they need data movement), coordinators ('': none changed),
 // coordinatorChanges (1, up to 10).
 
 #include <chrono>
@@ -171,6 +171,7 @@ class ChangeConfigWorkload final : public Workload {
     wrong("grv_proxies", counts_.grv_proxies, plan.grv_proxies.size());
     wrong("commit_proxies", counts_.commit_proxies, plan.commit_proxies.size());
     wrong("logs", counts_.logs, plan.logs.size());
+    wrong("resolvers", counts_.resolvers, plan.resolvers.size());
   }
 
   // The coordinators of `cluster` (or those it forwards to) hold a whole cluster state. May

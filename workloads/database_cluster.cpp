@@ -238,11 +238,12 @@ using ConfigureRequest = net::ReceivedRequest<wire_cc::ConfigureRequestT, wire_c
 // The counts `in` asks for on top of `current` (0: unchanged), or invalid_option_value for one
 // out of range (the request came over the network).
 flow::ErrorOr<RoleCounts> counts_wanted(RoleCounts current, const wire_cc::ConfigureRequestT& in) {
-  for (const int n : {in.grv_proxies, in.commit_proxies, in.logs})
+  for (const int n : {in.grv_proxies, in.commit_proxies, in.logs, in.resolvers})
     if (n < 0 || n > kRoleCountMax) return flow::Error(flow::ErrorCode::invalid_option_value);
   if (in.grv_proxies > 0) current.grv_proxies = in.grv_proxies;
   if (in.commit_proxies > 0) current.commit_proxies = in.commit_proxies;
   if (in.logs > 0) current.logs = in.logs;
+  if (in.resolvers > 0) current.resolvers = in.resolvers;
   return current;
 }
 
@@ -484,6 +485,7 @@ void lead(Placement placement, ClusterDescription* cluster, ClusterRecord* recor
             .detail("GrvProxies", wanted.get().grv_proxies)
             .detail("CommitProxies", wanted.get().commit_proxies)
             .detail("Logs", wanted.get().logs)
+            .detail("Resolvers", wanted.get().resolvers)
             .detail("Epoch", static_cast<int64_t>(state.epoch));
         state.counts = wanted.get();
       } else if (woken == 2) {
@@ -553,6 +555,11 @@ void lead(Placement placement, ClusterDescription* cluster, ClusterRecord* recor
               }
               placement.workers = candidates;
               placement.responsive = flow::wait(pinged);
+              const auto resolvers_wanted = static_cast<size_t>(state.counts.resolvers);
+              if (resolvers_wanted > 0 && resolvers_wanted != ranges.size()) {
+                CODE_PROBE(true, "a recovery changes the number of resolvers");
+                return placement.place(e, v, split_among_resolvers(resolvers_wanted));
+              }
               return placement.place(e, v, ranges);
             },
             &cstate, recruit_within(timed_out_attempts));
@@ -762,7 +769,7 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
   state.log_system = LogSystem::single(epoch, g.logs);
   state.shards = g.shards;
   for (const GenerationPlan::Placed& r : plan.resolvers) state.resolver_ranges.push_back(r.keys);
-  state.counts = {static_cast<int>(grv_count), static_cast<int>(proxy_count), static_cast<int>(log_count)};
+  state.counts = {static_cast<int>(grv_count), static_cast<int>(proxy_count), static_cast<int>(log_count), 0};
   state.running = running_roles(plan);
   Placement where;
   where.grv_count = grv_count;

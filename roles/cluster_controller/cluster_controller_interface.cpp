@@ -86,11 +86,12 @@ flow::ErrorOr<RoleCounts> parse_configuration(std::string_view text, RoleCounts 
     int* count = name == "grv_proxies" ? &out.grv_proxies
                  : name == "commit_proxies" ? &out.commit_proxies
                  : name == "logs" ? &out.logs
+                 : name == "resolvers" ? &out.resolvers
                                   : nullptr;
     if (count == nullptr || eq == std::string_view::npos) {
       return invalid("'" + std::string(word) +
-                     "' is not grv_proxies=N, commit_proxies=N or logs=N (changes of redundancy, engine and "
-                     "resolvers need data movement, not built yet)");
+                     "' is not grv_proxies=N, commit_proxies=N, logs=N or resolvers=N (changes of redundancy "
+                     "and engine need data movement, not built yet)");
     }
     if (std::find(seen.begin(), seen.end(), name) != seen.end()) return invalid(std::string(name) + " is given twice");
     seen.push_back(name);

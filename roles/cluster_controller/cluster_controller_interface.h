@@ -66,14 +66,15 @@ struct RoleCounts {
   int grv_proxies = 0;
   int commit_proxies = 0;
   int logs = 0;
+  int resolvers = 0;  // the key space split evenly among them (split_among_resolvers)
   friend bool operator==(const RoleCounts&, const RoleCounts&) = default;
 };
 inline constexpr int kRoleCountMax = 8;
 
-// `current` with the changes `text` asks for: "grv_proxies=N", "commit_proxies=N", "logs=N"
-// (N in 1..kRoleCountMax), separated by spaces, in any order. Anything else — another word
-// (redundancy and engine changes need data movement, not built yet), a count out of range, a
-// word twice — is invalid_option_value, with what is wrong in `why` (if given).
+// `current` with the changes `text` asks for: "grv_proxies=N", "commit_proxies=N", "logs=N",
+// "resolvers=N" (N in 1..kRoleCountMax), separated by spaces, in any order. Anything else —
+// another word (redundancy and engine changes need data movement, not built yet), a count out
+// of range, a word twice — is invalid_option_value, with what is wrong in `why` (if given).
 flow::ErrorOr<RoleCounts> parse_configuration(std::string_view text, RoleCounts current, std::string* why = nullptr);
 
 // What a lock request makes of the lock `held` (empty: unlocked): the lock after it (empty:

@@ -85,6 +85,7 @@ std::string encode_cluster_state(const ClusterState& state) {
   w.grv_proxies = state.counts.grv_proxies;
   w.commit_proxies = state.counts.commit_proxies;
   w.logs = state.counts.logs;
+  w.resolvers = state.counts.resolvers;
   if (state.running) {
     w.running = std::make_unique<wire_cc::RunningRolesT>();
     w.running->epoch = state.running->epoch;
@@ -132,9 +133,9 @@ flow::ErrorOr<ClusterState> decode_cluster_state(std::string_view bytes) {
     if (!to.ok()) return malformed;
     state.moving_to = std::move(to.get());
   }
-  for (const int n : {w.grv_proxies, w.commit_proxies, w.logs})
+  for (const int n : {w.grv_proxies, w.commit_proxies, w.logs, w.resolvers})
     if (n < 0 || n > kRoleCountMax) return malformed;
-  state.counts = {w.grv_proxies, w.commit_proxies, w.logs};
+  state.counts = {w.grv_proxies, w.commit_proxies, w.logs, w.resolvers};
   if (w.running) {
     state.running = from_wire(*w.running, state);
     if (!state.running) return malformed;

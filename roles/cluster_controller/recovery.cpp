@@ -128,6 +128,17 @@ std::optional<ClusterState> read_cluster_state(CoordinatedState& cstate) {
 // Room left in a coordinator's value for a new generation with more logs than the current one.
 constexpr size_t kClusterStateSlackBytes = 2048;
 
+std::vector<KeyRange> split_among_resolvers(size_t n) {
+  std::vector<std::string> cuts{""};
+  const size_t below_system = n >= 2 ? n - 1 : 1;  // ranges below \xff
+  for (size_t i = 1; i < below_system; ++i) cuts.emplace_back(1, static_cast<char>(i * 255 / below_system));
+  if (n >= 2) cuts.emplace_back("\xff");
+  cuts.emplace_back(kKeyspaceEnd);
+  std::vector<KeyRange> out;
+  for (size_t i = 0; i + 1 < cuts.size(); ++i) out.push_back({cuts[i], cuts[i + 1]});
+  return out;
+}
+
 flow::Duration recruit_within(int timed_out_attempts) {
   flow::Duration d = kRecruitWithin;
   for (int i = 0; i < timed_out_attempts && d < kRecruitWithinMax; ++i) d *= 2;
@@ -241,6 +252,8 @@ Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration
     out.state.log_system.generations.push_back(std::move(ended));
   }
   out.state.log_system.generations.push_back({epoch, generation.logs, kVersionMax});
+  out.state.resolver_ranges.clear();  // the plan's: a change of their count splits anew
+  for (const GenerationPlan::Placed& r : plan.resolvers) out.state.resolver_ranges.push_back(r.keys);
   out.state.running = running_roles(plan);  // a new leader takes this generation over from it
   out.generation = std::move(generation);
   out.plan = std::move(plan);

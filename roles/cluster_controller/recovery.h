@@ -42,8 +42,15 @@ namespace roles {
 // window, so a read version from before the recovery is too old for the new generation.
 inline constexpr Version kRecoveryVersionJump = 2 * kMaxReadTransactionLifeVersions;
 
+// The key space split among `n` (>= 1) resolvers, for a change of their count (configure
+// "resolvers=N"): the system keys (from \xff) on one of their own when there are two or more, the
+// rest cut evenly by first byte. (A resolver's load is not known: the cuts are blind to it.)
+std::vector<KeyRange> split_among_resolvers(size_t n);
+
 // Where the roles of a generation of `epoch` starting at `start_version` go: the master, proxies,
-// resolvers (one for each of `resolver_ranges`) and logs, on processes believed alive. Called
+// resolvers (one for each of `resolver_ranges`, or for each range of another split of the key
+// space: the new generation's resolvers are new, and the state keeps the plan's ranges) and
+// logs, on processes believed alive. Called
 // once the old generation is locked; it may suspend (to let workers register, to ping them).
 using PlaceGeneration = std::function<GenerationPlan(uint64_t epoch, Version start_version,
                                                      const std::vector<KeyRange>& resolver_ranges)>;

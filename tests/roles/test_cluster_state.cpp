@@ -93,11 +93,12 @@ TEST_CASE("cluster state: bytes that are not a whole, valid state are malformed_
 TEST_CASE("configuration: role counts parse from configure's words, and anything else is refused with why") {
   using roles::parse_configuration;
   using roles::RoleCounts;
-  const RoleCounts current{3, 2, 4};
+  const RoleCounts current{3, 2, 4, 0};
   const flow::ErrorOr<RoleCounts> some = parse_configuration("  logs=2   grv_proxies=1 ", current);
   REQUIRE(some.ok());
-  CHECK(some.get() == RoleCounts{1, 2, 2});
-  CHECK(parse_configuration("commit_proxies=8", {}).get() == RoleCounts{0, 8, 0});
+  CHECK(some.get() == RoleCounts{1, 2, 2, 0});
+  CHECK(parse_configuration("commit_proxies=8", {}).get() == RoleCounts{0, 8, 0, 0});
+  CHECK(parse_configuration("resolvers=3 logs=1", current).get() == RoleCounts{3, 2, 1, 3});
   const auto refused = [](std::string_view text, std::string_view said) {
     std::string why;
     const flow::ErrorOr<RoleCounts> r = parse_configuration(text, {}, &why);
@@ -107,7 +108,9 @@ TEST_CASE("configuration: role counts parse from configure's words, and anything
   };
   refused("", "nothing to change");
   refused("double", "data movement");
-  refused("resolvers=2", "data movement");
+  refused("storage_engine=ssd", "data movement");
+  refused("resolvers=0", "1..8");
+  refused("resolvers=9", "1..8");
   refused("logs", "data movement");
   refused("logs=0", "1..8");
   refused("logs=9", "1..8");
@@ -120,14 +123,17 @@ TEST_CASE("configuration: role counts parse from configure's words, and anything
 TEST_CASE("cluster state: role counts and a move under way are kept; counts out of range are malformed") {
   roles_testing::RoleCluster c(53, 2);
   roles::ClusterState s = sample(c);
-  s.counts = {2, 3, 1};
+  s.counts = {2, 3, 1, 5};
   s.moving_to = roles::ClusterDescription{"n", "abc", {c.sim.process(1).address}};
   const flow::ErrorOr<roles::ClusterState> back = roles::decode_cluster_state(roles::encode_cluster_state(s));
   REQUIRE(back.ok());
-  CHECK(back.get().counts == roles::RoleCounts{2, 3, 1});
+  CHECK(back.get().counts == roles::RoleCounts{2, 3, 1, 5});
   REQUIRE(back.get().moving_to.has_value());
   CHECK(*back.get().moving_to == *s.moving_to);
   s.counts.logs = roles::kRoleCountMax + 1;
+  CHECK_FALSE(roles::decode_cluster_state(roles::encode_cluster_state(s)).ok());
+  s.counts.logs = 1;
+  s.counts.resolvers = -1;
   CHECK_FALSE(roles::decode_cluster_state(roles::encode_cluster_state(s)).ok());
 }
 

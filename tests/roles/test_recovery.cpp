@@ -254,3 +254,51 @@ TEST_CASE("recovery through the coordinators: a state too large for a coordinato
     return 0;
   });
 }
+
+TEST_CASE("recovery: split_among_resolvers covers the key space in n ranges, the system keys on their own") {
+  for (size_t n = 1; n <= static_cast<size_t>(roles::kRoleCountMax); ++n) {
+    CAPTURE(n);
+    const std::vector<roles::KeyRange> ranges = roles::split_among_resolvers(n);
+    REQUIRE(ranges.size() == n);
+    CHECK(ranges.front().begin.empty());
+    CHECK(ranges.back().end == roles::kKeyspaceEnd);
+    for (size_t i = 0; i < n; ++i) {
+      CHECK_FALSE(ranges[i].empty());
+      if (i + 1 < n) CHECK(ranges[i].end == ranges[i + 1].begin);
+    }
+    if (n >= 2) CHECK(ranges.back().begin == "\xff");
+  }
+}
+
+TEST_CASE("recovery: a new generation with another number of resolvers keeps their ranges in the state, and commits across them") {
+  Cluster c(47);
+  c.client([&c] {
+    roles::TLogInterface ahead;
+    const roles::ClusterState old = old_generation(c, ahead);
+    const roles::PlaceGeneration one = on(c.at(4));
+    const roles::Recovered r = roles::recover(old, 2, [&one](uint64_t e, Version v, const std::vector<roles::KeyRange>&) {
+      return one(e, v, roles::split_among_resolvers(3));
+    });
+    CHECK(r.state.resolver_ranges == roles::split_among_resolvers(3));
+    REQUIRE(r.plan.resolvers.size() == 3);
+    REQUIRE(r.state.running.has_value());
+    CHECK(r.state.running->resolvers.size() == 3);
+    // The state with its new ranges and running roles decodes (a new leader would adopt it).
+    const flow::ErrorOr<roles::ClusterState> back = roles::decode_cluster_state(roles::encode_cluster_state(r.state));
+    REQUIRE(back.ok());
+    CHECK(back.get().resolver_ranges == r.state.resolver_ranges);
+    REQUIRE(roles::running_plan(back.get()).has_value());
+    CHECK(roles::running_plan(back.get())->resolvers.size() == 3);
+    roles::publish_log_system(r.state, flow::now());
+    client::Database db({r.generation.grv_proxies, r.generation.commit_proxies});
+    // One transaction writing keys of two resolvers' ranges, then a read of both.
+    db.run([](client::Transaction& t) {
+      t.set("a", "x");
+      t.set("\x90", "y");
+    });
+    CHECK(read(db, "a") == std::optional<std::string>("x"));
+    CHECK(read(db, "\x90") == std::optional<std::string>("y"));
+    CHECK(read(db, "b") == std::optional<std::string>("2"));
+    return 0;
+  });
+}
