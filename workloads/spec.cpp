@@ -3,11 +3,29 @@
 #include <fmt/format.h>
 
 #include <toml++/toml.h>
+#include <algorithm>
 #include <fstream>
 #include <sstream>
+#include <string_view>
+#include <utility>
 
 namespace workloads {
 namespace {
+
+// FoundationDB's workloads that its own spec files name and strata-sim does not have yet, with
+// what each lacks: a spec naming one is refused with it, so a sweep says why it cannot run.
+constexpr std::pair<std::string_view, std::string_view> kNotBuiltYet[] = {
+    {"ApiCorrectness", "the workload is not written yet"},
+    {"DiskFailureInjection", "the workload is not written yet (the simulator's disk faults are the atlas's)"},
+    {"FuzzApiCorrectness",
+     "the client lacks watches, the numbered transaction options, getAddressesForKey and range size estimates"},
+    {"InventoryTest", "the workload is not written yet"},
+    {"MinimumThroughput", "the workload is not written yet"},
+    {"RandomMoveKeys", "it needs data movement (shards moving between storage teams: data distribution, a later issue)"},
+    {"Storefront", "the workload is not written yet"},
+    {"Watches", "the client lacks watches"},
+    {"WatchesSameKeyCorrectness", "the client lacks watches"},
+};
 
 // Arrays nest at most this deep (TOML allows any depth; an option has no use for more).
 constexpr int kOptionDepthMax = 8;
@@ -187,6 +205,9 @@ SpecLoad parse_spec(const std::string& text, const std::string& source_name) {
       known += (known.empty() ? "" : ", ") + name;
     result.error = fmt::format("{}: unknown workload{} {} (strata-sim knows: {})", source_name,
                                unknown.size() > 1 ? "s" : "", names, known);
+    for (const auto& [name, lacks] : kNotBuiltYet)
+      if (std::find(unknown.begin(), unknown.end(), name) != unknown.end())
+        result.error += fmt::format("; '{}' is not built yet: {}", name, lacks);
     return result;
   }
   result.spec = std::move(spec);

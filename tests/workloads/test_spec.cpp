@@ -67,6 +67,26 @@ TEST_CASE("spec: FoundationDB's DiskFailureCycle.toml is read; what stops it is 
   CHECK(load.error.find("must be a boolean") == std::string::npos);
   // Cycle exists now (issue 16); the disk failure injector does not yet.
   CHECK(load.error.find("unknown workload 'DiskFailureInjection'") != std::string::npos);
+  CHECK(load.error.find("'DiskFailureInjection' is not built yet") != std::string::npos);
+}
+
+TEST_CASE("spec: a workload of FoundationDB's not built yet is named with what it lacks") {
+  auto load = parse_spec(R"(
+[[test]]
+testTitle = 'T'
+    [[test.workload]]
+    testName = 'RandomMoveKeys'
+    [[test.workload]]
+    testName = 'FuzzApiCorrectness'
+    [[test.workload]]
+    testName = 'NoSuchWorkload'
+)",
+                         "not_built.toml");
+  CHECK_FALSE(load.spec);
+  CHECK(load.error.find("'RandomMoveKeys' is not built yet: it needs data movement") != std::string::npos);
+  CHECK(load.error.find("'FuzzApiCorrectness' is not built yet: the client lacks watches") != std::string::npos);
+  CHECK(load.error.find("'NoSuchWorkload' is not built") == std::string::npos);
+  CHECK(load.error.find("unknown workloads 'RandomMoveKeys', 'FuzzApiCorrectness', 'NoSuchWorkload'") != std::string::npos);
 }
 
 TEST_CASE("spec: a test's options are read, and the runner gives them their meaning") {
