@@ -96,16 +96,20 @@ std::vector<sim::Simulator::SimProcess*> spread(flow::DeterministicRandom& rng,
 }
 
 // Counts a recovery that ended now in the run's figures (strata-sim --json "recoveries"), and
-// traces it: its epoch, its seconds since `since`, and what `since` was (the failure's detection
+// traces it: its epoch, its seconds since `since`, what `since` was, and how long its attempts
+// waited at most for the first old log to answer a lock (the failure's detection
 // or a new leader's decision to recover, or the election of a leader that took over a generation
 // the one before never published).
-void count_recovery(ClusterRecord* record, uint64_t epoch, flow::Time since, const char* counted_from) {
+void count_recovery(ClusterRecord* record, uint64_t epoch, flow::Time since, const char* counted_from,
+                    double old_log_wait) {
   const double seconds = flow::to_seconds(flow::now() - since);
   record->recovery_seconds.push_back(seconds);
+  record->recovery_old_log_waits.push_back(old_log_wait);
   flow::TraceEvent(flow::SevInfo, "DatabaseRecovered")
       .detail("Epoch", static_cast<int64_t>(epoch))
       .detail("Seconds", seconds)
-      .detail("Since", counted_from);
+      .detail("Since", counted_from)
+      .detail("OldLogWaitSeconds", old_log_wait);
 }
 
 // Where a recovery puts the next generation's roles: as many of each as the counts say, among
@@ -455,7 +459,7 @@ void lead(Placement placement, ClusterDescription* cluster, ClusterRecord* recor
     // A recovery the leader before ran up to writing the state: it ends here, when clients are
     // told of it (its seconds counted from this leadership's start; when its failure was
     // detected died with the leader before).
-    if (takes_over_unpublished) count_recovery(record, plan.epoch, elected, "TakenOver");
+    if (takes_over_unpublished) count_recovery(record, plan.epoch, elected, "TakenOver", 0);
     // The leader before may have died before every storage server took up this generation's
     // log system, or before old roles were retired: both again (each is idempotent).
     const flow::Time began = flow::now();
@@ -524,6 +528,7 @@ void lead(Placement placement, ClusterDescription* cluster, ClusterRecord* recor
     recover_now = false;
     const flow::Time detected = flow::now();
     int timed_out_attempts = 0;  // of this recovery: each gives the next longer to recruit
+    double old_log_wait = 0;     // the longest of its attempts' waits for an old log
     for (;;) {
       for (const flow::Future<Version>& p : publishing)
         if (p.is_ready() && !p.is_error()) state.storage_durable_min = std::max(state.storage_durable_min, p.get());
@@ -543,6 +548,7 @@ void lead(Placement placement, ClusterDescription* cluster, ClusterRecord* recor
         candidates = registry.alive();
         pinged = flow::spawn([to = addresses(candidates)] { return responsive_workers(to, kResponsiveWithin); });
       }
+      double attempt_old_log_wait = 0;
       try {
         Recovered r = recover(
             state, epoch,
@@ -562,12 +568,13 @@ void lead(Placement placement, ClusterDescription* cluster, ClusterRecord* recor
               }
               return placement.place(e, v, ranges);
             },
-            &cstate, recruit_within(timed_out_attempts));
+            &cstate, recruit_within(timed_out_attempts), &attempt_old_log_wait);
+        old_log_wait = std::max(old_log_wait, attempt_old_log_wait);
         state = std::move(r.state);
         plan = std::move(r.plan);
         record->current = plan;
         // From the failure's detection to accepting commits: attempts that timed out count.
-        count_recovery(record, plan.epoch, detected, "Detected");
+        count_recovery(record, plan.epoch, detected, "Detected", old_log_wait);
         publish({plan.epoch, r.generation.grv_proxies, r.generation.commit_proxies, cluster->to_string()});
         const flow::Time began = flow::now();
         publishing.push_back(flow::spawn([state, began] { return publish_log_system(state, began); }));
@@ -578,6 +585,7 @@ void lead(Placement placement, ClusterDescription* cluster, ClusterRecord* recor
         break;
       } catch (const flow::Error& e) {
         if (e.code() == flow::ErrorCode::operation_cancelled) throw;
+        old_log_wait = std::max(old_log_wait, attempt_old_log_wait);
         follow_move(e);
         flow::TraceEvent(flow::SevWarn, "RecoveryRestarting").detail("Epoch", static_cast<int64_t>(epoch)).detail("Error", e);
         state.epoch = epoch;  // burned: the old logs may be locked with it

@@ -44,6 +44,9 @@ struct ClusterRecord {
   // Each recovery's, from the failure's detection to accepting commits. With single replication
   // a recovery after a log's machine died waits for its reboot: the summaries say the mode.
   std::vector<double> recovery_seconds;
+  // Each recovery's longest wait (over its attempts) for the first of the old logs to answer
+  // its lock: long when every log of the ending generation was down or cut off.
+  std::vector<double> recovery_old_log_waits;
 };
 
 // Whether the run's database keeps every acknowledged commit and its cluster state if machine

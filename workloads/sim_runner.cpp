@@ -453,6 +453,7 @@ RunResult run_spec(const Spec& spec, const RunConfig& config) {
   }
   result.probes = flow::code_probe_counts(*rt);
   result.recoveries = cluster.recovery_seconds;
+  result.recovery_old_log_waits = cluster.recovery_old_log_waits;
   result.replication = cluster.replication_running;
   result.beyond_atlas = settings.atlas.beyond;
   if (timeline) {

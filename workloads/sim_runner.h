@@ -86,6 +86,11 @@ struct RunResult {
   // Each recovery of the database's transaction system: simulated seconds from the failure's
   // detection to accepting commits.
   std::vector<double> recoveries;
+  // Each recovery's longest wait for the first old log to answer its lock (ClusterRecord). Past
+  // kOldLogsLostAfter, no log of the ending generation was up and reachable: its replication did
+  // not cover the faults (the summaries count such recoveries apart).
+  std::vector<double> recovery_old_log_waits;
+  static constexpr double kOldLogsLostAfter = 1.0;  // seconds: as long as a silent worker is failed
   int replication = 0;  // the database's (copies of each shard and log tag); 0: no database ran
   // A labelled scenario past the fault atlas (the spec's beyondAtlas; empty: none), and whether
   // the database was still unavailable when the checks' time ran out (a pass there: it stopped

@@ -40,7 +40,9 @@ constexpr const char* kUsage =
     "  --json                 print the summary as one JSON object; its \"probes\" holds the\n"
     "                         number of probe sites, each probe hit (\"file:line what\": hits)\n"
     "                         and the probes never reached, in file and line order; its\n"
-    "                         \"recoveries\" each recovery's simulated seconds, and its\n"
+    "                         \"recoveries\" each recovery's simulated seconds, its\n"
+    "                         \"recovery_old_log_waits\" how long each waited for the first\n"
+    "                         old log to answer (over 1 s: the old logs were lost), its\n"
     "                         \"replication\" the database's copies of its data (0: none ran)\n"
     "  --quiet                print only the summary\n"
     "  --probes FILE          write every probe site to FILE, one \"HITS<tab>file:line what\"\n"
@@ -288,8 +290,17 @@ int main(int argc, char** argv) {
     replay += fmt::format(" --plant {}", flow::planted_bug_name(args.plant));
   const double ratio = wall > 0 ? result.sim_seconds / wall : 0;
 
-  std::string recoveries;  // seconds each, comma-separated
-  for (double s : result.recoveries) recoveries += fmt::format("{}{:.6f}", recoveries.empty() ? "" : ", ", s);
+  // Seconds each, comma-separated; in the text summary, a recovery that waited longer than
+  // kOldLogsLostAfter for the first old log is marked "(old logs lost)".
+  std::string recoveries, recoveries_marked, old_log_waits;
+  for (size_t i = 0; i < result.recoveries.size(); ++i) {
+    const char* comma = i == 0 ? "" : ", ";
+    const double wait = i < result.recovery_old_log_waits.size() ? result.recovery_old_log_waits[i] : 0;
+    recoveries += fmt::format("{}{:.6f}", comma, result.recoveries[i]);
+    recoveries_marked += fmt::format("{}{:.6f}{}", comma, result.recoveries[i],
+                                     wait > workloads::RunResult::kOldLogsLostAfter ? " (old logs lost)" : "");
+    old_log_waits += fmt::format("{}{:.6f}", comma, wait);
+  }
   if (args.json) {
     std::string metrics;
     for (const auto& [name, value] : result.metrics)
@@ -300,7 +311,7 @@ int main(int argc, char** argv) {
         "%.3f, "
         "\"events\": %llu, \"trace_events\": %llu, \"unseed\": \"0x%016llx\", \"digest\": "
         "\"0x%016llx\", \"determinism_checked\": %s, \"metrics\": {%s}, \"recoveries\": [%s], "
-        "\"replication\": %d, \"beyond_atlas\": %s, \"unavailable\": %s, \"replay\": %s, \"probes\": %s}\n",
+        "\"recovery_old_log_waits\": [%s], \"replication\": %d, \"beyond_atlas\": %s, \"unavailable\": %s, \"replay\": %s, \"probes\": %s}\n",
         result.passed ? "\"PASS\"" : "\"FAIL\"", json_string(args.spec).c_str(),
         static_cast<unsigned long long>(seed), result.buggify ? "true" : "false",
         json_string(result.failure).c_str(), json_string(result.swarm).c_str(), result.sim_seconds,
@@ -308,7 +319,7 @@ int main(int argc, char** argv) {
         static_cast<unsigned long long>(result.trace_events),
         static_cast<unsigned long long>(result.unseed),
         static_cast<unsigned long long>(result.digest), args.check_determinism ? "true" : "false",
-        metrics.c_str(), recoveries.c_str(), result.replication, json_string(result.beyond_atlas).c_str(),
+        metrics.c_str(), recoveries.c_str(), old_log_waits.c_str(), result.replication, json_string(result.beyond_atlas).c_str(),
         result.unavailable ? "true" : "false", json_string(replay).c_str(), probes_json(result.probes).c_str());
   } else {
     std::printf("%s  %s  seed %llu\n", result.passed ? "PASS" : "FAIL", args.spec.c_str(),
@@ -335,7 +346,7 @@ int main(int argc, char** argv) {
     // Printed with --quiet too: scripts/seed-sweep gathers them for its percentiles.
     if (!result.recoveries.empty())
       std::printf("  recoveries: %zu, replication %d, seconds: %s\n", result.recoveries.size(), result.replication,
-                  recoveries.c_str());
+                  recoveries_marked.c_str());
     std::printf("  probes: %zu of %zu reached\n", probes_reached(result.probes),
                 result.probes.size());
     std::printf("  replay: %s\n", replay.c_str());

@@ -26,9 +26,14 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// After the first locked log answers, how long the others get: more answers, a further
-// recovery version, fewer versions rolled back.
-constexpr flow::Duration kLockGrace = 200ms;
+// After the first locked log answers, how long the others get: every log that answers is kept
+// in the log system for its generation (more copies of its versions while storage servers
+// still need them). Three times as long as the first took (a live log answers about as fast as
+// the others), within these bounds: a dead log costs no more than that.
+constexpr flow::Duration kLockGraceMin = 20ms;
+constexpr flow::Duration kLockGraceMax = 200ms;
+// The least time the workers a recovery pings get after half of them answered.
+constexpr flow::Duration kPingGraceMin = 20ms;
 // Backoff before a request lost with its connection is sent again.
 constexpr flow::Duration kAskAgainDelay = 100ms;
 // A worker unreachable this long has failed; it is asked how its roles are this often.
@@ -67,10 +72,11 @@ std::optional<wire_tlog::TLogLockReplyT> lock_log(const TLogInterface& log, uint
 }
 
 // Locks every log of `current` for `epoch`: the answers of those that answered by the end of
-// the grace after the first. May suspend.
+// the grace after the first (when it came goes to `*first_answer`). May suspend.
 std::vector<std::optional<wire_tlog::TLogLockReplyT>> lock_logs(const LogGeneration& current,
-                                                                uint64_t epoch) {
+                                                                uint64_t epoch, flow::Time* first_answer) {
   const size_t n = current.logs.size();
+  const flow::Time asked = flow::now();
   std::vector<flow::Future<std::optional<wire_tlog::TLogLockReplyT>>> locking;
   for (const TLogInterface& log : current.logs)
     locking.push_back(flow::spawn([log, epoch] { return lock_log(log, epoch); }));
@@ -98,7 +104,10 @@ std::vector<std::optional<wire_tlog::TLogLockReplyT>> lock_logs(const LogGenerat
     const size_t i = pending[ready];
     pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(ready));
     answers[i] = flow::wait(locking[i]);
-    if (answers[i] && !deadline) deadline = flow::now() + kLockGrace;
+    if (answers[i] && !deadline) {
+      *first_answer = flow::now();
+      deadline = *first_answer + std::clamp((*first_answer - asked) * 3, kLockGraceMin, kLockGraceMax);
+    }
   }
   return answers;
 }
@@ -146,7 +155,7 @@ flow::Duration recruit_within(int timed_out_attempts) {
 }
 
 Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration& place, CoordinatedState* cstate,
-                  flow::Duration recruit_timeout) {
+                  flow::Duration recruit_timeout, double* old_log_wait) {
   const flow::Time began = flow::now();
   trace_state("reading_cstate", epoch, began);
   const LogGeneration& current = old.log_system.current();
@@ -185,7 +194,10 @@ Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration
     burned.epoch = epoch;
     cstate->write(encode_cluster_state(burned));
   }
-  const std::vector<std::optional<wire_tlog::TLogLockReplyT>> answers = lock_logs(current, epoch);
+  const flow::Time locking = flow::now();
+  flow::Time first_answer = locking;
+  const std::vector<std::optional<wire_tlog::TLogLockReplyT>> answers = lock_logs(current, epoch, &first_answer);
+  if (old_log_wait != nullptr) *old_log_wait = flow::to_seconds(first_answer - locking);
   // Every acknowledged commit is durable on every log, so at or below every log's end: the
   // nearest end among the answers keeps them all, and every log that answered holds every
   // version up to it. (The furthest end would keep only unacknowledged versions more, and hang
@@ -206,6 +218,7 @@ Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration
       .detail("Epoch", static_cast<int64_t>(epoch))
       .detail("RecoveryVersion", recovery_version)
       .detail("KnownCommittedVersion", known_committed)
+      .detail("FirstLogAnswerSeconds", flow::to_seconds(first_answer - locking))
       .detail("LogsAnswered",
               static_cast<int64_t>(std::count_if(answers.begin(), answers.end(),
                                                  [](const auto& a) { return a.has_value(); })))
@@ -334,18 +347,41 @@ std::vector<HostedRoles> hosted_roles(const GenerationPlan& plan) {
 
 std::vector<flow::NetworkAddress> responsive_workers(
     const std::vector<flow::NetworkAddress>& candidates, flow::Duration within) {
-  std::vector<flow::Future<std::optional<wire_worker::GetRolesReplyT>>> pings;
-  for (const flow::NetworkAddress& a : candidates)
-    pings.push_back(flow::timeout(
-        WorkerInterface::remote(a).get_roles.get_reply(wire_worker::GetRolesRequestT{}), within));
-  std::vector<flow::NetworkAddress> out;
-  for (size_t i = 0; i < candidates.size(); ++i) {
-    try {
-      if (flow::wait(pings[i])) out.push_back(candidates[i]);
-    } catch (const flow::Error& e) {
-      if (e.code() == flow::ErrorCode::operation_cancelled) throw;
-    }
+  if (candidates.empty()) return {};
+  const flow::Time asked = flow::now();
+  // The pings count their answers: the first half answered, and all ended, wake the wait below.
+  struct Tally {
+    size_t answered = 0, ended = 0;
+    flow::Promise<flow::Void> half_answered, all_ended;
+  };
+  const auto tally = std::make_shared<Tally>();
+  const size_t n = candidates.size();
+  std::vector<flow::Future<bool>> pings;  // true: answered
+  for (const flow::NetworkAddress& a : candidates) {
+    pings.push_back(flow::spawn([worker = WorkerInterface::remote(a), tally, n] {
+      bool ok = false;
+      try {
+        (void)flow::wait(worker.get_roles.get_reply(wire_worker::GetRolesRequestT{}));
+        ok = true;
+      } catch (const flow::Error& e) {
+        if (e.code() == flow::ErrorCode::operation_cancelled) throw;
+      }
+      if (ok && ++tally->answered * 2 >= n && tally->half_answered.can_be_set()) tally->half_answered.send();
+      if (++tally->ended == n) tally->all_ended.send();
+      return ok;
+    }));
   }
+  const flow::Time deadline = asked + within;
+  const flow::Future<flow::Void> all_ended = tally->all_ended.get_future();
+  if (flow::wait_any(all_ended, tally->half_answered.get_future(), flow::delay_until(deadline)) == 1) {
+    // Half have answered: the rest get three times as long as that took (a live worker answers
+    // about as fast as its peers), so a dead one costs little.
+    const flow::Time rest = std::min(deadline, flow::now() + std::clamp((flow::now() - asked) * 3, kPingGraceMin, within));
+    flow::wait_any(all_ended, flow::delay_until(rest));
+  }
+  std::vector<flow::NetworkAddress> out;
+  for (size_t i = 0; i < n; ++i)
+    if (pings[i].is_ready() && !pings[i].is_error() && pings[i].get()) out.push_back(candidates[i]);
   return out;
 }
 

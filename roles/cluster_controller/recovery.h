@@ -76,7 +76,9 @@ flow::Duration recruit_within(int timed_out_attempts);
 // Runs one recovery of epoch `epoch` (> old.epoch) from `old` (reading_cstate to
 // accepting_commits). Throws timed_out if the recruited workers do not all answer within
 // `recruit_timeout` (the caller starts again with a newer epoch, and a longer time:
-// recruit_within); waits as long as it takes for one of the old logs to answer its lock.
+// recruit_within); waits as long as it takes for one of the old logs to answer its lock (how
+// long that took, in seconds, goes to `*old_log_wait` as soon as it is known, if given: a long
+// wait means no log of the ending generation was up and reachable).
 //
 // With `cstate`, the coordinators hold the cluster state (and the recovery waits as long as it
 // takes for a majority of them): reading_cstate reads it, whose epoch must be old.epoch;
@@ -88,7 +90,8 @@ flow::Duration recruit_within(int timed_out_attempts);
 // a coordinator's register (old generations pile up while a storage server cannot take up new
 // log systems). May suspend.
 Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration& place,
-                  CoordinatedState* cstate = nullptr, flow::Duration recruit_timeout = kRecruitWithin);
+                  CoordinatedState* cstate = nullptr, flow::Duration recruit_timeout = kRecruitWithin,
+                  double* old_log_wait = nullptr);
 
 // The cluster state the coordinators hold (nullopt: none written yet). Throws
 // malformed_message if it does not decode, coordinated_state_conflict as CoordinatedState::read,
@@ -114,9 +117,10 @@ struct HostedRoles {
 };
 std::vector<HostedRoles> hosted_roles(const GenerationPlan& plan);
 
-// The workers among `candidates` that answer within `within`, in the order given: a recovery
-// recruits among them, so that a clogged or dying process does not hold up the new generation.
-// May suspend.
+// The workers among `candidates` that answer within `within` — and, once half of them have,
+// within three times as long as that took (at least 20 ms) — in the order given: a recovery
+// recruits among them, so that a clogged or dying process does not hold up the new generation,
+// and a dead one costs little time. May suspend.
 std::vector<flow::NetworkAddress> responsive_workers(
     const std::vector<flow::NetworkAddress>& candidates, flow::Duration within);
 

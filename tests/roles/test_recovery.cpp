@@ -302,3 +302,25 @@ TEST_CASE("recovery: a new generation with another number of resolvers keeps the
     return 0;
   });
 }
+
+TEST_CASE("recovery: responsive_workers keeps the workers that answer, and a silent one costs little once half have answered") {
+  Cluster c(48);
+  c.client([&c] {
+    const std::vector<flow::NetworkAddress> all{c.at(1), c.at(2), c.at(3), c.at(4)};
+    // Worker 3 hears nothing for a minute: it cannot answer.
+    c.sim.network().clog_receive(c.at(3).ip, std::chrono::seconds(60));
+    flow::Time began = flow::now();
+    const std::vector<flow::NetworkAddress> answered = roles::responsive_workers(all, std::chrono::seconds(5));
+    CHECK(answered == std::vector<flow::NetworkAddress>{c.at(1), c.at(2), c.at(4)});
+    // The others answered within milliseconds: the silent one got three times that, at least
+    // 20 ms, not the whole 5 s.
+    CHECK(flow::now() - began < std::chrono::milliseconds(500));
+    // With every worker silent, the whole `within` passes and none is kept.
+    for (int p = 1; p <= 4; ++p) c.sim.network().clog_receive(c.at(p).ip, std::chrono::seconds(60));
+    began = flow::now();
+    CHECK(roles::responsive_workers(all, std::chrono::milliseconds(300)).empty());
+    CHECK(flow::now() - began >= std::chrono::milliseconds(300));
+    CHECK(roles::responsive_workers({}, std::chrono::milliseconds(300)).empty());
+    return 0;
+  });
+}
