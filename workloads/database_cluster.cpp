@@ -538,29 +538,22 @@ void lead(Placement placement, ClusterDescription* cluster, ClusterRecord* recor
       if (state.counts.commit_proxies > 0) placement.proxy_count = static_cast<size_t>(state.counts.commit_proxies);
       if (state.counts.logs > 0) placement.log_count = static_cast<size_t>(state.counts.logs);
       bool adopt = false;
-      // The workers are pinged while the cluster state is read and the old logs locked (which
-      // need none of them), so that their silence costs no time of its own. A new leader first
-      // gives them time to find it and register, and pings them after.
-      const bool awaiting_registrations = !knew_workers && flow::now() - elected < kRegistrationWait;
-      std::vector<WorkerRegistration> candidates;
-      flow::Future<std::vector<flow::NetworkAddress>> pinged;
-      if (!awaiting_registrations) {
-        candidates = registry.alive();
-        pinged = flow::spawn([to = addresses(candidates)] { return responsive_workers(to, kResponsiveWithin); });
-      }
       double attempt_old_log_wait = 0;
       try {
         Recovered r = recover(
             state, epoch,
             [&](uint64_t e, Version v, const std::vector<KeyRange>& ranges) {
-              if (awaiting_registrations) {
+              // A new leader gives the workers time to find it and register before it recruits
+              // (reading and locking the cluster state, before this, need none of them). The
+              // workers are pinged now, not earlier: while the controller's own network was
+              // clogged (as a slow read of the state may mean) only its own worker would answer,
+              // and the whole generation would go there.
+              if (!knew_workers && flow::now() - elected < kRegistrationWait) {
                 CODE_PROBE(true, "a new leader waits for workers to register before it recruits");
                 flow::wait(flow::delay_until(elected + kRegistrationWait));
-                candidates = registry.alive();
-                pinged = flow::spawn([to = addresses(candidates)] { return responsive_workers(to, kResponsiveWithin); });
               }
-              placement.workers = candidates;
-              placement.responsive = flow::wait(pinged);
+              placement.workers = registry.alive();
+              placement.responsive = responsive_workers(addresses(placement.workers), kResponsiveWithin);
               const auto resolvers_wanted = static_cast<size_t>(state.counts.resolvers);
               if (resolvers_wanted > 0 && resolvers_wanted != ranges.size()) {
                 CODE_PROBE(true, "a recovery changes the number of resolvers");

@@ -19,6 +19,7 @@
 #include "roles/storage_server/storage_server_interface.h"
 #include "roles/worker/role_endpoints.h"
 #include "roles/worker/worker_interface.h"
+#include "net/transport.h"
 
 namespace roles {
 
@@ -356,9 +357,14 @@ std::vector<flow::NetworkAddress> responsive_workers(
   };
   const auto tally = std::make_shared<Tally>();
   const size_t n = candidates.size();
+  // The caller's own worker answers at once, whatever the network does: it does not count
+  // toward the half that sets the pace for the others.
+  const flow::NetworkAddress self = net::Transport::current().address();
+  const auto others = static_cast<size_t>(std::count_if(candidates.begin(), candidates.end(),
+                                                        [&self](const flow::NetworkAddress& a) { return a != self; }));
   std::vector<flow::Future<bool>> pings;  // true: answered
   for (const flow::NetworkAddress& a : candidates) {
-    pings.push_back(flow::spawn([worker = WorkerInterface::remote(a), tally, n] {
+    pings.push_back(flow::spawn([worker = WorkerInterface::remote(a), tally, n, others, is_self = a == self] {
       bool ok = false;
       try {
         (void)flow::wait(worker.get_roles.get_reply(wire_worker::GetRolesRequestT{}));
@@ -366,7 +372,8 @@ std::vector<flow::NetworkAddress> responsive_workers(
       } catch (const flow::Error& e) {
         if (e.code() == flow::ErrorCode::operation_cancelled) throw;
       }
-      if (ok && ++tally->answered * 2 >= n && tally->half_answered.can_be_set()) tally->half_answered.send();
+      if (ok && !is_self && ++tally->answered * 2 >= others && tally->half_answered.can_be_set())
+        tally->half_answered.send();
       if (++tally->ended == n) tally->all_ended.send();
       return ok;
     }));

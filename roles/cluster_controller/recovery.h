@@ -64,7 +64,7 @@ struct Recovered {
 };
 
 // How long recruiting a generation may take before the attempt is given up (timed_out), after
-// `timed_out_attempts` attempts of the same recovery timed out: 1.5 s (a healthy cluster
+// `timed_out_attempts` attempts of the same recovery timed out: 1 s (a healthy cluster
 // recruits in well under a second; one slow or clogged worker should cost little, because the
 // next attempt recruits among the workers that answer a ping then), doubling with each timed-out
 // attempt up to 12 s (a cluster whose every recruitment is slow, as on slow disks, still gets
@@ -117,8 +117,9 @@ struct HostedRoles {
 };
 std::vector<HostedRoles> hosted_roles(const GenerationPlan& plan);
 
-// The workers among `candidates` that answer within `within` — and, once half of them have,
-// within three times as long as that took (at least 20 ms) — in the order given: a recovery
+// The workers among `candidates` that answer within `within` — and, once half of them have
+// (the caller's own worker, which answers at once, not counted), within three times as long as
+// that took (at least 20 ms) — in the order given: a recovery
 // recruits among them, so that a clogged or dying process does not hold up the new generation,
 // and a dead one costs little time. May suspend.
 std::vector<flow::NetworkAddress> responsive_workers(

@@ -324,3 +324,16 @@ TEST_CASE("recovery: responsive_workers keeps the workers that answer, and a sil
     return 0;
   });
 }
+
+TEST_CASE("recovery: responsive_workers does not let the caller's own worker, which answers at once, set the pace") {
+  Cluster c(49);
+  c.start(0, "worker", [] { roles::run_worker(); });
+  c.client([&c] {
+    flow::wait(flow::delay(std::chrono::milliseconds(10)));
+    // Worker 1 answers in about 30 ms (what it hears is held that long): well within 200 ms.
+    c.sim.network().clog_receive(c.at(1).ip, std::chrono::milliseconds(30));
+    const std::vector<flow::NetworkAddress> both{c.at(0), c.at(1)};
+    CHECK(roles::responsive_workers(both, std::chrono::milliseconds(200)) == both);
+    return 0;
+  });
+}
