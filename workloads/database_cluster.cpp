@@ -96,10 +96,10 @@ std::vector<sim::Simulator::SimProcess*> spread(flow::DeterministicRandom& rng,
 }
 
 // Counts a recovery that ended now in the run's figures (strata-sim --json "recoveries"), and
-// traces it: its epoch, its seconds since `since`, what `since` was, and how long its attempts
-// waited at most for the first old log to answer a lock (the failure's detection
-// or a new leader's decision to recover, or the election of a leader that took over a generation
-// the one before never published).
+// traces it: its epoch, its seconds since `since`, what `since` was (`counted_from`: the
+// failure's detection or a new leader's decision to recover, or the election of a leader that
+// took over a generation the one before never published), and how long its attempts waited at
+// most for the first old log to answer a lock.
 void count_recovery(ClusterRecord* record, uint64_t epoch, flow::Time since, const char* counted_from,
                     double old_log_wait) {
   const double seconds = flow::to_seconds(flow::now() - since);

@@ -15,11 +15,11 @@
 #include "flow/deterministic_random.h"
 #include "flow/runtime.h"
 #include "flow/trace_event.h"
+#include "net/transport.h"
 #include "roles/cluster_controller/coordinators_change.h"
 #include "roles/storage_server/storage_server_interface.h"
 #include "roles/worker/role_endpoints.h"
 #include "roles/worker/worker_interface.h"
-#include "net/transport.h"
 
 namespace roles {
 
@@ -383,7 +383,7 @@ std::vector<flow::NetworkAddress> responsive_workers(
   if (flow::wait_any(all_ended, tally->half_answered.get_future(), flow::delay_until(deadline)) == 1) {
     // Half have answered: the rest get three times as long as that took (a live worker answers
     // about as fast as its peers), so a dead one costs little.
-    const flow::Time rest = std::min(deadline, flow::now() + std::clamp((flow::now() - asked) * 3, kPingGraceMin, within));
+    const flow::Time rest = std::min(deadline, flow::now() + std::max((flow::now() - asked) * 3, kPingGraceMin));
     flow::wait_any(all_ended, flow::delay_until(rest));
   }
   std::vector<flow::NetworkAddress> out;

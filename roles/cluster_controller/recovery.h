@@ -50,8 +50,8 @@ std::vector<KeyRange> split_among_resolvers(size_t n);
 // Where the roles of a generation of `epoch` starting at `start_version` go: the master, proxies,
 // resolvers (one for each of `resolver_ranges`, or for each range of another split of the key
 // space: the new generation's resolvers are new, and the state keeps the plan's ranges) and
-// logs, on processes believed alive. Called
-// once the old generation is locked; it may suspend (to let workers register, to ping them).
+// logs, on processes believed alive. Called once the old generation is locked; it may suspend
+// (to let workers register, to ping them).
 using PlaceGeneration = std::function<GenerationPlan(uint64_t epoch, Version start_version,
                                                      const std::vector<KeyRange>& resolver_ranges)>;
 
@@ -119,9 +119,9 @@ std::vector<HostedRoles> hosted_roles(const GenerationPlan& plan);
 
 // The workers among `candidates` that answer within `within` — and, once half of them have
 // (the caller's own worker, which answers at once, not counted), within three times as long as
-// that took (at least 20 ms) — in the order given: a recovery
-// recruits among them, so that a clogged or dying process does not hold up the new generation,
-// and a dead one costs little time. May suspend.
+// that took (at least 20 ms) — in the order given: a recovery recruits among them, so that a
+// clogged or dying process does not hold up the new generation, and a dead one costs little
+// time. May suspend.
 std::vector<flow::NetworkAddress> responsive_workers(
     const std::vector<flow::NetworkAddress>& candidates, flow::Duration within);
 
