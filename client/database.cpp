@@ -106,15 +106,33 @@ roles::ClusterDescription Database::change_coordinators(std::string_view mode,
 }
 
 void Database::configure(std::string_view text) {
+  roles::wire_cc::ConfigureRequestT request;
+  if (roles::is_new_database(text)) {
+    const flow::ErrorOr<roles::NewDatabase> wanted = roles::parse_new_database(text);
+    if (!wanted.ok()) throw wanted.error();
+    request.create = true;
+    request.replication = wanted.get().replication;
+    request.engine = wanted.get().engine;
+    request.grv_proxies = wanted.get().counts.grv_proxies;
+    request.commit_proxies = wanted.get().counts.commit_proxies;
+    request.logs = wanted.get().counts.logs;
+    request.resolvers = wanted.get().counts.resolvers;
+    // Asking again is safe: a creation lost with its answer is answered database_already_created.
+    ask_controller(&roles::ClusterControllerInterface::configure, request);
+    return;
+  }
   const flow::ErrorOr<roles::RoleCounts> counts = roles::parse_configuration(text, {});
   if (!counts.ok()) throw counts.error();
-  roles::wire_cc::ConfigureRequestT request;
   request.grv_proxies = counts.get().grv_proxies;
   request.commit_proxies = counts.get().commit_proxies;
   request.logs = counts.get().logs;
   request.resolvers = counts.get().resolvers;
   // Asking again is safe: the same counts twice are the change once.
   ask_controller(&roles::ClusterControllerInterface::configure, request);
+}
+
+std::string Database::controller_status() {
+  return ask_controller(&roles::ClusterControllerInterface::status, roles::wire_cc::StatusRequestT{}).json;
 }
 
 const roles::GrvProxyInterface& Database::grv_proxy() {

@@ -89,8 +89,16 @@ class Database {
   // FoundationDB's configure words for role counts, "grv_proxies=N commit_proxies=N logs=N
   // resolvers=N" (any of them). Returns once a generation with those counts accepts commits (a recovery).
   // Throws invalid_option_value for other words (roles::parse_configuration says why),
-  // operation_failed as lock(). May suspend.
+  // operation_failed as lock(). Text that begins with "new" creates the database instead
+  // ("new double ssd", roles::parse_new_database): returns once its first generation accepts
+  // commits; throws database_already_created if it exists (a creation whose answer was lost is
+  // answered so when asked again), not_enough_workers if too few are registered for the copies
+  // asked for. May suspend.
   void configure(std::string_view text);
+
+  // The cluster as its controller sees it: a JSON object (docs/status.md). Throws
+  // operation_failed as lock(). May suspend.
+  std::string controller_status();
 
   // Runs fn(Transaction&) and commits, retrying on retryable errors (Transaction::on_error)
   // until it commits or throws another error; returns what fn returned. May suspend.

@@ -1,7 +1,12 @@
 #include "flow/trace_event.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <string>
+#include <system_error>
+#include <utility>
 
 #include <fmt/format.h>
 #include <xxhash.h>
@@ -33,7 +38,68 @@ class FileTraceSink final : public ITraceSink {
   Severity min_;
 };
 
+class RotatingTraceSink final : public ITraceSink {
+ public:
+  RotatingTraceSink(std::string folder, std::string name, int64_t max_file_bytes, int keep_files, Severity min_severity)
+      : folder_(std::move(folder)), name_(std::move(name)), max_bytes_(max_file_bytes), keep_(keep_files), min_(min_severity) {
+    std::error_code ec;
+    std::filesystem::create_directories(folder_, ec);
+    if (ec || !std::filesystem::is_directory(folder_, ec)) throw Error(ErrorCode::io_error);
+    // Go on after the highest number already here.
+    for (const auto& entry : std::filesystem::directory_iterator(folder_, ec)) {
+      const std::string file = entry.path().filename().string();
+      const std::string prefix = name_ + ".";
+      if (file.rfind(prefix, 0) != 0 || file.size() <= prefix.size() + 6 || !file.ends_with(".jsonl")) continue;
+      const std::string digits = file.substr(prefix.size(), file.size() - prefix.size() - 6);
+      if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+      next_ = std::max<int64_t>(next_, std::stoll(digits) + 1);
+    }
+    if (ec) throw Error(ErrorCode::io_error);
+    open_next();
+  }
+  ~RotatingTraceSink() override {
+    if (file_ != nullptr) std::fclose(file_);
+  }
+  void write(Severity severity, std::string_view line) override {
+    if (severity < min_ || file_ == nullptr) return;
+    std::fwrite(line.data(), 1, line.size(), file_);
+    std::fputc('\n', file_);
+    std::fflush(file_);
+    written_ += static_cast<int64_t>(line.size()) + 1;
+    if (written_ >= max_bytes_) open_next();
+  }
+  void flush() override {
+    if (file_ != nullptr) std::fflush(file_);
+  }
+
+ private:
+  std::string path_of(int64_t n) const { return fmt::format("{}/{}.{}.jsonl", folder_, name_, n); }
+  void open_next() {
+    if (file_ != nullptr) std::fclose(file_);
+    file_ = std::fopen(path_of(next_).c_str(), "w");
+    if (file_ == nullptr) throw Error(ErrorCode::io_error);
+    written_ = 0;
+    std::error_code ec;
+    if (next_ >= keep_) std::filesystem::remove(path_of(next_ - keep_), ec);  // best effort
+    ++next_;
+  }
+
+  std::string folder_, name_;
+  int64_t max_bytes_;
+  int keep_;
+  Severity min_;
+  std::FILE* file_ = nullptr;
+  int64_t next_ = 0;
+  int64_t written_ = 0;
+};
+
 }  // namespace
+
+std::unique_ptr<ITraceSink> make_rotating_trace_sink(const std::string& folder, const std::string& name,
+                                                     int64_t max_file_bytes, int keep_files, Severity min_severity) {
+  return std::make_unique<RotatingTraceSink>(folder, name, std::max<int64_t>(max_file_bytes, 1),
+                                             std::max(keep_files, 1), min_severity);
+}
 
 std::unique_ptr<ITraceSink> make_file_trace_sink(const std::string& path, Severity min_severity) {
   return std::make_unique<FileTraceSink>(path, min_severity);

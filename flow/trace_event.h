@@ -46,6 +46,15 @@ class ITraceSink {
 // cannot be opened for writing.
 std::unique_ptr<ITraceSink> make_file_trace_sink(const std::string& path, Severity min_severity);
 
+// Writes lines at or above a severity to `folder/<name>.<n>.jsonl`, each line as it comes (a
+// process killed at once loses none it wrote), starting a file with the next n once one holds
+// `max_file_bytes`, and keeping the newest `keep_files` (older ones are deleted). n goes on from
+// the highest already in the folder, so a restarted process never overwrites its traces.
+// Throws io_error if the folder cannot be created or a file opened. For real processes (a
+// server's --trace-dir).
+std::unique_ptr<ITraceSink> make_rotating_trace_sink(const std::string& folder, const std::string& name,
+                                                     int64_t max_file_bytes, int keep_files, Severity min_severity);
+
 class TraceLog {
  public:
   TraceLog() = default;

@@ -15,6 +15,7 @@
 #include "flow/code_probe.h"
 #include "flow/combinators.h"
 #include "flow/trace_event.h"
+#include "net/transport.h"
 #include "roles/cluster_controller/cluster_controller_interface.h"
 #include "roles/cluster_controller/cluster_state.h"
 #include "roles/cluster_controller/coordinators_change.h"
@@ -23,6 +24,8 @@
 #include "roles/common/database_lock.h"
 #include "roles/coordinator/coordinated_state.h"
 #include "roles/worker/role_endpoints.h"
+#include "server/bring_up.h"
+#include "server/status.h"
 
 namespace server {
 
@@ -198,7 +201,8 @@ ClientGeneration client_generation(const GenerationPlan& plan, const ClusterDesc
 
 }  // namespace
 
-void lead(Placement placement, ClusterDescription* cluster, ControllerWatcher* watcher, WorkerRegistry& registry) {
+void lead(Placement placement, ClusterDescription* cluster, ControllerWatcher* watcher, WorkerRegistry& registry,
+          bool create_databases) {
   const flow::Time elected = flow::now();
   CoordinatedState cstate(*cluster, std::string(kClusterStateKey));
   // Ends the leadership if the state has moved: the campaign goes on where it went.
@@ -217,6 +221,12 @@ void lead(Placement placement, ClusterDescription* cluster, ControllerWatcher* w
       if (std::optional<ClusterState> held = read_cluster_state(cstate)) {
         state = std::move(*held);
         break;
+      }
+      if (create_databases) {
+        // No database yet: serve the workers and wait for a client to create it, then read the
+        // state that names its first generation running, and take that over.
+        create_when_asked(cstate, registry);
+        continue;
       }
     } catch (const flow::Error& e) {
       if (e.code() == flow::ErrorCode::operation_cancelled) throw;
@@ -254,6 +264,24 @@ void lead(Placement placement, ClusterDescription* cluster, ControllerWatcher* w
   const bool knew_workers = !registry.alive().empty();
   const flow::Future<flow::Void> registering =
       flow::spawn([&registry, stream = controller.register_worker] { registry.serve(stream); });
+  // What strata-cli's status shows (server/status.h).
+  bool recovering = recover_now;
+  uint64_t recoveries = 0;
+  double last_recovery_seconds = 0;
+  const flow::Future<flow::Void> answering_status = flow::spawn([&, stream = controller.status] {
+    serve_status(stream, [&] {
+      ControllerStatus now;
+      now.recovery_state = recovering ? "recovering" : "accepting_commits";
+      now.cluster = *cluster;
+      now.state = &state;
+      now.workers = registry.alive();
+      now.controller = net::Transport::current().address();
+      now.recoveries = recoveries;
+      now.last_recovery_seconds = last_recovery_seconds;
+      now.leading_seconds = flow::to_seconds(flow::now() - elected);
+      return now;
+    });
+  });
   // Each recovery's publication of its log system runs until every storage server has taken it
   // up (a newer recovery does not cancel it): the oldest durable version each reports lets later
   // recoveries forget old generations.
@@ -347,6 +375,7 @@ void lead(Placement placement, ClusterDescription* cluster, ControllerWatcher* w
       }
     }
     recover_now = false;
+    recovering = true;
     const flow::Time detected = flow::now();
     int timed_out_attempts = 0;  // of this recovery: each gives the next longer to recruit
     double old_log_wait = 0;     // the longest of its attempts' waits for an old log
@@ -387,6 +416,9 @@ void lead(Placement placement, ClusterDescription* cluster, ControllerWatcher* w
         state = std::move(r.state);
         plan = std::move(r.plan);
         watcher->recovered(plan, detected, old_log_wait);
+        recovering = false;
+        ++recoveries;
+        last_recovery_seconds = flow::to_seconds(flow::now() - detected);
         publish({plan.epoch, r.generation.grv_proxies, r.generation.commit_proxies, cluster->to_string()});
         const flow::Time began = flow::now();
         publishing.push_back(flow::spawn([state, began] { return publish_log_system(state, began); }));

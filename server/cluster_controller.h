@@ -39,8 +39,11 @@ class ControllerWatcher {
 // state moved. A new leader takes over the generation the state names as running
 // (ClusterState::running) if no recovery has begun since it started, else it recovers at once.
 // `placement` says the role counts and the generation's shape (engine, files); `registry` keeps
-// the workers' registrations across this process's leaderships. May suspend.
+// the workers' registrations across this process's leaderships. While the coordinators hold no
+// state, a leader that `create_databases` waits for a client to create the database
+// (server/bring_up.h: create_when_asked); one that does not (the simulator's, whose bring-up
+// writes the first state itself) reads again every 250 ms. May suspend.
 void lead(Placement placement, roles::ClusterDescription* cluster, ControllerWatcher* watcher,
-          roles::WorkerRegistry& registry);
+          roles::WorkerRegistry& registry, bool create_databases = true);
 
 }  // namespace server

@@ -323,7 +323,7 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
                        ClusterDescription known = cluster;
                        WorkerRegistry registry;  // across this process's leaderships
                        RecordingWatcher watcher(record);
-                       campaign(&known, self, [&] { server::lead(where, &known, &watcher, registry); });
+                       campaign(&known, self, [&] { server::lead(where, &known, &watcher, registry, /*create_databases=*/false); });
                      });
   }
   // The workloads' handle knows only the first description: it finds the controller, and

@@ -23,7 +23,7 @@ Stream stream(const flow::NetworkAddress* at, uint64_t n) {
 
 ClusterControllerInterface cluster_controller_endpoints(const flow::NetworkAddress* at) {
   return {stream<LockDatabaseStream>(at, 0), stream<ChangeCoordinatorsStream>(at, 1), stream<ConfigureStream>(at, 2),
-          stream<OpenDatabaseStream>(at, 3), stream<RegisterWorkerStream>(at, 4)};
+          stream<OpenDatabaseStream>(at, 3), stream<RegisterWorkerStream>(at, 4), stream<StatusStream>(at, 5)};
 }
 
 wire_cc::OpenDatabaseReplyT to_wire(const ClientGeneration& g) {
@@ -105,6 +105,70 @@ flow::ErrorOr<RoleCounts> parse_configuration(std::string_view text, RoleCounts 
     *count = n;
   }
   if (words == 0) return invalid("nothing to change");
+  return out;
+}
+
+namespace {
+
+// The words of `text`, split at spaces.
+std::vector<std::string_view> words_of(std::string_view text) {
+  std::vector<std::string_view> out;
+  for (size_t begin = 0; begin < text.size();) {
+    if (text[begin] == ' ') {
+      ++begin;
+      continue;
+    }
+    const size_t end = std::min(text.find(' ', begin), text.size());
+    out.push_back(text.substr(begin, end - begin));
+    begin = end;
+  }
+  return out;
+}
+
+}  // namespace
+
+bool is_new_database(std::string_view text) {
+  const std::vector<std::string_view> words = words_of(text);
+  return !words.empty() && words.front() == "new";
+}
+
+flow::ErrorOr<NewDatabase> parse_new_database(std::string_view text, std::string* why) {
+  const auto invalid = [why](std::string what) -> flow::ErrorOr<NewDatabase> {
+    if (why != nullptr) *why = std::move(what);
+    return flow::Error(flow::ErrorCode::invalid_option_value);
+  };
+  const std::vector<std::string_view> words = words_of(text);
+  if (words.empty() || words.front() != "new") return invalid("a new database's configuration begins with 'new'");
+  NewDatabase out;
+  bool replication_given = false, engine_given = false;
+  std::string counts;
+  for (size_t i = 1; i < words.size(); ++i) {
+    const std::string_view w = words[i];
+    const int replication = w == "single" ? 1 : w == "double" ? 2 : w == "triple" ? 3 : 0;
+    const std::string_view engine = w == "memory" || w == "memory-2" ? "memory" : w == "ssd" || w == "ssd-2" ? "ssd" : "";
+    if (replication > 0) {
+      if (replication_given) return invalid("the redundancy mode is given twice");
+      replication_given = true;
+      out.replication = replication;
+    } else if (!engine.empty()) {
+      if (engine_given) return invalid("the storage engine is given twice");
+      engine_given = true;
+      out.engine = std::string(engine);
+    } else if (w == "new") {
+      return invalid("'new' is given twice");
+    } else if (w.find('=') == std::string_view::npos) {
+      return invalid("'" + std::string(w) +
+                     "' is not a redundancy mode (single, double, triple), a storage engine (memory, ssd) or a role "
+                     "count (grv_proxies=N, commit_proxies=N, logs=N, resolvers=N)");
+    } else {
+      counts += std::string(w) + " ";
+    }
+  }
+  if (!counts.empty()) {
+    const flow::ErrorOr<RoleCounts> c = parse_configuration(counts, {}, why);
+    if (!c.ok()) return c.error();
+    out.counts = c.get();
+  }
   return out;
 }
 

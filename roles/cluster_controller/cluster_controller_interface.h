@@ -28,6 +28,7 @@ using ChangeCoordinatorsStream =
 using ConfigureStream = net::RequestStream<wire_cc::ConfigureRequestT, wire_cc::ConfigureReplyT>;
 using OpenDatabaseStream = net::RequestStream<wire_cc::OpenDatabaseRequestT, wire_cc::OpenDatabaseReplyT>;
 using RegisterWorkerStream = net::RequestStream<wire_cc::RegisterWorkerRequestT, wire_cc::RegisterWorkerReplyT>;
+using StatusStream = net::RequestStream<wire_cc::StatusRequestT, wire_cc::StatusReplyT>;
 
 // Its endpoints are well known: whoever reads the leader's address from the coordinators
 // (leader_record.h) reaches the controller there.
@@ -37,6 +38,7 @@ struct ClusterControllerInterface {
   ConfigureStream configure;                     // change the role counts, through a recovery
   OpenDatabaseStream open_database;              // the current generation's proxies (a long poll)
   RegisterWorkerStream register_worker;          // a worker says it is alive (worker_registration.h)
+  StatusStream status;                           // the cluster as the controller sees it (JSON)
 };
 
 // The controller's endpoints: made in the current process (to serve them) with `at` null, else
@@ -76,6 +78,23 @@ inline constexpr int kRoleCountMax = 8;
 // another word (redundancy and engine changes need data movement, not built yet), a count out
 // of range, a word twice — is invalid_option_value, with what is wrong in `why` (if given).
 flow::ErrorOr<RoleCounts> parse_configuration(std::string_view text, RoleCounts current, std::string* why = nullptr);
+
+// What "configure new" asks for (FoundationDB's words): the database's first generation.
+struct NewDatabase {
+  int replication = 1;            // copies of each shard, on distinct machines where there are enough
+  std::string engine = "memory";  // the storage servers' engine: "memory" or "ssd"
+  RoleCounts counts;              // 0: one of each role, and as many logs as copies
+  friend bool operator==(const NewDatabase&, const NewDatabase&) = default;
+};
+inline constexpr int kReplicationMax = 3;
+
+// Whether `text` begins with the word "new" (a creation, not a change).
+bool is_new_database(std::string_view text);
+// "new" followed, in any order, by at most one redundancy mode ("single", "double", "triple"),
+// at most one engine ("memory", "ssd"; FoundationDB's "ssd-2" and "memory-2" too) and role
+// counts as parse_configuration reads them. Anything else is invalid_option_value, with what is
+// wrong in `why` (if given).
+flow::ErrorOr<NewDatabase> parse_new_database(std::string_view text, std::string* why = nullptr);
 
 // What a lock request makes of the lock `held` (empty: unlocked): the lock after it (empty:
 // unlocked), or the error to answer with — invalid_option_value for a uid that cannot name a

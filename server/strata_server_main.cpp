@@ -1,0 +1,225 @@
+// strata-server — one process of a real Strata cluster (docs/operations.md): on the real world
+// (net/asio), it runs a worker (the roles the cluster controller asks for, on files in --data), a
+// coordinator (it keeps the cluster state if the cluster file names it), a registration with
+// the controller, and a candidate for the controller's leadership. The first process elected
+// waits for `strata-cli configure new` to create the database.
+//
+//   strata-server --cluster-file strata.cluster --listen 127.0.0.1:4500 --data /var/lib/strata/4500
+//                 [--class storage|transaction|stateless] [--machine-id NAME] [--knob name=value ...]
+//                 [--trace-dir DIR]
+//
+// SIGTERM or SIGINT stops it cleanly. Exit status: 0 after a clean stop, 1 when it cannot start
+// or fails (one line on stderr says why), 2 for bad arguments.
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "flow/flow.h"
+#include "net/asio/asio_world.h"
+#include "roles/cluster_controller/leader_election.h"
+#include "roles/cluster_controller/worker_registration.h"
+#include "roles/common/cluster_description.h"
+#include "roles/coordinator/coordinator_interface.h"
+#include "roles/worker/worker_interface.h"
+#include "server/cluster_controller.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+volatile std::sig_atomic_t stop_requested = 0;
+void on_stop_signal(int) { stop_requested = 1; }
+
+struct Options {
+  std::string cluster_file;
+  std::string listen;
+  std::string data;
+  std::string process_class = "unset";
+  std::string machine_id;
+  std::vector<std::string> knobs;
+  std::string trace_dir;
+  int64_t trace_file_bytes = 10 << 20;
+  int trace_files = 10;
+};
+
+int fail(const std::string& why) {
+  std::fprintf(stderr, "strata-server: %s\n", why.c_str());
+  return 1;
+}
+
+// The cluster file's description, or why not.
+flow::ErrorOr<roles::ClusterDescription> read_cluster_file(const std::string& path, std::string* why) {
+  std::ifstream in(path);
+  if (!in) {
+    *why = "cannot read the cluster file " + path;
+    return flow::Error(flow::ErrorCode::file_not_found);
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string what;
+  flow::ErrorOr<roles::ClusterDescription> d = roles::parse_cluster_description(text.str(), &what);
+  if (!d.ok()) *why = "the cluster file " + path + " is not a cluster description: " + what;
+  return d;
+}
+
+// Writes `d` to the cluster file (a new file renamed over the old): a process restarted after a
+// move of the coordinators then starts from where the cluster is.
+void write_cluster_file(const std::string& path, const roles::ClusterDescription& d) {
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << d.to_string() << "\n";
+    out.flush();
+    if (!out) return;
+  }
+  std::error_code ec;
+  std::filesystem::rename(temporary, path, ec);
+  flow::TraceEvent(ec ? flow::SevWarnAlways : flow::SevInfo, ec ? "ClusterFileNotRewritten" : "ClusterFileRewritten")
+      .detail("Path", path)
+      .detail("Description", d.to_string());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App app{"strata-server: one process of a Strata cluster (a worker, a coordinator, a candidate to lead)",
+               "strata-server"};
+  app.add_option("--cluster-file,-C", o.cluster_file, "the cluster file: name:id@address,... of the coordinators")
+      ->required();
+  app.add_option("--listen,-l", o.listen, "the address to listen on and be reached at, a.b.c.d:port")->required();
+  app.add_option("--data,-d", o.data, "the folder for this process's files (created if missing; one process each)")
+      ->required();
+  app.add_option("--class,-c", o.process_class, "what the process is for: storage, transaction, stateless or unset")
+      ->check(CLI::IsMember({"storage", "transaction", "log", "stateless", "unset"}))
+      ->capture_default_str();
+  app.add_option("--machine-id", o.machine_id,
+                 "the machine's name: a shard's copies and the logs go on distinct machines (default: the listen "
+                 "address's IP)");
+  app.add_option("--knob", o.knobs, "override a knob, name=value (repeatable)");
+  app.add_option("--trace-dir", o.trace_dir, "write JSON-lines trace files here, rotated by size");
+  app.add_option("--trace-file-bytes", o.trace_file_bytes, "start a new trace file past this size")
+      ->check(CLI::Range(int64_t{4096}, int64_t{1} << 40))
+      ->capture_default_str();
+  app.add_option("--trace-files", o.trace_files, "trace files kept (the oldest deleted)")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  const flow::ErrorOr<flow::NetworkAddress> listen = flow::NetworkAddress::parse(o.listen);
+  if (!listen.ok()) return fail("--listen must be a.b.c.d:port, not '" + o.listen + "'");
+  if (listen.get().port == 0 || listen.get().ip == 0)
+    return fail("--listen needs the address others reach this process at: not a port 0, nor 0.0.0.0");
+  std::string why;
+  const flow::ErrorOr<roles::ClusterDescription> cluster = read_cluster_file(o.cluster_file, &why);
+  if (!cluster.ok()) return fail(why);
+  const flow::ErrorOr<roles::ProcessClass> process_class =
+      roles::parse_process_class(o.process_class == "transaction" ? "log" : o.process_class);
+  if (!process_class.ok()) return fail("--class must be storage, transaction, stateless or unset");
+  if (o.machine_id.empty()) o.machine_id = o.listen.substr(0, o.listen.rfind(':'));
+  if (o.machine_id.size() > roles::kMachineNameBytesMax)
+    return fail("--machine-id is longer than " + std::to_string(roles::kMachineNameBytesMax) + " bytes");
+
+  // One process per data folder: a second would share the roles' files.
+  std::error_code ec;
+  std::filesystem::create_directories(o.data, ec);
+  if (ec) return fail("cannot create the data folder " + o.data + ": " + ec.message());
+  const std::string lock_path = (std::filesystem::path(o.data) / "strata-server.lock").string();
+  const int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd < 0) return fail("cannot open " + lock_path);
+  if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0)
+    return fail("another strata-server uses the data folder " + o.data + " (" + lock_path + " is locked)");
+
+  struct sigaction stop {};
+  stop.sa_handler = on_stop_signal;
+  sigemptyset(&stop.sa_mask);
+  ::sigaction(SIGTERM, &stop, nullptr);
+  ::sigaction(SIGINT, &stop, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  try {
+    net::AsioWorld world;
+    flow::RuntimeOptions options;
+    options.seed = std::random_device{}();
+    options.simulated = false;
+    options.reactor = &world.reactor();
+    options.knobs = o.knobs;
+    options.main_process_name = o.listen;
+    std::unique_ptr<flow::Runtime> rt;
+    try {
+      rt = std::make_unique<flow::Runtime>(options);
+    } catch (const flow::Error& e) {
+      return fail("a --knob is refused: " + std::string(e.name()) + " (" + std::string(e.description()) + ")");
+    }
+    if (!o.trace_dir.empty()) {
+      try {
+        rt->trace().add_sink(flow::make_rotating_trace_sink(o.trace_dir, "strata-server." + o.listen,
+                                                            o.trace_file_bytes, o.trace_files, flow::SevInfo));
+      } catch (const flow::Error&) {
+        return fail("cannot write trace files in " + o.trace_dir);
+      }
+    }
+    world.attach(rt->main_process(), o.data);
+    rt->main_process().set_address(listen.get());
+    const roles::WorkerRegistration me{listen.get(), o.machine_id, process_class.get()};
+    const std::string cluster_file = o.cluster_file;
+    rt->run([&] {
+      flow::TraceEvent(flow::SevInfo, "StrataServerStarting")
+          .detail("Address", o.listen)
+          .detail("Class", o.process_class)
+          .detail("Machine", o.machine_id)
+          .detail("Cluster", cluster.get().to_string());
+      roles::ClusterDescription known = cluster.get();
+      std::vector<flow::Future<flow::Void>> running;
+      running.push_back(flow::spawn([] { roles::run_worker(); }));
+      running.push_back(flow::spawn([] { roles::run_coordinator(); }));
+      running.push_back(flow::spawn([c = cluster.get(), me] { roles::register_worker(c, me); }));
+      running.push_back(flow::spawn([&known, self = listen.get()] {
+        roles::WorkerRegistry registry;  // across this process's leaderships
+        server::ControllerWatcher watcher;
+        roles::campaign(&known, self, [&] { server::lead(server::Placement{}, &known, &watcher, registry); });
+      }));
+      roles::ClusterDescription written = known;
+      bool said_serving = false;
+      while (stop_requested == 0) {
+        flow::wait(flow::delay(100ms));
+        for (const flow::Future<flow::Void>& f : running)
+          if (f.is_ready()) throw f.is_error() ? f.get_error() : flow::Error(flow::ErrorCode::operation_failed);
+        if (!said_serving) {
+          // Said once the listener is up (a port in use ends the run before this).
+          std::fprintf(stderr, "strata-server: %s serving (cluster %s, class %s, data %s)\n", o.listen.c_str(),
+                       known.to_string().c_str(), o.process_class.c_str(), o.data.c_str());
+          said_serving = true;
+        }
+        if (!(known == written)) {
+          write_cluster_file(cluster_file, known);
+          written = known;
+        }
+      }
+      flow::TraceEvent(flow::SevInfo, "StrataServerStopping").detail("Address", o.listen);
+    });
+  } catch (const flow::Error& e) {
+    return fail(std::string("stopped: ") + std::string(e.name()) + " (" + std::string(e.description()) + ")");
+  } catch (const std::exception& e) {
+    return fail(std::string("stopped: ") + e.what());
+  }
+  std::fprintf(stderr, "strata-server: %s stopped\n", o.listen.c_str());
+  return 0;
+}
