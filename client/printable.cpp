@@ -9,9 +9,12 @@ std::string printable(std::string_view bytes) {
   out.reserve(bytes.size());
   for (const char c : bytes) {
     const auto u = static_cast<unsigned char>(c);
-    if (c == '\\') out += "\\\\";
-    else if (u >= 0x20 && u < 0x7f) out += c;
-    else out += fmt::format("\\x{:02x}", u);
+    if (c == '\\')
+      out += "\\\\";
+    else if (u >= 0x20 && u < 0x7f)
+      out += c;
+    else
+      out += fmt::format("\\x{:02x}", u);
   }
   return out;
 }

@@ -1,7 +1,8 @@
 // strata-cli — the operator's command line for a real Strata cluster (docs/operations.md).
 //
-//   strata-cli --cluster-file strata.cluster                     interactive (line editing, history)
-//   strata-cli --cluster-file strata.cluster --exec "status json"  one or more commands, `;` between
+//   strata-cli --cluster-file strata.cluster                     interactive (line editing,
+//   history) strata-cli --cluster-file strata.cluster --exec "status json"  one or more commands,
+//   `;` between
 //
 // Keys and values are written and shown in FoundationDB's printable form (client/printable.h);
 // `help` lists the commands. Each command gives up after --timeout seconds. Exit status of
@@ -36,14 +37,16 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char* kHelp =
     "commands (keys and values printable: \\xNN for any byte, \\\\ for a backslash):\n"
-    "  status [json]                 the cluster: processes, roles, replication, recovery, latency\n"
+    "  status [json]                 the cluster: processes, roles, replication, recovery, "
+    "latency\n"
     "  get KEY                       the value of KEY\n"
     "  getrange BEGIN [END] [LIMIT]  keys in [BEGIN, END) (END: BEGIN\\xff), at most LIMIT (25)\n"
     "  set KEY VALUE                 sets KEY (needs writemode on)\n"
     "  clear KEY                     clears KEY (needs writemode on)\n"
     "  clearrange BEGIN END          clears [BEGIN, END) (needs writemode on)\n"
     "  writemode on|off              allows or refuses the commands that write\n"
-    "  configure new [single|double|triple] [memory|ssd] [grv_proxies=N commit_proxies=N logs=N resolvers=N]\n"
+    "  configure new [single|double|triple] [memory|ssd] [grv_proxies=N commit_proxies=N logs=N "
+    "resolvers=N]\n"
     "                                creates the database\n"
     "  configure grv_proxies=N commit_proxies=N logs=N resolvers=N\n"
     "                                changes the role counts (a recovery)\n"
@@ -121,10 +124,13 @@ void need_args(const std::vector<std::string>& w, size_t lo, size_t hi, const ch
 }
 
 void need_write_mode(const Session& s) {
-  if (!s.write_mode) throw CommandError{"writemode is off: 'writemode on' allows commands that write"};
+  if (!s.write_mode)
+    throw CommandError{"writemode is off: 'writemode on' allows commands that write"};
 }
 
-double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
 
 // The controller's status with the client's own: the cluster file and a latency probe. May suspend.
 std::string status_json(Session& s) {
@@ -145,13 +151,16 @@ std::string status_json(Session& s) {
     t0 = Clock::now();
     t.commit();
     const double commit = ms_since(t0);
-    probe = fmt::format("{{\"grv_ms\": {:.3f}, \"read_ms\": {:.3f}, \"commit_ms\": {:.3f}}}", grv, read, commit);
+    probe = fmt::format("{{\"grv_ms\": {:.3f}, \"read_ms\": {:.3f}, \"commit_ms\": {:.3f}}}", grv,
+                        read, commit);
   }
   // Splice the client's fields into the controller's object.
   std::string out = controller;
-  if (out.empty() || out.back() != '}') throw CommandError{"the controller's status is not a JSON object"};
+  if (out.empty() || out.back() != '}')
+    throw CommandError{"the controller's status is not a JSON object"};
   out.pop_back();
-  out += fmt::format(", \"cluster_file\": \"{}\", \"latency_probe\": {}}}", client::printable(s.cluster_file), probe);
+  out += fmt::format(", \"cluster_file\": \"{}\", \"latency_probe\": {}}}",
+                     client::printable(s.cluster_file), probe);
   return out;
 }
 
@@ -171,7 +180,9 @@ std::string status_text(Session& s) {
     return j.substr(begin, end - begin);
   };
   size_t processes = 0;
-  for (size_t at = j.find("{\"address\": "); at != std::string::npos; at = j.find("{\"address\": ", at + 1)) ++processes;
+  for (size_t at = j.find("{\"address\": "); at != std::string::npos;
+       at = j.find("{\"address\": ", at + 1))
+    ++processes;
   std::string out;
   out += "cluster:\n";
   out += fmt::format("  description       {}\n", field("cluster_description"));
@@ -183,11 +194,14 @@ std::string status_text(Session& s) {
     return out;
   }
   const std::string r = field("replication");
-  out += fmt::format("  replication       {}\n", r == "1" ? "single" : r == "2" ? "double" : r == "3" ? "triple" : r);
+  out += fmt::format("  replication       {}\n", r == "1"   ? "single"
+                                                 : r == "2" ? "double"
+                                                 : r == "3" ? "triple"
+                                                            : r);
   out += fmt::format("  epoch             {}\n", field("epoch"));
   out += fmt::format("  locked            {}\n", field("locked"));
-  out += fmt::format("  recoveries        {} (last {} s) while this controller leads\n", field("recoveries"),
-                     field("last_recovery_seconds"));
+  out += fmt::format("  recoveries        {} (last {} s) while this controller leads\n",
+                     field("recoveries"), field("last_recovery_seconds"));
   const std::string json = status_json(s);
   const auto probe_field = [&json](const std::string& name) {
     const size_t at = json.find("\"" + name + "\": ");
@@ -195,8 +209,10 @@ std::string status_text(Session& s) {
     const size_t begin = at + name.size() + 4;
     return json.substr(begin, json.find_first_of(",}", begin) - begin);
   };
-  out += fmt::format("latency probe:\n  read version      {} ms\n  read              {} ms\n  commit            {} ms\n",
-                     probe_field("grv_ms"), probe_field("read_ms"), probe_field("commit_ms"));
+  out += fmt::format(
+      "latency probe:\n  read version      {} ms\n  read              {} ms\n  commit            "
+      "{} ms\n",
+      probe_field("grv_ms"), probe_field("read_ms"), probe_field("commit_ms"));
   out += "(status json shows every process and role)\n";
   return out;
 }
@@ -219,8 +235,10 @@ std::string run_command(Session& s, const std::vector<std::string>& w) {
   if (c == "get") {
     need_args(w, 2, 2, "get KEY");
     const std::string key = key_arg(w[1]);
-    const std::optional<std::string> v = s.db->run([&](client::Transaction& t) { return t.get(key); });
-    return v ? fmt::format("`{}' is `{}'\n", w[1], client::printable(*v)) : fmt::format("`{}': not found\n", w[1]);
+    const std::optional<std::string> v =
+        s.db->run([&](client::Transaction& t) { return t.get(key); });
+    return v ? fmt::format("`{}' is `{}'\n", w[1], client::printable(*v))
+             : fmt::format("`{}': not found\n", w[1]);
   }
   if (c == "getrange") {
     need_args(w, 2, 4, "getrange BEGIN [END] [LIMIT]");
@@ -264,9 +282,11 @@ std::string run_command(Session& s, const std::vector<std::string>& w) {
     return "Committed\n";
   }
   if (c == "configure") {
-    need_args(w, 2, 12, "configure new [single|double|triple] [memory|ssd] | configure grv_proxies=N ...");
+    need_args(w, 2, 12,
+              "configure new [single|double|triple] [memory|ssd] | configure grv_proxies=N ...");
     std::string text;
-    for (size_t i = 1; i < w.size(); ++i) text += (i > 1 ? " " : "") + w[i];
+    for (size_t i = 1; i < w.size(); ++i)
+      text += (i > 1 ? " " : "") + w[i];
     std::string why;
     const bool ok = roles::is_new_database(text) ? roles::parse_new_database(text, &why).ok()
                                                  : roles::parse_configuration(text, {}, &why).ok();
@@ -294,7 +314,8 @@ std::string run_command(Session& s, const std::vector<std::string>& w) {
     need_args(w, 1, 1, "lock");
     std::string uid;
     std::random_device device;
-    for (int i = 0; i < 16; ++i) uid += fmt::format("{:02x}", device() & 0xff);
+    for (int i = 0; i < 16; ++i)
+      uid += fmt::format("{:02x}", device() & 0xff);
     s.db->lock(uid);
     return "Database locked, uid " + uid + "\n";
   }
@@ -315,12 +336,14 @@ bool run_line(Session& s, const std::string& line, double timeout_s) {
     return false;
   }
   if (w->empty()) return true;
-  const auto within = std::chrono::duration_cast<flow::Duration>(std::chrono::duration<double>(timeout_s));
+  const auto within =
+      std::chrono::duration_cast<flow::Duration>(std::chrono::duration<double>(timeout_s));
   try {
     const std::optional<std::string> out =
         flow::wait(flow::timeout(flow::spawn([&s, &w] { return run_command(s, *w); }), within));
     if (!out) {
-      std::fprintf(stderr, "ERROR: no answer within %.1f s (is the cluster up? 'status' says)\n", timeout_s);
+      std::fprintf(stderr, "ERROR: no answer within %.1f s (is the cluster up? 'status' says)\n",
+                   timeout_s);
       return false;
     }
     std::fputs(out->c_str(), stdout);
@@ -329,7 +352,8 @@ bool run_line(Session& s, const std::string& line, double timeout_s) {
   } catch (const CommandError& e) {
     std::fprintf(stderr, "ERROR: %s\n", e.why.c_str());
   } catch (const flow::Error& e) {
-    std::fprintf(stderr, "ERROR: %s (%s)\n", std::string(e.description()).c_str(), std::string(e.name()).c_str());
+    std::fprintf(stderr, "ERROR: %s (%s)\n", std::string(e.description()).c_str(),
+                 std::string(e.name()).c_str());
   }
   return false;
 }
@@ -340,12 +364,16 @@ int main(int argc, char** argv) {
   std::string cluster_file;
   std::string exec;
   double timeout_s = 10;
-  std::string history = std::string(std::getenv("HOME") ? std::getenv("HOME") : ".") + "/.strata_cli_history";
-  CLI::App app{"strata-cli: the command line of a Strata cluster (help, once connected, lists the commands)",
-               "strata-cli"};
+  std::string history =
+      std::string(std::getenv("HOME") ? std::getenv("HOME") : ".") + "/.strata_cli_history";
+  CLI::App app{
+      "strata-cli: the command line of a Strata cluster (help, once connected, lists the commands)",
+      "strata-cli"};
   app.add_option("--cluster-file,-C", cluster_file, "the cluster file")->required();
   app.add_option("--exec", exec, "run these commands (separated by ';') and exit");
-  app.add_option("--timeout", timeout_s, "seconds each command may take")->check(CLI::Range(0.1, 86400.0))->capture_default_str();
+  app.add_option("--timeout", timeout_s, "seconds each command may take")
+      ->check(CLI::Range(0.1, 86400.0))
+      ->capture_default_str();
   app.footer(kHelp);
   try {
     app.parse(argc, argv);
@@ -360,10 +388,11 @@ int main(int argc, char** argv) {
   std::stringstream text;
   text << in.rdbuf();
   std::string why;
-  const flow::ErrorOr<roles::ClusterDescription> cluster = roles::parse_cluster_description(text.str(), &why);
+  const flow::ErrorOr<roles::ClusterDescription> cluster =
+      roles::parse_cluster_description(text.str(), &why);
   if (!cluster.ok()) {
-    std::fprintf(stderr, "strata-cli: the cluster file %s is not a cluster description: %s\n", cluster_file.c_str(),
-                 why.c_str());
+    std::fprintf(stderr, "strata-cli: the cluster file %s is not a cluster description: %s\n",
+                 cluster_file.c_str(), why.c_str());
     return 1;
   }
   int status = 0;

@@ -32,14 +32,15 @@ inline constexpr size_t kFirstStorageServersMax = 24;
 // - the master, proxies and resolvers on stateless workers first, then unset, then any.
 // not_enough_workers, with `why` (if given), when the workers answering span fewer machines than
 // copies are asked for, or none answers.
-flow::ErrorOr<roles::GenerationPlan> plan_first_generation(const std::vector<roles::WorkerRegistration>& workers,
-                                                           const std::vector<flow::NetworkAddress>& responsive,
-                                                           const roles::NewDatabase& wanted, uint64_t epoch,
-                                                           std::string* why = nullptr);
+flow::ErrorOr<roles::GenerationPlan> plan_first_generation(
+    const std::vector<roles::WorkerRegistration>& workers,
+    const std::vector<flow::NetworkAddress>& responsive, const roles::NewDatabase& wanted,
+    uint64_t epoch, std::string* why = nullptr);
 
 // The cluster state that names `plan`, started as `generation`, running: what the coordinators
 // hold once the database exists.
-roles::ClusterState first_cluster_state(const roles::GenerationPlan& plan, const roles::Generation& generation);
+roles::ClusterState first_cluster_state(const roles::GenerationPlan& plan,
+                                        const roles::Generation& generation);
 
 // Serves the controller's interface while the coordinators of `cstate` hold no cluster state:
 // workers register with `registry`, clients learn there is no generation yet, and every request

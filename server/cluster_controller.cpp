@@ -45,28 +45,33 @@ constexpr flow::Duration kRegistrationWait = kRegisterReplyWithin + 400ms;
 // Retires the roles `state` no longer needs on every worker registered with `registry` (which
 // outlives the returned actor), once a leader elected at `elected` has given them time to
 // register. May suspend.
-flow::Future<flow::Void> retire_later(const WorkerRegistry& registry, flow::Time elected, ClusterState state) {
+flow::Future<flow::Void> retire_later(const WorkerRegistry& registry, flow::Time elected,
+                                      ClusterState state) {
   return flow::spawn([&registry, elected, state = std::move(state)] {
-    if (flow::now() < elected + kRegistrationWait) flow::wait(flow::delay(elected + kRegistrationWait - flow::now()));
+    if (flow::now() < elected + kRegistrationWait)
+      flow::wait(flow::delay(elected + kRegistrationWait - flow::now()));
     retire_old_roles(registry.known(), state);
   });
 }
 
 std::vector<flow::NetworkAddress> addresses(const std::vector<WorkerRegistration>& workers) {
   std::vector<flow::NetworkAddress> out;
-  for (const WorkerRegistration& w : workers) out.push_back(w.address);
+  for (const WorkerRegistration& w : workers)
+    out.push_back(w.address);
   return out;
 }
 
-using LockRequest = net::ReceivedRequest<wire_cc::LockDatabaseRequestT, wire_cc::LockDatabaseReplyT>;
+using LockRequest =
+    net::ReceivedRequest<wire_cc::LockDatabaseRequestT, wire_cc::LockDatabaseReplyT>;
 
 // Answers `in` once a lock-aware reader sees `lock_uid` in \xff/dbLocked (absent when empty):
 // the recovery transaction that writes it commits after the generation accepts commits, and a
 // holder reading at once must find its lock there. Answers at once if `*changes` moves on from
 // its value now (a newer change overtook this one). May suspend.
-flow::Future<flow::Void> answer_once_visible(client::Database& db, std::string lock_uid, const uint64_t* changes,
-                                             LockRequest in) {
-  return flow::spawn([&db, lock_uid = std::move(lock_uid), changes, seen = *changes, in = std::move(in)]() mutable {
+flow::Future<flow::Void> answer_once_visible(client::Database& db, std::string lock_uid,
+                                             const uint64_t* changes, LockRequest in) {
+  return flow::spawn([&db, lock_uid = std::move(lock_uid), changes, seen = *changes,
+                      in = std::move(in)]() mutable {
     client::Transaction t(db);
     t.set_lock_aware(true);
     t.set_access_system_keys(true);
@@ -76,7 +81,8 @@ flow::Future<flow::Void> answer_once_visible(client::Database& db, std::string l
         const std::optional<std::string> shown = t.get(kDatabaseLockedKey);
         if (shown.value_or(std::string()) == lock_uid || *changes != seen) break;
         CODE_PROBE(true, "controller waits for the recovery transaction to show the lock");
-        failed = flow::Error(flow::ErrorCode::future_version);  // not yet: read again at a newer version
+        failed =
+            flow::Error(flow::ErrorCode::future_version);  // not yet: read again at a newer version
       } catch (const flow::Error& e) {
         if (e.code() == flow::ErrorCode::operation_cancelled) throw;
         failed = e;
@@ -108,18 +114,20 @@ using CoordinatorsRequest =
 // `placement`: invalid_option_value for a listed address that is not one of them (it may run no
 // coordinator, and the move would wait for it for ever), or a mode that is neither "auto" nor
 // "random"; operation_failed if none answered.
-flow::ErrorOr<std::vector<flow::NetworkAddress>> coordinators_wanted(const Placement& placement,
-                                                                     const std::vector<flow::NetworkAddress>& current,
-                                                                     const wire_cc::ChangeCoordinatorsRequestT& in) {
+flow::ErrorOr<std::vector<flow::NetworkAddress>> coordinators_wanted(
+    const Placement& placement, const std::vector<flow::NetworkAddress>& current,
+    const wire_cc::ChangeCoordinatorsRequestT& in) {
   const flow::Error invalid(flow::ErrorCode::invalid_option_value);
   const auto answering = [&placement](const flow::NetworkAddress& a) {
-    return std::find(placement.responsive.begin(), placement.responsive.end(), a) != placement.responsive.end();
+    return std::find(placement.responsive.begin(), placement.responsive.end(), a) !=
+           placement.responsive.end();
   };
   if (!in.addresses.empty()) {
     std::vector<flow::NetworkAddress> listed;
     for (const std::string& text : in.addresses) {
       const flow::ErrorOr<flow::NetworkAddress> a = flow::NetworkAddress::parse(text);
-      if (!a.ok() || !answering(a.get()) || std::find(listed.begin(), listed.end(), a.get()) != listed.end() ||
+      if (!a.ok() || !answering(a.get()) ||
+          std::find(listed.begin(), listed.end(), a.get()) != listed.end() ||
           listed.size() >= kCoordinatorsMax) {
         flow::TraceEvent(flow::SevWarn, "CoordinatorsChangeRefused").detail("Address", text);
         return invalid;
@@ -139,7 +147,8 @@ flow::ErrorOr<std::vector<flow::NetworkAddress>> coordinators_wanted(const Place
   for (const WorkerRegistration& w : placement.workers) {
     auto m = std::find(machines.begin(), machines.end(), w.machine);
     if (m == machines.end()) m = machines.insert(machines.end(), w.machine);
-    candidates.push_back({w.address, static_cast<uint64_t>(m - machines.begin()), answering(w.address)});
+    candidates.push_back(
+        {w.address, static_cast<uint64_t>(m - machines.begin()), answering(w.address)});
   }
   std::vector<flow::NetworkAddress> chosen = choose_coordinators(current, candidates, choice.get());
   if (chosen.empty()) return flow::Error(flow::ErrorCode::operation_failed);
@@ -150,12 +159,14 @@ flow::ErrorOr<std::vector<flow::NetworkAddress>> coordinators_wanted(const Place
 // (the caller's leadership then ends: coordinators_changed, with `*cluster` the new
 // description), or answers `*cluster` if the set is the same. `state` is what this leader
 // believes the coordinators hold. May suspend.
-void change_coordinators(Placement& placement, const WorkerRegistry& registry, CoordinatedState& cstate,
-                         const ClusterState& state, ClusterDescription* cluster, ControllerWatcher* watcher,
+void change_coordinators(Placement& placement, const WorkerRegistry& registry,
+                         CoordinatedState& cstate, const ClusterState& state,
+                         ClusterDescription* cluster, ControllerWatcher* watcher,
                          CoordinatorsRequest in) {
   placement.workers = registry.alive();
   placement.responsive = responsive_workers(addresses(placement.workers), kResponsiveWithin);
-  const flow::ErrorOr<std::vector<flow::NetworkAddress>> wanted = coordinators_wanted(placement, cluster->coordinators, in.request);
+  const flow::ErrorOr<std::vector<flow::NetworkAddress>> wanted =
+      coordinators_wanted(placement, cluster->coordinators, in.request);
   if (!wanted.ok()) {
     in.reply.send_error(wanted.error());
     return;
@@ -193,7 +204,8 @@ ClientGeneration client_generation(const GenerationPlan& plan, const ClusterDesc
   ClientGeneration g;
   g.epoch = plan.epoch;
   g.cluster = cluster.to_string();
-  for (uint32_t i = 0; i < plan.grv_proxies.size(); ++i) g.grv_proxies.push_back(grv_proxy_endpoints(&plan.grv_proxies[i], plan.epoch, i));
+  for (uint32_t i = 0; i < plan.grv_proxies.size(); ++i)
+    g.grv_proxies.push_back(grv_proxy_endpoints(&plan.grv_proxies[i], plan.epoch, i));
   for (uint32_t i = 0; i < plan.commit_proxies.size(); ++i)
     g.commit_proxies.push_back(commit_proxy_endpoints(&plan.commit_proxies[i], plan.epoch, i));
   return g;
@@ -201,8 +213,8 @@ ClientGeneration client_generation(const GenerationPlan& plan, const ClusterDesc
 
 }  // namespace
 
-void lead(Placement placement, ClusterDescription* cluster, ControllerWatcher* watcher, WorkerRegistry& registry,
-          bool create_databases) {
+void lead(Placement placement, ClusterDescription* cluster, ControllerWatcher* watcher,
+          WorkerRegistry& registry, bool create_databases) {
   const flow::Time elected = flow::now();
   CoordinatedState cstate(*cluster, std::string(kClusterStateKey));
   // Ends the leadership if the state has moved: the campaign goes on where it went.
@@ -233,7 +245,8 @@ void lead(Placement placement, ClusterDescription* cluster, ControllerWatcher* w
       follow_move(e);
       failed = e;
     }
-    flow::TraceEvent(flow::SevWarn, "ClusterControllerStateUnread").detail("Error", failed ? failed->name() : "none written");
+    flow::TraceEvent(flow::SevWarn, "ClusterControllerStateUnread")
+        .detail("Error", failed ? failed->name() : "none written");
     flow::wait(flow::delay(250ms));
   }
   // Elected among these coordinators, and the state is here: the newest cluster (a mover may have
@@ -249,12 +262,15 @@ void lead(Placement placement, ClusterDescription* cluster, ControllerWatcher* w
   flow::AsyncVar<ClientGeneration> published;
   std::unique_ptr<client::Database> database;
   const auto publish = [&published, &database](ClientGeneration g) {
-    if (database) database->set_interfaces({g.grv_proxies, g.commit_proxies});
-    else database = std::make_unique<client::Database>(client::ClusterInterfaces{g.grv_proxies, g.commit_proxies});
+    if (database)
+      database->set_interfaces({g.grv_proxies, g.commit_proxies});
+    else
+      database = std::make_unique<client::Database>(
+          client::ClusterInterfaces{g.grv_proxies, g.commit_proxies});
     published.set_unconditionally(std::move(g));
   };
-  const flow::Future<flow::Void> serving =
-      flow::spawn([stream = controller.open_database, &published] { serve_open_database(stream, &published); });
+  const flow::Future<flow::Void> serving = flow::spawn(
+      [stream = controller.open_database, &published] { serve_open_database(stream, &published); });
   flow::TraceEvent(flow::SevInfo, "ClusterControllerLeading")
       .detail("Epoch", static_cast<int64_t>(state.epoch))
       .detail("RecoverNow", recover_now);
@@ -291,21 +307,27 @@ void lead(Placement placement, ClusterDescription* cluster, ControllerWatcher* w
   flow::ActorCollection lock_replies;
   const auto lock_requests = controller.lock_database.requests();
   const auto next_lock_request = [lock_requests] {
-    return flow::spawn([lock_requests] { return std::make_shared<LockRequest>(flow::wait_next(lock_requests)); });
+    return flow::spawn(
+        [lock_requests] { return std::make_shared<LockRequest>(flow::wait_next(lock_requests)); });
   };
   flow::Future<std::shared_ptr<LockRequest>> lock_request = next_lock_request();
   const auto coordinators_requests = controller.change_coordinators.requests();
   const auto next_coordinators_request = [coordinators_requests] {
-    return flow::spawn(
-        [coordinators_requests] { return std::make_shared<CoordinatorsRequest>(flow::wait_next(coordinators_requests)); });
+    return flow::spawn([coordinators_requests] {
+      return std::make_shared<CoordinatorsRequest>(flow::wait_next(coordinators_requests));
+    });
   };
-  flow::Future<std::shared_ptr<CoordinatorsRequest>> coordinators_request = next_coordinators_request();
+  flow::Future<std::shared_ptr<CoordinatorsRequest>> coordinators_request =
+      next_coordinators_request();
   const auto configure_requests = controller.configure.requests();
   const auto next_configure_request = [configure_requests] {
-    return flow::spawn([configure_requests] { return std::make_shared<ConfigureRequest>(flow::wait_next(configure_requests)); });
+    return flow::spawn([configure_requests] {
+      return std::make_shared<ConfigureRequest>(flow::wait_next(configure_requests));
+    });
   };
   flow::Future<std::shared_ptr<ConfigureRequest>> configure_request = next_configure_request();
-  std::vector<ConfigureRequest> configuring;  // answered once a generation with the counts accepts commits
+  std::vector<ConfigureRequest>
+      configuring;  // answered once a generation with the counts accepts commits
   if (!recover_now) {
     publish(client_generation(plan, *cluster));
     watcher->taken_over(plan, elected);
@@ -318,11 +340,18 @@ void lead(Placement placement, ClusterDescription* cluster, ControllerWatcher* w
   for (;;) {
     std::optional<LockRequest> changing_lock;
     if (!recover_now) {
-      flow::Future<flow::Void> failed = flow::spawn([&plan] { wait_for_failure(hosted_roles(plan)); });
-      const size_t woken = flow::wait_any(failed, lock_request, coordinators_request, configure_request);
+      flow::Future<flow::Void> failed =
+          flow::spawn([&plan] { wait_for_failure(hosted_roles(plan)); });
+      const size_t woken =
+          flow::wait_any(failed, lock_request, coordinators_request, configure_request);
       if (woken == 3) {
         ConfigureRequest in = std::move(*configure_request.get());
         configure_request = next_configure_request();
+        if (in.request.create) {
+          CODE_PROBE(true, "controller refuses to create a database that exists");
+          in.reply.send_error(flow::Error(flow::ErrorCode::database_already_created));
+          continue;
+        }
         const flow::ErrorOr<RoleCounts> wanted = counts_wanted(state.counts, in.request);
         if (!wanted.ok()) {
           in.reply.send_error(wanted.error());
@@ -363,7 +392,8 @@ void lead(Placement placement, ClusterDescription* cluster, ControllerWatcher* w
         }
         if (after.get() == state.lock_uid) {
           CODE_PROBE(true, "controller answers a lock request that changes nothing");
-          lock_replies.add(answer_once_visible(*database, state.lock_uid, &lock_changes, std::move(in)));
+          lock_replies.add(
+              answer_once_visible(*database, state.lock_uid, &lock_changes, std::move(in)));
           continue;
         }
         flow::TraceEvent(flow::SevInfo, "DatabaseLockChanging")
@@ -381,11 +411,14 @@ void lead(Placement placement, ClusterDescription* cluster, ControllerWatcher* w
     double old_log_wait = 0;     // the longest of its attempts' waits for an old log
     for (;;) {
       for (const flow::Future<Version>& p : publishing)
-        if (p.is_ready() && !p.is_error()) state.storage_durable_min = std::max(state.storage_durable_min, p.get());
+        if (p.is_ready() && !p.is_error())
+          state.storage_durable_min = std::max(state.storage_durable_min, p.get());
       std::erase_if(publishing, [](const flow::Future<Version>& p) { return p.is_ready(); });
       const uint64_t epoch = state.epoch + 1;
-      if (state.counts.grv_proxies > 0) placement.grv_count = static_cast<size_t>(state.counts.grv_proxies);
-      if (state.counts.commit_proxies > 0) placement.proxy_count = static_cast<size_t>(state.counts.commit_proxies);
+      if (state.counts.grv_proxies > 0)
+        placement.grv_count = static_cast<size_t>(state.counts.grv_proxies);
+      if (state.counts.commit_proxies > 0)
+        placement.proxy_count = static_cast<size_t>(state.counts.commit_proxies);
       if (state.counts.logs > 0) placement.log_count = static_cast<size_t>(state.counts.logs);
       bool adopt = false;
       double attempt_old_log_wait = 0;
@@ -403,7 +436,8 @@ void lead(Placement placement, ClusterDescription* cluster, ControllerWatcher* w
                 flow::wait(flow::delay_until(elected + kRegistrationWait));
               }
               placement.workers = registry.alive();
-              placement.responsive = responsive_workers(addresses(placement.workers), kResponsiveWithin);
+              placement.responsive =
+                  responsive_workers(addresses(placement.workers), kResponsiveWithin);
               const auto resolvers_wanted = static_cast<size_t>(state.counts.resolvers);
               if (resolvers_wanted > 0 && resolvers_wanted != ranges.size()) {
                 CODE_PROBE(true, "a recovery changes the number of resolvers");
@@ -419,19 +453,26 @@ void lead(Placement placement, ClusterDescription* cluster, ControllerWatcher* w
         recovering = false;
         ++recoveries;
         last_recovery_seconds = flow::to_seconds(flow::now() - detected);
-        publish({plan.epoch, r.generation.grv_proxies, r.generation.commit_proxies, cluster->to_string()});
+        publish({plan.epoch, r.generation.grv_proxies, r.generation.commit_proxies,
+                 cluster->to_string()});
         const flow::Time began = flow::now();
-        publishing.push_back(flow::spawn([state, began] { return publish_log_system(state, began); }));
+        publishing.push_back(
+            flow::spawn([state, began] { return publish_log_system(state, began); }));
         retiring = retire_later(registry, elected, state);
-        if (changing_lock) lock_replies.add(answer_once_visible(*database, state.lock_uid, &lock_changes, std::move(*changing_lock)));
-        for (ConfigureRequest& c : configuring) c.reply.send({});
+        if (changing_lock)
+          lock_replies.add(answer_once_visible(*database, state.lock_uid, &lock_changes,
+                                               std::move(*changing_lock)));
+        for (ConfigureRequest& c : configuring)
+          c.reply.send({});
         configuring.clear();
         break;
       } catch (const flow::Error& e) {
         if (e.code() == flow::ErrorCode::operation_cancelled) throw;
         old_log_wait = std::max(old_log_wait, attempt_old_log_wait);
         follow_move(e);
-        flow::TraceEvent(flow::SevWarn, "RecoveryRestarting").detail("Epoch", static_cast<int64_t>(epoch)).detail("Error", e);
+        flow::TraceEvent(flow::SevWarn, "RecoveryRestarting")
+            .detail("Epoch", static_cast<int64_t>(epoch))
+            .detail("Error", e);
         state.epoch = epoch;  // burned: the old logs may be locked with it
         adopt = e.code() == flow::ErrorCode::coordinated_state_conflict;
         if (e.code() == flow::ErrorCode::timed_out) ++timed_out_attempts;

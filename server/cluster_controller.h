@@ -25,7 +25,8 @@ class ControllerWatcher {
   virtual void taken_over(const GenerationPlan& /*plan*/, flow::Time /*elected*/) {}
   // A recovery that began when a failure was detected at `detected` ended with `plan` accepting
   // commits; its attempts waited at most `old_log_wait` seconds for the first old log to answer.
-  virtual void recovered(const GenerationPlan& /*plan*/, flow::Time /*detected*/, double /*old_log_wait*/) {}
+  virtual void recovered(const GenerationPlan& /*plan*/, flow::Time /*detected*/,
+                         double /*old_log_wait*/) {}
 };
 
 // The cluster controller's work while this process leads: from the cluster state the

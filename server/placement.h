@@ -27,7 +27,8 @@ using roles::WorkerRegistration;
 // for the logs (each log holds every version, so one that survives a machine's death saves the
 // generation) and for a shard's team (each server holds the whole shard).
 template <class T, class MachineOf>
-std::vector<T> spread(flow::DeterministicRandom& rng, std::vector<T> from, size_t n, MachineOf machine_of) {
+std::vector<T> spread(flow::DeterministicRandom& rng, std::vector<T> from, size_t n,
+                      MachineOf machine_of) {
   for (size_t i = from.size(); i > 1; --i)
     std::swap(from[i - 1], from[static_cast<size_t>(rng.random_int(0, static_cast<int64_t>(i)))]);
   // A stable order by machine, each machine's first first: machines before doubling up.
@@ -45,7 +46,8 @@ std::vector<T> spread(flow::DeterministicRandom& rng, std::vector<T> from, size_
     }
   }
   std::vector<T> out;
-  for (size_t i = 0; i < n; ++i) out.push_back(from[ordered[i % ordered.size()]]);
+  for (size_t i = 0; i < n; ++i)
+    out.push_back(from[ordered[i % ordered.size()]]);
   return out;
 }
 
@@ -63,7 +65,8 @@ struct Placement {
 
   // The next generation `epoch`, from `start_version`, with a resolver for each of
   // `resolver_ranges`. Throws operation_failed when no worker is registered (tried again later).
-  GenerationPlan place(uint64_t epoch, Version start_version, const std::vector<KeyRange>& resolver_ranges) const;
+  GenerationPlan place(uint64_t epoch, Version start_version,
+                       const std::vector<KeyRange>& resolver_ranges) const;
 };
 
 }  // namespace server

@@ -32,7 +32,8 @@ namespace {
 
 std::string address_list(const std::vector<flow::NetworkAddress>& v) {
   std::string out = "[";
-  for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + json_string(v[i].to_string());
+  for (size_t i = 0; i < v.size(); ++i)
+    out += (i ? ", " : "") + json_string(v[i].to_string());
   return out + "]";
 }
 
@@ -49,15 +50,20 @@ std::string status_json(const ControllerStatus& s) {
     if (st.running) {
       const RunningRoles& r = *st.running;
       roles_at[r.master].push_back("master");
-      for (const auto& a : r.grv_proxies) roles_at[a].push_back("grv_proxy");
-      for (const auto& a : r.commit_proxies) roles_at[a].push_back("commit_proxy");
-      for (const auto& a : r.resolvers) roles_at[a].push_back("resolver");
-      for (const auto& a : r.logs) roles_at[a].push_back("log");
+      for (const auto& a : r.grv_proxies)
+        roles_at[a].push_back("grv_proxy");
+      for (const auto& a : r.commit_proxies)
+        roles_at[a].push_back("commit_proxy");
+      for (const auto& a : r.resolvers)
+        roles_at[a].push_back("resolver");
+      for (const auto& a : r.logs)
+        roles_at[a].push_back("log");
       generation = fmt::format(
-          "{{\"epoch\": {}, \"master\": {}, \"grv_proxies\": {}, \"commit_proxies\": {}, \"resolvers\": {}, "
+          "{{\"epoch\": {}, \"master\": {}, \"grv_proxies\": {}, \"commit_proxies\": {}, "
+          "\"resolvers\": {}, "
           "\"logs\": {}}}",
-          r.epoch, json_string(r.master.to_string()), address_list(r.grv_proxies), address_list(r.commit_proxies),
-          address_list(r.resolvers), address_list(r.logs));
+          r.epoch, json_string(r.master.to_string()), address_list(r.grv_proxies),
+          address_list(r.commit_proxies), address_list(r.resolvers), address_list(r.logs));
     }
     storage = "[";
     for (size_t i = 0; i < st.shards.shards().size(); ++i) {
@@ -67,9 +73,11 @@ std::string status_json(const ControllerStatus& s) {
         team.push_back(server.address);
         roles_at[server.address].push_back("storage");
       }
-      replication = replication == 0 ? static_cast<int>(team.size()) : std::min(replication, static_cast<int>(team.size()));
+      replication = replication == 0 ? static_cast<int>(team.size())
+                                     : std::min(replication, static_cast<int>(team.size()));
       storage += fmt::format("{}{{\"begin\": {}, \"end\": {}, \"team\": {}}}", i ? ", " : "",
-                             json_string(client::printable(shard.range.begin)), json_string(client::printable(shard.range.end)), address_list(team));
+                             json_string(client::printable(shard.range.begin)),
+                             json_string(client::printable(shard.range.end)), address_list(team));
     }
     storage += "]";
   }
@@ -79,18 +87,21 @@ std::string status_json(const ControllerStatus& s) {
     std::string roles = "[";
     const auto found = roles_at.find(w.address);
     if (found != roles_at.end())
-      for (size_t j = 0; j < found->second.size(); ++j) roles += (j ? ", " : "") + json_string(found->second[j]);
+      for (size_t j = 0; j < found->second.size(); ++j)
+        roles += (j ? ", " : "") + json_string(found->second[j]);
     roles += "]";
-    processes += fmt::format("{}{{\"address\": {}, \"machine\": {}, \"class\": {}, \"roles\": {}}}", i ? ", " : "",
-                             json_string(w.address.to_string()), json_string(w.machine),
-                             json_string(class_name(w.process_class)), roles);
+    processes +=
+        fmt::format("{}{{\"address\": {}, \"machine\": {}, \"class\": {}, \"roles\": {}}}",
+                    i ? ", " : "", json_string(w.address.to_string()), json_string(w.machine),
+                    json_string(class_name(w.process_class)), roles);
   }
   processes += "]";
   std::string missing = "[";  // roles whose process has not registered lately
   bool first = true;
   for (const auto& [address, names] : roles_at) {
-    const bool registered = std::any_of(s.workers.begin(), s.workers.end(),
-                                        [&](const WorkerRegistration& w) { return w.address == address; });
+    const bool registered =
+        std::any_of(s.workers.begin(), s.workers.end(),
+                    [&](const WorkerRegistration& w) { return w.address == address; });
     if (registered) continue;
     missing += (first ? "" : ", ") + json_string(address.to_string());
     first = false;
@@ -98,15 +109,19 @@ std::string status_json(const ControllerStatus& s) {
   missing += "]";
   const ClusterState* st = s.state;
   return fmt::format(
-      "{{\"recovery_state\": {}, \"cluster_description\": {}, \"controller\": {}, \"leading_seconds\": {:.3f}, "
-      "\"recoveries\": {}, \"last_recovery_seconds\": {:.3f}, \"epoch\": {}, \"replication\": {}, \"locked\": {}, "
-      "\"configured_counts\": {{\"grv_proxies\": {}, \"commit_proxies\": {}, \"logs\": {}, \"resolvers\": {}}}, "
+      "{{\"recovery_state\": {}, \"cluster_description\": {}, \"controller\": {}, "
+      "\"leading_seconds\": {:.3f}, "
+      "\"recoveries\": {}, \"last_recovery_seconds\": {:.3f}, \"epoch\": {}, \"replication\": {}, "
+      "\"locked\": {}, "
+      "\"configured_counts\": {{\"grv_proxies\": {}, \"commit_proxies\": {}, \"logs\": {}, "
+      "\"resolvers\": {}}}, "
       "\"generation\": {}, \"shards\": {}, \"processes\": {}, \"unregistered_role_hosts\": {}}}",
-      json_string(s.recovery_state), json_string(s.cluster.to_string()), json_string(s.controller.to_string()),
-      s.leading_seconds, s.recoveries, s.last_recovery_seconds, st ? st->epoch : 0, replication,
+      json_string(s.recovery_state), json_string(s.cluster.to_string()),
+      json_string(s.controller.to_string()), s.leading_seconds, s.recoveries,
+      s.last_recovery_seconds, st ? st->epoch : 0, replication,
       st && !st->lock_uid.empty() ? "true" : "false", st ? st->counts.grv_proxies : 0,
-      st ? st->counts.commit_proxies : 0, st ? st->counts.logs : 0, st ? st->counts.resolvers : 0, generation, storage,
-      processes, missing);
+      st ? st->counts.commit_proxies : 0, st ? st->counts.logs : 0, st ? st->counts.resolvers : 0,
+      generation, storage, processes, missing);
 }
 
 void serve_status(const StatusStream& stream, const std::function<ControllerStatus()>& now) {

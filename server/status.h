@@ -18,12 +18,12 @@ struct ControllerStatus {
   // "unconfigured" (no database yet), "recovering" or "accepting_commits".
   std::string recovery_state;
   roles::ClusterDescription cluster;
-  const roles::ClusterState* state = nullptr;  // null: none (unconfigured)
+  const roles::ClusterState* state = nullptr;      // null: none (unconfigured)
   std::vector<roles::WorkerRegistration> workers;  // registered lately
   flow::NetworkAddress controller;
-  uint64_t recoveries = 0;                 // ended during this leadership
-  double last_recovery_seconds = 0;        // the newest's, from detection to accepting commits
-  double leading_seconds = 0;              // since this leader's election
+  uint64_t recoveries = 0;           // ended during this leadership
+  double last_recovery_seconds = 0;  // the newest's, from detection to accepting commits
+  double leading_seconds = 0;        // since this leader's election
 };
 
 // `s` as one JSON object.

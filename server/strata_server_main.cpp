@@ -5,7 +5,8 @@
 // waits for `strata-cli configure new` to create the database.
 //
 //   strata-server --cluster-file strata.cluster --listen 127.0.0.1:4500 --data /var/lib/strata/4500
-//                 [--class storage|transaction|stateless] [--machine-id NAME] [--knob name=value ...]
+//                 [--class storage|transaction|stateless] [--machine-id NAME] [--knob name=value
+//                 ...]
 //                 [--trace-dir DIR]
 //
 // SIGTERM or SIGINT stops it cleanly. Exit status: 0 after a clean stop, 1 when it cannot start
@@ -41,7 +42,9 @@ namespace {
 using namespace std::chrono_literals;
 
 volatile std::sig_atomic_t stop_requested = 0;
-void on_stop_signal(int) { stop_requested = 1; }
+void on_stop_signal(int) {
+  stop_requested = 1;
+}
 
 struct Options {
   std::string cluster_file;
@@ -61,7 +64,8 @@ int fail(const std::string& why) {
 }
 
 // The cluster file's description, or why not.
-flow::ErrorOr<roles::ClusterDescription> read_cluster_file(const std::string& path, std::string* why) {
+flow::ErrorOr<roles::ClusterDescription> read_cluster_file(const std::string& path,
+                                                           std::string* why) {
   std::ifstream in(path);
   if (!in) {
     *why = "cannot read the cluster file " + path;
@@ -87,7 +91,8 @@ void write_cluster_file(const std::string& path, const roles::ClusterDescription
   }
   std::error_code ec;
   std::filesystem::rename(temporary, path, ec);
-  flow::TraceEvent(ec ? flow::SevWarnAlways : flow::SevInfo, ec ? "ClusterFileNotRewritten" : "ClusterFileRewritten")
+  flow::TraceEvent(ec ? flow::SevWarnAlways : flow::SevInfo,
+                   ec ? "ClusterFileNotRewritten" : "ClusterFileRewritten")
       .detail("Path", path)
       .detail("Description", d.to_string());
 }
@@ -96,18 +101,26 @@ void write_cluster_file(const std::string& path, const roles::ClusterDescription
 
 int main(int argc, char** argv) {
   Options o;
-  CLI::App app{"strata-server: one process of a Strata cluster (a worker, a coordinator, a candidate to lead)",
-               "strata-server"};
-  app.add_option("--cluster-file,-C", o.cluster_file, "the cluster file: name:id@address,... of the coordinators")
+  CLI::App app{
+      "strata-server: one process of a Strata cluster (a worker, a coordinator, a candidate to "
+      "lead)",
+      "strata-server"};
+  app.add_option("--cluster-file,-C", o.cluster_file,
+                 "the cluster file: name:id@address,... of the coordinators")
       ->required();
-  app.add_option("--listen,-l", o.listen, "the address to listen on and be reached at, a.b.c.d:port")->required();
-  app.add_option("--data,-d", o.data, "the folder for this process's files (created if missing; one process each)")
+  app.add_option("--listen,-l", o.listen,
+                 "the address to listen on and be reached at, a.b.c.d:port")
       ->required();
-  app.add_option("--class,-c", o.process_class, "what the process is for: storage, transaction, stateless or unset")
+  app.add_option("--data,-d", o.data,
+                 "the folder for this process's files (created if missing; one process each)")
+      ->required();
+  app.add_option("--class,-c", o.process_class,
+                 "what the process is for: storage, transaction, stateless or unset")
       ->check(CLI::IsMember({"storage", "transaction", "log", "stateless", "unset"}))
       ->capture_default_str();
   app.add_option("--machine-id", o.machine_id,
-                 "the machine's name: a shard's copies and the logs go on distinct machines (default: the listen "
+                 "the machine's name: a shard's copies and the logs go on distinct machines "
+                 "(default: the listen "
                  "address's IP)");
   app.add_option("--knob", o.knobs, "override a knob, name=value (repeatable)");
   app.add_option("--trace-dir", o.trace_dir, "write JSON-lines trace files here, rotated by size");
@@ -126,7 +139,8 @@ int main(int argc, char** argv) {
   const flow::ErrorOr<flow::NetworkAddress> listen = flow::NetworkAddress::parse(o.listen);
   if (!listen.ok()) return fail("--listen must be a.b.c.d:port, not '" + o.listen + "'");
   if (listen.get().port == 0 || listen.get().ip == 0)
-    return fail("--listen needs the address others reach this process at: not a port 0, nor 0.0.0.0");
+    return fail(
+        "--listen needs the address others reach this process at: not a port 0, nor 0.0.0.0");
   std::string why;
   const flow::ErrorOr<roles::ClusterDescription> cluster = read_cluster_file(o.cluster_file, &why);
   if (!cluster.ok()) return fail(why);
@@ -135,7 +149,8 @@ int main(int argc, char** argv) {
   if (!process_class.ok()) return fail("--class must be storage, transaction, stateless or unset");
   if (o.machine_id.empty()) o.machine_id = o.listen.substr(0, o.listen.rfind(':'));
   if (o.machine_id.size() > roles::kMachineNameBytesMax)
-    return fail("--machine-id is longer than " + std::to_string(roles::kMachineNameBytesMax) + " bytes");
+    return fail("--machine-id is longer than " + std::to_string(roles::kMachineNameBytesMax) +
+                " bytes");
 
   // One process per data folder: a second would share the roles' files.
   std::error_code ec;
@@ -145,7 +160,8 @@ int main(int argc, char** argv) {
   const int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (lock_fd < 0) return fail("cannot open " + lock_path);
   if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0)
-    return fail("another strata-server uses the data folder " + o.data + " (" + lock_path + " is locked)");
+    return fail("another strata-server uses the data folder " + o.data + " (" + lock_path +
+                " is locked)");
 
   struct sigaction stop {};
   stop.sa_handler = on_stop_signal;
@@ -166,12 +182,14 @@ int main(int argc, char** argv) {
     try {
       rt = std::make_unique<flow::Runtime>(options);
     } catch (const flow::Error& e) {
-      return fail("a --knob is refused: " + std::string(e.name()) + " (" + std::string(e.description()) + ")");
+      return fail("a --knob is refused: " + std::string(e.name()) + " (" +
+                  std::string(e.description()) + ")");
     }
     if (!o.trace_dir.empty()) {
       try {
-        rt->trace().add_sink(flow::make_rotating_trace_sink(o.trace_dir, "strata-server." + o.listen,
-                                                            o.trace_file_bytes, o.trace_files, flow::SevInfo));
+        rt->trace().add_sink(
+            flow::make_rotating_trace_sink(o.trace_dir, "strata-server." + o.listen,
+                                           o.trace_file_bytes, o.trace_files, flow::SevInfo));
       } catch (const flow::Error&) {
         return fail("cannot write trace files in " + o.trace_dir);
       }
@@ -194,18 +212,21 @@ int main(int argc, char** argv) {
       running.push_back(flow::spawn([&known, self = listen.get()] {
         roles::WorkerRegistry registry;  // across this process's leaderships
         server::ControllerWatcher watcher;
-        roles::campaign(&known, self, [&] { server::lead(server::Placement{}, &known, &watcher, registry); });
+        roles::campaign(&known, self,
+                        [&] { server::lead(server::Placement{}, &known, &watcher, registry); });
       }));
       roles::ClusterDescription written = known;
       bool said_serving = false;
       while (stop_requested == 0) {
         flow::wait(flow::delay(100ms));
         for (const flow::Future<flow::Void>& f : running)
-          if (f.is_ready()) throw f.is_error() ? f.get_error() : flow::Error(flow::ErrorCode::operation_failed);
+          if (f.is_ready())
+            throw f.is_error() ? f.get_error() : flow::Error(flow::ErrorCode::operation_failed);
         if (!said_serving) {
           // Said once the listener is up (a port in use ends the run before this).
-          std::fprintf(stderr, "strata-server: %s serving (cluster %s, class %s, data %s)\n", o.listen.c_str(),
-                       known.to_string().c_str(), o.process_class.c_str(), o.data.c_str());
+          std::fprintf(stderr, "strata-server: %s serving (cluster %s, class %s, data %s)\n",
+                       o.listen.c_str(), known.to_string().c_str(), o.process_class.c_str(),
+                       o.data.c_str());
           said_serving = true;
         }
         if (!(known == written)) {
@@ -216,7 +237,8 @@ int main(int argc, char** argv) {
       flow::TraceEvent(flow::SevInfo, "StrataServerStopping").detail("Address", o.listen);
     });
   } catch (const flow::Error& e) {
-    return fail(std::string("stopped: ") + std::string(e.name()) + " (" + std::string(e.description()) + ")");
+    return fail(std::string("stopped: ") + std::string(e.name()) + " (" +
+                std::string(e.description()) + ")");
   } catch (const std::exception& e) {
     return fail(std::string("stopped: ") + e.what());
   }
