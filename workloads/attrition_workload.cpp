@@ -47,12 +47,12 @@ class AttritionWorkload final : public Workload {
       if (flow::now() >= end) break;
       std::vector<sim::Simulator::Machine*> candidates;
       int64_t alive = 0;
-      for (size_t i = 0; i < ctx.sim.machine_count(); ++i) {
-        sim::Simulator::Machine& m = ctx.sim.machine(i);
+      for (size_t i = 0; i < ctx.sim().machine_count(); ++i) {
+        sim::Simulator::Machine& m = ctx.sim().machine(i);
         if (!m.alive) continue;
         if (m.processes.empty() || m.processes.front()->is_protected) continue;
         ++alive;
-        if (ctx.sim.can_kill_machine(m)) candidates.push_back(&m);
+        if (ctx.sim().can_kill_machine(m)) candidates.push_back(&m);
       }
       if (candidates.empty() || alive <= to_leave_) continue;
       if (kill_datacenter_ && rng.random_bool(0.5) &&
@@ -62,11 +62,11 @@ class AttritionWorkload final : public Workload {
       }
       sim::Simulator::Machine& victim = *candidates[static_cast<size_t>(
           rng.random_int(0, static_cast<int64_t>(candidates.size())))];
-      ctx.sim.kill_machine(victim);
+      ctx.sim().kill_machine(victim);
       ++killed;
       ++kills_;
       if (reboot_) {
-        const bool wipe = ctx.sim.atlas().allow_wipe && rng.random_bool(0.1);
+        const bool wipe = ctx.sim().atlas().allow_wipe && rng.random_bool(0.1);
         reboots.push_back(flow::spawn(
             [&ctx, &victim, wipe,
              after = rng.random_duration(std::chrono::milliseconds(100), std::chrono::seconds(5))] {
@@ -76,7 +76,7 @@ class AttritionWorkload final : public Workload {
               // another time: the atlas allows wipes only where the data lives elsewhere.
               const bool survivable = !wipe || database_survives_wipe(ctx, victim);
               CODE_PROBE(wipe && !survivable, "Attrition spares a machine's disk that holds a last copy");
-              ctx.sim.reboot_machine(victim, wipe && survivable);
+              ctx.sim().reboot_machine(victim, wipe && survivable);
             }));
       }
     }
@@ -92,24 +92,24 @@ class AttritionWorkload final : public Workload {
   // May suspend (only in the reboot actors it spawns).
   bool try_kill_datacenter(WorkloadContext& ctx, flow::DeterministicRandom& rng, int64_t alive,
                            std::vector<flow::Future<flow::Void>>& reboots) {
-    const int dc = static_cast<int>(rng.random_int(0, ctx.sim.datacenter_count()));
+    const int dc = static_cast<int>(rng.random_int(0, ctx.sim().datacenter_count()));
     std::vector<sim::Simulator::Machine*> victims;
-    for (size_t i = 0; i < ctx.sim.machine_count(); ++i) {
-      sim::Simulator::Machine& m = ctx.sim.machine(i);
+    for (size_t i = 0; i < ctx.sim().machine_count(); ++i) {
+      sim::Simulator::Machine& m = ctx.sim().machine(i);
       if (m.datacenter != dc || !m.alive) continue;
       if (m.processes.empty() || m.processes.front()->is_protected) return false;
       victims.push_back(&m);
     }
     const auto n = static_cast<int64_t>(victims.size());
     if (n == 0 || alive - n < to_leave_ ||
-        ctx.sim.dead_machines() + n > ctx.sim.atlas().max_dead_machines) {
+        ctx.sim().dead_machines() + n > ctx.sim().atlas().max_dead_machines) {
       return false;
     }
-    ctx.sim.kill_datacenter(dc);
+    ctx.sim().kill_datacenter(dc);
     kills_ += static_cast<uint64_t>(n);
     if (reboot_) {
       reboots.push_back(flow::spawn(
-          [&sim = ctx.sim, dc,
+          [&sim = ctx.sim(), dc,
            after = rng.random_duration(std::chrono::milliseconds(100), std::chrono::seconds(5))] {
             flow::wait(flow::delay(after));
             sim.reboot_datacenter(dc, false);

@@ -46,8 +46,8 @@ class BeyondAtlasWorkload final : public Workload {
   std::string name() const override { return "BeyondAtlas"; }
 
   void start(WorkloadContext& ctx) override {
-    const std::string scenario = ctx.sim.atlas().beyond;
-    if (scenario.empty() || (wipe_ && !ctx.sim.atlas().allow_wipe)) {
+    const std::string scenario = ctx.sim().atlas().beyond;
+    if (scenario.empty() || (wipe_ && !ctx.sim().atlas().allow_wipe)) {
       // A spec's mistake, said as one: it must label the scenario (and allow the wipe).
       flow::TraceEvent(flow::SevError, "BeyondAtlasNotLabelled")
           .detail("Why", scenario.empty() ? "the spec's [configuration] must say beyondAtlas = 'coordinator_majority' or 'team_wiped'"
@@ -70,26 +70,26 @@ class BeyondAtlasWorkload final : public Workload {
     std::string names;
     for (Machine* m : victims) names += (names.empty() ? "" : " ") + m->name;
     flow::TraceEvent(flow::SevInfo, "BeyondAtlasInjected").detail("Scenario", scenario).detail("Machines", names);
-    for (Machine* m : victims) ctx.sim.kill_machine(*m);
+    for (Machine* m : victims) ctx.sim().kill_machine(*m);
     if (scenario == "coordinator_majority") {
       // A recovery is needed now, and cannot read the cluster state.
-      for (size_t i = 0; i < ctx.sim.process_count(); ++i) {
-        sim::Simulator::SimProcess& p = ctx.sim.process(i);
-        if (p.address == ctx.cluster->current.master && !p.is_protected) ctx.sim.kill_process(p);
+      for (size_t i = 0; i < ctx.sim().process_count(); ++i) {
+        sim::Simulator::SimProcess& p = ctx.sim().process(i);
+        if (p.address == ctx.cluster->current.master && !p.is_protected) ctx.sim().kill_process(p);
       }
       flow::wait(flow::delay(down_for_));
-      for (Machine* m : victims) ctx.sim.reboot_machine(*m, wipe_);
+      for (Machine* m : victims) ctx.sim().reboot_machine(*m, wipe_);
       return;
     }
     CODE_PROBE(true, "BeyondAtlas wipes every replica of a storage team");
     flow::wait(flow::delay(std::chrono::seconds(1)));
-    for (Machine* m : victims) ctx.sim.reboot_machine(*m, /*wipe=*/true);
+    for (Machine* m : victims) ctx.sim().reboot_machine(*m, /*wipe=*/true);
   }
 
  private:
   static Machine* machine_of(WorkloadContext& ctx, const flow::NetworkAddress& a) {
-    for (size_t i = 0; i < ctx.sim.process_count(); ++i)
-      if (ctx.sim.process(i).address == a) return ctx.sim.process(i).machine;
+    for (size_t i = 0; i < ctx.sim().process_count(); ++i)
+      if (ctx.sim().process(i).address == a) return ctx.sim().process(i).machine;
     return nullptr;
   }
 

@@ -129,8 +129,8 @@ class RecordingWatcher final : public server::ControllerWatcher {
 std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
   auto& rng = flow::deterministic_random();
   std::vector<sim::Simulator::SimProcess*> processes;
-  for (size_t i = 0; i < ctx.sim.process_count(); ++i)
-    if (!ctx.sim.process(i).is_protected) processes.push_back(&ctx.sim.process(i));
+  for (size_t i = 0; i < ctx.sim().process_count(); ++i)
+    if (!ctx.sim().process(i).is_protected) processes.push_back(&ctx.sim().process(i));
   if (processes.empty()) throw flow::Error(flow::ErrorCode::operation_failed);
   // The roles that hold only memory (master, proxies, resolvers) go on processes that do no disk
   // work: a failed sync ends its process (flow::fail_stop), and until step 3 nothing recovers
@@ -181,12 +181,12 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
   const Version start_version = 0;
 
   // A worker on every process; the bring-up asks them for the roles.
-  for (sim::Simulator::SimProcess* p : processes) ctx.sim.add_role(*p, "worker", [] { run_worker(); });
+  for (sim::Simulator::SimProcess* p : processes) ctx.sim().add_role(*p, "worker", [] { run_worker(); });
   // A coordinator on every process, ready for a change of coordinators to choose it; the
   // cluster's are on distinct machines, an odd number of them: five with five machines or more,
   // else three with three or more, else one. A machine's death (the atlas allows one at a time)
   // leaves a majority of three or five.
-  for (sim::Simulator::SimProcess* p : processes) ctx.sim.add_role(*p, "coordinator", [] { run_coordinator(); });
+  for (sim::Simulator::SimProcess* p : processes) ctx.sim().add_role(*p, "coordinator", [] { run_coordinator(); });
   std::vector<const sim::Simulator::Machine*> machines;
   for (sim::Simulator::SimProcess* p : processes)
     if (std::find(machines.begin(), machines.end(), p->machine) == machines.end()) machines.push_back(p->machine);
@@ -315,10 +315,10 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
                                 in(stateless)   ? ProcessClass::stateless
                                 : in(log_hosts) || in(log_places) ? ProcessClass::log
                                                 : ProcessClass::storage};
-    ctx.sim.add_role(*p, "registration", [cluster, me] { register_worker(cluster, me); });
+    ctx.sim().add_role(*p, "registration", [cluster, me] { register_worker(cluster, me); });
   }
   for (sim::Simulator::SimProcess* p : processes) {
-    ctx.sim.add_role(*p, "cluster_controller",
+    ctx.sim().add_role(*p, "cluster_controller",
                      [where, cluster, self = p->address, record = ctx.cluster] {
                        ClusterDescription known = cluster;
                        WorkerRegistry registry;  // across this process's leaderships
@@ -336,8 +336,8 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
 bool database_survives_wipe(WorkloadContext& ctx, const sim::Simulator::Machine& m) {
   if (ctx.cluster == nullptr || ctx.database == nullptr || !*ctx.database) return true;
   const auto machine_of = [&ctx](const flow::NetworkAddress& a) -> const sim::Simulator::Machine* {
-    for (size_t i = 0; i < ctx.sim.process_count(); ++i)
-      if (ctx.sim.process(i).address == a) return ctx.sim.process(i).machine;
+    for (size_t i = 0; i < ctx.sim().process_count(); ++i)
+      if (ctx.sim().process(i).address == a) return ctx.sim().process(i).machine;
     return nullptr;
   };
   // A copy survives if one of `at` is on another machine that is alive.
@@ -362,6 +362,7 @@ bool database_survives_wipe(WorkloadContext& ctx, const sim::Simulator::Machine&
 }
 
 client::Database& database(WorkloadContext& ctx) {
+  if (ctx.database != nullptr && *ctx.database) return **ctx.database;  // started, or a real cluster's
   if (!ctx.database || !ctx.cluster) throw flow::Error(flow::ErrorCode::operation_failed);
   if (!*ctx.database && ctx.cluster->starting) {
     // Another workload is starting it (the bring-up suspends): wait for that one.

@@ -65,14 +65,14 @@ class DurabilityWorkload final : public Workload {
         .detail("SyncProbability", sync_probability_)
         .detail("MeanKillInterval", mean_kill_interval_);
     std::vector<sim::Simulator::Machine*> candidates;
-    for (size_t i = 0; i < ctx.sim.machine_count(); ++i) {
-      sim::Simulator::Machine& m = ctx.sim.machine(i);
+    for (size_t i = 0; i < ctx.sim().machine_count(); ++i) {
+      sim::Simulator::Machine& m = ctx.sim().machine(i);
       if (!m.processes.empty() && !m.processes.front()->is_protected) candidates.push_back(&m);
     }
     ASSERT(!candidates.empty());
     machine_ =
         candidates[static_cast<size_t>(rng.random_int(0, static_cast<int64_t>(candidates.size())))];
-    ctx.sim.add_role(*machine_->processes.front(), "durability_writer", [this] { writer(); });
+    ctx.sim().add_role(*machine_->processes.front(), "durability_writer", [this] { writer(); });
   }
 
   void start(WorkloadContext& ctx) override {
@@ -83,16 +83,16 @@ class DurabilityWorkload final : public Workload {
       flow::wait(flow::delay_until(
           std::min(end, flow::now() + flow::from_seconds(gap))));
       if (flow::now() >= end) break;
-      if (!ctx.sim.can_kill_machine(*machine_)) continue;
+      if (!ctx.sim().can_kill_machine(*machine_)) continue;
       ++power_losses_;
-      ctx.sim.reboot_machine(*machine_, false);
+      ctx.sim().reboot_machine(*machine_, false);
     }
   }
 
   bool check(WorkloadContext& ctx) override {
     // One more power loss with faults off: the writer must come back and verify the file.
     const uint64_t before = verifications_;
-    ctx.sim.reboot_machine(*machine_, false);
+    ctx.sim().reboot_machine(*machine_, false);
     while (verifications_ == before && !violated_)
       flow::wait(flow::delay(std::chrono::milliseconds(10)));
     check_fault_effects();

@@ -104,11 +104,11 @@ class EchoWorkload final : public Workload {
   std::string name() const override { return "Echo"; }
 
   void setup(WorkloadContext& ctx) override {
-    for (size_t i = 0; i < ctx.sim.process_count(); ++i) {
-      sim::Simulator::SimProcess& p = ctx.sim.process(i);
+    for (size_t i = 0; i < ctx.sim().process_count(); ++i) {
+      sim::Simulator::SimProcess& p = ctx.sim().process(i);
       if (p.is_protected) continue;
       targets_.push_back(p.address);
-      ctx.sim.add_role(p, "echo_server", [address = p.address] { echo_server(address); });
+      ctx.sim().add_role(p, "echo_server", [address = p.address] { echo_server(address); });
     }
   }
 

@@ -172,13 +172,13 @@ class KeyValueStoreCrashWorkload final : public Workload {
       return;
     }
     std::vector<sim::Simulator::Machine*> candidates;
-    for (size_t i = 0; i < ctx.sim.machine_count(); ++i) {
-      sim::Simulator::Machine& m = ctx.sim.machine(i);
+    for (size_t i = 0; i < ctx.sim().machine_count(); ++i) {
+      sim::Simulator::Machine& m = ctx.sim().machine(i);
       if (!m.processes.empty() && !m.processes.front()->is_protected) candidates.push_back(&m);
     }
     ASSERT(!candidates.empty());
     // Corruption only where the fault atlas allows it; asked for elsewhere, the spec is wrong.
-    const bool allowed = ctx.sim.atlas().allow_corruption;
+    const bool allowed = ctx.sim().atlas().allow_corruption;
     if (corrupt_probability_ == -1) corrupt_probability_ = allowed ? 0.2 : 0;
     if (!allowed &&
         (corrupt_probability_ > 0 || misdirect_probability_ > 0 ||
@@ -190,7 +190,7 @@ class KeyValueStoreCrashWorkload final : public Workload {
       return;
     }
     machine_ = candidates[static_cast<size_t>(machine_index_) % candidates.size()];
-    ctx.sim.add_role(*machine_->processes.front(), "kv_crash_" + engine_, [this] { writer(); });
+    ctx.sim().add_role(*machine_->processes.front(), "kv_crash_" + engine_, [this] { writer(); });
   }
 
   void start(WorkloadContext& ctx) override {
@@ -206,7 +206,7 @@ class KeyValueStoreCrashWorkload final : public Workload {
     // Short enough to land between power losses, long enough to hold up the commits behind it.
     faults.timeout_delay = std::chrono::milliseconds(rng.random_int(10, 500));
     if (misdirect_probability_ > 0 || read_corruption_probability_ > 0) {
-      ctx.sim.set_disk_corruption(*machine_, misdirect_probability_, read_corruption_probability_);
+      ctx.sim().set_disk_corruption(*machine_, misdirect_probability_, read_corruption_probability_);
       live_corruption_ = corruption_injected_ = true;  // until the faults stop and a wipe
     }
     const int64_t capacity = machine_->disk.model().capacity_bytes;
@@ -224,7 +224,7 @@ class KeyValueStoreCrashWorkload final : public Workload {
       }
       if (flow::now() >= end) break;
       ++power_losses_;
-      ctx.sim.reboot_machine(*machine_, false);
+      ctx.sim().reboot_machine(*machine_, false);
       // A full disk: until the next power loss, the machine has room for only a little more.
       machine_->disk.set_capacity(capacity);
       if (rng.random01() < full_disk_probability_) {
@@ -235,7 +235,7 @@ class KeyValueStoreCrashWorkload final : public Workload {
       // from its copy), and a second flip before then may take a record's last intact copy.
       if (rng.random01() < corrupt_probability_ && !flip_unrepaired_) {
         const uint64_t before = medium_digest();
-        if (ctx.sim.corrupt_disk(*machine_)) {
+        if (ctx.sim().corrupt_disk(*machine_)) {
           flip_unrepaired_ = true;
           // The queue (and the memory engine, on one) keeps two copies of every record and
           // repairs on open: it must read past one flip, not merely detect it.
@@ -257,7 +257,7 @@ class KeyValueStoreCrashWorkload final : public Workload {
       violation("KeyValueStoreCrashFaultNotInjected",
                 "no write misdirected of " + std::to_string(counts.writes_misdirectable));
     }
-    ctx.sim.set_disk_corruption(*machine_, 0, 0);
+    ctx.sim().set_disk_corruption(*machine_, 0, 0);
     live_corruption_ = false;
     machine_->disk.set_capacity(capacity);
   }
@@ -266,7 +266,7 @@ class KeyValueStoreCrashWorkload final : public Workload {
     if (machine_ == nullptr) return false;
     // One more power loss with faults off: the writer must come back and verify its store.
     const uint64_t before = verifications_;
-    ctx.sim.reboot_machine(*machine_, false);
+    ctx.sim().reboot_machine(*machine_, false);
     while (verifications_ == before && !violated_)
       flow::wait(flow::delay(std::chrono::milliseconds(10)));
     return !violated_;

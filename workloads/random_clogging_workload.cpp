@@ -55,12 +55,12 @@ class RandomCloggingWorkload final : public Workload {
 
   void setup(WorkloadContext& ctx) override {
     if (swizzle_ != 0) return;  // swizzle unclogs early by design: nothing to measure
-    network_ = &ctx.sim.network();
-    for (size_t i = 0; i < ctx.sim.process_count(); ++i) {
-      sim::Simulator::SimProcess& p = ctx.sim.process(i);
-      if (!ctx.sim.can_cut_off(p)) continue;
+    network_ = &ctx.sim().network();
+    for (size_t i = 0; i < ctx.sim().process_count(); ++i) {
+      sim::Simulator::SimProcess& p = ctx.sim().process(i);
+      if (!ctx.sim().can_cut_off(p)) continue;
       probe_ips_.push_back(p.address.ip);
-      ctx.sim.add_role(p, "clog_probe", [this, ip = p.address.ip] { probe_listener(ip); });
+      ctx.sim().add_role(p, "clog_probe", [this, ip = p.address.ip] { probe_listener(ip); });
     }
   }
 
@@ -68,8 +68,8 @@ class RandomCloggingWorkload final : public Workload {
 
   void start(WorkloadContext& ctx) override {
     std::vector<uint32_t> ips;
-    for (size_t i = 0; i < ctx.sim.process_count(); ++i)
-      if (ctx.sim.can_cut_off(ctx.sim.process(i))) ips.push_back(ctx.sim.process(i).address.ip);
+    for (size_t i = 0; i < ctx.sim().process_count(); ++i)
+      if (ctx.sim().can_cut_off(ctx.sim().process(i))) ips.push_back(ctx.sim().process(i).address.ip);
     if (ips.empty()) return;
     if (swizzle_ != 0) {
       swizzle(ctx, ips);
@@ -118,19 +118,19 @@ class RandomCloggingWorkload final : public Workload {
       const flow::Time until = flow::now() + length;
       switch (kind) {
         case 0:
-          ctx.sim.network().clog_send(a, length);
+          ctx.sim().network().clog_send(a, length);
           held_.push_back({a, 0, until, false});
           for (uint32_t to : probe_ips_)
             send_stamp(ctx, a, to);
           break;
         case 1:
-          ctx.sim.network().clog_receive(a, length);
+          ctx.sim().network().clog_receive(a, length);
           held_.push_back({0, a, until, false});
           for (uint32_t from : probe_ips_)
             send_stamp(ctx, from, a);
           break;
         case 2:
-          ctx.sim.network().clog_pair(a, b, length);
+          ctx.sim().network().clog_pair(a, b, length);
           held_.push_back({a, b, until, false});
           send_stamp(ctx, a, b);
           break;
@@ -141,7 +141,7 @@ class RandomCloggingWorkload final : public Workload {
               rng.coinflip() ? sim::PartitionKind::kSilent : sim::PartitionKind::kReset;
           partitions_.push_back(
               flow::spawn([this, &ctx, a, b, length, symmetric, cut] {
-                auto& net = ctx.sim.network();
+                auto& net = ctx.sim().network();
                 net.partition(a, b, symmetric, cut);
                 if (cut == sim::PartitionKind::kSilent) {
                   held_.push_back({a, b, flow::kTimeMax, true});
@@ -205,7 +205,7 @@ class RandomCloggingWorkload final : public Workload {
     }
     if (c.connecting) return;
     c.connecting = true;
-    c.network = ctx.sim.network().network_for(from);
+    c.network = ctx.sim().network().network_for(from);
     actors_.push_back(flow::spawn([this, &c, to] {
       try {
         c.connection = flow::wait(c.network->connect(flow::NetworkAddress{to, kProbePort}));
@@ -268,7 +268,7 @@ class RandomCloggingWorkload final : public Workload {
   // Swizzled clogging; see the header comment. May suspend.
   void swizzle(WorkloadContext& ctx, const std::vector<uint32_t>& ips) {
     auto& rng = flow::deterministic_random();
-    auto& net = ctx.sim.network();
+    auto& net = ctx.sim().network();
     // Longer than any round: the clogs end by unclog(), never by themselves.
     const flow::Duration forever = std::chrono::hours(24);
     const flow::Time end = flow::now() + duration_;

@@ -77,31 +77,31 @@ class RebootStorageWorkload final : public Workload {
       const double gap_s = -std::log(1.0 - rng.random01()) * mean_delay_s_;
       flow::wait(flow::delay_until(std::min(end, flow::now() + flow::from_seconds(gap_s))));
       if (flow::now() >= end) break;
-      const std::set<int> storage_only = storage_only_processes(ctx.sim);
+      const std::set<int> storage_only = storage_only_processes(ctx.sim());
       const auto only_storage = [&](const sim::Simulator::SimProcess& p) { return storage_only.contains(p.index); };
       std::vector<sim::Simulator::SimProcess*> candidates;
-      for (size_t i = 0; i < ctx.sim.process_count(); ++i) {
-        sim::Simulator::SimProcess& p = ctx.sim.process(i);
+      for (size_t i = 0; i < ctx.sim().process_count(); ++i) {
+        sim::Simulator::SimProcess& p = ctx.sim().process(i);
         if (p.alive && p.machine->alive && only_storage(p)) candidates.push_back(&p);
       }
       if (candidates.empty()) continue;
       sim::Simulator::SimProcess& victim =
           *candidates[static_cast<size_t>(rng.random_int(0, static_cast<int64_t>(candidates.size())))];
       sim::Simulator::Machine& machine = *victim.machine;
-      const bool whole_machine = rng.coinflip() && ctx.sim.can_kill_machine(machine) &&
+      const bool whole_machine = rng.coinflip() && ctx.sim().can_kill_machine(machine) &&
                                  std::all_of(machine.processes.begin(), machine.processes.end(),
                                              [&](const sim::Simulator::SimProcess* p) { return only_storage(*p); });
       flow::TraceEvent(flow::SevInfo, "RebootStorageKill")
           .detail("Process", victim.name)
           .detail("WholeMachine", whole_machine);
       if (whole_machine) {
-        ctx.sim.kill_machine(machine);
+        ctx.sim().kill_machine(machine);
         ++machine_kills_;
       } else {
-        ctx.sim.kill_process(victim);
+        ctx.sim().kill_process(victim);
       }
       ++done_;
-      reboots.push_back(flow::spawn([&sim = ctx.sim, &victim, whole_machine,
+      reboots.push_back(flow::spawn([&sim = ctx.sim(), &victim, whole_machine,
                                      after = rng.random_duration(std::chrono::milliseconds(10), downtime_max_)] {
         flow::wait(flow::delay(after));
         if (whole_machine && !victim.machine->alive) sim.reboot_machine(*victim.machine, false);

@@ -78,30 +78,30 @@ class RollbackWorkload final : public Workload {
         .detail("LogAhead", ahead.to_string());
     for (const flow::NetworkAddress& log : plan.logs)
       if (log.ip != ahead.ip && log.ip != proxy.ip)
-        ctx.sim.network().clog_pair(proxy.ip, log.ip, clog_);
+        ctx.sim().network().clog_pair(proxy.ip, log.ip, clog_);
     flow::wait(flow::delay(clog_ / 3));
     if (ahead.ip != proxy.ip) {
-      ctx.sim.network().clog_send(ahead.ip, clog_);
-      ctx.sim.network().clog_receive(ahead.ip, clog_);
+      ctx.sim().network().clog_send(ahead.ip, clog_);
+      ctx.sim().network().clog_receive(ahead.ip, clog_);
     }
     if (failures_ && proxy_process->alive) {
       CODE_PROBE(true, "Rollback kills a commit proxy whose batches reached one log");
-      ctx.sim.kill_process(*proxy_process);
+      ctx.sim().kill_process(*proxy_process);
       reboots.push_back(flow::spawn(
-          [&sim = ctx.sim, proxy_process,
+          [&sim = ctx.sim(), proxy_process,
            after = rng.random_duration(std::chrono::milliseconds(500), std::chrono::seconds(5))] {
             flow::wait(flow::delay(after));
             if (!proxy_process->alive) sim.reboot_process(*proxy_process);
           }));
     } else {
-      ctx.sim.network().clog_send(proxy.ip, clog_);
-      ctx.sim.network().clog_receive(proxy.ip, clog_);
+      ctx.sim().network().clog_send(proxy.ip, clog_);
+      ctx.sim().network().clog_receive(proxy.ip, clog_);
     }
   }
 
   static sim::Simulator::SimProcess* find(WorkloadContext& ctx, const flow::NetworkAddress& a) {
-    for (size_t i = 0; i < ctx.sim.process_count(); ++i)
-      if (ctx.sim.process(i).address == a) return &ctx.sim.process(i);
+    for (size_t i = 0; i < ctx.sim().process_count(); ++i)
+      if (ctx.sim().process(i).address == a) return &ctx.sim().process(i);
     return nullptr;
   }
 

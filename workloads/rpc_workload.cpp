@@ -37,16 +37,16 @@ class RpcWorkload final : public Workload {
   std::string name() const override { return "Rpc"; }
 
   void setup(WorkloadContext& ctx) override {
-    for (size_t i = 0; i < ctx.sim.process_count(); ++i) {
-      sim::Simulator::SimProcess& p = ctx.sim.process(i);
+    for (size_t i = 0; i < ctx.sim().process_count(); ++i) {
+      sim::Simulator::SimProcess& p = ctx.sim().process(i);
       if (p.is_protected) continue;
       servers_.push_back(p.address);
     }
-    for (size_t i = 0; i < ctx.sim.process_count(); ++i) {
-      sim::Simulator::SimProcess& p = ctx.sim.process(i);
+    for (size_t i = 0; i < ctx.sim().process_count(); ++i) {
+      sim::Simulator::SimProcess& p = ctx.sim().process(i);
       if (p.is_protected) continue;
-      ctx.sim.add_role(p, "rpc_server", [] { nt::run_test_server(); });
-      ctx.sim.add_role(p, "rpc_client", [this] { client_role(); });
+      ctx.sim().add_role(p, "rpc_server", [] { nt::run_test_server(); });
+      ctx.sim().add_role(p, "rpc_client", [this] { client_role(); });
     }
   }
 

@@ -222,7 +222,7 @@ std::string run_tests(const Spec& spec, const RunSettings& settings, sim::Simula
                                        spec.path, test.title, w.test_name, name));
       }
     }
-    WorkloadContext ctx{sim, test.title, &database, {}, &cluster};
+    WorkloadContext ctx{&sim, test.title, &database, {}, &cluster};
     for (Workload* w : ws)
       for (std::string& hint : w->key_hints()) ctx.key_hints.push_back(std::move(hint));
     flow::TraceEvent(flow::SevInfo, "TestStarting").detail("Title", test.title);

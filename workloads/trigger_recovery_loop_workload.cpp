@@ -84,17 +84,17 @@ class TriggerRecoveryLoopWorkload final : public Workload {
       for (const auto& a : plan.logs) targets.insert(a);
     }
     bool killed = false;
-    for (size_t i = 0; i < ctx.sim.process_count(); ++i) {
-      sim::Simulator::SimProcess& p = ctx.sim.process(i);
+    for (size_t i = 0; i < ctx.sim().process_count(); ++i) {
+      sim::Simulator::SimProcess& p = ctx.sim().process(i);
       if (!targets.contains(p.address) || p.is_protected || !p.alive) continue;
-      if (!ctx.sim.can_kill_machine(*p.machine)) continue;
+      if (!ctx.sim().can_kill_machine(*p.machine)) continue;
       flow::TraceEvent(flow::SevInfo, "TriggerRecoveryKill")
           .detail("Process", p.name)
           .detail("Epoch", static_cast<int64_t>(plan.epoch))
           .detail("All", all);
-      ctx.sim.kill_process(p);
+      ctx.sim().kill_process(p);
       killed = true;
-      reboots_.push_back(flow::spawn([&sim = ctx.sim, &p, after = rng.random_duration(500ms, 2s)] {
+      reboots_.push_back(flow::spawn([&sim = ctx.sim(), &p, after = rng.random_duration(500ms, 2s)] {
         flow::wait(flow::delay(after));
         if (!p.alive) sim.reboot_process(p);
       }));

@@ -21,6 +21,7 @@
 #include <variant>
 #include <vector>
 
+#include "flow/assert.h"
 #include "flow/network.h"
 #include "flow/time.h"
 #include "sim/simulator.h"
@@ -91,7 +92,9 @@ struct Waiting {
 struct ClusterRecord;  // workloads/database_cluster.h
 
 struct WorkloadContext {
-  sim::Simulator& sim;
+  // The simulated world the workload runs in; null in the real world (strata-workload runs the
+  // workloads that need none against a real cluster).
+  sim::Simulator* simulator = nullptr;
   std::string test_title;
   // The run's simulated database, started by the first workload that asks for it
   // (workloads/database_cluster.h); it lasts across the run's tests.
@@ -101,6 +104,13 @@ struct WorkloadContext {
   std::vector<std::string> key_hints;
   // Where the database's current generation runs and what its recoveries took (with database).
   ClusterRecord* cluster = nullptr;
+
+  // The simulated world. REQUIRES: one (simulator set): only the workloads real_world_workloads()
+  // names run without.
+  sim::Simulator& sim() const {
+    ASSERT_MSG(simulator != nullptr, "a workload that needs the simulator runs in the real world");
+    return *simulator;
+  }
 };
 
 class Workload {

@@ -53,7 +53,7 @@ TEST_CASE("RandomClogging swizzle: clogs a random subset, unclogs it in another 
   workloads::WorkloadOptions options(values);
   auto w = workloads::make_random_clogging_workload(options);
   CHECK(options.unused().empty());
-  workloads::WorkloadContext ctx{s, "swizzle", nullptr, {}};
+  workloads::WorkloadContext ctx{&s, "swizzle", nullptr, {}};
   auto done = flow::spawn_in(*s.tester().process, [&] { w->start(ctx); });
   REQUIRE(rt.run_until(done));
 
