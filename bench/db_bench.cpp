@@ -14,16 +14,23 @@
 // commit latency at half load), how late the run loop wakes a 1 ms timer at half load (p99 and
 // max: what holds the one thread), raw_fdatasync_per_s and the p99 of one raw write and sync.
 //
+// With --cluster-file it measures a real cluster instead (scripts/local-cluster makes one): the same
+// phases, from this process's clients.
+//
 //   build/bin/db-bench [--engine memory|ssd] [--clients N] [--seconds S] [--keys N] [--dir PARENT]
-//                      [--malloc tuned|default] [--json]
+//                      [--cluster-file FILE] [--malloc tuned|default] [--json]
 
 #include <fmt/format.h>
 #include <unistd.h>
+
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +40,7 @@
 #include "client/database.h"
 #include "flow/flow.h"
 #include "net/asio/asio_world.h"
+#include "roles/common/cluster_description.h"
 #include "roles/common/shard_map.h"
 #include "roles/worker/start_generation.h"
 #include "roles/worker/worker_interface.h"
@@ -48,6 +56,7 @@ struct Options {
   double seconds = 3.0;
   int64_t keys = 10'000;
   std::string dir_parent;
+  std::string cluster_file;  // a real cluster's; empty: the database in this process
   bool json = false;
   bool tune_malloc = true;
 };
@@ -66,55 +75,35 @@ void restart_with_tuned_malloc(char** argv) {
   ::unsetenv("GLIBC_TUNABLES");  // exec failed: go on with the defaults
 }
 
-[[noreturn]] void usage(const std::string& why) {
-  std::fprintf(stderr,
-               "db-bench: %s\nusage: db-bench [--engine memory|ssd] [--clients N] [--seconds S] [--keys N] "
-               "[--dir PARENT] [--malloc tuned|default] [--json]\n",
-               why.c_str());
-  std::exit(2);
-}
-
+// The options, or exits: 0 after --help, 2 for a bad argument.
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view a = argv[i];
-    const auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage(fmt::format("{} needs a value", a));
-      return argv[++i];
-    };
-    const auto integer = [&](int64_t lo, int64_t hi) {
-      const std::string v = value();
-      char* end = nullptr;
-      const long long n = std::strtoll(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || n < lo || n > hi) usage(fmt::format("{} must be a whole number in [{}, {}]", a, lo, hi));
-      return static_cast<int64_t>(n);
-    };
-    if (a == "--engine") {
-      o.engine = value();
-      if (o.engine != "memory" && o.engine != "ssd") usage("--engine must be memory or ssd");
-    } else if (a == "--clients") {
-      o.clients = integer(1, 100'000);
-    } else if (a == "--keys") {
-      o.keys = integer(1, 100'000'000);
-    } else if (a == "--seconds") {
-      const std::string v = value();
-      char* end = nullptr;
-      o.seconds = std::strtod(v.c_str(), &end);
-      if (v.empty() || *end != '\0' || !(o.seconds > 0 && o.seconds <= 3600)) usage("--seconds must be in (0, 3600]");
-    } else if (a == "--dir") {
-      o.dir_parent = value();
-    } else if (a == "--json") {
-      o.json = true;
-    } else if (a == "--malloc") {
-      const std::string v = value();
-      if (v != "tuned" && v != "default") usage("--malloc must be tuned or default");
-      o.tune_malloc = v == "tuned";
-    } else if (a == "--help" || a == "-h") {
-      usage("the database in one real process, measured");
-    } else {
-      usage(fmt::format("unknown argument '{}'", a));
-    }
+  CLI::App app{"db-bench: the database measured, in one real process or against a real cluster (--cluster-file)",
+               "db-bench"};
+  app.add_option("--engine", o.engine, "the storage engine of the one-process database")
+      ->check(CLI::IsMember({"memory", "ssd"}))
+      ->capture_default_str();
+  app.add_option("--clients", o.clients, "client actors")->check(CLI::Range(int64_t{1}, int64_t{100'000}))->capture_default_str();
+  app.add_option("--seconds", o.seconds, "seconds per phase")->check(CLI::Range(0.001, 3600.0))->capture_default_str();
+  app.add_option("--keys", o.keys, "keys loaded first")->check(CLI::Range(int64_t{1}, int64_t{100'000'000}))->capture_default_str();
+  app.add_option("--dir", o.dir_parent, "where the scratch folder goes (default: the temporary folder)");
+  app.add_option("--cluster-file,-C", o.cluster_file,
+                 "measure the cluster this file names instead of a database in this process");
+  std::string malloc_mode = "tuned";
+  app.add_option("--malloc", malloc_mode, "glibc malloc tuned (a larger per-thread cache) or default")
+      ->check(CLI::IsMember({"tuned", "default"}))
+      ->capture_default_str();
+  app.add_flag("--json", o.json, "print the figures as one JSON object");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(app.help().c_str(), stdout);
+    std::exit(0);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "db-bench: %s\n(db-bench --help lists the options)\n", e.what());
+    std::exit(2);
   }
+  o.tune_malloc = malloc_mode == "tuned";
   return o;
 }
 
@@ -286,7 +275,25 @@ int main(int argc, char** argv) {
   std::error_code ec;
   const fs::path parent = o.dir_parent.empty() ? fs::temp_directory_path(ec) : fs::path(o.dir_parent);
   const fs::path dir = parent / fmt::format("db-bench-{}", ::getpid());
-  if (ec || !fs::create_directories(dir, ec) || ec) usage(fmt::format("cannot create the scratch folder {}", dir.string()));
+  if (ec || !fs::create_directories(dir, ec) || ec) {
+    std::fprintf(stderr, "db-bench: cannot create the scratch folder %s\n", dir.string().c_str());
+    return 2;
+  }
+  std::optional<roles::ClusterDescription> cluster;
+  if (!o.cluster_file.empty()) {
+    std::ifstream in(o.cluster_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string why;
+    flow::ErrorOr<roles::ClusterDescription> d = roles::parse_cluster_description(text.str(), &why);
+    if (!in || !d.ok()) {
+      std::fprintf(stderr, "db-bench: the cluster file %s cannot be read: %s\n", o.cluster_file.c_str(),
+                   in ? why.c_str() : "cannot open it");
+      fs::remove_all(dir, ec);
+      return 2;
+    }
+    cluster = std::move(d.get());
+  }
   Figures f;
   int status = 0;
   try {
@@ -302,9 +309,10 @@ int main(int argc, char** argv) {
     rt.main_process().set_address(net::free_loopback_address());
     rt.run([&] {
       std::vector<flow::Future<flow::Void>> roles;
-      client::Database db(start_database(o, roles));
+      const std::unique_ptr<client::Database> db = cluster ? std::make_unique<client::Database>(*cluster)
+                                                           : std::make_unique<client::Database>(start_database(o, roles));
       f = [&] {
-        Figures measured = measure(o, db);
+        Figures measured = measure(o, *db);
         measured.raw_fdatasync_per_s = f.raw_fdatasync_per_s;
         measured.raw_fdatasync_p99_ms = f.raw_fdatasync_p99_ms;
         return measured;
@@ -340,12 +348,13 @@ int main(int argc, char** argv) {
       {"commit_retries", static_cast<double>(f.retries)},
   };
   if (o.json) {
-    std::string out = fmt::format("{{\"engine\": \"{}\", \"clients\": {}, \"seconds\": {}, \"keys\": {}, \"malloc\": \"{}\"",
-                                  o.engine, o.clients, o.seconds, o.keys, malloc_settings);
+    std::string out = fmt::format("{{\"cluster_file\": \"{}\", \"engine\": \"{}\", \"clients\": {}, \"seconds\": {}, \"keys\": {}, \"malloc\": \"{}\"",
+                                  o.cluster_file, o.engine, o.clients, o.seconds, o.keys, malloc_settings);
     for (const auto& [name, v] : figures) out += fmt::format(", \"{}\": {:.3f}", name, v);
     std::printf("%s}\n", out.c_str());
   } else {
-    std::printf("db-bench: engine %s, %lld clients, %.1f s per phase, %lld keys, malloc %s\n", o.engine.c_str(),
+    std::printf("db-bench: %s, %lld clients, %.1f s per phase, %lld keys, malloc %s\n",
+                o.cluster_file.empty() ? ("one process, engine " + o.engine).c_str() : ("cluster " + o.cluster_file).c_str(),
                 static_cast<long long>(o.clients), o.seconds, static_cast<long long>(o.keys), malloc_settings.c_str());
     for (const auto& [name, v] : figures) std::printf("  %-26s %12.3f\n", name.c_str(), v);
   }

@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <malloc.h>
 
+#include <CLI/CLI.hpp>
+
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -21,40 +23,11 @@
 
 namespace {
 
-constexpr const char* kUsage =
-    "usage: strata-sim SPEC.toml [--seed N] [--buggify on|off|random] [--trace FILE]\n"
-    "                  [--check-determinism] [--knob name=value ...] [--json] [--quiet]\n"
-    "                  [--probes FILE] [--timeline FILE.html] [--history FILE.edn]\n"
-    "                  [--plant BUG]\n"
-    "\n"
-    "Runs the simulation test SPEC.toml (FoundationDB's spec format) under seed N and prints PASS\n"
-    "or FAIL, simulated and wall time, events run, the unseed, the trace digest, and the command\n"
-    "that replays the run, and how many of the program's code probes the run reached.\n"
-    "Exit status: 0 on PASS, 1 on FAIL, 2 on bad usage or a bad spec.\n"
-    "\n"
-    "  --seed N               the seed (default: a random one, printed)\n"
-    "  --buggify MODE         on, off, or random (default: random, drawn from the seed)\n"
-    "  --trace FILE           write the run's trace events to FILE (JSON lines)\n"
-    "  --check-determinism    run the seed twice and compare; name the first divergence\n"
-    "  --knob name=value      override a knob (repeatable)\n"
-    "  --json                 print the summary as one JSON object; its \"probes\" holds the\n"
-    "                         number of probe sites, each probe hit (\"file:line what\": hits)\n"
-    "                         and the probes never reached, in file and line order; its\n"
-    "                         \"recoveries\" each recovery's simulated seconds, its\n"
-    "                         \"recovery_old_log_waits\" how long each waited for the first\n"
-    "                         old log to answer (over 1 s: the old logs were lost), its\n"
-    "                         \"replication\" the database's copies of its data (0: none ran)\n"
-    "  --quiet                print only the summary\n"
-    "  --probes FILE          write every probe site to FILE, one \"HITS<tab>file:line what\"\n"
-    "                         line each, zero for a probe not reached (scripts/seed-sweep)\n"
-    "  --timeline FILE        write a picture of the run to FILE, one self-contained HTML page:\n"
-    "                         a lane per process, its roles, messages, faults and events, the\n"
-    "                         first SevError marked (open it in a browser)\n"
-    "  --history FILE         write the histories the workloads recorded (ListAppend, Register)\n"
-    "                         to FILE in Jepsen's EDN shape, for Elle or Knossos\n"
-    "  --plant BUG            plant a known bug in the roles: stale_read, lost_write or\n"
-    "                         skipped_conflict_check (only in a build configured with\n"
-    "                         -DSTRATA_PLANTED_BUGS=ON; scripts/planted-bugs)\n";
+constexpr const char* kDescription =
+    "strata-sim: runs the simulation test SPEC.toml (FoundationDB's spec format) under a seed and prints PASS\n"
+    "or FAIL, simulated and wall time, events run, the unseed, the trace digest, the command that replays\n"
+    "the run, and how many of the program's code probes the run reached.\n"
+    "Exit status: 0 on PASS, 1 on FAIL, 2 on bad usage or a bad spec.";
 
 struct Args {
   std::string spec;
@@ -72,7 +45,7 @@ struct Args {
 };
 
 [[noreturn]] void usage_error(const std::string& message) {
-  std::fprintf(stderr, "strata-sim: %s\n\n%s", message.c_str(), kUsage);
+  std::fprintf(stderr, "strata-sim: %s\n(strata-sim --help lists the options)\n", message.c_str());
   std::exit(2);
 }
 
@@ -100,71 +73,62 @@ bool write_file(const std::string& path, const std::string& text) {
 
 Args parse_args(int argc, char** argv) {
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&](const char* name) -> std::string {
-      if (i + 1 >= argc) usage_error(fmt::format("{} needs a value", name));
-      return argv[++i];
-    };
-    if (arg == "--help" || arg == "-h") {
-      std::fputs(kUsage, stdout);
-      std::exit(0);
-    } else if (arg == "--seed") {
-      const std::string v = value("--seed");
-      char* end = nullptr;
-      errno = 0;
-      const unsigned long long s = std::strtoull(v.c_str(), &end, 0);
-      if (v.empty() || *end != '\0' || errno != 0 || v[0] == '-') {
-        usage_error(fmt::format("--seed needs a non-negative integer, not '{}'", v));
-      }
-      a.seed = s;
-    } else if (arg == "--buggify") {
-      const std::string v = value("--buggify");
-      if (v == "on") {
-        a.buggify = workloads::BuggifyMode::kOn;
-      } else if (v == "off") {
-        a.buggify = workloads::BuggifyMode::kOff;
-      } else if (v == "random") {
-        a.buggify = workloads::BuggifyMode::kRandom;
-      } else {
-        usage_error(fmt::format("--buggify takes on, off or random, not '{}'", v));
-      }
-    } else if (arg == "--trace") {
-      a.trace = writable_path("--trace", value("--trace"));
-    } else if (arg == "--check-determinism") {
-      a.check_determinism = true;
-    } else if (arg == "--knob") {
-      const std::string v = value("--knob");
-      if (v.find('=') == std::string::npos)
-        usage_error(fmt::format("--knob takes name=value, not '{}'", v));
-      a.knobs.push_back(v);
-    } else if (arg == "--json") {
-      a.json = true;
-    } else if (arg == "--quiet") {
-      a.quiet = true;
-    } else if (arg == "--probes") {
-      a.probes = value("--probes");
-    } else if (arg == "--timeline") {
-      a.timeline = writable_path("--timeline", value("--timeline"));
-    } else if (arg == "--history") {
-      a.history = writable_path("--history", value("--history"));
-    } else if (arg == "--plant") {
-      const std::string v = value("--plant");
-      const std::optional<flow::PlantedBug> bug = flow::planted_bug_named(v);
-      if (!bug || *bug == flow::PlantedBug::kNone)
-        usage_error(fmt::format("--plant takes stale_read, lost_write or skipped_conflict_check, not '{}'", v));
-      if (!flow::kPlantedBugsBuilt)
-        usage_error("--plant: this strata-sim was built without planted bugs (configure with -DSTRATA_PLANTED_BUGS=ON)");
-      a.plant = *bug;
-    } else if (!arg.empty() && arg[0] == '-') {
-      usage_error(fmt::format("unknown option '{}'", arg));
-    } else if (a.spec.empty()) {
-      a.spec = arg;
-    } else {
-      usage_error(fmt::format("more than one spec given ('{}' and '{}')", a.spec, arg));
-    }
+  CLI::App app{kDescription, "strata-sim"};
+  std::string seed, buggify = "random", trace, timeline, history, plant;
+  app.add_option("spec", a.spec, "the spec file")->required();
+  app.add_option("--seed", seed, "the seed (default: a random one, printed)");
+  app.add_option("--buggify", buggify, "on, off, or random (drawn from the seed)")->capture_default_str();
+  app.add_option("--trace", trace, "write the run's trace events to FILE (JSON lines)");
+  app.add_flag("--check-determinism", a.check_determinism, "run the seed twice and compare; name the first divergence");
+  app.add_option("--knob", a.knobs, "override a knob, name=value (repeatable)");
+  app.add_flag("--json", a.json,
+               "print the summary as one JSON object: \"probes\" (sites, hits, never reached), \"recoveries\" "
+               "(each recovery's simulated seconds), \"recovery_old_log_waits\" (each one's wait for the first old "
+               "log; over 1 s: the old logs were lost), \"replication\" (copies of the data; 0: no database ran)");
+  app.add_flag("--quiet", a.quiet, "print only the summary");
+  app.add_option("--probes", a.probes,
+                 "write every probe site to FILE, one \"HITS<tab>file:line what\" line each (scripts/seed-sweep)");
+  app.add_option("--timeline", timeline,
+                 "write a picture of the run to FILE, one self-contained HTML page: a lane per process, its roles, "
+                 "messages, faults and events, the first SevError marked");
+  app.add_option("--history", history,
+                 "write the histories the workloads recorded (ListAppend, Register) to FILE in Jepsen's EDN shape");
+  app.add_option("--plant", plant,
+                 "plant a known bug in the roles: stale_read, lost_write or skipped_conflict_check (a build with "
+                 "-DSTRATA_PLANTED_BUGS=ON; scripts/planted-bugs)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(app.help().c_str(), stdout);
+    std::exit(0);
+  } catch (const CLI::ParseError& e) {
+    usage_error(e.what());
   }
-  if (a.spec.empty()) usage_error("no spec file given");
+  if (!seed.empty()) {
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long long s = std::strtoull(seed.c_str(), &end, 0);
+    if (*end != '\0' || errno != 0 || seed[0] == '-')
+      usage_error(fmt::format("--seed needs a non-negative integer, not '{}'", seed));
+    a.seed = s;
+  }
+  if (buggify == "on") a.buggify = workloads::BuggifyMode::kOn;
+  else if (buggify == "off") a.buggify = workloads::BuggifyMode::kOff;
+  else if (buggify == "random") a.buggify = workloads::BuggifyMode::kRandom;
+  else usage_error(fmt::format("--buggify takes on, off or random, not '{}'", buggify));
+  for (const std::string& k : a.knobs)
+    if (k.find('=') == std::string::npos) usage_error(fmt::format("--knob takes name=value, not '{}'", k));
+  if (!trace.empty()) a.trace = writable_path("--trace", trace);
+  if (!timeline.empty()) a.timeline = writable_path("--timeline", timeline);
+  if (!history.empty()) a.history = writable_path("--history", history);
+  if (!plant.empty()) {
+    const std::optional<flow::PlantedBug> bug = flow::planted_bug_named(plant);
+    if (!bug || *bug == flow::PlantedBug::kNone)
+      usage_error(fmt::format("--plant takes stale_read, lost_write or skipped_conflict_check, not '{}'", plant));
+    if (!flow::kPlantedBugsBuilt)
+      usage_error("--plant: this strata-sim was built without planted bugs (configure with -DSTRATA_PLANTED_BUGS=ON)");
+    a.plant = *bug;
+  }
   return a;
 }
 
