@@ -2,7 +2,9 @@
 //
 // Prints one line per figure, "name = value unit", or with --json one JSON object of the same
 // figures. Each timed figure is the best of several repetitions (the least disturbed by the
-// machine). Run a release build: build/bin/flow-bench [--json] [--quick].
+// machine). Run a release build:
+//
+//   build/bin/flow-bench [--json] [--quick] [--only NAME]    (or --help)
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -10,13 +12,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <boost/context/detail/fcontext.hpp>
 
 #include "flow/flow.h"
@@ -177,25 +179,8 @@ int main(int argc, char** argv) {
   bool json = false;
   bool quick = false;
   std::string only;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--json") == 0) {
-      json = true;
-    } else if (std::strcmp(argv[i], "--quick") == 0) {
-      quick = true;
-    } else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
-      only = argv[++i];
-    } else {
-      std::fprintf(stderr,
-                   "usage: flow-bench [--json] [--quick] [--only NAME]\n"
-                   "  Measures flow's primitives; prints 'name = value unit' lines.\n"
-                   "  --json       one JSON object instead\n"
-                   "  --quick      fewer iterations (a smoke test, not a measurement)\n"
-                   "  --only NAME  measure one figure (e.g. wait_resume_ns), for profiling\n");
-      return std::strcmp(argv[i], "--help") == 0 ? 0 : 2;
-    }
-  }
-  const long scale = quick ? 20 : 1;
-  const int reps = quick ? 1 : 5;
+  long scale = 1;  // --quick: 20 times fewer iterations
+  int reps = 5;    // --quick: 1
 
   struct Measurement {
     const char* name;
@@ -237,6 +222,30 @@ int main(int argc, char** argv) {
        [&] { return best_of(reps, [&] { return timer_fire_ns(1'000, 1'000 / scale); }); }, "ns"},
       {"parked_actor_bytes", [&] { return parked_actor_bytes(100'000 / scale); }, "bytes"},
   };
+
+  CLI::App app{"flow-bench: measures flow's primitives; prints 'name = value unit' lines",
+               "flow-bench"};
+  app.add_flag("--json", json, "one JSON object instead");
+  app.add_flag("--quick", quick, "fewer iterations (a smoke test, not a measurement)");
+  std::vector<std::string> names;
+  for (const Measurement& m : measurements)
+    names.emplace_back(m.name);
+  app.add_option("--only", only, "measure one figure (e.g. wait_resume_ns), for profiling")
+      ->check(CLI::IsMember(names));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(app.help().c_str(), stdout);
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "flow-bench: %s\n(flow-bench --help lists the options)\n", e.what());
+    return 2;
+  }
+  if (quick) {
+    scale = 20;
+    reps = 1;
+  }
+
   std::vector<Figure> figures;
   for (const Measurement& m : measurements) {
     if (!only.empty() && only != m.name) continue;
@@ -245,11 +254,6 @@ int main(int argc, char** argv) {
       figures.push_back({"wait_resume_ratio", figures[0].value / figures[1].value, "x"});
     }
   }
-  if (figures.empty()) {
-    std::fprintf(stderr, "flow-bench: no figure named '%s'\n", only.c_str());
-    return 2;
-  }
-
   if (json) {
     std::string out = "{";
     for (size_t i = 0; i < figures.size(); ++i) {

@@ -12,7 +12,8 @@
 // machine weighs on both. Prints "name = value unit" lines, or with
 // --json one JSON object.
 //
-//   build/bin/net-bench [--json] [--seconds S] [--rounds R] [--in-flight N]
+//   build/bin/net-bench [--json] [--seconds S] [--rounds R] [--in-flight N] [--only rpc|asio]
+//   build/bin/net-bench --help
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -22,12 +23,13 @@
 #include <boost/asio.hpp>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "flow/actor.h"
 #include "flow/combinators.h"
@@ -303,32 +305,28 @@ int main(int argc, char** argv) {
   double seconds = 2.0;
   int rounds = 3;
   std::string only;  // "rpc" or "asio": measure one side alone (to profile it)
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--json") == 0) {
-      json = true;
-    } else if (std::strcmp(argv[i], "--in-flight") == 0 && i + 1 < argc) {
-      g_in_flight = std::max(1, std::atoi(argv[++i]));
-    } else if (std::strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) {
-      rounds = std::max(1, std::atoi(argv[++i]));
-    } else if (std::strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
-      seconds = std::atof(argv[++i]);
-    } else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc &&
-               (std::strcmp(argv[i + 1], "rpc") == 0 || std::strcmp(argv[i + 1], "asio") == 0)) {
-      only = argv[++i];
-    } else {
-      std::fprintf(
-          stderr,
-          "usage: net-bench [--json] [--seconds S] [--rounds R] [--in-flight N] [--only rpc|asio]\n"
-          "  Strata RPC over loopback TCP beside a bare Boost.Asio echo.\n"
-          "  --json        one JSON object instead of name = value lines\n"
-          "  --seconds S   time per measurement (default 2)\n"
-          "  --rounds R    alternating throughput rounds per side; medians (default 3)\n"
-          "  --in-flight N requests (messages) in flight for the msgs/s figures (default 64)\n"
-          "  --only SIDE   measure only rpc or only asio (to profile one side; no ratios)\n");
-      return 2;
-    }
+  CLI::App app{"net-bench: Strata RPC over loopback TCP beside a bare Boost.Asio echo",
+               "net-bench"};
+  app.add_flag("--json", json, "one JSON object instead of name = value lines");
+  app.add_option("--seconds", seconds, "time per measurement, more than 0")->capture_default_str();
+  app.add_option("--rounds", rounds, "alternating throughput rounds per side; medians")
+      ->check(CLI::Range(1, std::numeric_limits<int>::max(), "POSITIVE"))
+      ->capture_default_str();
+  app.add_option("--in-flight", g_in_flight, "requests (messages) in flight for the msgs/s figures")
+      ->check(CLI::Range(1, std::numeric_limits<int>::max(), "POSITIVE"))
+      ->capture_default_str();
+  app.add_option("--only", only, "measure only rpc or only asio (to profile one side; no ratios)")
+      ->check(CLI::IsMember({"rpc", "asio"}));
+  try {
+    app.parse(argc, argv);
+    if (!(seconds > 0)) throw CLI::ValidationError("--seconds", "must be more than 0");
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(app.help().c_str(), stdout);
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "net-bench: %s\n(net-bench --help lists the options)\n", e.what());
+    return 2;
   }
-  if (!(seconds > 0)) seconds = 2.0;
   ::signal(SIGPIPE, SIG_IGN);
   const uint16_t asio_port = net::free_loopback_address().port;
   const pid_t asio_pid = ::fork();

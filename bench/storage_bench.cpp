@@ -24,7 +24,7 @@
 // Prints "name = value unit" lines, or with --json one JSON object.
 //
 //   build/bin/storage-bench [--json] [--dir PARENT] [--keys N] [--seconds S] [--rounds R]
-//                           [--only PART,...] [--load-only]
+//                           [--only PART,...] [--load-only]    (or --help)
 
 #include "bench/raw_disk.h"
 
@@ -40,12 +40,14 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "flow/actor.h"
 #include "flow/error.h"
@@ -384,61 +386,48 @@ std::vector<Figure> run_all(flow::IFileSystem& fs, const std::string& dir, const
   return out;
 }
 
-void usage(FILE* to) {
-  std::fprintf(
-      to,
-      "usage: storage-bench [--json] [--dir PARENT] [--keys N] [--seconds S] [--rounds R]\n"
-      "                     [--only PART,...] [--load-only]\n"
-      "  The DiskQueue beside the disk's raw fdatasync rate; the memory and ssd engines beside\n"
-      "  plain SQLite; all on the real file system, in a scratch folder removed afterwards.\n"
-      "  --json        one JSON object instead of name = value lines\n"
-      "  --dir PARENT  where the scratch folder goes (default: the current folder). Not a\n"
-      "                tmpfs such as /tmp on many systems: there fdatasync costs nothing\n"
-      "  --keys N      keys per store (default 1000000)\n"
-      "  --seconds S   time per measurement (default 2)\n"
-      "  --rounds R    rounds of the DiskQueue beside raw, and of the stores' loads,\n"
-      "                each round's first store in turn; medians (default 5)\n"
-      "  --only PARTS  run only these, comma-separated: queue, memory, ssd, sqlite_wal,\n"
-      "                sqlite_nosync (default: all; the ratios need sqlite_wal)\n"
-      "  --load-only   measure each store's load alone, not its reads and overwrites\n");
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   Settings s;
   bool json = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view a = argv[i];
-    const bool has_value = i + 1 < argc;
-    if (a == "--help" || a == "-h") {
-      usage(stdout);
-      return 0;
-    } else if (a == "--json") {
-      json = true;
-    } else if (a == "--dir" && has_value) {
-      s.parent = argv[++i];
-    } else if (a == "--keys" && has_value) {
-      s.keys = std::atoll(argv[++i]);
-    } else if (a == "--seconds" && has_value) {
-      s.seconds = std::atof(argv[++i]);
-    } else if (a == "--rounds" && has_value) {
-      s.rounds = std::atoi(argv[++i]);
-    } else if (a == "--only" && has_value) {
-      for (std::string_view list = argv[++i]; !list.empty();) {
-        const size_t comma = std::min(list.find(','), list.size());
-        s.only.emplace_back(list.substr(0, comma));
-        list.remove_prefix(std::min(comma + 1, list.size()));
-      }
-    } else if (a == "--load-only") {
-      s.load_only = true;
-    } else {
-      usage(stderr);
-      return 2;
-    }
-  }
-  if (s.keys < 1 || s.seconds <= 0 || s.rounds < 1) {
-    usage(stderr);
+  CLI::App app{
+      "storage-bench: the DiskQueue and the key-value engines on the real file system, beside the "
+      "raw disk and plain SQLite",
+      "storage-bench"};
+  app.add_flag("--json", json, "one JSON object instead of name = value lines");
+  app.add_option("--dir", s.parent,
+                 "where the scratch folder goes (default: the current folder). Not a tmpfs such as "
+                 "/tmp on many systems: there fdatasync costs nothing");
+  app.add_option("--keys", s.keys, "keys per store")
+      ->check(CLI::Range(int64_t{1}, std::numeric_limits<int64_t>::max(), "POSITIVE"))
+      ->capture_default_str();
+  app.add_option("--seconds", s.seconds, "time per measurement, more than 0")
+      ->capture_default_str();
+  app.add_option("--rounds", s.rounds,
+                 "rounds of the DiskQueue beside raw, and of the stores' loads, each round's first "
+                 "store in turn; medians")
+      ->check(CLI::Range(1, std::numeric_limits<int>::max(), "POSITIVE"))
+      ->capture_default_str();
+  std::vector<std::string> parts = {"queue"};
+  for (std::string_view engine : storage::kEngineNames)
+    parts.emplace_back(engine);
+  parts.insert(parts.end(), {"sqlite_wal", "sqlite_nosync"});
+  app.add_option("--only", s.only,
+                 "run only these, comma-separated: queue, memory, ssd, sqlite_wal, sqlite_nosync "
+                 "(default: all; the ratios need sqlite_wal)")
+      ->delimiter(',')
+      ->check(CLI::IsMember(parts));
+  app.add_flag("--load-only", s.load_only,
+               "measure each store's load alone, not its reads and overwrites");
+  try {
+    app.parse(argc, argv);
+    if (!(s.seconds > 0)) throw CLI::ValidationError("--seconds", "must be more than 0");
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(app.help().c_str(), stdout);
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "storage-bench: %s\n(storage-bench --help lists the options)\n", e.what());
     return 2;
   }
 

@@ -1,12 +1,13 @@
 // make-fuzz-seeds — writes the seed corpus of frame-fuzzer (fuzz/corpus/frame/): a handshake, an
 // echo request, an error reply, a ping, and a large frame, framed as on the wire.
-//   build/bin/make-fuzz-seeds fuzz/corpus/frame
+//   build/bin/make-fuzz-seeds fuzz/corpus/frame    (the folder must exist; or --help)
 
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include <flatbuffers/flatbuffers.h>
+#include <CLI/CLI.hpp>
 
 #include "net/envelope.h"
 #include "net/frame.h"
@@ -45,11 +46,22 @@ void write(const std::string& dir, const char* name, uint8_t split,
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: make-fuzz-seeds DIR\n");
+  std::string dir;
+  CLI::App app{"make-fuzz-seeds: writes the seed corpus of frame-fuzzer into DIR",
+               "make-fuzz-seeds"};
+  app.add_option("DIR", dir, "the corpus folder (fuzz/corpus/frame); it must exist")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(app.help().c_str(), stdout);
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "make-fuzz-seeds: %s\n(make-fuzz-seeds --help lists the options)\n",
+                 e.what());
     return 2;
   }
-  const std::string dir = argv[1];
   flatbuffers::FlatBufferBuilder hb;
   const wire::Address a(0x7f000001, 4500);
   hb.Finish(wire::CreateHello(hb, net::kProtocolVersion, &a, hb.CreateString("seed")));

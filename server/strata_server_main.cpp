@@ -12,10 +12,6 @@
 // SIGTERM or SIGINT stops it cleanly. Exit status: 0 after a clean stop, 1 when it cannot start
 // or fails (one line on stderr says why), 2 for bad arguments.
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <chrono>
@@ -30,12 +26,10 @@
 
 #include "flow/flow.h"
 #include "net/asio/asio_world.h"
-#include "roles/cluster_controller/leader_election.h"
+#include "net/asio/folder_lock.h"
 #include "roles/cluster_controller/worker_registration.h"
 #include "roles/common/cluster_description.h"
-#include "roles/coordinator/coordinator_interface.h"
-#include "roles/worker/worker_interface.h"
-#include "server/cluster_controller.h"
+#include "server/server_process.h"
 
 namespace {
 
@@ -153,15 +147,8 @@ int main(int argc, char** argv) {
                 " bytes");
 
   // One process per data folder: a second would share the roles' files.
-  std::error_code ec;
-  std::filesystem::create_directories(o.data, ec);
-  if (ec) return fail("cannot create the data folder " + o.data + ": " + ec.message());
-  const std::string lock_path = (std::filesystem::path(o.data) / "strata-server.lock").string();
-  const int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock_fd < 0) return fail("cannot open " + lock_path);
-  if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0)
-    return fail("another strata-server uses the data folder " + o.data + " (" + lock_path +
-                " is locked)");
+  const net::FolderLock lock(o.data);
+  if (!lock.held()) return fail(lock.why());
 
   struct sigaction stop {};
   stop.sa_handler = on_stop_signal;
@@ -204,17 +191,9 @@ int main(int argc, char** argv) {
           .detail("Class", o.process_class)
           .detail("Machine", o.machine_id)
           .detail("Cluster", cluster.get().to_string());
-      roles::ClusterDescription known = cluster.get();
-      std::vector<flow::Future<flow::Void>> running;
-      running.push_back(flow::spawn([] { roles::run_worker(); }));
-      running.push_back(flow::spawn([] { roles::run_coordinator(); }));
-      running.push_back(flow::spawn([c = cluster.get(), me] { roles::register_worker(c, me); }));
-      running.push_back(flow::spawn([&known, self = listen.get()] {
-        roles::WorkerRegistry registry;  // across this process's leaderships
-        server::ControllerWatcher watcher;
-        roles::campaign(&known, self,
-                        [&] { server::lead(server::Placement{}, &known, &watcher, registry); });
-      }));
+      roles::ClusterDescription known;
+      const std::vector<flow::Future<flow::Void>> running =
+          server::serve_process(cluster.get(), me, &known);
       roles::ClusterDescription written = known;
       bool said_serving = false;
       while (stop_requested == 0) {

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <thread>
 #include <variant>
@@ -422,6 +423,7 @@ struct AsioWorld::Impl {
   asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   BlockingPool pool;  // after io: its jobs post their results there until it is joined
   AsioReactor reactor;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> kept_running;  // keep_running(true)
   SteadyProcessClock clock;
   AsioNetwork network;
 };
@@ -723,6 +725,15 @@ void AsioWorld::attach(flow::Process& p, std::string data_folder) {
   p.set_network(&impl_->network);
   p.set_clock(&impl_->clock);
   p.set_file_system(attached_fs_.get());
+}
+
+void AsioWorld::post(std::function<void()> fn) {
+  asio::post(impl_->io, std::move(fn));
+}
+
+void AsioWorld::keep_running(bool on) {
+  if (on && !impl_->kept_running) impl_->kept_running.emplace(impl_->io.get_executor());
+  if (!on) impl_->kept_running.reset();
 }
 
 flow::NetworkAddress free_loopback_address() {

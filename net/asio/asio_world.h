@@ -15,6 +15,7 @@
 //   world.attach(rt.main_process(), "/var/lib/strata");
 //   rt.main_process().set_address(public_address);   // to listen there (the transport does)
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -44,6 +45,14 @@ class AsioWorld {
 
   // Gives `p` this world's network and clock, and a file system rooted at `data_folder`.
   void attach(flow::Process& p, std::string data_folder = ".");
+
+  // Runs `fn` on the thread that runs the scheduler, soon, waking it if it sleeps: the one way in
+  // from another thread (embed/network_thread.h). `fn` runs between tasks, never in an actor: it
+  // may set promises and send on streams, never wait. Thread-safe.
+  void post(std::function<void()> fn);
+  // While on, the run loop never finds itself out of work: with nothing ready and no timer it
+  // sleeps until I/O or a post(), where it would otherwise end the run as quiescent.
+  void keep_running(bool on);
 
   struct Impl;
 

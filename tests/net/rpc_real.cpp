@@ -2,10 +2,12 @@
 //
 //   rpc-real                  run the whole suite: start a server process, run the checks
 //                             against it, then the mid-request deaths; exit 0 if all held
-//   rpc-real serve ADDR [TRACE_DIR]  serve the test service at ADDR until killed
-//   rpc-real hold-and-die ADDR  send a held request to ADDR, then exit without waiting
-//   rpc-real stats ADDR       print the server's counters
+//   rpc-real serve ADDR [TRACE_DIR]         serve the test service at ADDR until killed
+//   rpc-real hold-and-die ADDR [TRACE_DIR]  send a held request to ADDR, then exit without waiting
+//   rpc-real stats ADDR [TRACE_DIR]         print the server's counters
+//   rpc-real --help                         the subcommands (rpc-real serve --help: its own)
 //
+// ADDR is IP:PORT; TRACE_DIR, where the process writes its trace (the suite passes its own).
 // The checks are the same ones the simulated Rpc workload runs (net/testing/rpc_test_service.h);
 // here no connection failure is expected except where the suite kills a process on purpose.
 // Every process writes its trace under $TMPDIR/rpc-real-SEED/; the folder is removed when the
@@ -17,13 +19,13 @@
 
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "flow/actor.h"
 #include "flow/combinators.h"
@@ -71,7 +73,8 @@ flow::RuntimeOptions real_options(net::AsioWorld& world, const char* name) {
   o.main_process_name = name;
   o.knobs = {fmt::format("connection_idle_seconds={}", 2 * kSlowdown),
              fmt::format("connection_idle_timeout_seconds={}", 10 * kSlowdown)};
-  if (!g_trace_dir.empty()) o.trace_file = fmt::format("{}/{}-{}.json", g_trace_dir, name, ::getpid());
+  if (!g_trace_dir.empty())
+    o.trace_file = fmt::format("{}/{}-{}.json", g_trace_dir, name, ::getpid());
   return o;
 }
 
@@ -237,17 +240,44 @@ int run_suite(const char* self) {
 
 int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
-  if (argc == 4) g_trace_dir = argv[3];
-  if (argc >= 3 && std::strcmp(argv[1], "serve") == 0) return serve(argv[2]);
-  if (argc >= 3 && std::strcmp(argv[1], "hold-and-die") == 0) return hold_and_die(argv[2]);
-  if (argc >= 3 && std::strcmp(argv[1], "stats") == 0) return print_stats(argv[2]);
-  g_seed = std::random_device{}();
-  if (argc == 1) {
-    std::printf("rpc-real: seed %llu\n", static_cast<unsigned long long>(g_seed));
-    g_trace_dir = fmt::format("{}/rpc-real-{}", std::filesystem::temp_directory_path().string(), g_seed);
-    std::filesystem::create_directories(g_trace_dir);
-    return run_suite("/proc/self/exe");
+  CLI::App app{
+      "rpc-real: the RPC test suite between real OS processes over loopback; with no subcommand, "
+      "runs the whole suite",
+      "rpc-real"};
+  app.require_subcommand(0, 1);
+  const CLI::Validator is_address(
+      [](std::string& text) {
+        return flow::NetworkAddress::parse(text).ok() ? std::string()
+                                                      : "not an address IP:PORT: " + text;
+      },
+      "IP:PORT");
+  std::string address;
+  const auto add_mode = [&](const char* name, const char* what) {
+    CLI::App* mode = app.add_subcommand(name, what);
+    mode->add_option("ADDR", address, "the test service's address")->required()->check(is_address);
+    mode->add_option("TRACE_DIR", g_trace_dir, "write this process's trace here");
+    return mode;
+  };
+  const CLI::App* serve_mode = add_mode("serve", "serve the test service at ADDR until killed");
+  const CLI::App* hold_mode =
+      add_mode("hold-and-die", "send a held request to ADDR, then exit without waiting");
+  const CLI::App* stats_mode = add_mode("stats", "print the counters of the server at ADDR");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(app.help().c_str(), stdout);  // a subcommand's, after rpc-real serve --help
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "rpc-real: %s\n(rpc-real --help lists the options)\n", e.what());
+    return 2;
   }
-  std::fprintf(stderr, "usage: rpc-real [serve ADDR | hold-and-die ADDR | stats ADDR]\n");
-  return 2;
+  if (serve_mode->parsed()) return serve(address);
+  if (hold_mode->parsed()) return hold_and_die(address);
+  if (stats_mode->parsed()) return print_stats(address);
+  g_seed = std::random_device{}();
+  std::printf("rpc-real: seed %llu\n", static_cast<unsigned long long>(g_seed));
+  g_trace_dir =
+      fmt::format("{}/rpc-real-{}", std::filesystem::temp_directory_path().string(), g_seed);
+  std::filesystem::create_directories(g_trace_dir);
+  return run_suite("/proc/self/exe");
 }
