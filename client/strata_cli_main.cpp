@@ -29,6 +29,7 @@
 #include "net/asio/asio_world.h"
 #include "roles/cluster_controller/cluster_controller_interface.h"
 #include "roles/common/cluster_description.h"
+#include "roles/worker/worker_interface.h"
 
 namespace {
 
@@ -53,6 +54,7 @@ constexpr const char* kHelp =
     "  coordinators auto|ADDRESS...  moves the cluster state to other coordinators\n"
     "  lock                          locks the database; prints the lock's uid\n"
     "  unlock UID                    unlocks the database locked by UID\n"
+    "  kill [ADDRESS...]             lists the processes, or ends those named (to be started again)\n"
     "  help                          this list\n"
     "  exit, quit                    leaves the interactive mode\n";
 
@@ -323,6 +325,32 @@ std::string run_command(Session& s, const std::vector<std::string>& w) {
     need_args(w, 2, 2, "unlock UID");
     s.db->unlock(w[1]);
     return "Database unlocked\n";
+  }
+  if (c == "kill") {
+    need_args(w, 1, 16, "kill [ADDRESS...]");
+    if (w.size() == 1) {
+      // The processes registered with the controller, to choose from.
+      const std::string j = s.db->controller_status();
+      std::string out = "processes (kill ADDRESS... ends them; their supervisor starts them again):\n";
+      const std::string mark = "{\"address\": \"";
+      for (size_t at = j.find(mark); at != std::string::npos; at = j.find(mark, at + 1)) {
+        const size_t begin = at + mark.size();
+        out += "  " + j.substr(begin, j.find('"', begin) - begin) + "\n";
+      }
+      return out;
+    }
+    std::vector<flow::NetworkAddress> addresses;
+    for (size_t i = 1; i < w.size(); ++i) {
+      const flow::ErrorOr<flow::NetworkAddress> a = flow::NetworkAddress::parse(w[i]);
+      if (!a.ok()) throw CommandError{"'" + w[i] + "' is not a.b.c.d:port"};
+      addresses.push_back(a.get());
+    }
+    std::string out;
+    for (const flow::NetworkAddress& a : addresses) {
+      flow::wait(roles::WorkerInterface::remote(a).reboot.get_reply({}));
+      out += "Killed " + a.to_string() + "\n";
+    }
+    return out;
   }
   throw CommandError{"unknown command '" + c + "' (help lists them)"};
 }

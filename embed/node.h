@@ -4,8 +4,10 @@
 // own, and gives the application a client of that cluster. FoundationDB keeps its roles in
 // fdbserver; Bedrock-style applications keep the database's replicas in themselves.
 //
-//   embed::NodeOptions o{.cluster_file = "strata.cluster", .listen = "10.0.0.5:4500",
-//                        .data = "/var/lib/myapp/strata"};
+//   embed::NodeOptions o;
+//   o.cluster_file = "strata.cluster";
+//   o.listen = "10.0.0.5:4500";
+//   o.data = "/var/lib/myapp/strata";
 //   auto node = embed::Node::join(o);
 //   node->client().set("k", "v");
 

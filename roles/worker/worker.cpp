@@ -545,7 +545,8 @@ WorkerInterface worker_endpoints(const flow::NetworkAddress* at) {
   return {worker_stream<InitializeMasterStream>(at, 0),      worker_stream<InitializeGrvProxyStream>(at, 1),
           worker_stream<InitializeCommitProxyStream>(at, 2), worker_stream<InitializeResolverStream>(at, 3),
           worker_stream<InitializeTLogStream>(at, 4),        worker_stream<InitializeStorageServerStream>(at, 5),
-          worker_stream<GetRolesStream>(at, 6),           worker_stream<RetireRolesStream>(at, 7)};
+          worker_stream<GetRolesStream>(at, 6),           worker_stream<RetireRolesStream>(at, 7),
+          worker_stream<RebootStream>(at, 8)};
 }
 
 }  // namespace
@@ -571,6 +572,13 @@ void run_worker() {
       worker.retire(flow::wait_next(requests));
       worker.check_invariants();
     }
+  }));
+  actors.add(flow::spawn([&] {
+    auto in = flow::wait_next(interface.reboot.requests());
+    flow::TraceEvent(flow::SevWarnAlways, "WorkerRebootRequested").detail("Address", worker.self().to_string());
+    in.reply.send({});
+    flow::wait(flow::delay(std::chrono::milliseconds(100)));  // the answer leaves first
+    flow::fail_stop("a reboot was requested (strata-cli kill)");
   }));
   flow::wait(actors.get_result());
 }

@@ -28,6 +28,7 @@ using InitializeStorageServerStream =
     net::RequestStream<wire_worker::InitializeStorageServerRequestT,
                        wire_worker::InitializeStorageServerReplyT>;
 using GetRolesStream = net::RequestStream<wire_worker::GetRolesRequestT, wire_worker::GetRolesReplyT>;
+using RebootStream = net::RequestStream<wire_worker::RebootRequestT, wire_worker::RebootReplyT>;
 using RetireRolesStream =
     net::RequestStream<wire_worker::RetireRolesRequestT, wire_worker::RetireRolesReplyT>;
 
@@ -40,6 +41,7 @@ struct WorkerInterface {
   InitializeStorageServerStream initialize_storage_server;
   GetRolesStream get_roles;
   RetireRolesStream retire_roles;
+  RebootStream reboot;  // ends the process (strata-cli's kill)
 
   // The worker at `address`. Its endpoints are well known: a process's worker is reached
   // knowing only its address.
