@@ -14,8 +14,8 @@
 // commit latency at half load), how late the run loop wakes a 1 ms timer at half load (p99 and
 // max: what holds the one thread), raw_fdatasync_per_s and the p99 of one raw write and sync.
 //
-// With --cluster-file it measures a real cluster instead (scripts/local-cluster makes one): the same
-// phases, from this process's clients.
+// With --cluster-file it measures a real cluster instead (scripts/local-cluster makes one): the
+// same phases, from this process's clients.
 //
 //   build/bin/db-bench [--engine memory|ssd] [--clients N] [--seconds S] [--keys N] [--dir PARENT]
 //                      [--cluster-file FILE] [--malloc tuned|default] [--json]
@@ -30,16 +30,18 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "bench/raw_disk.h"
 #include "client/database.h"
+#include "embed/cluster_file.h"
 #include "flow/flow.h"
 #include "net/asio/asio_world.h"
+#include "programs/command_line.h"
 #include "roles/common/cluster_description.h"
 #include "roles/common/shard_map.h"
 #include "roles/worker/start_generation.h"
@@ -78,36 +80,40 @@ void restart_with_tuned_malloc(char** argv) {
 // The options, or exits: 0 after --help, 2 for a bad argument.
 Options parse(int argc, char** argv) {
   Options o;
-  CLI::App app{"db-bench: the database measured, in one real process or against a real cluster (--cluster-file)",
-               "db-bench"};
+  CLI::App app{
+      "db-bench: the database measured, in one real process or against a real cluster "
+      "(--cluster-file)",
+      "db-bench"};
   app.add_option("--engine", o.engine, "the storage engine of the one-process database")
       ->check(CLI::IsMember({"memory", "ssd"}))
       ->capture_default_str();
-  app.add_option("--clients", o.clients, "client actors")->check(CLI::Range(int64_t{1}, int64_t{100'000}))->capture_default_str();
-  app.add_option("--seconds", o.seconds, "seconds per phase")->check(CLI::Range(0.001, 3600.0))->capture_default_str();
-  app.add_option("--keys", o.keys, "keys loaded first")->check(CLI::Range(int64_t{1}, int64_t{100'000'000}))->capture_default_str();
-  app.add_option("--dir", o.dir_parent, "where the scratch folder goes (default: the temporary folder)");
+  app.add_option("--clients", o.clients, "client actors")
+      ->check(CLI::Range(int64_t{1}, int64_t{100'000}))
+      ->capture_default_str();
+  app.add_option("--seconds", o.seconds, "seconds per phase")
+      ->check(CLI::Range(0.001, 3600.0))
+      ->capture_default_str();
+  app.add_option("--keys", o.keys, "keys loaded first")
+      ->check(CLI::Range(int64_t{1}, int64_t{100'000'000}))
+      ->capture_default_str();
+  app.add_option("--dir", o.dir_parent,
+                 "where the scratch folder goes (default: the temporary folder)");
   app.add_option("--cluster-file,-C", o.cluster_file,
                  "measure the cluster this file names instead of a database in this process");
   std::string malloc_mode = "tuned";
-  app.add_option("--malloc", malloc_mode, "glibc malloc tuned (a larger per-thread cache) or default")
+  app.add_option("--malloc", malloc_mode,
+                 "glibc malloc tuned (a larger per-thread cache) or default")
       ->check(CLI::IsMember({"tuned", "default"}))
       ->capture_default_str();
   app.add_flag("--json", o.json, "print the figures as one JSON object");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    std::fputs(app.help().c_str(), stdout);
-    std::exit(0);
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "db-bench: %s\n(db-bench --help lists the options)\n", e.what());
-    std::exit(2);
-  }
+  programs::parse_or_exit(app, argc, argv);
   o.tune_malloc = malloc_mode == "tuned";
   return o;
 }
 
-double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double ms(Clock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
 
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
@@ -115,7 +121,9 @@ double percentile(std::vector<double> v, double p) {
   return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
 }
 
-std::string key(int64_t i) { return fmt::format("key{:013}", i); }
+std::string key(int64_t i) {
+  return fmt::format("key{:013}", i);
+}
 
 struct Latencies {
   std::vector<double> grv, read, commit;
@@ -136,7 +144,8 @@ struct Figures {
 
 // The one process's database: its worker, kept in `roles` (dropping it would cancel every role),
 // asked for every role as a cluster's would be. May suspend.
-client::ClusterInterfaces start_database(const Options& o, std::vector<flow::Future<flow::Void>>& roles) {
+client::ClusterInterfaces start_database(const Options& o,
+                                         std::vector<flow::Future<flow::Void>>& roles) {
   using namespace roles;
   const flow::NetworkAddress self = flow::current_process().address();
   roles.push_back(flow::spawn([] { run_worker(); }));
@@ -153,14 +162,17 @@ client::ClusterInterfaces start_database(const Options& o, std::vector<flow::Fut
   return {std::move(g.grv_proxies), std::move(g.commit_proxies)};
 }
 
-// Runs `body(stop)` in `clients` actors for `seconds`; returns the phase's wall seconds. May suspend.
+// Runs `body(stop)` in `clients` actors for `seconds`; returns the phase's wall seconds. May
+// suspend.
 template <class Body>
 double phase(int64_t clients, double seconds, Body body) {
   bool stop = false;
   const auto start = Clock::now();
   std::vector<flow::Future<flow::Void>> actors;
-  for (int64_t c = 0; c < clients; ++c) actors.push_back(flow::spawn([&, c] { body(c, stop); }));
-  flow::wait(flow::delay(std::chrono::duration_cast<flow::Duration>(std::chrono::duration<double>(seconds))));
+  for (int64_t c = 0; c < clients; ++c)
+    actors.push_back(flow::spawn([&, c] { body(c, stop); }));
+  flow::wait(flow::delay(
+      std::chrono::duration_cast<flow::Duration>(std::chrono::duration<double>(seconds))));
   stop = true;
   flow::wait(flow::wait_all(actors));
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -173,7 +185,8 @@ Figures measure(const Options& o, client::Database& db) {
   const std::string value(100, 'v');
   for (int64_t first = 0; first < o.keys; first += 1000)
     db.run([&](client::Transaction& t) {
-      for (int64_t i = first; i < std::min(o.keys, first + 1000); ++i) t.set(key(i), value);
+      for (int64_t i = first; i < std::min(o.keys, first + 1000); ++i)
+        t.set(key(i), value);
     });
 
   int64_t reads = 0;
@@ -227,8 +240,10 @@ Figures measure(const Options& o, client::Database& db) {
     while (!stop) {
       db.run([&](client::Transaction& t) {
         for (int i = 0; i < 10; ++i) {
-          if (rng.random_int(0, 10) == 0) t.set(key(rng.random_int(0, o.keys)), value);
-          else t.get(key(rng.random_int(0, o.keys)));
+          if (rng.random_int(0, 10) == 0)
+            t.set(key(rng.random_int(0, o.keys)), value);
+          else
+            t.get(key(rng.random_int(0, o.keys)));
         }
       });
       ops += 10;
@@ -238,7 +253,8 @@ Figures measure(const Options& o, client::Database& db) {
 
   // Half the write rate, paced: each client starts a commit every clients / rate seconds.
   const double rate = std::max(1.0, f.write_commits_per_s / 2);
-  const auto gap = std::chrono::duration_cast<flow::Duration>(std::chrono::duration<double>(static_cast<double>(o.clients) / rate));
+  const auto gap = std::chrono::duration_cast<flow::Duration>(
+      std::chrono::duration<double>(static_cast<double>(o.clients) / rate));
   int64_t paced = 0;
   wall = phase(o.clients + 1, o.seconds, [&](int64_t c, const bool& stop) {
     if (c == o.clients) {
@@ -273,7 +289,8 @@ int main(int argc, char** argv) {
   const std::string malloc_settings = tunables != nullptr ? tunables : "default";
   namespace fs = std::filesystem;
   std::error_code ec;
-  const fs::path parent = o.dir_parent.empty() ? fs::temp_directory_path(ec) : fs::path(o.dir_parent);
+  const fs::path parent =
+      o.dir_parent.empty() ? fs::temp_directory_path(ec) : fs::path(o.dir_parent);
   const fs::path dir = parent / fmt::format("db-bench-{}", ::getpid());
   if (ec || !fs::create_directories(dir, ec) || ec) {
     std::fprintf(stderr, "db-bench: cannot create the scratch folder %s\n", dir.string().c_str());
@@ -281,14 +298,10 @@ int main(int argc, char** argv) {
   }
   std::optional<roles::ClusterDescription> cluster;
   if (!o.cluster_file.empty()) {
-    std::ifstream in(o.cluster_file);
-    std::stringstream text;
-    text << in.rdbuf();
     std::string why;
-    flow::ErrorOr<roles::ClusterDescription> d = roles::parse_cluster_description(text.str(), &why);
-    if (!in || !d.ok()) {
-      std::fprintf(stderr, "db-bench: the cluster file %s cannot be read: %s\n", o.cluster_file.c_str(),
-                   in ? why.c_str() : "cannot open it");
+    flow::ErrorOr<roles::ClusterDescription> d = embed::read_cluster_file(o.cluster_file, &why);
+    if (!d.ok()) {
+      std::fprintf(stderr, "db-bench: %s\n", why.c_str());
       fs::remove_all(dir, ec);
       return 2;
     }
@@ -309,8 +322,9 @@ int main(int argc, char** argv) {
     rt.main_process().set_address(net::free_loopback_address());
     rt.run([&] {
       std::vector<flow::Future<flow::Void>> roles;
-      const std::unique_ptr<client::Database> db = cluster ? std::make_unique<client::Database>(*cluster)
-                                                           : std::make_unique<client::Database>(start_database(o, roles));
+      const std::unique_ptr<client::Database> db =
+          cluster ? std::make_unique<client::Database>(*cluster)
+                  : std::make_unique<client::Database>(start_database(o, roles));
       f = [&] {
         Figures measured = measure(o, *db);
         measured.raw_fdatasync_per_s = f.raw_fdatasync_per_s;
@@ -348,15 +362,21 @@ int main(int argc, char** argv) {
       {"commit_retries", static_cast<double>(f.retries)},
   };
   if (o.json) {
-    std::string out = fmt::format("{{\"cluster_file\": \"{}\", \"engine\": \"{}\", \"clients\": {}, \"seconds\": {}, \"keys\": {}, \"malloc\": \"{}\"",
-                                  o.cluster_file, o.engine, o.clients, o.seconds, o.keys, malloc_settings);
-    for (const auto& [name, v] : figures) out += fmt::format(", \"{}\": {:.3f}", name, v);
+    std::string out = fmt::format(
+        "{{\"cluster_file\": \"{}\", \"engine\": \"{}\", \"clients\": {}, \"seconds\": {}, "
+        "\"keys\": {}, \"malloc\": \"{}\"",
+        o.cluster_file, o.engine, o.clients, o.seconds, o.keys, malloc_settings);
+    for (const auto& [name, v] : figures)
+      out += fmt::format(", \"{}\": {:.3f}", name, v);
     std::printf("%s}\n", out.c_str());
   } else {
     std::printf("db-bench: %s, %lld clients, %.1f s per phase, %lld keys, malloc %s\n",
-                o.cluster_file.empty() ? ("one process, engine " + o.engine).c_str() : ("cluster " + o.cluster_file).c_str(),
-                static_cast<long long>(o.clients), o.seconds, static_cast<long long>(o.keys), malloc_settings.c_str());
-    for (const auto& [name, v] : figures) std::printf("  %-26s %12.3f\n", name.c_str(), v);
+                o.cluster_file.empty() ? ("one process, engine " + o.engine).c_str()
+                                       : ("cluster " + o.cluster_file).c_str(),
+                static_cast<long long>(o.clients), o.seconds, static_cast<long long>(o.keys),
+                malloc_settings.c_str());
+    for (const auto& [name, v] : figures)
+      std::printf("  %-26s %12.3f\n", name.c_str(), v);
   }
   return 0;
 }

@@ -22,6 +22,7 @@
 #include <boost/context/detail/fcontext.hpp>
 
 #include "flow/flow.h"
+#include "programs/command_line.h"
 
 using namespace flow;
 namespace bctx = boost::context::detail;
@@ -232,15 +233,7 @@ int main(int argc, char** argv) {
     names.emplace_back(m.name);
   app.add_option("--only", only, "measure one figure (e.g. wait_resume_ns), for profiling")
       ->check(CLI::IsMember(names));
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    std::fputs(app.help().c_str(), stdout);
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "flow-bench: %s\n(flow-bench --help lists the options)\n", e.what());
-    return 2;
-  }
+  programs::parse_or_exit(app, argc, argv);
   if (quick) {
     scale = 20;
     reps = 1;

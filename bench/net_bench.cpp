@@ -37,6 +37,7 @@
 #include "net/asio/asio_world.h"
 #include "net/testing/rpc_test_service.h"
 #include "net/transport.h"
+#include "programs/command_line.h"
 
 namespace {
 
@@ -317,16 +318,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--only", only, "measure only rpc or only asio (to profile one side; no ratios)")
       ->check(CLI::IsMember({"rpc", "asio"}));
-  try {
-    app.parse(argc, argv);
-    if (!(seconds > 0)) throw CLI::ValidationError("--seconds", "must be more than 0");
-  } catch (const CLI::CallForHelp&) {
-    std::fputs(app.help().c_str(), stdout);
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "net-bench: %s\n(net-bench --help lists the options)\n", e.what());
-    return 2;
-  }
+  programs::parse_or_exit(app, argc, argv);
+  if (!(seconds > 0)) programs::usage_error(app, "--seconds must be more than 0");
   ::signal(SIGPIPE, SIG_IGN);
   const uint16_t asio_port = net::free_loopback_address().port;
   const pid_t asio_pid = ::fork();

@@ -24,7 +24,8 @@ RawSync raw_fdatasync(const std::string& path, size_t bytes, double seconds) {
   const auto end = start + std::chrono::duration<double>(seconds);
   while (Clock::now() < end) {
     const auto t0 = Clock::now();
-    if (::pwrite(fd, block.data(), block.size(), at) != static_cast<ssize_t>(block.size()) || ::fdatasync(fd) != 0) {
+    if (::pwrite(fd, block.data(), block.size(), at) != static_cast<ssize_t>(block.size()) ||
+        ::fdatasync(fd) != 0) {
       const std::string why = std::strerror(errno);
       ::close(fd);
       ::unlink(path.c_str());
@@ -39,9 +40,11 @@ RawSync raw_fdatasync(const std::string& path, size_t bytes, double seconds) {
   ::unlink(path.c_str());
   std::sort(latencies_ms.begin(), latencies_ms.end());
   const auto at_fraction = [&](double p) {
-    return latencies_ms.empty() ? 0.0
-                                : latencies_ms[std::min(latencies_ms.size() - 1,
-                                                        static_cast<size_t>(p * static_cast<double>(latencies_ms.size())))];
+    return latencies_ms.empty()
+               ? 0.0
+               : latencies_ms[std::min(
+                     latencies_ms.size() - 1,
+                     static_cast<size_t>(p * static_cast<double>(latencies_ms.size())))];
   };
   return {static_cast<double>(syncs) / elapsed, at_fraction(0.5), at_fraction(0.99)};
 }

@@ -30,6 +30,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "programs/command_line.h"
 #include "roles/resolver/conflict_history.h"
 
 namespace {
@@ -105,16 +106,7 @@ int main(int argc, char** argv) {
                  "point checks; C/20 range checks and C/5 mixed checks (90% point, 10% range)")
       ->check(at_least_one)
       ->capture_default_str();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    std::fputs(app.help().c_str(), stdout);
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "resolver-bench: %s\n(resolver-bench --help lists the options)\n",
-                 e.what());
-    return 2;
-  }
+  programs::parse_or_exit(app, argc, argv);
 
   Numbers rng;
   ConflictHistory history;

@@ -27,6 +27,7 @@
 //                           [--only PART,...] [--load-only]    (or --help)
 
 #include "bench/raw_disk.h"
+#include "programs/command_line.h"
 
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -420,16 +421,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember(parts));
   app.add_flag("--load-only", s.load_only,
                "measure each store's load alone, not its reads and overwrites");
-  try {
-    app.parse(argc, argv);
-    if (!(s.seconds > 0)) throw CLI::ValidationError("--seconds", "must be more than 0");
-  } catch (const CLI::CallForHelp&) {
-    std::fputs(app.help().c_str(), stdout);
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "storage-bench: %s\n(storage-bench --help lists the options)\n", e.what());
-    return 2;
-  }
+  programs::parse_or_exit(app, argc, argv);
+  if (!(s.seconds > 0)) programs::usage_error(app, "--seconds must be more than 0");
 
   std::string pattern = s.parent + "/storage-bench-XXXXXX";
   if (::mkdtemp(pattern.data()) == nullptr)

@@ -25,8 +25,10 @@
 #include "client/database.h"
 #include "client/printable.h"
 #include "client/transaction.h"
+#include "embed/cluster_file.h"
 #include "flow/flow.h"
 #include "net/asio/asio_world.h"
+#include "programs/command_line.h"
 #include "roles/cluster_controller/cluster_controller_interface.h"
 #include "roles/common/cluster_description.h"
 #include "roles/worker/worker_interface.h"
@@ -54,7 +56,8 @@ constexpr const char* kHelp =
     "  coordinators auto|ADDRESS...  moves the cluster state to other coordinators\n"
     "  lock                          locks the database; prints the lock's uid\n"
     "  unlock UID                    unlocks the database locked by UID\n"
-    "  kill [ADDRESS...]             lists the processes, or ends those named (to be started again)\n"
+    "  kill [ADDRESS...]             lists the processes, or ends those named (to be started "
+    "again)\n"
     "  help                          this list\n"
     "  exit, quit                    leaves the interactive mode\n";
 
@@ -331,7 +334,8 @@ std::string run_command(Session& s, const std::vector<std::string>& w) {
     if (w.size() == 1) {
       // The processes registered with the controller, to choose from.
       const std::string j = s.db->controller_status();
-      std::string out = "processes (kill ADDRESS... ends them; their supervisor starts them again):\n";
+      std::string out =
+          "processes (kill ADDRESS... ends them; their supervisor starts them again):\n";
       const std::string mark = "{\"address\": \"";
       for (size_t at = j.find(mark); at != std::string::npos; at = j.find(mark, at + 1)) {
         const size_t begin = at + mark.size();
@@ -403,24 +407,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.1, 86400.0))
       ->capture_default_str();
   app.footer(kHelp);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
-  }
-  std::ifstream in(cluster_file);
-  if (!in) {
-    std::fprintf(stderr, "strata-cli: cannot read the cluster file %s\n", cluster_file.c_str());
-    return 1;
-  }
-  std::stringstream text;
-  text << in.rdbuf();
+  programs::parse_or_exit(app, argc, argv);
   std::string why;
   const flow::ErrorOr<roles::ClusterDescription> cluster =
-      roles::parse_cluster_description(text.str(), &why);
+      embed::read_cluster_file(cluster_file, &why);
   if (!cluster.ok()) {
-    std::fprintf(stderr, "strata-cli: the cluster file %s is not a cluster description: %s\n",
-                 cluster_file.c_str(), why.c_str());
+    std::fprintf(stderr, "strata-cli: %s\n", why.c_str());
     return 1;
   }
   int status = 0;

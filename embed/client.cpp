@@ -1,25 +1,6 @@
 #include "embed/client.h"
 
-#include <fstream>
-#include <sstream>
-
 namespace embed {
-
-flow::ErrorOr<roles::ClusterDescription> read_cluster_file(const std::string& path,
-                                                           std::string* why) {
-  std::ifstream in(path);
-  if (!in) {
-    if (why != nullptr) *why = "cannot read the cluster file " + path;
-    return flow::Error(flow::ErrorCode::file_not_found);
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string what;
-  flow::ErrorOr<roles::ClusterDescription> d = roles::parse_cluster_description(text.str(), &what);
-  if (!d.ok() && why != nullptr)
-    *why = "the cluster file " + path + " is not a cluster description: " + what;
-  return d;
-}
 
 std::unique_ptr<Client> Client::connect(const std::string& cluster_file, NetworkOptions options) {
   const flow::ErrorOr<roles::ClusterDescription> d = read_cluster_file(cluster_file);

@@ -18,6 +18,7 @@
 
 #include "client/database.h"
 #include "client/transaction.h"
+#include "embed/cluster_file.h"
 #include "embed/network_thread.h"
 #include "roles/common/cluster_description.h"
 
@@ -74,9 +75,5 @@ class Client {
   std::shared_ptr<void> hosted_;                // ends after the database handle, before the thread
   std::shared_ptr<client::Database> database_;  // made and dropped on the network thread
 };
-
-// The description in `path`, or file_not_found / connection_string_invalid (with why).
-flow::ErrorOr<roles::ClusterDescription> read_cluster_file(const std::string& path,
-                                                           std::string* why = nullptr);
 
 }  // namespace embed

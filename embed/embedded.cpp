@@ -1,10 +1,6 @@
 #include "embed/embedded.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <chrono>
-#include <cstdio>
 #include <filesystem>
 #include <random>
 
@@ -19,26 +15,6 @@ namespace embed {
 namespace {
 
 using namespace std::chrono_literals;
-
-// Writes `text` to `path` durably: a new file synced, renamed over, the folder synced.
-bool write_durably(const std::filesystem::path& path, const std::string& text) {
-  const std::filesystem::path temporary = path.string() + ".tmp";
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return false;
-  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-                       ::fsync(fd) == 0;
-  ::close(fd);
-  std::error_code ec;
-  if (!written) return false;
-  std::filesystem::rename(temporary, path, ec);
-  if (ec) return false;
-  const int dir = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir >= 0) {
-    ::fsync(dir);
-    ::close(dir);
-  }
-  return true;
-}
 
 // What the network thread keeps for an embedded database: its roles, and the folder's lock.
 struct Hosted {
@@ -68,7 +44,7 @@ std::unique_ptr<Client> open_embedded(const std::string& folder, EmbeddedOptions
     for (int i = 0; i < 8; ++i)
       id += "0123456789abcdef"[device() % 16];
     cluster = {"embedded", id, {net::free_loopback_address()}};
-    if (!write_durably(cluster_path, cluster.to_string() + "\n"))
+    if (!write_cluster_file(cluster_path.string(), cluster))
       throw flow::Error(flow::ErrorCode::io_error);
   }
   NetworkOptions network;

@@ -15,6 +15,7 @@
 #include "net/schema/transport_generated.h"
 #include "net/testing/rpc_test_generated.h"
 #include "net/transport.h"
+#include "programs/command_line.h"
 
 namespace wire = strata::wire;
 namespace wt = strata::wire::test;
@@ -52,16 +53,7 @@ int main(int argc, char** argv) {
   app.add_option("DIR", dir, "the corpus folder (fuzz/corpus/frame); it must exist")
       ->required()
       ->check(CLI::ExistingDirectory);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    std::fputs(app.help().c_str(), stdout);
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "make-fuzz-seeds: %s\n(make-fuzz-seeds --help lists the options)\n",
-                 e.what());
-    return 2;
-  }
+  programs::parse_or_exit(app, argc, argv);
   flatbuffers::FlatBufferBuilder hb;
   const wire::Address a(0x7f000001, 4500);
   hb.Finish(wire::CreateHello(hb, net::kProtocolVersion, &a, hb.CreateString("seed")));

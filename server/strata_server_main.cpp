@@ -24,9 +24,11 @@
 #include <string>
 #include <vector>
 
+#include "embed/cluster_file.h"
 #include "flow/flow.h"
 #include "net/asio/asio_world.h"
 #include "net/asio/folder_lock.h"
+#include "programs/command_line.h"
 #include "roles/cluster_controller/worker_registration.h"
 #include "roles/common/cluster_description.h"
 #include "server/server_process.h"
@@ -55,40 +57,6 @@ struct Options {
 int fail(const std::string& why) {
   std::fprintf(stderr, "strata-server: %s\n", why.c_str());
   return 1;
-}
-
-// The cluster file's description, or why not.
-flow::ErrorOr<roles::ClusterDescription> read_cluster_file(const std::string& path,
-                                                           std::string* why) {
-  std::ifstream in(path);
-  if (!in) {
-    *why = "cannot read the cluster file " + path;
-    return flow::Error(flow::ErrorCode::file_not_found);
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string what;
-  flow::ErrorOr<roles::ClusterDescription> d = roles::parse_cluster_description(text.str(), &what);
-  if (!d.ok()) *why = "the cluster file " + path + " is not a cluster description: " + what;
-  return d;
-}
-
-// Writes `d` to the cluster file (a new file renamed over the old): a process restarted after a
-// move of the coordinators then starts from where the cluster is.
-void write_cluster_file(const std::string& path, const roles::ClusterDescription& d) {
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << d.to_string() << "\n";
-    out.flush();
-    if (!out) return;
-  }
-  std::error_code ec;
-  std::filesystem::rename(temporary, path, ec);
-  flow::TraceEvent(ec ? flow::SevWarnAlways : flow::SevInfo,
-                   ec ? "ClusterFileNotRewritten" : "ClusterFileRewritten")
-      .detail("Path", path)
-      .detail("Description", d.to_string());
 }
 
 }  // namespace
@@ -124,11 +92,7 @@ int main(int argc, char** argv) {
   app.add_option("--trace-files", o.trace_files, "trace files kept (the oldest deleted)")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
-  }
+  programs::parse_or_exit(app, argc, argv);
 
   const flow::ErrorOr<flow::NetworkAddress> listen = flow::NetworkAddress::parse(o.listen);
   if (!listen.ok()) return fail("--listen must be a.b.c.d:port, not '" + o.listen + "'");
@@ -136,7 +100,8 @@ int main(int argc, char** argv) {
     return fail(
         "--listen needs the address others reach this process at: not a port 0, nor 0.0.0.0");
   std::string why;
-  const flow::ErrorOr<roles::ClusterDescription> cluster = read_cluster_file(o.cluster_file, &why);
+  const flow::ErrorOr<roles::ClusterDescription> cluster =
+      embed::read_cluster_file(o.cluster_file, &why);
   if (!cluster.ok()) return fail(why);
   const flow::ErrorOr<roles::ProcessClass> process_class =
       roles::parse_process_class(o.process_class == "transaction" ? "log" : o.process_class);
@@ -209,7 +174,12 @@ int main(int argc, char** argv) {
           said_serving = true;
         }
         if (!(known == written)) {
-          write_cluster_file(cluster_file, known);
+          // A process restarted after the move then starts from where the cluster is.
+          const bool rewritten = embed::write_cluster_file(cluster_file, known);
+          flow::TraceEvent(rewritten ? flow::SevInfo : flow::SevWarnAlways,
+                           rewritten ? "ClusterFileRewritten" : "ClusterFileNotRewritten")
+              .detail("Path", cluster_file)
+              .detail("Description", known.to_string());
           written = known;
         }
       }

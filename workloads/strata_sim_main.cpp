@@ -18,14 +18,17 @@
 
 #include "flow/code_probe.h"
 #include "flow/planted_bug.h"
+#include "programs/command_line.h"
 #include "workloads/sim_runner.h"
 #include "workloads/spec.h"
 
 namespace {
 
 constexpr const char* kDescription =
-    "strata-sim: runs the simulation test SPEC.toml (FoundationDB's spec format) under a seed and prints PASS\n"
-    "or FAIL, simulated and wall time, events run, the unseed, the trace digest, the command that replays\n"
+    "strata-sim: runs the simulation test SPEC.toml (FoundationDB's spec format) under a seed and "
+    "prints PASS\n"
+    "or FAIL, simulated and wall time, events run, the unseed, the trace digest, the command that "
+    "replays\n"
     "the run, and how many of the program's code probes the run reached.\n"
     "Exit status: 0 on PASS, 1 on FAIL, 2 on bad usage or a bad spec.";
 
@@ -77,33 +80,35 @@ Args parse_args(int argc, char** argv) {
   std::string seed, buggify = "random", trace, timeline, history, plant;
   app.add_option("spec", a.spec, "the spec file")->required();
   app.add_option("--seed", seed, "the seed (default: a random one, printed)");
-  app.add_option("--buggify", buggify, "on, off, or random (drawn from the seed)")->capture_default_str();
+  app.add_option("--buggify", buggify, "on, off, or random (drawn from the seed)")
+      ->capture_default_str();
   app.add_option("--trace", trace, "write the run's trace events to FILE (JSON lines)");
-  app.add_flag("--check-determinism", a.check_determinism, "run the seed twice and compare; name the first divergence");
+  app.add_flag("--check-determinism", a.check_determinism,
+               "run the seed twice and compare; name the first divergence");
   app.add_option("--knob", a.knobs, "override a knob, name=value (repeatable)");
   app.add_flag("--json", a.json,
-               "print the summary as one JSON object: \"probes\" (sites, hits, never reached), \"recoveries\" "
-               "(each recovery's simulated seconds), \"recovery_old_log_waits\" (each one's wait for the first old "
-               "log; over 1 s: the old logs were lost), \"replication\" (copies of the data; 0: no database ran)");
+               "print the summary as one JSON object: \"probes\" (sites, hits, never reached), "
+               "\"recoveries\" "
+               "(each recovery's simulated seconds), \"recovery_old_log_waits\" (each one's wait "
+               "for the first old "
+               "log; over 1 s: the old logs were lost), \"replication\" (copies of the data; 0: no "
+               "database ran)");
   app.add_flag("--quiet", a.quiet, "print only the summary");
   app.add_option("--probes", a.probes,
-                 "write every probe site to FILE, one \"HITS<tab>file:line what\" line each (scripts/seed-sweep)");
+                 "write every probe site to FILE, one \"HITS<tab>file:line what\" line each "
+                 "(scripts/seed-sweep)");
   app.add_option("--timeline", timeline,
-                 "write a picture of the run to FILE, one self-contained HTML page: a lane per process, its roles, "
+                 "write a picture of the run to FILE, one self-contained HTML page: a lane per "
+                 "process, its roles, "
                  "messages, faults and events, the first SevError marked");
   app.add_option("--history", history,
-                 "write the histories the workloads recorded (ListAppend, Register) to FILE in Jepsen's EDN shape");
+                 "write the histories the workloads recorded (ListAppend, Register) to FILE in "
+                 "Jepsen's EDN shape");
   app.add_option("--plant", plant,
-                 "plant a known bug in the roles: stale_read, lost_write or skipped_conflict_check (a build with "
+                 "plant a known bug in the roles: stale_read, lost_write or skipped_conflict_check "
+                 "(a build with "
                  "-DSTRATA_PLANTED_BUGS=ON; scripts/planted-bugs)");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    std::fputs(app.help().c_str(), stdout);
-    std::exit(0);
-  } catch (const CLI::ParseError& e) {
-    usage_error(e.what());
-  }
+  programs::parse_or_exit(app, argc, argv);
   if (!seed.empty()) {
     char* end = nullptr;
     errno = 0;
@@ -112,21 +117,29 @@ Args parse_args(int argc, char** argv) {
       usage_error(fmt::format("--seed needs a non-negative integer, not '{}'", seed));
     a.seed = s;
   }
-  if (buggify == "on") a.buggify = workloads::BuggifyMode::kOn;
-  else if (buggify == "off") a.buggify = workloads::BuggifyMode::kOff;
-  else if (buggify == "random") a.buggify = workloads::BuggifyMode::kRandom;
-  else usage_error(fmt::format("--buggify takes on, off or random, not '{}'", buggify));
+  if (buggify == "on")
+    a.buggify = workloads::BuggifyMode::kOn;
+  else if (buggify == "off")
+    a.buggify = workloads::BuggifyMode::kOff;
+  else if (buggify == "random")
+    a.buggify = workloads::BuggifyMode::kRandom;
+  else
+    usage_error(fmt::format("--buggify takes on, off or random, not '{}'", buggify));
   for (const std::string& k : a.knobs)
-    if (k.find('=') == std::string::npos) usage_error(fmt::format("--knob takes name=value, not '{}'", k));
+    if (k.find('=') == std::string::npos)
+      usage_error(fmt::format("--knob takes name=value, not '{}'", k));
   if (!trace.empty()) a.trace = writable_path("--trace", trace);
   if (!timeline.empty()) a.timeline = writable_path("--timeline", timeline);
   if (!history.empty()) a.history = writable_path("--history", history);
   if (!plant.empty()) {
     const std::optional<flow::PlantedBug> bug = flow::planted_bug_named(plant);
     if (!bug || *bug == flow::PlantedBug::kNone)
-      usage_error(fmt::format("--plant takes stale_read, lost_write or skipped_conflict_check, not '{}'", plant));
+      usage_error(fmt::format(
+          "--plant takes stale_read, lost_write or skipped_conflict_check, not '{}'", plant));
     if (!flow::kPlantedBugsBuilt)
-      usage_error("--plant: this strata-sim was built without planted bugs (configure with -DSTRATA_PLANTED_BUGS=ON)");
+      usage_error(
+          "--plant: this strata-sim was built without planted bugs (configure with "
+          "-DSTRATA_PLANTED_BUGS=ON)");
     a.plant = *bug;
   }
   return a;
@@ -259,10 +272,12 @@ int main(int argc, char** argv) {
   std::string recoveries, recoveries_marked, old_log_waits;
   for (size_t i = 0; i < result.recoveries.size(); ++i) {
     const char* comma = i == 0 ? "" : ", ";
-    const double wait = i < result.recovery_old_log_waits.size() ? result.recovery_old_log_waits[i] : 0;
+    const double wait =
+        i < result.recovery_old_log_waits.size() ? result.recovery_old_log_waits[i] : 0;
     recoveries += fmt::format("{}{:.6f}", comma, result.recoveries[i]);
-    recoveries_marked += fmt::format("{}{:.6f}{}", comma, result.recoveries[i],
-                                     wait > workloads::RunResult::kOldLogsLostAfter ? " (old logs lost)" : "");
+    recoveries_marked +=
+        fmt::format("{}{:.6f}{}", comma, result.recoveries[i],
+                    wait > workloads::RunResult::kOldLogsLostAfter ? " (old logs lost)" : "");
     old_log_waits += fmt::format("{}{:.6f}", comma, wait);
   }
   if (args.json) {
@@ -275,7 +290,8 @@ int main(int argc, char** argv) {
         "%.3f, "
         "\"events\": %llu, \"trace_events\": %llu, \"unseed\": \"0x%016llx\", \"digest\": "
         "\"0x%016llx\", \"determinism_checked\": %s, \"metrics\": {%s}, \"recoveries\": [%s], "
-        "\"recovery_old_log_waits\": [%s], \"replication\": %d, \"beyond_atlas\": %s, \"unavailable\": %s, \"replay\": %s, \"probes\": %s}\n",
+        "\"recovery_old_log_waits\": [%s], \"replication\": %d, \"beyond_atlas\": %s, "
+        "\"unavailable\": %s, \"replay\": %s, \"probes\": %s}\n",
         result.passed ? "\"PASS\"" : "\"FAIL\"", json_string(args.spec).c_str(),
         static_cast<unsigned long long>(seed), result.buggify ? "true" : "false",
         json_string(result.failure).c_str(), json_string(result.swarm).c_str(), result.sim_seconds,
@@ -283,17 +299,19 @@ int main(int argc, char** argv) {
         static_cast<unsigned long long>(result.trace_events),
         static_cast<unsigned long long>(result.unseed),
         static_cast<unsigned long long>(result.digest), args.check_determinism ? "true" : "false",
-        metrics.c_str(), recoveries.c_str(), old_log_waits.c_str(), result.replication, json_string(result.beyond_atlas).c_str(),
-        result.unavailable ? "true" : "false", json_string(replay).c_str(), probes_json(result.probes).c_str());
+        metrics.c_str(), recoveries.c_str(), old_log_waits.c_str(), result.replication,
+        json_string(result.beyond_atlas).c_str(), result.unavailable ? "true" : "false",
+        json_string(replay).c_str(), probes_json(result.probes).c_str());
   } else {
     std::printf("%s  %s  seed %llu\n", result.passed ? "PASS" : "FAIL", args.spec.c_str(),
                 static_cast<unsigned long long>(seed));
     if (!result.passed) std::printf("  failure: %s\n", result.failure.c_str());
     if (!result.beyond_atlas.empty())
       std::printf("  beyond the atlas: %s%s\n", result.beyond_atlas.c_str(),
-                  !result.passed        ? ""
-                  : result.unavailable ? "; the database stopped safely (unavailable at the end, nothing wrong seen)"
-                                       : "; the database came back, nothing wrong seen");
+                  !result.passed ? ""
+                  : result.unavailable
+                      ? "; the database stopped safely (unavailable at the end, nothing wrong seen)"
+                      : "; the database came back, nothing wrong seen");
     std::printf("  simulated %.3f s, wall %.3f s, ratio %.1fx\n", result.sim_seconds, wall, ratio);
     std::printf("  events %llu, trace events %llu, unseed 0x%016llx, digest 0x%016llx%s\n",
                 static_cast<unsigned long long>(result.events),
@@ -309,8 +327,8 @@ int main(int argc, char** argv) {
     }
     // Printed with --quiet too: scripts/seed-sweep gathers them for its percentiles.
     if (!result.recoveries.empty())
-      std::printf("  recoveries: %zu, replication %d, seconds: %s\n", result.recoveries.size(), result.replication,
-                  recoveries_marked.c_str());
+      std::printf("  recoveries: %zu, replication %d, seconds: %s\n", result.recoveries.size(),
+                  result.replication, recoveries_marked.c_str());
     std::printf("  probes: %zu of %zu reached\n", probes_reached(result.probes),
                 result.probes.size());
     std::printf("  replay: %s\n", replay.c_str());
@@ -333,7 +351,8 @@ int main(int argc, char** argv) {
   if (!args.history.empty()) {
     // One history per workload that recorded one, each after a comment naming it.
     std::string text;
-    for (const auto& [name, edn] : result.histories) text += ";; " + name + "\n" + edn;
+    for (const auto& [name, edn] : result.histories)
+      text += ";; " + name + "\n" + edn;
     if (!write_file(args.history, text)) return 2;
     if (!args.quiet && !args.json)
       std::printf("  history: %s (%zu workload%s)\n", args.history.c_str(), result.histories.size(),

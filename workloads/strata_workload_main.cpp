@@ -16,8 +16,10 @@
 #include <string>
 
 #include "client/database.h"
+#include "embed/cluster_file.h"
 #include "flow/flow.h"
 #include "net/asio/asio_world.h"
+#include "programs/command_line.h"
 #include "roles/common/cluster_description.h"
 #include "workloads/real_runner.h"
 #include "workloads/spec.h"
@@ -26,16 +28,15 @@ int main(int argc, char** argv) {
   std::string cluster_file, spec_path;
   uint64_t seed = std::random_device{}();
   double liveness_s = 120;
-  CLI::App app{"strata-workload: a spec's database workloads against a real cluster", "strata-workload"};
+  CLI::App app{"strata-workload: a spec's database workloads against a real cluster",
+               "strata-workload"};
   app.add_option("--cluster-file,-C", cluster_file, "the cluster file")->required();
   app.add_option("spec", spec_path, "the spec file (TOML, as strata-sim reads)")->required();
   app.add_option("--seed", seed, "the seed of the workloads' random choices (default: drawn)");
-  app.add_option("--liveness", liveness_s, "seconds the checks may take")->check(CLI::Range(1.0, 86400.0))->capture_default_str();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
-  }
+  app.add_option("--liveness", liveness_s, "seconds the checks may take")
+      ->check(CLI::Range(1.0, 86400.0))
+      ->capture_default_str();
+  programs::parse_or_exit(app, argc, argv);
   const workloads::SpecLoad load = workloads::load_spec(spec_path);
   if (!load.spec) {
     fmt::print(stderr, "strata-workload: {}\n", load.error);
@@ -45,14 +46,11 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "strata-workload: {}: {}\n", spec_path, refused);
     return 2;
   }
-  std::ifstream in(cluster_file);
-  std::stringstream text;
-  text << in.rdbuf();
   std::string why;
-  const flow::ErrorOr<roles::ClusterDescription> cluster = roles::parse_cluster_description(text.str(), &why);
-  if (!in || !cluster.ok()) {
-    fmt::print(stderr, "strata-workload: the cluster file {} cannot be read: {}\n", cluster_file,
-               in ? why : "cannot open it");
+  const flow::ErrorOr<roles::ClusterDescription> cluster =
+      embed::read_cluster_file(cluster_file, &why);
+  if (!cluster.ok()) {
+    fmt::print(stderr, "strata-workload: {}\n", why);
     return 2;
   }
   std::string failure;
@@ -70,16 +68,19 @@ int main(int argc, char** argv) {
     world.attach(rt.main_process(), ".");
     rt.run([&] {
       client::Database db(cluster.get());
-      failure = workloads::run_spec_on_cluster(*load.spec, db,
-                                               std::chrono::duration_cast<flow::Duration>(std::chrono::duration<double>(liveness_s)),
-                                               &metrics);
+      failure = workloads::run_spec_on_cluster(
+          *load.spec, db,
+          std::chrono::duration_cast<flow::Duration>(std::chrono::duration<double>(liveness_s)),
+          &metrics);
     });
   } catch (const flow::Error& e) {
     failure = fmt::format("the run ended with {}", e.name());
   }
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
-  fmt::print("{} {} on {} seed {} in {:.1f} s{}\n", failure.empty() ? "PASS" : "FAIL", spec_path, cluster_file, seed,
-             wall, failure.empty() ? "" : ": " + failure);
-  for (const auto& [name, value] : metrics) fmt::print("  {} = {:.3f}\n", name, value);
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+  fmt::print("{} {} on {} seed {} in {:.1f} s{}\n", failure.empty() ? "PASS" : "FAIL", spec_path,
+             cluster_file, seed, wall, failure.empty() ? "" : ": " + failure);
+  for (const auto& [name, value] : metrics)
+    fmt::print("  {} = {:.3f}\n", name, value);
   return failure.empty() ? 0 : 1;
 }

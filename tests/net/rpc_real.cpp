@@ -33,6 +33,7 @@
 #include "net/asio/asio_world.h"
 #include "net/testing/rpc_test_service.h"
 #include "net/transport.h"
+#include "programs/command_line.h"
 
 namespace {
 
@@ -262,15 +263,7 @@ int main(int argc, char** argv) {
   const CLI::App* hold_mode =
       add_mode("hold-and-die", "send a held request to ADDR, then exit without waiting");
   const CLI::App* stats_mode = add_mode("stats", "print the counters of the server at ADDR");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    std::fputs(app.help().c_str(), stdout);  // a subcommand's, after rpc-real serve --help
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "rpc-real: %s\n(rpc-real --help lists the options)\n", e.what());
-    return 2;
-  }
+  programs::parse_or_exit(app, argc, argv);
   if (serve_mode->parsed()) return serve(address);
   if (hold_mode->parsed()) return hold_and_die(address);
   if (stats_mode->parsed()) return print_stats(address);
