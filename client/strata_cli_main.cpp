@@ -204,6 +204,17 @@ std::string status_text(Session& s) {
                                                  : r == "3" ? "triple"
                                                             : r);
   out += fmt::format("  epoch             {}\n", field("epoch"));
+  if (const size_t at = j.find("\"logical_bytes\": "); at != std::string::npos) {
+    const auto number = [&j](const std::string& name) {
+      const size_t begin = j.find("\"" + name + "\": ");
+      if (begin == std::string::npos) return 0.0;
+      return std::strtod(j.c_str() + begin + name.size() + 4, nullptr);
+    };
+    out += fmt::format("  data              {:.1f} MB of keys and values ({:.1f} MB with copies, {:.1f} MB of files; "
+                       "{} of {} storage servers answering)\n",
+                       number("logical_bytes") / 1e6, number("stored_bytes") / 1e6, number("disk_bytes") / 1e6,
+                       field("storage_servers_answering"), field("storage_servers"));
+  }
   out += fmt::format("  locked            {}\n", field("locked"));
   out += fmt::format("  recoveries        {} (last {} s) while this controller leads\n",
                      field("recoveries"), field("last_recovery_seconds"));

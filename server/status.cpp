@@ -7,6 +7,8 @@
 
 #include "client/printable.h"
 #include "flow/actor.h"
+#include "flow/combinators.h"
+#include "roles/storage_server/storage_server_interface.h"
 
 namespace server {
 
@@ -108,6 +110,12 @@ std::string status_json(const ControllerStatus& s) {
   }
   missing += "]";
   const ClusterState* st = s.state;
+  const std::string data =
+      s.data ? fmt::format("{{\"logical_bytes\": {}, \"stored_bytes\": {}, \"disk_bytes\": {}, \"storage_servers\": {}, "
+                           "\"storage_servers_answering\": {}}}",
+                           s.data->logical_bytes, s.data->stored_bytes, s.data->disk_bytes, s.data->servers,
+                           s.data->answered)
+             : "null";
   return fmt::format(
       "{{\"recovery_state\": {}, \"cluster_description\": {}, \"controller\": {}, "
       "\"leading_seconds\": {:.3f}, "
@@ -115,21 +123,64 @@ std::string status_json(const ControllerStatus& s) {
       "\"locked\": {}, "
       "\"configured_counts\": {{\"grv_proxies\": {}, \"commit_proxies\": {}, \"logs\": {}, "
       "\"resolvers\": {}}}, "
-      "\"generation\": {}, \"shards\": {}, \"processes\": {}, \"unregistered_role_hosts\": {}}}",
+      "\"generation\": {}, \"shards\": {}, \"data\": {}, \"processes\": {}, \"unregistered_role_hosts\": {}}}",
       json_string(s.recovery_state), json_string(s.cluster.to_string()),
       json_string(s.controller.to_string()), s.leading_seconds, s.recoveries,
       s.last_recovery_seconds, st ? st->epoch : 0, replication,
       st && !st->lock_uid.empty() ? "true" : "false", st ? st->counts.grv_proxies : 0,
       st ? st->counts.commit_proxies : 0, st ? st->counts.logs : 0, st ? st->counts.resolvers : 0,
-      generation, storage, processes, missing);
+      generation, storage, data, processes, missing);
+}
+
+StoredData gather_stored_data(const ShardMap& shards, flow::Duration within) {
+  StoredData out;
+  std::vector<std::vector<flow::Future<std::optional<wire_storage::GetMetricsReplyT>>>> asked;
+  for (const Shard& shard : shards.shards()) {
+    asked.emplace_back();
+    for (const StorageServerRef& server : shard.servers) {
+      ++out.servers;
+      const StorageServerInterface remote = StorageServerInterface::remote(server.address, server.tag);
+      asked.back().push_back(flow::spawn([remote, within]() -> std::optional<wire_storage::GetMetricsReplyT> {
+        try {
+          return flow::wait(flow::timeout(remote.get_metrics.get_reply({}), within));
+        } catch (const flow::Error& e) {
+          if (e.code() == flow::ErrorCode::operation_cancelled) throw;
+          return std::nullopt;  // down, restarting, or still opening
+        }
+      }));
+    }
+  }
+  for (auto& team : asked) {
+    bool counted = false;
+    for (auto& f : team) {
+      const std::optional<wire_storage::GetMetricsReplyT> m = flow::wait(f);
+      if (!m) continue;
+      ++out.answered;
+      out.stored_bytes += m->live_bytes;
+      out.disk_bytes += m->disk_bytes;
+      if (!counted) out.logical_bytes += m->live_bytes;
+      counted = true;
+    }
+  }
+  return out;
 }
 
 void serve_status(const StatusStream& stream, const std::function<ControllerStatus()>& now) {
   const auto requests = stream.requests();
   for (;;) {
     auto in = flow::wait_next(requests);
+    ControllerStatus s = now();
+    if (s.state != nullptr) {
+      const ShardMap shards = s.state->shards;  // the state may change while the servers answer
+      s.data = gather_stored_data(shards, std::chrono::seconds(1));
+      s = [&] {
+        ControllerStatus again = now();  // as of the answers
+        again.data = s.data;
+        return again;
+      }();
+    }
     wire_cc::StatusReplyT reply;
-    reply.json = status_json(now());
+    reply.json = status_json(s);
     in.reply.send(reply);
   }
 }

@@ -40,6 +40,7 @@ using namespace std::chrono_literals;
 
 // Well-known endpoint tokens: kTokenBase + 4 * tag + {0, 1, 2, 3}.
 constexpr uint64_t kTokenBase = 0x5353'0000;
+constexpr uint64_t kTokensPerServer = 5;  // the interface's streams, by tag
 // How long a read at a version the server has not reached waits before future_version.
 constexpr flow::Duration kFutureVersionWait = 1s;
 // How often versions older than the window are made durable.
@@ -82,6 +83,7 @@ using ReceivedGetValue =
 using ReceivedGetKey = net::ReceivedRequest<wire_storage::GetKeyRequestT, wire_storage::GetKeyReplyT>;
 using ReceivedGetKeyValues =
     net::ReceivedRequest<wire_storage::GetKeyValuesRequestT, wire_storage::GetKeyValuesReplyT>;
+using ReceivedGetMetrics = net::ReceivedRequest<wire_storage::GetMetricsRequestT, wire_storage::GetMetricsReplyT>;
 using ReceivedSetLogSystem =
     net::ReceivedRequest<wire_storage::SetLogSystemRequestT, wire_storage::SetLogSystemReplyT>;
 
@@ -216,6 +218,21 @@ class StorageServer {
   }
 
   // Takes `in`'s log system up (between two peeks) and answers once it is durable. May suspend.
+  // What it holds, for status. May suspend (the engine counts its files).
+  void get_metrics(ReceivedGetMetrics in) {
+    if (!engine_) {
+      in.reply.send_error(flow::Error(flow::ErrorCode::future_version));  // still opening
+      return;
+    }
+    const storage::StorageBytes bytes = engine_->storage_bytes();
+    wire_storage::GetMetricsReplyT reply;
+    reply.live_bytes = bytes.live_bytes;
+    reply.disk_bytes = bytes.disk_bytes;
+    reply.version = version_.get();
+    reply.durable_version = data_.durable();
+    in.reply.send(reply);
+  }
+
   void set_log_system(ReceivedSetLogSystem in) {
     std::optional<LogSystem> next = in.request.log_system ? from_wire(*in.request.log_system) : std::nullopt;
     if (!next) {
@@ -566,20 +583,22 @@ void serve(const flow::FutureStream<Received>& requests, flow::ActorCollection& 
 }  // namespace
 
 StorageServerInterface StorageServerInterface::remote(flow::NetworkAddress address, Tag tag) {
-  const uint64_t base = kTokenBase + 4 * static_cast<uint64_t>(tag);
+  const uint64_t base = kTokenBase + kTokensPerServer * static_cast<uint64_t>(tag);
   return {GetValueStream(net::Endpoint{address, net::well_known_token(base)}),
           GetKeyStream(net::Endpoint{address, net::well_known_token(base + 1)}),
           GetKeyValuesStream(net::Endpoint{address, net::well_known_token(base + 2)}),
-          SetLogSystemStream(net::Endpoint{address, net::well_known_token(base + 3)})};
+          SetLogSystemStream(net::Endpoint{address, net::well_known_token(base + 3)}),
+          GetMetricsStream(net::Endpoint{address, net::well_known_token(base + 4)})};
 }
 
 void run_storage_server(StorageServerInit init) {
-  const uint64_t base = kTokenBase + 4 * static_cast<uint64_t>(init.tag);
+  const uint64_t base = kTokenBase + kTokensPerServer * static_cast<uint64_t>(init.tag);
   const StorageServerInterface interface{
       GetValueStream::well_known(net::well_known_token(base)),
       GetKeyStream::well_known(net::well_known_token(base + 1)),
       GetKeyValuesStream::well_known(net::well_known_token(base + 2)),
-      SetLogSystemStream::well_known(net::well_known_token(base + 3))};
+      SetLogSystemStream::well_known(net::well_known_token(base + 3)),
+      GetMetricsStream::well_known(net::well_known_token(base + 4))};
   StorageServer server(std::move(init));
   server.open();
   flow::ActorCollection actors;
@@ -602,6 +621,10 @@ void run_storage_server(StorageServerInit init) {
             server.get_key(std::move(in));
             server.check_invariants();
           });
+  }));
+  actors.add(flow::spawn([&] {
+    serve(interface.get_metrics.requests(), actors,
+          [&server](ReceivedGetMetrics in) { server.get_metrics(std::move(in)); });
   }));
   actors.add(flow::spawn([&] {
     serve(interface.get_key_values.requests(), actors,

@@ -26,11 +26,15 @@ using GetKeyValuesStream =
 using SetLogSystemStream =
     net::RequestStream<wire_storage::SetLogSystemRequestT, wire_storage::SetLogSystemReplyT>;
 
+using GetMetricsStream =
+    net::RequestStream<wire_storage::GetMetricsRequestT, wire_storage::GetMetricsReplyT>;
+
 struct StorageServerInterface {
   GetValueStream get_value;
   GetKeyStream get_key;
   GetKeyValuesStream get_key_values;
   SetLogSystemStream set_log_system;  // a recovery's new logs (docs/database.md, "Recovery")
+  GetMetricsStream get_metrics;       // what it holds (status)
 
   // The server of `tag` at `address`, as others reach it. Its endpoints are well known (by tag),
   // so they stay the same when its process reboots.

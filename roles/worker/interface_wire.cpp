@@ -49,6 +49,7 @@ wire_worker::StorageServerInterfaceT to_wire(const StorageServerInterface& i) {
   w.get_key = endpoint(i.get_key.endpoint());
   w.get_key_values = endpoint(i.get_key_values.endpoint());
   w.set_log_system = endpoint(i.set_log_system.endpoint());
+  w.get_metrics = endpoint(i.get_metrics.endpoint());
   return w;
 }
 
@@ -83,7 +84,8 @@ std::optional<StorageServerInterface> from_wire(const wire_worker::StorageServer
   EndpointReader r;
   StorageServerInterface i{r.operator()<GetValueStream>(w.get_value), r.operator()<GetKeyStream>(w.get_key),
                            r.operator()<GetKeyValuesStream>(w.get_key_values),
-                           r.operator()<SetLogSystemStream>(w.set_log_system)};
+                           r.operator()<SetLogSystemStream>(w.set_log_system),
+                           r.operator()<GetMetricsStream>(w.get_metrics)};
   return if_whole(r, std::move(i));
 }
 

@@ -8,15 +8,13 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "client/database.h"
 #include "client/transaction.h"
 #include "flow/flow.h"
-#include "roles/cluster_controller/leader_election.h"
 #include "roles/cluster_controller/worker_registration.h"
-#include "roles/coordinator/coordinator_interface.h"
-#include "roles/worker/worker_interface.h"
-#include "server/cluster_controller.h"
+#include "server/server_process.h"
 #include "tests/roles/role_cluster.h"
 
 using namespace std::chrono_literals;
@@ -24,23 +22,16 @@ using roles_testing::RoleCluster;
 
 namespace {
 
-// Processes 1..n as strata-server runs them; coordinators on 1..3.
+// Processes 1..n as strata-server runs them (server::serve_process); coordinators on 1..3.
 roles::ClusterDescription start_servers(RoleCluster& c, int n) {
   roles::ClusterDescription d{"test", "first", {}};
-  for (int p = 1; p <= 3; ++p)
-    d.coordinators.push_back(c.sim.process(p).address);
+  for (int p = 1; p <= 3; ++p) d.coordinators.push_back(c.sim.process(p).address);
   for (int p = 1; p <= n; ++p) {
-    const roles::WorkerRegistration me{c.sim.process(p).address, "m" + std::to_string(p),
-                                       roles::ProcessClass::unset};
-    c.start(p, "worker", [] { roles::run_worker(); });
-    c.start(p, "coordinator", [] { roles::run_coordinator(); });
-    c.start(p, "registration", [d, me] { roles::register_worker(d, me); });
-    c.start(p, "cluster_controller", [d, self = me.address] {
-      roles::ClusterDescription known = d;
-      roles::WorkerRegistry registry;
-      server::ControllerWatcher watcher;
-      roles::campaign(&known, self,
-                      [&] { server::lead(server::Placement{}, &known, &watcher, registry); });
+    const roles::WorkerRegistration me{c.sim.process(p).address, "m" + std::to_string(p), roles::ProcessClass::unset};
+    c.start(p, "server", [d, me] {
+      roles::ClusterDescription known;
+      const std::vector<flow::Future<flow::Void>> running = server::serve_process(d, me, &known);
+      flow::wait(flow::wait_all(running));
     });
   }
   return d;
