@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <chrono>
 #include <initializer_list>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <utility>
 
 #include "flow/actor.h"
 #include "flow/async_var.h"
+#include "flow/buggify.h"
 #include "flow/code_probe.h"
 #include "flow/combinators.h"
 #include "flow/deterministic_random.h"
@@ -188,7 +190,7 @@ void refuse_all(const Stream& stream, flow::ErrorCode error) {
 
 }  // namespace
 
-void create_when_asked(CoordinatedState& cstate, WorkerRegistry& registry) {
+void create_when_asked(CoordinatedState& cstate, WorkerRegistry& registry, ControllerWatcher* watcher) {
   const flow::Time began = flow::now();
   const ClusterControllerInterface controller = cluster_controller_endpoints(nullptr);
   const flow::AsyncVar<ClientGeneration> none;
@@ -216,7 +218,11 @@ void create_when_asked(CoordinatedState& cstate, WorkerRegistry& registry) {
       });
   flow::TraceEvent(flow::SevInfo, "ClusterControllerAwaitingCreation");
   const auto requests = controller.configure.requests();
-  uint64_t epoch = 1;  // each failed attempt burns one: its roles may linger on workers
+  // Each failed attempt burns an epoch and its storage servers' tags: its roles may linger on
+  // their workers (the storage servers, which have no epoch, until their process restarts), and
+  // a worker refuses a second role of the same name started otherwise (role_already_running).
+  uint64_t epoch = 1;
+  uint32_t next_tag = 1;
   for (;;) {
     // Whether another leader created the database meanwhile.
     const flow::Future<std::shared_ptr<ConfigureRequest>> next = flow::spawn(
@@ -262,6 +268,7 @@ void create_when_asked(CoordinatedState& cstate, WorkerRegistry& registry) {
         .detail("Engine", wanted.get().engine)
         .detail("Logs", static_cast<int64_t>(plan.get().logs.size()))
         .detail("Shards", static_cast<int64_t>(plan.get().storage_teams.size()));
+    GenerationPlan created;  // what was started and written
     try {
       // The coordinators must still hold none: read with this writer's generation, then write.
       if (cstate.read()) {
@@ -270,10 +277,22 @@ void create_when_asked(CoordinatedState& cstate, WorkerRegistry& registry) {
       }
       GenerationPlan started = plan.get();
       started.resend_lost_requests = false;
+      size_t servers = 0;
+      for (const GenerationPlan::Team& team : started.storage_teams) servers += team.at.size();
+      if (next_tag + servers > std::numeric_limits<Tag>::max()) throw flow::Error(flow::ErrorCode::operation_failed);
+      started.first_storage_tag = static_cast<Tag>(next_tag);
+      next_tag += static_cast<uint32_t>(servers);
       const std::optional<Generation> g = flow::wait(flow::timeout(
           flow::spawn([started] { return start_generation(started); }), kStartWithin));
       if (!g) throw flow::Error(flow::ErrorCode::timed_out);
+      // As if the start had timed out after every role began: the next creation's roles (a newer
+      // epoch) must take over from these on the same workers.
+      if (flow::buggify()) {
+        CODE_PROBE(true, "a creation fails after its roles started (buggified)");
+        throw flow::Error(flow::ErrorCode::timed_out);
+      }
       cstate.write(encode_cluster_state(first_cluster_state(started, *g)));
+      created = started;
     } catch (const flow::Error& e) {
       if (e.code() == flow::ErrorCode::operation_cancelled) throw;
       flow::TraceEvent(flow::SevWarnAlways, "DatabaseCreationFailed")
@@ -287,6 +306,7 @@ void create_when_asked(CoordinatedState& cstate, WorkerRegistry& registry) {
       continue;
     }
     flow::TraceEvent(flow::SevInfo, "DatabaseCreated").detail("Epoch", static_cast<int64_t>(epoch));
+    watcher->created(created);
     in.reply.send({});
     return;
   }

@@ -16,6 +16,7 @@
 #include "roles/cluster_controller/worker_registration.h"
 #include "roles/coordinator/coordinated_state.h"
 #include "roles/worker/start_generation.h"
+#include "server/controller_watcher.h"
 
 namespace server {
 
@@ -46,8 +47,9 @@ roles::ClusterState first_cluster_state(const roles::GenerationPlan& plan,
 // workers register with `registry`, clients learn there is no generation yet, and every request
 // but a creation is answered database_not_created. A creation ("configure new") is placed
 // (plan_first_generation), started, and written; answered with the error if any of that fails
-// (the next creation tries again with a newer epoch). Returns once the state is written, or once
-// it finds one written (another leader created the database). May suspend.
-void create_when_asked(roles::CoordinatedState& cstate, roles::WorkerRegistry& registry);
+// (the next creation tries again with a newer epoch). Returns once the state is written (and
+// `watcher` told: created), or once it finds one written (another leader created the database).
+// May suspend.
+void create_when_asked(roles::CoordinatedState& cstate, roles::WorkerRegistry& registry, ControllerWatcher* watcher);
 
 }  // namespace server

@@ -3,31 +3,13 @@
 // it leads (roles/cluster_controller/leader_election.h). It sits above the client: it reads the
 // database's lock through a client of its own, as FoundationDB's controller does.
 
-#include "flow/time.h"
 #include "roles/cluster_controller/worker_registration.h"
 #include "roles/common/cluster_description.h"
 #include "roles/worker/start_generation.h"
+#include "server/controller_watcher.h"
 #include "server/placement.h"
 
 namespace server {
-
-// What a leading controller tells whoever watches it: the simulator keeps its run's record
-// (workloads/database_cluster.cpp); a real server traces it only. Called on the leader's process,
-// never suspending.
-class ControllerWatcher {
- public:
-  virtual ~ControllerWatcher() = default;
-  // The coordinators are now `cluster`: the leader's own at its election, or after a change it
-  // made or found made.
-  virtual void cluster_known(const roles::ClusterDescription& /*cluster*/) {}
-  // A new leader elected at `elected` took over `plan`, the generation the cluster state names
-  // as running (its roles only: the storage teams are not in the state), and told clients of it.
-  virtual void taken_over(const GenerationPlan& /*plan*/, flow::Time /*elected*/) {}
-  // A recovery that began when a failure was detected at `detected` ended with `plan` accepting
-  // commits; its attempts waited at most `old_log_wait` seconds for the first old log to answer.
-  virtual void recovered(const GenerationPlan& /*plan*/, flow::Time /*detected*/,
-                         double /*old_log_wait*/) {}
-};
 
 // The cluster controller's work while this process leads: from the cluster state the
 // coordinators of `*cluster` hold, it watches the generation's roles and recovers the

@@ -34,6 +34,11 @@ struct ClusterRecord {
   // (minimumReplication).
   int replication = 0;
   int replication_min = 1;
+  // Whether the database is created as a real cluster's is (createWithConfigureNew): every
+  // process runs what strata-server runs, and the first workload's client says "configure new",
+  // so that the controller places the first generation on the registered workers
+  // (server/bring_up.h); else the bring-up places and starts it itself.
+  bool create_with_configure_new = false;
   int replication_running = 0;           // the bring-up's (set or drawn); 0: no database yet
   bool starting = false;                 // a workload has begun the bring-up
   roles::GenerationPlan current;         // where the current generation's roles are

@@ -52,6 +52,7 @@ struct RunSettings {
   std::optional<bool> buggify;
   int replication = 0;  // redundancyMode: 1, 2, 3; 0: drawn
   int replication_min = 1;  // minimumReplication
+  bool create_with_configure_new = false;  // createWithConfigureNew
 };
 
 // A spec's integer, clamped into int's range (the checks below then refuse it by value).
@@ -118,6 +119,7 @@ RunSettings read_configuration(const Spec& spec, std::vector<std::string>& warni
   s.replication = mode == "single" ? 1 : mode == "double" ? 2 : mode == "triple" ? 3 : 0;
   o.require(s.replication == 0 || s.replication >= s.replication_min, "redundancyMode",
             "must keep at least minimumReplication copies");
+  s.create_with_configure_new = o.get_bool("createWithConfigureNew", false);
   for (const std::string& name : o.unused())
     warnings.push_back(
         fmt::format("{}: [configuration] option '{}' is not known; ignored", spec.path, name));
@@ -403,6 +405,7 @@ RunResult run_spec(const Spec& spec, const RunConfig& config) {
   ClusterRecord cluster;
   cluster.replication = settings.replication;
   cluster.replication_min = settings.replication_min;
+  cluster.create_with_configure_new = settings.create_with_configure_new;
   sim::SwarmConfig swarm =
       sim::draw_swarm(rt->random(), settings.min_machines, settings.max_machines);
   if (settings.datacenters) {

@@ -126,7 +126,7 @@ Generation start_generation(const GenerationPlan& plan) {
 
   g.logs = logs;
   std::vector<Shard> shards;
-  Tag next_tag = 1;
+  Tag next_tag = plan.first_storage_tag;
   for (const GenerationPlan::Team& team : plan.storage_teams) {
     Shard shard{team.keys, {}};
     for (const flow::NetworkAddress& at : team.at) {

@@ -40,6 +40,10 @@ struct GenerationPlan {
     std::vector<flow::NetworkAddress> at;  // at least one
   };
   std::vector<Team> storage_teams;
+  // The first storage server's tag; the others follow in team order. A creation that failed
+  // after starting its storage servers leaves them on their workers, so the next attempt starts
+  // past their tags (server/bring_up.h).
+  Tag first_storage_tag = 1;
   std::optional<ShardMap> shards;
   std::string engine = "memory";
   int64_t queue_file_bytes = 0;  // the logs'; 0: their default
