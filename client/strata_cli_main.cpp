@@ -20,6 +20,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "client/database.h"
@@ -210,10 +211,12 @@ std::string status_text(Session& s) {
       if (begin == std::string::npos) return 0.0;
       return std::strtod(j.c_str() + begin + name.size() + 4, nullptr);
     };
-    out += fmt::format("  data              {:.1f} MB of keys and values ({:.1f} MB with copies, {:.1f} MB of files; "
-                       "{} of {} storage servers answering)\n",
-                       number("logical_bytes") / 1e6, number("stored_bytes") / 1e6, number("disk_bytes") / 1e6,
-                       field("storage_servers_answering"), field("storage_servers"));
+    out += fmt::format(
+        "  data              {:.1f} MB of keys and values ({:.1f} MB with copies, {:.1f} MB of "
+        "files; "
+        "{} of {} storage servers answering)\n",
+        number("logical_bytes") / 1e6, number("stored_bytes") / 1e6, number("disk_bytes") / 1e6,
+        field("storage_servers_answering"), field("storage_servers"));
   }
   out += fmt::format("  locked            {}\n", field("locked"));
   out += fmt::format("  recoveries        {} (last {} s) while this controller leads\n",
@@ -231,6 +234,34 @@ std::string status_text(Session& s) {
       probe_field("grv_ms"), probe_field("read_ms"), probe_field("commit_ms"));
   out += "(status json shows every process and role)\n";
   return out;
+}
+
+// Runs fn(Transaction&) and commits, retrying as client::Database::run does, except on
+// database_locked, which it throws: a person at the prompt is told the database is locked,
+// where a program's transaction would wait for the unlock. May suspend.
+template <class Fn>
+auto run_once_locked(client::Database& db, Fn fn) {
+  client::Transaction t(db);
+  for (;;) {
+    std::optional<flow::Error> failed;
+    try {
+      if constexpr (std::is_void_v<decltype(fn(t))>) {
+        fn(t);
+        t.commit();
+        return;
+      } else {
+        auto result = fn(t);
+        t.commit();
+        return result;
+      }
+    } catch (const flow::Error& e) {
+      if (e.code() == flow::ErrorCode::operation_cancelled ||
+          e.code() == flow::ErrorCode::database_locked)
+        throw;
+      failed = e;
+    }
+    t.on_error(*failed);
+  }
 }
 
 // Runs one command; returns what to print. May suspend.
@@ -252,7 +283,7 @@ std::string run_command(Session& s, const std::vector<std::string>& w) {
     need_args(w, 2, 2, "get KEY");
     const std::string key = key_arg(w[1]);
     const std::optional<std::string> v =
-        s.db->run([&](client::Transaction& t) { return t.get(key); });
+        run_once_locked(*s.db, [&](client::Transaction& t) { return t.get(key); });
     return v ? fmt::format("`{}' is `{}'\n", w[1], client::printable(*v))
              : fmt::format("`{}': not found\n", w[1]);
   }
@@ -269,8 +300,8 @@ std::string run_command(Session& s, const std::vector<std::string>& w) {
       }
       if (limit < 1 || limit > 100000) throw CommandError{"LIMIT must be 1..100000"};
     }
-    const client::RangeResult r =
-        s.db->run([&](client::Transaction& t) { return t.get_range(begin, end, {.rows = limit}); });
+    const client::RangeResult r = run_once_locked(
+        *s.db, [&](client::Transaction& t) { return t.get_range(begin, end, {.rows = limit}); });
     std::string out = "Range limited to " + std::to_string(limit) + " keys\n";
     for (const client::KeyValue& kv : r.rows)
       out += fmt::format("`{}' is `{}'\n", client::printable(kv.key), client::printable(kv.value));
@@ -280,21 +311,21 @@ std::string run_command(Session& s, const std::vector<std::string>& w) {
     need_args(w, 3, 3, "set KEY VALUE");
     need_write_mode(s);
     const std::string key = key_arg(w[1]), value = key_arg(w[2]);
-    s.db->run([&](client::Transaction& t) { t.set(key, value); });
+    run_once_locked(*s.db, [&](client::Transaction& t) { t.set(key, value); });
     return "Committed\n";
   }
   if (c == "clear") {
     need_args(w, 2, 2, "clear KEY");
     need_write_mode(s);
     const std::string key = key_arg(w[1]);
-    s.db->run([&](client::Transaction& t) { t.clear(key); });
+    run_once_locked(*s.db, [&](client::Transaction& t) { t.clear(key); });
     return "Committed\n";
   }
   if (c == "clearrange") {
     need_args(w, 3, 3, "clearrange BEGIN END");
     need_write_mode(s);
     const std::string begin = key_arg(w[1]), end = key_arg(w[2]);
-    s.db->run([&](client::Transaction& t) { t.clear_range(begin, end); });
+    run_once_locked(*s.db, [&](client::Transaction& t) { t.clear_range(begin, end); });
     return "Committed\n";
   }
   if (c == "configure") {
@@ -381,19 +412,34 @@ bool run_line(Session& s, const std::string& line, double timeout_s) {
   if (w->empty()) return true;
   const auto within =
       std::chrono::duration_cast<flow::Duration>(std::chrono::duration<double>(timeout_s));
+  // What the command printed, or (error set) why it failed: a CommandError never leaves the
+  // actor (an actor may end only with a flow::Error).
+  struct Outcome {
+    std::string text;
+    std::optional<std::string> error;
+  };
   try {
-    const std::optional<std::string> out =
-        flow::wait(flow::timeout(flow::spawn([&s, &w] { return run_command(s, *w); }), within));
+    const std::optional<Outcome> out =
+        flow::wait(flow::timeout(flow::spawn([&s, &w] {
+                                   try {
+                                     return Outcome{run_command(s, *w), std::nullopt};
+                                   } catch (const CommandError& e) {
+                                     return Outcome{"", e.why};
+                                   }
+                                 }),
+                                 within));
     if (!out) {
       std::fprintf(stderr, "ERROR: no answer within %.1f s (is the cluster up? 'status' says)\n",
                    timeout_s);
       return false;
     }
-    std::fputs(out->c_str(), stdout);
+    if (out->error) {
+      std::fprintf(stderr, "ERROR: %s\n", out->error->c_str());
+      return false;
+    }
+    std::fputs(out->text.c_str(), stdout);
     std::fflush(stdout);
     return true;
-  } catch (const CommandError& e) {
-    std::fprintf(stderr, "ERROR: %s\n", e.why.c_str());
   } catch (const flow::Error& e) {
     std::fprintf(stderr, "ERROR: %s (%s)\n", std::string(e.description()).c_str(),
                  std::string(e.name()).c_str());
