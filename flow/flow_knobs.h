@@ -1,6 +1,8 @@
 #pragma once
 // FlowKnobs — the runtime's own tuning parameters.
 
+#include <string>
+#include <string_view>
 #include <cstdint>
 
 #include "flow/time.h"
@@ -46,5 +48,10 @@ struct FlowKnobs {
 
   void declare(KnobSet& set);
 };
+
+// Why the flow knob assignment "name=value" would be refused, in words ("" if it would not): for
+// a program to name the bad --knob, where the runtime says only unknown_knob or
+// invalid_knob_value.
+std::string knob_refusal(std::string_view assignment);
 
 }  // namespace flow

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <variant>
 
 #include <fmt/format.h>
 
@@ -54,7 +55,7 @@ void KnobSet::add(std::string name, Storage storage,
                   std::function<void(DeterministicRandom&)> randomize) {
   name = lower(name);
   ASSERT_MSG(find(name) == nullptr, "knob {} declared twice", name);
-  entries_.push_back(Entry{std::move(name), storage, std::move(randomize)});
+  entries_.push_back(Entry{std::move(name), storage, std::move(randomize), std::nullopt});
 }
 
 const KnobSet::Entry* KnobSet::find(std::string_view name) const {
@@ -69,6 +70,9 @@ ErrorOr<Void> KnobSet::set(std::string_view name, std::string_view text) {
   const Entry* e = find(name);
   if (e == nullptr) return Error(ErrorCode::unknown_knob);
   text = trim(text);
+  // The value before, to restore if the new one is out of bounds.
+  const std::variant<int64_t, double, bool, std::string, Duration> before =
+      std::visit([](auto* p) -> std::variant<int64_t, double, bool, std::string, Duration> { return *p; }, e->storage);
   const bool ok = std::visit(
       [&](auto* p) -> bool {
         using T = std::remove_pointer_t<decltype(p)>;
@@ -88,7 +92,32 @@ ErrorOr<Void> KnobSet::set(std::string_view name, std::string_view text) {
       },
       e->storage);
   if (!ok) return Error(ErrorCode::invalid_knob_value);
+  if (e->bounds) {
+    const double v = std::visit(
+        [](auto* p) -> double {
+          using T = std::remove_pointer_t<decltype(p)>;
+          if constexpr (std::is_same_v<T, Duration>) return to_seconds(*p);
+          else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, bool>) return 0;
+          else return static_cast<double>(*p);
+        },
+        e->storage);
+    if (!(v >= e->bounds->first && v <= e->bounds->second)) {
+      std::visit([&](auto* p) { *p = std::get<std::remove_pointer_t<decltype(p)>>(before); }, e->storage);
+      return Error(ErrorCode::invalid_knob_value);
+    }
+  }
   return Void{};
+}
+
+void KnobSet::bound(std::string_view name, double min, double max) {
+  const Entry* found = find(name);
+  ASSERT_MSG(found != nullptr, "no knob named {}", name);
+  const_cast<Entry*>(found)->bounds = std::make_pair(min, max);  // find() is const; the entry is ours
+}
+
+std::optional<std::pair<double, double>> KnobSet::bounds(std::string_view name) const {
+  const Entry* e = find(name);
+  return e == nullptr ? std::nullopt : e->bounds;
 }
 
 ErrorOr<Void> KnobSet::set_assignment(std::string_view assignment) {

@@ -9,7 +9,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+#include <utility>
 #include <string_view>
 #include <variant>
 #include <vector>
@@ -43,6 +45,13 @@ class KnobSet {
   // Parses "name=value" and sets it.
   ErrorOr<Void> set_assignment(std::string_view assignment);
 
+  // Limits what set() accepts for the numeric (or duration, in seconds) knob `name` to
+  // [min, max]: a value outside is invalid_knob_value, and the knob keeps its value. A value from
+  // outside the process (a --knob) must never reach a check that asserts. REQUIRES: has(name).
+  void bound(std::string_view name, double min, double max);
+  // The bounds of `name`, if it has any.
+  std::optional<std::pair<double, double>> bounds(std::string_view name) const;
+
   bool has(std::string_view name) const { return find(name) != nullptr; }
   // The current value as text. REQUIRES: has(name).
   std::string value_text(std::string_view name) const;
@@ -57,6 +66,7 @@ class KnobSet {
     std::string name;
     Storage storage;
     std::function<void(DeterministicRandom&)> randomize;
+    std::optional<std::pair<double, double>> bounds;
   };
   void add(std::string name, Storage storage, std::function<void(DeterministicRandom&)> randomize);
   const Entry* find(std::string_view name) const;

@@ -134,8 +134,9 @@ int main(int argc, char** argv) {
     try {
       rt = std::make_unique<flow::Runtime>(options);
     } catch (const flow::Error& e) {
-      return fail("a --knob is refused: " + std::string(e.name()) + " (" +
-                  std::string(e.description()) + ")");
+      for (const std::string& k : o.knobs)
+        if (const std::string refused = flow::knob_refusal(k); !refused.empty()) return fail("--knob " + refused);
+      return fail("a --knob is refused: " + std::string(e.name()));
     }
     if (!o.trace_dir.empty()) {
       try {

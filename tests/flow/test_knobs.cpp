@@ -90,3 +90,36 @@ TEST_CASE("from_seconds truncates to the nanosecond and saturates; NaN is zero")
   CHECK(from_seconds(std::numeric_limits<double>::quiet_NaN()) == Duration(0));
   CHECK(from_seconds(std::numeric_limits<double>::infinity()) == Duration::max());
 }
+
+TEST_CASE("knobs: a bounded knob refuses a value outside its bounds and keeps its value") {
+  flow::KnobSet k;
+  int64_t i = 10;
+  flow::Duration t = std::chrono::seconds(1);
+  k.declare("my_int", &i);
+  k.declare("my_timeout_seconds", &t);
+  k.bound("my_int", 1, 100);
+  k.bound("my_timeout_seconds", 0.5, 2);
+  CHECK(k.set("my_int", "0").error().code() == flow::ErrorCode::invalid_knob_value);
+  CHECK(k.set("my_int", "101").error().code() == flow::ErrorCode::invalid_knob_value);
+  CHECK(i == 10);
+  CHECK(k.set("my_int", "100").ok());
+  CHECK(i == 100);
+  CHECK(!k.set("my_timeout_seconds", "3").ok());
+  CHECK(t == std::chrono::seconds(1));
+  CHECK(k.set("my_timeout_seconds", "0.5").ok());
+}
+
+TEST_CASE("knobs: the flow knobs a --knob could break the runtime with are bounded, and the refusal says which") {
+  for (const char* bad : {"fiber_stack_bytes=0", "fiber_stack_bytes=-1", "reactor_poll_interval=0",
+                          "max_message_bytes=0", "endpoint_queue_max=0", "connection_idle_seconds=0",
+                          "fiber_stack_pool_max=-1"}) {
+    INFO(bad);
+    const std::string why = flow::knob_refusal(bad);
+    CHECK(why.find("must be in") != std::string::npos);
+    flow::RuntimeOptions o;
+    o.knobs = {bad};
+    CHECK_THROWS_AS(flow::Runtime{o}, flow::Error);
+  }
+  CHECK(flow::knob_refusal("no_such_knob=1") == "no knob is named 'no_such_knob'");
+  CHECK(flow::knob_refusal("reactor_poll_interval=8").empty());
+}
