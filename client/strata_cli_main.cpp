@@ -293,11 +293,11 @@ std::string run_command(Session& s, const std::vector<std::string>& w) {
     const std::string end = w.size() >= 3 ? key_arg(w[2]) : begin + "\xff";
     int limit = 25;
     if (w.size() == 4) {
-      try {
-        limit = std::stoi(w[3]);
-      } catch (...) {
-        limit = -1;
-      }
+      const std::string& text = w[3];
+      limit = -1;
+      if (!text.empty() && text.size() <= 6 &&
+          std::all_of(text.begin(), text.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+        limit = std::stoi(text);
       if (limit < 1 || limit > 100000) throw CommandError{"LIMIT must be 1..100000"};
     }
     const client::RangeResult r = run_once_locked(
@@ -363,6 +363,10 @@ std::string run_command(Session& s, const std::vector<std::string>& w) {
     std::random_device device;
     for (int i = 0; i < 16; ++i)
       uid += fmt::format("{:02x}", device() & 0xff);
+    // Said before asking: a lock whose answer never comes may still take, and its uid is then
+    // the only way to unlock.
+    std::fprintf(stdout, "Locking the database with uid %s\n", uid.c_str());
+    std::fflush(stdout);
     s.db->lock(uid);
     return "Database locked, uid " + uid + "\n";
   }
@@ -401,6 +405,21 @@ std::string run_command(Session& s, const std::vector<std::string>& w) {
   throw CommandError{"unknown command '" + c + "' (help lists them)"};
 }
 
+// Why a command may have had no answer, from a quick look at the controller's status: the
+// database not created, locked, recovering, or no controller reached. May suspend.
+std::string why_no_answer(Session& s) {
+  const std::optional<std::string> j = flow::wait(flow::timeout(
+      flow::spawn([&s] { return s.db->controller_status(); }), std::chrono::seconds(2)));
+  if (!j) return "no cluster controller answered either: are a majority of the coordinators up?";
+  if (j->find("\"recovery_state\": \"unconfigured\"") != std::string::npos)
+    return "the database has not been created: 'configure new' creates it";
+  if (j->find("\"locked\": true") != std::string::npos)
+    return "the database is locked: only lock-aware transactions commit";
+  if (j->find("\"recovery_state\": \"recovering\"") != std::string::npos)
+    return "the cluster is recovering: 'status' shows when it accepts commits again";
+  return "the controller answers: 'status' shows the processes and their roles";
+}
+
 // Runs `line`; prints its output or its error. Returns false if it failed. May suspend.
 bool run_line(Session& s, const std::string& line, double timeout_s) {
   std::string why;
@@ -429,8 +448,8 @@ bool run_line(Session& s, const std::string& line, double timeout_s) {
                                  }),
                                  within));
     if (!out) {
-      std::fprintf(stderr, "ERROR: no answer within %.1f s (is the cluster up? 'status' says)\n",
-                   timeout_s);
+      std::fprintf(stderr, "ERROR: no answer within %.1f s (%s)\n", timeout_s,
+                   why_no_answer(s).c_str());
       return false;
     }
     if (out->error) {
@@ -465,6 +484,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.footer(kHelp);
   programs::parse_or_exit(app, argc, argv);
+  if (!(timeout_s >= 0.1 && timeout_s <= 86400))
+    programs::usage_error(app, "--timeout must be in [0.1, 86400] seconds");
   std::string why;
   const flow::ErrorOr<roles::ClusterDescription> cluster =
       embed::read_cluster_file(cluster_file, &why);
@@ -485,7 +506,7 @@ int main(int argc, char** argv) {
     rt.run([&] {
       client::Database db(cluster.get());
       Session s{&db, cluster.get(), cluster_file, false};
-      if (!exec.empty()) {
+      if (app.count("--exec") > 0) {
         for (const std::string& line : split_commands(exec))
           if (!run_line(s, line, timeout_s)) status = 1;
         return;

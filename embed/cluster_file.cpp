@@ -5,25 +5,31 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <system_error>
 
 namespace embed {
 
-flow::ErrorOr<roles::ClusterDescription> read_cluster_file(const std::string& path,
-                                                           std::string* why) {
-  std::ifstream in(path);
-  if (!in) {
-    if (why != nullptr) *why = "cannot read the cluster file " + path;
-    return flow::Error(flow::ErrorCode::file_not_found);
-  }
-  std::stringstream text;
-  text << in.rdbuf();
+flow::ErrorOr<roles::ClusterDescription> read_cluster_file(const std::string& path, std::string* why) {
+  const auto refuse = [&](std::string what, flow::ErrorCode code) -> flow::ErrorOr<roles::ClusterDescription> {
+    if (why != nullptr) *why = std::move(what);
+    return flow::Error(code);
+  };
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    return refuse("the cluster file " + path + " is a folder", flow::ErrorCode::file_not_found);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return refuse("cannot read the cluster file " + path, flow::ErrorCode::file_not_found);
+  // A description is one short line: read a little more than the longest, never a whole device.
+  std::string text(kClusterFileBytesMax + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > kClusterFileBytesMax)
+    return refuse("the cluster file " + path + " is larger than a description can be",
+                  flow::ErrorCode::connection_string_invalid);
   std::string what;
-  flow::ErrorOr<roles::ClusterDescription> d = roles::parse_cluster_description(text.str(), &what);
-  if (!d.ok() && why != nullptr)
-    *why = "the cluster file " + path + " is not a cluster description: " + what;
+  flow::ErrorOr<roles::ClusterDescription> d = roles::parse_cluster_description(text, &what);
+  if (!d.ok() && why != nullptr) *why = "the cluster file " + path + " is not a cluster description: " + what;
   return d;
 }
 

@@ -2,12 +2,16 @@
 // The cluster file (docs/operations.md): one cluster description, read by every program that
 // finds a real cluster, and rewritten by a process that follows the coordinators when they move.
 
+#include <cstddef>
 #include <string>
 
 #include "flow/error_or.h"
 #include "roles/common/cluster_description.h"
 
 namespace embed {
+
+// A cluster file holds one description: with comments, well under this.
+inline constexpr size_t kClusterFileBytesMax = 64 * 1024;
 
 // The description in `path`: file_not_found if it cannot be read, connection_string_invalid if
 // it is not a description; `why` (if given) says which, in words.

@@ -4,7 +4,7 @@
 // "coordinator"). The name and id are letters, digits and underscores, at most
 // kClusterWordBytesMax each (the id changes when the
 // coordinators do, so a stale file is told from a current one); addresses are `a.b.c.d:port`,
-// at least one, no two alike. The text comes from outside the process (a file, a command line):
+// at least one, no two alike, neither the address nor the port 0; one line of printable text. The text comes from outside the process (a file, a command line):
 // anything else is connection_string_invalid, with what is wrong said in words.
 
 #include <string>

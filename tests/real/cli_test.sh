@@ -28,6 +28,9 @@ expect() {
 }
 expect "unconfigured status" 0 "recovery state +unconfigured" "status"
 expect "configure before new" 1 "database_not_created" "configure logs=2"
+out=$("$bin/strata-cli" -C "$dir/strata.cluster" --timeout 1 --exec "get a" 2>&1)
+[[ "$out" == *"has not been created"* ]] && echo "ok   a read before configure new says why it waits" ||
+  { echo "FAIL a read before configure new: $out"; failures=$((failures + 1)); }
 expect "configure new" 0 "Database created" "configure new single memory"
 expect "configure new again" 1 "database_already_created" "configure new single"
 expect "set needs writemode" 1 "writemode is off" "set a b"
@@ -43,7 +46,7 @@ expect "bad escape" 1 "neither" 'get \q'
 expect "bad limit" 1 "LIMIT must be" "getrange a b 0"
 expect "bad configure" 1 "is not a redundancy mode" "configure new quadruple"
 expect "bad count" 1 "logs must be 1..8" "configure logs=99"
-uid=$("$bin/strata-cli" -C "$dir/strata.cluster" --exec "lock" 2>&1 | grep -o 'uid [0-9a-f]*' | cut -d' ' -f2)
+uid=$("$bin/strata-cli" -C "$dir/strata.cluster" --exec "lock" 2>&1 | grep -o 'uid [0-9a-f]*' | tail -1 | cut -d' ' -f2)
 [[ -n "$uid" ]] && echo "ok   lock" || { echo "FAIL lock printed no uid"; failures=$((failures + 1)); }
 expect "a locked database refuses writes" 1 "database_locked" "writemode on; set l x"
 "$bin/strata-cli" -C "$dir/strata.cluster" --exec "status json" 2>/dev/null | grep -q '"locked": true' && echo "ok   status json says locked" ||
@@ -61,6 +64,8 @@ printf 'writemode on\nset piped yes\nbogus\nget piped\nquit\n' | "$bin/strata-cl
 grep -q "\`piped' is \`yes'" "$dir/piped.out" && grep -q "unknown command" "$dir/piped.out" && echo "ok   commands from a pipe" ||
   { echo "FAIL commands from a pipe:"; cat "$dir/piped.out"; failures=$((failures + 1)); }
 STRATA_BIN="$bin" "$root/scripts/local-cluster" stop --dir "$dir" >/dev/null
-expect "no cluster: a timeout, not a hang" 1 "no answer within" "--timeout 1; get a" 2>/dev/null || true
+out=$("$bin/strata-cli" -C "$dir/strata.cluster" --timeout 1 --exec "get a" 2>&1)
+[[ $? == 1 && "$out" == *"no answer within 1.0 s (no cluster controller answered"* ]] && echo "ok   no cluster: a timeout that says why" ||
+  { echo "FAIL no cluster: $out"; failures=$((failures + 1)); }
 echo "$failures failed"
 exit $((failures > 0))

@@ -2,6 +2,8 @@
 // named (connection_string_invalid) and explained, never asserted on.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include <string>
 
 #include "roles/common/cluster_description.h"
@@ -45,5 +47,16 @@ TEST_CASE("cluster description: every malformed text is connection_string_invali
     REQUIRE(d.is_error());
     CHECK(d.error().code() == flow::ErrorCode::connection_string_invalid);
     CHECK(why.find(reason) != std::string::npos);
+  }
+}
+
+TEST_CASE("cluster description: two lines, unprintable bytes, and a zero address or port are refused, and the why stays printable") {
+  for (const std::string& bad : {std::string("a:b@1.2.3.4:5\nc:d@1.2.3.4:6"), std::string("a:b@1.2.3.4:5\x01", 14),
+                                std::string("a:b@0.0.0.0:4500"), std::string("a:b@1.2.3.4:0"),
+                                std::string("a:b@1.2.3.4:5,\xff\xfe", 16)}) {
+    std::string why;
+    CHECK(!roles::parse_cluster_description(bad, &why).ok());
+    CHECK(!why.empty());
+    CHECK(std::all_of(why.begin(), why.end(), [](char c) { return c >= 0x20 && c < 0x7f; }));
   }
 }
