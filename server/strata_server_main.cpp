@@ -187,6 +187,8 @@ int main(int argc, char** argv) {
       flow::TraceEvent(flow::SevInfo, "StrataServerStopping").detail("Address", o.listen);
     });
   } catch (const flow::Error& e) {
+    if (e.code() == flow::ErrorCode::bind_failed)
+      return fail("cannot listen on " + o.listen + ": the port is in use, or the address is not this machine's");
     return fail(std::string("stopped: ") + std::string(e.name()) + " (" +
                 std::string(e.description()) + ")");
   } catch (const std::exception& e) {

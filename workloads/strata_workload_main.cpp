@@ -16,6 +16,7 @@
 #include <string>
 
 #include "client/database.h"
+#include "client/transaction.h"
 #include "embed/cluster_file.h"
 #include "flow/flow.h"
 #include "net/asio/asio_world.h"
@@ -36,6 +37,13 @@ int main(int argc, char** argv) {
   app.add_option("--liveness", liveness_s, "seconds the checks may take")
       ->check(CLI::Range(1.0, 86400.0))
       ->capture_default_str();
+  double connect_s = 30;
+  app.add_option("--connect-timeout", connect_s, "seconds to wait for the cluster's first answer")
+      ->check(CLI::Range(0.1, 86400.0))
+      ->capture_default_str();
+  std::string trace_dir;
+  app.add_option("--trace-dir", trace_dir,
+                 "write the run's trace (JSON lines) here; SevError lines go to stderr too");
   programs::parse_or_exit(app, argc, argv);
   const workloads::SpecLoad load = workloads::load_spec(spec_path);
   if (!load.spec) {
@@ -65,9 +73,27 @@ int main(int argc, char** argv) {
     options.main_process_name = "strata-workload";
     options.knobs = load.spec->knobs;
     flow::Runtime rt(options);
+    // A check's violations are SevError events: said on stderr, and kept whole in --trace-dir.
+    rt.trace().add_sink(flow::make_file_trace_sink("/dev/stderr", flow::SevError));
+    if (!trace_dir.empty())
+      rt.trace().add_sink(flow::make_rotating_trace_sink(trace_dir, "strata-workload",
+                                                         int64_t{64} << 20, 10, flow::SevInfo));
     world.attach(rt.main_process(), ".");
     rt.run([&] {
       client::Database db(cluster.get());
+      // The cluster answers first: a run against one that is down ends here, saying so.
+      const auto within =
+          std::chrono::duration_cast<flow::Duration>(std::chrono::duration<double>(connect_s));
+      if (!flow::wait(flow::timeout(flow::spawn([&db] {
+                                      client::Transaction t(db);
+                                      t.set_lock_aware(true);
+                                      return t.get_read_version();
+                                    }),
+                                    within))) {
+        failure = fmt::format(
+            "the cluster did not answer within {} s ('strata-cli status' says why)", connect_s);
+        return;
+      }
       failure = workloads::run_spec_on_cluster(
           *load.spec, db,
           std::chrono::duration_cast<flow::Duration>(std::chrono::duration<double>(liveness_s)),
