@@ -40,14 +40,14 @@ void FlowKnobs::declare(KnobSet& set) {
   set.bound("fiber_stack_bytes", 64 * 1024, 64 << 20);
   set.bound("fiber_stack_pool_max", 0, 1'000'000);
   set.bound("reactor_poll_interval", 1, 1'000'000);
-  set.bound("max_message_bytes", 1 << 20, 1 << 30);
+  set.bound("max_message_bytes", 1024, 1 << 30);
   set.bound("initial_reconnect_seconds", 0.001, 3600);
   set.bound("max_reconnect_seconds", 0.001, 3600);
   set.bound("connection_idle_seconds", 0.01, 3600);
   set.bound("connection_idle_timeout_seconds", 0.01, 86400);
   set.bound("endpoint_queue_max", 1, 1e9);
-  set.bound("endpoint_queue_bytes_max", 1 << 20, 1e12);
-  set.bound("connection_send_queue_bytes_max", 1 << 20, 1e12);
+  set.bound("endpoint_queue_bytes_max", 1024, 1e12);
+  set.bound("connection_send_queue_bytes_max", 1024, 1e12);
 }
 
 std::string knob_refusal(std::string_view assignment) {
