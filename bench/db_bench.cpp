@@ -38,6 +38,7 @@
 
 #include "bench/raw_disk.h"
 #include "client/database.h"
+#include "client/transaction.h"
 #include "embed/cluster_file.h"
 #include "flow/flow.h"
 #include "net/asio/asio_world.h"
@@ -325,6 +326,13 @@ int main(int argc, char** argv) {
       const std::unique_ptr<client::Database> db =
           cluster ? std::make_unique<client::Database>(*cluster)
                   : std::make_unique<client::Database>(start_database(o, roles));
+      // A cluster that does not answer ends the run here, saying so, rather than hanging it.
+      if (cluster && !flow::wait(flow::timeout(flow::spawn([&db] {
+                                                 client::Transaction t(*db);
+                                                 return t.get_read_version();
+                                               }),
+                                               std::chrono::seconds(30))))
+        throw flow::Error(flow::ErrorCode::timed_out);
       f = [&] {
         Figures measured = measure(o, *db);
         measured.raw_fdatasync_per_s = f.raw_fdatasync_per_s;
@@ -333,7 +341,10 @@ int main(int argc, char** argv) {
       }();
     });
   } catch (const flow::Error& e) {
-    std::fprintf(stderr, "db-bench: failed: %s\n", std::string(e.name()).c_str());
+    if (cluster && e.code() == flow::ErrorCode::timed_out)
+      std::fprintf(stderr, "db-bench: the cluster did not answer within 30 s ('strata-cli status' says why)\n");
+    else
+      std::fprintf(stderr, "db-bench: failed: %s\n", std::string(e.name()).c_str());
     status = 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "db-bench: failed: %s\n", e.what());
