@@ -360,9 +360,9 @@ std::string run_command(Session& s, const std::vector<std::string>& w) {
   if (c == "lock") {
     need_args(w, 1, 1, "lock");
     std::string uid;
-    std::random_device device;
-    for (int i = 0; i < 16; ++i)
-      uid += fmt::format("{:02x}", device() & 0xff);
+    // From the run's random, which main seeded from the OS: unique enough for a lock's holder.
+    auto& rng = flow::deterministic_random();
+    for (int i = 0; i < 16; ++i) uid += fmt::format("{:02x}", rng.random_int(0, 256));
     // Said before asking: a lock whose answer never comes may still take, and its uid is then
     // the only way to unlock.
     std::fprintf(stdout, "Locking the database with uid %s\n", uid.c_str());

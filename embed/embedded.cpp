@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <filesystem>
-#include <random>
 
 #include "flow/flow.h"
 #include "net/asio/asio_world.h"
@@ -39,13 +38,8 @@ std::unique_ptr<Client> open_embedded(const std::string& folder, EmbeddedOptions
       throw flow::Error(flow::ErrorCode::connection_string_invalid);
     cluster = d.get();
   } else {
-    std::random_device device;
-    std::string id;
-    for (int i = 0; i < 8; ++i)
-      id += "0123456789abcdef"[device() % 16];
-    cluster = {"embedded", id, {net::free_loopback_address()}};
-    if (!write_cluster_file(cluster_path.string(), cluster))
-      throw flow::Error(flow::ErrorCode::io_error);
+    // The id is drawn below, from the network thread's random (seeded from the OS there).
+    cluster = {"embedded", "", {net::free_loopback_address()}};
   }
   NetworkOptions network;
   network.data_folder = (std::filesystem::path(folder) / "data").string();
@@ -57,6 +51,14 @@ std::unique_ptr<Client> open_embedded(const std::string& folder, EmbeddedOptions
   std::filesystem::create_directories(network.data_folder, ec);
   if (ec) throw flow::Error(flow::ErrorCode::io_error);
   auto thread = std::make_unique<NetworkThread>(std::move(network));
+  if (cluster.id.empty()) {
+    cluster.id = thread->call([] {
+      std::string id;
+      for (int i = 0; i < 8; ++i) id += "0123456789abcdef"[flow::deterministic_random().random_int(0, 16)];
+      return id;
+    });
+    if (!write_cluster_file(cluster_path.string(), cluster)) throw flow::Error(flow::ErrorCode::io_error);
+  }
   const roles::WorkerRegistration me{cluster.coordinators.front(), "embedded",
                                      roles::ProcessClass::unset};
   std::shared_ptr<Hosted> hosted =
