@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "bench/raw_disk.h"
+#include "bench/latency.h"
 #include "client/database.h"
 #include "client/transaction.h"
 #include "embed/cluster_file.h"
@@ -49,6 +50,9 @@
 #include "roles/worker/worker_interface.h"
 
 namespace {
+
+using bench::ms;
+using bench::percentile;
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -110,16 +114,6 @@ Options parse(int argc, char** argv) {
   programs::parse_or_exit(app, argc, argv);
   o.tune_malloc = malloc_mode == "tuned";
   return o;
-}
-
-double ms(Clock::duration d) {
-  return std::chrono::duration<double, std::milli>(d).count();
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
 }
 
 std::string key(int64_t i) {

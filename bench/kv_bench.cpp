@@ -27,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bench/latency.h"
 #include "client/database.h"
 #include "client/transaction.h"
 #include "embed/client.h"
@@ -37,18 +38,11 @@
 
 namespace {
 
+using bench::ms;
+using bench::percentile;
+
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
-
-double ms(Clock::duration d) {
-  return std::chrono::duration<double, std::milli>(d).count();
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
-}
 
 std::string base64(std::string_view bytes) {
   static constexpr char kDigits[] =
