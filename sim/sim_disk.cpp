@@ -1,7 +1,6 @@
 #include "sim/sim_disk.h"
 
 #include <algorithm>
-#include <cstring>
 
 #include "flow/actor.h"
 #include "flow/code_probe.h"
@@ -17,10 +16,8 @@ namespace {
 using flow::Error;
 using flow::ErrorCode;
 
-void write_into(std::vector<uint8_t>& content, int64_t offset, const std::vector<uint8_t>& bytes) {
-  const auto end = static_cast<size_t>(offset) + bytes.size();
-  if (content.size() < end) content.resize(end, 0);
-  std::copy(bytes.begin(), bytes.end(), content.begin() + offset);
+void write_into(PagedBytes& content, int64_t offset, const std::vector<uint8_t>& bytes) {
+  content.write(static_cast<size_t>(offset), bytes);
 }
 
 class SimFile final : public flow::IAsyncFile {
@@ -35,7 +32,7 @@ class SimFile final : public flow::IAsyncFile {
       const auto& content = data->current;
       if (static_cast<size_t>(offset) >= content.size()) return 0;
       const size_t n = std::min(buffer.size(), content.size() - static_cast<size_t>(offset));
-      std::memcpy(buffer.data(), content.data() + offset, n);
+      content.read(static_cast<size_t>(offset), std::span(buffer.data(), n));
       disk.maybe_corrupt_read(std::span(buffer.data(), n), offset, path);
       return n;
     });
@@ -105,7 +102,7 @@ class SimFile final : public flow::IAsyncFile {
       while (covered < d.pending.size() && d.pending[covered].sequence < cutoff) {
         const auto& p = d.pending[covered++];
         if (p.is_truncate) {
-          d.durable.resize(static_cast<size_t>(p.offset), 0);
+          d.durable.resize(static_cast<size_t>(p.offset));
         } else {
           write_into(d.durable, p.offset, p.bytes);
         }
@@ -136,7 +133,7 @@ void SimDisk::resize_current(FileData& file, size_t size) {
   if (file.linked) {
     used_bytes_ += static_cast<int64_t>(size) - static_cast<int64_t>(file.current.size());
   }
-  file.current.resize(size, 0);
+  file.current.resize(size);
 }
 
 void SimDisk::unlink(FileData& file) {
@@ -194,18 +191,13 @@ void SimDisk::kill() {
   for (auto& [path, data] : files_) {
     FileData& d = *data;
     if (d.pending.empty()) continue;  // the current bytes are the durable ones
-    // The current bytes are the durable ones with the pending operations applied, so they differ
-    // from what the power loss leaves only inside a pending write or from a change of size on.
-    size_t differ_from = d.current.size();
-    for (const FileData::Pending& p : d.pending)
-      if (p.is_truncate) differ_from = std::min(differ_from, static_cast<size_t>(p.offset));
     for (const FileData::Pending& p : d.pending) {
       const double fate = rng.random01();
       if (fate < model_.keep_probability) {
         CODE_PROBE(true, "a power loss keeps an unsynced write");
         ++kept;
         if (p.is_truncate) {
-          d.durable.resize(static_cast<size_t>(p.offset), 0);
+          d.durable.resize(static_cast<size_t>(p.offset));
         } else {
           write_into(d.durable, p.offset, p.bytes);
         }
@@ -219,10 +211,7 @@ void SimDisk::kill() {
           if (!rng.coinflip()) continue;
           const size_t lo = std::max(s, begin);
           const size_t hi = std::min(s + sector, end);
-          if (d.durable.size() < hi) d.durable.resize(hi, 0);
-          std::copy(p.bytes.begin() + static_cast<std::ptrdiff_t>(lo - begin),
-                    p.bytes.begin() + static_cast<std::ptrdiff_t>(hi - begin),
-                    d.durable.begin() + static_cast<std::ptrdiff_t>(lo));
+          d.durable.write(lo, std::span(p.bytes).subspan(lo - begin, hi - lo));
         }
       } else {
         CODE_PROBE(!p.is_truncate, "a power loss drops an unsynced write");
@@ -231,20 +220,7 @@ void SimDisk::kill() {
       }
     }
     used_bytes_ += static_cast<int64_t>(d.durable.size()) - static_cast<int64_t>(d.current.size());
-    d.current.resize(d.durable.size());
-    differ_from = std::min(differ_from, d.durable.size());
-    const auto copy_back = [&d](size_t lo, size_t hi) {
-      std::copy(d.durable.begin() + static_cast<std::ptrdiff_t>(lo),
-                d.durable.begin() + static_cast<std::ptrdiff_t>(hi),
-                d.current.begin() + static_cast<std::ptrdiff_t>(lo));
-    };
-    copy_back(differ_from, d.durable.size());
-    for (const FileData::Pending& p : d.pending) {
-      if (p.is_truncate) continue;
-      const auto lo = static_cast<size_t>(p.offset);
-      const size_t hi = std::min(lo + p.bytes.size(), differ_from);
-      if (lo < hi) copy_back(lo, hi);
-    }
+    d.current = d.durable;  // shares the pages: no copy
     d.pending.clear();
   }
   flow::TraceEvent(flow::SevInfo, "SimDiskKilled")
@@ -265,10 +241,10 @@ bool SimDisk::corrupt_random_bit() {
   const auto byte = static_cast<size_t>(rng.random_int(0, static_cast<int64_t>(d.durable.size())));
   const auto bit = static_cast<uint8_t>(1u << rng.random_int(0, 8));
   CODE_PROBE(true, "a bit flips in durable data");
-  d.durable[byte] ^= bit;
+  d.durable.flip_bits(byte, bit);
   ++counts_.bits_flipped;
   // The flip is in the medium: what is read back (cached or not) shows it.
-  if (byte < d.current.size()) d.current[byte] ^= bit;
+  if (byte < d.current.size()) d.current.flip_bits(byte, bit);
   flow::TraceEvent(flow::SevInfo, "SimDiskBitFlip")
       .detail("File", *path)
       .detail("Offset", static_cast<int64_t>(byte));
@@ -330,8 +306,7 @@ int64_t SimDisk::maybe_misdirect(const FileData& file, int64_t offset, size_t by
   for (int tries = 0; tries < 4 && at == offset; ++tries) {
     const int64_t shift = rng.random_int(-slots, slots + 1) * static_cast<int64_t>(sector);
     const int64_t candidate = offset + shift;
-    if (candidate >= 0 &&
-        static_cast<size_t>(candidate) + bytes <= file.current.size()) {
+    if (candidate >= 0 && static_cast<size_t>(candidate) + bytes <= file.current.size()) {
       at = candidate;
     }
   }
@@ -375,10 +350,12 @@ bool SimDisk::serve(bool is_sync, int64_t bytes) {
   const flow::Time start = std::max(now, busy_until_);
   // The disk is busy with this operation for its share of the iops and its bytes' transfer.
   const flow::Duration transfer = transfer_time(bytes);
-  busy_until_ = start + flow::Duration(1'000'000'000 / std::max<int64_t>(model_.iops, 1)) + transfer;
+  busy_until_ =
+      start + flow::Duration(1'000'000'000 / std::max<int64_t>(model_.iops, 1)) + transfer;
   flow::Duration latency =
-      transfer + (is_sync ? detail::draw_between(rng, model_.min_sync_latency, model_.max_sync_latency)
-                          : detail::draw_between(rng, model_.min_latency, model_.max_latency));
+      transfer + (is_sync
+                      ? detail::draw_between(rng, model_.min_sync_latency, model_.max_sync_latency)
+                      : detail::draw_between(rng, model_.min_latency, model_.max_latency));
   if (faults_.enabled) {
     if (rng.random_bool(faults_.stall_probability)) {
       CODE_PROBE(true, "a disk operation stalls");

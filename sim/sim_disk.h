@@ -37,6 +37,7 @@
 #include "flow/assert.h"
 #include "flow/file_system.h"
 #include "flow/time.h"
+#include "sim/paged_bytes.h"
 
 namespace sim {
 
@@ -155,8 +156,8 @@ struct SimDisk::FileData {
     int64_t offset;  // write offset, or the truncated size
     std::vector<uint8_t> bytes;
   };
-  std::vector<uint8_t> durable;
-  std::vector<uint8_t> current;
+  PagedBytes durable;
+  PagedBytes current;
   std::vector<Pending> pending;  // in completion order
   bool linked = true;            // still in the disk's directory
   uint64_t next_sequence = 0;

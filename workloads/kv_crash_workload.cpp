@@ -10,11 +10,11 @@
 // a bit of the machine's durable data while it is down (not again until the store has opened
 // whole since: an open repairs what it finds). Each new incarnation of the writer opens
 // the store and reads it whole; it must find exactly the last committed state (or the one under
-// way), or, only if a bit of the ssd engine's files was flipped, a detected error (checksum_failed),
-// after which it wipes the store and starts over. The queue and the memory engine (whose log is a
-// DiskQueue) keep a copy of every record and must read past a flipped bit, so checksum_failed is
-// theirs to answer only while the disk misdirects writes or corrupts reads. A wrong answer is a
-// SevError.
+// way), or, only if a bit of the ssd engine's files was flipped, a detected error
+// (checksum_failed), after which it wipes the store and starts over. The queue and the memory
+// engine (whose log is a DiskQueue) keep a copy of every record and must read past a flipped bit,
+// so checksum_failed is theirs to answer only while the disk misdirects writes or corrupts reads. A
+// wrong answer is a SevError.
 //
 // Corruption goes through the fault atlas (sim/fault_atlas.h): it is injected only where the
 // configuration sets allowCorruption, and asking for it elsewhere is an error in the spec. While
@@ -29,14 +29,14 @@
 //
 // Options: engine ("memory"), testDuration (s, 10), meanKillInterval (s, 1),
 // killDuringCommitProbability (0.5), corruptProbability (per power loss, 0.2 where the atlas allows
-// corruption, else 0), misdirectProbability (per write, 0), readCorruptionProbability (per read, 0),
-// ioErrorProbability (per disk operation, 0.001), syncErrorProbability (per sync, besides
+// corruption, else 0), misdirectProbability (per write, 0), readCorruptionProbability (per read,
+// 0), ioErrorProbability (per disk operation, 0.001), syncErrorProbability (per sync, besides
 // ioErrorProbability: the sync fails and what it covered stays unsynced, 0), ioTimeoutProbability
-// (per disk operation: it fails with io_timeout after 10-500 ms, drawn per run; 0), fullDiskProbability
-// (per power loss: until the next one the disk has room for at most 64 KiB more, 0), keys,
-// maxValueBytes, commitProbability (per operation), logFileBytes (the DiskQueue's file size, or
-// the store's log size), popStride (the queue's pops each move the pop point 0..popStride
-// records), machineIndex (which of the killable machines; default by engine, so
+// (per disk operation: it fails with io_timeout after 10-500 ms, drawn per run; 0),
+// fullDiskProbability (per power loss: until the next one the disk has room for at most 64 KiB
+// more, 0), keys, maxValueBytes, commitProbability (per operation), logFileBytes (the DiskQueue's
+// file size, or the store's log size), popStride (the queue's pops each move the pop point
+// 0..popStride records), machineIndex (which of the killable machines; default by engine, so
 // engines do not share one).
 //
 // Defaults: meanKillInterval 1 s, keys 200, maxValueBytes 400 (1999 for the queue's records),
@@ -103,18 +103,16 @@ class KeyValueStoreCrashWorkload final : public Workload {
         machine_index_(o.get_int("machineIndex", engine_ == "queue"    ? 0
                                                  : engine_ == "memory" ? 1
                                                                        : 2)) {
-    for (const auto& [name, p] : {std::pair{"ioErrorProbability", io_error_probability_},
-                                  std::pair{"syncErrorProbability", sync_error_probability_},
-                                  std::pair{"ioTimeoutProbability", io_timeout_probability_},
-                                  std::pair{"fullDiskProbability", full_disk_probability_},
-                                  std::pair{"corruptProbability",
-                                            corrupt_probability_ == -1 ? 0 : corrupt_probability_},
-                                  std::pair{"misdirectProbability", misdirect_probability_},
-                                  std::pair{"readCorruptionProbability",
-                                            read_corruption_probability_},
-                                  std::pair{"killDuringCommitProbability", kill_during_commit_},
-                                  std::pair{"shadowRecoveryProbability",
-                                            shadow_recovery_probability_}})
+    for (const auto& [name, p] :
+         {std::pair{"ioErrorProbability", io_error_probability_},
+          std::pair{"syncErrorProbability", sync_error_probability_},
+          std::pair{"ioTimeoutProbability", io_timeout_probability_},
+          std::pair{"fullDiskProbability", full_disk_probability_},
+          std::pair{"corruptProbability", corrupt_probability_ == -1 ? 0 : corrupt_probability_},
+          std::pair{"misdirectProbability", misdirect_probability_},
+          std::pair{"readCorruptionProbability", read_corruption_probability_},
+          std::pair{"killDuringCommitProbability", kill_during_commit_},
+          std::pair{"shadowRecoveryProbability", shadow_recovery_probability_}})
       o.require(p >= 0 && p <= 1, name, "must be a probability, 0..1");
     o.require(mean_kill_interval_ >= 0 && mean_kill_interval_ <= 1e6, "meanKillInterval",
               "must be in (0, 1e6] seconds");
@@ -143,12 +141,12 @@ class KeyValueStoreCrashWorkload final : public Workload {
     }
     auto& rng = flow::deterministic_random();
     if (mean_kill_interval_ <= 0) mean_kill_interval_ = 0.05 * std::pow(40.0, rng.random01());
-    if (keys_ <= 0) keys_ = int64_t{10} << rng.random_int(0, 7);            // 10 .. 640
+    if (keys_ <= 0) keys_ = int64_t{10} << rng.random_int(0, 7);           // 10 .. 640
     if (max_value_ < 0) max_value_ = int64_t{16} << rng.random_int(0, 9);  // 16 B .. 4 KiB
     if (commit_probability_ <= 0) commit_probability_ = 0.02 * std::pow(25.0, rng.random01());
     if (log_file_bytes_ <= 0) {
-      log_file_bytes_ = queue ? int64_t{8 << 10} << rng.random_int(0, 6)  // 8..256 KiB
-                                           : int64_t{64 << 10} << rng.random_int(0, 5);  // ..1 MiB
+      log_file_bytes_ = queue ? int64_t{8 << 10} << rng.random_int(0, 6)    // 8..256 KiB
+                              : int64_t{64 << 10} << rng.random_int(0, 5);  // ..1 MiB
     }
     // A consumer that pops one record at a time stops exactly at a file's last record now and
     // then: where a lap decided one record too early overwrites what the log still needs.
@@ -180,13 +178,13 @@ class KeyValueStoreCrashWorkload final : public Workload {
     // Corruption only where the fault atlas allows it; asked for elsewhere, the spec is wrong.
     const bool allowed = ctx.sim().atlas().allow_corruption;
     if (corrupt_probability_ == -1) corrupt_probability_ = allowed ? 0.2 : 0;
-    if (!allowed &&
-        (corrupt_probability_ > 0 || misdirect_probability_ > 0 ||
-         read_corruption_probability_ > 0)) {
+    if (!allowed && (corrupt_probability_ > 0 || misdirect_probability_ > 0 ||
+                     read_corruption_probability_ > 0)) {
       flow::TraceEvent(flow::SevError, "KeyValueStoreCrashCorruptionNotAllowed")
           .detail("Engine", engine_)
-          .detail("Fix", "set allowCorruption = true in [configuration], or the corruption "
-                         "probabilities to 0");
+          .detail("Fix",
+                  "set allowCorruption = true in [configuration], or the corruption "
+                  "probabilities to 0");
       return;
     }
     machine_ = candidates[static_cast<size_t>(machine_index_) % candidates.size()];
@@ -198,23 +196,23 @@ class KeyValueStoreCrashWorkload final : public Workload {
     auto& rng = flow::deterministic_random();
     sim::DiskFaults& faults = machine_->disk.faults();
     faults.enabled = io_error_probability_ > 0 || sync_error_probability_ > 0 ||
-                     io_timeout_probability_ > 0 ||
-                     misdirect_probability_ > 0 || read_corruption_probability_ > 0;
+                     io_timeout_probability_ > 0 || misdirect_probability_ > 0 ||
+                     read_corruption_probability_ > 0;
     faults.io_error_probability = io_error_probability_;
     faults.sync_error_probability = sync_error_probability_;
     faults.io_timeout_probability = io_timeout_probability_;
     // Short enough to land between power losses, long enough to hold up the commits behind it.
     faults.timeout_delay = std::chrono::milliseconds(rng.random_int(10, 500));
     if (misdirect_probability_ > 0 || read_corruption_probability_ > 0) {
-      ctx.sim().set_disk_corruption(*machine_, misdirect_probability_, read_corruption_probability_);
+      ctx.sim().set_disk_corruption(*machine_, misdirect_probability_,
+                                    read_corruption_probability_);
       live_corruption_ = corruption_injected_ = true;  // until the faults stop and a wipe
     }
     const int64_t capacity = machine_->disk.model().capacity_bytes;
     const flow::Time end = flow::now() + duration_;
     while (flow::now() < end) {
       const double gap = -std::log(1.0 - rng.random01()) * mean_kill_interval_;
-      flow::wait(flow::delay_until(
-          std::min(end, flow::now() + flow::from_seconds(gap))));
+      flow::wait(flow::delay_until(std::min(end, flow::now() + flow::from_seconds(gap))));
       if (rng.random01() < kill_during_commit_) {
         // Catch a commit on the disk, then cut at a random point in it.
         const flow::Time give_up = flow::now() + std::chrono::seconds(1);
@@ -334,10 +332,15 @@ class KeyValueStoreCrashWorkload final : public Workload {
   // A digest of every file's durable bytes on the machine's disk (the medium, not its cache).
   uint64_t medium_digest() const {
     uint64_t h = 0;
+    XXH3_state_t* state = XXH3_createState();
     for (const std::string& path : machine_->disk.paths()) {
-      const std::vector<uint8_t>& durable = machine_->disk.find(path)->durable;
-      h = XXH3_64bits_withSeed(durable.data(), durable.size(), h + 1);  // +1: an empty file counts
+      XXH3_64bits_reset_withSeed(state, h + 1);  // +1: an empty file counts
+      machine_->disk.find(path)->durable.for_each_chunk([state](std::span<const uint8_t> chunk) {
+        XXH3_64bits_update(state, chunk.data(), chunk.size());
+      });
+      h = XXH3_64bits_digest(state);
     }
+    XXH3_freeState(state);
     return h;
   }
 
@@ -502,7 +505,7 @@ class KeyValueStoreCrashWorkload final : public Workload {
     const std::string folder = flow::current_process().data_folder();
     for (const std::string& path : machine_->disk.paths()) {
       if (!path.starts_with(folder + "/")) continue;
-      const std::vector<uint8_t>& medium = machine_->disk.find(path)->durable;
+      const sim::PagedBytes& medium = machine_->disk.find(path)->durable;
       const auto copy = shadow_disk_.create(path);
       shadow_disk_.resize_current(*copy, medium.size());
       copy->current = medium;
@@ -566,8 +569,8 @@ class KeyValueStoreCrashWorkload final : public Workload {
         const bool shadow = !(live_corruption_ && misdirect_probability_ > 0) &&
                             rng.random01() < shadow_recovery_probability_ *
                                                  std::min(1.0, double{1 << 20} / (bytes + 1));
-        commit = flow::spawn([this, &m, queue = q, last = m.started_last,
-                              popped = m.started_popped, shadow, options] {
+        commit = flow::spawn([this, &m, queue = q, last = m.started_last, popped = m.started_popped,
+                              shadow, options] {
           queue->commit();
           committing_ = false;
           m.acked_last = last;
