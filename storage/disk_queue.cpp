@@ -125,28 +125,100 @@ std::optional<Parsed> parse_at(std::span<const uint8_t> bytes, size_t at, size_t
                 h.durable_through,        h.payload_bytes, h.magic == kCopyMagic};
 }
 
-// Where in `bytes` a readable record (or copy) with `sequence` starts, the first one from the
-// start of the file; -1 if nowhere.
-int64_t find_record(std::span<const uint8_t> bytes, uint64_t sequence, size_t max_payload) {
-  for (size_t at = 0; at + Header::kBytes <= bytes.size(); at += 8) {
-    const uint8_t* r = bytes.data() + at;
-    if (!is_magic(Header::decode_magic(r)) || Header::decode_sequence(r) != sequence) continue;
-    if (parse_at(bytes, at, max_payload)) return static_cast<int64_t>(at);
+// A file image and every readable record (or copy) in it, found by one pass over it. Recovery asks
+// where records are many times (the chains' jumps, what vouches for the end, what to scrub), and a
+// pass over a file of many MiB each time was most of a recovery's work. A prefix of the image
+// (first()) shares the index: a record is in it if it ends inside it, as parse_at would find it.
+class ScannedImage {
+ public:
+  ScannedImage(std::span<const uint8_t> bytes, size_t max_payload) : bytes_(bytes) {
+    auto index = std::make_shared<Index>();
+    for (size_t at = 0; at + Header::kBytes <= bytes.size(); at += 8) {
+      if (!is_magic(Header::decode_magic(bytes.data() + at))) continue;
+      if (auto p = storage::parse_at(bytes, at, max_payload)) index->by_offset.push_back(*p);
+    }
+    index_ = std::move(index);
   }
-  return -1;
-}
 
-// Every readable record or copy numbered `from` or later, anywhere in `bytes`.
-std::vector<Parsed> records_at_or_after(std::span<const uint8_t> bytes, uint64_t from,
-                                        size_t max_payload) {
-  std::vector<Parsed> found;
-  for (size_t at = 0; at + Header::kBytes <= bytes.size(); at += 8) {
-    const uint8_t* r = bytes.data() + at;
-    if (!is_magic(Header::decode_magic(r)) || Header::decode_sequence(r) < from) continue;
-    if (auto p = parse_at(bytes, at, max_payload)) found.push_back(*p);
+  std::span<const uint8_t> bytes() const { return bytes_; }
+  size_t size() const { return bytes_.size(); }
+  bool empty() const { return bytes_.empty(); }
+  // The first `n` bytes (n <= size()), as if the file ended there.
+  ScannedImage first(size_t n) const { return ScannedImage(bytes_.first(n), index_); }
+
+  // The readable record at `at`, as parse_at(bytes(), at, max_payload) finds it.
+  std::optional<Parsed> parse_at(size_t at) const {
+    const auto& v = index_->by_offset;
+    // A chain mostly asks for the record after the one it asked for last.
+    size_t i = next_;
+    if (i >= v.size() || static_cast<size_t>(v[i].offset) != at) {
+      i = static_cast<size_t>(std::lower_bound(v.begin(), v.end(), at,
+                                               [](const Parsed& p, size_t offset) {
+                                                 return static_cast<size_t>(p.offset) < offset;
+                                               }) -
+                              v.begin());
+    }
+    next_ = i + 1;
+    if (i == v.size() || static_cast<size_t>(v[i].offset) != at || !inside(v[i]))
+      return std::nullopt;
+    return v[i];
   }
-  return found;
-}
+  // Where a readable record (or copy) with `sequence` starts, the first one from the start of the
+  // file; -1 if nowhere.
+  int64_t find_record(uint64_t sequence) const {
+    const auto& v = index_->by_sequence();
+    for (auto it = std::lower_bound(v.begin(), v.end(), std::pair<uint64_t, size_t>(sequence, 0));
+         it != v.end() && it->first == sequence; ++it) {
+      const Parsed& p = index_->by_offset[it->second];
+      if (inside(p)) return p.offset;
+    }
+    return -1;
+  }
+  // Every readable record or copy numbered `from` or later, by offset.
+  std::vector<Parsed> records_at_or_after(uint64_t from) const {
+    std::vector<Parsed> found;
+    for (const Parsed& p : index_->by_offset)
+      if (p.sequence >= from && inside(p)) found.push_back(p);
+    return found;
+  }
+  // The first readable record or copy at `at` or after, with `sequence` if given.
+  std::optional<Parsed> first_from(size_t at, std::optional<uint64_t> sequence = {}) const {
+    for (const Parsed& p : index_->by_offset) {
+      if (static_cast<size_t>(p.offset) < at || !inside(p)) continue;
+      if (!sequence || p.sequence == *sequence) return p;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  struct Index {
+    std::vector<Parsed> by_offset;
+    // (sequence, index in by_offset), sorted; made when first asked for (most recoveries never
+    // look a record up by its number).
+    const std::vector<std::pair<uint64_t, size_t>>& by_sequence() const {
+      if (by_sequence_.size() != by_offset.size()) {
+        by_sequence_.clear();
+        for (size_t i = 0; i < by_offset.size(); ++i)
+          by_sequence_.emplace_back(by_offset[i].sequence, i);
+        std::sort(by_sequence_.begin(), by_sequence_.end());  // by sequence, then offset
+      }
+      return by_sequence_;
+    }
+
+   private:
+    mutable std::vector<std::pair<uint64_t, size_t>> by_sequence_;
+  };
+  ScannedImage(std::span<const uint8_t> bytes, std::shared_ptr<const Index> index)
+      : bytes_(bytes), index_(std::move(index)) {}
+  // Whether `p` lies whole inside this image (a prefix may end inside it).
+  bool inside(const Parsed& p) const {
+    return static_cast<size_t>(p.offset) + Header::kBytes + p.payload_bytes <= bytes_.size();
+  }
+
+  std::span<const uint8_t> bytes_;
+  std::shared_ptr<const Index> index_;
+  mutable size_t next_ = 0;  // where parse_at looks first
+};
 
 // Whether the slot at `at` is a damaged twin of the readable record (or copy) `intact`: it does
 // not overlap it, is not a readable record, and differs from it (the magic and checksum aside) by
@@ -175,8 +247,8 @@ bool is_damaged_twin(std::span<const uint8_t> bytes, int64_t at, const Parsed& i
 // damaged copy the next commit. Damage found where the place of the other copy is known is listed
 // in `repairs`: a record read from its copy whose original is damaged, and a damaged copy (of a
 // commit read from its originals) in its place among the commit's copies, which is stepped over.
-Chain read_chain(std::span<const uint8_t> bytes, size_t max_payload,
-                 uint64_t expected_first = 0) {
+Chain read_chain(const ScannedImage& image, uint64_t expected_first = 0) {
+  const std::span<const uint8_t> bytes = image.bytes();
   Chain c;
   size_t at = 0;
   // Where the chain last lost its place (the slot that did not hold the wanted record), and the
@@ -190,7 +262,7 @@ Chain read_chain(std::span<const uint8_t> bytes, size_t max_payload,
   bool after_original = false;
   uint64_t copy_due = 0;
   if (expected_first != 0) {
-    const int64_t found = find_record(bytes, expected_first, max_payload);
+    const int64_t found = image.find_record(expected_first);
     if (found < 0) return c;
     at = static_cast<size_t>(found);
     lost_at = 0;
@@ -198,7 +270,7 @@ Chain read_chain(std::span<const uint8_t> bytes, size_t max_payload,
   // Each pass takes a record, steps over a copy, or jumps to the wanted record: the sequence
   // numbers rise and, between takes, the place moves forward, so this ends.
   for (;;) {
-    const std::optional<Parsed> p = parse_at(bytes, at, max_payload);
+    const std::optional<Parsed> p = image.parse_at(at);
     const uint64_t want = c.records.empty() ? expected_first : c.last() + 1;
     if (p && (want == 0 ? !p->copy : p->sequence == want)) {
       if (p->copy) {
@@ -228,19 +300,19 @@ Chain read_chain(std::span<const uint8_t> bytes, size_t max_payload,
     } else {
       if (c.records.empty()) break;
       // Damage, a stale record of an earlier lap, or the end of the log.
-      const int64_t next = find_record(bytes, want, max_payload);
+      const int64_t next = image.find_record(want);
       // Or a damaged copy in its place. Among a commit's copies, the one due next is known. Right
       // after a commit's records, the slot holds either the next record, damaged — then its copy
       // lies further on, with the copy of the commit's first record as far before it as that
       // record is before the slot — or, if that was the commit's last record, its first copy.
       bool slot_is_next_record = false;
       if (after_original && next >= 0 && commit_first != 0) {
-        const std::optional<Parsed> copy = parse_at(bytes, static_cast<size_t>(next), max_payload);
+        const std::optional<Parsed> copy = image.parse_at(static_cast<size_t>(next));
         const Parsed& first = c.records[commit_first - c.first()];
         const int64_t first_copy_at = next - (static_cast<int64_t>(at) - first.offset);
         if (copy && copy->copy && first_copy_at >= 0) {
           const std::optional<Parsed> first_copy =
-              parse_at(bytes, static_cast<size_t>(first_copy_at), max_payload);
+              image.parse_at(static_cast<size_t>(first_copy_at));
           slot_is_next_record =
               first_copy && first_copy->copy && first_copy->sequence == commit_first;
         }
@@ -280,47 +352,37 @@ Chain read_chain(std::span<const uint8_t> bytes, size_t max_payload,
 // record further on is either a later record of the commit, whose own copy gives that shift and
 // so where the copy of the first record is, or a copy (all the commit's records before it were
 // damaged), which starts the chain itself.
-Chain read_chain_past_damaged_start(std::span<const uint8_t> bytes, size_t max_payload) {
-  std::optional<Parsed> q;
-  for (size_t at = 8; at + Header::kBytes <= bytes.size(); at += 8) {
-    q = parse_at(bytes, at, max_payload);
-    if (q) break;
-  }
+Chain read_chain_past_damaged_start(const ScannedImage& image) {
+  const std::optional<Parsed> q = image.first_from(8);
   if (!q) return {};
   uint64_t start = q->sequence;
   if (!q->copy) {
-    std::optional<Parsed> copy;
-    for (size_t at = static_cast<size_t>(q->offset) + 8; at + Header::kBytes <= bytes.size();
-         at += 8) {
-      copy = parse_at(bytes, at, max_payload);
-      if (copy && copy->sequence == q->sequence) break;
-      copy.reset();
-    }
+    const std::optional<Parsed> copy =
+        image.first_from(static_cast<size_t>(q->offset) + 8, q->sequence);
     if (copy && copy->copy) {
-      const auto head = parse_at(bytes, static_cast<size_t>(copy->offset - q->offset), max_payload);
+      const auto head = image.parse_at(static_cast<size_t>(copy->offset - q->offset));
       if (head && head->copy && head->sequence < q->sequence) start = head->sequence;
     }
   }
-  return read_chain(bytes, max_payload, start);
+  return read_chain(image, start);
 }
 
 // read_chain_past_damaged_start, but only if the bytes up to the chain's end alone give it:
 // recovery may cut the file there, and the next recovery must find the same start without what
 // was cut.
-Chain stable_chain_past_damaged_start(std::span<const uint8_t> bytes, size_t max_payload) {
-  Chain c = read_chain_past_damaged_start(bytes, max_payload);
-  if (c.records.empty() || static_cast<size_t>(c.end) == bytes.size()) return c;
-  const Chain again =
-      read_chain_past_damaged_start(bytes.first(static_cast<size_t>(c.end)), max_payload);
+Chain stable_chain_past_damaged_start(const ScannedImage& image) {
+  Chain c = read_chain_past_damaged_start(image);
+  if (c.records.empty() || static_cast<size_t>(c.end) == image.size()) return c;
+  const Chain again = read_chain_past_damaged_start(image.first(static_cast<size_t>(c.end)));
   if (again.first() != c.first() || again.last() != c.last()) return {};
   return c;
 }
 
 // Whether a readable record numbered after `newest`, anywhere in either file, says that the
 // record after `newest` was durable: then the log's end is corruption, not a torn write.
-bool later_record_vouches(const FileImage (&bytes)[2], uint64_t newest, size_t max_payload) {
-  for (const FileImage& b : bytes) {
-    for (const Parsed& p : records_at_or_after(b, newest + 2, max_payload))
+bool later_record_vouches(const std::vector<ScannedImage>& images, uint64_t newest) {
+  for (const ScannedImage& image : images) {
+    for (const Parsed& p : image.records_at_or_after(newest + 2))
       if (p.durable_through > newest) return true;
   }
   return false;
@@ -457,11 +519,14 @@ void DiskQueue::recover(const std::string& name) {
     bytes[i] = read_file_stable(*files_[i].file, name);
     files_[i].size = static_cast<int64_t>(bytes[i].size());
   }
+  // The images do not change from here on (repairs and scrubs write to the files).
+  const std::vector<ScannedImage> images = {ScannedImage(bytes[0], max_payload),
+                                            ScannedImage(bytes[1], max_payload)};
   int older = -1;
   // Which file is older, and whether it is still part of the log.
   const auto analyze = [&] {
     for (int i = 0; i < 2; ++i)
-      chains[i] = read_chain(bytes[i], max_payload);
+      chains[i] = read_chain(images[static_cast<size_t>(i)]);
     // A file whose first record is damaged starts its chain at that record's copy. Taken only
     // where it fits the log whole: as the newer file, continuing the other file's chain or
     // needing nothing before its start; or as the older file, holding records the other's
@@ -469,7 +534,7 @@ void DiskQueue::recover(const std::string& name) {
     // commit of a lap, or of the queue) and what follows is stale or never committed.
     for (int i = 0; i < 2; ++i) {
       if (!chains[i].records.empty() || bytes[i].empty()) continue;
-      Chain c = stable_chain_past_damaged_start(bytes[i], max_payload);
+      Chain c = stable_chain_past_damaged_start(images[static_cast<size_t>(i)]);
       if (c.records.empty()) continue;
       const Chain& o = chains[1 - i];
       const bool continues = !o.records.empty() && c.first() == o.last() + 1;
@@ -517,7 +582,7 @@ void DiskQueue::recover(const std::string& name) {
   // A record anywhere, in either file, that says the one after the log's end was durable: the
   // end is corruption, not a torn commit. Checked before anything is cut or written, so that no
   // file holding records the log needs is ever cut.
-  if (later_record_vouches(bytes, newest != nullptr ? newest->sequence : 0, max_payload))
+  if (later_record_vouches(images, newest != nullptr ? newest->sequence : 0))
     fail("DurableRecordUnreadable");
   if (newest != nullptr) {
     first_unpopped_ = durable_first_unpopped_ = newest->first_unpopped;
@@ -589,7 +654,7 @@ void DiskQueue::recover(const std::string& name) {
         ++repaired, wrote = true;
       }
     }
-    for (const Parsed& p : records_at_or_after(bytes[i], next_sequence_, max_payload)) {
+    for (const Parsed& p : images[static_cast<size_t>(i)].records_at_or_after(next_sequence_)) {
       CODE_PROBE(true, "disk queue scrubs a record of a commit the crash cut off");
       static constexpr uint8_t kZeros[8] = {};
       flow::wait(files_[i].file->write(kZeros, p.offset));
@@ -627,10 +692,10 @@ void DiskQueue::recover(const std::string& name) {
   bool single_copy = false;
   for (const Parsed& p : act.records) {
     if (newest == nullptr || p.sequence <= newest->durable_through || !p.copy) continue;
-    single_copy = single_copy || std::none_of(act.repairs.begin(), act.repairs.end(),
-                                              [&p](const Repair& r) {
-                                                return !r.copy && r.source_at == p.offset;
-                                              });
+    single_copy =
+        single_copy || std::none_of(act.repairs.begin(), act.repairs.end(), [&p](const Repair& r) {
+          return !r.copy && r.source_at == p.offset;
+        });
   }
   CODE_PROBE(single_copy && act.ends_with_copy,
              "disk queue restores the copies of a commit with a record left in one copy");
