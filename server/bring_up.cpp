@@ -49,7 +49,7 @@ constexpr flow::Duration kRegistrationWait = kRegisterReplyWithin + 400ms;
 flow::ErrorOr<GenerationPlan> plan_first_generation(
     const std::vector<WorkerRegistration>& workers,
     const std::vector<flow::NetworkAddress>& responsive, const NewDatabase& wanted, uint64_t epoch,
-    std::string* why) {
+    std::string* why, const GenerationPlan& shape) {
   const auto refuse = [why](std::string what) -> flow::ErrorOr<GenerationPlan> {
     if (why != nullptr) *why = std::move(what);
     return flow::Error(flow::ErrorCode::not_enough_workers);
@@ -99,6 +99,8 @@ flow::ErrorOr<GenerationPlan> plan_first_generation(
   plan.epoch = epoch;
   plan.start_version = 0;
   plan.engine = wanted.engine;
+  plan.queue_file_bytes = shape.queue_file_bytes;
+  plan.engine_options = shape.engine_options;
   plan.master = pick();
   for (const WorkerRegistration& w : spread(rng, logs, log_count, machine))
     plan.logs.push_back(w.address);
@@ -190,7 +192,8 @@ void refuse_all(const Stream& stream, flow::ErrorCode error) {
 
 }  // namespace
 
-void create_when_asked(CoordinatedState& cstate, WorkerRegistry& registry, ControllerWatcher* watcher) {
+void create_when_asked(CoordinatedState& cstate, WorkerRegistry& registry,
+                       ControllerWatcher* watcher, const GenerationPlan& shape) {
   const flow::Time began = flow::now();
   const ClusterControllerInterface controller = cluster_controller_endpoints(nullptr);
   const flow::AsyncVar<ClientGeneration> none;
@@ -254,7 +257,7 @@ void create_when_asked(CoordinatedState& cstate, WorkerRegistry& registry, Contr
         responsive_workers(addresses, kAnswerWithin);
     std::string why;
     const flow::ErrorOr<GenerationPlan> plan =
-        plan_first_generation(workers, responsive, wanted.get(), epoch, &why);
+        plan_first_generation(workers, responsive, wanted.get(), epoch, &why, shape);
     if (!plan.ok()) {
       flow::TraceEvent(flow::SevWarnAlways, "DatabaseCreationRefused")
           .detail("Error", plan.error())
@@ -278,8 +281,10 @@ void create_when_asked(CoordinatedState& cstate, WorkerRegistry& registry, Contr
       GenerationPlan started = plan.get();
       started.resend_lost_requests = false;
       size_t servers = 0;
-      for (const GenerationPlan::Team& team : started.storage_teams) servers += team.at.size();
-      if (next_tag + servers > std::numeric_limits<Tag>::max()) throw flow::Error(flow::ErrorCode::operation_failed);
+      for (const GenerationPlan::Team& team : started.storage_teams)
+        servers += team.at.size();
+      if (next_tag + servers > std::numeric_limits<Tag>::max())
+        throw flow::Error(flow::ErrorCode::operation_failed);
       started.first_storage_tag = static_cast<Tag>(next_tag);
       next_tag += static_cast<uint32_t>(servers);
       const std::optional<Generation> g = flow::wait(flow::timeout(

@@ -31,12 +31,13 @@ inline constexpr size_t kFirstStorageServersMax = 24;
 // - the logs (as many as asked, and at least as many as copies) spread over machines, from log
 //   workers first, then unset, stateless, any;
 // - the master, proxies and resolvers on stateless workers first, then unset, then any.
-// not_enough_workers, with `why` (if given), when the workers answering span fewer machines than
-// copies are asked for, or none answers.
+// The logs' queue file size and the engines' options come from `shape` (left at 0 and defaults,
+// the roles' own). not_enough_workers, with `why` (if given), when the workers answering span
+// fewer machines than copies are asked for, or none answers.
 flow::ErrorOr<roles::GenerationPlan> plan_first_generation(
     const std::vector<roles::WorkerRegistration>& workers,
     const std::vector<flow::NetworkAddress>& responsive, const roles::NewDatabase& wanted,
-    uint64_t epoch, std::string* why = nullptr);
+    uint64_t epoch, std::string* why = nullptr, const roles::GenerationPlan& shape = {});
 
 // The cluster state that names `plan`, started as `generation`, running: what the coordinators
 // hold once the database exists.
@@ -49,7 +50,8 @@ roles::ClusterState first_cluster_state(const roles::GenerationPlan& plan,
 // (plan_first_generation), started, and written; answered with the error if any of that fails
 // (the next creation tries again with a newer epoch). Returns once the state is written (and
 // `watcher` told: created), or once it finds one written (another leader created the database).
-// May suspend.
-void create_when_asked(roles::CoordinatedState& cstate, roles::WorkerRegistry& registry, ControllerWatcher* watcher);
+// File options as in plan_first_generation, from `shape`. May suspend.
+void create_when_asked(roles::CoordinatedState& cstate, roles::WorkerRegistry& registry,
+                       ControllerWatcher* watcher, const roles::GenerationPlan& shape = {});
 
 }  // namespace server

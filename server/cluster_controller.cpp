@@ -237,7 +237,7 @@ void lead(Placement placement, ClusterDescription* cluster, ControllerWatcher* w
       if (create_databases) {
         // No database yet: serve the workers and wait for a client to create it, then read the
         // state that names its first generation running, and take that over.
-        create_when_asked(cstate, registry, watcher);
+        create_when_asked(cstate, registry, watcher, placement.shape);
         continue;
       }
     } catch (const flow::Error& e) {

@@ -141,7 +141,7 @@ std::unique_ptr<client::Database> start_by_configure_new(WorkloadContext& ctx,
                                                          const std::vector<sim::Simulator::SimProcess*>& stateless,
                                                          const std::vector<sim::Simulator::SimProcess*>& log_hosts,
                                                          const ClusterDescription& cluster, size_t replication,
-                                                         const std::string& engine) {
+                                                         const std::string& engine, const GenerationPlan& shape) {
   flow::TraceEvent(flow::SevInfo, "DatabaseSwarm")
       .detail("CreatedBy", "configure new")
       .detail("Replication", static_cast<int64_t>(replication))
@@ -157,11 +157,13 @@ std::unique_ptr<client::Database> start_by_configure_new(WorkloadContext& ctx,
                                 : in(log_hosts) ? ProcessClass::log
                                                 : ProcessClass::storage};
     ctx.sim().add_role(*p, "registration", [cluster, me] { register_worker(cluster, me); });
-    ctx.sim().add_role(*p, "cluster_controller", [cluster, self = p->address, record = ctx.cluster] {
+    ctx.sim().add_role(*p, "cluster_controller", [cluster, self = p->address, record = ctx.cluster, shape] {
       ClusterDescription known = cluster;
       WorkerRegistry registry;
       RecordingWatcher watcher(record);
-      campaign(&known, self, [&] { server::lead(server::Placement{}, &known, &watcher, registry); });
+      server::Placement where;
+      where.shape = shape;  // the drawn file sizes, for the first generation and every later one
+      campaign(&known, self, [&] { server::lead(where, &known, &watcher, registry); });
     });
   }
   auto db = std::make_unique<client::Database>(cluster);
@@ -279,7 +281,10 @@ std::unique_ptr<client::Database> start(WorkloadContext& ctx) {
   };
 
   if (ctx.cluster->create_with_configure_new) {
-    return start_by_configure_new(ctx, processes, stateless, log_hosts, cluster, replication, engine);
+    GenerationPlan shape;
+    shape.queue_file_bytes = queue_file_bytes;
+    shape.engine_options = engine_options;
+    return start_by_configure_new(ctx, processes, stateless, log_hosts, cluster, replication, engine, shape);
   }
 
   GenerationPlan plan;

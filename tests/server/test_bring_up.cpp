@@ -158,3 +158,26 @@ TEST_CASE("first generation: the cluster state names it running, with its counts
     CHECK(s.resolver_ranges.size() == 2);
   });
 }
+
+TEST_CASE("first generation: file sizes come from the controller's shape, else the roles' own") {
+  in_runtime([] {
+    std::vector<WorkerRegistration> w{{at(1), "a", ProcessClass::unset}};
+    NewDatabase wanted;
+    wanted.engine = "ssd";
+    const roles::GenerationPlan defaults =
+        server::plan_first_generation(w, addresses(w), wanted, 1).get();
+    CHECK(defaults.queue_file_bytes == 0);
+    CHECK(defaults.engine_options.log_file_bytes == storage::KeyValueStoreOptions{}.log_file_bytes);
+    roles::GenerationPlan shape;
+    shape.queue_file_bytes = int64_t{1} << 20;
+    shape.engine_options.log_file_bytes = int64_t{2} << 20;
+    shape.engine_options.cache_kib = 1024;
+    shape.engine = "memory";  // not taken: the engine is the creation's
+    const roles::GenerationPlan plan =
+        server::plan_first_generation(w, addresses(w), wanted, 1, nullptr, shape).get();
+    CHECK(plan.queue_file_bytes == int64_t{1} << 20);
+    CHECK(plan.engine_options.log_file_bytes == int64_t{2} << 20);
+    CHECK(plan.engine_options.cache_kib == 1024);
+    CHECK(plan.engine == "ssd");
+  });
+}
