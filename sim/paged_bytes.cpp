@@ -42,9 +42,8 @@ void PagedBytes::resize(size_t size) {
 }
 
 void PagedBytes::write(size_t offset, std::span<const uint8_t> bytes) {
-  if (bytes.empty()) return;
   const size_t end = offset + bytes.size();
-  if (end > size_) resize(end);
+  if (end > size_) resize(end);  // an empty write past the end grows the file too
   size_t done = 0;
   while (done < bytes.size()) {
     const size_t at = offset + done;

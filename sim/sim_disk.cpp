@@ -70,6 +70,11 @@ class SimFile final : public flow::IAsyncFile {
     return flow::spawn([&disk = disk_, file = data_, size] {
       ASSERT_GE(size, 0);
       disk.operation_delay(false);
+      const int64_t growth = size - static_cast<int64_t>(file->current.size());
+      if (growth > 0 && disk.used_bytes() + growth > disk.model().capacity_bytes) {
+        CODE_PROBE(true, "a truncate that grows a file finds the disk full");
+        throw Error(ErrorCode::disk_full);
+      }
       disk.resize_current(*file, static_cast<size_t>(size));
       file->add_pending(true, size, {});
     });

@@ -38,6 +38,16 @@ TEST_CASE("paged bytes: growth reads as zeros and holds no memory") {
   CHECK(b.at(10 * kPage + 1) == 3);
 }
 
+TEST_CASE("paged bytes: an empty write past the end grows the file, as a file's would") {
+  PagedBytes b(std::vector<uint8_t>(10, 1));
+  b.write(kPage + 5, std::span<const uint8_t>());
+  CHECK(b.size() == kPage + 5);
+  CHECK(b.at(kPage + 4) == 0);
+  CHECK(b.held_pages() == 1);
+  b.write(3, std::span<const uint8_t>());  // inside: nothing changes
+  CHECK(b.size() == kPage + 5);
+}
+
 TEST_CASE("paged bytes: a truncation forgets the tail, and regrowth reads zeros there") {
   PagedBytes b(std::vector<uint8_t>(3 * kPage, 0xFF));
   b.resize(kPage + 10);
@@ -105,10 +115,8 @@ TEST_CASE("paged bytes: random operations read back as a byte vector does") {
           const auto at = static_cast<size_t>(rng.random_int(0, static_cast<int64_t>(limit)));
           const auto bytes = random_bytes(rng, static_cast<size_t>(rng.random_int(0, 2 * kPage)));
           b.write(at, bytes);
-          if (!bytes.empty()) {
-            if (model.size() < at + bytes.size()) model.resize(at + bytes.size(), 0);
-            std::copy(bytes.begin(), bytes.end(), model.begin() + static_cast<std::ptrdiff_t>(at));
-          }
+          if (model.size() < at + bytes.size()) model.resize(at + bytes.size(), 0);
+          std::copy(bytes.begin(), bytes.end(), model.begin() + static_cast<std::ptrdiff_t>(at));
           break;
         }
         case 3:

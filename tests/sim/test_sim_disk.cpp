@@ -118,6 +118,28 @@ TEST_CASE("sim disk: a full disk and injected faults surface as flow::Error") {
   rt.run_until(full);
   REQUIRE(full.is_error());
   CHECK(full.get_error().code() == ErrorCode::disk_full);
+  // Growing a file by truncate or allocate takes space too; shrinking never fails.
+  auto grow = flow::spawn_in(*p.process, [&] {
+    auto f = flow::wait(
+        flow::current_process().file_system().open("grown", flow::OpenMode::kReadWriteCreate));
+    flow::wait(f->truncate(900));
+    for (auto attempt : {0, 1}) {
+      try {
+        if (attempt == 0)
+          flow::wait(f->truncate(2000));
+        else
+          flow::wait(f->allocate(2000));
+        FAIL("grew past the capacity");
+      } catch (const Error& e) {
+        CHECK(e.code() == ErrorCode::disk_full);
+      }
+    }
+    flow::wait(f->truncate(10));
+    return flow::wait(f->size());
+  });
+  rt.run_until(grow);
+  REQUIRE(!grow.is_error());
+  CHECK(grow.get() == 10);
 
   p.machine->disk.faults().io_error_probability = 1;
   s.set_faults_enabled(true);
@@ -247,7 +269,8 @@ TEST_CASE("sim clock: jumps forward while faults are on, never backwards") {
   CHECK(monotonic);
   flow::Duration jumped_max{0};
   for (size_t p = 0; p < s.process_count(); ++p) {
-    const flow::Duration ahead = s.process(p).clock->now() - flow::now() - s.process(p).clock->skew();
+    const flow::Duration ahead =
+        s.process(p).clock->now() - flow::now() - s.process(p).clock->skew();
     jumped_max = std::max(jumped_max, ahead);
   }
   (void)skew_before;
@@ -342,8 +365,8 @@ TEST_CASE("sim disk: a failed write may be left partly done, and only within its
     // What landed is unsynced: a power loss that drops unsynced writes takes it away.
     s.reboot_machine(*s.process(0).machine, false);
     run_in(rt, s, [&] {
-      auto f = flow::wait(
-          flow::current_process().file_system().open("d", flow::OpenMode::kReadOnly));
+      auto f =
+          flow::wait(flow::current_process().file_system().open("d", flow::OpenMode::kReadOnly));
       std::vector<uint8_t> got(old_bytes.size());
       flow::wait(f->read(got, 0));
       CHECK(got == old_bytes);
@@ -465,9 +488,15 @@ TEST_CASE("sim disk: after a power loss a file reads back exactly what the mediu
       for (int i = 0, n = static_cast<int>(rng.random_int(1, 12)); i < n; ++i) {
         const int64_t at = rng.random_int(0, 20'000);
         switch (rng.random_int(0, 5)) {
-          case 0: flow::wait(f->truncate(at)); break;
-          case 1: flow::wait(f->allocate(at)); break;
-          case 2: flow::wait(f->sync()); break;
+          case 0:
+            flow::wait(f->truncate(at));
+            break;
+          case 1:
+            flow::wait(f->allocate(at));
+            break;
+          case 2:
+            flow::wait(f->sync());
+            break;
           default:
             flow::wait(f->write(filled(static_cast<size_t>(rng.random_int(1, 3000)),
                                        static_cast<uint8_t>(rng.random_int(1, 256))),
