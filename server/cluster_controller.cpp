@@ -231,6 +231,13 @@ void lead(Placement placement, ClusterDescription* cluster, ControllerWatcher* w
     std::optional<flow::Error> failed;
     try {
       if (std::optional<ClusterState> held = read_cluster_state(cstate)) {
+        // A read returns the newest value among a majority, which may sit on a minority only: a
+        // leader that lost its leadership while writing it. Written back (with this read's
+        // generation) before anything acts on it, so that every later read sees it. Without
+        // this a new leader took over a generation whose state was on one coordinator, and the
+        // next leader, reading two others, recovered from the generation before and lost what
+        // the taken-over one committed (rollback seed 544).
+        cstate.write(encode_cluster_state(*held));
         state = std::move(*held);
         break;
       }
