@@ -64,6 +64,16 @@ auto retrying(Fn fn) {
   }
 }
 
+// Starts a coordinator on processes 1, 2 and 3 of `c`; their addresses.
+std::vector<flow::NetworkAddress> start_three_coordinators(RoleCluster& c) {
+  std::vector<flow::NetworkAddress> at;
+  for (int p = 1; p <= 3; ++p) {
+    c.start(p, "coordinator", [] { roles::run_coordinator(); });
+    at.push_back(c.sim.process(p).address);
+  }
+  return at;
+}
+
 }  // namespace
 
 TEST_CASE("coordinator: an accepted write survives a reboot; a write below a read is refused") {
@@ -130,11 +140,7 @@ TEST_CASE(
 TEST_CASE(
     "coordinated state: of two racing writers the later reader wins, the other learns it lost") {
   RoleCluster c(43, 4);
-  std::vector<flow::NetworkAddress> at;
-  for (int p = 1; p <= 3; ++p) {
-    c.start(p, "coordinator", [] { roles::run_coordinator(); });
-    at.push_back(c.sim.process(p).address);
-  }
+  const std::vector<flow::NetworkAddress> at = start_three_coordinators(c);
   c.client([&] {
     CoordinatedState a(at, "cstate"), b(at, "cstate");
     CHECK_FALSE(a.read().has_value());
@@ -159,11 +165,7 @@ TEST_CASE(
 TEST_CASE(
     "coordinated state: a majority suffices; without one it waits, and goes on when one returns") {
   RoleCluster c(44, 4);
-  std::vector<flow::NetworkAddress> at;
-  for (int p = 1; p <= 3; ++p) {
-    c.start(p, "coordinator", [] { roles::run_coordinator(); });
-    at.push_back(c.sim.process(p).address);
-  }
+  const std::vector<flow::NetworkAddress> at = start_three_coordinators(c);
   c.client([&] {
     CoordinatedState s(at, "cstate");
     s.read();
@@ -220,11 +222,7 @@ TEST_CASE(
 TEST_CASE(
     "coordinated state: a value on a minority is seen by one majority only, until written back") {
   RoleCluster c(45, 4);
-  std::vector<flow::NetworkAddress> at;
-  for (int p = 1; p <= 3; ++p) {
-    c.start(p, "coordinator", [] { roles::run_coordinator(); });
-    at.push_back(c.sim.process(p).address);
-  }
+  const std::vector<flow::NetworkAddress> at = start_three_coordinators(c);
   c.client([&] {
     CoordinatedState s(at, "cstate");
     s.read();
