@@ -16,10 +16,6 @@ namespace {
 using flow::Error;
 using flow::ErrorCode;
 
-void write_into(PagedBytes& content, int64_t offset, const std::vector<uint8_t>& bytes) {
-  content.write(static_cast<size_t>(offset), bytes);
-}
-
 class SimFile final : public flow::IAsyncFile {
  public:
   SimFile(SimDisk& disk, std::shared_ptr<SimDisk::FileData> data, std::string path, bool writable)
@@ -60,7 +56,7 @@ class SimFile final : public flow::IAsyncFile {
       const int64_t at_end = at + static_cast<int64_t>(bytes.size());
       if (static_cast<size_t>(at_end) > file->current.size())
         disk.resize_current(*file, static_cast<size_t>(at_end));
-      write_into(file->current, at, bytes);
+      file->current.write(static_cast<size_t>(at), bytes);
       file->add_pending(false, at, std::move(bytes));
     });
   }
@@ -109,7 +105,7 @@ class SimFile final : public flow::IAsyncFile {
         if (p.is_truncate) {
           d.durable.resize(static_cast<size_t>(p.offset));
         } else {
-          write_into(d.durable, p.offset, p.bytes);
+          d.durable.write(static_cast<size_t>(p.offset), p.bytes);
         }
       }
       d.pending.erase(d.pending.begin(), d.pending.begin() + static_cast<std::ptrdiff_t>(covered));
@@ -204,7 +200,7 @@ void SimDisk::kill() {
         if (p.is_truncate) {
           d.durable.resize(static_cast<size_t>(p.offset));
         } else {
-          write_into(d.durable, p.offset, p.bytes);
+          d.durable.write(static_cast<size_t>(p.offset), p.bytes);
         }
       } else if (!p.is_truncate && fate < model_.keep_probability + model_.tear_probability) {
         CODE_PROBE(true, "a power loss tears an unsynced write");
@@ -271,7 +267,7 @@ void SimDisk::write_part(FileData& file, int64_t offset, const std::vector<uint8
     if (file.current.size() < run_end) resize_current(file, run_end);
     std::vector<uint8_t> part(bytes.begin() + static_cast<std::ptrdiff_t>(run_begin - begin),
                               bytes.begin() + static_cast<std::ptrdiff_t>(run_end - begin));
-    write_into(file.current, static_cast<int64_t>(run_begin), part);
+    file.current.write(run_begin, part);
     file.add_pending(false, static_cast<int64_t>(run_begin), std::move(part));
   };
   for (size_t s = begin / sector * sector; s < end; s += sector) {
