@@ -20,9 +20,20 @@ echo "kill_test: seed $seed, $seconds s of kills"
 
 dir="$(mktemp -d "${TMPDIR:-/tmp}/strata-kill-test.XXXXXX")"
 cleanup() {
+  local rc=$?
   STRATA_BIN="$bin" "$root/scripts/local-cluster" stop --dir "$dir" >/dev/null 2>&1 || true
   [[ -n "${workload_pid:-}" ]] && kill -9 "$workload_pid" 2>/dev/null || true
-  if [[ "${keep:-0}" == 1 ]]; then echo "kill_test: kept $dir"; else rm -rf "$dir"; fi
+  if [[ $rc != 0 ]]; then
+    # A failure keeps what explains it: the servers' last words, and the folder.
+    for log in "$dir"/logs/*.log; do
+      [[ -f $log ]] && { echo "--- tail of $log"; tail -n 5 "$log"; }
+    done
+    echo "kill_test: kept $dir"
+  elif [[ "${keep:-0}" == 1 ]]; then
+    echo "kill_test: kept $dir"
+  else
+    rm -rf "$dir"
+  fi
 }
 trap cleanup EXIT
 
