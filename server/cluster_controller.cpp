@@ -37,6 +37,8 @@ using namespace std::chrono_literals;
 
 // How quickly a worker must answer to be recruited by a recovery.
 constexpr flow::Duration kResponsiveWithin = 200ms;
+// How often a leader whose recovery found the cluster state lost tries again.
+constexpr flow::Duration kLostStateRetry = 5s;
 // How long a new leader lets workers find it and register before its first recovery: a worker
 // still registering with the leader before gives up on it within kRegisterReplyWithin, looks
 // again within 100 ms, and registers a round trip later.
@@ -216,6 +218,9 @@ ClientGeneration client_generation(const GenerationPlan& plan, const ClusterDesc
 void lead(Placement placement, ClusterDescription* cluster, ControllerWatcher* watcher,
           WorkerRegistry& registry, bool create_databases) {
   const flow::Time elected = flow::now();
+  // This leader's recoveries' id: every log it locks is marked with it, so that a recovery from
+  // a stale cluster state (one that does not list it) can tell (recovery.h).
+  const uint64_t recovery_id = flow::deterministic_random().random_uint64();
   CoordinatedState cstate(*cluster, std::string(kClusterStateKey));
   // Ends the leadership if the state has moved: the campaign goes on where it went.
   const auto follow_move = [&cstate, cluster, watcher](const flow::Error& e) {
@@ -452,7 +457,7 @@ void lead(Placement placement, ClusterDescription* cluster, ControllerWatcher* w
               }
               return placement.place(e, v, ranges);
             },
-            &cstate, recruit_within(timed_out_attempts), &attempt_old_log_wait);
+            &cstate, recruit_within(timed_out_attempts), &attempt_old_log_wait, recovery_id);
         old_log_wait = std::max(old_log_wait, attempt_old_log_wait);
         state = std::move(r.state);
         plan = std::move(r.plan);
@@ -483,6 +488,9 @@ void lead(Placement placement, ClusterDescription* cluster, ControllerWatcher* w
         state.epoch = epoch;  // burned: the old logs may be locked with it
         adopt = e.code() == flow::ErrorCode::coordinated_state_conflict;
         if (e.code() == flow::ErrorCode::timed_out) ++timed_out_attempts;
+        // The coordinators lost the newest state: nothing this leader does can bring it back.
+        // It looks again now and then (the logs' evidence stays), unavailable, never wrong.
+        if (e.code() == flow::ErrorCode::cluster_state_lost) flow::wait(flow::delay(kLostStateRetry));
       }
       if (adopt) {
         // Another writer changed the cluster state: go on from what the coordinators hold

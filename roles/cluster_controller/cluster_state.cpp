@@ -86,6 +86,8 @@ std::string encode_cluster_state(const ClusterState& state) {
   w.commit_proxies = state.counts.commit_proxies;
   w.logs = state.counts.logs;
   w.resolvers = state.counts.resolvers;
+  for (const EpochsOfRecovery& e : state.lockers) w.lockers.emplace_back(e.first_epoch, e.last_epoch, e.recovery);
+  w.unverified = state.unverified;
   if (state.running) {
     w.running = std::make_unique<wire_cc::RunningRolesT>();
     w.running->epoch = state.running->epoch;
@@ -136,6 +138,14 @@ flow::ErrorOr<ClusterState> decode_cluster_state(std::string_view bytes) {
   for (const int n : {w.grv_proxies, w.commit_proxies, w.logs, w.resolvers})
     if (n < 0 || n > kRoleCountMax) return malformed;
   state.counts = {w.grv_proxies, w.commit_proxies, w.logs, w.resolvers};
+  uint64_t after = state.log_system.current().epoch;
+  for (const wire_tlog::EpochsOfRecovery& e : w.lockers) {
+    if (e.first_epoch() <= after || e.last_epoch() < e.first_epoch() || e.last_epoch() > state.epoch)
+      return malformed;
+    after = e.last_epoch();
+    state.lockers.push_back({e.first_epoch(), e.last_epoch(), e.recovery()});
+  }
+  state.unverified = w.unverified;
   if (w.running) {
     state.running = from_wire(*w.running, state);
     if (!state.running) return malformed;

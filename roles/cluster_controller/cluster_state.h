@@ -31,8 +31,27 @@ struct RunningRoles {
   friend bool operator==(const RunningRoles&, const RunningRoles&) = default;
 };
 
+// The epochs first_epoch..last_epoch, burned by the recovery `recovery`: an id a leader draws,
+// for every attempt it makes.
+struct EpochsOfRecovery {
+  uint64_t first_epoch = 0;
+  uint64_t last_epoch = 0;
+  uint64_t recovery = 0;
+  friend bool operator==(const EpochsOfRecovery&, const EpochsOfRecovery&) = default;
+};
+
 struct ClusterState {
   uint64_t epoch = 0;  // the newest epoch any recovery has used (a failed one's included)
+  // Every recovery that has burned an epoch since the current generation's logs began, in order
+  // (each burn is written here before any of its locks): one of them alone may have locked those
+  // logs. A log locked by another shows that these coordinators lost a newer state
+  // (docs/database.md, "Recovery": a stale cluster state).
+  std::vector<EpochsOfRecovery> lockers;
+  // Read from a majority in which some coordinator held no state while another did: a majority of
+  // the coordinators may have lost theirs (beyond the atlas), so the state may be stale. A
+  // recovery from it waits for every log of the current generation, any of which may hold the
+  // evidence; the state it writes once recovered is verified again.
+  bool unverified = false;
   LogSystem log_system;
   ShardMap shards;
   std::vector<KeyRange> resolver_ranges;  // sorted, tiling the keyspace
@@ -68,7 +87,8 @@ std::string encode_cluster_state(const ClusterState& state);
 // log system, a shard map and resolver ranges that tile the keyspace, a lock uid that can name a
 // holder, a move's target that is a cluster description, role counts in 0..kRoleCountMax,
 // running roles of an epoch in 1..epoch at processes' addresses, with a master, at least one of each
-// proxy and log, at most kRoleIndexMax of each, and a resolver for each range): they come from
+// proxy and log, at most kRoleIndexMax of each, and a resolver for each range; lockers whose epochs
+// ascend, above the current logs' epoch and at most the state's): they come from
 // the coordinators' disks, over the network.
 flow::ErrorOr<ClusterState> decode_cluster_state(std::string_view bytes);
 

@@ -52,11 +52,20 @@ void trace_state(const char* state, uint64_t epoch, flow::Time began) {
       .detail("Seconds", flow::to_seconds(flow::now() - began));
 }
 
-// Locks `log` for `epoch`, asking again after a lost connection; nullopt if the log refuses (it
-// is of a newer epoch than the lock: not one of this generation's). May suspend.
-std::optional<wire_tlog::TLogLockReplyT> lock_log(const TLogInterface& log, uint64_t epoch) {
+// What a recovery asks of each log it locks.
+struct LockAsk {
+  uint64_t epoch = 0;
+  uint64_t recovery = 0;
+  std::vector<EpochsOfRecovery> lockers;  // the recoveries the cluster state knows, this one's included
+};
+
+// Locks `log` for `ask`, asking again after a lost connection; nullopt if the log refuses (it is
+// of a newer epoch than the lock: not one of this generation's). May suspend.
+std::optional<wire_tlog::TLogLockReplyT> lock_log(const TLogInterface& log, const LockAsk& ask) {
   wire_tlog::TLogLockRequestT request;
-  request.epoch = epoch;
+  request.epoch = ask.epoch;
+  request.recovery = ask.recovery;
+  for (const EpochsOfRecovery& e : ask.lockers) request.lockers.emplace_back(e.first_epoch, e.last_epoch, e.recovery);
   for (;;) {
     try {
       return flow::wait(log.lock.get_reply(request));
@@ -64,7 +73,7 @@ std::optional<wire_tlog::TLogLockReplyT> lock_log(const TLogInterface& log, uint
       if (e.code() == flow::ErrorCode::operation_cancelled) throw;
       if (e.code() == flow::ErrorCode::stale_epoch) {
         flow::TraceEvent(flow::SevWarnAlways, "RecoveryLockRefused")
-            .detail("Epoch", static_cast<int64_t>(epoch));
+            .detail("Epoch", static_cast<int64_t>(ask.epoch));
         return std::nullopt;
       }
     }
@@ -72,20 +81,22 @@ std::optional<wire_tlog::TLogLockReplyT> lock_log(const TLogInterface& log, uint
   }
 }
 
-// Locks every log of `current` for `epoch`: the answers of those that answered by the end of
-// the grace after the first (when it came goes to `*first_answer`). May suspend.
-std::vector<std::optional<wire_tlog::TLogLockReplyT>> lock_logs(const LogGeneration& current,
-                                                                uint64_t epoch, flow::Time* first_answer) {
+// Locks every log of `current` for `ask`: the answers of those that answered by the end of the
+// grace after the first (when it came goes to `*first_answer`), or, if `every_log`, of all of
+// them; as soon as one answers `fenced`, that one alone. May suspend.
+std::vector<std::optional<wire_tlog::TLogLockReplyT>> lock_logs(const LogGeneration& current, const LockAsk& ask,
+                                                                bool every_log, flow::Time* first_answer) {
   const size_t n = current.logs.size();
   const flow::Time asked = flow::now();
   std::vector<flow::Future<std::optional<wire_tlog::TLogLockReplyT>>> locking;
   for (const TLogInterface& log : current.logs)
-    locking.push_back(flow::spawn([log, epoch] { return lock_log(log, epoch); }));
+    locking.push_back(flow::spawn([log, &ask] { return lock_log(log, ask); }));
   std::vector<std::optional<wire_tlog::TLogLockReplyT>> answers(n);
   std::vector<size_t> pending(n);
   for (size_t i = 0; i < n; ++i)
     pending[i] = i;
   std::optional<flow::Time> deadline;
+  bool answered = false;
   while (!pending.empty() && (!deadline || flow::now() < *deadline)) {
     // Futures of one type for wait_any: the pending locks' (as Void), then the timer.
     std::vector<flow::Future<flow::Void>> waiting;
@@ -94,20 +105,24 @@ std::vector<std::optional<wire_tlog::TLogLockReplyT>> lock_logs(const LogGenerat
     waiting.push_back(deadline ? flow::delay_until(*deadline) : flow::delay(kLockWaitReport));
     const size_t ready = flow::wait_any(waiting);
     if (ready == pending.size()) {
-      if (!deadline) {
+      if (!answered) {
         CODE_PROBE(true, "recovery waits for an old log to answer its lock");
         flow::TraceEvent(flow::SevWarnAlways, "RecoveryWaitingForOldLogs")
-            .detail("Epoch", static_cast<int64_t>(epoch))
-            .detail("Logs", static_cast<int64_t>(n));
+            .detail("Epoch", static_cast<int64_t>(ask.epoch))
+            .detail("Logs", static_cast<int64_t>(n))
+            .detail("Pending", static_cast<int64_t>(pending.size()))
+            .detail("EveryLog", every_log);
       }
       continue;
     }
     const size_t i = pending[ready];
     pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(ready));
     answers[i] = flow::wait(locking[i]);
-    if (answers[i] && !deadline) {
+    if (answers[i] && answers[i]->fenced) return {std::move(answers[i])};
+    if (answers[i] && !answered) {
+      answered = true;
       *first_answer = flow::now();
-      deadline = *first_answer + std::clamp((*first_answer - asked) * 3, kLockGraceMin, kLockGraceMax);
+      if (!every_log) deadline = *first_answer + std::clamp((*first_answer - asked) * 3, kLockGraceMin, kLockGraceMax);
     }
   }
   return answers;
@@ -127,6 +142,11 @@ std::optional<ClusterState> read_cluster_state(CoordinatedState& cstate) {
   if (!state.ok()) {
     flow::TraceEvent(flow::SevWarnAlways, "ClusterStateUnreadable").detail("Bytes", static_cast<int64_t>(held->size()));
     throw state.error();
+  }
+  if (cstate.last_read_partial() && !state.get().unverified) {
+    CODE_PROBE(true, "the cluster state is read from a majority some of which held none");
+    flow::TraceEvent(flow::SevWarn, "ClusterStateUnverified").detail("Epoch", static_cast<int64_t>(state.get().epoch));
+    state.get().unverified = true;
   }
   if (state.get().moving_to) {
     CODE_PROBE(true, "a reader of the cluster state finishes a move of the coordinators");
@@ -156,14 +176,14 @@ flow::Duration recruit_within(int timed_out_attempts) {
 }
 
 Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration& place, CoordinatedState* cstate,
-                  flow::Duration recruit_timeout, double* old_log_wait) {
+                  flow::Duration recruit_timeout, double* old_log_wait, uint64_t recovery_id) {
   const flow::Time began = flow::now();
   trace_state("reading_cstate", epoch, began);
   const LogGeneration& current = old.log_system.current();
   // The coordinators must hold the state this recovery starts from: a newer epoch there means
   // another controller has recovered (or begun to) since.
   const auto check_held = [&](uint64_t expected) {
-    const std::optional<ClusterState> held = read_cluster_state(*cstate);
+    std::optional<ClusterState> held = read_cluster_state(*cstate);
     const uint64_t held_epoch = held ? held->epoch : 0;
     if (held_epoch != expected) {
       flow::TraceEvent(flow::SevWarnAlways, "RecoveryClusterStateChanged")
@@ -172,9 +192,16 @@ Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration
           .detail("Held", static_cast<int64_t>(held_epoch));
       throw flow::Error(flow::ErrorCode::coordinated_state_conflict);
     }
+    return std::move(*held);
   };
+  // The recoveries that may have locked the current logs, and whether the state may be stale:
+  // the coordinators' word (the caller's copy may lag its own failed attempts' burns).
+  ClusterState burned = old;
+  burned.epoch = epoch;
   if (cstate) {
-    check_held(old.epoch);
+    const ClusterState held = check_held(old.epoch);
+    burned.lockers = held.lockers;
+    burned.unverified = held.unverified || old.unverified;
     // The new state holds up to two generations more (the ended one, the new one): if that
     // could pass what a coordinator keeps, stop now, before anything is locked, rather than
     // after (the old generation may still serve).
@@ -190,15 +217,37 @@ Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration
   }
 
   trace_state("locking_cstate", epoch, began);
-  if (cstate) {
-    ClusterState burned = old;
-    burned.epoch = epoch;
-    cstate->write(encode_cluster_state(burned));
+  if (!burned.lockers.empty() && burned.lockers.back().recovery == recovery_id &&
+      burned.lockers.back().last_epoch < epoch) {
+    burned.lockers.back().last_epoch = epoch;
+  } else {
+    burned.lockers.push_back({epoch, epoch, recovery_id});
+  }
+  if (cstate) cstate->write(encode_cluster_state(burned));
+  if (burned.unverified) {
+    CODE_PROBE(true, "a recovery from an unverified cluster state waits for every old log");
+    flow::TraceEvent(flow::SevWarnAlways, "RecoveryFromUnverifiedState")
+        .detail("Epoch", static_cast<int64_t>(epoch))
+        .detail("Logs", static_cast<int64_t>(current.logs.size()));
   }
   const flow::Time locking = flow::now();
   flow::Time first_answer = locking;
-  const std::vector<std::optional<wire_tlog::TLogLockReplyT>> answers = lock_logs(current, epoch, &first_answer);
+  const LockAsk ask{epoch, recovery_id, burned.lockers};
+  const std::vector<std::optional<wire_tlog::TLogLockReplyT>> answers =
+      lock_logs(current, ask, burned.unverified, &first_answer);
   if (old_log_wait != nullptr) *old_log_wait = flow::to_seconds(first_answer - locking);
+  for (const auto& a : answers) {
+    if (!a || !a->fenced) continue;
+    // A log of the generation this state names as current was locked by a recovery the state
+    // does not know: a newer state existed, and the coordinators lost it (a majority of them
+    // wiped). Recovering from this one would go back in time: stop, unavailable, never wrong.
+    CODE_PROBE(true, "a recovery finds its cluster state stale and stops");
+    flow::TraceEvent(flow::SevWarnAlways, "RecoveryClusterStateLost")
+        .detail("Epoch", static_cast<int64_t>(epoch))
+        .detail("LockedBy", static_cast<int64_t>(a->locked_by))
+        .detail("LockedByRecovery", a->locked_by_recovery);
+    throw flow::Error(flow::ErrorCode::cluster_state_lost);
+  }
   // Every acknowledged commit is durable on every log, so at or below every log's end: the
   // nearest end among the answers keeps them all, and every log that answered holds every
   // version up to it. (The furthest end would keep only unacknowledged versions more, and hang
@@ -250,6 +299,8 @@ Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration
   out.recovery_version = recovery_version;
   out.state = old;
   out.state.epoch = epoch;
+  out.state.lockers.clear();     // the new generation's logs are locked by no one yet
+  out.state.unverified = false;  // every old log answered, none locked by a stranger
   out.state.log_system.generations.pop_back();
   // Older generations every storage server has made durable are needed by none.
   while (!out.state.log_system.generations.empty() &&

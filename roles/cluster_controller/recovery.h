@@ -89,9 +89,17 @@ flow::Duration recruit_within(int timed_out_attempts);
 // does not decode, value_too_large (before locking anything) if the new state might not fit in
 // a coordinator's register (old generations pile up while a storage server cannot take up new
 // log systems). May suspend.
+//
+// Recoveries from a stale state (beyond the atlas: a majority of the coordinators lost their
+// disks, and the one that kept its state kept an older one) stop at locking_cstate. Each log is
+// locked with `recovery_id` (one id for every attempt of a leader) and the state's `lockers`,
+// which this recovery's burn extends: a log already locked by a recovery not among them answers
+// `fenced`, and this throws cluster_state_lost. From an `unverified` state (read partly from
+// coordinators that held nothing) the recovery waits for every log of the current generation,
+// not just the first and those within the grace: the log a newer recovery locked may be any.
 Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration& place,
                   CoordinatedState* cstate = nullptr, flow::Duration recruit_timeout = kRecruitWithin,
-                  double* old_log_wait = nullptr);
+                  double* old_log_wait = nullptr, uint64_t recovery_id = 0);
 
 // The cluster state the coordinators hold (nullopt: none written yet). Throws
 // malformed_message if it does not decode, coordinated_state_conflict as CoordinatedState::read,

@@ -166,6 +166,7 @@ std::optional<std::string> CoordinatedState::read() {
     const QuorumRead combined = combine_reads(generation_, read_majority(generation_));
     if (!combined.lost) {
       may_write_ = true;
+      last_read_partial_ = combined.partial;
       return combined.value;
     }
     CODE_PROBE(true, "coordinated state reads again above a newer reader");

@@ -38,6 +38,9 @@ class CoordinatedState {
   // a higher generation makes it read again above that, up to a few times; then it throws
   // coordinated_state_conflict (another writer keeps getting ahead). May suspend.
   std::optional<std::string> read();
+  // Whether the last read() found no value at some coordinator of its majority while another held
+  // one (QuorumRead::partial): the value may be stale if a majority lost their disks.
+  bool last_read_partial() const { return last_read_partial_; }
 
   // The value with the newest write among a majority, read without raising any generation (so
   // a writer between its read and its write is not disturbed): a watcher's look. It may be a
@@ -74,6 +77,7 @@ class CoordinatedState {
   std::string key_;
   RegisterGeneration generation_;   // of the last read
   bool may_write_ = false;          // a read since the last write
+  bool last_read_partial_ = false;
   int64_t seen_count_ = 0;          // the highest generation count any reply showed
 };
 

@@ -76,7 +76,10 @@ flow::ErrorOr<GenerationRegister> decode_generation_register(std::span<const uin
 QuorumRead combine_reads(RegisterGeneration mine, std::span<const GenerationRegister::ReadReply> replies) {
   QuorumRead out;
   bool any = false;
+  bool some_empty = false;
+  bool some_held = false;
   for (const GenerationRegister::ReadReply& r : replies) {
+    (r.value ? some_held : some_empty) = true;
     if (r.read_generation > mine) out.lost = true;
     if (!any || r.write_generation > out.newest_write) {
       out.newest_write = r.write_generation;
@@ -84,6 +87,7 @@ QuorumRead combine_reads(RegisterGeneration mine, std::span<const GenerationRegi
       any = true;
     }
   }
+  out.partial = some_empty && some_held;
   return out;
 }
 

@@ -77,6 +77,9 @@ struct QuorumRead {
   bool lost = false;
   std::optional<std::string> value;  // the value with the highest write generation
   RegisterGeneration newest_write;
+  // Some register held no value while another held one: never written there, or lost with the
+  // coordinator's disk.
+  bool partial = false;
 };
 QuorumRead combine_reads(RegisterGeneration mine, std::span<const GenerationRegister::ReadReply> replies);
 // Whether writes with `mine` that got `replies` (one per coordinator that answered) hold a

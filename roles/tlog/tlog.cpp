@@ -53,11 +53,6 @@ using ReceivedPop = net::ReceivedRequest<wire_tlog::TLogPopRequestT, wire_tlog::
 using ReceivedLock = net::ReceivedRequest<wire_tlog::TLogLockRequestT, wire_tlog::TLogLockReplyT>;
 using ReceivedConfirm = net::ReceivedRequest<wire_tlog::TLogConfirmRequestT, wire_tlog::TLogConfirmReplyT>;
 
-// A record that marks the log locked by a recovery (docs/database_disk.md, "Lock marker"): it
-// names the locking epoch and repeats the log's version as both version and prev_version, which
-// no version's record does.
-bool is_lock_marker(const TLogRecord& r) { return r.version == r.prev_version && r.messages.empty(); }
-
 enum class TLogPhase { kRecovering, kServing };
 
 // What the log knows of one version whose record is in its queue.
@@ -85,7 +80,10 @@ class TLog {
       TLogRecord& r = decoded.get();
       if (is_lock_marker(r) && (first || r.version == version_)) {
         CODE_PROBE(true, "a log restarts locked");
-        locked_by_ = std::max(locked_by_, r.epoch);
+        if (r.epoch >= locked_by_) {
+          locked_by_ = r.epoch;
+          locked_by_recovery_ = r.locked_by_recovery;
+        }
         version_ = r.version;
         first = false;
         continue;
@@ -237,9 +235,20 @@ class TLog {
     in.reply.send({});
   }
 
+  // Whether the log's lock, if any, is by one of the recoveries the request names (its own
+  // included): one the cluster state knows of.
+  bool lock_known_to(const wire_tlog::TLogLockRequestT& request) const {
+    if (locked_by_ == 0) return true;
+    if (locked_by_ == request.epoch && locked_by_recovery_ == request.recovery) return true;
+    return std::any_of(request.lockers.begin(), request.lockers.end(), [this](const wire_tlog::EpochsOfRecovery& r) {
+      return r.first_epoch() <= locked_by_ && locked_by_ <= r.last_epoch() && r.recovery() == locked_by_recovery_;
+    });
+  }
+
   // Locks the log for a recovery of a newer epoch: refuses the commits held for their turn, then
   // makes the lock durable (a marker record) and answers with the log's end. A lock by an epoch
-  // not newer than the log's is refused (stale_epoch). May suspend.
+  // not newer than the log's is refused (stale_epoch); one while the log is locked by a recovery
+  // the request does not name is answered `fenced`, and changes nothing. May suspend.
   void lock(ReceivedLock in) {
     const uint64_t epoch = in.request.epoch;
     if (epoch <= init_.epoch) {
@@ -249,9 +258,25 @@ class TLog {
       in.reply.send_error(flow::Error(flow::ErrorCode::stale_epoch));
       return;
     }
+    if (!lock_known_to(in.request)) {
+      CODE_PROBE(true, "a log fences a recovery from a stale cluster state");
+      flow::TraceEvent(flow::SevWarnAlways, "TLogLockFenced")
+          .detail("Name", init_.name)
+          .detail("Epoch", static_cast<int64_t>(epoch))
+          .detail("Recovery", in.request.recovery)
+          .detail("LockedBy", static_cast<int64_t>(locked_by_))
+          .detail("LockedByRecovery", locked_by_recovery_);
+      wire_tlog::TLogLockReplyT reply;
+      reply.fenced = true;
+      reply.locked_by = locked_by_;
+      reply.locked_by_recovery = locked_by_recovery_;
+      in.reply.send(reply);
+      return;
+    }
     if (epoch > locked_by_) {
       CODE_PROBE(locked_by_ != 0, "a log is locked again by a newer recovery");
       locked_by_ = epoch;
+      locked_by_recovery_ = in.request.recovery;
       for (auto& [prev, held] : waiting_) held.reply.send_error(flow::Error(flow::ErrorCode::stale_epoch));
       waiting_.clear();
       TLogRecord marker;
@@ -259,6 +284,7 @@ class TLog {
       marker.version = version_;
       marker.prev_version = version_;
       marker.known_committed_version = known_committed_;
+      marker.locked_by_recovery = in.request.recovery;
       queue_->push(encode_tlog_record(marker));
       queue_->commit();
       // The marker's commit made every version pushed before it durable too.
@@ -268,6 +294,7 @@ class TLog {
           .detail("Name", init_.name)
           .detail("Epoch", static_cast<int64_t>(init_.epoch))
           .detail("LockedBy", static_cast<int64_t>(epoch))
+          .detail("LockedByRecovery", in.request.recovery)
           .detail("EndVersion", marker.version)
           .detail("KnownCommittedVersion", known_committed_);
     }
@@ -276,6 +303,8 @@ class TLog {
     wire_tlog::TLogLockReplyT reply;
     reply.end_version = version_;
     reply.known_committed_version = known_committed_;
+    reply.locked_by = locked_by_;
+    reply.locked_by_recovery = locked_by_recovery_;
     in.reply.send(reply);
   }
 
@@ -469,6 +498,7 @@ class TLog {
   flow::AsyncVar<Version> durable_;          // the newest version durable
   Version known_committed_;                  // the newest known durable on every log of the epoch
   uint64_t locked_by_ = 0;                   // the epoch whose recovery locked the log; 0: none
+  uint64_t locked_by_recovery_ = 0;          // and that recovery's id
   flow::AsyncVar<uint64_t> durable_lock_{0};  // the newest lock whose marker is durable
   std::map<Version, ReceivedCommit> waiting_;  // by prev_version
   std::deque<QueuedVersion> queued_;         // the versions in the queue, oldest first

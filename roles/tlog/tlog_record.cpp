@@ -30,6 +30,7 @@ std::vector<uint8_t> encode_tlog_record(const TLogRecord& record) {
     bytes += padded(TLogMessageHeader::kBytes + 2 * m.tags.size() + m.mutation.param1.size() +
                     m.mutation.param2.size());
   }
+  if (is_lock_marker(record)) bytes += 8;
   std::vector<uint8_t> out(bytes, 0);
   uint8_t* p = out.data();
   flow::put_le(p + offsetof(TLogRecordHeader, format), kTLogRecordFormat, 4);
@@ -58,6 +59,7 @@ std::vector<uint8_t> encode_tlog_record(const TLogRecord& record) {
     q += m.mutation.param2.size();
     at += padded(q - at);
   }
+  if (is_lock_marker(record)) flow::put_le(p + at, record.locked_by_recovery, 8);
   return out;
 }
 
@@ -107,6 +109,11 @@ flow::ErrorOr<TLogRecord> decode_tlog_record(std::span<const uint8_t> bytes) {
       if (p[z] != 0) return malformed("padding", z);
     r.messages.push_back(std::move(m));
     at += padded(body);
+  }
+  if (is_lock_marker(r)) {
+    if (bytes.size() - at < 8) return malformed("lock marker without its recovery", at);
+    r.locked_by_recovery = flow::get_le(p + at, 8);
+    at += 8;
   }
   if (at != bytes.size()) return malformed("bytes left over", at);
   return r;

@@ -14,7 +14,7 @@
 
 namespace roles {
 
-inline constexpr uint32_t kTLogRecordFormat = 0x31564c54;  // "TLV1"
+inline constexpr uint32_t kTLogRecordFormat = 0x32564c54;  // "TLV2"
 // A message's tags at most (its count is 2 bytes).
 inline constexpr size_t kTLogTagsPerMessageMax = 0xffff;
 
@@ -54,8 +54,14 @@ struct TLogRecord {
   Version prev_version = 0;
   Version known_committed_version = 0;
   std::vector<TaggedMutation> messages;
+  // A lock marker's only (8 bytes after its header): the id of the recovery that locked the log.
+  uint64_t locked_by_recovery = 0;
   friend bool operator==(const TLogRecord&, const TLogRecord&) = default;
 };
+
+// Whether `r` marks the log locked by a recovery of epoch r.epoch (docs/database_disk.md, "Lock
+// marker"): it repeats the log's version as both version and prev_version, and holds no message.
+inline bool is_lock_marker(const TLogRecord& r) { return r.version == r.prev_version && r.messages.empty(); }
 
 // REQUIRES: each message has at most kTLogTagsPerMessageMax tags, and parameters below 4 GiB.
 std::vector<uint8_t> encode_tlog_record(const TLogRecord& record);

@@ -158,3 +158,18 @@ TEST_CASE("generation register: a write asked again after a lost reply still cou
   CHECK_FALSE(write_won(mine, other, 3, lost));
   CHECK(lost);
 }
+
+TEST_CASE("coordinated state: a majority read is partial when some register held no value and another did") {
+  using Reply = GenerationRegister::ReadReply;
+  const RegisterGeneration mine{9, 1};
+  const Reply empty{std::nullopt, {}, mine};
+  const Reply old{std::string("old"), {2, 5}, mine};
+  const Reply newer{std::string("new"), {3, 5}, mine};
+  CHECK_FALSE(combine_reads(mine, std::vector<Reply>{empty, empty}).partial);  // never written
+  CHECK_FALSE(combine_reads(mine, std::vector<Reply>{old, newer}).partial);    // all written
+  // A majority of which one lost its value (or never had it): the value may be stale.
+  const roles::QuorumRead q = combine_reads(mine, std::vector<Reply>{empty, old, empty});
+  CHECK(q.partial);
+  CHECK(q.value == "old");
+  CHECK(combine_reads(mine, std::vector<Reply>{newer, empty}).partial);
+}

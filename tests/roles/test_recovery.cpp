@@ -157,12 +157,16 @@ TEST_CASE("recovery: a recovery of an epoch the old logs have seen locked again 
   c.client([&c] {
     roles::TLogInterface ahead;
     roles::ClusterState old = old_generation(c, ahead);
-    // A first attempt locked them with epoch 2 and then failed: the next uses epoch 3.
+    // A first attempt (of recovery 5) locked them with epoch 2 and then failed: the next uses
+    // epoch 3, and the state lists the first as a locker.
     wt::TLogLockRequestT lock;
     lock.epoch = 2;
+    lock.recovery = 5;
+    lock.lockers = {wt::EpochsOfRecovery(2, 2, 5)};
     CHECK(flow::wait(ahead.lock.get_reply(lock)).end_version == 300);
     old.epoch = 2;
-    const roles::Recovered r = roles::recover(old, 3, on(c.at(4)));
+    old.lockers = {{2, 2, 5}};
+    const roles::Recovered r = roles::recover(old, 3, on(c.at(4)), nullptr, roles::kRecruitWithin, nullptr, 6);
     CHECK(r.recovery_version == 200);
     CHECK(r.state.log_system.current().epoch == 3);
     return 0;
@@ -251,6 +255,87 @@ TEST_CASE("recovery through the coordinators: a state too large for a coordinato
     // Nothing was locked: the old logs still take commits.
     CHECK(outcome(ahead.commit.get_reply(commit(300, 400, "d", "4"))) == flow::ErrorCode::success);
     CHECK(roles::read_cluster_state(cstate)->epoch == old.epoch);  // and nothing was burned
+    return 0;
+  });
+}
+
+namespace {
+
+// The state `old` on coordinator 2 alone, read through coordinators 2, 3 and 4 (key "wiped"): as
+// when 3 and 4 held a newer state and came back wiped. May suspend.
+std::optional<roles::ClusterState> stale_read(Cluster& c, const roles::ClusterState& old, roles::CoordinatedState& cstate) {
+  roles::CoordinatedState kept({c.at(2)}, "wiped");
+  kept.read();
+  kept.write(roles::encode_cluster_state(old));
+  return roles::read_cluster_state(cstate);
+}
+
+}  // namespace
+
+TEST_CASE("recovery from a stale cluster state (its newer one lost with a majority of the coordinators) stops at the logs, however few the newer recovery locked") {
+  Cluster c(47);
+  for (int p : {2, 3, 4}) c.start(p, "coordinator", [] { roles::run_coordinator(); });
+  c.client([&c] {
+    roles::TLogInterface ahead;
+    const roles::ClusterState old = old_generation(c, ahead);
+    // The newer recovery (id 11) locked `ahead` alone with epoch 2 (the other log was down) and
+    // went on; its state lived on coordinators 3 and 4, which were then wiped.
+    wt::TLogLockRequestT newer;
+    newer.epoch = 2;
+    newer.recovery = 11;
+    newer.lockers = {wt::EpochsOfRecovery(2, 2, 11)};
+    CHECK_FALSE(flow::wait(ahead.lock.get_reply(newer)).fenced);
+    roles::CoordinatedState cstate({c.at(2), c.at(3), c.at(4)}, "wiped");
+    const std::optional<roles::ClusterState> held = stale_read(c, old, cstate);
+    REQUIRE(held.has_value());
+    CHECK(held->epoch == 1);
+    CHECK(held->unverified);
+    // `ahead` is down as the stale recovery begins: the log that answers first is the one no
+    // recovery locked. The recovery waits for every log, and is fenced by `ahead` once it is back.
+    c.sim.kill_process(c.sim.process(1));
+    auto stale = flow::spawn([&] { roles::recover(*held, 2, on(c.at(4)), &cstate, roles::kRecruitWithin, nullptr, 12); });
+    flow::wait(flow::delay(5s));
+    CHECK_FALSE(stale.is_ready());
+    c.sim.reboot_process(c.sim.process(1));
+    CHECK(outcome(stale) == flow::ErrorCode::cluster_state_lost);
+    // Again and again: the same leader's next attempt, then another leader's.
+    std::optional<roles::ClusterState> again = roles::read_cluster_state(cstate);
+    REQUIRE(again.has_value());
+    CHECK(again->epoch == 2);
+    CHECK(again->unverified);
+    CHECK(outcome(flow::spawn([&] { roles::recover(*again, 3, on(c.at(4)), &cstate, roles::kRecruitWithin, nullptr, 12); })) ==
+          flow::ErrorCode::cluster_state_lost);
+    again = roles::read_cluster_state(cstate);
+    CHECK(outcome(flow::spawn([&] { roles::recover(*again, 4, on(c.at(4)), &cstate, roles::kRecruitWithin, nullptr, 13); })) ==
+          flow::ErrorCode::cluster_state_lost);
+    CHECK(roles::read_cluster_state(cstate)->log_system.current().epoch == 1);  // no generation started
+    // The evidence is intact: `ahead` is still the newer recovery's.
+    const auto still = flow::wait(ahead.lock.get_reply(newer));
+    CHECK_FALSE(still.fenced);
+    CHECK(still.locked_by == 2);
+    CHECK(still.locked_by_recovery == 11);
+    return 0;
+  });
+}
+
+TEST_CASE("recovery from an unverified cluster state whose every log answers, none locked by a stranger, goes on and verifies the state") {
+  Cluster c(48);
+  for (int p : {2, 3, 4}) c.start(p, "coordinator", [] { roles::run_coordinator(); });
+  c.client([&c] {
+    roles::TLogInterface ahead;
+    const roles::ClusterState old = old_generation(c, ahead);
+    roles::CoordinatedState cstate({c.at(2), c.at(3), c.at(4)}, "wiped");
+    const std::optional<roles::ClusterState> held = stale_read(c, old, cstate);
+    REQUIRE(held.has_value());
+    CHECK(held->unverified);
+    const roles::Recovered r = roles::recover(*held, 2, on(c.at(4)), &cstate, roles::kRecruitWithin, nullptr, 12);
+    CHECK(r.recovery_version == 200);
+    CHECK_FALSE(r.state.unverified);
+    CHECK(r.state.lockers.empty());
+    const std::optional<roles::ClusterState> after = roles::read_cluster_state(cstate);
+    REQUIRE(after.has_value());
+    CHECK(after->epoch == 2);
+    CHECK_FALSE(after->unverified);
     return 0;
   });
 }

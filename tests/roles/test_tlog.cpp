@@ -217,9 +217,14 @@ TEST_CASE("tlog: a rebooted log recovers every acknowledged version and goes on 
 
 namespace {
 
-wt::TLogLockRequestT lock(uint64_t epoch) {
+// A lock by recovery `recovery`, whose cluster state names `lockers` (by default: every epoch
+// is this one recovery's).
+wt::TLogLockRequestT lock(uint64_t epoch, uint64_t recovery = 7,
+                          std::vector<wt::EpochsOfRecovery> lockers = {wt::EpochsOfRecovery(1, 1000, 7)}) {
   wt::TLogLockRequestT r;
   r.epoch = epoch;
+  r.recovery = recovery;
+  r.lockers = std::move(lockers);
   return r;
 }
 
@@ -260,6 +265,51 @@ TEST_CASE("tlog: a recovery's lock answers the log's end, ends its commits and r
     CHECK(outcome(c.log.confirm.get_reply(confirm(1))) == flow::ErrorCode::stale_epoch);
     CHECK(flow::wait(c.log.lock.get_reply(lock(6))).end_version == 300);
     CHECK(describe(flow::wait(c.log.peek.get_reply(peek(1, 0)))) == "200:a=1,300:b=2,");
+    return 0;
+  });
+}
+
+TEST_CASE("tlog: a lock while the log is locked by a recovery the request does not name is fenced, and changes nothing, reboot or not") {
+  Cluster c(34);
+  c.client([&c] {
+    flow::wait(c.log.commit.get_reply(commit(100, 200, {{{1}, "a", "1"}})));
+    // Recovery 11 locks with epoch 2: the log is new, any state may lock it.
+    const auto first = flow::wait(c.log.lock.get_reply(lock(2, 11, {wt::EpochsOfRecovery(2, 2, 11)})));
+    CHECK_FALSE(first.fenced);
+    CHECK(first.end_version == 200);
+    CHECK(first.locked_by == 2);
+    CHECK(first.locked_by_recovery == 11);
+    // Asked again by the same recovery (a lost reply): the same answer.
+    CHECK_FALSE(flow::wait(c.log.lock.get_reply(lock(2, 11, {wt::EpochsOfRecovery(2, 2, 11)}))).fenced);
+    // A recovery from a stale state that also calls itself epoch 2, or one that knows of
+    // recovery 11 at other epochs only, or a newer one that knows nothing of 11: fenced.
+    for (const auto& stale : {lock(2, 12, {wt::EpochsOfRecovery(2, 2, 12)}),
+                              lock(3, 12, {wt::EpochsOfRecovery(3, 3, 11), wt::EpochsOfRecovery(3, 3, 12)}),
+                              lock(9, 13, {wt::EpochsOfRecovery(5, 9, 13)})}) {
+      const auto f = flow::wait(c.log.lock.get_reply(stale));
+      CHECK(f.fenced);
+      CHECK(f.locked_by == 2);
+      CHECK(f.locked_by_recovery == 11);
+    }
+    c.reboot_log();
+    flow::wait(flow::delay(1s));
+    // The evidence outlives a reboot (the lock marker names the recovery).
+    std::optional<wt::TLogLockReplyT> after;
+    for (int attempt = 0; attempt < 10 && !after; ++attempt) {
+      auto f = c.log.lock.get_reply(lock(4, 14, {wt::EpochsOfRecovery(3, 4, 14)}));
+      if (outcome(f) == flow::ErrorCode::success) after = f.get();
+      else flow::wait(flow::delay(100ms));
+    }
+    REQUIRE(after);
+    CHECK(after->fenced);
+    CHECK(after->locked_by_recovery == 11);
+    // A newer recovery whose state lists 11 (it burned epochs 2..3, then 14 took over) locks it.
+    const auto known = flow::wait(c.log.lock.get_reply(
+        lock(4, 14, {wt::EpochsOfRecovery(2, 3, 11), wt::EpochsOfRecovery(4, 4, 14)})));
+    CHECK_FALSE(known.fenced);
+    CHECK(known.locked_by == 4);
+    CHECK(known.locked_by_recovery == 14);
+    CHECK(known.end_version == 200);
     return 0;
   });
 }

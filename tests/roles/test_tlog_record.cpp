@@ -64,15 +64,22 @@ TEST_CASE("tlog record: every cut and every single flipped byte is refused or re
   }
 }
 
-TEST_CASE("tlog record: a lock marker (the version repeated, no message) round-trips; with a message it is refused") {
+TEST_CASE("tlog record: a lock marker (the version repeated, no message) round-trips with its recovery; cut short or ahead of itself it is refused") {
   roles::TLogRecord marker;
   marker.epoch = 7;
   marker.version = 500;
   marker.prev_version = 500;
   marker.known_committed_version = 480;
-  auto decoded = roles::decode_tlog_record(roles::encode_tlog_record(marker));
+  marker.locked_by_recovery = 0x8877665544332211;
+  const std::vector<uint8_t> bytes = roles::encode_tlog_record(marker);
+  CHECK(bytes.size() == roles::TLogRecordHeader::kBytes + 8);
+  auto decoded = roles::decode_tlog_record(bytes);
   REQUIRE(decoded.ok());
   CHECK(decoded.get() == marker);
+  CHECK(decoded.get().locked_by_recovery == 0x8877665544332211);
+  // Without the recovery's id (a marker of the layout before it): refused, never read as id 0.
+  const std::vector<uint8_t> cut(bytes.begin(), bytes.end() - 8);
+  CHECK(!roles::decode_tlog_record(cut).ok());
   marker.prev_version = 501;
   CHECK(!roles::decode_tlog_record(roles::encode_tlog_record(marker)).ok());
 }
