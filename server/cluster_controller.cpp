@@ -433,6 +433,7 @@ void lead(Placement placement, ClusterDescription* cluster, ControllerWatcher* w
         placement.proxy_count = static_cast<size_t>(state.counts.commit_proxies);
       if (state.counts.logs > 0) placement.log_count = static_cast<size_t>(state.counts.logs);
       bool adopt = false;
+      bool state_lost = false;
       double attempt_old_log_wait = 0;
       try {
         Recovered r = recover(
@@ -488,10 +489,11 @@ void lead(Placement placement, ClusterDescription* cluster, ControllerWatcher* w
         state.epoch = epoch;  // burned: the old logs may be locked with it
         adopt = e.code() == flow::ErrorCode::coordinated_state_conflict;
         if (e.code() == flow::ErrorCode::timed_out) ++timed_out_attempts;
-        // The coordinators lost the newest state: nothing this leader does can bring it back.
-        // It looks again now and then (the logs' evidence stays), unavailable, never wrong.
-        if (e.code() == flow::ErrorCode::cluster_state_lost) flow::wait(flow::delay(kLostStateRetry));
+        state_lost = e.code() == flow::ErrorCode::cluster_state_lost;
       }
+      // The coordinators lost the newest state: nothing this leader does can bring it back. It
+      // looks again now and then (the logs' evidence stays), unavailable, never wrong.
+      if (state_lost) flow::wait(flow::delay(kLostStateRetry));
       if (adopt) {
         // Another writer changed the cluster state: go on from what the coordinators hold
         // (keeping a lock change under way).
