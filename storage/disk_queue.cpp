@@ -111,6 +111,21 @@ void set_magic(uint8_t* r, uint32_t magic) {
 bool is_magic(uint32_t m) {
   return m == kMagic || m == kCopyMagic;
 }
+static_assert(kMagic != 0 && kCopyMagic != 0, "a zeroed block holds no record's start");
+
+// Whether every byte of `bytes` is zero, a word at a time: recovery asks it of file tails of
+// many MiB, most of them never written.
+bool all_zero(std::span<const uint8_t> bytes) {
+  size_t i = 0;
+  for (; i + 64 <= bytes.size(); i += 64) {
+    uint64_t w[8];
+    std::memcpy(w, bytes.data() + i, sizeof w);
+    if ((w[0] | w[1] | w[2] | w[3] | w[4] | w[5] | w[6] | w[7]) != 0) return false;
+  }
+  for (; i < bytes.size(); ++i)
+    if (bytes[i] != 0) return false;
+  return true;
+}
 
 // The record at `at` in `bytes` if it is whole and its checksum holds.
 std::optional<Parsed> parse_at(std::span<const uint8_t> bytes, size_t at, size_t max_payload) {
@@ -134,6 +149,10 @@ class ScannedImage {
   ScannedImage(std::span<const uint8_t> bytes, size_t max_payload) : bytes_(bytes) {
     auto index = std::make_shared<Index>();
     for (size_t at = 0; at + Header::kBytes <= bytes.size(); at += 8) {
+      // A zeroed block (most of a preallocated file) holds no record's start: skip it whole.
+      constexpr size_t kBlock = 64;
+      while (at % kBlock == 0 && at + kBlock <= bytes.size() && all_zero(bytes.subspan(at, kBlock))) at += kBlock;
+      if (at + Header::kBytes > bytes.size()) break;
       if (!is_magic(Header::decode_magic(bytes.data() + at))) continue;
       if (auto p = storage::parse_at(bytes, at, max_payload)) index->by_offset.push_back(*p);
     }
@@ -621,8 +640,7 @@ void DiskQueue::recover(const std::string& name) {
              "disk queue recovery finds a stale file of an earlier lap");
   // Bytes after the log's end that are not zero: a commit the crash tore, or one of an earlier
   // lap's records.
-  CODE_PROBE(std::any_of(bytes[active_].begin() + act.end, bytes[active_].end(),
-                         [](uint8_t b) { return b != 0; }),
+  CODE_PROBE(!all_zero(std::span<const uint8_t>(bytes[active_]).subspan(static_cast<size_t>(act.end))),
              "disk queue recovery finds a torn or stale tail after its log");
   files_[active_].end = act.end;
   files_[active_].last_sequence = act.last();
