@@ -59,12 +59,14 @@ struct LockAsk {
   std::vector<EpochsOfRecovery> lockers;  // the recoveries the cluster state knows, this one's included
 };
 
-// Locks `log` for `ask`, asking again after a lost connection; nullopt if the log refuses (it is
-// of a newer epoch than the lock: not one of this generation's). May suspend.
-std::optional<wire_tlog::TLogLockReplyT> lock_log(const TLogInterface& log, const LockAsk& ask) {
+// Locks (or, with `seal`, seals) `log` for `ask`, asking again after a lost connection; nullopt
+// if the log refuses (it is of a newer epoch than the lock: not one of this generation's). May
+// suspend.
+std::optional<wire_tlog::TLogLockReplyT> lock_log(const TLogInterface& log, const LockAsk& ask, bool seal = false) {
   wire_tlog::TLogLockRequestT request;
   request.epoch = ask.epoch;
   request.recovery = ask.recovery;
+  request.seal = seal;
   for (const EpochsOfRecovery& e : ask.lockers) request.lockers.emplace_back(e.first_epoch, e.last_epoch, e.recovery);
   for (;;) {
     try {
@@ -81,17 +83,25 @@ std::optional<wire_tlog::TLogLockReplyT> lock_log(const TLogInterface& log, cons
   }
 }
 
-// Locks every log of `current` for `ask`: the answers of those that answered by the end of the
-// grace after the first (when it came goes to `*first_answer`), or, if `every_log`, of all of
-// them; as soon as one answers `fenced`, that one alone. May suspend.
-std::vector<std::optional<wire_tlog::TLogLockReplyT>> lock_logs(const LogGeneration& current, const LockAsk& ask,
-                                                                bool every_log, flow::Time* first_answer) {
-  const size_t n = current.logs.size();
+// What locking (or sealing) a generation's logs found.
+struct LockAnswers {
+  std::vector<std::optional<wire_tlog::TLogLockReplyT>> answers;  // one per log, by index
+  std::optional<wire_tlog::TLogLockReplyT> fenced;                // the first `fenced` answer
+};
+
+// Locks (or seals) every log of `logs` for `ask`: the answers of those that answered by the end
+// of the grace after the first, or, if `every_log`, of all of them; as soon as one answers
+// `fenced`, that one. When the answers needed came goes to `*answered_at` (the first one's, or
+// with `every_log` the last one's). May suspend.
+LockAnswers lock_logs(const std::vector<TLogInterface>& logs, const LockAsk& ask, bool every_log, bool seal,
+                      flow::Time* answered_at) {
+  const size_t n = logs.size();
   const flow::Time asked = flow::now();
   std::vector<flow::Future<std::optional<wire_tlog::TLogLockReplyT>>> locking;
-  for (const TLogInterface& log : current.logs)
-    locking.push_back(flow::spawn([log, &ask] { return lock_log(log, ask); }));
-  std::vector<std::optional<wire_tlog::TLogLockReplyT>> answers(n);
+  for (const TLogInterface& log : logs)
+    locking.push_back(flow::spawn([log, &ask, seal] { return lock_log(log, ask, seal); }));
+  LockAnswers out;
+  out.answers.resize(n);
   std::vector<size_t> pending(n);
   for (size_t i = 0; i < n; ++i)
     pending[i] = i;
@@ -105,27 +115,51 @@ std::vector<std::optional<wire_tlog::TLogLockReplyT>> lock_logs(const LogGenerat
     waiting.push_back(deadline ? flow::delay_until(*deadline) : flow::delay(kLockWaitReport));
     const size_t ready = flow::wait_any(waiting);
     if (ready == pending.size()) {
-      if (!answered) {
-        CODE_PROBE(true, "recovery waits for an old log to answer its lock");
+      if (!deadline) {
+        CODE_PROBE(!answered, "recovery waits for an old log to answer its lock");
+        CODE_PROBE(answered, "recovery waits for the last of every old log to answer its lock");
         flow::TraceEvent(flow::SevWarnAlways, "RecoveryWaitingForOldLogs")
             .detail("Epoch", static_cast<int64_t>(ask.epoch))
             .detail("Logs", static_cast<int64_t>(n))
             .detail("Pending", static_cast<int64_t>(pending.size()))
-            .detail("EveryLog", every_log);
+            .detail("EveryLog", every_log)
+            .detail("Seal", seal);
       }
       continue;
     }
     const size_t i = pending[ready];
     pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(ready));
-    answers[i] = flow::wait(locking[i]);
-    if (answers[i] && answers[i]->fenced) return {std::move(answers[i])};
-    if (answers[i] && !answered) {
-      answered = true;
-      *first_answer = flow::now();
-      if (!every_log) deadline = *first_answer + std::clamp((*first_answer - asked) * 3, kLockGraceMin, kLockGraceMax);
+    out.answers[i] = flow::wait(locking[i]);
+    if (!out.answers[i]) continue;
+    if (out.answers[i]->fenced) {
+      out.fenced = out.answers[i];
+      *answered_at = flow::now();
+      return out;
     }
+    if (every_log) {
+      *answered_at = flow::now();
+    } else if (!answered) {
+      *answered_at = flow::now();
+      deadline = *answered_at + std::clamp((*answered_at - asked) * 3, kLockGraceMin, kLockGraceMax);
+    }
+    answered = true;
   }
-  return answers;
+  return out;
+}
+
+// Stops a recovery that a log fenced: a log of the generation its state names as current is
+// sealed, or locked by a recovery the state does not know. A newer state existed and the
+// coordinators lost it (a majority of them wiped): recovering from this one would go back in
+// time. Unavailable, never wrong.
+[[noreturn]] void stop_fenced(uint64_t epoch, const wire_tlog::TLogLockReplyT& fenced, const char* when) {
+  CODE_PROBE(true, "a recovery finds its cluster state stale and stops");
+  flow::TraceEvent(flow::SevWarnAlways, "RecoveryClusterStateLost")
+      .detail("Epoch", static_cast<int64_t>(epoch))
+      .detail("When", when)
+      .detail("LockedBy", static_cast<int64_t>(fenced.locked_by))
+      .detail("LockedByRecovery", fenced.locked_by_recovery)
+      .detail("Sealed", fenced.sealed);
+  throw flow::Error(flow::ErrorCode::cluster_state_lost);
 }
 
 template <class T>
@@ -185,7 +219,7 @@ Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration
   const auto check_held = [&](uint64_t expected) {
     std::optional<ClusterState> held = read_cluster_state(*cstate);
     const uint64_t held_epoch = held ? held->epoch : 0;
-    if (held_epoch != expected) {
+    if (!held || held_epoch != expected) {
       flow::TraceEvent(flow::SevWarnAlways, "RecoveryClusterStateChanged")
           .detail("Epoch", static_cast<int64_t>(epoch))
           .detail("Expected", static_cast<int64_t>(expected))
@@ -233,21 +267,10 @@ Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration
   const flow::Time locking = flow::now();
   flow::Time first_answer = locking;
   const LockAsk ask{epoch, recovery_id, burned.lockers};
-  const std::vector<std::optional<wire_tlog::TLogLockReplyT>> answers =
-      lock_logs(current, ask, burned.unverified, &first_answer);
+  const LockAnswers locked = lock_logs(current.logs, ask, burned.unverified, false, &first_answer);
   if (old_log_wait != nullptr) *old_log_wait = flow::to_seconds(first_answer - locking);
-  for (const auto& a : answers) {
-    if (!a || !a->fenced) continue;
-    // A log of the generation this state names as current was locked by a recovery the state
-    // does not know: a newer state existed, and the coordinators lost it (a majority of them
-    // wiped). Recovering from this one would go back in time: stop, unavailable, never wrong.
-    CODE_PROBE(true, "a recovery finds its cluster state stale and stops");
-    flow::TraceEvent(flow::SevWarnAlways, "RecoveryClusterStateLost")
-        .detail("Epoch", static_cast<int64_t>(epoch))
-        .detail("LockedBy", static_cast<int64_t>(a->locked_by))
-        .detail("LockedByRecovery", a->locked_by_recovery);
-    throw flow::Error(flow::ErrorCode::cluster_state_lost);
-  }
+  if (locked.fenced) stop_fenced(epoch, *locked.fenced, "locking");
+  const std::vector<std::optional<wire_tlog::TLogLockReplyT>>& answers = locked.answers;
   // Every acknowledged commit is durable on every log, so at or below every log's end: the
   // nearest end among the answers keeps them all, and every log that answered holds every
   // version up to it. (The furthest end would keep only unacknowledged versions more, and hang
@@ -326,6 +349,17 @@ Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration
     check_held(epoch);
     cstate->write(encode_cluster_state(out.state));
   }
+  // The new state is on a majority: no read within the atlas names the ended generation as
+  // current any more. Seal its logs this recovery locked before the new generation takes a
+  // commit: a recovery from a stale state (beyond the atlas) that still names it waits for every
+  // one of them, and a sealed one stops it. One sealed log suffices; a fenced answer means another
+  // recovery from a stale state got there first (this one stops: its generation never served).
+  std::vector<TLogInterface> kept;
+  for (size_t i = 0; i < answers.size(); ++i)
+    if (answers[i]) kept.push_back(current.logs[i]);
+  flow::Time sealed_at = flow::now();
+  const LockAnswers sealed = lock_logs(kept, ask, false, true, &sealed_at);
+  if (sealed.fenced) stop_fenced(epoch, *sealed.fenced, "sealing");
 
   trace_state("accepting_commits", epoch, began);
   out.seconds = flow::to_seconds(flow::now() - began);

@@ -76,14 +76,16 @@ flow::Duration recruit_within(int timed_out_attempts);
 // Runs one recovery of epoch `epoch` (> old.epoch) from `old` (reading_cstate to
 // accepting_commits). Throws timed_out if the recruited workers do not all answer within
 // `recruit_timeout` (the caller starts again with a newer epoch, and a longer time:
-// recruit_within); waits as long as it takes for one of the old logs to answer its lock (how
-// long that took, in seconds, goes to `*old_log_wait` as soon as it is known, if given: a long
-// wait means no log of the ending generation was up and reachable).
+// recruit_within); waits as long as it takes for one of the old logs (every one, from an
+// unverified state) to answer its lock, and for one of those to be sealed (how long the lock
+// took, in seconds, goes to `*old_log_wait` as soon as it is known, if given: a long wait means
+// no log of the ending generation was up and reachable).
 //
 // With `cstate`, the coordinators hold the cluster state (and the recovery waits as long as it
 // takes for a majority of them): reading_cstate reads it, whose epoch must be old.epoch;
-// locking_cstate first writes `old` with `epoch`, so that no later recovery uses the epoch
-// again; writing_cstate writes the new state, before the new generation is published. Throws
+// locking_cstate first writes `old` with `epoch` (and this recovery among its lockers), so that
+// no later recovery uses the epoch again; writing_cstate writes the new state, before the new
+// generation is published. Throws cluster_state_lost if a log fences it (above). Throws
 // coordinated_state_conflict if another writer changed the state or got ahead (the caller goes
 // on from what the coordinators hold: read_cluster_state), malformed_message if what they hold
 // does not decode, value_too_large (before locking anything) if the new state might not fit in
@@ -91,17 +93,22 @@ flow::Duration recruit_within(int timed_out_attempts);
 // log systems). May suspend.
 //
 // Recoveries from a stale state (beyond the atlas: a majority of the coordinators lost their
-// disks, and the one that kept its state kept an older one) stop at locking_cstate. Each log is
-// locked with `recovery_id` (one id for every attempt of a leader) and the state's `lockers`,
-// which this recovery's burn extends: a log already locked by a recovery not among them answers
-// `fenced`, and this throws cluster_state_lost. From an `unverified` state (read partly from
-// coordinators that held nothing) the recovery waits for every log of the current generation,
-// not just the first and those within the grace: the log a newer recovery locked may be any.
+// disks, and the one that kept its state kept an older one) stop at locking_cstate with
+// cluster_state_lost (docs/database.md, "A stale cluster state"):
+//   - each log is locked with `recovery_id` (one id for every attempt of a leader; 0 in tests)
+//     and the state's `lockers`, which this recovery's burn extends: a log already locked by a
+//     recovery not among them answers `fenced`;
+//   - once its new state is written, a recovery seals the old logs it locked (at least one
+//     before it returns): a sealed log answers every later lock `fenced`;
+//   - from an `unverified` state (read partly from coordinators that held nothing) the recovery
+//     waits for every log of the current generation, not just the first and those within the
+//     grace: the one that holds the evidence may be any.
 Recovered recover(const ClusterState& old, uint64_t epoch, const PlaceGeneration& place,
                   CoordinatedState* cstate = nullptr, flow::Duration recruit_timeout = kRecruitWithin,
                   double* old_log_wait = nullptr, uint64_t recovery_id = 0);
 
-// The cluster state the coordinators hold (nullopt: none written yet). Throws
+// The cluster state the coordinators hold (nullopt: none written yet), marked `unverified` if
+// the majority that answered held it only in part (CoordinatedState::last_read_partial). Throws
 // malformed_message if it does not decode, coordinated_state_conflict as CoordinatedState::read,
 // coordinators_changed if the state has moved to other coordinators (cstate.forwarded() says
 // where; a move that was under way is finished first: coordinators_change.h). May suspend.

@@ -84,6 +84,10 @@ class TLog {
           locked_by_ = r.epoch;
           locked_by_recovery_ = r.locked_by_recovery;
         }
+        if (r.sealed) {
+          CODE_PROBE(true, "a log restarts sealed");
+          sealed_ = true;
+        }
         version_ = r.version;
         first = false;
         continue;
@@ -100,6 +104,7 @@ class TLog {
     }
     durable_.set(version_);
     durable_lock_.set(locked_by_);
+    durable_seal_.set(sealed_);
     CODE_PROBE(!records.empty(), "a log recovers versions from its queue");
     phase_ = TLogPhase::kServing;
     flow::TraceEvent(flow::SevInfo, "TLogStarted")
@@ -246,9 +251,11 @@ class TLog {
   }
 
   // Locks the log for a recovery of a newer epoch: refuses the commits held for their turn, then
-  // makes the lock durable (a marker record) and answers with the log's end. A lock by an epoch
-  // not newer than the log's is refused (stale_epoch); one while the log is locked by a recovery
-  // the request does not name is answered `fenced`, and changes nothing. May suspend.
+  // makes the lock durable (a marker record) and answers with the log's end; with `seal`, marks
+  // it sealed (durably) for the recovery that holds its lock. A lock by an epoch not newer than
+  // the log's is refused (stale_epoch); one while the log is sealed, or locked by a recovery the
+  // request does not name, and a seal by another recovery than the lock's, are answered `fenced`
+  // and change nothing. May suspend.
   void lock(ReceivedLock in) {
     const uint64_t epoch = in.request.epoch;
     if (epoch <= init_.epoch) {
@@ -258,16 +265,22 @@ class TLog {
       in.reply.send_error(flow::Error(flow::ErrorCode::stale_epoch));
       return;
     }
-    if (!lock_known_to(in.request)) {
-      CODE_PROBE(true, "a log fences a recovery from a stale cluster state");
+    const bool own_lock = locked_by_ == epoch && locked_by_recovery_ == in.request.recovery;
+    const bool sealing_again = in.request.seal && own_lock;  // the sealer's reply was lost
+    if ((sealed_ && !sealing_again) || !lock_known_to(in.request) || (in.request.seal && !own_lock)) {
+      CODE_PROBE(sealed_, "a sealed log fences a recovery from a stale cluster state");
+      CODE_PROBE(!sealed_, "a log fences a recovery from a stale cluster state");
       flow::TraceEvent(flow::SevWarnAlways, "TLogLockFenced")
           .detail("Name", init_.name)
           .detail("Epoch", static_cast<int64_t>(epoch))
           .detail("Recovery", in.request.recovery)
           .detail("LockedBy", static_cast<int64_t>(locked_by_))
-          .detail("LockedByRecovery", locked_by_recovery_);
+          .detail("LockedByRecovery", locked_by_recovery_)
+          .detail("Sealed", sealed_)
+          .detail("Seal", in.request.seal);
       wire_tlog::TLogLockReplyT reply;
       reply.fenced = true;
+      reply.sealed = sealed_;
       reply.locked_by = locked_by_;
       reply.locked_by_recovery = locked_by_recovery_;
       in.reply.send(reply);
@@ -299,12 +312,35 @@ class TLog {
           .detail("KnownCommittedVersion", known_committed_);
     }
     while (durable_lock_.get() < epoch) flow::wait(durable_lock_.on_change());
+    if (in.request.seal && !sealed_) {
+      // Marked first: a lock arriving while the mark is written is fenced already (the sealer
+      // has its answer only once the mark is durable).
+      sealed_ = true;
+      TLogRecord marker;
+      marker.epoch = locked_by_;
+      marker.version = version_;
+      marker.prev_version = version_;
+      marker.known_committed_version = known_committed_;
+      marker.locked_by_recovery = locked_by_recovery_;
+      marker.sealed = true;
+      queue_->push(encode_tlog_record(marker));
+      queue_->commit();
+      flow::TraceEvent(flow::SevInfo, "TLogSealed")
+          .detail("Name", init_.name)
+          .detail("Epoch", static_cast<int64_t>(init_.epoch))
+          .detail("SealedBy", static_cast<int64_t>(locked_by_))
+          .detail("SealedByRecovery", locked_by_recovery_);
+      durable_seal_.set(true);
+    }
+    if (in.request.seal)
+      while (!durable_seal_.get()) flow::wait(durable_seal_.on_change());
     // Locked, nothing joins the chain: version_ no longer moves and is durable.
     wire_tlog::TLogLockReplyT reply;
     reply.end_version = version_;
     reply.known_committed_version = known_committed_;
     reply.locked_by = locked_by_;
     reply.locked_by_recovery = locked_by_recovery_;
+    reply.sealed = sealed_;
     in.reply.send(reply);
   }
 
@@ -499,6 +535,8 @@ class TLog {
   Version known_committed_;                  // the newest known durable on every log of the epoch
   uint64_t locked_by_ = 0;                   // the epoch whose recovery locked the log; 0: none
   uint64_t locked_by_recovery_ = 0;          // and that recovery's id
+  bool sealed_ = false;                      // that recovery finished: every lock is fenced
+  flow::AsyncVar<bool> durable_seal_{false};  // the seal's marker is durable
   flow::AsyncVar<uint64_t> durable_lock_{0};  // the newest lock whose marker is durable
   std::map<Version, ReceivedCommit> waiting_;  // by prev_version
   std::deque<QueuedVersion> queued_;         // the versions in the queue, oldest first

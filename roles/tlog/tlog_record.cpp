@@ -30,7 +30,7 @@ std::vector<uint8_t> encode_tlog_record(const TLogRecord& record) {
     bytes += padded(TLogMessageHeader::kBytes + 2 * m.tags.size() + m.mutation.param1.size() +
                     m.mutation.param2.size());
   }
-  if (is_lock_marker(record)) bytes += 8;
+  if (is_lock_marker(record)) bytes += 16;
   std::vector<uint8_t> out(bytes, 0);
   uint8_t* p = out.data();
   flow::put_le(p + offsetof(TLogRecordHeader, format), kTLogRecordFormat, 4);
@@ -59,7 +59,10 @@ std::vector<uint8_t> encode_tlog_record(const TLogRecord& record) {
     q += m.mutation.param2.size();
     at += padded(q - at);
   }
-  if (is_lock_marker(record)) flow::put_le(p + at, record.locked_by_recovery, 8);
+  if (is_lock_marker(record)) {
+    flow::put_le(p + at, record.locked_by_recovery, 8);
+    flow::put_le(p + at + 8, record.sealed ? 1 : 0, 8);
+  }
   return out;
 }
 
@@ -111,9 +114,12 @@ flow::ErrorOr<TLogRecord> decode_tlog_record(std::span<const uint8_t> bytes) {
     at += padded(body);
   }
   if (is_lock_marker(r)) {
-    if (bytes.size() - at < 8) return malformed("lock marker without its recovery", at);
+    if (bytes.size() - at < 16) return malformed("lock marker without its recovery", at);
     r.locked_by_recovery = flow::get_le(p + at, 8);
-    at += 8;
+    const uint64_t sealed = flow::get_le(p + at + 8, 8);
+    if (sealed > 1) return malformed("lock marker's seal", at + 8);
+    r.sealed = sealed == 1;
+    at += 16;
   }
   if (at != bytes.size()) return malformed("bytes left over", at);
   return r;

@@ -54,8 +54,10 @@ struct TLogRecord {
   Version prev_version = 0;
   Version known_committed_version = 0;
   std::vector<TaggedMutation> messages;
-  // A lock marker's only (8 bytes after its header): the id of the recovery that locked the log.
+  // A lock marker's only (16 bytes after its header): the id of the recovery that locked the log,
+  // and whether that recovery sealed it (its new generation's state is on the coordinators).
   uint64_t locked_by_recovery = 0;
+  bool sealed = false;
   friend bool operator==(const TLogRecord&, const TLogRecord&) = default;
 };
 

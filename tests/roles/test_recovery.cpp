@@ -261,8 +261,8 @@ TEST_CASE("recovery through the coordinators: a state too large for a coordinato
 
 namespace {
 
-// The state `old` on coordinator 2 alone, read through coordinators 2, 3 and 4 (key "wiped"): as
-// when 3 and 4 held a newer state and came back wiped. May suspend.
+// The state `old` on coordinator 2 alone, read through coordinators 2 and 3 (key "wiped"; every
+// majority is both): as when 3 held a newer state and came back wiped. May suspend.
 std::optional<roles::ClusterState> stale_read(Cluster& c, const roles::ClusterState& old, roles::CoordinatedState& cstate) {
   roles::CoordinatedState kept({c.at(2)}, "wiped");
   kept.read();
@@ -285,7 +285,7 @@ TEST_CASE("recovery from a stale cluster state (its newer one lost with a majori
     newer.recovery = 11;
     newer.lockers = {wt::EpochsOfRecovery(2, 2, 11)};
     CHECK_FALSE(flow::wait(ahead.lock.get_reply(newer)).fenced);
-    roles::CoordinatedState cstate({c.at(2), c.at(3), c.at(4)}, "wiped");
+    roles::CoordinatedState cstate({c.at(2), c.at(3)}, "wiped");
     const std::optional<roles::ClusterState> held = stale_read(c, old, cstate);
     REQUIRE(held.has_value());
     CHECK(held->epoch == 1);
@@ -318,13 +318,79 @@ TEST_CASE("recovery from a stale cluster state (its newer one lost with a majori
   });
 }
 
+TEST_CASE("recovery from a stale state that lists the recovery which went on: stopped by the seal it left, not by its lock") {
+  Cluster c(49);
+  for (int p : {2, 3, 4}) c.start(p, "coordinator", [] { roles::run_coordinator(); });
+  c.client([&c] {
+    roles::TLogInterface ahead;
+    roles::ClusterState old = old_generation(c, ahead);
+    // Recovery 11 burned epoch 2 (the burn reached coordinator 2), locked `ahead`, wrote its new
+    // state (which reached 3 and 4 only, later wiped) and sealed `ahead`. Coordinator 2 kept
+    // the burn: a state that lists 11 among its lockers.
+    roles::ClusterState burn = old;
+    burn.epoch = 2;
+    burn.lockers = {{2, 2, 11}};
+    wt::TLogLockRequestT by11;
+    by11.epoch = 2;
+    by11.recovery = 11;
+    by11.lockers = {wt::EpochsOfRecovery(2, 2, 11)};
+    CHECK_FALSE(flow::wait(ahead.lock.get_reply(by11)).fenced);
+    by11.seal = true;
+    CHECK(flow::wait(ahead.lock.get_reply(by11)).sealed);
+    roles::CoordinatedState cstate({c.at(2), c.at(3)}, "wiped");
+    const std::optional<roles::ClusterState> held = stale_read(c, burn, cstate);
+    REQUIRE(held.has_value());
+    CHECK(held->unverified);
+    CHECK(outcome(flow::spawn([&] { roles::recover(*held, 3, on(c.at(4)), &cstate, roles::kRecruitWithin, nullptr, 12); })) ==
+          flow::ErrorCode::cluster_state_lost);
+    return 0;
+  });
+}
+
+TEST_CASE("recovery from a state that lists a recovery which died before sealing goes on, and seals the logs it ended") {
+  Cluster c(50);
+  for (int p : {2, 3, 4}) c.start(p, "coordinator", [] { roles::run_coordinator(); });
+  c.client([&c] {
+    roles::TLogInterface ahead;
+    roles::ClusterState old = old_generation(c, ahead);
+    // Recovery 11 burned epoch 2 and locked `ahead`, then died: its generation never served.
+    wt::TLogLockRequestT by11;
+    by11.epoch = 2;
+    by11.recovery = 11;
+    by11.lockers = {wt::EpochsOfRecovery(2, 2, 11)};
+    CHECK_FALSE(flow::wait(ahead.lock.get_reply(by11)).fenced);
+    roles::ClusterState burn = old;
+    burn.epoch = 2;
+    burn.lockers = {{2, 2, 11}};
+    roles::CoordinatedState cstate({c.at(2), c.at(3), c.at(4)}, std::string(roles::kClusterStateKey));
+    cstate.read();
+    cstate.write(roles::encode_cluster_state(burn));
+    const std::optional<roles::ClusterState> held = roles::read_cluster_state(cstate);
+    REQUIRE(held.has_value());
+    CHECK_FALSE(held->unverified);
+    const roles::Recovered r = roles::recover(*held, 3, on(c.at(4)), &cstate, roles::kRecruitWithin, nullptr, 12);
+    CHECK(r.recovery_version == 200);
+    // The ended generation's logs are sealed: no later lock, whoever asks, gets through.
+    wt::TLogLockRequestT later;
+    later.epoch = 4;
+    later.recovery = 13;
+    later.lockers = {wt::EpochsOfRecovery(2, 2, 11), wt::EpochsOfRecovery(3, 3, 12), wt::EpochsOfRecovery(4, 4, 13)};
+    const auto f = flow::wait(ahead.lock.get_reply(later));
+    CHECK(f.fenced);
+    CHECK(f.sealed);
+    CHECK(f.locked_by == 3);
+    CHECK(f.locked_by_recovery == 12);
+    return 0;
+  });
+}
+
 TEST_CASE("recovery from an unverified cluster state whose every log answers, none locked by a stranger, goes on and verifies the state") {
   Cluster c(48);
   for (int p : {2, 3, 4}) c.start(p, "coordinator", [] { roles::run_coordinator(); });
   c.client([&c] {
     roles::TLogInterface ahead;
     const roles::ClusterState old = old_generation(c, ahead);
-    roles::CoordinatedState cstate({c.at(2), c.at(3), c.at(4)}, "wiped");
+    roles::CoordinatedState cstate({c.at(2), c.at(3)}, "wiped");
     const std::optional<roles::ClusterState> held = stale_read(c, old, cstate);
     REQUIRE(held.has_value());
     CHECK(held->unverified);

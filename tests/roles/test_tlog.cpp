@@ -314,6 +314,50 @@ TEST_CASE("tlog: a lock while the log is locked by a recovery the request does n
   });
 }
 
+TEST_CASE("tlog: a seal by the recovery that holds the lock fences every later lock, reboot or not; anyone else's seal is fenced") {
+  Cluster c(35);
+  c.client([&c] {
+    flow::wait(c.log.commit.get_reply(commit(100, 200, {{{1}, "a", "1"}})));
+    const std::vector<wt::EpochsOfRecovery> lockers{wt::EpochsOfRecovery(2, 2, 11)};
+    CHECK_FALSE(flow::wait(c.log.lock.get_reply(lock(2, 11, lockers))).fenced);
+    // A seal needs the lock: another recovery (or another epoch of it) cannot seal the log.
+    auto foreign = lock(2, 12, {wt::EpochsOfRecovery(2, 2, 11), wt::EpochsOfRecovery(2, 2, 12)});
+    foreign.seal = true;
+    CHECK(flow::wait(c.log.lock.get_reply(foreign)).fenced);
+    auto seal = lock(2, 11, lockers);
+    seal.seal = true;
+    const auto sealed = flow::wait(c.log.lock.get_reply(seal));
+    CHECK_FALSE(sealed.fenced);
+    CHECK(sealed.sealed);
+    CHECK(sealed.end_version == 200);
+    // Asked again (a lost reply): the same answer.
+    CHECK_FALSE(flow::wait(c.log.lock.get_reply(seal)).fenced);
+    // Every lock from now on is fenced: even one whose state lists recovery 11 (the state before
+    // 11 finished, which a wipe may bring back), or 11's own plain lock.
+    for (const auto& later : {lock(3, 12, {wt::EpochsOfRecovery(2, 2, 11), wt::EpochsOfRecovery(3, 3, 12)}),
+                              lock(2, 11, lockers)}) {
+      const auto f = flow::wait(c.log.lock.get_reply(later));
+      CHECK(f.fenced);
+      CHECK(f.sealed);
+      CHECK(f.locked_by == 2);
+    }
+    c.reboot_log();
+    flow::wait(flow::delay(1s));
+    std::optional<wt::TLogLockReplyT> after;
+    for (int attempt = 0; attempt < 10 && !after; ++attempt) {
+      auto f = c.log.lock.get_reply(lock(4, 13, {wt::EpochsOfRecovery(2, 2, 11), wt::EpochsOfRecovery(4, 4, 13)}));
+      if (outcome(f) == flow::ErrorCode::success) after = f.get();
+      else flow::wait(flow::delay(100ms));
+    }
+    REQUIRE(after);
+    CHECK(after->fenced);
+    CHECK(after->sealed);
+    // Peeks are still served: storage servers pull the ended generation's versions from it.
+    CHECK(describe(flow::wait(c.log.peek.get_reply(peek(1, 0)))) == "200:a=1,");
+    return 0;
+  });
+}
+
 TEST_CASE("tlog: a lock by an epoch not newer than the log's is refused, and the log goes on") {
   Cluster c(32, 3);
   c.client([&c] {

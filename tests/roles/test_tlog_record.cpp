@@ -71,15 +71,24 @@ TEST_CASE("tlog record: a lock marker (the version repeated, no message) round-t
   marker.prev_version = 500;
   marker.known_committed_version = 480;
   marker.locked_by_recovery = 0x8877665544332211;
-  const std::vector<uint8_t> bytes = roles::encode_tlog_record(marker);
-  CHECK(bytes.size() == roles::TLogRecordHeader::kBytes + 8);
-  auto decoded = roles::decode_tlog_record(bytes);
-  REQUIRE(decoded.ok());
-  CHECK(decoded.get() == marker);
-  CHECK(decoded.get().locked_by_recovery == 0x8877665544332211);
-  // Without the recovery's id (a marker of the layout before it): refused, never read as id 0.
-  const std::vector<uint8_t> cut(bytes.begin(), bytes.end() - 8);
-  CHECK(!roles::decode_tlog_record(cut).ok());
+  for (const bool sealed : {false, true}) {
+    marker.sealed = sealed;
+    const std::vector<uint8_t> bytes = roles::encode_tlog_record(marker);
+    CHECK(bytes.size() == roles::TLogRecordHeader::kBytes + 16);
+    auto decoded = roles::decode_tlog_record(bytes);
+    REQUIRE(decoded.ok());
+    CHECK(decoded.get() == marker);
+    CHECK(decoded.get().locked_by_recovery == 0x8877665544332211);
+    CHECK(decoded.get().sealed == sealed);
+    // Without the recovery's id and seal (a marker of the layout before them): refused, never
+    // read as id 0, unsealed.
+    const std::vector<uint8_t> cut(bytes.begin(), bytes.end() - 8);
+    CHECK(!roles::decode_tlog_record(cut).ok());
+    // A seal that is neither 0 nor 1 is damage.
+    std::vector<uint8_t> bad = bytes;
+    bad[roles::TLogRecordHeader::kBytes + 8] = 2;
+    CHECK(!roles::decode_tlog_record(bad).ok());
+  }
   marker.prev_version = 501;
   CHECK(!roles::decode_tlog_record(roles::encode_tlog_record(marker)).ok());
 }
