@@ -240,6 +240,19 @@ class TLog {
     in.reply.send({});
   }
 
+  // The record that makes the log's lock (and seal) durable (docs/database_disk.md, "Lock
+  // marker"): the log's version as both version and prev_version, no message.
+  TLogRecord lock_marker() const {
+    TLogRecord marker;
+    marker.epoch = locked_by_;
+    marker.version = version_;
+    marker.prev_version = version_;
+    marker.known_committed_version = known_committed_;
+    marker.locked_by_recovery = locked_by_recovery_;
+    marker.sealed = sealed_;
+    return marker;
+  }
+
   // Whether the log's lock, if any, is by one of the recoveries the request names (its own
   // included): one the cluster state knows of.
   bool lock_known_to(const wire_tlog::TLogLockRequestT& request) const {
@@ -292,12 +305,7 @@ class TLog {
       locked_by_recovery_ = in.request.recovery;
       for (auto& [prev, held] : waiting_) held.reply.send_error(flow::Error(flow::ErrorCode::stale_epoch));
       waiting_.clear();
-      TLogRecord marker;
-      marker.epoch = epoch;
-      marker.version = version_;
-      marker.prev_version = version_;
-      marker.known_committed_version = known_committed_;
-      marker.locked_by_recovery = in.request.recovery;
+      const TLogRecord marker = lock_marker();
       queue_->push(encode_tlog_record(marker));
       queue_->commit();
       // The marker's commit made every version pushed before it durable too.
@@ -316,14 +324,7 @@ class TLog {
       // Marked first: a lock arriving while the mark is written is fenced already (the sealer
       // has its answer only once the mark is durable).
       sealed_ = true;
-      TLogRecord marker;
-      marker.epoch = locked_by_;
-      marker.version = version_;
-      marker.prev_version = version_;
-      marker.known_committed_version = known_committed_;
-      marker.locked_by_recovery = locked_by_recovery_;
-      marker.sealed = true;
-      queue_->push(encode_tlog_record(marker));
+      queue_->push(encode_tlog_record(lock_marker()));
       queue_->commit();
       flow::TraceEvent(flow::SevInfo, "TLogSealed")
           .detail("Name", init_.name)
