@@ -46,6 +46,11 @@ constexpr flow::Duration kRetryDelay = 20ms;
 // How often the proxy asks its logs whether its epoch still commits: a batch stuck on a role that
 // is gone ends with the epoch, and its clients hear commit_unknown_result, not silence.
 constexpr flow::Duration kEpochCheckInterval = 500ms;
+// How long a log may answer that its role is gone (broken_promise) before the proxy takes its
+// generation for ended: a log restarting after a disk error is back within a second; a log a
+// recovery locked and then retired is never back, and a proxy that missed the lock (clogged
+// meanwhile) would otherwise retry its batch, and hold its clients' commits, for good.
+constexpr flow::Duration kLogGoneFor = std::chrono::seconds(5);
 
 
 using ReceivedCommit = net::ReceivedRequest<wire_proxy::CommitTransactionRequestT,
@@ -188,24 +193,41 @@ class CommitProxy {
         .detail("Logs", static_cast<int64_t>(init_.logs.size()));
   }
 
-  // Ends (stale_epoch) once a log says a recovery has locked it; asks every so often. May suspend.
+  // Ends (stale_epoch) once a log says a recovery has locked it, or has answered for kLogGoneFor
+  // that its role is gone; asks every so often. May suspend.
   void watch_epoch() const {
+    bool gone = false;                // the last answers were broken_promise
+    flow::Time gone_since = flow::now();  // the first of them
     for (;;) {
       flow::wait(flow::delay(kEpochCheckInterval));
       wire_tlog::TLogConfirmRequestT confirm;
       confirm.epoch = init_.epoch;
       std::vector<flow::Future<wire_tlog::TLogConfirmReplyT>> confirmed;
       for (const TLogInterface& log : init_.logs) confirmed.push_back(log.confirm.get_reply(confirm));
+      std::optional<flow::ErrorCode> failed;
       try {
         flow::wait(flow::quorum(std::move(confirmed), init_.logs.size()));
       } catch (const flow::Error& e) {
         if (e.code() == flow::ErrorCode::operation_cancelled) throw;
-        if (e.code() != flow::ErrorCode::stale_epoch) continue;  // unreachable: asked again later
-        flow::TraceEvent(flow::SevInfo, "CommitProxyEpochEnded")
+        failed = e.code();
+      }
+      if (failed != flow::ErrorCode::broken_promise) gone = false;
+      if (!failed) continue;
+      if (*failed == flow::ErrorCode::broken_promise) {
+        if (!gone) gone_since = flow::now();
+        gone = true;
+        if (flow::now() - gone_since < kLogGoneFor) continue;  // restarting, perhaps
+        CODE_PROBE(true, "commit proxy takes a log gone for good for its generation's end");
+        flow::TraceEvent(flow::SevWarn, "CommitProxyLogGone")
             .detail("Epoch", static_cast<int64_t>(init_.epoch))
             .detail("Proxy", static_cast<int64_t>(init_.proxy_id));
-        throw;
+      } else if (*failed != flow::ErrorCode::stale_epoch) {
+        continue;  // unreachable: asked again later
       }
+      flow::TraceEvent(flow::SevInfo, "CommitProxyEpochEnded")
+          .detail("Epoch", static_cast<int64_t>(init_.epoch))
+          .detail("Proxy", static_cast<int64_t>(init_.proxy_id));
+      throw flow::Error(flow::ErrorCode::stale_epoch);
     }
   }
 
