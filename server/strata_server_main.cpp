@@ -111,8 +111,9 @@ int main(int argc, char** argv) {
     return fail("--machine-id is longer than " + std::to_string(roles::kMachineNameBytesMax) +
                 " bytes");
 
-  // One process per data folder: a second would share the roles' files.
-  const net::FolderLock lock(o.data);
+  // One process per data folder: a second would share the roles' files. A restart right after a
+  // kill -9 may find the lock still held by the dying process: it is asked for again for 10 s.
+  const net::FolderLock lock(o.data, std::chrono::seconds(10));
   if (!lock.held()) return fail(lock.why());
 
   struct sigaction stop {};

@@ -6,10 +6,11 @@
 
 #include <filesystem>
 #include <system_error>
+#include <thread>
 
 namespace net {
 
-FolderLock::FolderLock(const std::string& folder) {
+FolderLock::FolderLock(const std::string& folder, std::chrono::milliseconds wait) {
   std::error_code ec;
   std::filesystem::create_directories(folder, ec);
   if (ec) {
@@ -22,7 +23,13 @@ FolderLock::FolderLock(const std::string& folder) {
     why_ = "cannot open " + path;
     return;
   }
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+  constexpr std::chrono::milliseconds kAskAgain(50);
+  bool locked = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+  for (auto waited = std::chrono::milliseconds(0); !locked && waited < wait; waited += kAskAgain) {
+    std::this_thread::sleep_for(kAskAgain);
+    locked = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+  }
+  if (!locked) {
     ::close(fd);
     why_ = "another process uses the data folder " + folder + " (" + path + " is locked)";
     return;

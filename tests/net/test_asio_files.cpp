@@ -3,11 +3,15 @@
 
 #include <unistd.h>
 
+#include <filesystem>
+#include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "flow/flow.h"
 #include "net/asio/asio_world.h"
+#include "net/asio/folder_lock.h"
 
 using namespace std::chrono_literals;
 using flow::ErrorCode;
@@ -160,4 +164,27 @@ TEST_CASE("asio reactor: timers fire on the steady clock; a quiet world is quies
   rt.run([] { flow::wait(flow::delay(20ms)); });
   CHECK(flow::now() - t0 >= 20ms);
   rt.run_until_quiescent();  // returns: nothing is pending
+}
+
+TEST_CASE("folder lock: a second holder is refused; one that waits takes it once the first lets go, and not before") {
+  const std::string folder = scratch_folder("folder-lock");
+  {
+    auto first = std::make_unique<net::FolderLock>(folder);
+    REQUIRE(first->held());
+    const net::FolderLock refused(folder);
+    CHECK_FALSE(refused.held());
+    CHECK(refused.why().find("another process uses the data folder") != std::string::npos);
+    // Still held by the first after a short wait: refused too.
+    const net::FolderLock waited_too_little(folder, std::chrono::milliseconds(100));
+    CHECK_FALSE(waited_too_little.held());
+    // The first lets go while the second waits (as a killed process's last thread exits).
+    std::thread release([&first] {
+      std::this_thread::sleep_for(200ms);
+      first.reset();
+    });
+    const net::FolderLock patient(folder, std::chrono::seconds(10));
+    release.join();
+    CHECK(patient.held());
+  }
+  std::filesystem::remove_all(folder);
 }
