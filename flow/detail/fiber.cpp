@@ -2,8 +2,9 @@
 
 #include <sys/mman.h>
 
+#include <cerrno>
+
 #include <algorithm>
-#include <functional>
 
 #include "flow/assert.h"
 
@@ -14,66 +15,39 @@
 
 namespace flow::detail {
 
-StackPool::StackPool(size_t stack_bytes, size_t cached_max)
-    : stack_bytes_((stack_bytes + Stack::kPageBytes - 1) / Stack::kPageBytes * Stack::kPageBytes),
-      cached_max_(cached_max) {
-  ASSERT_GE(stack_bytes_, 4 * Stack::kPageBytes);
-}
+namespace {
 
-StackPool::~StackPool() {
-  // Neighbouring mappings are unmapped together: each munmap costs a TLB shootdown, and a pool
-  // of thousands of cached stacks unmapped one by one took a tenth of a short simulation's time.
-  // (Address order here decides nothing a run can observe.)
-  std::sort(cache_.begin(), cache_.end(),
-            [](const Stack& a, const Stack& b) { return std::less<>{}(a.mapping, b.mapping); });
-  for (size_t i = 0; i < cache_.size();) {
-    char* const start = static_cast<char*>(cache_[i].mapping);
-    char* end = start;
-    for (; i < cache_.size() && cache_[i].mapping == end; ++i) {
-      end += cache_[i].mapping_bytes;
-      if (cache_[i].guarded) --guarded_;
-      --mapped_;
-    }
-    ASSERT(munmap(start, static_cast<size_t>(end - start)) == 0);
-  }
-  cache_.clear();
-  ASSERT_EQ(mapped_, 0u);
-}
+// Linux 6.13 and later; older C libraries do not name it yet.
+constexpr int kMadvGuardInstall = 102;
 
 // A fiber's last frames never return, so their redzones stay poisoned in ASan's shadow after the
-// fiber ends; a stack reused (or mapped again at the same address, with another colour) would
+// fiber ends; a stack reused (or carved again at the same address, with another colour) would
 // trip over them. A stack handed out is clean.
-namespace {
 void forget_old_frames([[maybe_unused]] const Stack& s) {
 #if defined(STRATA_ASAN)
   __asan_unpoison_memory_region(s.bottom(), s.usable_bytes() + s.colour_bytes);
 #endif
 }
+
 }  // namespace
 
+StackPool::StackPool(size_t stack_bytes, size_t cached_max)
+    : stack_bytes_((stack_bytes + Stack::kPageBytes - 1) / Stack::kPageBytes * Stack::kPageBytes),
+      cached_max_(cached_max),
+      per_slab_(std::clamp<size_t>(kSlabBytesMax / (stack_bytes_ + Stack::kPageBytes), 1,
+                                   kStacksPerSlab)) {
+  ASSERT_GE(stack_bytes_, 4 * Stack::kPageBytes);
+}
+
+StackPool::~StackPool() {
+  for (const Slab& slab : slabs_) ASSERT(munmap(slab.mapping, slab.bytes) == 0);
+}
+
 Stack StackPool::acquire() {
-  if (!cache_.empty()) {
-    Stack s = cache_.back();
-    cache_.pop_back();
-    forget_old_frames(s);
-    return s;
-  }
-  Stack s;
-  s.guarded = guarded_ < kGuardedStacksMax;
-  s.mapping_bytes = stack_bytes_ + (s.guarded ? Stack::kPageBytes : 0);
-  // Steps of 7 lines visit all 64 cache lines of a page before repeating.
-  s.colour_bytes = (maps_total_++ * 7 % 64) * 64;
-  s.mapping = mmap(nullptr, s.mapping_bytes, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-  ASSERT_MSG(s.mapping != MAP_FAILED, "cannot map a fiber stack of {} bytes ({} mapped)",
-             s.mapping_bytes, mapped_);
-  // A 2 MiB huge page per stack would make a parked actor cost megabytes.
-  (void)madvise(s.mapping, s.mapping_bytes, MADV_NOHUGEPAGE);
-  if (s.guarded) {
-    ASSERT(mprotect(s.mapping, Stack::kPageBytes, PROT_NONE) == 0);
-    ++guarded_;
-  }
-  ++mapped_;
+  std::vector<Stack>& from = !cache_.empty() ? cache_ : returned_;
+  if (from.empty()) return carve();
+  Stack s = from.back();
+  from.pop_back();
   forget_old_frames(s);
   return s;
 }
@@ -81,15 +55,52 @@ Stack StackPool::acquire() {
 void StackPool::release(Stack s) {
   if (cache_.size() < cached_max_) {
     cache_.push_back(s);
-  } else {
-    unmap(s);
+    return;
   }
+  // Keeps the address (a slab is unmapped whole) but not the memory: the pages a burst of actors
+  // touched go back to the kernel and read as zeros if the stack is used again.
+  (void)madvise(s.bottom(), s.usable_bytes() + s.colour_bytes, MADV_DONTNEED);
+  returned_.push_back(s);
 }
 
-void StackPool::unmap(Stack s) {
-  ASSERT(munmap(s.mapping, s.mapping_bytes) == 0);
-  if (s.guarded) --guarded_;
-  --mapped_;
+Stack StackPool::carve() {
+  const size_t slot_bytes = stack_bytes_ + Stack::kPageBytes;
+  if (slabs_.empty() || carved_from_last_ == per_slab_) {
+    const size_t bytes = per_slab_ * slot_bytes;
+    void* const mapping = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    ASSERT_MSG(mapping != MAP_FAILED, "cannot map {} fiber stacks of {} bytes ({} mapped)",
+               per_slab_, stack_bytes_, carved_);
+    // A 2 MiB huge page under a stack would make a parked actor cost megabytes.
+    (void)madvise(mapping, bytes, MADV_NOHUGEPAGE);
+    slabs_.push_back(Slab{mapping, bytes});
+    carved_from_last_ = 0;
+  }
+  // From the top of the slab down, as the kernel places separate mappings: the next stack lies
+  // just below the guard page of this one.
+  const Slab& slab = slabs_.back();
+  Stack s;
+  s.mapping = static_cast<char*>(slab.mapping) + (per_slab_ - 1 - carved_from_last_) * slot_bytes;
+  s.mapping_bytes = slot_bytes;
+  // Steps of 7 lines visit all 64 cache lines of a page before repeating.
+  s.colour_bytes = (carved_ * 7 % 64) * 64;
+  s.guarded = guard(s.mapping);
+  ++carved_from_last_;
+  ++carved_;
+  forget_old_frames(s);
+  return s;
+}
+
+bool StackPool::guard(void* page) {
+  if (guard_kind_ == GuardKind::kGuardRegion) {
+    if (madvise(page, Stack::kPageBytes, kMadvGuardInstall) == 0) return true;
+    ASSERT_MSG(errno == EINVAL, "cannot install a fiber stack's guard page: errno {}", errno);
+    guard_kind_ = GuardKind::kMprotect;  // an older kernel
+  }
+  if (guarded_ >= kGuardedStacksMax) return false;
+  ASSERT(mprotect(page, Stack::kPageBytes, PROT_NONE) == 0);
+  ++guarded_;
+  return true;
 }
 
 #if defined(STRATA_ASAN)

@@ -1,18 +1,23 @@
 #pragma once
 // Fiber stacks and the raw context switch underneath actors.
 //
-// A stack is an anonymous private mapping (MAP_NORESERVE, no transparent huge pages), so only the
-// pages an actor touches become resident. In every build the lowest page of each stack is made
-// inaccessible, so an overflow faults at once instead of silently writing into whatever lies below
-// (often another actor's stack); the scheduler's SIGSEGV handler recognizes a fault in a guard page
-// and names the actor and its process (see scheduler.cpp). The pool keeps stacks for reuse, so the
-// extra mprotect is paid once per mapping, not per spawn. Each guard page splits the mapping, and
-// the kernel limits mappings per process (vm.max_map_count, 65530 by default), so at most
-// kGuardedStacksMax stacks are guarded at a time; beyond that (a population of tens of thousands
-// of actors, as in the stress tests) new stacks run unguarded.
+// Stacks are carved from slabs: one anonymous private mapping (MAP_NORESERVE, no transparent huge
+// pages) holds kStacksPerSlab of them, so only the pages an actor touches become resident, and a
+// simulation that grows to thousands of live actors pays one mmap per slab instead of three system
+// calls per stack. In every build the lowest page of each stack is a guard, so an overflow faults
+// at once instead of silently writing into whatever lies below (in a slab, another actor's
+// stack); the scheduler's SIGSEGV handler recognizes a fault in a guard page and names the actor
+// and its process (see scheduler.cpp).
 //
-// StackPool keeps released stacks for reuse, because mapping one costs a system call and spawning
-// an actor must cost far less.
+// A guard is a guard region (madvise MADV_GUARD_INSTALL, Linux 6.13 and later), which costs one
+// cheap call and leaves the slab one mapping. On an older kernel it is an mprotect, which splits
+// the mapping; the kernel limits mappings per process (vm.max_map_count, 65530 by default), so
+// there at most kGuardedStacksMax stacks are guarded at a time and later ones run unguarded (a
+// population of tens of thousands of actors, as in the stress tests).
+//
+// The pool keeps released stacks for reuse, because preparing one costs system calls and page
+// faults and spawning an actor must cost far less. Beyond cached_max kept stacks, a released
+// stack gives its pages back to the kernel (MADV_DONTNEED) but keeps its place in the slab.
 //
 // switch_to() wraps Boost.Context's jump_fcontext and tells AddressSanitizer about every switch
 // (__sanitizer_start_switch_fiber / __sanitizer_finish_switch_fiber), so ASan follows the stacks.
@@ -28,7 +33,7 @@ using FContext = boost::context::detail::fcontext_t;
 using Transfer = boost::context::detail::transfer_t;
 
 struct Stack {
-  void* mapping = nullptr;  // lowest address of the mapping (the guard page, if any)
+  void* mapping = nullptr;  // lowest address of the stack's part of its slab (the guard page)
   size_t mapping_bytes = 0;
   // Bytes left unused at the top. Every mapping is page-aligned, so without this the hot frames
   // of all fibers would sit at the same offset within a page: they would compete for the same L1
@@ -44,7 +49,12 @@ struct Stack {
   static constexpr size_t kPageBytes = 4096;
 };
 
-inline constexpr size_t kGuardedStacksMax = 16384;
+inline constexpr size_t kGuardedStacksMax = 16384;  // with mprotect guards only
+inline constexpr size_t kStacksPerSlab = 32;
+inline constexpr size_t kSlabBytesMax = size_t{64} << 20;  // fewer stacks per slab when large
+
+// How the pool guards its stacks.
+enum class GuardKind { kGuardRegion, kMprotect };
 
 class StackPool {
  public:
@@ -58,18 +68,33 @@ class StackPool {
   void release(Stack s);
 
   size_t stack_bytes() const { return stack_bytes_; }
+  // Released stacks whose pages are kept for the next actor.
   size_t cached() const { return cache_.size(); }
-  size_t mapped() const { return mapped_; }
+  // Stacks carved from slabs so far (in use, cached, or given back); slabs are unmapped only
+  // when the pool ends.
+  size_t mapped() const { return carved_; }
+  size_t slabs() const { return slabs_.size(); }
+  GuardKind guard_kind() const { return guard_kind_; }
 
  private:
-  void unmap(Stack s);
+  Stack carve();
+  bool guard(void* page);
+
+  struct Slab {
+    void* mapping;
+    size_t bytes;
+  };
 
   size_t stack_bytes_;
   size_t cached_max_;
-  std::vector<Stack> cache_;
-  size_t mapped_ = 0;
+  size_t per_slab_;
+  std::vector<Stack> cache_;     // released, pages kept: reused first
+  std::vector<Stack> returned_;  // released beyond cached_max_, pages given back
+  std::vector<Slab> slabs_;
+  size_t carved_from_last_ = 0;  // stacks of slabs_.back() handed out so far
+  size_t carved_ = 0;
   size_t guarded_ = 0;
-  size_t maps_total_ = 0;  // stacks mapped so far, to pick each one's colour
+  GuardKind guard_kind_ = GuardKind::kGuardRegion;
 };
 
 // One side of a context switch: the suspended context and, for AddressSanitizer, the bounds of
