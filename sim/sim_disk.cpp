@@ -347,6 +347,7 @@ void SimDisk::operation_delay(bool is_sync, int64_t bytes) {
 
 bool SimDisk::serve(bool is_sync, int64_t bytes) {
   auto& rng = flow::deterministic_random();
+  bytes_moved_ += bytes;
   const flow::Time now = flow::now();
   const flow::Time start = std::max(now, busy_until_);
   // The disk is busy with this operation for its share of the iops and its bytes' transfer.

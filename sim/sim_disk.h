@@ -94,6 +94,9 @@ class SimDisk {
   const DiskModel& model() const { return model_; }
   DiskFaults& faults() { return faults_; }
   const DiskFaultCounts& fault_counts() const { return counts_; }
+  // Bytes that reads and writes asked this disk to move so far (failed ones too): the work a
+  // simulation spends copying, beside its scheduler tasks.
+  int64_t bytes_moved() const { return bytes_moved_; }
   // Bytes held by every file's current contents; writes beyond capacity fail with disk_full.
   // A removed file that is still open no longer counts.
   int64_t used_bytes() const { return used_bytes_; }
@@ -145,6 +148,7 @@ class SimDisk {
   flow::Duration transfer_time(int64_t bytes) const;
 
   std::map<std::string, std::shared_ptr<FileData>> files_;  // ordered: iteration is by path
+  int64_t bytes_moved_ = 0;
   int64_t used_bytes_ = 0;  // the sum of linked files' current sizes
   flow::Time busy_until_ = flow::kTimeZero;
 };

@@ -148,6 +148,7 @@ class SimConnection final : public flow::IConnection,
       pos += n;
     }
     out.last_at = at;
+    net_.bytes_sent_ += data.size();
     if (net_.write_observer_) net_.write_observer_({local_.ip, peer_.ip, flow::now(), at, data.size()});
     out.changed.trigger();
     return flow::Void{};

@@ -118,6 +118,9 @@ class SimNetwork {
     write_observer_ = std::move(observer);
   }
 
+  // Bytes written to connections so far (whether or not they arrive).
+  uint64_t bytes_sent() const { return bytes_sent_; }
+
   // When a chunk sent now from `from` to `to` may arrive (before ordering within a connection):
   // now + latency(from, to), pushed past any clog that covers it.
   flow::Time delivery_time(uint32_t from, uint32_t to);
@@ -133,6 +136,7 @@ class SimNetwork {
 
   NetworkModel model_;
   NetworkFaults faults_;
+  uint64_t bytes_sent_ = 0;
   std::map<uint32_t, flow::Time> send_clogs_;
   std::map<uint32_t, flow::Time> receive_clogs_;
   std::map<std::pair<uint32_t, uint32_t>, flow::Time> pair_clogs_;

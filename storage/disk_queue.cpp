@@ -115,16 +115,22 @@ static_assert(kMagic != 0 && kCopyMagic != 0, "a zeroed block holds no record's 
 
 // Whether every byte of `bytes` is zero, a word at a time: recovery asks it of file tails of
 // many MiB, most of them never written.
-bool all_zero(std::span<const uint8_t> bytes) {
-  size_t i = 0;
-  for (; i + 64 <= bytes.size(); i += 64) {
+// The first offset from `at`, in steps of 64 bytes, whose 64 bytes are not all zero, or from
+// which fewer than 64 remain. One tight loop: most of a preallocated file is zeros.
+size_t skip_zero_blocks(std::span<const uint8_t> bytes, size_t at) {
+  for (; at + 64 <= bytes.size(); at += 64) {
     uint64_t w[8];
-    std::memcpy(w, bytes.data() + i, sizeof w);
-    if ((w[0] | w[1] | w[2] | w[3] | w[4] | w[5] | w[6] | w[7]) != 0) return false;
+    std::memcpy(w, bytes.data() + at, sizeof w);
+    if ((w[0] | w[1] | w[2] | w[3] | w[4] | w[5] | w[6] | w[7]) != 0) break;
   }
-  for (; i < bytes.size(); ++i)
-    if (bytes[i] != 0) return false;
-  return true;
+  return at;
+}
+
+bool all_zero(std::span<const uint8_t> bytes) {
+  const size_t i = skip_zero_blocks(bytes, 0);
+  if (i + 64 <= bytes.size()) return false;
+  return std::all_of(bytes.begin() + static_cast<std::ptrdiff_t>(i), bytes.end(),
+                     [](uint8_t b) { return b == 0; });
 }
 
 // The record at `at` in `bytes` if it is whole and its checksum holds.
@@ -151,7 +157,7 @@ class ScannedImage {
     for (size_t at = 0; at + Header::kBytes <= bytes.size(); at += 8) {
       // A zeroed block (most of a preallocated file) holds no record's start: skip it whole.
       constexpr size_t kBlock = 64;
-      while (at % kBlock == 0 && at + kBlock <= bytes.size() && all_zero(bytes.subspan(at, kBlock))) at += kBlock;
+      if (at % kBlock == 0) at = skip_zero_blocks(bytes, at);
       if (at + Header::kBytes > bytes.size()) break;
       if (!is_magic(Header::decode_magic(bytes.data() + at))) continue;
       if (auto p = storage::parse_at(bytes, at, max_payload)) index->by_offset.push_back(*p);

@@ -459,6 +459,9 @@ RunResult run_spec(const Spec& spec, const RunConfig& config) {
   result.recovery_old_log_waits = cluster.recovery_old_log_waits;
   result.replication = cluster.replication_running;
   result.beyond_atlas = settings.atlas.beyond;
+  result.network_bytes = simulator->network().bytes_sent();
+  for (size_t i = 0; i < simulator->machine_count(); ++i)
+    result.disk_bytes += static_cast<uint64_t>(simulator->machine(i).disk.bytes_moved());
   if (timeline) {
     simulator->network().set_write_observer(nullptr);
     for (size_t i = 0; i < simulator->process_count(); ++i) {

@@ -78,6 +78,10 @@ struct RunResult {
   std::string swarm;
   double sim_seconds = 0;
   uint64_t events = 0;  // tasks the scheduler ran
+  // Bytes the run sent over the simulated network and asked its disks to read or write: where
+  // they are many, copying them, not running tasks, is what the run's wall time buys.
+  uint64_t network_bytes = 0;
+  uint64_t disk_bytes = 0;
   uint64_t trace_events = 0;
   uint64_t unseed = 0;
   uint64_t digest = 0;

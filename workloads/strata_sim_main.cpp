@@ -288,7 +288,8 @@ int main(int argc, char** argv) {
         "{\"result\": %s, \"spec\": %s, \"seed\": %llu, \"buggify\": %s, \"failure\": %s, "
         "\"swarm\": %s, \"sim_seconds\": %.6f, \"wall_seconds\": %.6f, \"sim_to_wall_ratio\": "
         "%.3f, "
-        "\"events\": %llu, \"trace_events\": %llu, \"unseed\": \"0x%016llx\", \"digest\": "
+        "\"events\": %llu, \"network_bytes\": %llu, \"disk_bytes\": %llu, "
+        "\"trace_events\": %llu, \"unseed\": \"0x%016llx\", \"digest\": "
         "\"0x%016llx\", \"determinism_checked\": %s, \"metrics\": {%s}, \"recoveries\": [%s], "
         "\"recovery_old_log_waits\": [%s], \"replication\": %d, \"beyond_atlas\": %s, "
         "\"unavailable\": %s, \"replay\": %s, \"probes\": %s}\n",
@@ -296,6 +297,8 @@ int main(int argc, char** argv) {
         static_cast<unsigned long long>(seed), result.buggify ? "true" : "false",
         json_string(result.failure).c_str(), json_string(result.swarm).c_str(), result.sim_seconds,
         wall, ratio, static_cast<unsigned long long>(result.events),
+        static_cast<unsigned long long>(result.network_bytes),
+        static_cast<unsigned long long>(result.disk_bytes),
         static_cast<unsigned long long>(result.trace_events),
         static_cast<unsigned long long>(result.unseed),
         static_cast<unsigned long long>(result.digest), args.check_determinism ? "true" : "false",
@@ -312,7 +315,10 @@ int main(int argc, char** argv) {
                   : result.unavailable
                       ? "; the database stopped safely (unavailable at the end, nothing wrong seen)"
                       : "; the database came back, nothing wrong seen");
-    std::printf("  simulated %.3f s, wall %.3f s, ratio %.1fx\n", result.sim_seconds, wall, ratio);
+    std::printf("  simulated %.3f s, wall %.3f s, ratio %.1fx; moved %.1f MiB over the network, %.1f MiB "
+                "to and from disks\n",
+                result.sim_seconds, wall, ratio, static_cast<double>(result.network_bytes) / (1 << 20),
+                static_cast<double>(result.disk_bytes) / (1 << 20));
     std::printf("  events %llu, trace events %llu, unseed 0x%016llx, digest 0x%016llx%s\n",
                 static_cast<unsigned long long>(result.events),
                 static_cast<unsigned long long>(result.trace_events),

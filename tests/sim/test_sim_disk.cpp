@@ -70,6 +70,8 @@ TEST_CASE("sim disk: synced data survives a power loss") {
   sim::Simulator s(rt, one_machine(0, 0));  // every unsynced write is dropped
   CHECK(after_power_loss(s, filled(4096, 1), filled(4096, 2), /*sync_second=*/true) ==
         filled(4096, 2));
+  // Two writes of 4 KiB and the read of the 4 KiB file after the power loss.
+  CHECK(s.machine(0).disk.bytes_moved() == 3 * 4096);
 }
 
 TEST_CASE("sim disk: unsynced writes are dropped, kept or torn as the model says") {

@@ -63,6 +63,8 @@ TEST_CASE("sim network: bytes arrive in order within a connection, even split by
   });
   REQUIRE(rt.run_until(received));
   CHECK(received.get() == sent);
+  // Every byte written counts once, however the writes were split on the way.
+  CHECK(s.network().bytes_sent() == sent.size());
 }
 
 TEST_CASE("sim network: a partition fails connects and writes with connection_failed") {
