@@ -40,6 +40,8 @@ StackPool::StackPool(size_t stack_bytes, size_t cached_max)
 }
 
 StackPool::~StackPool() {
+  // Unmapping a stack still in use would pull it from under its fiber.
+  ASSERT_EQ(cache_.size() + returned_.size(), carved_);
   for (const Slab& slab : slabs_) ASSERT(munmap(slab.mapping, slab.bytes) == 0);
 }
 
@@ -94,8 +96,10 @@ Stack StackPool::carve() {
 bool StackPool::guard(void* page) {
   if (guard_kind_ == GuardKind::kGuardRegion) {
     if (madvise(page, Stack::kPageBytes, kMadvGuardInstall) == 0) return true;
-    ASSERT_MSG(errno == EINVAL, "cannot install a fiber stack's guard page: errno {}", errno);
-    guard_kind_ = GuardKind::kMprotect;  // an older kernel
+    ASSERT_MSG(errno != ENOMEM, "cannot install a fiber stack's guard page: out of memory");
+    // An older kernel (EINVAL), a locked mapping (EINVAL), or a filter that refuses advice it
+    // does not know (EPERM, ENOSYS): mprotect guards from here on.
+    guard_kind_ = GuardKind::kMprotect;
   }
   if (guarded_ >= kGuardedStacksMax) return false;
   ASSERT(mprotect(page, Stack::kPageBytes, PROT_NONE) == 0);

@@ -26,6 +26,14 @@ volatile int g_depth_max = 1 << 30;  // volatile: the compiler may not bound the
   return recurse(depth + 1) + frame[0];
 }
 
+// One frame larger than a whole fiber stack: without stack clash protection its first write
+// lands past the guard page, in the stack below.
+[[gnu::noinline]] int one_huge_frame(int x) {
+  volatile char frame[300 * 1024];
+  frame[0] = static_cast<char>(x);
+  return frame[0];
+}
+
 }  // namespace
 
 TEST_CASE("a fiber stack overflow aborts and names the actor's process") {
@@ -43,6 +51,23 @@ TEST_CASE("a fiber stack overflow aborts and names the actor's process") {
   CHECK(r.signal == SIGABRT);
   CHECK(r.err.find("flow: stack overflow") != std::string::npos);
   CHECK(r.err.find("actor #1 of process 'overflowing-process'") != std::string::npos);
+}
+
+TEST_CASE("a frame larger than the stack faults in the guard page, not in the stack below") {
+  const ChildResult r = run_in_child([] {
+    Runtime rt({.main_process_name = "huge-frame-process"});
+    Future<int> culprit = spawn([] {
+      wait(delay(1s));
+      return one_huge_frame(7);
+    });
+    // Carved after the culprit's stack: just below its guard page.
+    Future<Void> neighbour = spawn([] { wait(delay(2s)); });
+    (void)rt.run_until(culprit);
+  });
+  INFO("child stderr: " << r.err);
+  CHECK(r.signal == SIGABRT);
+  CHECK(r.err.find("flow: stack overflow") != std::string::npos);
+  CHECK(r.err.find("of process 'huge-frame-process'") != std::string::npos);
 }
 
 TEST_CASE("a segmentation fault that is not an overflow still ends the program with SIGSEGV") {
