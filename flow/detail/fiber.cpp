@@ -31,11 +31,12 @@ void forget_old_frames([[maybe_unused]] const Stack& s) {
 
 }  // namespace
 
-StackPool::StackPool(size_t stack_bytes, size_t cached_max)
+StackPool::StackPool(size_t stack_bytes, size_t cached_max, GuardKind guards)
     : stack_bytes_((stack_bytes + Stack::kPageBytes - 1) / Stack::kPageBytes * Stack::kPageBytes),
       cached_max_(cached_max),
       per_slab_(std::clamp<size_t>(kSlabBytesMax / (stack_bytes_ + Stack::kPageBytes), 1,
-                                   kStacksPerSlab)) {
+                                   kStacksPerSlab)),
+      guard_kind_(guards) {
   ASSERT_GE(stack_bytes_, 4 * Stack::kPageBytes);
 }
 

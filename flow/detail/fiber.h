@@ -63,7 +63,8 @@ enum class GuardKind { kGuardRegion, kMprotect };
 class StackPool {
  public:
   // stack_bytes is rounded up to whole pages; cached_max bounds the stacks kept for reuse.
-  StackPool(size_t stack_bytes, size_t cached_max);
+  // `guards` kMprotect starts with mprotect guards, as on a kernel without guard regions (tests).
+  StackPool(size_t stack_bytes, size_t cached_max, GuardKind guards = GuardKind::kGuardRegion);
   ~StackPool();
   StackPool(const StackPool&) = delete;
   StackPool& operator=(const StackPool&) = delete;

@@ -103,6 +103,35 @@ TEST_CASE("with guard regions, every stack of a population past the mprotect lim
   for (const Stack& s : stacks) pool.release(s);
 }
 
+TEST_CASE("with mprotect guards (a kernel without guard regions), stacks past the limit run unguarded") {
+  StackPool pool(64 * 1024, 0, GuardKind::kMprotect);
+  std::vector<Stack> stacks;
+  for (size_t i = 0; i < kGuardedStacksMax + 100; ++i) stacks.push_back(pool.acquire());
+  CHECK(pool.guard_kind() == GuardKind::kMprotect);
+  size_t guarded = 0;
+  for (const Stack& s : stacks) guarded += s.guarded ? 1 : 0;
+  // Each mprotect guard splits a slab's mapping: more would near the kernel's mapping limit.
+  CHECK(guarded == kGuardedStacksMax);
+  CHECK(stacks.front().guarded);
+  CHECK_FALSE(stacks.back().guarded);
+  // An unguarded stack's slot page is part of its usable range.
+  CHECK(stacks.back().bottom() == stacks.back().mapping);
+  for (const Stack& s : stacks) pool.release(s);
+}
+
+TEST_CASE("an mprotect guard faults like a guard region, in the middle of a slab") {
+  const ChildResult r = run_in_child([] {
+    (void)std::signal(SIGSEGV, SIG_DFL);
+    StackPool pool(64 * 1024, 0, GuardKind::kMprotect);
+    std::vector<Stack> stacks;
+    for (size_t i = 0; i < kStacksPerSlab; ++i) stacks.push_back(pool.acquire());
+    volatile char* const below = stacks[5].bottom() - 1;
+    *below = 1;
+    std::_Exit(0);  // not reached when the guard holds
+  });
+  CHECK(r.signal == SIGSEGV);
+}
+
 TEST_CASE("large stacks come fewer to a slab") {
   StackPool pool(size_t{16} << 20, 0);
   const Stack a = pool.acquire();
