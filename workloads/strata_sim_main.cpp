@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 #include <malloc.h>
+#include <sys/mman.h>
 
 #include <CLI/CLI.hpp>
 
@@ -200,10 +201,32 @@ void keep_freed_memory() {
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
+// Grows the heap by a reserve at start and asks for transparent huge pages on it, so that the
+// heap's first touch costs one fault per 2 MiB instead of one per 4 KiB. Every run is a fresh
+// process whose heap (messages, file images, the cluster's state) is touched for the first time:
+// without this, rpc spent 35% of its time in page faults. Only address space is reserved: pages
+// are still faulted in as they are first touched. Where the kernel refuses (THP off), nothing
+// changes.
+void reserve_heap_in_huge_pages() {
+  constexpr size_t kBlockBytes = 30 << 20;  // under the mmap threshold: from the heap
+  constexpr int kBlocks = 8;                // 240 MiB of address space
+  constexpr uintptr_t kHugePage = 2 << 20;
+  void* blocks[kBlocks];
+  for (void*& b : blocks) b = std::malloc(kBlockBytes);
+  for (int i = 0; i < kBlocks; ++i) {
+    if (blocks[i] == nullptr) continue;
+    const auto lo = (reinterpret_cast<uintptr_t>(blocks[i]) + kHugePage - 1) & ~(kHugePage - 1);
+    const auto hi = (reinterpret_cast<uintptr_t>(blocks[i]) + kBlockBytes) & ~(kHugePage - 1);
+    if (hi > lo) (void)madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE);
+  }
+  for (void* b : blocks) std::free(b);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   keep_freed_memory();
+  reserve_heap_in_huge_pages();
   const Args args = parse_args(argc, argv);
   const uint64_t seed = args.seed ? *args.seed : std::random_device{}() % 1'000'000'000ull;
 

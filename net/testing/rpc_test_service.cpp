@@ -9,6 +9,7 @@
 #include "flow/actor_collection.h"
 #include "flow/combinators.h"
 #include "flow/flow_knobs.h"
+#include "flow/little_endian.h"
 #include "flow/runtime.h"
 #include "flow/trace_event.h"
 
@@ -88,9 +89,8 @@ std::vector<uint8_t> pattern(size_t size, uint64_t id) {
     x ^= x << 13;
     x ^= x >> 7;
     x ^= x << 17;
-    const size_t n = std::min<size_t>(8, size - i);
-    for (size_t j = 0; j < n; ++j)
-      p[i + j] = static_cast<uint8_t>(x >> (8 * j));  // little-endian on every machine
+    // Little-endian on every machine; one store per step (rpc spent a tenth of its time here).
+    flow::put_le(p.data() + i, x, static_cast<int>(std::min<size_t>(8, size - i)));
   }
   return p;
 }
