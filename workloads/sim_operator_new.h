@@ -8,7 +8,8 @@
 
 namespace workloads {
 
-// Whether the replacement is in this build (it is left out under sanitizers).
+// Whether the replacement serves small blocks: it is in this build (it is left out under
+// sanitizers) and could reserve its region (it cannot under a tight RLIMIT_AS, for one).
 bool sim_operator_new_active();
 // Whether `p` is a small block of the replacement (for tests).
 bool sim_small_block(const void* p);
