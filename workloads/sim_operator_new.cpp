@@ -182,6 +182,16 @@ void* allocate_aligned(size_t bytes, std::align_val_t align) {
   return with_new_handler([bytes, a] { return std::aligned_alloc(a, bytes == 0 ? a : bytes); });
 }
 
+// What a nothrow operator new returns: the block, or nullptr where the throwing one throws.
+template <class Allocate>
+void* or_null(Allocate allocate) noexcept {
+  try {
+    return allocate();
+  } catch (const std::bad_alloc&) {
+    return nullptr;
+  }
+}
+
 }  // namespace
 
 namespace workloads {
@@ -194,37 +204,21 @@ bool sim_small_block(const void* p) { return in_region(p); }
 
 void* operator new(size_t bytes) { return allocate(bytes); }
 void* operator new[](size_t bytes) { return allocate(bytes); }
-void* operator new(size_t bytes, const std::nothrow_t&) noexcept {
-  try {
-    return allocate(bytes);
-  } catch (const std::bad_alloc&) {
-    return nullptr;
-  }
-}
-void* operator new[](size_t bytes, const std::nothrow_t&) noexcept {
-  try {
-    return allocate(bytes);
-  } catch (const std::bad_alloc&) {
-    return nullptr;
-  }
-}
 void* operator new(size_t bytes, std::align_val_t align) { return allocate_aligned(bytes, align); }
 void* operator new[](size_t bytes, std::align_val_t align) {
   return allocate_aligned(bytes, align);
 }
+void* operator new(size_t bytes, const std::nothrow_t&) noexcept {
+  return or_null([bytes] { return allocate(bytes); });
+}
+void* operator new[](size_t bytes, const std::nothrow_t&) noexcept {
+  return or_null([bytes] { return allocate(bytes); });
+}
 void* operator new(size_t bytes, std::align_val_t align, const std::nothrow_t&) noexcept {
-  try {
-    return allocate_aligned(bytes, align);
-  } catch (const std::bad_alloc&) {
-    return nullptr;
-  }
+  return or_null([bytes, align] { return allocate_aligned(bytes, align); });
 }
 void* operator new[](size_t bytes, std::align_val_t align, const std::nothrow_t&) noexcept {
-  try {
-    return allocate_aligned(bytes, align);
-  } catch (const std::bad_alloc&) {
-    return nullptr;
-  }
+  return or_null([bytes, align] { return allocate_aligned(bytes, align); });
 }
 
 // Every delete finds the block's kind from its address: a size passed in is not needed.

@@ -20,6 +20,7 @@
 #include "flow/code_probe.h"
 #include "flow/planted_bug.h"
 #include "programs/command_line.h"
+#include "workloads/sim_operator_new.h"
 #include "workloads/sim_runner.h"
 #include "workloads/spec.h"
 
@@ -226,7 +227,9 @@ void reserve_heap_in_huge_pages() {
 
 int main(int argc, char** argv) {
   keep_freed_memory();
-  reserve_heap_in_huge_pages();
+  // Not where a sanitizer keeps the allocator (the blocks would only fill its quarantine), nor
+  // where address space is too tight for operator new's region.
+  if (workloads::sim_operator_new_active()) reserve_heap_in_huge_pages();
   const Args args = parse_args(argc, argv);
   const uint64_t seed = args.seed ? *args.seed : std::random_device{}() % 1'000'000'000ull;
 
